@@ -1,0 +1,1 @@
+"""The built-in control suites of pytest-cryptoaudit: plain pytest tests, one module per family."""

@@ -1,0 +1,84 @@
+"""CEK-04 Encryption Algorithm: algorithms and key strengths allowed by policy."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, SP800_131A, ccm
+
+FINITE_FIELD = {"RSA", "DSA", "DH"}
+ELLIPTIC = {"EC"}
+FIXED_STRENGTH = {"Ed25519", "Ed448", "X25519", "X448"}
+SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3"}
+
+
+def _minimum_bits(algorithm: str, policy, tier) -> int | None:
+    if algorithm in FINITE_FIELD:
+        return policy.for_tier("min_rsa_bits", tier)
+    if algorithm in ELLIPTIC:
+        return policy.for_tier("min_ec_bits", tier)
+    if algorithm in SYMMETRIC:
+        return policy.for_tier("min_symmetric_bits", tier)
+    return None
+
+
+@pytest.mark.control(
+    "CEK-04", "Encryption algorithm",
+    check="key-strength",
+    references=[ccm("CEK-04"), SP800_131A, SP800_57, ISO27001_A824],
+    remediation="Replace the key with one of at least the policy's size for its tier "
+                "(RSA/DSA/DH >= 2048 bits, curves >= 224 bits, symmetric >= 128 bits).",
+    applies_to=lambda key: key.algorithm is None or key.algorithm not in FIXED_STRENGTH,
+    requires=["algorithm", "size"],
+)
+@pytest.mark.ssrm("CSC")
+def test_key_strength(crypto_key, crypto_policy, crypto_note):
+    """The key is at least as strong as the policy requires for its risk tier."""
+    minimum = _minimum_bits(crypto_key.algorithm, crypto_policy, crypto_key.risk_tier)
+    if minimum is None:
+        pytest.skip(f"no strength rule for algorithm {crypto_key.algorithm}")
+    assert crypto_key.size >= minimum, (
+        f"{crypto_key.algorithm}-{crypto_key.size} is below the {minimum}-bit minimum "
+        f"for tier {crypto_key.risk_tier.value}"
+    )
+    post_2030 = crypto_policy["post_2030_min_rsa_bits"]
+    if crypto_key.algorithm in FINITE_FIELD and crypto_key.size < post_2030:
+        crypto_note(
+            f"{crypto_key.algorithm}-{crypto_key.size} gives 112-bit strength, deprecated "
+            f"after 2030 (SP 800-131A Rev 3 draft): plan a move to {post_2030} bits"
+        )
+
+
+@pytest.mark.control(
+    "CEK-04", "Encryption algorithm",
+    check="algorithm-allowed",
+    references=[ccm("CEK-04"), SP800_131A, ISO27001_A824],
+    remediation="Migrate data protected by this key to an approved algorithm (AES, RSA, "
+                "ECDSA/EdDSA) and retire the key.",
+    requires=["algorithm"],
+)
+@pytest.mark.ssrm("CSC")
+def test_algorithm_allowed(crypto_key, crypto_policy):
+    """The key's algorithm is not on the policy's list of disallowed algorithms."""
+    disallowed = {a.upper() for a in crypto_policy["disallowed_algorithms"]}
+    assert crypto_key.algorithm.upper() not in disallowed, (
+        f"algorithm {crypto_key.algorithm} is disallowed by policy"
+    )
+
+
+@pytest.mark.control(
+    "CEK-04", "Encryption algorithm",
+    check="certificate-signature-hash",
+    references=[ccm("CEK-04"), SP800_131A, ISO27001_A824],
+    remediation="Reissue the certificate with a SHA-256 (or stronger) signature.",
+    applies_to={"kind": "certificate"},
+    requires=["certificate"],
+)
+@pytest.mark.ssrm("CSC")
+def test_certificate_signature_hash(crypto_key, crypto_policy):
+    """The certificate is not signed with a disallowed hash (MD5, SHA-1)."""
+    info = crypto_key.certificate
+    disallowed = {h.lower() for h in crypto_policy["disallowed_signature_hashes"]}
+    assert (info.signature_hash or "").lower() not in disallowed, (
+        f"signed with {info.signature_algorithm}: {info.signature_hash} is disallowed"
+    )

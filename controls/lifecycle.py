@@ -1,0 +1,107 @@
+"""Key lifecycle: CEK-12 rotation and cryptoperiods, CEK-15 activation, CEK-17 deactivation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pytest_cryptoaudit.references import CAB_BR, ISO27001_A824, SP800_57_CRYPTOPERIODS, ccm
+
+KEY_CLASS = {"secret-key": "symmetric", "private-key": "private"}
+
+
+def _is_leaf(key) -> bool:
+    return key.kind == "certificate" and key.certificate is not None and not key.certificate.is_ca
+
+
+@pytest.mark.control(
+    "CEK-12", "Key rotation",
+    check="certificate-lifetime",
+    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, CAB_BR],
+    remediation="Issue certificates with a validity no longer than the policy's maximum.",
+    applies_to=_is_leaf,
+    requires=["certificate"],
+)
+@pytest.mark.ssrm("CSC")
+def test_certificate_lifetime(crypto_key, crypto_policy):
+    """A leaf certificate's validity is within the policy's maximum for its tier."""
+    maximum = crypto_policy.for_tier("max_certificate_lifetime_days", crypto_key.risk_tier)
+    lifetime = crypto_key.certificate.lifetime_days
+    assert lifetime <= maximum, (
+        f"certificate valid for {lifetime:.0f} days; tier {crypto_key.risk_tier.value} "
+        f"allows at most {maximum}"
+    )
+
+
+@pytest.mark.control(
+    "CEK-12", "Key rotation",
+    check="key-age",
+    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, ISO27001_A824],
+    remediation="Rotate the key: its age exceeds the cryptoperiod for its class and tier.",
+    applies_to=lambda key: key.kind in KEY_CLASS,
+    requires=["created"],
+)
+@pytest.mark.ssrm("CSC")
+def test_key_age(crypto_key, crypto_policy, crypto_now):
+    """The key (or its latest rotation) is younger than its cryptoperiod."""
+    key_class = KEY_CLASS[crypto_key.kind.value]
+    period = crypto_policy.for_tier("cryptoperiod_days", crypto_key.risk_tier, key_class)
+    since = crypto_key.rotated or crypto_key.created
+    age_days = (crypto_now - since).total_seconds() / 86400
+    assert age_days <= period, (
+        f"{key_class} key last (re)keyed {age_days:.0f} days ago ({since:%Y-%m-%d}); "
+        f"cryptoperiod for tier {crypto_key.risk_tier.value} is {period} days"
+    )
+
+
+@pytest.mark.control(
+    "CEK-12", "Key rotation",
+    check="expiry-window",
+    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS],
+    remediation="Renew or rotate before expiry to avoid an outage or an emergency rekey.",
+    applies_to=lambda key: key.kind == "certificate" or key.expires is not None,
+    requires=["expires"],
+)
+@pytest.mark.ssrm("CSC")
+def test_expiry_window(crypto_key, crypto_policy, crypto_now):
+    """The key or certificate does not expire within the tier's warning window."""
+    if crypto_key.expires <= crypto_now:
+        pytest.skip("already expired: reported by CEK-17 not-expired")
+    window = crypto_policy.for_tier("expiry_warning_days", crypto_key.risk_tier)
+    remaining = crypto_key.expires - crypto_now
+    assert remaining > timedelta(days=window), (
+        f"expires {crypto_key.expires:%Y-%m-%d} (in {remaining.days} days), inside the "
+        f"{window}-day window for tier {crypto_key.risk_tier.value}"
+    )
+
+
+@pytest.mark.control(
+    "CEK-17", "Key deactivation",
+    check="not-expired",
+    references=[ccm("CEK-17"), "RFC 5280 4.1.2.5", ISO27001_A824],
+    remediation="Replace the expired certificate and remove it from service.",
+    applies_to={"kind": "certificate"},
+    requires=["expires"],
+)
+@pytest.mark.ssrm("CSC")
+def test_not_expired(crypto_key, crypto_now):
+    """The certificate has not expired (an expired one still deployed is not deactivated)."""
+    assert crypto_key.expires > crypto_now, (
+        f"expired on {crypto_key.expires:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+@pytest.mark.control(
+    "CEK-15", "Key activation",
+    check="already-valid",
+    references=[ccm("CEK-15"), "RFC 5280 4.1.2.5"],
+    remediation="Do not deploy a certificate before its notBefore date; check the issuing clock.",
+    applies_to={"kind": "certificate"},
+    requires=["certificate"],
+)
+@pytest.mark.ssrm("CSC")
+def test_already_valid(crypto_key, crypto_now):
+    """The certificate's validity has begun (deployed before activation otherwise)."""
+    not_before = crypto_key.certificate.not_before
+    assert not_before <= crypto_now, f"not valid before {not_before:%Y-%m-%d %H:%M} UTC"

@@ -1,0 +1,58 @@
+"""CEK-11 Key Purpose: one purpose per key; CA keys only sign certificates."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_cryptoaudit.references import ISO27001_A824, RFC5280, SP800_57, ccm
+
+SIGNING = {"digital_signature", "content_commitment"}
+ENCIPHERMENT = {"key_encipherment", "data_encipherment"}
+LEAF_USES = {"serverAuth", "clientAuth", "codeSigning", "emailProtection"}
+
+
+def _leaf_certificate(key) -> bool:
+    return key.kind == "certificate" and key.certificate is not None and not key.certificate.is_ca
+
+
+def _ca_certificate(key) -> bool:
+    return key.kind == "certificate" and key.certificate is not None and key.certificate.is_ca
+
+
+@pytest.mark.control(
+    "CEK-11", "Key purpose",
+    check="single-purpose",
+    references=[ccm("CEK-11"), "NIST SP 800-57 Part 1 Rev 5, 5.2", ISO27001_A824],
+    remediation="Issue separate certificates (and keys) for signing and for encipherment.",
+    applies_to=_leaf_certificate,
+    requires=["certificate"],
+)
+@pytest.mark.ssrm("CSC")
+def test_single_purpose(crypto_key, crypto_policy):
+    """A certificate's key usage does not mix signing with encipherment, unless allowed."""
+    usage = set(crypto_key.certificate.key_usage)
+    if crypto_policy.for_tier("allow_mixed_key_usage", crypto_key.risk_tier):
+        return
+    mixed = usage & SIGNING and usage & ENCIPHERMENT
+    assert not mixed, (
+        f"key usage mixes signing and encipherment: {', '.join(sorted(usage))}"
+    )
+
+
+@pytest.mark.control(
+    "CEK-11", "Key purpose",
+    check="ca-not-leaf",
+    references=[ccm("CEK-11"), RFC5280, SP800_57],
+    remediation="Use the CA key only to sign certificates and CRLs; issue a leaf for the service.",
+    applies_to=_ca_certificate,
+    requires=["certificate"],
+)
+@pytest.mark.ssrm("CSC")
+def test_ca_not_leaf(crypto_key):
+    """A CA certificate is not used as an end-entity (server, client or signing) certificate."""
+    info = crypto_key.certificate
+    leaf_uses = LEAF_USES & set(info.extended_key_usage)
+    assert not leaf_uses, f"CA certificate carries end-entity uses: {', '.join(sorted(leaf_uses))}"
+    assert crypto_key.attributes.get("chain_position") != 0, (
+        "CA certificate presented as the leaf of a chain"
+    )

@@ -1,0 +1,176 @@
+"""Control metadata, declared once on the check with ``@pytest.mark.control``.
+
+A control is a plain pytest test. Its marker carries the catalog id, title, references,
+remediation and applicability; markers, report columns and framework mappings all read it
+from here::
+
+    @pytest.mark.control(
+        "CEK-04", "Key algorithm and size",
+        references=["NIST SP 800-131A Rev 2"],
+        applies_to={"kind": ["private-key", "public-key"]},
+        requires=["algorithm", "size"],
+    )
+    @pytest.mark.risk_tier("low")   # applies to keys of this tier and above
+    @pytest.mark.ssrm("CSC")        # who owns the control under the SSRM
+    def test_key_size(crypto_key, crypto_policy): ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .model import RiskTier
+
+#: The fixtures that a control parametrizes over, and what each one receives.
+SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_discovery_error")
+
+MARKERS = (
+    "control(id, title, *, check=None, references=(), remediation='', applies_to=None, "
+    "requires=(), caiq=()): a cryptographic control of the audit catalog (CCM/AICM CEK-xx). "
+    "applies_to is a mapping of record field to allowed value(s) or a predicate.",
+    "risk_tier(tier): the lowest risk tier (low, medium, high, critical) of the keys or "
+    "systems the control applies to.",
+    "ssrm(owner): the shared-responsibility owner of the control (CSP, CSC, MP, OSP, AP, AIC "
+    "or a shared pair such as CSP-MP).",
+)
+
+Predicate = Callable[[Any], bool]
+
+
+def _as_predicate(applies_to: Mapping[str, Any] | Predicate | None) -> Predicate:
+    if applies_to is None:
+        return lambda record: True
+    if callable(applies_to):
+        return applies_to
+    wanted = {
+        field: tuple(v) if isinstance(v, list | tuple | set) else (v,)
+        for field, v in applies_to.items()
+    }
+
+    def matches(record: Any) -> bool:
+        for field, values in wanted.items():
+            value = getattr(record, field, None)
+            value = getattr(value, "value", value)
+            if value not in values:
+                return False
+        return True
+
+    return matches
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlSpec:
+    """Everything declared about one check: read from its markers, never typed twice."""
+
+    id: str
+    title: str
+    check: str
+    references: tuple[str, ...] = ()
+    remediation: str = ""
+    min_tier: RiskTier = RiskTier.LOW
+    ssrm: str = ""
+    requires: tuple[str, ...] = ()
+    caiq: tuple[str, ...] = ()
+    description: str = ""
+    applies: Predicate = dataclasses.field(default=lambda record: True, compare=False)
+
+    @property
+    def domain(self) -> str:
+        return self.id.split("-")[0]
+
+    def applies_to(self, record: Any) -> bool:
+        tier = getattr(record, "risk_tier", RiskTier.CRITICAL)
+        return RiskTier(tier) >= self.min_tier and self.applies(record)
+
+    def missing(self, record: Any) -> dict[str, str]:
+        """The required attributes that ``record`` lacks, with the reason for each."""
+        unreadable: Mapping[str, str] = getattr(record, "unreadable", {})
+        result = {}
+        for name in self.requires:
+            if name in unreadable:
+                result[name] = unreadable[name]
+            elif _attribute(record, name) is None:
+                result[name] = "not reported by the provider"
+        return result
+
+
+def _attribute(record: Any, name: str) -> Any:
+    if hasattr(record, name):
+        return getattr(record, name)
+    return getattr(record, "attributes", {}).get(name)
+
+
+def spec_from_node(node: Any) -> ControlSpec | None:
+    """Build the spec of a test item or function definition, or None if it is no control."""
+    marker = node.get_closest_marker("control")
+    if marker is None:
+        return None
+    tier_marker = node.get_closest_marker("risk_tier")
+    ssrm_marker = node.get_closest_marker("ssrm")
+    function = getattr(node, "function", None)
+    return _build_spec(marker, tier_marker, ssrm_marker, getattr(node, "originalname", ""),
+                       (function.__doc__ or "") if function else "")
+
+
+def _build_spec(
+    marker: pytest.Mark,
+    tier_marker: pytest.Mark | None,
+    ssrm_marker: pytest.Mark | None,
+    function_name: str,
+    doc: str,
+) -> ControlSpec:
+    control_id, *rest = marker.args
+    kwargs = marker.kwargs
+    title = rest[0] if rest else kwargs.get("title", control_id)
+    default_check = function_name.removeprefix("test_").replace("_", "-")
+    return ControlSpec(
+        id=control_id,
+        title=title,
+        check=kwargs.get("check") or default_check,
+        references=tuple(kwargs.get("references", ())),
+        remediation=kwargs.get("remediation", ""),
+        min_tier=RiskTier(tier_marker.args[0]) if tier_marker else RiskTier.LOW,
+        ssrm=ssrm_marker.args[0] if ssrm_marker else "",
+        requires=tuple(kwargs.get("requires", ())),
+        caiq=tuple(kwargs.get("caiq", ())),
+        description=" ".join(doc.split()),
+        applies=_as_predicate(kwargs.get("applies_to")),
+    )
+
+
+def builtin_controls_dir() -> Path:
+    """Where the built-in control suites live: inside the installed wheel, or the
+    repository's top-level ``controls/`` when the package runs from a source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    shipped = package_dir / "controls"
+    return shipped if shipped.is_dir() else package_dir.parent / "controls"
+
+
+def builtin_control_files() -> list[Path]:
+    return sorted(p for p in builtin_controls_dir().glob("*.py") if not p.name.startswith("_"))
+
+
+def specs_of_function(function: Any) -> ControlSpec | None:
+    """The spec of a plain (uncollected) test function, for catalogs and documentation."""
+    marks = {m.name: m for m in getattr(function, "pytestmark", [])}
+    if "control" not in marks:
+        return None
+    return _build_spec(marks["control"], marks.get("risk_tier"), marks.get("ssrm"),
+                       function.__name__, function.__doc__ or "")
+
+
+def catalog(modules: Iterable[Any]) -> list[ControlSpec]:
+    """Every control declared in ``modules``, sorted by id then check."""
+    specs = []
+    for module in modules:
+        for name in dir(module):
+            if name.startswith("test_"):
+                spec = specs_of_function(getattr(module, name))
+                if spec:
+                    specs.append(spec)
+    return sorted(specs, key=lambda s: (s.id, s.check))

@@ -1,0 +1,203 @@
+"""Load and validate ``cryptoaudit.toml`` (or ``[tool.cryptoaudit]`` in ``pyproject.toml``).
+
+Every problem stops the run with a usage error that names the file, the key and what was
+expected. Secrets never live here: options such as ``token_env`` and ``pin_env`` name an
+environment variable instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+
+from .model import RiskTier, is_valid_owner
+from .policy import Policy, PolicyError, PolicySetting
+from .providers import ProviderOptions, ProviderRegistry
+
+CONFIG_FILE = "cryptoaudit.toml"
+SYSTEM_KEYS = ("name", "provider", "risk_tier", "owner", "description", "tags")
+#: Top-level sections besides ``systems`` and ``policy``; each is validated by its own module.
+EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor")
+
+
+class ConfigError(pytest.UsageError):
+    """The configuration cannot be used; the message names file, key and expectation."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemConfig:
+    """One configured system: who owns it, how risky it is, and its provider's options."""
+
+    name: str
+    provider: str
+    risk_tier: RiskTier
+    owner: str
+    options: ProviderOptions
+    description: str = ""
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditConfig:
+    """The validated configuration of one run."""
+
+    path: Path | None
+    sha256: str
+    systems: tuple[SystemConfig, ...]
+    policy: Policy
+    sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def system(self, name: str) -> SystemConfig:
+        return next(s for s in self.systems if s.name == name)
+
+
+def find_config_file(start: Path) -> tuple[Path, bool] | None:
+    """Return ``(path, is_pyproject)`` for the first config found in ``start``."""
+    candidate = start / CONFIG_FILE
+    if candidate.is_file():
+        return candidate, False
+    pyproject = start / "pyproject.toml"
+    if pyproject.is_file() and "cryptoaudit" in _read_toml(pyproject).get("tool", {}):
+        return pyproject, True
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
+
+
+def load_config(
+    path: Path,
+    registry: ProviderRegistry,
+    policy_settings: Iterable[PolicySetting],
+    *,
+    pyproject: bool = False,
+) -> AuditConfig:
+    """Read and validate the configuration at ``path``."""
+    data = _read_toml(path)
+    if pyproject:
+        data = data.get("tool", {}).get("cryptoaudit", {})
+    return parse_config(data, registry, policy_settings, source=path)
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    registry: ProviderRegistry,
+    policy_settings: Iterable[PolicySetting],
+    *,
+    source: Path | None = None,
+) -> AuditConfig:
+    where = str(source) if source else "<config>"
+    allowed = ("systems", "policy", *EXTRA_SECTIONS)
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{where}: {key}: unknown key (expected one of {', '.join(allowed)})")
+    systems_raw = data.get("systems", [])
+    if not isinstance(systems_raw, list) or not all(isinstance(s, dict) for s in systems_raw):
+        raise ConfigError(f"{where}: systems: expected an array of tables ([[systems]])")
+    systems = tuple(
+        _parse_system(raw, index, registry, where) for index, raw in enumerate(systems_raw)
+    )
+    _check_unique_names(systems, where)
+    policy_raw = data.get("policy", {})
+    if not isinstance(policy_raw, dict):
+        raise ConfigError(f"{where}: policy: expected a table")
+    try:
+        policy = Policy(policy_settings, policy_raw)
+    except PolicyError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    canonical = json.dumps(data, sort_keys=True, default=str).encode()
+    return AuditConfig(
+        path=source,
+        sha256=hashlib.sha256(canonical).hexdigest(),
+        systems=systems,
+        policy=policy,
+        sections={k: data[k] for k in EXTRA_SECTIONS if k in data},
+    )
+
+
+def _check_unique_names(systems: tuple[SystemConfig, ...], where: str) -> None:
+    seen: set[str] = set()
+    for system in systems:
+        if system.name in seen:
+            raise ConfigError(f"{where}: systems: duplicate system name {system.name!r}")
+        seen.add(system.name)
+
+
+def _expect_str(raw: Mapping[str, Any], key: str, at: str) -> str:
+    if key not in raw:
+        raise ConfigError(f"{at}.{key}: missing (expected a string)")
+    value = raw[key]
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{at}.{key}: expected a non-empty string, got {value!r}")
+    return value
+
+
+def _parse_system(
+    raw: Mapping[str, Any], index: int, registry: ProviderRegistry, where: str
+) -> SystemConfig:
+    at = f"{where}: systems[{index}]"
+    name = _expect_str(raw, "name", at)
+    at = f"{where}: systems[{index}] ({name})"
+    provider = _expect_str(raw, "provider", at)
+    if provider not in registry:
+        raise ConfigError(
+            f"{at}.provider: unknown provider {provider!r} (known: {', '.join(registry.names())})"
+        )
+    tier = _expect_str(raw, "risk_tier", at)
+    if tier not in {t.value for t in RiskTier}:
+        raise ConfigError(
+            f"{at}.risk_tier: expected one of low, medium, high, critical, got {tier!r}"
+        )
+    owner = _expect_str(raw, "owner", at)
+    if not is_valid_owner(owner):
+        raise ConfigError(
+            f"{at}.owner: expected an SSRM owner (CSP, CSC, MP, OSP, AP, AIC or a shared pair "
+            f"such as CSP-MP), got {owner!r}"
+        )
+    tags = raw.get("tags", {})
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ConfigError(f"{at}.tags: expected a table of strings")
+    options = {k: v for k, v in raw.items() if k not in SYSTEM_KEYS}
+    provider_class = registry.get(provider)
+    try:
+        validated = provider_class.Options.model_validate(options)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, at)) from None
+    return SystemConfig(
+        name=name,
+        provider=provider,
+        risk_tier=RiskTier(tier),
+        owner=owner,
+        options=validated,
+        description=str(raw.get("description", "")),
+        tags=dict(tags),
+    )
+
+
+def _describe_validation_error(exc: pydantic.ValidationError, at: str) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{at}.{key}: unknown key")
+        elif error["type"] == "missing":
+            lines.append(f"{at}.{key}: missing")
+        else:
+            lines.append(f"{at}.{key}: {error['msg'].lower()}, got {error['input']!r}")
+    return "\n".join(lines)

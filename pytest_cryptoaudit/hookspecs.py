@@ -1,0 +1,44 @@
+"""Hook specifications of pytest-cryptoaudit: the extension points for third parties.
+
+Register an implementation in a ``conftest.py`` or a pytest plugin. Built-in providers are
+registered through the entry-point group ``pytest_cryptoaudit.providers`` exactly as a third
+party's are; this hook adds providers that live in a conftest or a plugin instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .config import AuditConfig
+    from .model import Inventory
+    from .policy import PolicySetting
+    from .providers import ProviderRegistry
+
+
+@pytest.hookspec
+def pytest_cryptoaudit_add_providers(registry: ProviderRegistry) -> None:
+    """Register extra provider classes with ``registry.register(ProviderClass)``."""
+
+
+@pytest.hookspec
+def pytest_cryptoaudit_policy_settings() -> list[PolicySetting]:
+    """Return extra policy settings (with documented defaults) that a control pack uses."""
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_cryptoaudit_discover(audit_config: AuditConfig) -> Inventory | None:
+    """Discover the inventory for this session; the built-in implementation asks every provider."""
+
+
+@pytest.hookspec
+def pytest_cryptoaudit_inventory_ready(inventory: Inventory, audit_config: AuditConfig) -> None:
+    """Called once on the controller after discovery, before any control is collected."""
+
+
+@pytest.hookspec
+def pytest_cryptoaudit_evidence(evidence: dict[str, Any], config: pytest.Config) -> None:
+    """Called on the controller with the finished JSON evidence; reporters and the ledger
+    derive their output from it."""

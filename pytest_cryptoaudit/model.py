@@ -1,0 +1,231 @@
+"""The provider-neutral inventory model: frozen records, never key material.
+
+Providers turn one system's configuration into :class:`KeyRecord` and :class:`SystemRecord`
+objects; a failure to read anything becomes a :class:`DiscoveryError` that is kept as data.
+Everything here round-trips through plain JSON so that the xdist controller can hand the
+inventory to its workers and the evidence file can carry it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+
+class RiskTier(enum.StrEnum):
+    """How much harm a compromise of the system would do; higher tiers get stricter policy."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _TIER_ORDER.index(self)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, RiskTier):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, RiskTier):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, RiskTier):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, RiskTier):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_TIER_ORDER = (RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL)
+
+
+class KeyKind(enum.StrEnum):
+    SECRET_KEY = "secret-key"
+    PRIVATE_KEY = "private-key"
+    PUBLIC_KEY = "public-key"
+    CERTIFICATE = "certificate"
+
+
+class Outcome(enum.StrEnum):
+    """The result of one check on one subject. ``error`` means the check could not look."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    WAIVED = "waived"
+
+
+#: SSRM owners from CCM v4 (CSP, CSC) and the AI Controls Matrix (MP, OSP, AP, AIC).
+SSRM_PARTIES = ("CSP", "CSC", "MP", "OSP", "AP", "AIC")
+
+
+def is_valid_owner(owner: str) -> bool:
+    """True for a single SSRM party or a shared pair such as ``CSP-MP``."""
+    parts = owner.removeprefix("Shared ").split("-")
+    return 1 <= len(parts) <= 2 and all(part in SSRM_PARTIES for part in parts)
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateInfo:
+    """What an auditor needs to know about one X.509 certificate (never its private key)."""
+
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    signature_algorithm: str
+    signature_hash: str | None
+    is_ca: bool
+    self_signed: bool
+    key_usage: tuple[str, ...] = ()
+    extended_key_usage: tuple[str, ...] = ()
+    subject_alt_names: tuple[str, ...] = ()
+
+    @property
+    def lifetime_days(self) -> float:
+        return (self.not_after - self.not_before).total_seconds() / 86400
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyRecord:
+    """One key or certificate as discovered; immutable and free of key material.
+
+    ``unreadable`` maps an attribute name to the reason the provider could not read it, so
+    a control that needs that attribute errors with the reason instead of passing.
+    """
+
+    uid: str
+    system: str
+    provider: str
+    kind: KeyKind
+    risk_tier: RiskTier
+    owner: str
+    algorithm: str | None = None
+    size: int | None = None
+    curve: str | None = None
+    usage: tuple[str, ...] = ()
+    state: str | None = None
+    origin: str | None = None
+    created: datetime | None = None
+    rotated: datetime | None = None
+    expires: datetime | None = None
+    rotation_enabled: bool | None = None
+    rotation_period_days: int | None = None
+    fingerprint: str | None = None
+    certificate: CertificateInfo | None = None
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", KeyKind(self.kind))
+        object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))
+        object.__setattr__(self, "usage", tuple(self.usage))
+        for name in ("tags", "attributes", "unreadable"):
+            object.__setattr__(self, name, _frozen_mapping(getattr(self, name)))
+
+    def with_tags_applied(self) -> KeyRecord:
+        """Return a copy whose tier and owner honour the ``risk-tier`` / ``owner`` tags."""
+        tier = self.tags.get("risk-tier", self.risk_tier)
+        owner = self.tags.get("owner", self.owner)
+        if tier == self.risk_tier and owner == self.owner:
+            return self
+        try:
+            tier = RiskTier(tier)
+        except ValueError:
+            return dataclasses.replace(
+                self,
+                unreadable={**self.unreadable, "risk_tier": f"invalid risk-tier tag {tier!r}"},
+            )
+        return dataclasses.replace(self, risk_tier=tier, owner=owner)
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemRecord:
+    """One audited system (a KMS account/region set, a Vault server, a token, a folder...)."""
+
+    name: str
+    provider: str
+    risk_tier: RiskTier
+    owner: str
+    component: str = "other"
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))
+        for name in ("attributes", "unreadable"):
+            object.__setattr__(self, name, _frozen_mapping(getattr(self, name)))
+
+    @property
+    def uid(self) -> str:
+        return f"{self.provider}:{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscoveryError:
+    """A failure to look: a system or one key that could not be read, and why."""
+
+    system: str
+    provider: str
+    reason: str
+    key_uid: str | None = None
+    risk_tier: RiskTier = RiskTier.LOW
+    owner: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))
+
+    @property
+    def uid(self) -> str:
+        return self.key_uid or f"{self.provider}:{self.system}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    """Everything one session discovered, sorted by uid so that every worker agrees."""
+
+    keys: tuple[KeyRecord, ...] = ()
+    systems: tuple[SystemRecord, ...] = ()
+    errors: tuple[DiscoveryError, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        keys: Iterable[KeyRecord],
+        systems: Iterable[SystemRecord],
+        errors: Iterable[DiscoveryError],
+    ) -> Inventory:
+        return cls(
+            keys=tuple(sorted(keys, key=lambda k: k.uid)),
+            systems=tuple(sorted(systems, key=lambda s: s.name)),
+            errors=tuple(sorted(errors, key=lambda e: (e.system, e.uid, e.reason))),
+        )
+
+    def system(self, name: str) -> SystemRecord | None:
+        return next((s for s in self.systems if s.name == name), None)
+
+    def keys_of(self, system: str) -> tuple[KeyRecord, ...]:
+        return tuple(k for k in self.keys if k.system == system)
+
+    def errors_of(self, system: str) -> tuple[DiscoveryError, ...]:
+        return tuple(e for e in self.errors if e.system == system)

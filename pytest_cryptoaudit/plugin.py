@@ -1,0 +1,124 @@
+"""The pytest entry point: options, markers and fixtures. Nothing runs without ``--cryptoaudit``.
+
+The work of a run lives in :class:`pytest_cryptoaudit.session.AuditSession`, which is
+registered only when the audit is enabled, so a plain ``pytest`` pays for nothing but option
+parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import hookspecs
+from .catalog import MARKERS
+from .errors import CryptoAuditError
+from .model import RiskTier
+from .results import NOTES
+
+if TYPE_CHECKING:
+    from .model import DiscoveryError, Inventory, KeyRecord, SystemRecord
+    from .policy import Policy
+    from .session import AuditSession
+
+SESSION_PLUGIN = "cryptoaudit-session"
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cryptoaudit", "cryptographic control audit (CSA CCM/AICM CEK)")
+    group.addoption("--cryptoaudit", action="store_true",
+                    help="Discover key inventories and run the cryptographic controls.")
+    group.addoption("--cryptoaudit-config", metavar="PATH",
+                    help="Configuration file (default: cryptoaudit.toml, or "
+                         "[tool.cryptoaudit] in pyproject.toml).")
+    group.addoption("--cryptoaudit-system", action="append", default=[], metavar="NAME",
+                    help="Audit only this system (repeatable).")
+    group.addoption("--cryptoaudit-control", action="append", default=[], metavar="ID",
+                    help="Run only this control id, e.g. CEK-12 (repeatable).")
+    group.addoption("--cryptoaudit-fail-on", metavar="TIER", default="low",
+                    choices=[t.value for t in RiskTier],
+                    help="Fail the run only for findings at or above this risk tier "
+                         "(default: low, i.e. any finding). Errors always fail.")
+    group.addoption("--cryptoaudit-json", metavar="PATH",
+                    help="Write the JSON evidence of the run to PATH.")
+    group.addoption("--cryptoaudit-no-builtin", action="store_true",
+                    help="Do not add the built-in controls; run only the collected ones.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    if config.getoption("cryptoaudit"):
+        from .session import AuditSession
+
+        config.pluginmanager.register(AuditSession(config), SESSION_PLUGIN)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("cryptoaudit"):
+        return
+    skip = pytest.mark.skip(reason="cryptographic control: run with --cryptoaudit")
+    for item in items:
+        if item.get_closest_marker("control"):
+            item.add_marker(skip)
+
+
+def _audit(request: pytest.FixtureRequest) -> AuditSession:
+    session: AuditSession | None = request.config.pluginmanager.get_plugin(SESSION_PLUGIN)
+    if session is None:
+        pytest.skip("cryptographic control: run with --cryptoaudit")
+    return session
+
+
+@pytest.fixture
+def crypto_key(request: pytest.FixtureRequest) -> KeyRecord:
+    """The key or certificate under audit; parametrized over the keys the control applies to."""
+    return _audit(request).subject(request)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
+    """The system under audit, for system-level controls (audit devices, trails, cadence)."""
+    return _audit(request).subject(request)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def crypto_discovery_error(request: pytest.FixtureRequest) -> DiscoveryError:
+    """A system or key that could not be read: setting it up errors with the reason, so the
+    failure to look shows as an error naming the system, the key and why."""
+    error: DiscoveryError = _audit(request).subject(request)
+    raise CryptoAuditError(
+        f"could not read {error.key_uid or 'system ' + error.system} "
+        f"(system {error.system}, provider {error.provider}): {error.reason}"
+    )
+
+
+@pytest.fixture(scope="session")
+def crypto_policy(request: pytest.FixtureRequest) -> Policy:
+    """The effective policy thresholds of this run (defaults merged with ``[policy]``)."""
+    return _audit(request).audit_config.policy
+
+
+@pytest.fixture(scope="session")
+def crypto_inventory(request: pytest.FixtureRequest) -> Inventory:
+    """Everything discovered in this run: keys, systems and discovery errors."""
+    return _audit(request).inventory
+
+
+@pytest.fixture
+def crypto_note(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Add a note to this result without failing it (e.g. a post-2030 transition warning)."""
+    notes = request.node.stash.setdefault(NOTES, [])
+    return notes.append
+
+
+@pytest.fixture(scope="session")
+def crypto_now(request: pytest.FixtureRequest) -> Any:
+    """The instant the audit started (UTC); controls measure ages against it."""
+    return _audit(request).now

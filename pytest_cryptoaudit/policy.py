@@ -1,0 +1,143 @@
+"""Policy thresholds as data: documented defaults from the standards, overridable in config.
+
+Controls ask the policy; they hold no numbers. A setting is either one value or a table with
+one value per risk tier (``low``, ``medium``, ``high``, ``critical``). Overrides under
+``[policy]`` are checked against the defaults: unknown names and wrong types are usage errors.
+Third-party control packs add their own settings through the
+``pytest_cryptoaudit_policy_settings`` hook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .model import RiskTier
+
+_TIERS = tuple(t.value for t in RiskTier)
+
+
+def tiered(low: Any, medium: Any, high: Any, critical: Any) -> dict[str, Any]:
+    return {"low": low, "medium": medium, "high": high, "critical": critical}
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicySetting:
+    """One named threshold with its default and the source that justifies it."""
+
+    name: str
+    default: Any
+    description: str
+    source: str = ""
+
+    @property
+    def per_tier(self) -> bool:
+        return isinstance(self.default, dict) and set(self.default) == set(_TIERS)
+
+
+SP800_131A = "NIST SP 800-131A Rev 2"
+SP800_57 = "NIST SP 800-57 Part 1 Rev 5, 5.3.6"
+
+BUILTIN_SETTINGS: tuple[PolicySetting, ...] = (
+    PolicySetting(
+        "min_rsa_bits", tiered(2048, 2048, 2048, 3072),
+        "Smallest RSA/DSA/finite-field DH modulus allowed.", SP800_131A),
+    PolicySetting(
+        "min_ec_bits", tiered(224, 224, 256, 256),
+        "Smallest elliptic-curve field size allowed.", SP800_131A),
+    PolicySetting(
+        "min_symmetric_bits", tiered(128, 128, 128, 256),
+        "Smallest symmetric key allowed.", SP800_131A),
+    PolicySetting(
+        "disallowed_algorithms", ["DES", "DES3", "RC4", "RC2", "BLOWFISH"],
+        "Algorithms not allowed at any tier (3-key TDEA disallowed after 2023).", SP800_131A),
+    PolicySetting(
+        "disallowed_signature_hashes", ["md5", "sha1"],
+        "Hashes not allowed in certificate signatures.", SP800_131A),
+    PolicySetting(
+        "post_2030_min_rsa_bits", 3072,
+        "RSA size below which a post-2030 note is added (112-bit strength deprecated).",
+        "NIST SP 800-131A Rev 3 (draft)"),
+    PolicySetting(
+        "cryptoperiod_days",
+        {
+            "symmetric": tiered(730, 730, 365, 365),
+            "private": tiered(1095, 1095, 730, 365),
+        },
+        "Longest cryptoperiod per key class (symmetric: originator usage; private: signing).",
+        SP800_57),
+    PolicySetting(
+        "max_certificate_lifetime_days", tiered(825, 825, 398, 398),
+        "Longest validity of a leaf certificate.", "CA/Browser Forum BR 6.3.2; " + SP800_57),
+    PolicySetting(
+        "expiry_warning_days", tiered(14, 30, 30, 60),
+        "A certificate or key expiring within this many days is a finding.", SP800_57),
+    PolicySetting(
+        "allow_private_key_group_readable", tiered(False, False, False, False),
+        "Whether a private key file may be readable by its group.", "ISO/IEC 27001:2022 A.8.24"),
+    PolicySetting(
+        "allow_unencrypted_private_key_files", tiered(True, True, False, False),
+        "Whether a private key may be stored in a file without encryption.",
+        "ISO/IEC 27001:2022 A.8.24"),
+    PolicySetting(
+        "allow_mixed_key_usage", tiered(True, False, False, False),
+        "Whether one certificate may both sign and encipher (one purpose per key).",
+        "NIST SP 800-57 Part 1 Rev 5, 5.2"),
+)
+
+
+class PolicyError(ValueError):
+    """An override that does not fit the declared settings."""
+
+
+def _same_shape(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def _merge(setting: PolicySetting, path: str, default: Any, value: Any) -> Any:
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise PolicyError(f"{path}: expected a table, got {value!r}")
+        merged = dict(default)
+        for key, sub in value.items():
+            if key not in default:
+                expected = ", ".join(sorted(default))
+                raise PolicyError(f"{path}.{key}: unknown key (expected one of {expected})")
+            merged[key] = _merge(setting, f"{path}.{key}", default[key], sub)
+        return merged
+    if not _same_shape(default, value):
+        kind = type(default).__name__
+        raise PolicyError(f"{path}: expected {kind}, got {value!r}")
+    return value
+
+
+class Policy:
+    """The effective thresholds of one run (defaults merged with overrides), read-only."""
+
+    def __init__(self, settings: Iterable[PolicySetting], overrides: Mapping[str, Any]) -> None:
+        self.settings = {s.name: s for s in settings}
+        values = {name: s.default for name, s in self.settings.items()}
+        for name, value in overrides.items():
+            if name not in self.settings:
+                raise PolicyError(f"policy.{name}: unknown policy setting")
+            values[name] = _merge(self.settings[name], f"policy.{name}", values[name], value)
+        self._values = values
+        self.overrides = dict(overrides)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def for_tier(self, name: str, tier: RiskTier | str, *path: str) -> Any:
+        """The value of a per-tier setting for ``tier``, after descending into ``path``."""
+        value = self._values[name]
+        for part in path:
+            value = value[part]
+        return value[RiskTier(tier).value]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)

@@ -1,0 +1,139 @@
+"""Providers turn one configured system into inventory records.
+
+A provider is a small class with a ``name``, an options model (pydantic, extra keys
+forbidden) and a ``discover`` method. Providers are found through the entry-point group
+``pytest_cryptoaudit.providers`` and the ``pytest_cryptoaudit_add_providers`` hook; a module is
+imported only when a configured system uses it, so optional dependencies load lazily.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pydantic
+
+from ..model import DiscoveryError, KeyKind, KeyRecord, SystemRecord
+
+if TYPE_CHECKING:
+    from ..config import SystemConfig
+    from ..policy import Policy
+
+ENTRY_POINT_GROUP = "pytest_cryptoaudit.providers"
+
+
+class ProviderOptions(pydantic.BaseModel):
+    """Base of every provider's options: unknown keys and wrong types are usage errors."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscoveryContext:
+    """What a provider may use while it looks: policy, clock, selection and a progress sink."""
+
+    policy: Policy
+    now: datetime
+    base_dir: Path = Path(".")
+    selected_controls: frozenset[str] | None = None
+    progress: Callable[[str, int, int], None] = lambda system, keys, errors: None
+
+    def wants(self, *control_ids: str) -> bool:
+        """True if any of ``control_ids`` will run, so the calls that feed them are needed."""
+        if self.selected_controls is None:
+            return True
+        return any(c in self.selected_controls for c in control_ids)
+
+
+@dataclasses.dataclass
+class Discovery:
+    """The attempt for one system: what was found and what could not be read."""
+
+    system: SystemRecord
+    keys: list[KeyRecord] = dataclasses.field(default_factory=list)
+    errors: list[DiscoveryError] = dataclasses.field(default_factory=list)
+
+    def add_key(self, uid: str, kind: str, **fields: Any) -> KeyRecord:
+        """Record one key of this system; it inherits the system's tier and owner."""
+        record = KeyRecord(
+            uid=uid,
+            system=self.system.name,
+            provider=self.system.provider,
+            kind=KeyKind(kind),
+            risk_tier=self.system.risk_tier,
+            owner=self.system.owner,
+            **fields,
+        )
+        self.keys.append(record)
+        return record
+
+    def error(self, reason: str, key_uid: str | None = None) -> None:
+        """Record a failure to look at the whole system (no key uid) or at one key."""
+        self.errors.append(
+            DiscoveryError(
+                system=self.system.name,
+                provider=self.system.provider,
+                reason=reason,
+                key_uid=key_uid,
+                risk_tier=self.system.risk_tier,
+                owner=self.system.owner,
+            )
+        )
+
+
+class Provider:
+    """Base class of providers. Subclasses set ``name``, ``component`` and ``Options``."""
+
+    name: ClassVar[str]
+    #: The CEK-09 scope class this provider covers (kms, hsm, secrets-engine, key-files, tls).
+    component: ClassVar[str] = "other"
+    Options: ClassVar[type[ProviderOptions]] = ProviderOptions
+
+    def discover(self, system: SystemConfig, context: DiscoveryContext) -> Discovery:
+        raise NotImplementedError
+
+    @classmethod
+    def new_discovery(cls, system: SystemConfig, **attributes: Any) -> Discovery:
+        """Start an attempt with the system record that config describes."""
+        record = SystemRecord(
+            name=system.name,
+            provider=system.provider,
+            risk_tier=system.risk_tier,
+            owner=system.owner,
+            component=cls.component,
+            attributes=attributes,
+        )
+        return Discovery(system=record)
+
+
+class ProviderRegistry:
+    """Provider classes by name; entry points are loaded only when their name is asked for."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Provider]] = {}
+        self._entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+    def register(self, provider: type[Provider]) -> None:
+        self._classes[provider.name] = provider
+
+    def names(self) -> list[str]:
+        return sorted(set(self._classes) | set(self._entry_points))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes or name in self._entry_points
+
+    def get(self, name: str) -> type[Provider]:
+        if name not in self._classes:
+            loaded = self._entry_points[name].load()
+            if not (isinstance(loaded, type) and issubclass(loaded, Provider)):
+                raise TypeError(f"entry point {name!r} does not name a Provider subclass")
+            self._classes[name] = loaded
+        return self._classes[name]
+
+
+def sorted_unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(values)))

@@ -1,0 +1,344 @@
+"""Key and certificate files: PEM, DER, OpenSSH, PKCS#12.
+
+Each file is read once and parsed without ever keeping key material: an encrypted private
+key is recorded as encrypted (with whatever its container reveals) without needing the
+password. A file that cannot be read or parsed becomes one discovery error, and the run
+goes on with the next file.
+"""
+
+from __future__ import annotations
+
+import base64
+import glob
+import grp
+import os
+import pwd
+import re
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from ..keyinfo import certificate_fields, describe_public_key, state_of_certificate
+from . import Discovery, DiscoveryContext, Provider, ProviderOptions
+
+PEM_BLOCK = re.compile(
+    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
+)
+SSH_PUBLIC = re.compile(rb"^(ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+) ([A-Za-z0-9+/=]+)", re.M)
+PKCS12_SUFFIXES = (".p12", ".pfx")
+_LEGACY_ALGORITHMS = {"RSA": "RSA", "EC": "EC", "DSA": "DSA"}
+
+
+class FilesOptions(ProviderOptions):
+    paths: list[str]
+    max_file_size: int = 1_048_576
+    exclude: list[str] = []
+    password_env: str | None = None
+    pkcs12_password_env: str | None = None
+
+
+class ParseError(Exception):
+    """The file holds no key or certificate that can be read; the message says why."""
+
+
+class FilesProvider(Provider):
+    """Discovers keys and certificates in files and folders named by ``paths``."""
+
+    name = "files"
+    component = "key-files"
+    Options = FilesOptions
+
+    def discover(self, system: Any, context: DiscoveryContext) -> Discovery:
+        options: FilesOptions = system.options
+        attempt = self.new_discovery(system, paths=list(options.paths))
+        for pattern in options.paths:
+            matched = False
+            for path in _expand(context.base_dir, pattern, options.exclude):
+                matched = True
+                self._read_file(attempt, path, context, options)
+            if not matched:
+                attempt.error(f"path {pattern!r} matched no file")
+        return attempt
+
+    def _read_file(self, attempt: Discovery, path: Path, context: DiscoveryContext,
+                   options: FilesOptions) -> None:
+        uid = "files:" + _display(path, context.base_dir)
+        try:
+            data, file_facts = _read_bounded(path, options.max_file_size)
+            objects = list(_parse(data, path, options))
+        except (OSError, ParseError, ValueError) as exc:
+            attempt.error(f"{_display(path, context.base_dir)}: {_reason(exc)}", key_uid=uid)
+            return
+        for index, (kind, fields) in enumerate(objects, start=1):
+            key_uid = uid if len(objects) == 1 else f"{uid}#{index}"
+            fields["attributes"] = {**file_facts, **fields.get("attributes", {}),
+                                    "object_index": index}
+            if kind != "certificate":
+                # A key file carries no creation date; its modification time is the best
+                # evidence of when the key was (re)written, and is labelled as such.
+                fields["created"] = datetime.fromisoformat(file_facts["file_mtime"])
+                fields["attributes"]["created_source"] = "file modification time"
+            if fields.get("certificate") is not None:
+                fields["state"] = state_of_certificate(fields["certificate"], context.now)
+            attempt.add_key(key_uid, kind, **fields)
+        context.progress(attempt.system.name, len(attempt.keys), len(attempt.errors))
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _expand(base: Path, pattern: str, exclude: list[str]) -> Iterator[Path]:
+    """Files named by a path, a folder (recursively) or a glob, in a stable order."""
+    root = Path(pattern).expanduser()
+    root = root if root.is_absolute() else base / root
+    if glob.has_magic(str(root)):
+        candidates = sorted(Path(p) for p in glob.glob(str(root), recursive=True))
+    elif root.is_dir():
+        candidates = sorted(_walk(root))
+    elif root.exists() or root.is_symlink():
+        candidates = [root]
+    else:
+        candidates = []
+    for path in candidates:
+        if path.is_dir() and not path.is_symlink():
+            continue
+        if not any(path.match(e) for e in exclude):
+            yield path
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    # Symlinked folders are not followed, so a symlink loop cannot trap the walk; symlinked
+    # files are yielded and read (a loop among them fails that one file with ELOOP).
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in dirs:
+            if (Path(folder) / name).is_symlink():
+                files.append(name)
+        for name in files:
+            yield Path(folder) / name
+
+
+def _read_bounded(path: Path, cap: int) -> tuple[bytes, dict[str, Any]]:
+    info = path.stat()  # follows symlinks; a loop raises ELOOP here
+    if not stat.S_ISREG(info.st_mode):
+        raise ParseError("not a regular file")
+    if info.st_size > cap:
+        raise ParseError(f"file is {info.st_size} bytes, over the {cap}-byte cap "
+                         "(max_file_size)")
+    with path.open("rb") as handle:
+        data = handle.read(cap + 1)
+    return data, _file_facts(path, info)
+
+
+def _file_facts(path: Path, info: os.stat_result) -> dict[str, Any]:
+    return {
+        "path": str(path),
+        "file_mode": format(stat.S_IMODE(info.st_mode), "04o"),
+        "file_owner": _name_of(pwd.getpwuid, info.st_uid),
+        "file_group": _name_of(grp.getgrgid, info.st_gid),
+        "file_mtime": datetime.fromtimestamp(info.st_mtime, UTC).isoformat(),
+    }
+
+
+def _name_of(lookup: Any, ident: int) -> str:
+    try:
+        return str(lookup(ident)[0])
+    except KeyError:
+        return str(ident)
+
+
+def _parse(data: bytes, path: Path, options: FilesOptions) -> Iterator[tuple[str, dict[str, Any]]]:
+    if not data.strip():
+        raise ParseError("empty file")
+    blocks = PEM_BLOCK.findall(data)
+    if blocks:
+        yield from _parse_pem_blocks(data, blocks, options)
+        return
+    if data.lstrip().startswith(b"-----BEGIN"):
+        raise ParseError("truncated or malformed PEM (no matching END line)")
+    ssh_keys = SSH_PUBLIC.findall(data)
+    if ssh_keys:
+        for key_type, blob in ssh_keys:
+            yield "public-key", _ssh_public(key_type, blob)
+        return
+    yield from _parse_der(data, path, options)
+
+
+def _password(variable: str | None) -> bytes | None:
+    value = os.environ.get(variable) if variable else None
+    return value.encode() if value is not None else None
+
+
+def _parse_pem_blocks(data: bytes, blocks: list[tuple[bytes, bytes]],
+                      options: FilesOptions) -> Iterator[tuple[str, dict[str, Any]]]:
+    found = False
+    for label_bytes, body in blocks:
+        label = label_bytes.decode()
+        block = b"-----BEGIN %s-----\n%s-----END %s-----\n" % (label_bytes, body, label_bytes)
+        parsed = _parse_pem(label, block, body, options)
+        if parsed is not None:
+            found = True
+            yield parsed
+    if not found:
+        labels = ", ".join(sorted({b[0].decode() for b in blocks}))
+        raise ParseError(f"no key or certificate found (PEM blocks: {labels})")
+
+
+def _parse_pem(label: str, block: bytes, body: bytes,
+               options: FilesOptions) -> tuple[str, dict[str, Any]] | None:
+    try:
+        if label in ("CERTIFICATE", "TRUSTED CERTIFICATE"):
+            return "certificate", _certificate(x509.load_pem_x509_certificate(block), "PEM")
+        if label in ("PUBLIC KEY", "RSA PUBLIC KEY"):
+            return "public-key", _public(serialization.load_pem_public_key(block), "PEM")
+        if label == "OPENSSH PRIVATE KEY":
+            return "private-key", _openssh_private(body)
+        if label.endswith("PRIVATE KEY"):
+            return "private-key", _pem_private(label, block, body, options)
+    except ValueError as exc:
+        raise ParseError(f"malformed {label}: {exc}") from None
+    return None
+
+
+def _certificate(cert: x509.Certificate, container: str) -> dict[str, Any]:
+    fields = certificate_fields(cert)
+    fields["attributes"] = {**fields["attributes"], "format": container}
+    return fields
+
+
+def _public(public_key: Any, container: str) -> dict[str, Any]:
+    return {**describe_public_key(public_key), "attributes": {"format": container}}
+
+
+def _private(private_key: Any, container: str, encrypted: bool) -> dict[str, Any]:
+    fields = describe_public_key(private_key.public_key())
+    return {**fields, "attributes": {"format": container, "encrypted": encrypted}}
+
+
+def _encrypted_unknown(container: str, algorithm: str | None) -> dict[str, Any]:
+    reason = "the key is encrypted; set password_env to let the audit read it"
+    unreadable = {"size": reason}
+    if algorithm is None:
+        unreadable["algorithm"] = reason
+    return {"algorithm": algorithm, "unreadable": unreadable,
+            "attributes": {"format": container, "encrypted": True}}
+
+
+def _pem_private(label: str, block: bytes, body: bytes,
+                 options: FilesOptions) -> dict[str, Any]:
+    legacy_encrypted = b"Proc-Type: 4,ENCRYPTED" in body
+    encrypted = label == "ENCRYPTED PRIVATE KEY" or legacy_encrypted
+    password = _password(options.password_env) if encrypted else None
+    if encrypted and password is None:
+        return _encrypted_unknown("PEM", _LEGACY_ALGORITHMS.get(label.split()[0]))
+    try:
+        key = serialization.load_pem_private_key(block, password=password)
+    except TypeError as exc:
+        raise ParseError(f"cannot open {label}: {exc}") from None
+    return _private(key, "PEM", encrypted)
+
+
+def _read_ssh_string(blob: bytes, offset: int) -> tuple[bytes, int]:
+    if offset + 4 > len(blob):
+        raise ParseError("truncated OpenSSH private key")
+    length = int.from_bytes(blob[offset:offset + 4], "big")
+    end = offset + 4 + length
+    if end > len(blob):
+        raise ParseError("truncated OpenSSH private key")
+    return blob[offset + 4:end], end
+
+
+def _openssh_private(body: bytes) -> dict[str, Any]:
+    """Read the cleartext header of an OpenSSH key: cipher and public key, no password needed."""
+    try:
+        blob = base64.b64decode(b"".join(body.split()), validate=True)
+    except ValueError:
+        raise ParseError("malformed OPENSSH PRIVATE KEY (bad base64)") from None
+    magic = b"openssh-key-v1\0"
+    if not blob.startswith(magic):
+        raise ParseError("malformed OPENSSH PRIVATE KEY (bad magic)")
+    cipher, offset = _read_ssh_string(blob, len(magic))
+    _kdf, offset = _read_ssh_string(blob, offset)
+    _kdf_options, offset = _read_ssh_string(blob, offset)
+    offset += 4  # number of keys
+    public_blob, _ = _read_ssh_string(blob, offset)
+    key_type, _ = _read_ssh_string(public_blob, 0)
+    fields = _ssh_public(key_type, base64.b64encode(public_blob))
+    fields["attributes"] = {"format": "OpenSSH", "encrypted": cipher != b"none",
+                            "cipher": cipher.decode(errors="replace")}
+    return fields
+
+
+def _ssh_public(key_type: bytes, blob: bytes) -> dict[str, Any]:
+    try:
+        key = serialization.load_ssh_public_key(key_type + b" " + blob)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise ParseError(f"malformed SSH public key: {exc}") from None
+    return _public(key, "OpenSSH")
+
+
+def _parse_der(data: bytes, path: Path,
+               options: FilesOptions) -> Iterator[tuple[str, dict[str, Any]]]:
+    if path.suffix.lower() in PKCS12_SUFFIXES:
+        yield from _parse_pkcs12(data, options)
+        return
+    try:
+        cert = x509.load_der_x509_certificate(data)
+        yield "certificate", _certificate(cert, "DER")
+        return
+    except ValueError:
+        pass
+    try:
+        yield "private-key", _private(serialization.load_der_private_key(data, None), "DER",
+                                      False)
+        return
+    except TypeError:  # cryptography: "Password was not given but private key is encrypted"
+        yield "private-key", _der_encrypted(data, options)
+        return
+    except (ValueError, UnsupportedAlgorithm):
+        pass
+    try:
+        yield "public-key", _public(serialization.load_der_public_key(data), "DER")
+        return
+    except (ValueError, UnsupportedAlgorithm):
+        pass
+    raise ParseError("no key or certificate found (not PEM, DER, OpenSSH or PKCS#12)")
+
+
+def _der_encrypted(data: bytes, options: FilesOptions) -> dict[str, Any]:
+    password = _password(options.password_env)
+    if password is None:
+        return _encrypted_unknown("DER", None)
+    return _private(serialization.load_der_private_key(data, password), "DER", True)
+
+
+def _parse_pkcs12(data: bytes, options: FilesOptions) -> Iterator[tuple[str, dict[str, Any]]]:
+    password = _password(options.pkcs12_password_env)
+    try:
+        bundle = pkcs12.load_pkcs12(data, password)
+    except ValueError:
+        hint = ("wrong password" if password is not None
+                else "set pkcs12_password_env to the variable that holds its password")
+        raise ParseError(f"cannot open PKCS#12 bundle ({hint})") from None
+    if bundle.key is not None:
+        yield "private-key", _private(bundle.key, "PKCS12", encrypted=bool(password))
+    certs = [bundle.cert] if bundle.cert is not None else []
+    certs += list(bundle.additional_certs)
+    for cert in certs:
+        yield "certificate", _certificate(cert.certificate, "PKCS12")

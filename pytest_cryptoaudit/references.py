@@ -1,0 +1,21 @@
+"""Citations used by the built-in controls, spelled once."""
+
+from __future__ import annotations
+
+ISO27001_A824 = "ISO/IEC 27001:2022 A.8.24"
+ISO27002_824 = "ISO/IEC 27002:2022 8.24"
+SP800_57 = "NIST SP 800-57 Part 1 Rev 5"
+SP800_57_CRYPTOPERIODS = "NIST SP 800-57 Part 1 Rev 5, 5.3.6"
+SP800_131A = "NIST SP 800-131A Rev 2"
+SP800_52 = "NIST SP 800-52 Rev 2"
+CAB_BR = "CA/Browser Forum Baseline Requirements 6.3.2"
+RFC5280 = "RFC 5280 4.2.1.9"
+PCI_DSS_3_6 = "PCI DSS v4.0 3.6"
+PCI_DSS_3_7 = "PCI DSS v4.0 3.7"
+AWS_FSBP_KMS = "AWS FSBP KMS.1-KMS.5"
+BSI_C5_CRY = "BSI C5:2020 CRY-01, CRY-04"
+
+
+def ccm(control_id: str) -> str:
+    """The CSA CCM v4 / AI Controls Matrix citation of a CEK control."""
+    return f"CSA CCM v4 / AICM {control_id}"

@@ -1,0 +1,108 @@
+"""The JSON evidence of a run: the contract every other report and the ledger derive from.
+
+Its JSON Schema ships in the package (``schemas/evidence-1.schema.json``); bump
+``SCHEMA_VERSION`` with any incompatible change.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import platform
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..results import summarize
+from ..serialize import to_jsonable
+
+if TYPE_CHECKING:
+    from ..session import AuditSession
+
+SCHEMA_VERSION = "1.0"
+
+
+def catalog_version() -> str:
+    try:
+        return version("pytest-cryptoaudit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def auditor_identity(session: AuditSession) -> dict[str, Any]:
+    """Who ran the audit, as far as known: the local user, the CI actor, provider identities."""
+    identity: dict[str, Any] = {"user": _local_user(), "host": platform.node()}
+    for variable in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILD_REQUESTEDFOR"):
+        if os.environ.get(variable):
+            identity["ci_actor"] = os.environ[variable]
+    providers = {
+        system.name: system.attributes["auditor_identity"]
+        for system in session.inventory.systems
+        if system.attributes.get("auditor_identity")
+    }
+    if providers:
+        identity["systems"] = providers
+    return identity
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _systems(session: AuditSession) -> list[dict[str, Any]]:
+    inventory = session.inventory
+    return [
+        {
+            "name": system.name,
+            "provider": system.provider,
+            "component": system.component,
+            "risk_tier": system.risk_tier.value,
+            "owner": system.owner,
+            "keys_found": len(inventory.keys_of(system.name)),
+            "discovery_errors": [
+                {"key_uid": e.key_uid, "reason": e.reason} for e in inventory.errors_of(system.name)
+            ],
+            "attributes": to_jsonable(system.attributes),
+        }
+        for system in inventory.systems
+    ]
+
+
+def build_evidence(session: AuditSession) -> dict[str, Any]:
+    results = sorted(session.results.values(), key=lambda r: r.nodeid)
+    audit_config = session.audit_config
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "id": session.run_id,
+            "started": session.started.isoformat(),
+            "finished": (session.finished or session.started).isoformat(),
+            "auditor": auditor_identity(session),
+            "catalog_version": catalog_version(),
+            "config_path": str(audit_config.path) if audit_config.path else None,
+            "config_sha256": audit_config.sha256,
+            "discovery_seconds": round(session.discovery_seconds, 3),
+            "policy": to_jsonable(audit_config.policy.as_dict()),
+        },
+        "systems": _systems(session),
+        "inventory": [to_jsonable(key) for key in session.inventory.keys],
+        "results": [result.as_dict() for result in results],
+        "summary": summarize(results),
+    }
+
+
+def write_evidence(evidence: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(evidence, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def evidence_schema() -> dict[str, Any]:
+    text = resources.files("pytest_cryptoaudit").joinpath(
+        "schemas/evidence-1.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

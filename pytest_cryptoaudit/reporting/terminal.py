@@ -1,0 +1,46 @@
+"""The terminal summary: one line per control, then the worst failing keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Inventory, Outcome
+from ..results import Result, summarize
+
+WORST_SHOWN = 10
+
+
+def write_summary(terminal: Any, results: list[Result], inventory: Inventory) -> None:
+    terminal.write_sep("=", "cryptoaudit summary")
+    terminal.write_line(
+        f"{len(inventory.systems)} systems, {len(inventory.keys)} keys, "
+        f"{len(inventory.errors)} discovery errors"
+    )
+    summary = summarize(results)
+    if not summary:
+        terminal.write_line("no control ran")
+        return
+    width = max(len(entry["title"]) for entry in summary.values())
+    header = f"{'control':<8} {'title':<{width}} {'passed':>6} {'failed':>6} {'errors':>6}"
+    terminal.write_line(header + f" {'waived':>6} {'skipped':>7}")
+    for control, entry in summary.items():
+        failing = entry["failed"] or entry["error"]
+        line = (f"{control:<8} {entry['title']:<{width}} {entry['passed']:>6} "
+                f"{entry['failed']:>6} {entry['error']:>6} {entry['waived']:>6} "
+                f"{entry['skipped']:>7}")
+        terminal.write_line(line, red=bool(failing), green=not failing)
+    _write_worst(terminal, results)
+
+
+def _write_worst(terminal: Any, results: list[Result]) -> None:
+    bad = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+    if not bad:
+        return
+    bad.sort(key=lambda r: (-r.risk_tier.rank, r.outcome is not Outcome.ERROR, r.key_uid))
+    terminal.write_line("")
+    terminal.write_line(f"worst findings ({min(len(bad), WORST_SHOWN)} of {len(bad)}):")
+    for result in bad[:WORST_SHOWN]:
+        terminal.write_line(
+            f"  [{result.risk_tier.value}] {result.control} {result.check} {result.key_uid}: "
+            f"{result.outcome.value}: {result.message.splitlines()[0] if result.message else ''}"
+        )

@@ -1,0 +1,140 @@
+"""Turn pytest reports into audit results: one per (check, subject), with control metadata.
+
+On the process that runs a control (the only one, or an xdist worker), the metadata and the
+honest outcome are attached to each phase's report as ``report.cryptoaudit`` (a plain dict,
+so it crosses to the xdist controller). The controller folds the phases of each test into
+one :class:`Result`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from .catalog import ControlSpec
+from .model import Outcome, RiskTier
+
+#: Notes a control adds to its result without failing it (see the ``crypto_note`` fixture).
+NOTES = pytest.StashKey[list[str]]()
+
+_SEVERITY = {Outcome.PASSED: 0, Outcome.SKIPPED: 1, Outcome.WAIVED: 2, Outcome.FAILED: 3,
+             Outcome.ERROR: 4}
+
+
+@dataclasses.dataclass
+class Result:
+    """The audit result of one test: what was checked, on what, and how it went."""
+
+    nodeid: str
+    control: str
+    title: str
+    check: str
+    system: str
+    key_uid: str
+    outcome: Outcome
+    risk_tier: RiskTier
+    owner: str
+    message: str = ""
+    references: tuple[str, ...] = ()
+    remediation: str = ""
+    ssrm: str = ""
+    duration: float = 0.0
+    waiver: dict[str, Any] | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["outcome"] = self.outcome.value
+        data["risk_tier"] = self.risk_tier.value
+        data["references"] = list(self.references)
+        return data
+
+
+def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
+    """The static part of a result, computed once per item at collection time."""
+    system = getattr(subject, "system", None) or getattr(subject, "name", "")
+    return {
+        "control": spec.id,
+        "title": spec.title,
+        "check": spec.check,
+        "system": system,
+        "key_uid": getattr(subject, "uid", system),
+        "risk_tier": RiskTier(getattr(subject, "risk_tier", RiskTier.LOW)).value,
+        "owner": getattr(subject, "owner", ""),
+        "references": list(spec.references),
+        "remediation": spec.remediation,
+        "ssrm": spec.ssrm,
+    }
+
+
+def junit_properties(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """The properties that JUnit XML shows for a control test."""
+    names = ("control", "check", "system", "key_uid", "risk_tier", "owner")
+    return [(name, str(metadata[name])) for name in names]
+
+
+def phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Outcome, str]:
+    """Classify one phase honestly: an assertion is a finding, any other exception an error."""
+    if report.passed:
+        return Outcome.PASSED, ""
+    if report.skipped:
+        if hasattr(report, "wasxfail"):
+            return Outcome.WAIVED, str(report.wasxfail)
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        return Outcome.SKIPPED, reason.removeprefix("Skipped: ")
+    excinfo = call.excinfo
+    if excinfo is None:
+        return Outcome.ERROR, "failed without an exception"
+    if report.when == "call" and excinfo.errisinstance(AssertionError):
+        return Outcome.FAILED, _assertion_message(excinfo.value)
+    return Outcome.ERROR, f"{excinfo.typename}: {excinfo.value}".strip()
+
+
+def _assertion_message(error: BaseException) -> str:
+    text = str(error).strip()
+    # pytest appends its rewritten comparison after the message; keep the message.
+    return text.split("\nassert ")[0].strip() or "assertion failed"
+
+
+def fold(previous: Result | None, metadata: dict[str, Any], nodeid: str, outcome: Outcome,
+         message: str, duration: float, notes: list[str]) -> Result:
+    """Combine a phase into the test's result, keeping the most severe outcome."""
+    if previous is None:
+        return Result(
+            nodeid=nodeid,
+            outcome=outcome,
+            message=message,
+            duration=duration,
+            notes=list(notes),
+            risk_tier=RiskTier(metadata["risk_tier"]),
+            references=tuple(metadata["references"]),
+            **{k: v for k, v in metadata.items() if k not in ("risk_tier", "references")},
+        )
+    previous.duration += duration
+    previous.notes.extend(n for n in notes if n not in previous.notes)
+    if _SEVERITY[outcome] > _SEVERITY[previous.outcome]:
+        previous.outcome = outcome
+        previous.message = message
+    return previous
+
+
+def summarize(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
+    """Counts per control id, with the title and the worst tier that failed."""
+    summary: dict[str, dict[str, Any]] = {}
+    for result in sorted(results, key=lambda r: r.control):
+        entry = summary.setdefault(
+            result.control,
+            {"title": result.title, "total": 0, "worst_failing_tier": None,
+             **{o.value: 0 for o in Outcome}},
+        )
+        entry["total"] += 1
+        entry[result.outcome.value] += 1
+        if result.outcome in (Outcome.FAILED, Outcome.ERROR):
+            worst = entry["worst_failing_tier"]
+            if worst is None or result.risk_tier > RiskTier(worst):
+                entry["worst_failing_tier"] = result.risk_tier.value
+    return summary

@@ -1,0 +1,308 @@
+"""The state and hooks of one audit run, registered only under ``--cryptoaudit``.
+
+Discovery runs once, on the controller, before collection. Under pytest-xdist the controller
+hands the inventory to each worker as JSON, so every worker parametrizes the same tests and
+no worker calls a provider. Results are gathered on the controller only.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import time
+import uuid
+from collections.abc import Generator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
+from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
+from .discovery import discover_all
+from .errors import CryptoAuditError
+from .model import DiscoveryError, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
+from .policy import BUILTIN_SETTINGS
+from .providers import Discovery, DiscoveryContext, ProviderRegistry
+from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
+from .serialize import inventory_from_dict, inventory_to_dict
+
+METADATA = pytest.StashKey[dict[str, Any]]()
+WORKERINPUT_KEY = "cryptoaudit"
+
+
+class AuditSession:
+    """Owns the configuration, inventory and results of one ``pytest --cryptoaudit`` run."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.run_id = str(uuid.uuid4())
+        self.started = datetime.now(UTC)
+        self.finished: datetime | None = None
+        self.registry = ProviderRegistry()
+        config.hook.pytest_cryptoaudit_add_providers(registry=self.registry)
+        self.audit_config = self._load_config()
+        self.inventory = Inventory()
+        self.results: dict[str, Result] = {}
+        self.other_failures = 0
+        self.discovery_seconds = 0.0
+        self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        if self.workerinput is not None:
+            self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
+        if not config.getoption("cryptoaudit_no_builtin"):
+            self._add_builtin_controls()
+
+    @property
+    def now(self) -> datetime:
+        return self.started
+
+    @property
+    def is_controller(self) -> bool:
+        return self.workerinput is None
+
+    # -- configuration ------------------------------------------------------------------
+
+    def _load_config(self) -> AuditConfig:
+        settings = [*BUILTIN_SETTINGS]
+        for extra in self.config.hook.pytest_cryptoaudit_policy_settings():
+            settings.extend(extra)
+        explicit = self.config.getoption("cryptoaudit_config")
+        if explicit:
+            path = Path(explicit)
+            if not path.is_file():
+                raise ConfigError(f"{path}: configuration file not found")
+            audit_config = load_config(path, self.registry, settings,
+                                       pyproject=path.name == "pyproject.toml")
+        else:
+            audit_config = self._find_default_config(settings)
+        return self._select_systems(audit_config)
+
+    def _find_default_config(self, settings: list[Any]) -> AuditConfig:
+        for folder in (self.config.invocation_params.dir, self.config.rootpath):
+            found = find_config_file(Path(folder))
+            if found:
+                return load_config(found[0], self.registry, settings, pyproject=found[1])
+        raise ConfigError(
+            "no cryptoaudit.toml or [tool.cryptoaudit] in pyproject.toml found in "
+            f"{self.config.invocation_params.dir}; pass --cryptoaudit-config PATH"
+        )
+
+    def _select_systems(self, audit_config: AuditConfig) -> AuditConfig:
+        wanted = self.config.getoption("cryptoaudit_system")
+        if not wanted:
+            return audit_config
+        known = {s.name for s in audit_config.systems}
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            raise ConfigError(
+                f"--cryptoaudit-system: unknown system {', '.join(unknown)} "
+                f"(configured: {', '.join(sorted(known))})"
+            )
+        systems = tuple(s for s in audit_config.systems if s.name in wanted)
+        return AuditConfig(audit_config.path, audit_config.sha256, systems,
+                           audit_config.policy, audit_config.sections)
+
+    def _add_builtin_controls(self) -> None:
+        folder = str(builtin_controls_dir())
+        if folder not in {str(Path(arg).resolve()) for arg in self.config.args}:
+            self.config.args.append(folder)
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> Any:
+        """Collect the built-in control modules whatever the user's ``python_files`` says."""
+        if file_path.parent != builtin_controls_dir() or file_path.name.startswith("_"):
+            return None
+        if file_path.suffix != ".py" or _matches_python_files(self.config, file_path):
+            return None  # pytest's python plugin collects it already
+        return pytest.Module.from_parent(parent, path=file_path)
+
+    def selected_controls(self) -> frozenset[str] | None:
+        chosen = self.config.getoption("cryptoaudit_control")
+        return frozenset(chosen) if chosen else None
+
+    # -- discovery (controller only) ------------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.is_controller:
+            return
+        context = DiscoveryContext(
+            policy=self.audit_config.policy,
+            now=self.started,
+            base_dir=self.audit_config.base_dir,
+            selected_controls=self.selected_controls(),
+            progress=self._progress,
+        )
+        begun = time.perf_counter()
+        self.inventory = discover_all(self.audit_config, self.registry, context,
+                                      on_system_done=self._system_done)
+        self.discovery_seconds = time.perf_counter() - begun
+        self.config.hook.pytest_cryptoaudit_inventory_ready(
+            inventory=self.inventory, audit_config=self.audit_config)
+
+    def _write(self, line: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.config.get_verbosity() >= 0:
+            reporter.write_line(line)
+
+    def _progress(self, system: str, keys: int, errors: int) -> None:
+        self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
+
+    def _system_done(self, attempt: Discovery) -> None:
+        system = attempt.system
+        self._write(
+            f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
+            f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
+        )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKERINPUT_KEY] = json.dumps({
+            "run_id": self.run_id,
+            "started": self.started.isoformat(),
+            "inventory": inventory_to_dict(self.inventory),
+        })
+
+    def _receive_from_controller(self, payload: str) -> None:
+        data = json.loads(payload)
+        self.run_id = data["run_id"]
+        self.started = datetime.fromisoformat(data["started"])
+        self.inventory = inventory_from_dict(data["inventory"])
+
+    # -- collection -------------------------------------------------------------------------
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        spec = spec_from_node(metafunc.definition)
+        for fixture in SUBJECT_FIXTURES:
+            if fixture in metafunc.fixturenames:
+                subjects = self._subjects(fixture, spec)
+                metafunc.parametrize(fixture, subjects, indirect=True,
+                                     ids=[_subject_id(s) for s in subjects])
+                return
+
+    def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
+        if fixture == "crypto_discovery_error":
+            return list(self.inventory.errors)
+        pool = self.inventory.keys if fixture == "crypto_key" else self.inventory.systems
+        return [s for s in pool if spec is None or spec.applies_to(s)]
+
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        selected = self.selected_controls()
+        keep, drop = [], []
+        for item in items:
+            spec = spec_from_node(item)
+            subject = _subject_of(item)
+            if spec is None or subject is None or (selected and spec.id not in selected):
+                drop.append(item)
+                continue
+            self._describe(item, spec, subject)
+            keep.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+    def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
+        metadata = subject_metadata(spec, subject)
+        item.stash[METADATA] = metadata
+        item.user_properties.extend(junit_properties(metadata))
+        for keyword in (spec.id, metadata["system"], metadata["risk_tier"], metadata["owner"]):
+            if keyword:
+                item.extra_keyword_matches.add(keyword)
+
+    def subject(self, request: pytest.FixtureRequest) -> Any:
+        """The parametrized subject of a control, checked for the attributes it requires."""
+        subject = getattr(request, "param", None)
+        if subject is None:
+            raise CryptoAuditError("control collected without a subject")
+        spec = spec_from_node(request.node)
+        missing = spec.missing(subject) if spec else {}
+        if missing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
+            raise CryptoAuditError(f"cannot audit {_subject_id(subject)}: {reasons}")
+        return subject
+
+    # -- results ------------------------------------------------------------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        metadata = item.stash.get(METADATA, None)
+        if metadata is None:
+            return
+        result_outcome, message = phase_outcome(report, call)
+        report.cryptoaudit = {  # type: ignore[attr-defined]
+            **metadata, "outcome": result_outcome.value, "message": message,
+            "notes": list(item.stash.get(NOTES, [])),
+        }
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not self.is_controller:
+            return
+        data = getattr(report, "cryptoaudit", None)
+        if data is None:
+            if report.failed:
+                self.other_failures += 1
+            return
+        data = dict(data)
+        outcome, message = Outcome(data.pop("outcome")), data.pop("message")
+        notes = data.pop("notes", [])
+        self.results[report.nodeid] = fold(self.results.get(report.nodeid), data,
+                                           report.nodeid, outcome, message, report.duration,
+                                           notes)
+
+    # -- end of the run -----------------------------------------------------------------------
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_controller:
+            from .reporting.terminal import write_summary
+
+            write_summary(terminalreporter, list(self.results.values()), self.inventory)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.is_controller:
+            return
+        self.finished = datetime.now(UTC)
+        from .reporting.evidence import build_evidence, write_evidence
+
+        evidence = build_evidence(self)
+        self.config.hook.pytest_cryptoaudit_evidence(evidence=evidence, config=self.config)
+        path = self.config.getoption("cryptoaudit_json")
+        if path:
+            write_evidence(evidence, Path(path))
+        session.exitstatus = self._exit_status(exitstatus)
+
+    def _exit_status(self, exitstatus: int) -> int:
+        """Forgive findings below ``--cryptoaudit-fail-on``; never forgive errors."""
+        if exitstatus != pytest.ExitCode.TESTS_FAILED or self.other_failures:
+            return exitstatus
+        threshold = RiskTier(self.config.getoption("cryptoaudit_fail_on"))
+        for result in self.results.values():
+            if result.outcome is Outcome.ERROR:
+                return exitstatus
+            if result.outcome is Outcome.FAILED and result.risk_tier >= threshold:
+                return exitstatus
+        return pytest.ExitCode.OK
+
+
+def _matches_python_files(config: pytest.Config, path: Path) -> bool:
+    return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
+
+
+def _subject_of(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    subject = next((callspec.params[f] for f in SUBJECT_FIXTURES if f in callspec.params), None)
+    # An empty parameter set (a control that applies to no key) yields no test at all.
+    return subject if isinstance(subject, KeyRecord | SystemRecord | DiscoveryError) else None
+
+
+def _subject_id(subject: Any) -> str:
+    return str(getattr(subject, "uid", None) or getattr(subject, "name", subject))
+
+
+__all__ = ["AuditSession", "CryptoAuditError", "parse_config"]
