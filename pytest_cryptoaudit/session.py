@@ -64,7 +64,7 @@ class AuditSession:
     # -- configuration ------------------------------------------------------------------
 
     def _load_config(self) -> AuditConfig:
-        settings = [*BUILTIN_SETTINGS]
+        settings = [*BUILTIN_SETTINGS, *self.registry.policy_settings()]
         for extra in self.config.hook.pytest_cryptoaudit_policy_settings():
             settings.extend(extra)
         explicit = self.config.getoption("cryptoaudit_config")

@@ -21,7 +21,7 @@ from ..model import DiscoveryError, KeyKind, KeyRecord, SystemRecord
 
 if TYPE_CHECKING:
     from ..config import SystemConfig
-    from ..policy import Policy
+    from ..policy import Policy, PolicySetting
 
 ENTRY_POINT_GROUP = "pytest_cryptoaudit.providers"
 
@@ -92,6 +92,8 @@ class Provider:
     #: The CEK-09 scope class this provider covers (kms, hsm, secrets-engine, key-files, tls).
     component: ClassVar[str] = "other"
     Options: ClassVar[type[ProviderOptions]] = ProviderOptions
+    #: Policy thresholds the provider's controls use, with documented defaults.
+    policy_settings: ClassVar[tuple[PolicySetting, ...]] = ()
 
     def discover(self, system: SystemConfig, context: DiscoveryContext) -> Discovery:
         raise NotImplementedError
@@ -125,6 +127,10 @@ class ProviderRegistry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._classes or name in self._entry_points
+
+    def policy_settings(self) -> list[PolicySetting]:
+        """The policy settings every registered provider declares."""
+        return [setting for name in self.names() for setting in self.get(name).policy_settings]
 
     def get(self, name: str) -> type[Provider]:
         if name not in self._classes:

@@ -1,0 +1,47 @@
+"""The ``cryptoaudit`` command: everything around a run that is not the run itself.
+
+Each area registers its own subcommands (``register(subparsers)`` in the modules named in
+``COMMAND_MODULES``), so the command grows without this file knowing their details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "pytest_cryptoaudit.catalog_cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cryptoaudit",
+        description="Cryptographic control audit (CSA CCM/AICM CEK) around pytest --cryptoaudit.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except UsageError as exc:
+        print(f"cryptoaudit: error: {exc}", file=sys.stderr)
+        return 2
+
+
+class UsageError(Exception):
+    """A command was given something it cannot use; exit 2 with the message."""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
