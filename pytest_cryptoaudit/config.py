@@ -12,13 +12,14 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pydantic
 import pytest
 
-from .model import RiskTier, is_valid_owner
+from .model import Event, EventKind, RiskTier, is_valid_owner
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderOptions, ProviderRegistry
 
@@ -54,6 +55,11 @@ class AuditConfig:
     systems: tuple[SystemConfig, ...]
     policy: Policy
     sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """Events recorded in the ``[[events]]`` array of the configuration."""
+        return tuple(Event(**raw, source="config") for raw in self.sections.get("events", ()))
 
     @property
     def base_dir(self) -> Path:
@@ -121,6 +127,7 @@ def parse_config(
         policy = Policy(policy_settings, policy_raw)
     except PolicyError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+    _check_events(data.get("events", []), {s.name for s in systems}, where)
     canonical = json.dumps(data, sort_keys=True, default=str).encode()
     return AuditConfig(
         path=source,
@@ -201,3 +208,33 @@ def _describe_validation_error(exc: pydantic.ValidationError, at: str) -> str:
         else:
             lines.append(f"{at}.{key}: {error['msg'].lower()}, got {error['input']!r}")
     return "\n".join(lines)
+
+
+EVENT_KEYS = {"system": str, "kind": str, "at": datetime, "note": str, "key": str,
+              "versions": list}
+
+
+def _check_events(events: Any, systems: set[str], where: str) -> None:
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise ConfigError(f"{where}: events: expected an array of tables ([[events]])")
+    kinds = [k.value for k in EventKind]
+    for index, event in enumerate(events):
+        at = f"{where}: events[{index}]"
+        for key, value in event.items():
+            expected = EVENT_KEYS.get(key)
+            if expected is None:
+                raise ConfigError(f"{at}.{key}: unknown key (expected one of "
+                                  f"{', '.join(EVENT_KEYS)})")
+            if not isinstance(value, expected):
+                raise ConfigError(f"{at}.{key}: expected {expected.__name__}, got {value!r}")
+        for required in ("system", "kind", "at"):
+            if required not in event:
+                raise ConfigError(f"{at}.{required}: missing")
+        if event["kind"] not in kinds:
+            raise ConfigError(f"{at}.kind: expected one of {', '.join(kinds)}, "
+                              f"got {event['kind']!r}")
+        if event["system"] not in systems:
+            raise ConfigError(f"{at}.system: no configured system named {event['system']!r}")
+        if event["at"].tzinfo is None:
+            raise ConfigError(f"{at}.at: expected a date-time with an offset, e.g. "
+                              "2026-01-31T12:00:00Z")

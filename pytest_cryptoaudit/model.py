@@ -229,3 +229,33 @@ class Inventory:
 
     def errors_of(self, system: str) -> tuple[DiscoveryError, ...]:
         return tuple(e for e in self.errors if e.system == system)
+
+
+class EventKind(enum.StrEnum):
+    """Security events and material changes that make a system due for audit (CEK-09)."""
+
+    SECURITY_INCIDENT = "security-incident"
+    KEY_COMPROMISE = "key-compromise"
+    CONFIG_CHANGE = "config-change"
+    POLICY_CHANGE = "policy-change"
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """A recorded security event or material change of one system.
+
+    ``key`` and ``versions`` narrow a key compromise to one key and its compromised
+    versions (Vault transit versions, for instance).
+    """
+
+    system: str
+    kind: EventKind
+    at: datetime
+    note: str = ""
+    key: str | None = None
+    versions: tuple[int, ...] = ()
+    source: str = "config"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", EventKind(self.kind))
+        object.__setattr__(self, "versions", tuple(self.versions))

@@ -19,7 +19,7 @@ from .model import RiskTier
 from .results import NOTES
 
 if TYPE_CHECKING:
-    from .model import DiscoveryError, Inventory, KeyRecord, SystemRecord
+    from .model import DiscoveryError, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
     from .session import AuditSession
 
@@ -116,6 +116,12 @@ def crypto_note(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Add a note to this result without failing it (e.g. a post-2030 transition warning)."""
     notes = request.node.stash.setdefault(NOTES, [])
     return notes.append
+
+
+@pytest.fixture(scope="session")
+def crypto_events(request: pytest.FixtureRequest) -> tuple[Event, ...]:
+    """Security events and material changes recorded for the audited systems."""
+    return _audit(request).events()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_f
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .discovery import discover_all
 from .errors import CryptoAuditError
-from .model import DiscoveryError, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
+from .model import DiscoveryError, Event, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
 from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
@@ -115,6 +115,11 @@ class AuditSession:
         if file_path.suffix != ".py" or _matches_python_files(self.config, file_path):
             return None  # pytest's python plugin collects it already
         return pytest.Module.from_parent(parent, path=file_path)
+
+    def events(self) -> tuple[Event, ...]:
+        """Events of the audited systems; the ledger adds its recorded events here."""
+        audited = {s.name for s in self.audit_config.systems}
+        return tuple(e for e in self.audit_config.events if e.system in audited)
 
     def selected_controls(self) -> frozenset[str] | None:
         chosen = self.config.getoption("cryptoaudit_control")

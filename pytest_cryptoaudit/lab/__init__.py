@@ -1,1 +1,1 @@
-"""Real local stand-ins for KMS, Vault, HSM and TLS: used by the test suite and ``cryptoaudit lab``."""
+"""Real local stand-ins for KMS, Vault, HSM and TLS, for the tests and `cryptoaudit lab`."""
