@@ -21,7 +21,7 @@ import pytest
 
 from .model import Event, EventKind, RiskTier, is_valid_owner
 from .policy import Policy, PolicyError, PolicySetting
-from .providers import ProviderOptions, ProviderRegistry
+from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
 
 CONFIG_FILE = "cryptoaudit.toml"
 SYSTEM_KEYS = ("name", "provider", "risk_tier", "owner", "description", "tags")
@@ -181,7 +181,10 @@ def _parse_system(
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
         raise ConfigError(f"{at}.tags: expected a table of strings")
     options = {k: v for k, v in raw.items() if k not in SYSTEM_KEYS}
-    provider_class = registry.get(provider)
+    try:
+        provider_class = registry.get(provider)
+    except ProviderLoadError as exc:
+        raise ConfigError(f"{at}.provider: {exc}") from None
     try:
         validated = provider_class.Options.model_validate(options)
     except pydantic.ValidationError as exc:

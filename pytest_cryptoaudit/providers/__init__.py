@@ -129,16 +129,35 @@ class ProviderRegistry:
         return name in self._classes or name in self._entry_points
 
     def policy_settings(self) -> list[PolicySetting]:
-        """The policy settings every registered provider declares."""
-        return [setting for name in self.names() for setting in self.get(name).policy_settings]
+        """The policy settings of every provider that loads. One that does not load is
+        reported when a system uses it (see :meth:`get`), not here."""
+        settings = []
+        for name in self.names():
+            try:
+                provider = self.get(name)
+            except ProviderLoadError:
+                continue
+            settings.extend(provider.policy_settings)
+        return settings
 
     def get(self, name: str) -> type[Provider]:
         if name not in self._classes:
-            loaded = self._entry_points[name].load()
+            entry_point = self._entry_points[name]
+            try:
+                loaded = entry_point.load()
+            except Exception as exc:  # any import failure of a plugin is reported the same way
+                raise ProviderLoadError(
+                    f"provider {name!r} ({entry_point.value}) cannot be loaded: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
             if not (isinstance(loaded, type) and issubclass(loaded, Provider)):
-                raise TypeError(f"entry point {name!r} does not name a Provider subclass")
+                raise ProviderLoadError(f"entry point {name!r} does not name a Provider class")
             self._classes[name] = loaded
         return self._classes[name]
+
+
+class ProviderLoadError(Exception):
+    """A registered provider could not be imported (a missing optional dependency, say)."""
 
 
 def sorted_unique(values: Iterable[str]) -> tuple[str, ...]:
