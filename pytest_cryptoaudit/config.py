@@ -19,6 +19,7 @@ from typing import Any
 import pydantic
 import pytest
 
+from .cadence import CadenceError, parse_cadence
 from .model import Event, EventKind, RiskTier, is_valid_owner
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
@@ -60,6 +61,11 @@ class AuditConfig:
     def events(self) -> tuple[Event, ...]:
         """Events recorded in the ``[[events]]`` array of the configuration."""
         return tuple(Event(**raw, source="config") for raw in self.sections.get("events", ()))
+
+    @property
+    def cadence(self) -> dict[RiskTier, int]:
+        """Longest interval between audits per tier, validated at load time."""
+        return parse_cadence(self.sections.get("cadence"))
 
     @property
     def base_dir(self) -> Path:
@@ -128,6 +134,10 @@ def parse_config(
     except PolicyError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     _check_events(data.get("events", []), {s.name for s in systems}, where)
+    try:
+        parse_cadence(data.get("cadence"))
+    except CadenceError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     canonical = json.dumps(data, sort_keys=True, default=str).encode()
     return AuditConfig(
         path=source,
