@@ -1,0 +1,224 @@
+"""A planted AWS KMS estate: every weakness the KMS controls look for, beside clean keys.
+
+Used by the tests (each planted key carries the outcome its checks must give) and by the
+lab command, which serves the same estate for people to try the audit on. Needs a
+:class:`~pytest_cryptoaudit.lab.moto.MotoServer` running in this process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .moto import ACCOUNT, plant
+
+PARTNER_ACCOUNT = "111111111111"
+SHARED_ACCOUNT = "222222222222"
+FOREIGN_ACCOUNT = "999999999999"
+PARTNER_ROLE = f"arn:aws:iam::{PARTNER_ACCOUNT}:role/cryptoaudit"
+OWNER = {"owner": "CSC"}
+CRITICAL = {**OWNER, "risk-tier": "critical"}
+
+
+def _policy(*statements: Mapping[str, Any]) -> str:
+    own = {"Sid": "Owner", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
+           "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [own, *statements]})
+
+
+def _allow(principal: Any, sid: str, **condition: Any) -> dict[str, Any]:
+    statement = {"Sid": sid, "Effect": "Allow", "Principal": principal,
+                 "Action": ["kms:Decrypt", "kms:Encrypt"], "Resource": "*"}
+    return {**statement, "Condition": condition} if condition else statement
+
+
+@dataclasses.dataclass(frozen=True)
+class PlantedKey:
+    """One key of the estate and the outcomes its checks must give (all others pass)."""
+
+    label: str
+    expect: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    key_spec: str = "SYMMETRIC_DEFAULT"
+    key_usage: str = "ENCRYPT_DECRYPT"
+    tags: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(OWNER))
+    region: str = "eu-west-1"
+    account: str = ACCOUNT
+    rotation_days: int | None = 365
+    age_days: int = 30
+    rotated_days_ago: int | None = None
+    policy: str | None = None
+    grantee: str | None = None
+    action: str | None = None  # "disable" or "delete"
+    origin: str | None = None
+    key_state: str | None = None
+    key_manager: str | None = None
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    note: str | None = None  # a note some check must add
+    alias: str | None = None
+
+
+def _imported(expires: bool, days: int = 200) -> dict[str, Any]:
+    if not expires:
+        return {"ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}
+    valid_to = datetime.now(UTC) + timedelta(days=days)
+    return {"ExpirationModel": "KEY_MATERIAL_EXPIRES", "ValidTo": valid_to}
+
+
+HYOK = {"CustomKeyStoreId": "cks-0123456789abcdef0",
+        "XksKeyConfiguration": {"Id": "external-key-1"}}
+FAIL = "failed"
+
+ESTATE: tuple[PlantedKey, ...] = (
+    PlantedKey("clean-aes", alias="alias/clean-aes"),
+    PlantedKey("clean-rsa", key_spec="RSA_3072", key_usage="SIGN_VERIFY", age_days=100),
+    PlantedKey("clean-ec", key_spec="ECC_NIST_P384", key_usage="SIGN_VERIFY"),
+    PlantedKey("clean-hmac", key_spec="HMAC_256", key_usage="GENERATE_VERIFY_MAC"),
+    PlantedKey("clean-critical", tags=CRITICAL),
+    PlantedKey("clean-imported", origin="EXTERNAL", metadata=_imported(True), note="BYOK"),
+    PlantedKey("clean-shared", policy=_policy(_allow(
+        {"AWS": f"arn:aws:iam::{SHARED_ACCOUNT}:root"}, "Shared")),
+        grantee=f"arn:aws:iam::{SHARED_ACCOUNT}:role/app"),
+    PlantedKey("clean-conditional", policy=_policy(_allow(
+        "*", "ViaAccount", StringEquals={"kms:CallerAccount": ACCOUNT}))),
+    PlantedKey("clean-us", region="us-east-1"),
+    PlantedKey("disabled-low", tags={**OWNER, "risk-tier": "low"}, action="disable",
+               note="Disabled"),
+    PlantedKey("weak-rotation-off", {"kms-rotation-enabled": FAIL}, rotation_days=None),
+    PlantedKey("weak-rotation-period", {"kms-rotation-period": FAIL}, rotation_days=730),
+    PlantedKey("weak-stale-rotation", {"key-age": FAIL}, age_days=900, rotated_days_ago=500),
+    PlantedKey("weak-old-rsa", {"key-age": FAIL}, key_spec="RSA_3072",
+               key_usage="SIGN_VERIFY", age_days=800),
+    PlantedKey("weak-old-hmac", {"key-age": FAIL}, key_spec="HMAC_256",
+               key_usage="GENERATE_VERIFY_MAC", age_days=400),
+    PlantedKey("weak-pending-deletion", {"kms-not-pending-deletion": FAIL}, action="delete"),
+    PlantedKey("weak-disabled", {"kms-key-enabled": FAIL}, action="disable"),
+    PlantedKey("weak-pending-import", {"kms-key-material-imported": FAIL}, origin="EXTERNAL",
+               key_state="PendingImport", rotation_days=None),
+    PlantedKey("weak-hyok-unavailable", {"kms-key-store-connected": FAIL},
+               origin="EXTERNAL_KEY_STORE", key_state="Unavailable", metadata=HYOK,
+               rotation_days=None),
+    PlantedKey("weak-imported-no-expiry", {"kms-imported-material-expiry": FAIL},
+               origin="EXTERNAL", metadata=_imported(False)),
+    PlantedKey("weak-imported-critical", {"kms-key-origin": FAIL}, tags=CRITICAL,
+               origin="EXTERNAL", metadata=_imported(True)),
+    PlantedKey("weak-hyok-critical", {"kms-key-origin": FAIL}, tags=CRITICAL,
+               origin="EXTERNAL_KEY_STORE", metadata=HYOK, rotation_days=None),
+    PlantedKey("weak-rsa2048-critical", {"key-strength": FAIL}, key_spec="RSA_2048",
+               key_usage="SIGN_VERIFY", tags=CRITICAL),
+    PlantedKey("weak-secp256k1", {"kms-key-spec": FAIL}, key_spec="ECC_SECG_P256K1",
+               key_usage="SIGN_VERIFY"),
+    PlantedKey("weak-rsa-encrypt", {"kms-key-usage": FAIL}, key_spec="RSA_3072",
+               key_usage="ENCRYPT_DECRYPT"),
+    PlantedKey("weak-public-policy", {"kms-policy-not-public": FAIL},
+               policy=_policy(_allow({"AWS": "*"}, "Everyone"))),
+    PlantedKey("weak-foreign-principal", {"kms-policy-principals": FAIL}, policy=_policy(
+        _allow({"AWS": f"arn:aws:iam::{FOREIGN_ACCOUNT}:root"}, "Vendor"))),
+    PlantedKey("weak-foreign-grantee", {"kms-grantees": FAIL},
+               grantee=f"arn:aws:iam::{FOREIGN_ACCOUNT}:role/etl"),
+    PlantedKey("weak-no-owner", {"kms-owner-tag": FAIL}, tags={"team": "payments"}),
+    PlantedKey("weak-aws-managed", {"kms-customer-managed": FAIL}, key_manager="AWS",
+               tags={}),
+    PlantedKey("denied", {"discovery-complete": "error"}, policy=_policy(
+        {"Sid": "NoAudit", "Effect": "Deny", "Principal": "*", "Action": "kms:DescribeKey",
+         "Resource": "*"})),
+    PlantedKey("partner-aes", account=PARTNER_ACCOUNT),
+    PlantedKey("partner-rsa", account=PARTNER_ACCOUNT, region="us-east-1",
+               key_spec="RSA_2048", key_usage="SIGN_VERIFY"),
+)
+
+#: Outcomes of the system-level checks (all others pass).
+SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
+    "kms-prod": {"kms-cloudtrail": FAIL},
+    "kms-partner": {},
+}
+
+
+def config_toml(url: str) -> str:
+    """A cryptoaudit.toml auditing the estate: one system per account."""
+    common = (f'provider = "aws-kms"\nowner = "CSC"\nregions = ["eu-west-1", "us-east-1"]\n'
+              f'endpoint_url = "{url}"\nmax_attempts = 2\ntimeout = 5.0\n')
+    return (
+        f'[[systems]]\nname = "kms-prod"\nrisk_tier = "high"\n{common}'
+        f'include_aws_managed = true\nallowed_principal_accounts = ["{SHARED_ACCOUNT}"]\n\n'
+        f'[[systems]]\nname = "kms-partner"\nrisk_tier = "medium"\n{common}'
+        f'role_arns = ["{PARTNER_ROLE}"]\n\n'
+        '[policy]\naws_kms_allowed_key_usages = {rsa = ["SIGN_VERIFY"]}\n'
+    )
+
+
+def session(url: str, role_arn: str | None = None) -> Any:
+    """A boto3 session with the lab's dummy credentials, or those of an assumed role."""
+    import boto3
+
+    base = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                         region_name="us-east-1")
+    if role_arn is None:
+        return base
+    sts = base.client("sts", endpoint_url=url)
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="lab")["Credentials"]
+    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
+                         aws_secret_access_key=credentials["SecretAccessKey"],
+                         aws_session_token=credentials["SessionToken"])
+
+
+def seed(url: str, estate: tuple[PlantedKey, ...] = ESTATE) -> dict[str, str]:
+    """Create the estate and its trails on the lab server; returns label -> key ARN."""
+    sessions = {ACCOUNT: session(url), PARTNER_ACCOUNT: session(url, PARTNER_ROLE)}
+    arns = {key.label: create_key(sessions[key.account], url, key) for key in estate}
+    seed_trails(sessions, url)
+    return arns
+
+
+def create_key(aws: Any, url: str, key: PlantedKey) -> str:
+    """Create one planted key through the API, then plant what the API cannot set."""
+    kms = aws.client("kms", region_name=key.region, endpoint_url=url)
+    arguments: dict[str, Any] = {"KeySpec": key.key_spec, "KeyUsage": key.key_usage}
+    if key.tags:
+        arguments["Tags"] = [{"TagKey": k, "TagValue": v} for k, v in key.tags.items()]
+    if key.policy:
+        arguments["Policy"] = key.policy
+    created = kms.create_key(**arguments)["KeyMetadata"]
+    arn: str = created["Arn"]
+    key_id = created["KeyId"]  # moto's DisableKey and ScheduleKeyDeletion want the bare id
+    if key.rotation_days and key.key_spec == "SYMMETRIC_DEFAULT" and key.origin is None:
+        kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=key.rotation_days)
+    if key.alias:
+        kms.create_alias(AliasName=key.alias, TargetKeyId=key_id)
+    if key.grantee:
+        kms.create_grant(KeyId=key_id, GranteePrincipal=key.grantee, Operations=["Decrypt"])
+    if key.action == "disable":
+        kms.disable_key(KeyId=key_id)
+    elif key.action == "delete":
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    now = datetime.now(UTC)
+    rotated = (now - timedelta(days=key.rotated_days_ago),) if key.rotated_days_ago else ()
+    plant(arn, created=now - timedelta(days=key.age_days), rotations=rotated,
+          key_state=key.key_state, origin=key.origin, key_manager=key.key_manager,
+          metadata=key.metadata)
+    return arn
+
+
+def seed_trails(sessions: Mapping[str, Any], url: str) -> None:
+    """kms-prod: eu-west-1 records all management events, us-east-1 only writes (a
+    finding: KMS use is a read event); the partner account has one multi-region trail."""
+    create_trail(sessions[ACCOUNT], url, "eu-west-1", "audit-eu")
+    create_trail(sessions[ACCOUNT], url, "us-east-1", "audit-us-writes", "WriteOnly")
+    create_trail(sessions[PARTNER_ACCOUNT], url, "eu-west-1", "partner-audit",
+                 multi_region=True)
+
+
+def create_trail(aws: Any, url: str, region: str, name: str, read_write: str = "All",
+                 multi_region: bool = False) -> None:
+    s3 = aws.client("s3", region_name=region, endpoint_url=url)
+    bucket = f"{name}-logs"
+    location = {} if region == "us-east-1" else {
+        "CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **location)
+    trails = aws.client("cloudtrail", region_name=region, endpoint_url=url)
+    trails.create_trail(Name=name, S3BucketName=bucket, IsMultiRegionTrail=multi_region)
+    trails.put_event_selectors(TrailName=name, EventSelectors=[
+        {"ReadWriteType": read_write, "IncludeManagementEvents": True}])
+    trails.start_logging(Name=name)

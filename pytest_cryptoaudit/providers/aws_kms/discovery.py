@@ -1,0 +1,234 @@
+"""Discover one ``aws-kms`` system: accounts, then regions, then keys, in a bounded pool.
+
+The controller thread plans and collects; worker threads make the calls, each with its own
+clients. A call that AWS refuses, throttles past the retries or never answers becomes a
+discovery error for its region or key (or an unreadable attribute for the policy and
+grants), so a key that could not be read is reported, never left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import Any
+
+from .. import Discovery, DiscoveryContext
+from .clients import Account, Clients, api_errors, describe, paginate
+from .cloudtrail import TrailBook
+from .keyspec import kind_of, record_fields
+from .options import AwsKmsOptions
+from .rotation import read_rotation
+
+NOT_FETCHED = "not fetched: no selected control needs it"
+PROGRESS_EVERY = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Which optional calls the selected controls need."""
+
+    rotation: bool
+    access: bool
+    trails: bool
+
+    @classmethod
+    def of(cls, context: DiscoveryContext) -> Plan:
+        return cls(rotation=context.wants("CEK-12"), access=context.wants("CEK-08"),
+                   trails=context.wants("CEK-09"))
+
+
+@dataclasses.dataclass
+class RegionListing:
+    """The key ARNs and aliases of one account's region, or why they could not be listed."""
+
+    account: Account
+    region: str
+    keys: list[str] = dataclasses.field(default_factory=list)
+    aliases: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class KeyResult:
+    arn: str
+    kind: str = ""
+    fields: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def key_id(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+class KmsDiscovery:
+    """One discovery run; holds what was found until it becomes a :class:`Discovery`."""
+
+    def __init__(self, options: AwsKmsOptions, context: DiscoveryContext) -> None:
+        self.options = options
+        self.context = context
+        self.plan = Plan.of(context)
+        self.clients = Clients(options)
+        self.errors = api_errors()
+        self.found: list[KeyResult] = []
+        self.failures: list[tuple[str, str | None]] = []
+        self.skipped_aws_managed = 0
+        self.trails = TrailBook(self.clients)
+        # Most keys of an account share a handful of policy texts: parse each text once.
+        self._policies: dict[str, Any] = {}
+
+    # -- accounts and regions (controller thread) ---------------------------------------
+
+    def accounts(self) -> list[Account]:
+        try:
+            base = self.clients.base_session()
+            if not self.options.role_arns:
+                return [self.clients.identify(base)]
+        except self.errors as exc:
+            self.failures.append((f"cannot identify the audit account: {describe(exc)}", None))
+            return []
+        accounts = []
+        for role_arn in self.options.role_arns:
+            try:
+                accounts.append(self.clients.identify(self.clients.assume(base, role_arn)))
+            except self.errors as exc:
+                self.failures.append((f"cannot assume role {role_arn}: {describe(exc)}", None))
+        return accounts
+
+    def regions(self, account: Account) -> list[str]:
+        if self.options.regions != "all":
+            return list(self.options.regions)
+        try:
+            return self.clients.enabled_regions(account)
+        except self.errors as exc:
+            self.failures.append((f"account {account.account_id}: cannot list enabled "
+                                  f"regions: {describe(exc)}", None))
+            return []
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self, system_name: str) -> list[tuple[Account, str]]:
+        scopes = [(account, region) for account in self.accounts()
+                  for region in self.regions(account)]
+        pool = ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="cryptoaudit-kms")
+        try:
+            listings = [pool.submit(self.list_region, a, r) for a, r in scopes]
+            if self.plan.trails:
+                self.trails.list(pool, scopes)
+            keys: list[Future[KeyResult]] = []
+            for done in as_completed(listings):
+                keys.extend(self._submit_keys(pool, done.result()))
+            if self.plan.trails:
+                self.trails.fetch_details(pool)
+            self._collect(keys, lambda n: self.context.progress(
+                system_name, n, len(self.failures)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return scopes
+
+    def _submit_keys(self, pool: ThreadPoolExecutor,
+                     listing: RegionListing) -> Iterable[Future[KeyResult]]:
+        if listing.error is not None:
+            self.failures.append((listing.error, None))
+            return []
+        managed = {key_id for key_id, names in listing.aliases.items()
+                   if any(name.startswith("alias/aws/") for name in names)}
+        futures = []
+        for arn in listing.keys:
+            if key_id(arn) in managed and not self.options.include_aws_managed:
+                self.skipped_aws_managed += 1
+                continue
+            futures.append(pool.submit(self.fetch_key, listing, arn))
+        return futures
+
+    def _collect(self, futures: list[Future[KeyResult]], progress: Callable[[int], None]) -> None:
+        for count, future in enumerate(as_completed(futures), start=1):
+            result = future.result()
+            if result.error is not None:
+                self.failures.append((result.error, result.arn))
+            elif result.fields is None:
+                self.skipped_aws_managed += 1
+            else:
+                self.found.append(result)
+            if count % PROGRESS_EVERY == 0:
+                progress(len(self.found))
+
+    # -- worker threads ----------------------------------------------------------------------
+
+    def list_region(self, account: Account, region: str) -> RegionListing:
+        listing = RegionListing(account, region)
+        kms = self.clients.client("kms", account, region)
+        try:
+            listing.keys = [k["KeyArn"] for k in paginate(kms, "list_keys", "Keys")]
+            for alias in paginate(kms, "list_aliases", "Aliases"):
+                if alias.get("TargetKeyId"):
+                    listing.aliases.setdefault(alias["TargetKeyId"], []).append(
+                        alias["AliasName"])
+        except self.errors as exc:
+            listing.error = f"{region} (account {account.account_id}): {describe(exc)}"
+        return listing
+
+    def fetch_key(self, listing: RegionListing, arn: str) -> KeyResult:
+        kms = self.clients.client("kms", listing.account, listing.region)
+        try:
+            metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
+            if metadata.get("KeyManager") == "AWS" and not self.options.include_aws_managed:
+                return KeyResult(arn)
+            fields = record_fields(metadata, listing.region)
+            tags = paginate(kms, "list_resource_tags", "Tags", KeyId=arn)
+            if self.plan.rotation:
+                read_rotation(kms, arn, metadata, fields)
+        except self.errors as exc:
+            return KeyResult(arn, error=describe(exc))
+        fields["tags"] = {tag["TagKey"]: tag["TagValue"] for tag in tags}
+        attributes = fields["attributes"]
+        attributes["aliases"] = sorted(listing.aliases.get(key_id(arn), ()))
+        attributes["tier_source"] = "tag" if "risk-tier" in fields["tags"] else "system"
+        self._read_access(kms, arn, fields)
+        return KeyResult(arn, kind_of(metadata.get("KeySpec") or ""), fields)
+
+    def _read_access(self, kms: Any, arn: str, fields: dict[str, Any]) -> None:
+        """Key policy and grants; a refusal makes just that attribute unreadable."""
+        attributes, unreadable = fields["attributes"], fields["unreadable"]
+        if not self.plan.access:
+            unreadable.update(policy=NOT_FETCHED, grants=NOT_FETCHED)
+            return
+        try:
+            text = kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"]
+            attributes["policy"] = self._parse_policy(text)
+        except self.errors as exc:
+            unreadable["policy"] = describe(exc)
+        except ValueError as exc:
+            unreadable["policy"] = f"key policy is not a JSON object: {exc}"
+        try:
+            grants = paginate(kms, "list_grants", "Grants", KeyId=arn)
+            attributes["grants"] = [_grant_summary(grant) for grant in grants]
+        except self.errors as exc:
+            unreadable["grants"] = describe(exc)
+
+    def _parse_policy(self, text: str) -> Any:
+        parsed = self._policies.get(text)
+        if parsed is None:
+            parsed = json.loads(text)
+            if not isinstance(parsed, dict):
+                raise ValueError("not an object")
+            self._policies[text] = parsed
+        return parsed
+
+    # -- the result ----------------------------------------------------------------------------
+
+    def to_discovery(self, attempt: Discovery) -> Discovery:
+        for result in self.found:
+            attempt.add_key(result.arn, result.kind, **(result.fields or {}))
+        for reason, key_uid in self.failures:
+            attempt.error(reason, key_uid=key_uid)
+        return attempt
+
+
+def _grant_summary(grant: dict[str, Any]) -> dict[str, Any]:
+    """Only who may do what: principals and operations (never tokens or constraints)."""
+    summary = {"grantee": grant.get("GranteePrincipal"), "operations": grant.get("Operations", [])}
+    if grant.get("RetiringPrincipal"):
+        summary["retiring"] = grant["RetiringPrincipal"]
+    return summary

@@ -1,0 +1,82 @@
+"""Configuration of an ``aws-kms`` system and the policy settings its controls use."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import pydantic
+
+from ...policy import PolicySetting, tiered
+from .. import ProviderOptions
+
+AccountId = Annotated[str, pydantic.StringConstraints(pattern=r"^\d{12}$")]
+RoleArn = Annotated[str, pydantic.StringConstraints(pattern=r"^arn:[\w-]+:iam::\d{12}:role/.+$")]
+ALL_ORIGINS = ["AWS_KMS", "AWS_CLOUDHSM", "EXTERNAL", "EXTERNAL_KEY_STORE"]
+GENERATED_IN_AWS = ["AWS_KMS", "AWS_CLOUDHSM"]
+NON_NIST_SPECS = ["ECC_SECG_P256K1", "SM2"]
+
+
+class AwsKmsOptions(ProviderOptions):
+    """Options of ``provider = "aws-kms"`` (see docs/aws-kms.md)."""
+
+    #: Regions to audit, or "all" for every region each account has enabled.
+    regions: list[str] | Literal["all"]
+    profile: str | None = None
+    #: Roles assumed in turn, one per account; without roles the profile's account is audited.
+    role_arns: list[RoleArn] = []
+    external_id: str | None = None
+    role_session_name: str = "cryptoaudit"
+    #: Endpoint for every AWS service the provider calls (KMS, STS, CloudTrail, EC2).
+    endpoint_url: str | None = None
+    #: Per-service endpoints (e.g. ``{kms = "https://vpce-...kms..."}``), over ``endpoint_url``.
+    service_endpoints: dict[str, str] = {}
+    #: Region for account-wide calls (STS, EC2 DescribeRegions).
+    home_region: str = "us-east-1"
+    max_workers: Annotated[int, pydantic.Field(ge=1, le=64)] = 8
+    #: Attempts per call, retries included (botocore adaptive retry mode).
+    max_attempts: Annotated[int, pydantic.Field(ge=1, le=20)] = 5
+    #: Seconds to connect and seconds to read, per call.
+    timeout: Annotated[float, pydantic.Field(gt=0, le=300)] = 10.0
+    include_aws_managed: bool = False
+    #: Accounts whose principals may appear in key policies and grants, besides the key's own.
+    allowed_principal_accounts: list[AccountId] = []
+    #: Tag that names a key's owner (CEK-21).
+    owner_tag: str = "owner"
+    #: Require the risk tier to come from the key's ``risk-tier`` tag, not from the system.
+    require_tier_tag: bool = False
+
+
+POLICY_SETTINGS: tuple[PolicySetting, ...] = (
+    PolicySetting(
+        "aws_kms_rotation_required", tiered(True, True, True, True),
+        "Whether customer-managed symmetric KMS keys must rotate automatically.",
+        "AWS FSBP KMS.4; NIST SP 800-57 Part 1 Rev 5, 5.3.6"),
+    PolicySetting(
+        "aws_kms_allowed_origins",
+        tiered(ALL_ORIGINS, ALL_ORIGINS, ALL_ORIGINS, GENERATED_IN_AWS),
+        "Key material origins allowed per tier: AWS_KMS, AWS_CLOUDHSM, EXTERNAL (imported, "
+        "BYOK), EXTERNAL_KEY_STORE (HYOK).", "CSA CCM v4 CEK-10; NIST SP 800-57 Part 1 Rev 5"),
+    PolicySetting(
+        "aws_kms_imported_material_must_expire", tiered(False, False, True, True),
+        "Whether imported key material must carry an expiry (ExpirationModel "
+        "KEY_MATERIAL_EXPIRES).", "CSA CCM v4 CEK-10, CEK-17"),
+    PolicySetting(
+        "aws_kms_disallowed_key_specs", tiered([], [], NON_NIST_SPECS, NON_NIST_SPECS),
+        "KMS key specs not allowed per tier (secp256k1 and SM2 are not NIST-approved).",
+        "NIST SP 800-186; NIST SP 800-131A Rev 2"),
+    PolicySetting(
+        "aws_kms_allowed_key_usages",
+        {"symmetric": ["ENCRYPT_DECRYPT"], "rsa": ["ENCRYPT_DECRYPT", "SIGN_VERIFY"],
+         "ecc": ["SIGN_VERIFY", "KEY_AGREEMENT"], "hmac": ["GENERATE_VERIFY_MAC"],
+         "other": ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"]},
+        "Key usages allowed per key family (symmetric, rsa, ecc, hmac, other).",
+        "NIST SP 800-57 Part 1 Rev 5, 5.2"),
+    PolicySetting(
+        "aws_kms_allow_disabled_keys", tiered(True, True, False, False),
+        "Whether a disabled (suspended) key is acceptable without review.",
+        "CSA CCM v4 CEK-16"),
+    PolicySetting(
+        "aws_kms_allow_aws_managed_keys", tiered(True, True, False, False),
+        "Whether AWS-managed keys (no customer control of policy or rotation) are acceptable; "
+        "only audited with include_aws_managed = true.", "CSA CCM v4 CEK-08"),
+)

@@ -1,0 +1,44 @@
+"""The ``aws-kms`` provider: KMS keys of one or more accounts and regions."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .. import Discovery, DiscoveryContext, Provider
+from .discovery import NOT_FETCHED, KmsDiscovery
+from .options import POLICY_SETTINGS, AwsKmsOptions
+
+
+class AwsKmsProvider(Provider):
+    """Discovers AWS KMS keys (customer-managed unless ``include_aws_managed``) with their
+    rotation, policy, grants and tags, and the CloudTrail trails of each audited region."""
+
+    name = "aws-kms"
+    component = "kms"
+    Options = AwsKmsOptions
+    policy_settings = POLICY_SETTINGS
+
+    def discover(self, system: Any, context: DiscoveryContext) -> Discovery:
+        options: AwsKmsOptions = system.options
+        run = KmsDiscovery(options, context)
+        scopes = run.run(system.name)
+        accounts = sorted({account.account_id: account for account, _ in scopes}.values(),
+                          key=lambda account: account.account_id)
+        attributes: dict[str, Any] = {
+            "accounts": [account.account_id for account in accounts],
+            "regions": sorted({region for _, region in scopes}),
+            "auditor_identity": {a.account_id: a.caller_arn for a in accounts},
+            "allowed_principal_accounts": sorted(options.allowed_principal_accounts),
+            "aws_managed_keys_skipped": run.skipped_aws_managed,
+            "owner_tag": options.owner_tag,
+            "require_tier_tag": options.require_tier_tag,
+        }
+        unreadable = {}
+        if run.plan.trails:
+            attributes.update(run.trails.attributes())
+        else:
+            unreadable["cloudtrail_regions"] = NOT_FETCHED
+        attempt = self.new_discovery(system, **attributes)
+        attempt.system = dataclasses.replace(attempt.system, unreadable=unreadable)
+        return run.to_discovery(attempt)

@@ -1,0 +1,86 @@
+"""The planted estate, audited through moto's HTTP API: every weakness caught on its own
+key, every clean key passing every check, per key uid."""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from pytest_cryptoaudit.lab.kms_estate import ESTATE, SYSTEM_EXPECT, config_toml
+
+
+def results_by_uid(evidence: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """uid -> check -> result, from the JSON evidence."""
+    by_uid: dict[str, dict[str, dict[str, Any]]] = collections.defaultdict(dict)
+    for result in evidence["results"]:
+        assert result["check"] not in by_uid[result["key_uid"]], result["nodeid"]
+        by_uid[result["key_uid"]][result["check"]] = result
+    return by_uid
+
+
+def mismatches(label: str, results: dict[str, dict[str, Any]], expect: dict[str, str]) -> list:
+    """What differs from "the expected checks give the expected outcome, all others pass"."""
+    outcomes = {check: result["outcome"] for check, result in results.items()}
+    wanted = {check: expect.get(check, "passed") for check in {*outcomes, *expect}}
+    return [f"{label}: {check} gave {outcomes.get(check, 'no result')}, expected {want} "
+            f"({results.get(check, {}).get('message', '')})"
+            for check, want in sorted(wanted.items()) if outcomes.get(check) != want]
+
+
+def test_every_weakness_caught_and_every_clean_key_passes(audit, estate, moto_server):
+    result, evidence = audit(config_toml(moto_server.url))
+    by_uid = results_by_uid(evidence)
+    problems = []
+    for planted in ESTATE:
+        results = by_uid.get(estate[planted.label], {})
+        problems += mismatches(planted.label, results, dict(planted.expect))
+        notes = [note for r in results.values() for note in r["notes"]]
+        if planted.note and not any(planted.note in note for note in notes):
+            problems.append(f"{planted.label}: no note mentioning {planted.note!r}: {notes}")
+    for system, expect in SYSTEM_EXPECT.items():
+        problems += mismatches(system, by_uid.get(f"aws-kms:{system}", {}), dict(expect))
+    assert not problems, "\n".join(problems)
+    assert result.ret == 1
+    planted_uids = {estate[p.label] for p in ESTATE}
+    assert {uid for uid in by_uid if uid.startswith("arn:")} == planted_uids
+
+
+def test_findings_say_what_and_when(audit, estate, moto_server):
+    _, evidence = audit(config_toml(moto_server.url))
+    by_uid = results_by_uid(evidence)
+
+    def message(label: str, check: str) -> str:
+        return by_uid[estate[label]][check]["message"]
+
+    deletion = message("weak-pending-deletion", "kms-not-pending-deletion")
+    assert "PendingDeletion" in deletion and "will be deleted on 20" in deletion
+    assert "Disabled" in message("weak-disabled", "kms-key-enabled")
+    assert "PendingImport" in message("weak-pending-import", "kms-key-material-imported")
+    assert "999999999999" in message("weak-foreign-grantee", "kms-grantees")
+    assert "Everyone" in message("weak-public-policy", "kms-policy-not-public")
+    denied = message("denied", "discovery-complete")
+    assert estate["denied"] in denied and "AccessDeniedException" in denied
+    trails = by_uid["aws-kms:kms-prod"]["kms-cloudtrail"]["message"]
+    assert "123456789012/us-east-1" in trails and "read" in trails
+    assert "eu-west-1" not in trails
+
+
+def test_inventory_fields_and_evidence_identity(audit, estate, moto_server):
+    _, evidence = audit(config_toml(moto_server.url), "--cryptoaudit-control", "CEK-21")
+    keys = {key["uid"]: key for key in evidence["inventory"]}
+    aes = keys[estate["clean-aes"]]
+    assert (aes["algorithm"], aes["size"], aes["kind"]) == ("AES", 256, "secret-key")
+    assert aes["attributes"]["aliases"] == ["alias/clean-aes"]
+    assert aes["attributes"]["region"] == "eu-west-1"
+    rsa = keys[estate["clean-rsa"]]
+    assert (rsa["algorithm"], rsa["size"], rsa["usage"]) == ("RSA", 3072, ["SIGN_VERIFY"])
+    assert keys[estate["clean-ec"]]["curve"] == "secp384r1"
+    imported = keys[estate["clean-imported"]]
+    assert imported["origin"] == "imported" and imported["expires"].startswith("20")
+    assert keys[estate["weak-pending-deletion"]]["attributes"]["deletion_date"]
+    identities = evidence["run"]["auditor"]["systems"]
+    assert identities["kms-partner"] == {
+        "111111111111": "arn:aws:sts::111111111111:assumed-role/cryptoaudit/cryptoaudit"}
+    assert identities["kms-prod"] == {"123456789012": "arn:aws:sts::123456789012:user/moto"}
+    for key in evidence["inventory"]:
+        assert "policy" not in key["attributes"], "CEK-21 alone must not fetch key policies"
