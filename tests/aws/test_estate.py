@@ -43,12 +43,10 @@ def test_every_weakness_caught_and_every_clean_key_passes(audit, estate, moto_se
     assert result.ret == 1
     planted_uids = {estate[p.label] for p in ESTATE}
     assert {uid for uid in by_uid if uid.startswith("arn:")} == planted_uids
+    assert_findings_say_what_and_when(by_uid, estate)
 
 
-def test_findings_say_what_and_when(audit, estate, moto_server):
-    _, evidence = audit(config_toml(moto_server.url))
-    by_uid = results_by_uid(evidence)
-
+def assert_findings_say_what_and_when(by_uid, estate) -> None:
     def message(label: str, check: str) -> str:
         return by_uid[estate[label]][check]["message"]
 
@@ -84,3 +82,16 @@ def test_inventory_fields_and_evidence_identity(audit, estate, moto_server):
     assert identities["kms-prod"] == {"123456789012": "arn:aws:sts::123456789012:user/moto"}
     for key in evidence["inventory"]:
         assert "policy" not in key["attributes"], "CEK-21 alone must not fetch key policies"
+
+
+def test_cek12_run_reads_rotation_but_no_policy_grants_or_trails(audit, api_calls, estate,
+                                                                 moto_server):
+    _, evidence = audit(config_toml(moto_server.url), "--cryptoaudit-control", "CEK-12")
+    assert api_calls["kms.ListGrants"] == api_calls["kms.GetKeyPolicy"] == 0
+    assert not [call for call in api_calls if call.startswith("cloudtrail.")]
+    assert api_calls["kms.GetKeyRotationStatus"] > 0 and api_calls["kms.ListKeyRotations"] > 0
+    assert {result["control"] for result in evidence["results"]} == {"CEK-12"}
+    by_uid = results_by_uid(evidence)
+    assert by_uid[estate["weak-rotation-off"]]["kms-rotation-enabled"]["outcome"] == "failed"
+    assert by_uid[estate["weak-stale-rotation"]]["key-age"]["outcome"] == "failed"
+    assert by_uid[estate["clean-aes"]]["kms-rotation-period"]["outcome"] == "passed"

@@ -56,7 +56,7 @@ class Clients:
 
         self.options = options
         self.config = Config(
-            retries={"mode": "adaptive", "max_attempts": options.max_attempts},
+            retries={"mode": "adaptive", "total_max_attempts": options.max_attempts},
             connect_timeout=options.timeout,
             read_timeout=options.timeout,
             max_pool_connections=options.max_workers,

@@ -1,0 +1,92 @@
+"""Discovery through moto's HTTP API: pagination, the calls made, scope options."""
+
+from __future__ import annotations
+
+import botocore.handlers
+import pytest
+
+from pytest_cryptoaudit.lab.kms_estate import ESTATE, PARTNER_ACCOUNT
+from pytest_cryptoaudit.providers.aws_kms.keyspec import NO_ROTATION_STATES
+
+from .kms_helpers import OneItemPages, discover, system_toml
+
+pytestmark = pytest.mark.usefixtures("aws_env")
+
+
+def own_keys(estate: dict[str, str],
+             exclude: tuple[str, ...] = ("denied", "weak-aws-managed")) -> set[str]:
+    """ARNs of the default account's planted keys (the partner's live elsewhere); by
+    default without the unreadable key and the AWS-managed one (not audited by default)."""
+    return {estate[p.label] for p in ESTATE
+            if p.account != PARTNER_ACCOUNT and p.label not in exclude}
+
+
+@pytest.fixture
+def one_item_pages():
+    """Every ListKeys and ListAliases answer cut into one-item pages, for every session."""
+    pagers = {"ListKeys": OneItemPages("ListKeys", "Keys"),
+              "ListAliases": OneItemPages("ListAliases", "Aliases")}
+    handlers = [h for pager in pagers.values() for h in pager.handlers()]
+    botocore.handlers.BUILTIN_HANDLERS.extend(handlers)
+    yield pagers
+    for handler in handlers:
+        botocore.handlers.BUILTIN_HANDLERS.remove(handler)
+
+
+def test_follows_next_marker_through_every_page(one_item_pages, api_calls, moto_server, estate):
+    inventory = discover(system_toml(moto_server.url), controls={"CEK-21"})
+    assert {key.uid for key in inventory.keys} == own_keys(estate)
+    planted = len(own_keys(estate, exclude=()))
+    assert one_item_pages["ListKeys"].pages == api_calls["kms.ListKeys"] == planted
+    # moto lists 14 aws/ aliases in each region, and the estate adds one
+    assert one_item_pages["ListAliases"].pages == api_calls["kms.ListAliases"] == 2 * 14 + 1
+    aliased = next(key for key in inventory.keys if key.uid == estate["clean-aes"])
+    assert aliased.attributes["aliases"] == ["alias/clean-aes"]
+
+
+def test_calls_per_key_are_the_minimum_the_controls_need(api_calls, moto_server, estate):
+    inventory = discover(system_toml(moto_server.url))
+    found = len(inventory.keys)
+    rotatable = sum(1 for key in inventory.keys
+                    if key.attributes["key_spec"] == "SYMMETRIC_DEFAULT"
+                    and key.attributes["aws_origin"] == "AWS_KMS"
+                    and key.attributes["key_state"] not in NO_ROTATION_STATES)
+    assert found == len(own_keys(estate)) and len(inventory.errors) == 1
+    # DescribeKey once per key: the readable ones, the denied one, the AWS-managed one
+    assert api_calls["kms.DescribeKey"] == found + 2
+    for operation in ("ListResourceTags", "GetKeyPolicy", "ListGrants"):
+        assert api_calls[f"kms.{operation}"] == found, operation
+    assert api_calls["kms.GetKeyRotationStatus"] == api_calls["kms.ListKeyRotations"] == rotatable
+    assert api_calls["kms.ListKeys"] == api_calls["kms.ListAliases"] == 2
+    assert api_calls["cloudtrail.DescribeTrails"] == 2
+    assert api_calls["cloudtrail.GetTrailStatus"] == api_calls["cloudtrail.GetEventSelectors"] == 2
+    assert api_calls["sts.GetCallerIdentity"] == 1
+    assert api_calls.total() == sum(api_calls[op] for op in (
+        "kms.DescribeKey", "kms.ListResourceTags", "kms.GetKeyPolicy", "kms.ListGrants",
+        "kms.GetKeyRotationStatus", "kms.ListKeyRotations", "kms.ListKeys", "kms.ListAliases",
+        "cloudtrail.DescribeTrails", "cloudtrail.GetTrailStatus", "cloudtrail.GetEventSelectors",
+        "sts.GetCallerIdentity"))
+
+
+def test_aws_managed_keys_are_counted_not_audited_by_default(moto_server, estate):
+    inventory = discover(system_toml(moto_server.url), controls={"CEK-21"})
+    assert estate["weak-aws-managed"] not in {key.uid for key in inventory.keys}
+    assert inventory.systems[0].attributes["aws_managed_keys_skipped"] == 1
+
+
+def test_all_regions_means_every_enabled_region(api_calls, moto_server, estate):
+    inventory = discover(system_toml(moto_server.url, regions="all", max_workers=2),
+                         controls={"CEK-12"})
+    regions = inventory.systems[0].attributes["regions"]
+    assert {"eu-west-1", "us-east-1", "ap-southeast-2"} <= set(regions)
+    assert api_calls["ec2.DescribeRegions"] == 1
+    assert api_calls["kms.ListKeys"] == len(regions)
+    assert {key.uid for key in inventory.keys} == own_keys(estate)
+
+
+def test_role_arns_audit_each_assumed_account(api_calls, moto_server, estate):
+    role = f"arn:aws:iam::{PARTNER_ACCOUNT}:role/cryptoaudit"
+    inventory = discover(system_toml(moto_server.url, role_arns=[role]), controls={"CEK-21"})
+    assert {key.uid for key in inventory.keys} == {estate["partner-aes"], estate["partner-rsa"]}
+    assert inventory.systems[0].attributes["accounts"] == [PARTNER_ACCOUNT]
+    assert api_calls["sts.AssumeRole"] == 1
