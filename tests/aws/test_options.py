@@ -28,6 +28,7 @@ def test_defaults():
 
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("regions", "everywhere", "regions"),
+    ("regions", [], "regions"),
     ("allowed_principal_accounts", ["12345"], "allowed_principal_accounts.0"),
     ("role_arns", ["arn:aws:iam::123456789012:user/bob"], "role_arns.0"),
     ("max_workers", 0, "max_workers"),

@@ -74,6 +74,8 @@ class KmsDiscovery:
         self.found: list[KeyResult] = []
         self.failures: list[tuple[str, str | None]] = []
         self.skipped_aws_managed = 0
+        self.audited: list[Account] = []
+        self.scopes: list[tuple[Account, str]] = []
         self.trails = TrailBook(self.clients)
         # Most keys of an account share a handful of policy texts: parse each text once.
         self._policies: dict[str, Any] = {}
@@ -88,13 +90,15 @@ class KmsDiscovery:
         except self.errors as exc:
             self.failures.append((f"cannot identify the audit account: {describe(exc)}", None))
             return []
-        accounts = []
+        accounts: dict[str, Account] = {}
         for role_arn in self.options.role_arns:
             try:
-                accounts.append(self.clients.identify(self.clients.assume(base, role_arn)))
+                account = self.clients.identify(self.clients.assume(base, role_arn))
             except self.errors as exc:
                 self.failures.append((f"cannot assume role {role_arn}: {describe(exc)}", None))
-        return accounts
+                continue
+            accounts.setdefault(account.account_id, account)  # two roles, one account: once
+        return list(accounts.values())
 
     def regions(self, account: Account) -> list[str]:
         if self.options.regions != "all":
@@ -108,9 +112,10 @@ class KmsDiscovery:
 
     # -- the run -----------------------------------------------------------------------------
 
-    def run(self, system_name: str) -> list[tuple[Account, str]]:
-        scopes = [(account, region) for account in self.accounts()
-                  for region in self.regions(account)]
+    def run(self, system_name: str) -> None:
+        self.audited = self.accounts()
+        self.scopes = scopes = [(account, region) for account in self.audited
+                                for region in self.regions(account)]
         pool = ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="cryptoaudit-kms")
         try:
             listings = [pool.submit(self.list_region, a, r) for a, r in scopes]
@@ -125,7 +130,6 @@ class KmsDiscovery:
                 system_name, n, len(self.failures)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        return scopes
 
     def _submit_keys(self, pool: ThreadPoolExecutor,
                      listing: RegionListing) -> Iterable[Future[KeyResult]]:

@@ -20,7 +20,7 @@ class AwsKmsOptions(ProviderOptions):
     """Options of ``provider = "aws-kms"`` (see docs/aws-kms.md)."""
 
     #: Regions to audit, or "all" for every region each account has enabled.
-    regions: list[str] | Literal["all"]
+    regions: Annotated[list[str], pydantic.Field(min_length=1)] | Literal["all"]
     profile: str | None = None
     #: Roles assumed in turn, one per account; without roles the profile's account is audited.
     role_arns: list[RoleArn] = []

@@ -22,12 +22,11 @@ class AwsKmsProvider(Provider):
     def discover(self, system: Any, context: DiscoveryContext) -> Discovery:
         options: AwsKmsOptions = system.options
         run = KmsDiscovery(options, context)
-        scopes = run.run(system.name)
-        accounts = sorted({account.account_id: account for account, _ in scopes}.values(),
-                          key=lambda account: account.account_id)
+        run.run(system.name)
+        accounts = sorted(run.audited, key=lambda account: account.account_id)
         attributes: dict[str, Any] = {
             "accounts": [account.account_id for account in accounts],
-            "regions": sorted({region for _, region in scopes}),
+            "regions": sorted({region for _, region in run.scopes}),
             "auditor_identity": {a.account_id: a.caller_arn for a in accounts},
             "allowed_principal_accounts": sorted(options.allowed_principal_accounts),
             "aws_managed_keys_skipped": run.skipped_aws_managed,

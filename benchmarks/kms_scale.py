@@ -1,0 +1,148 @@
+"""AWS KMS at scale: seed N keys into moto, then measure discovery, the full audit run and a
+naive sequential boto3 loop against the same server, and the server's own limit.
+
+    python benchmarks/kms_scale.py --keys 1000 10000
+
+Every measurement runs in its own process (so peak RSS is its own); the moto server runs
+in another, seeded by inserting keys into its backend (moto's CreateKey generates an RSA
+key each time, ~50 ms, which would make 10,000 keys take minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.kms_bench_roles import REGIONS, ROLES, config_text
+from pytest_cryptoaudit.lab.moto import environment
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in environment():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                     env.get("PYTHONPATH")]))
+    return env
+
+
+def run_role(role: str, *args: str) -> dict[str, Any]:
+    """Run one measurement in a fresh process; it prints one JSON line."""
+    output = subprocess.run([sys.executable, __file__, "--role", role, *args], env=child_env(),
+                            check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def timed_process(command: list[str], cwd: Path) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS (KiB) and exit status of a command, measured from outside."""
+    began = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - began, usage.ru_maxrss, process.returncode
+
+
+def full_run(url: str, workdir: Path) -> dict[str, Any]:
+    """``pytest --cryptoaudit`` over the seeded estate, and plain pytest over as many
+    trivial tests, to tell the plugin's per-item overhead from pytest's own."""
+    (workdir / "cryptoaudit.toml").write_text(config_text(url))
+    evidence = workdir / "evidence.json"
+    flags = ["-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+    wall, rss, status = timed_process(
+        [sys.executable, "-m", "pytest", "--cryptoaudit", f"--cryptoaudit-json={evidence}",
+         *flags], workdir)
+    data = json.loads(evidence.read_text())
+    items = len(data["results"])
+    plain = workdir / "plain"
+    plain.mkdir()
+    (plain / "test_plain.py").write_text(
+        f"import pytest\n\n@pytest.mark.parametrize('i', range({items}))\n"
+        "def test_item(i):\n    assert i >= 0\n")
+    plain_wall, plain_rss, _ = timed_process([sys.executable, "-m", "pytest", *flags], plain)
+    discovery = data["run"]["discovery_seconds"]
+    return {"wall_s": wall, "peak_rss_kib": rss, "exit": status, "items": items,
+            "discovery_s": discovery, "keys": len(data["inventory"]),
+            "plain_wall_s": plain_wall, "plain_peak_rss_kib": plain_rss,
+            "ms_per_item": (wall - discovery) / items * 1000,
+            "plugin_ms_per_item": (wall - discovery - plain_wall) / items * 1000}
+
+
+def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[str, Any],
+           naive: dict[str, Any], full: dict[str, Any]) -> str:
+    calls = discovery["calls"]
+    ideal = calls / limit["calls_per_s"]
+    lines = [
+        f"## N = {n:,} keys ({', '.join(REGIONS)}; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores)",
+        f"seeding: backend insertion {seed['insert_us_per_key']:.0f} us/key "
+        f"({seed['seed_s']:.1f} s); moto CreateKey's own key generation "
+        f"{seed['create_key_ms']:.0f} ms/key",
+        f"server limit (lean HTTP client, {limit['threads']} threads, discovery's call mix): "
+        f"{limit['calls_per_s']:.0f} calls/s",
+        f"discovery: {discovery['wall_s']:.1f} s, {calls:,} calls = "
+        f"{calls / n:.2f} calls/key ({discovery['per_operation']}), "
+        f"{calls / discovery['wall_s']:.0f} calls/s = {discovery['wall_s'] / ideal:.2f}x the "
+        f"server-limited {ideal:.1f} s; peak RSS {discovery['peak_rss_kib'] / 1024:.0f} MiB "
+        f"(after imports {discovery['base_rss_kib'] / 1024:.0f} MiB); inventory "
+        f"{discovery['inventory_bytes'] / n:,.0f} bytes/key (deep size, shared objects once)",
+        f"naive sequential boto3 loop (same calls): {naive['wall_s']:.1f} s, "
+        f"{naive['calls']:,} calls, peak RSS {naive['peak_rss_kib'] / 1024:.0f} MiB; "
+        f"discovery is {naive['wall_s'] / discovery['wall_s']:.1f}x faster",
+        f"full pytest --cryptoaudit: {full['wall_s']:.1f} s for {full['items']:,} test items "
+        f"(discovery {full['discovery_s']:.1f} s), peak RSS {full['peak_rss_kib'] / 1024:.0f} "
+        f"MiB; {full['ms_per_item']:.2f} ms/item after discovery; plain pytest over as many "
+        f"trivial items {full['plain_wall_s']:.1f} s (peak RSS "
+        f"{full['plain_peak_rss_kib'] / 1024:.0f} MiB), so the plugin adds "
+        f"{full['plugin_ms_per_item']:.2f} ms/item",
+    ]
+    return "\n".join(lines)
+
+
+def measure(n: int, workers: int) -> str:
+    server = subprocess.Popen([sys.executable, __file__, "--role", "serve", "--keys", str(n)],
+                              env=child_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        seed = json.loads(server.stdout.readline())
+        url = seed["url"]
+        limit = run_role("throughput", "--url", url)
+        discovery = run_role("discovery", "--url", url, "--workers", str(workers))
+        naive = run_role("naive", "--url", url)
+        with tempfile.TemporaryDirectory() as folder:
+            full = full_run(url, Path(folder))
+    finally:
+        server.terminate()
+        server.wait()
+    return report(n, seed, limit, discovery, naive, full)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--role", choices=sorted(ROLES), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role:
+        print(json.dumps(ROLES[args.role](args)), flush=True)
+        return
+    for n in args.keys:
+        print(measure(n, args.workers), flush=True)
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main()
