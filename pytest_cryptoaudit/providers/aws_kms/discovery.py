@@ -113,6 +113,7 @@ class KmsDiscovery:
     # -- the run -----------------------------------------------------------------------------
 
     def run(self, system_name: str) -> None:
+        """List every region, then read every key (and trail) in the pool; collect here."""
         self.audited = self.accounts()
         self.scopes = scopes = [(account, region) for account in self.audited
                                 for region in self.regions(account)]
@@ -124,10 +125,10 @@ class KmsDiscovery:
             keys: list[Future[KeyResult]] = []
             for done in as_completed(listings):
                 keys.extend(self._submit_keys(pool, done.result()))
-            if self.plan.trails:
-                self.trails.fetch_details(pool)
             self._collect(keys, lambda n: self.context.progress(
                 system_name, n, len(self.failures)))
+            if self.plan.trails:
+                self.trails.fetch_details(pool)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -162,8 +163,8 @@ class KmsDiscovery:
 
     def list_region(self, account: Account, region: str) -> RegionListing:
         listing = RegionListing(account, region)
-        kms = self.clients.client("kms", account, region)
         try:
+            kms = self.clients.client("kms", account, region)
             listing.keys = [k["KeyArn"] for k in paginate(kms, "list_keys", "Keys")]
             for alias in paginate(kms, "list_aliases", "Aliases"):
                 if alias.get("TargetKeyId"):
@@ -174,13 +175,15 @@ class KmsDiscovery:
         return listing
 
     def fetch_key(self, listing: RegionListing, arn: str) -> KeyResult:
-        kms = self.clients.client("kms", listing.account, listing.region)
         try:
+            kms = self.clients.client("kms", listing.account, listing.region)
             metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
             if metadata.get("KeyManager") == "AWS" and not self.options.include_aws_managed:
                 return KeyResult(arn)
             fields = record_fields(metadata, listing.region)
-            tags = paginate(kms, "list_resource_tags", "Tags", KeyId=arn)
+            # AWS-managed keys cannot carry tags; asking would only cost a call.
+            tags = [] if metadata.get("KeyManager") == "AWS" else paginate(
+                kms, "list_resource_tags", "Tags", KeyId=arn)
             if self.plan.rotation:
                 read_rotation(kms, arn, metadata, fields)
         except self.errors as exc:
