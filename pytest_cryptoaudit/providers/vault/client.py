@@ -130,11 +130,11 @@ class VaultReader:
             raise VaultReadError(path, "not found (HTTP 404)") from None
         except hvac.exceptions.VaultError as exc:
             raise VaultReadError(path, _describe_vault_error(exc)) from None
-        except requests.exceptions.Timeout:
-            raise VaultReadError(path, f"timed out after {self.timeout:g}s") from None
         except requests.exceptions.SSLError as exc:
             raise VaultReadError(path, f"TLS verification failed: {_first_line(exc)}") from None
         except requests.exceptions.RequestException as exc:
+            if _timed_out(exc):
+                raise VaultReadError(path, f"timed out after {self.timeout:g}s") from None
             raise VaultReadError(path, f"cannot connect: {_first_line(exc)}") from None
 
 
@@ -152,6 +152,17 @@ def _describe_vault_error(exc: Exception) -> str:
     errors = [" ".join(str(e).split()) for e in (getattr(exc, "errors", None) or [])]
     errors = [e for e in errors if e and "permission denied" not in e]
     return f"{reason}: {'; '.join(errors)}" if errors else reason
+
+
+def _timed_out(exc: Exception) -> bool:
+    """A timeout, also when urllib3's retries wrapped it in a connection error."""
+    import requests
+    import urllib3.exceptions
+
+    if isinstance(exc, requests.exceptions.Timeout):
+        return True
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, urllib3.exceptions.TimeoutError)
 
 
 def _first_line(exc: Exception) -> str:

@@ -15,7 +15,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 from .client import VaultReader, VaultReadError, load_token, path_of
-from .pki import issuer_uid, list_issuers, mount_max_ttl, read_issuer, read_role
+from .pki import (
+    issuer_uid,
+    list_issuers,
+    longest_role_ttl,
+    mount_max_ttl,
+    read_issuer,
+    read_role,
+)
 from .system import (
     AUDITED_ENGINES,
     BUILTIN_ADMIN_POLICIES,
@@ -186,7 +193,6 @@ class VaultDiscovery:
     def _pki(self, reader: VaultReader, pool: ThreadPoolExecutor,
              mount: str) -> list[dict[str, Any]]:
         roles = self._roles(reader, pool, mount)
-        longest = max((r["effective_max_ttl_seconds"] or 0 for r in roles), default=None)
         try:
             issuers = list_issuers(reader, mount)
         except VaultReadError as exc:
@@ -196,7 +202,8 @@ class VaultDiscovery:
         futures = {pool.submit(read_issuer, reader, mount, issuer_id, default, self.context.now):
                    issuer_uid(system, mount, issuer_id) for issuer_id, default in issuers}
         for uid, (reference, fields) in _settled(futures, self.attempt):
-            fields["attributes"]["longest_role_max_ttl_seconds"] = longest
+            attributes = fields["attributes"]
+            attributes["longest_role_max_ttl_seconds"] = longest_role_ttl(roles, attributes)
             self.attempt.add_key(issuer_uid(system, mount, reference) if reference else uid,
                                  "certificate", **fields)
         return roles

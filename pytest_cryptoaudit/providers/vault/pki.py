@@ -64,6 +64,15 @@ def read_issuer(reader: VaultReader, mount: str, issuer_id: str, is_default: boo
     return data.get("issuer_name") or issuer_id, fields
 
 
+def longest_role_ttl(roles: list[dict[str, Any]], attributes: dict[str, Any]) -> int | None:
+    """The longest max_ttl of the roles that issue from this issuer (None: no role does)."""
+    names = {attributes["issuer_id"], attributes["issuer_name"]} - {""}
+    if attributes["is_default"]:
+        names.add("default")
+    ttls = [r["effective_max_ttl_seconds"] for r in roles if r["issuer_ref"] in names]
+    return max(ttls, default=None)
+
+
 def read_role(reader: VaultReader, mount: str, name: str, mount_ttl: int) -> dict[str, Any]:
     """The audit-relevant settings of one role, with effective key bits and max_ttl."""
     data = reader.get(path_of(mount, "roles", name))
@@ -79,6 +88,7 @@ def read_role(reader: VaultReader, mount: str, name: str, mount_ttl: int) -> dic
         "max_ttl_seconds": max_ttl,
         "effective_max_ttl_seconds": max_ttl or mount_ttl,
         "signature_bits": data.get("signature_bits"),
+        "issuer_ref": data.get("issuer_ref") or "default",
         "allowed_domains": list(data.get("allowed_domains") or []),
     }
     role.update({flag: data.get(flag) for flag in ROLE_FLAGS if flag in data})

@@ -21,12 +21,14 @@ STRENGTH_128 = [t for t in STRENGTH_112 if t not in ("aes128-gcm96", "rsa-2048")
 AUTO_UNSEAL = ["awskms", "azurekeyvault", "gcpckms", "ocikms", "alicloudkms", "pkcs11",
                "transit", "kmip"]
 
-#: The self-service ``sys/`` paths of the built-in ``default`` policy (Vault and OpenBao).
-SELF_SERVICE_SYS_PATHS = [
+#: Exact paths exempt from the privileged-path check: the self-service ``sys/`` paths of the
+#: built-in ``default`` policy (Vault and OpenBao), and ``sys/audit``, whose listing needs
+#: ``sudo`` although no write exists on that exact path (devices change at sys/audit/NAME).
+EXEMPT_PATHS = [
     "sys/capabilities-self", "sys/leases/renew", "sys/leases/lookup", "sys/renew",
     "sys/wrapping/wrap", "sys/wrapping/lookup", "sys/wrapping/unwrap",
     "sys/tools/hash", "sys/tools/hash/*", "sys/control-group/request",
-    "sys/internal/ui/resultant-acl",
+    "sys/internal/ui/resultant-acl", "sys/audit",
 ]
 
 WRITE = ["create", "update", "delete", "sudo"]
@@ -75,7 +77,8 @@ VAULT_SETTINGS: tuple[PolicySetting, ...] = (
         "Path globs and the capabilities on them that only admin policies may grant.",
         ISO_A824),
     PolicySetting(
-        "vault_self_service_paths", SELF_SERVICE_SYS_PATHS,
-        "Exact policy paths exempt from the privileged-path check (the default policy's).",
+        "vault_exempt_paths", EXEMPT_PATHS,
+        "Exact policy paths exempt from the privileged-path check (self-service and "
+        "read-only ones that need sudo).",
         ISO_A824),
 )
