@@ -91,17 +91,20 @@ class VaultDiscovery:
             return
         self._fact("auditor_identity", lambda: auditor_identity(reader))
         audited = self._audited_mounts(reader)
-        if self.context.wants("CEK-09"):
-            self._fact("audit_devices", lambda: audit_devices(reader))
-        if self.context.wants("CEK-08"):
-            self._fact("acl_policies", lambda: acl_policies(reader))
         with ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="vault") as pool:
+            # Server-wide reads overlap with the key reads (parsing policies takes a while).
+            facts = {name: pool.submit(read, reader) for name, read, controls
+                     in (("audit_devices", audit_devices, "CEK-09"),
+                         ("acl_policies", acl_policies, "CEK-08"))
+                     if self.context.wants(controls)}
             roles: list[dict[str, Any]] = []
             for mount, engine in sorted(audited.items()):
                 if engine == "transit":
                     self._transit(reader, pool, mount)
                 else:
                     roles.extend(self._pki(reader, pool, mount))
+            for name, future in facts.items():
+                self._fact(name, future.result)
         if self.context.wants("CEK-04", "CEK-11", "CEK-12"):
             self.attributes["pki_roles"] = sorted(roles, key=lambda r: (r["mount"], r["name"]))
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
