@@ -12,5 +12,6 @@ from pytest_cryptoaudit.lab.keygen import (  # noqa: F401
     private_pem,
     public_pem,
     rsa_key,
+    sha1_certificate,
     write,
 )

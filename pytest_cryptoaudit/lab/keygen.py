@@ -56,10 +56,13 @@ def certificate(
     hash_algorithm: hashes.HashAlgorithm | None = None,
     is_ca: bool = False,
     key_usage: Sequence[str] = ("digital_signature",),
-    server_auth: bool = True,
+    server_auth: bool | None = None,
     san: Sequence[str] = (),
 ) -> x509.Certificate:
-    """A certificate for ``key``; self-signed unless ``issuer_key`` is given."""
+    """A certificate for ``key``; self-signed unless ``issuer_key`` is given.
+
+    ``server_auth`` adds the serverAuth extended key usage (default: on leaves only).
+    """
     start = not_before or (NOW - dt.timedelta(days=1))
     flags = {f: f in key_usage for f in (
         "digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
@@ -81,7 +84,7 @@ def certificate(
     signer = issuer_key or key
     builder = builder.add_extension(
         x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
-    if server_auth and not is_ca:
+    if server_auth or (server_auth is None and not is_ca):
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
     if san:
@@ -113,3 +116,22 @@ def write(path: Path, data: bytes, mode: int = 0o600) -> Path:
     path.write_bytes(data)
     path.chmod(mode)
     return path
+
+
+_SHA256_RSA_OID = bytes.fromhex("06092a864886f70d01010b")  # sha256WithRSAEncryption
+_SHA1_RSA_OID = bytes.fromhex("06092a864886f70d010105")  # sha1WithRSAEncryption
+
+
+def sha1_certificate(key: rsa.RSAPrivateKey, **options) -> x509.Certificate:
+    """A certificate signed with SHA-1, which current ``cryptography`` refuses to produce.
+
+    The two signature OIDs have the same encoded length, so a SHA-256 certificate is
+    rewritten in place and its TBS part re-signed with SHA-1 (the signature keeps its length).
+    """
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    der = certificate(key, **options).public_bytes(serialization.Encoding.DER)
+    der = der.replace(_SHA256_RSA_OID, _SHA1_RSA_OID)
+    tbs = x509.load_der_x509_certificate(der).tbs_certificate_bytes
+    signature = key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
+    return x509.load_der_x509_certificate(der[: -len(signature)] + signature)
