@@ -1,0 +1,73 @@
+"""The built wheel ships the controls: install it in a fresh venv and audit an empty folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.factories import ec_key, private_pem, rsa_key, write
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = """
+[[systems]]
+name = "laptop"
+provider = "files"
+risk_tier = "medium"
+owner = "CSC"
+paths = ["keys"]
+"""
+
+
+def run(args, cwd, env=None):
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run(args, cwd=cwd, env={**clean_env, **(env or {})}, capture_output=True,
+                          text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A fresh virtual environment with only the built wheel (and its dependencies)."""
+    dist = tmp_path_factory.mktemp("dist")
+    built = run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                 str(dist), str(ROOT)], cwd=ROOT)
+    assert built.returncode == 0, built.stdout + built.stderr
+    wheel = next(dist.glob("pytest_cryptoaudit-*.whl"))
+    env_dir = tmp_path_factory.mktemp("venv")
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    installed = run([str(python), "-m", "pip", "install", "-q", str(wheel)], cwd=env_dir)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return python, wheel
+
+
+def test_wheel_contains_the_controls(installed):
+    import zipfile
+
+    _, wheel = installed
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "pytest_cryptoaudit/controls/algorithms.py" in names
+    assert "pytest_cryptoaudit/schemas/evidence-1.schema.json" in names
+
+
+def test_installed_wheel_audits_an_empty_folder(installed, tmp_path):
+    python, _ = installed
+    write(tmp_path / "keys/weak.pem", private_pem(rsa_key(1024)))
+    write(tmp_path / "keys/strong.pem", private_pem(ec_key()))
+    (tmp_path / "cryptoaudit.toml").write_text(CONFIG)
+    where = run([str(python), "-c", "import pytest_cryptoaudit as p; print(p.__file__)"],
+                cwd=tmp_path)
+    assert str(python.parent.parent) in where.stdout, where.stdout + where.stderr
+    result = run([str(python), "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
+                  "--cryptoaudit-json", "evidence.json"], cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    evidence = json.loads((tmp_path / "evidence.json").read_text())
+    outcomes = {(r["key_uid"], r["check"]): r["outcome"] for r in evidence["results"]}
+    assert outcomes[("files:keys/weak.pem", "key-strength")] == "failed"
+    assert outcomes[("files:keys/strong.pem", "key-strength")] == "passed"
+    assert {r["control"] for r in evidence["results"]} >= {"CEK-04", "CEK-10", "CEK-12"}
