@@ -85,6 +85,8 @@ def test_applicability_and_requirements():
     assert not spec.applies_to(key())  # medium is below high
     assert spec.applies_to(key(risk_tier="critical"))
     assert not spec.applies_to(key(risk_tier="critical", kind="certificate"))
+    unknown_kind = key(risk_tier="critical", kind="certificate", unreadable={"kind": "?"})
+    assert spec.applies_to(unknown_kind), "an unreadable field must not exclude the key"
     missing = spec.missing(key(unreadable={"size": "encrypted key"}))
     assert missing == {"size": "encrypted key", "encrypted": "not reported by the provider"}
     assert spec.missing(key(size=256, attributes={"encrypted": False})) == {}

@@ -154,7 +154,7 @@ def test_a_crashing_provider_is_an_error_and_the_run_goes_on(low_tier):
 
 
 def test_strict_markers_clean(low_tier):
-    result = low_tier.runpytest("--cryptoaudit", "--strict-markers", "-W", "error::UserWarning")
+    result = low_tier.runpytest("--cryptoaudit", "--strict-markers")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.no_fnmatch_line("*not found in `markers`*")
 
