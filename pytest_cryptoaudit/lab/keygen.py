@@ -92,7 +92,7 @@ def certificate(
             x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False)
     algorithm = None if isinstance(signer, ed25519.Ed25519PrivateKey) else (
         hash_algorithm or hashes.SHA256())
-    return builder.sign(signer, algorithm)
+    return builder.sign(signer, algorithm)  # type: ignore[arg-type]
 
 
 def ca_and_leaf(hostname: str = "localhost", *, leaf_key=None, days_valid: int = 90,
