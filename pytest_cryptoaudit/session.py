@@ -245,7 +245,7 @@ class AuditSession:
         if metadata is None:
             return
         result_outcome, message = phase_outcome(report, call)
-        notes: list[str] = item.stash[NOTES] if NOTES in item.stash else []
+        notes: list[str] = item.stash.get(NOTES, [])
         report.cryptoaudit = {  # type: ignore[attr-defined]
             **metadata, "outcome": result_outcome.value, "message": message,
             "notes": list(notes),
