@@ -30,14 +30,17 @@ def run(args, cwd, env=None):
                           text=True, timeout=600, check=False)
 
 
+def build_wheel(source: Path, dist: Path) -> Path:
+    built = run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                 str(dist), str(source)], cwd=source)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return max(dist.glob("*.whl"), key=lambda p: p.stat().st_mtime)
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     """A fresh virtual environment with only the built wheel (and its dependencies)."""
-    dist = tmp_path_factory.mktemp("dist")
-    built = run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-                 str(dist), str(ROOT)], cwd=ROOT)
-    assert built.returncode == 0, built.stdout + built.stderr
-    wheel = next(dist.glob("pytest_cryptoaudit-*.whl"))
+    wheel = build_wheel(ROOT, tmp_path_factory.mktemp("dist"))
     env_dir = tmp_path_factory.mktemp("venv")
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
@@ -71,3 +74,38 @@ def test_installed_wheel_audits_an_empty_folder(installed, tmp_path):
     assert outcomes[("files:keys/weak.pem", "key-strength")] == "failed"
     assert outcomes[("files:keys/strong.pem", "key-strength")] == "passed"
     assert {r["control"] for r in evidence["results"]} >= {"CEK-04", "CEK-10", "CEK-12"}
+
+
+CSV_CONFIG = """
+[[systems]]
+name = "spreadsheet"
+provider = "csv-inventory"
+risk_tier = "low"
+owner = "CSC"
+path = "keys.csv"
+"""
+
+CSV = """id,algorithm,size,kind,created,owner_tag,tier_tag
+payments-signing,RSA,1024,private-key,2025-01-01,CSP-MP,critical
+backup-wrap,AES,256,secret-key,2026-06-01,,
+broken,AES,lots,secret-key,2026-06-01,,
+"""
+
+
+def test_third_party_provider_from_its_entry_point(installed, tmp_path):
+    python, _ = installed
+    wheel = build_wheel(ROOT / "examples/third-party-provider", tmp_path / "dist")
+    added = run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+                cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    (tmp_path / "cryptoaudit.toml").write_text(CSV_CONFIG)
+    (tmp_path / "keys.csv").write_text(CSV)
+    result = run([str(python), "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
+                  "--cryptoaudit-json", "evidence.json"], cwd=tmp_path)
+    evidence = json.loads((tmp_path / "evidence.json").read_text())
+    outcomes = {(r["key_uid"], r["check"]): r["outcome"] for r in evidence["results"]}
+    assert outcomes[("csv:payments-signing", "key-strength")] == "failed", result.stdout
+    assert outcomes[("csv:backup-wrap", "key-strength")] == "passed"
+    assert outcomes[("csv:broken", "discovery-complete")] == "error"
+    keys = {k["uid"]: k for k in evidence["inventory"]}
+    assert keys["csv:payments-signing"]["risk_tier"] == "critical"  # from its tag
