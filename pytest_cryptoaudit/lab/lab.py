@@ -19,7 +19,7 @@ from typing import Any
 import tomli_w
 
 from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
-from .processes import pid_alive, stop_pid
+from .processes import ServiceError, pid_alive, stop_pid
 
 STATE_FILE = "lab.json"
 CONFIG_FILE = "cryptoaudit.toml"
@@ -80,6 +80,24 @@ def _start_components(state: LabState, say: Say) -> None:
     state.started.append("files")
     state.save()
     say(f"lab: key files for 3 systems in {files_root}")
+    _start_vault(state, say)
+
+
+def _start_vault(state: LabState, say: Say) -> None:
+    from .estate_vault import start_vault_estate
+    from .openbao import bao_binary
+
+    try:
+        bao_binary()
+    except ServiceError as exc:
+        say(f"lab: OpenBao skipped: {exc}")
+        return
+    systems, env = start_vault_estate(state.directory / "services", state.add_pid)
+    state.systems.extend(systems)
+    state.env.update(env)
+    state.started.append("vault")
+    state.save()
+    say(f"lab: OpenBao dev server at {systems[0]['url']} with transit keys, a CA and roles")
 
 
 def _write_config(state: LabState) -> None:

@@ -174,10 +174,11 @@ def write_policy(client: hvac.Client, name: str, rules: str) -> None:
     client.sys.create_or_update_policy(name=name, policy=rules)
 
 
-def create_token(client: hvac.Client, policies: list[str], display_name: str) -> str:
+def create_token(client: hvac.Client, policies: list[str], display_name: str,
+                 ttl: str = "1h") -> str:
     """A child token with exactly ``policies`` (no ``default``), for least-privilege tests."""
     response = client.auth.token.create(policies=policies, no_default_policy=True,
-                                        display_name=display_name, ttl="1h")
+                                        display_name=display_name, ttl=ttl)
     return str(response["auth"]["client_token"])
 
 
