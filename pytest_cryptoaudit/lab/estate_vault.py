@@ -14,10 +14,10 @@ from typing import Any
 from . import openbao
 
 TOKEN_ENV = "CRYPTOAUDIT_LAB_VAULT_TOKEN"
-ROTATE = {"auto_rotate_period": "720h"}
+ROTATE: dict[str, Any] = {"auto_rotate_period": "720h"}
 SERVICES = ("checkout", "ledger", "fraud", "settlement", "refunds", "payouts")
 #: (name, type, settings) of the planted weaknesses on the payments mount.
-WEAK_KEYS = (
+WEAK_KEYS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("export-bridge", "aes256-gcm96", {**ROTATE, "exportable": True}),
     ("legacy-signing", "rsa-2048", ROTATE),
     ("batch-archive", "aes128-gcm96", {**ROTATE, "deletion_allowed": True}),

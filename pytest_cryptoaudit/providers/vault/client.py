@@ -88,7 +88,7 @@ class VaultReader:
         """The ``data`` of a GET on ``path``."""
         return self._data(path, self._request("get", path))
 
-    def list(self, path: str) -> list[str]:
+    def names(self, path: str) -> list[str]:
         """The names under ``path``; Vault answers 404 to a LIST with nothing under it."""
         return list(self.list_with_info(path)[0])
 

@@ -79,36 +79,50 @@ class VaultDiscovery:
                                    retries=options.retries, pool_size=options.max_workers)
 
     def _discover(self, reader: VaultReader) -> None:
-        try:
-            status = seal_status(reader)
-        except VaultReadError as exc:
-            self._fail_whole_system(str(exc))
-            return
-        self.attributes.update(status)
-        if status["sealed"]:
-            self._fail_whole_system("sys/seal-status: the server is sealed; nothing can be "
-                                    "read until it is unsealed")
+        if not self._readable(reader):
             return
         self._fact("auditor_identity", lambda: auditor_identity(reader))
         audited = self._audited_mounts(reader)
         with ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="vault") as pool:
             # Server-wide reads overlap with the key reads (parsing policies takes a while).
-            facts = {name: pool.submit(read, reader) for name, read, controls
+            facts = {name: pool.submit(read, reader) for name, read, control
                      in (("audit_devices", audit_devices, "CEK-09"),
                          ("acl_policies", acl_policies, "CEK-08"))
-                     if self.context.wants(controls)}
-            roles: list[dict[str, Any]] = []
-            for mount, engine in sorted(audited.items()):
-                if engine == "transit":
-                    self._transit(reader, pool, mount)
-                else:
-                    roles.extend(self._pki(reader, pool, mount))
+                     if self.context.wants(control)}
+            roles = self._keys(reader, pool, audited)
             for name, future in facts.items():
                 self._fact(name, future.result)
-        if self.context.wants("CEK-04", "CEK-11", "CEK-12"):
+        if self._wants_roles():
             self.attributes["pki_roles"] = sorted(roles, key=lambda r: (r["mount"], r["name"]))
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
                               len(self.attempt.errors))
+
+    def _readable(self, reader: VaultReader) -> bool:
+        """Read the seal status; a server that cannot answer or is sealed fails as a whole."""
+        try:
+            status = seal_status(reader)
+        except VaultReadError as exc:
+            self._fail_whole_system(str(exc))
+            return False
+        self.attributes.update(status)
+        if status["sealed"]:
+            self._fail_whole_system("sys/seal-status: the server is sealed; nothing can be "
+                                    "read until it is unsealed")
+        return not status["sealed"]
+
+    def _keys(self, reader: VaultReader, pool: ThreadPoolExecutor,
+              audited: dict[str, str]) -> list[dict[str, Any]]:
+        """Add the records of every audited mount; return the PKI roles read on the way."""
+        roles: list[dict[str, Any]] = []
+        for mount, engine in sorted(audited.items()):
+            if engine == "transit":
+                self._transit(reader, pool, mount)
+            else:
+                roles.extend(self._pki(reader, pool, mount))
+        return roles
+
+    def _wants_roles(self) -> bool:
+        return self.context.wants("CEK-04", "CEK-11", "CEK-12")
 
     # -- system facts ------------------------------------------------------------------------
 
@@ -180,7 +194,7 @@ class VaultDiscovery:
 
     def _transit(self, reader: VaultReader, pool: ThreadPoolExecutor, mount: str) -> None:
         try:
-            names = reader.list(path_of(mount, "keys"))
+            names = reader.names(path_of(mount, "keys"))
         except VaultReadError as exc:
             self.attempt.error(str(exc))
             return
@@ -195,7 +209,7 @@ class VaultDiscovery:
 
     def _pki(self, reader: VaultReader, pool: ThreadPoolExecutor,
              mount: str) -> list[dict[str, Any]]:
-        roles = self._roles(reader, pool, mount)
+        roles = self._roles(reader, pool, mount) if self._wants_roles() else []
         try:
             issuers = list_issuers(reader, mount)
         except VaultReadError as exc:
@@ -215,7 +229,7 @@ class VaultDiscovery:
                mount: str) -> list[dict[str, Any]]:
         try:
             ceiling = mount_max_ttl(reader, mount)
-            names = reader.list(path_of(mount, "roles"))
+            names = reader.names(path_of(mount, "roles"))
         except VaultReadError as exc:
             self._unreadable(str(exc), "pki_roles")
             return []

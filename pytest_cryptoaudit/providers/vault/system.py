@@ -65,7 +65,7 @@ def audit_devices(reader: VaultReader) -> list[dict[str, Any]]:
 def acl_policies(reader: VaultReader) -> dict[str, dict[str, list[str]]]:
     """Each ACL policy's rules as path → capabilities; ``root`` is implicit and skipped."""
     rules = {}
-    for name in reader.list("sys/policies/acl"):
+    for name in reader.names("sys/policies/acl"):
         if name in BUILTIN_ADMIN_POLICIES:
             continue
         path = path_of("sys/policies/acl", name)
