@@ -82,10 +82,11 @@ class BaoServer:
     def log_path(self) -> Path:
         return self.workdir / "bao.log"
 
-    def client(self, token: str | None = None) -> hvac.Client:
+    def client(self, token: str | None = None, namespace: str | None = None) -> hvac.Client:
         import hvac
 
-        return hvac.Client(url=self.url, token=token or self.root_token, timeout=10)
+        return hvac.Client(url=self.url, token=token or self.root_token, namespace=namespace,
+                           timeout=10)
 
     def stop(self) -> None:
         stop_pid(self.pid)

@@ -41,6 +41,8 @@ TRANSIT_KEYS = {
 #: Keys on other mounts, audited by systems of other tiers.
 LOW_KEYS = {"aes128-exportable": ("aes128-gcm96", 0, {"exportable": True})}
 CRITICAL_KEYS = {"clean-critical": ("aes256-gcm96", 0, {"auto_rotate_period": "720h"})}
+NAMESPACE, NAMESPACE_KEYS = "team", {"clean-ns": ("aes256-gcm96", 0,
+                                                  {"auto_rotate_period": "720h"})}
 
 POLICIES = {
     "auditor": openbao.AUDITOR_POLICY,
@@ -124,6 +126,8 @@ def seeded_vault(bao_server) -> SeededVault:
     _seed_keys(client, "transit-low", LOW_KEYS)
     _seed_keys(client, "transit-crit", CRITICAL_KEYS)
     _seed_pki(client)
+    client.write_data(f"sys/namespaces/{NAMESPACE}", data={})
+    _seed_keys(bao_server.client(namespace=NAMESPACE), "transit", NAMESPACE_KEYS)
     for name, rules in POLICIES.items():
         openbao.write_policy(client, name, rules)
     after = datetime.now(UTC) + timedelta(seconds=1)

@@ -1,7 +1,7 @@
 """One audit of the seeded server through ``pytest --cryptoaudit``, checked per key uid.
 
-Six systems share the run: three tiers of the same server (so tier policy shows), a token
-without enough rights, a server that never answers, and a missing token.
+Seven systems share the run: three tiers of the same server (so tier policy shows), a
+namespace, a token without enough rights, a server that never answers, and a missing token.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ FINDINGS = {
 }
 CLEAN = [HIGH + "transit/" + name for name in TRANSIT_KEYS if name.startswith("clean-")] + [
     HIGH + "pki/issuer/clean-root", "vault:vault-critical/transit-crit/clean-critical",
-    "vault:vault-low/transit-low/aes128-exportable"]
+    "vault:vault-low/transit-low/aes128-exportable", "vault:vault-ns/transit/clean-ns"]
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,8 @@ def audit(seeded_vault, silent_port, tmp_path_factory) -> Evidence:
         system("vault-timeout", "high", f"http://127.0.0.1:{silent_port}",
                token_env="TEST_VAULT_AUDITOR", timeout=0.5, retries=0),
         system("vault-notoken", "high", url, token_env="TEST_VAULT_UNSET"),
+        system("vault-ns", "high", url, token_env="TEST_VAULT_ROOT", namespace="team",
+               admin_policies=["ops-admin"]),
         event("vault-high", seeded_vault.before_seeding, "transit/compromised-unrevoked", [1, 2]),
         event("vault-high", seeded_vault.before_seeding,
               HIGH + "transit/compromised-revoked", [1, 2]),
@@ -63,6 +65,7 @@ def audit(seeded_vault, silent_port, tmp_path_factory) -> Evidence:
         event("vault-high", seeded_vault.after_seeding, "transit/compromised-whole"),
     ]))
     env = {**os.environ, "TEST_VAULT_AUDITOR": seeded_vault.auditor_token,
+           "TEST_VAULT_ROOT": seeded_vault.server.root_token,
            "TEST_VAULT_LIMITED": seeded_vault.limited_token}
     env.pop("TEST_VAULT_UNSET", None)
     run = subprocess.run(
@@ -105,6 +108,13 @@ def test_tier_policy_decides(audit):
     assert audit.outcome("vault-seal-type", "vault:vault-high") == "passed"
     assert audit.outcome("vault-seal-type", "vault:vault-critical") == "failed"
     assert "shamir" in audit.message("vault-seal-type", "vault:vault-critical")
+
+
+def test_namespace_sees_its_own_mounts_and_the_server_audit_devices(audit):
+    keys = [k["uid"] for k in audit.data["inventory"] if k["system"] == "vault-ns"]
+    assert keys == ["vault:vault-ns/transit/clean-ns"]
+    assert audit.outcome("vault-audit-device", "vault:vault-ns") == "passed"
+    assert not audit.discovery_errors("vault-ns")
 
 
 def test_audit_device_found(audit):
@@ -162,6 +172,7 @@ def test_token_never_shown_identity_recorded(audit, seeded_vault):
     text = str(audit.data) + audit.output
     assert seeded_vault.auditor_token not in text
     assert seeded_vault.limited_token not in text
+    assert seeded_vault.server.root_token not in text
     identity = audit.data["run"]["auditor"]["systems"]["vault-high"]
     assert set(identity) == {"display_name", "policies", "accessor"}
     assert identity["policies"] == ["auditor"]

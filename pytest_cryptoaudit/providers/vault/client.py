@@ -58,8 +58,10 @@ def load_token(token_env: str, token_file: str | None, base_dir: Path) -> str:
 class VaultReader:
     """GET and LIST on API paths of one server, with a timeout, retries and a shared pool."""
 
-    def __init__(self, client: hvac.Client, timeout: float) -> None:
+    def __init__(self, client: hvac.Client, timeout: float,
+                 root_client: hvac.Client | None = None) -> None:
         self._client = client
+        self._root_client = root_client
         self.timeout = timeout
 
     @classmethod
@@ -77,9 +79,15 @@ class VaultReader:
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        client = hvac.Client(url=url, token=token, namespace=namespace, verify=verify,
-                             timeout=timeout, session=session)
-        return cls(client, timeout)
+        settings = {"url": url, "token": token, "verify": verify, "timeout": timeout,
+                    "session": session}
+        client = hvac.Client(namespace=namespace, **settings)
+        root_client = hvac.Client(**settings) if namespace else None
+        return cls(client, timeout, root_client)
+
+    def root_namespace(self) -> VaultReader:
+        """The same connection without a namespace, for server-wide paths (``sys/audit``)."""
+        return VaultReader(self._root_client or self._client, self.timeout)
 
     def close(self) -> None:
         self._client.adapter.close()

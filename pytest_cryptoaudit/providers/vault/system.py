@@ -54,8 +54,11 @@ def mount_type(reader: VaultReader, mount: str) -> str:
 
 
 def audit_devices(reader: VaultReader) -> list[dict[str, Any]]:
-    """Enabled audit devices: path, type and whether local (options may name files)."""
-    data = reader.get("sys/audit")
+    """Enabled audit devices: path, type and whether local (options may name files).
+
+    Audit devices belong to the whole server, so they are read in the root namespace.
+    """
+    data = reader.root_namespace().get("sys/audit")
     return [
         {"path": path, "type": info.get("type"), "local": bool(info.get("local", False))}
         for path, info in sorted(data.items()) if isinstance(info, dict)
