@@ -13,6 +13,10 @@ import dataclasses
 import importlib
 import secrets
 import shutil
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +81,7 @@ class BaoServer:
     pid: int
     workdir: Path
     audit_log: Path | None
+    ca_cert: Path | None = None
 
     @property
     def log_path(self) -> Path:
@@ -85,8 +90,9 @@ class BaoServer:
     def client(self, token: str | None = None, namespace: str | None = None) -> hvac.Client:
         import hvac
 
+        verify: bool | str = str(self.ca_cert) if self.ca_cert else True
         return hvac.Client(url=self.url, token=token or self.root_token, namespace=namespace,
-                           timeout=10)
+                           verify=verify, timeout=10)
 
     def stop(self) -> None:
         stop_pid(self.pid)
@@ -98,27 +104,31 @@ class BaoServer:
         self.stop()
 
 
-def start_dev_server(workdir: Path, *, audit_file: bool = True,
+def start_dev_server(workdir: Path, *, audit_file: bool = True, tls: bool = False,
                      timeout: float = 30.0) -> BaoServer:
-    """Start ``bao server -dev`` on a free loopback port and wait for ``/v1/sys/health``."""
+    """Start ``bao server -dev`` on a free loopback port and wait for ``/v1/sys/health``.
+
+    With ``tls`` the server generates its own CA and certificate (``-dev-tls``) in
+    ``workdir/tls``; :attr:`BaoServer.ca_cert` names the CA file.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port(with_neighbour=True)
     token = secrets.token_urlsafe(18)
     args = [bao_binary(), "server", "-dev", f"-dev-root-token-id={token}",
             f"-dev-listen-address={LOOPBACK}:{port}"]
+    if tls:
+        (workdir / "tls").mkdir(exist_ok=True)
+        args += ["-dev-tls", f"-dev-tls-cert-dir={workdir / 'tls'}"]
     audit_log = workdir / "audit.log" if audit_file else None
     if audit_log is not None:
-        config = workdir / "audit.hcl"
-        config.write_text(f'audit "file" "file" {{\n  options {{\n'
-                          f'    file_path = "{audit_log}"\n  }}\n}}\n', encoding="utf-8")
-        args.append(f"-config={config}")
-    log_path = workdir / "bao.log"
-    process = start_process(args, log_path, cwd=workdir)
-    server = BaoServer(f"http://{LOOPBACK}:{port}", token, process.pid, workdir, audit_log)
-    health = http_ok(f"{server.url}/v1/sys/health")
+        args.append(f"-config={_audit_config(workdir, audit_log)}")
+    process = start_process(args, workdir / "bao.log", cwd=workdir)
+    server = BaoServer(f"{'https' if tls else 'http'}://{LOOPBACK}:{port}", token, process.pid,
+                       workdir, audit_log, workdir / "tls" / "vault-ca.pem" if tls else None)
+    health = _health_check(server)
 
     def ready() -> bool:
-        ensure_running(process, "bao server -dev", log_path)
+        ensure_running(process, "bao server -dev", server.log_path)
         return health()
 
     try:
@@ -127,6 +137,32 @@ def start_dev_server(workdir: Path, *, audit_file: bool = True,
         server.stop()
         raise
     return server
+
+
+def _audit_config(workdir: Path, audit_log: Path) -> Path:
+    """An extra server config declaring a file audit device (the API may not enable one)."""
+    config = workdir / "audit.hcl"
+    config.write_text(f'audit "file" "file" {{\n  options {{\n'
+                      f'    file_path = "{audit_log}"\n  }}\n}}\n', encoding="utf-8")
+    return config
+
+
+def _health_check(server: BaoServer) -> Callable[[], bool]:
+    url = f"{server.url}/v1/sys/health"
+    if server.ca_cert is None:
+        return http_ok(url)
+
+    def check() -> bool:  # the CA file appears only once the server has written it
+        if server.ca_cert is None or not server.ca_cert.is_file():
+            return False
+        context = ssl.create_default_context(cafile=str(server.ca_cert))
+        try:
+            with urllib.request.urlopen(url, timeout=1, context=context) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    return check
 
 
 # -- seeding -------------------------------------------------------------------------------------

@@ -76,6 +76,7 @@ class VaultReader:
                       backoff_factor=0.2, status_forcelist=RETRY_STATUSES,
                       allowed_methods=frozenset({"GET", "LIST"}), raise_on_status=False)
         session = requests.Session()
+        session.verify = verify  # hvac prefers a given session's verify over its own argument
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
