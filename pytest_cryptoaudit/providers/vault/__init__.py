@@ -33,7 +33,7 @@ class VaultOptions(ProviderOptions):
     token_env: str = "VAULT_TOKEN"
     token_file: str | None = None
     namespace: str | None = None
-    mounts: list[str] | None = None
+    mounts: list[str] | None = pydantic.Field(default=None, min_length=1)
     ca_cert: str | None = None
     verify: bool = True
     timeout: float = pydantic.Field(default=10.0, gt=0)
