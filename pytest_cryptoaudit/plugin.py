@@ -91,7 +91,8 @@ def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
 @pytest.fixture
 def crypto_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
     """The network endpoint under audit (a TLS listener), for transport controls."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    endpoint: EndpointRecord = _audit(request).subject(request)
+    return endpoint
 
 
 @pytest.fixture

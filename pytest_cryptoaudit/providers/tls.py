@@ -179,7 +179,7 @@ def _request(sslyze: Any, endpoint: str, options: TlsOptions, ca_file: Path | No
         server_location=sslyze.ServerNetworkLocation(hostname=host, port=port),
         network_configuration=sslyze.ServerNetworkConfiguration(
             tls_server_name_indication=options.server_name or host,
-            network_timeout=options.timeout,  # type: ignore[arg-type]  # a float works
+            network_timeout=options.timeout,  # sslyze annotates int; a float works
             network_max_retries=options.retries),
         scan_commands=commands,
         scan_commands_extra_arguments=extra,
