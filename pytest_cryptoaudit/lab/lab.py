@@ -20,6 +20,7 @@ import tomli_w
 
 from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
 from .processes import pid_alive, stop_pid
+from .tls_server import start_lab_estate
 
 STATE_FILE = "lab.json"
 CONFIG_FILE = "cryptoaudit.toml"
@@ -80,6 +81,10 @@ def _start_components(state: LabState, say: Say) -> None:
     state.started.append("files")
     state.save()
     say(f"lab: key files for 3 systems in {files_root}")
+    state.systems.extend(start_lab_estate(state.directory / "services" / "tls", state.add_pid))
+    state.started.append("tls")
+    state.save()
+    say("lab: TLS servers on loopback (web-legacy, web-modern)")
 
 
 def _write_config(state: LabState) -> None:

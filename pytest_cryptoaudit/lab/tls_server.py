@@ -1,40 +1,32 @@
 """Local TLS servers on loopback: a legacy one full of planted weaknesses and a modern one.
 
-Both serve a leaf issued by one small lab CA made with ``cryptography`` (a bare self-signed
-leaf fails path validation), so a scan that trusts ``ca.pem`` can tell a chain that does
-not validate for a real reason from one that was never anchored. Each server runs in its
-own process (``python -m pytest_cryptoaudit.lab.tls_server``) and stops on SIGTERM.
+Each server runs in its own process (``python -m pytest_cryptoaudit.lab.tls_server``),
+serves a leaf of the lab PKI (see :mod:`.tls_pki`) and stops on SIGTERM.
 
 ``legacy``: TLS 1.0-1.2 only; every suite OpenSSL 3 still has (NULL, anonymous, CBC-SHA1,
 static RSA) at ``@SECLEVEL=0``; finite-field DHE over the 1024-bit RFC 2409 group 2; an
-RSA-1024 leaf valid 1,000 days and expiring in 20, mixing signing and encipherment, issued
-by a second CA that ``ca.pem`` does not hold (so its chain does not validate). OpenSSL 3
-has no 3DES, RC4 or export suites left to plant, and ``cryptography`` refuses to sign
-with SHA-1.
+RSA-1024 leaf signed with SHA-1, valid 1,000 days and expiring in 20, mixing signing and
+encipherment, from a CA that ``ca.pem`` does not hold. (OpenSSL 3 has no 3DES, RC4 or
+export suites left to plant.)
 ``modern``: TLS 1.2/1.3, ECDHE with AEAD suites only, one P-256 group; an EC P-256 leaf
-signed with SHA-256, valid 90 days, for signing only.
+signed with SHA-256 by the lab CA, valid 90 days, for signing only.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
-import ipaddress
 import signal
 import socket
 import socketserver
 import ssl
+import subprocess
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dh, ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typing import Any
 
 from .processes import (
     LOOPBACK,
@@ -45,154 +37,9 @@ from .processes import (
     stop_pid,
     wait_until,
 )
+from .tls_pki import HOSTNAME, LEAVES, LabPki, write_pki
 
-PROFILES = ("legacy", "modern")
-HOSTNAME = "localhost"
-
-#: RFC 2409 (Oakley) group 2: the public 1024-bit MODP prime, generator 2.
-RFC2409_GROUP2_PRIME = int(
-    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22"
-    "514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6"
-    "F44C42E9A637ED6B0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381"
-    "FFFFFFFFFFFFFFFF", 16)
-
-
-@dataclasses.dataclass(frozen=True)
-class LeafSpec:
-    """How one profile's leaf certificate is made (the planted weaknesses live here)."""
-
-    key_factory: str
-    days_valid: int
-    days_past: int
-    key_usage: tuple[str, ...]
-    trusted_issuer: bool
-
-
-LEAVES = {
-    "legacy": LeafSpec("rsa-1024", 1000, 980, ("digital_signature", "key_encipherment"),
-                       trusted_issuer=False),
-    "modern": LeafSpec("ec-p256", 90, 1, ("digital_signature",), trusted_issuer=True),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class LabPki:
-    """Files of the lab PKI: the CA to trust, and one chain and key per profile."""
-
-    folder: Path
-
-    @property
-    def ca_file(self) -> Path:
-        """The lab CA: the trust store a scan of the lab servers is given."""
-        return self.folder / "ca.pem"
-
-    @property
-    def untrusted_ca_file(self) -> Path:
-        """The second CA, which issued the legacy leaf and which ``ca.pem`` does not hold."""
-        return self.folder / "untrusted-ca.pem"
-
-    def chain_file(self, profile: str) -> Path:
-        return self.folder / f"{profile}-chain.pem"
-
-    def key_file(self, profile: str) -> Path:
-        return self.folder / f"{profile}-key.pem"
-
-    @property
-    def dh_params_file(self) -> Path:
-        return self.folder / "dh1024.pem"
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-
-
-def _new_key(kind: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
-    if kind == "rsa-1024":
-        return rsa.generate_private_key(public_exponent=65537, key_size=1024)
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _key_usage(flags: Sequence[str]) -> x509.KeyUsage:
-    names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-             "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
-    return x509.KeyUsage(**{n: n in flags for n in names})
-
-
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: object, days: int,
-             days_past: int = 1) -> x509.CertificateBuilder:
-    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_past)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)  # type: ignore[arg-type]
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days))
-    )
-
-
-def _issue_ca(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = _name(common_name)
-    cert = (
-        _builder(name, name, key.public_key(), 3650)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(("key_cert_sign", "crl_sign")), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _issue_leaf(spec: LeafSpec, ca_key: ec.EllipticCurvePrivateKey,
-                ca: x509.Certificate) -> tuple[object, x509.Certificate]:
-    key = _new_key(spec.key_factory)
-    names = [x509.DNSName(HOSTNAME), x509.IPAddress(ipaddress.ip_address(LOOPBACK))]
-    cert = (
-        _builder(_name(HOSTNAME), ca.subject, key.public_key(), spec.days_valid, spec.days_past)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(spec.key_usage), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def write_pki(folder: Path) -> LabPki:
-    """Make the lab CA and one leaf per profile in ``folder`` (keys readable by owner only)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    pki = LabPki(folder=folder)
-    issuers = {True: _issue_ca("pytest-cryptoaudit lab CA"),
-               False: _issue_ca("pytest-cryptoaudit untrusted CA")}
-    pki.ca_file.write_bytes(_pem(issuers[True][1]))
-    pki.untrusted_ca_file.write_bytes(_pem(issuers[False][1]))
-    for profile, spec in LEAVES.items():
-        ca_key, ca = issuers[spec.trusted_issuer]
-        key, leaf = _issue_leaf(spec, ca_key, ca)
-        pki.chain_file(profile).write_bytes(_pem(leaf) + _pem(ca))
-        key_file = pki.key_file(profile)
-        key_file.touch(mode=0o600)
-        key_file.write_bytes(key.private_bytes(  # type: ignore[attr-defined]
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption()))
-    params = dh.DHParameterNumbers(RFC2409_GROUP2_PRIME, 2).parameters()
-    pki.dh_params_file.write_bytes(params.parameter_bytes(
-        serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3))
-    return pki
-
+PROFILES = tuple(LEAVES)
 
 def server_context(profile: str, pki: LabPki) -> ssl.SSLContext:
     """The server-side TLS configuration of one profile."""
@@ -297,9 +144,28 @@ def start_tls_server(profile: str, pki: LabPki, port: int | None = None,
     return server
 
 
-def _ready(process: object, profile: str, log: Path, port: int) -> bool:
-    ensure_running(process, f"TLS {profile} server", log)  # type: ignore[arg-type]
+def _ready(process: subprocess.Popen[bytes], profile: str, log: Path, port: int) -> bool:
+    ensure_running(process, f"TLS {profile} server", log)
     return accepts_connections(LOOPBACK, port)
+
+
+#: The systems ``cryptoaudit lab`` makes of the servers: the legacy one at tier high, the
+#: modern one at the strictest tier (where it passes every control).
+LAB_SYSTEMS = {"legacy": ("web-legacy", "high"), "modern": ("web-modern", "critical")}
+
+
+def start_lab_estate(folder: Path, record_pid: Callable[[int], None]) -> list[dict[str, Any]]:
+    """Start both servers for ``cryptoaudit lab``, recording each pid as soon as it runs,
+    and return their ``[[systems]]`` entries."""
+    pki = write_pki(folder)
+    systems = []
+    for profile, (name, tier) in LAB_SYSTEMS.items():
+        server = start_tls_server(profile, pki)
+        record_pid(server.pid)
+        systems.append({"name": name, "provider": "tls", "risk_tier": tier, "owner": "CSC",
+                        "endpoints": [server.endpoint], "server_name": HOSTNAME,
+                        "ca_file": str(pki.ca_file)})
+    return systems
 
 
 def main(argv: Sequence[str] | None = None) -> int:

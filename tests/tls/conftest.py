@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_cryptoaudit.lab.processes import LOOPBACK, free_port
-from pytest_cryptoaudit.lab.tls_server import LabPki, TlsServer, start_tls_server, write_pki
+from pytest_cryptoaudit.lab.tls_pki import LabPki, write_pki
+from pytest_cryptoaudit.lab.tls_server import TlsServer, start_tls_server
 
 from .auditrun import AuditRun, run_audit
 

@@ -10,10 +10,10 @@ from pytest_cryptoaudit.reporting.evidence import evidence_schema
 
 ENDPOINT_CHECKS = {"tls-protocol-versions", "tls-cipher-suites", "tls-forward-secrecy",
                    "tls-mozilla-profile", "tls-key-exchange-strength"}
-#: What the legacy leaf plants: RSA-1024, 1,000-day life, 20 days left, mixed usage, and a
-#: chain from a CA the configured trust store does not hold.
-LEGACY_LEAF_FINDINGS = {"key-strength", "certificate-lifetime", "expiry-window",
-                        "single-purpose", "certificate-chain-validates"}
+#: What the legacy leaf plants: RSA-1024, SHA-1, 1,000-day life, 20 days left, mixed usage,
+#: and a chain from a CA the configured trust store does not hold.
+LEGACY_LEAF_FINDINGS = {"key-strength", "certificate-signature-hash", "certificate-lifetime",
+                        "expiry-window", "single-purpose", "certificate-chain-validates"}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,8 @@ def test_leaf_findings_say_what_is_wrong(lab_audit, legacy, tls_lab):
     chain = lab_audit.result(f"{legacy}#0", "certificate-chain-validates")["message"]
     assert f"ca_file {tls_lab.pki.ca_file}" in chain
     assert "RSA-1024" in lab_audit.result(f"{legacy}#0", "key-strength")["message"]
+    assert "sha1 is disallowed" in lab_audit.result(f"{legacy}#0",
+                                                    "certificate-signature-hash")["message"]
 
 
 @pytest.mark.parametrize(("endpoint", "reason"), [
