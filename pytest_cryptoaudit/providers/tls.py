@@ -124,27 +124,38 @@ class TlsProvider(Provider):
 
     def _scan(self, attempt: Discovery, endpoints: list[str], options: TlsOptions,
               ca_file: Path | None, context: DiscoveryContext) -> None:
-        sslyze, checker = import_sslyze()
-        commands = _scan_commands(sslyze, checker, context, attempt.system.risk_tier)
-        requests = {}
-        for endpoint in endpoints:
-            try:
-                request = _request(sslyze, endpoint, options, ca_file, commands)
-            except sslyze.ServerHostnameCouldNotBeResolved as exc:
-                attempt.error(f"endpoint {endpoint}: {exc}", key_uid=f"tls:{endpoint}")
-                continue
-            requests[request.uuid] = (endpoint, request)
-        if not requests:
+        sslyze, _ = import_sslyze()
+        pending = _requests(attempt, endpoints, options, ca_file, context)
+        if not pending:
             return
         scanner = sslyze.Scanner(
             per_server_concurrent_connections_limit=options.connections_per_endpoint,
             concurrent_server_scans_limit=options.max_workers)
-        scanner.queue_scans([request for _, request in requests.values()])
+        scanner.queue_scans([request for _, request in pending.values()])
         with quiet_trust_stores():
             for result in scanner.get_results():
-                endpoint, _ = requests[result.uuid]
+                endpoint, _ = pending.pop(result.uuid)
                 record_scan(attempt, endpoint, result, ca_file, context.now)
                 context.progress(attempt.system.name, len(attempt.keys), len(attempt.errors))
+        for endpoint, _ in pending.values():  # never expected; never silently dropped
+            attempt.error(f"endpoint {endpoint}: sslyze returned no result",
+                          key_uid=f"tls:{endpoint}")
+
+
+def _requests(attempt: Discovery, endpoints: list[str], options: TlsOptions,
+              ca_file: Path | None, context: DiscoveryContext) -> dict[Any, tuple[str, Any]]:
+    """One sslyze scan request per endpoint, by request uuid."""
+    sslyze, checker = import_sslyze()
+    commands = _scan_commands(sslyze, checker, context, attempt.system.risk_tier)
+    requests = {}
+    for endpoint in endpoints:
+        try:
+            request = _request(sslyze, endpoint, options, ca_file, commands)
+        except sslyze.ServerHostnameCouldNotBeResolved as exc:
+            attempt.error(f"endpoint {endpoint}: {exc}", key_uid=f"tls:{endpoint}")
+            continue
+        requests[request.uuid] = (endpoint, request)
+    return requests
 
 
 def _resolve(path: str | None, base_dir: Path) -> Path | None:

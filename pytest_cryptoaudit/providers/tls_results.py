@@ -98,19 +98,24 @@ def _suites_and_groups(scan: Any, attributes: dict[str, Any], unreadable: dict[s
     failed = [f"{version} scan failed: {_failure(a)}" for version, a in attempts
               if _status(a) != "COMPLETED"]
     if failed:
-        reason = "; ".join(failed)
         for name in ("protocols", "cipher_suites", "key_exchange_groups"):
-            unreadable[name] = reason
+            unreadable[name] = "; ".join(failed)
         return
     suites = {version: [s.cipher_suite.name for s in a.result.accepted_cipher_suites]
               for version, a in attempts if a.result.accepted_cipher_suites}
     attributes["protocols"] = list(suites)
     attributes["cipher_suites"] = suites
+    _groups(scan, [a.result for _, a in attempts], attributes, unreadable)
+
+
+def _groups(scan: Any, suite_results: list[Any], attributes: dict[str, Any],
+            unreadable: dict[str, str]) -> None:
+    """Groups negotiated by the accepted suites, and every curve the server accepts."""
     curves = scan.elliptic_curves
     if _status(curves) != "COMPLETED":
         unreadable["key_exchange_groups"] = f"elliptic curve scan failed: {_failure(curves)}"
         return
-    groups = _ephemeral_groups(a.result for _, a in attempts)
+    groups = _ephemeral_groups(suite_results)
     for curve in curves.result.supported_curves or ():
         groups.setdefault(curve.name, {"name": curve.name, "type": "ECDH",
                                        "size": group_bits(curve.name)})
