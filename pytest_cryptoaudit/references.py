@@ -14,6 +14,8 @@ PCI_DSS_3_6 = "PCI DSS v4.0 3.6"
 PCI_DSS_3_7 = "PCI DSS v4.0 3.7"
 AWS_FSBP_KMS = "AWS FSBP KMS.1-KMS.5"
 BSI_C5_CRY = "BSI C5:2020 CRY-01, CRY-04"
+PKCS11 = "OASIS PKCS #11 Base Specification v2.40"
+SP800_57_KEY_USAGE = "NIST SP 800-57 Part 1 Rev 5, 5.2"
 
 
 def ccm(control_id: str) -> str:
