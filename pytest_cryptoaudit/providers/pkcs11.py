@@ -115,6 +115,8 @@ class _TokenReader:
     def run(self, pin: str) -> None:
         import pkcs11
 
+        # A module this process had already loaded belongs to someone else: leave it loaded.
+        ours = self.module not in getattr(pkcs11, "_loaded", {})
         try:
             library = pkcs11.lib(self.module)
         except pkcs11.PKCS11Error as exc:
@@ -126,8 +128,8 @@ class _TokenReader:
             with self._login(token, pin) as session:
                 self._read_keys(session, token.label)
         finally:
-            # Finalize, so the next load re-reads the module's configuration.
-            pkcs11.unload(self.module)
+            if ours:  # finalize, so that the next load re-reads the module's configuration
+                pkcs11.unload(self.module)
 
     def _find_token(self, library: Any) -> Any:
         import pkcs11
@@ -185,9 +187,9 @@ class _TokenReader:
         try:
             for object_class in OBJECT_CLASSES:
                 search = {pkcs11.Attribute.CLASS: pkcs11.ObjectClass[object_class]}
-                objects.extend(read_object(handle, object_class)
-                               for handle in session.get_objects(search))
-        except pkcs11.PKCS11Error as exc:
+                for handle in session.get_objects(search):
+                    objects.append(read_object(handle, object_class))
+        except pkcs11.PKCS11Error as exc:  # the objects read so far are still reported
             self.attempt.error(f"listing the keys of token {token_label!r} stopped after "
                                f"{len(objects)} objects: {_reason(exc)}")
         prefix = self.options.label_prefix or ""
