@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
+from pytest_cryptoaudit.config import AuditConfig, parse_config
 from pytest_cryptoaudit.lab.softhsm import LabToken, config_snippet, create_token, seed
+from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
+from pytest_cryptoaudit.providers import ProviderRegistry
+from pytest_cryptoaudit.providers.pkcs11 import Pkcs11Provider
 from tests.conftest import require_executable
 
 PIN_ENV = "CRYPTOAUDIT_TEST_HSM_PIN"
@@ -38,6 +42,14 @@ def token_env(softhsm_token: LabToken, monkeypatch: pytest.MonkeyPatch) -> LabTo
         monkeypatch.setenv(name, value)
     monkeypatch.setenv(PIN_ENV, softhsm_token.pin)
     return softhsm_token
+
+
+def configure(**options: Any) -> AuditConfig:
+    """A validated configuration with one high-tier pkcs11 system ``hsm``."""
+    system = {"name": "hsm", "provider": "pkcs11", "risk_tier": "high", "owner": "CSC",
+              "pin_env": PIN_ENV, **options}
+    settings = [*BUILTIN_SETTINGS, *Pkcs11Provider.policy_settings]
+    return parse_config({"systems": [system]}, ProviderRegistry(), settings)
 
 
 def run_audit(folder: Path, config: str, token: LabToken, *args: str,

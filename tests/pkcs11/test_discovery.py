@@ -8,22 +8,14 @@ from typing import Any
 
 import pytest
 
-from pytest_cryptoaudit.config import ConfigError, parse_config
+from pytest_cryptoaudit.config import ConfigError
 from pytest_cryptoaudit.lab.softhsm import LabToken
-from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
-from pytest_cryptoaudit.providers import Discovery, DiscoveryContext, ProviderRegistry
+from pytest_cryptoaudit.providers import Discovery, DiscoveryContext
 from pytest_cryptoaudit.providers.pkcs11 import Pkcs11Provider
 
-from .conftest import PIN_ENV, TOKEN_LABEL
+from .conftest import PIN_ENV, TOKEN_LABEL, configure
 
 PREFIX = f"pkcs11:{TOKEN_LABEL}/"
-
-
-def configure(**options: Any) -> Any:
-    system = {"name": "hsm", "provider": "pkcs11", "risk_tier": "high", "owner": "CSC",
-              "pin_env": PIN_ENV, **options}
-    settings = [*BUILTIN_SETTINGS, *Pkcs11Provider.policy_settings]
-    return parse_config({"systems": [system]}, ProviderRegistry(), settings)
 
 
 def discover(token: LabToken, **options: Any) -> Discovery:

@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 
-from pytest_cryptoaudit.providers.pkcs11 import REQUESTED, read_object
+from pytest_cryptoaudit.providers import DiscoveryContext
+from pytest_cryptoaudit.providers.pkcs11 import REQUESTED, Pkcs11Provider, _TokenReader, read_object
 from pytest_cryptoaudit.providers.pkcs11_records import (
     RawObject,
     assign_uids,
     decode_curve,
     key_fields,
 )
+
+from .conftest import configure
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 P256 = bytes.fromhex("06082a8648ce3d030107")
@@ -131,11 +134,6 @@ def test_a_failed_batch_is_read_attribute_by_attribute() -> None:
 
 
 def test_an_object_that_cannot_be_read_is_an_error_for_that_key() -> None:
-    from pytest_cryptoaudit.providers import DiscoveryContext
-    from pytest_cryptoaudit.providers.pkcs11 import Pkcs11Provider, _TokenReader
-
-    from .test_discovery import configure
-
     audit_config = configure(module="libsofthsm2.so", token_label="tok")
     system = audit_config.systems[0]
     attempt = Pkcs11Provider.new_discovery(system)
