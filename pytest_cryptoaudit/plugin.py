@@ -55,9 +55,14 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
+        from .config import ConfigError
         from .session import AuditSession
 
-        config.pluginmanager.register(AuditSession(config), SESSION_PLUGIN)
+        try:
+            session = AuditSession(config)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(session, SESSION_PLUGIN)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -79,13 +84,13 @@ def _audit(request: pytest.FixtureRequest) -> AuditSession:
 @pytest.fixture
 def crypto_key(request: pytest.FixtureRequest) -> KeyRecord:
     """The key or certificate under audit; parametrized over the keys the control applies to."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
 
 
 @pytest.fixture
 def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
     """The system under audit, for system-level controls (audit devices, trails, cadence)."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from .serialize import inventory_from_dict, inventory_to_dict
 
 METADATA = pytest.StashKey[dict[str, Any]]()
 WORKERINPUT_KEY = "cryptoaudit"
+PROGRESS_INTERVAL_SECONDS = 2.0
 
 
 class AuditSession:
@@ -47,6 +48,7 @@ class AuditSession:
         self.results: dict[str, Result] = {}
         self.other_failures = 0
         self.discovery_seconds = 0.0
+        self._last_progress = time.monotonic()
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if self.workerinput is not None:
             self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
@@ -150,7 +152,11 @@ class AuditSession:
             reporter.write_line(line)
 
     def _progress(self, system: str, keys: int, errors: int) -> None:
-        self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
+        """Report a long discovery at most every few seconds, so a big estate shows life."""
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
+            self._last_progress = now
+            self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
 
     def _system_done(self, attempt: Discovery) -> None:
         system = attempt.system
@@ -158,6 +164,7 @@ class AuditSession:
             f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
             f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
         )
+        self._last_progress = time.monotonic()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -238,9 +245,10 @@ class AuditSession:
         if metadata is None:
             return
         result_outcome, message = phase_outcome(report, call)
+        notes: list[str] = item.stash.get(NOTES, [])
         report.cryptoaudit = {  # type: ignore[attr-defined]
             **metadata, "outcome": result_outcome.value, "message": message,
-            "notes": list(item.stash.get(NOTES, [])),
+            "notes": list(notes),
         }
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
