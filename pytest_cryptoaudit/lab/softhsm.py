@@ -32,6 +32,8 @@ MODULE_CANDIDATES = (
     "/opt/homebrew/lib/softhsm/libsofthsm2.so",
 )
 CONF_VARIABLE = "SOFTHSM2_CONF"
+#: The variable that holds the lab token's PIN when ``cryptoaudit lab`` audits it.
+PIN_ENV = "CRYPTOAUDIT_LAB_HSM_PIN"
 PAST = dt.date(2020, 1, 1)
 
 
@@ -254,9 +256,17 @@ def _set_end_date(key: Any, end: dt.date | None) -> None:
         key[Attribute.END_DATE] = end
 
 
-def config_snippet(token: LabToken, system: str = "lab-hsm", *, risk_tier: str = "high",
-                   pin_env: str = "CRYPTOAUDIT_LAB_PIN") -> str:
-    """A ``[[systems]]`` table that audits ``token`` (the PIN stays in ``pin_env``)."""
-    return (f'[[systems]]\nname = "{system}"\nprovider = "pkcs11"\nrisk_tier = "{risk_tier}"\n'
-            f'owner = "CSC"\nmodule = "{token.module}"\ntoken_label = "{token.label}"\n'
-            f'pin_env = "{pin_env}"\n')
+def lab_system(token: LabToken, name: str = "lab-hsm", *, risk_tier: str = "high",
+               pin_env: str = PIN_ENV) -> dict[str, Any]:
+    """The ``[[systems]]`` entry that audits ``token`` (the PIN stays in ``pin_env``)."""
+    return {"name": name, "provider": "pkcs11", "risk_tier": risk_tier, "owner": "CSC",
+            "module": str(token.module), "token_label": token.label, "pin_env": pin_env}
+
+
+def seed_lab_token(folder: Path, name: str = "lab-hsm",
+                   risk_tier: str = "high") -> tuple[dict[str, Any], dict[str, str]]:
+    """Create and seed the demonstration token in ``folder``: its ``[[systems]]`` entry, and
+    the environment the audit needs (``SOFTHSM2_CONF`` and the lab PIN in ``PIN_ENV``)."""
+    token = create_token(folder, label=name)
+    seed(token)
+    return lab_system(token, name, risk_tier=risk_tier), {**token.env, PIN_ENV: token.pin}

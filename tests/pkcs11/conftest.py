@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
 from pytest_cryptoaudit.config import AuditConfig, parse_config
-from pytest_cryptoaudit.lab.softhsm import LabToken, config_snippet, create_token, seed
+from pytest_cryptoaudit.lab.softhsm import LabToken, create_token, lab_system, seed
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import ProviderRegistry
 from pytest_cryptoaudit.providers.pkcs11 import Pkcs11Provider
@@ -52,11 +53,11 @@ def configure(**options: Any) -> AuditConfig:
     return parse_config({"systems": [system]}, ProviderRegistry(), settings)
 
 
-def run_audit(folder: Path, config: str, token: LabToken, *args: str,
+def run_audit(folder: Path, systems: list[dict[str, Any]], token: LabToken, *args: str,
               extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``pytest --cryptoaudit`` in a fresh process over ``config``; return the evidence."""
+    """Run ``pytest --cryptoaudit`` in a fresh process over ``systems``; return the evidence."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "cryptoaudit.toml").write_text(config, encoding="utf-8")
+    (folder / "cryptoaudit.toml").write_text(tomli_w.dumps({"systems": systems}))
     env = {**os.environ, **token.env, PIN_ENV: token.pin, **(extra_env or {})}
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "--cryptoaudit", "--cryptoaudit-json",
@@ -75,8 +76,8 @@ def run_audit(folder: Path, config: str, token: LabToken, *args: str,
 def high_tier_audit(softhsm_token: LabToken,
                     tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The evidence of one audit of the seeded token as a high-tier system."""
-    config = config_snippet(softhsm_token, "hsm", risk_tier="high", pin_env=PIN_ENV)
-    return run_audit(tmp_path_factory.mktemp("audit-high"), config, softhsm_token)
+    system = lab_system(softhsm_token, "hsm", risk_tier="high", pin_env=PIN_ENV)
+    return run_audit(tmp_path_factory.mktemp("audit-high"), [system], softhsm_token)
 
 
 def outcomes(evidence: dict[str, Any]) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:

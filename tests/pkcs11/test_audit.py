@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_cryptoaudit.lab.softhsm import DEMO_KEYS, LabToken, config_snippet
+from pytest_cryptoaudit.lab.softhsm import DEMO_KEYS, LabToken, lab_system
 
 from .conftest import PIN_ENV, TOKEN_LABEL, outcomes, run_audit
 
@@ -111,9 +111,9 @@ def test_evidence_holds_no_pin(high_tier_audit: dict[str, Any],
 
 def test_low_tier_allows_what_policy_allows(softhsm_token: LabToken,
                                             tmp_path_factory: pytest.TempPathFactory) -> None:
-    config = config_snippet(softhsm_token, "hsm-low", risk_tier="low", pin_env=PIN_ENV)
-    config += 'label_prefix = "aes-"\n'
-    evidence = run_audit(tmp_path_factory.mktemp("audit-low"), config, softhsm_token,
+    system = lab_system(softhsm_token, "hsm-low", risk_tier="low", pin_env=PIN_ENV)
+    system["label_prefix"] = "aes-"
+    evidence = run_audit(tmp_path_factory.mktemp("audit-low"), [system], softhsm_token,
                          "--cryptoaudit-control", "CEK-10")
     by_uid = outcomes(evidence)
     assert all(uid.startswith(PREFIX + "aes-") for uid in by_uid)
@@ -128,10 +128,10 @@ def test_low_tier_allows_what_policy_allows(softhsm_token: LabToken,
 
 def test_failures_to_look_are_error_results_naming_the_system(
         softhsm_token: LabToken, tmp_path_factory: pytest.TempPathFactory) -> None:
-    wrong_pin = config_snippet(softhsm_token, "hsm-wrong-pin", pin_env="WRONG_PIN_FOR_TEST")
-    no_module = config_snippet(softhsm_token, "hsm-no-module", pin_env=PIN_ENV).replace(
-        str(softhsm_token.module), "/nonexistent/libpkcs11.so")
-    evidence = run_audit(tmp_path_factory.mktemp("audit-errors"), wrong_pin + no_module,
+    wrong_pin = lab_system(softhsm_token, "hsm-wrong-pin", pin_env="WRONG_PIN_FOR_TEST")
+    no_module = {**lab_system(softhsm_token, "hsm-no-module", pin_env=PIN_ENV),
+                 "module": "/nonexistent/libpkcs11.so"}
+    evidence = run_audit(tmp_path_factory.mktemp("audit-errors"), [wrong_pin, no_module],
                          softhsm_token, extra_env={"WRONG_PIN_FOR_TEST": "0000-wrong"})
     assert evidence["_exit_code"] == 1  # tests failed or errored, not an internal error
     assert "INTERNALERROR" not in evidence["_output"]
