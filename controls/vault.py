@@ -75,7 +75,7 @@ def test_auto_rotate_period(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation", check="transit-not-exportable",
+    "CEK-10", "Key generation and protection at rest", check="transit-not-exportable",
     references=[ccm("CEK-10"), ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 6.2.2"],
     remediation="Exportable cannot be turned off: create a non-exportable key, re-encrypt the "
                 "data under it, and delete this key.",
