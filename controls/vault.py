@@ -172,24 +172,24 @@ def test_compromised_versions_revoked(crypto_key, crypto_events):
     "CEK-19", "Key compromise", check="rotated-after-compromise",
     references=[ccm("CEK-19"), "NIST SP 800-57 Part 1 Rev 5, 8.3.1"],
     remediation="Rotate the key (keys/NAME/rotate) so that new data is protected by a version "
-                "created after the compromise.",
+                "that was not compromised.",
     applies_to=_transit, requires=["latest_version", "versions"],
 )
 @pytest.mark.ssrm("CSC")
 def test_rotated_after_compromise(crypto_key, crypto_events):
-    """After a key compromise, the version in use was created after the compromise."""
+    """After a key compromise, the version in use is not a compromised one.
+
+    An event that names no versions compromises every version that existed at its time, so
+    the key must have been rotated since.
+    """
     events = _compromises(crypto_key, crypto_events)
     if not events:
         pytest.skip("no key-compromise event recorded for this key")
-    last = max(e.at for e in events)
     compromised = _compromised_versions(crypto_key, events)
-    if crypto_key.rotated is None:
-        raise CryptoAuditError(f"cannot tell when the latest version was created: "
-                               f"{crypto_key.unreadable.get('rotated', 'not reported')}")
     latest = crypto_key.attributes["latest_version"]
-    assert crypto_key.rotated > last and latest not in compromised, (
-        f"latest version {latest} was created {crypto_key.rotated:%Y-%m-%d %H:%M} UTC, not "
-        f"after the compromise recorded at {last:%Y-%m-%d %H:%M} UTC"
+    assert latest not in compromised, (
+        f"latest version {latest} is compromised (compromised: "
+        f"{', '.join(map(str, sorted(compromised)))}): new data is still protected by it"
     )
 
 
