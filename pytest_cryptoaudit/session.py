@@ -346,7 +346,7 @@ def _show_as_waived(item: pytest.Item, report: pytest.TestReport, waiver: dict[s
     """Report a waived finding the way pytest reports an accepted failure (xfail), so the
     terminal, JUnit XML and pytest-html count it without failing the run."""
     report.outcome = "skipped"
-    report.wasxfail = describe(waiver)  # type: ignore[attr-defined]
+    report.wasxfail = describe(waiver)
     item.user_properties.append(("waiver", waiver["id"]))
 
 

@@ -41,7 +41,7 @@ CONTROL_ID = re.compile(r"^[A-Z]+-[0-9]+$")
 APPLIED, EXPIRED = "applied", "expired"
 
 
-class WaiverError(pytest.UsageError):
+class WaiverError(pytest.UsageError):  # type: ignore[misc]
     """The waivers file cannot be used; the message names the file, entry and key."""
 
 

@@ -80,7 +80,7 @@ class _CbomBuilder:
 
         run = evidence["run"]
         self.bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"cryptoaudit/{run['id']}"))
-        self.bom.metadata.timestamp = _date(run["finished"])
+        self.bom.metadata.timestamp = datetime.fromisoformat(run["finished"])
         self.components = {s["name"]: s.get("component", "") for s in evidence["systems"]}
         self.algorithms: dict[str, Any] = {}
         self._add_tool(run["catalog_version"])

@@ -14,6 +14,8 @@ FINDING_OUTCOMES = ("failed", "error", "waived")
 WORST_SHOWN = 10
 TIER_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier", "message")
+LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "waived": "waived",
+          "skipped": "skipped"}
 
 
 def findings_of(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -65,8 +67,8 @@ def _headline(evidence: Mapping[str, Any]) -> list[str]:
         f"Run `{run['id']}` from {run['started']} to {run['finished']}: "
         f"{len(evidence['systems'])} systems, {len(evidence['inventory'])} keys, "
         f"{errors} discovery errors. "
-        + ", ".join(f"**{n} {o}**" if o in ("failed", "error") and n else f"{n} {o}"
-                    for o, n in counts.items()) + ".",
+        + ", ".join(f"**{n} {LABELS[o]}**" if o in ("failed", "error") and n
+                    else f"{n} {LABELS[o]}" for o, n in counts.items()) + ".",
     ]
 
 
