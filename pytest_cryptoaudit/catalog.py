@@ -53,7 +53,10 @@ def _as_predicate(applies_to: Mapping[str, Any] | Predicate | None) -> Predicate
     }
 
     def matches(record: Any) -> bool:
+        unreadable = getattr(record, "unreadable", {})
         for field, values in wanted.items():
+            if field in unreadable:
+                continue  # unknown: the control applies, and its `requires` will error
             value = getattr(record, field, None)
             value = getattr(value, "value", value)
             if value not in values:

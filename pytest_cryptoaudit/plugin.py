@@ -65,10 +65,15 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
+        from .config import ConfigError
         from .reporting import register_reporters
         from .session import AuditSession
+        from .waivers import WaiverError
 
-        audit = AuditSession(config)
+        try:
+            audit = AuditSession(config)
+        except (ConfigError, WaiverError) as exc:
+            raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         register_reporters(config, audit)
 
@@ -92,13 +97,13 @@ def _audit(request: pytest.FixtureRequest) -> AuditSession:
 @pytest.fixture
 def crypto_key(request: pytest.FixtureRequest) -> KeyRecord:
     """The key or certificate under audit; parametrized over the keys the control applies to."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
 
 
 @pytest.fixture
 def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
     """The system under audit, for system-level controls (audit devices, trails, cadence)."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
 
 
 @pytest.fixture

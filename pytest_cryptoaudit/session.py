@@ -31,6 +31,7 @@ from .waivers import Waiver, decide, describe, load_waivers, status_report
 
 METADATA = pytest.StashKey[dict[str, Any]]()
 WORKERINPUT_KEY = "cryptoaudit"
+PROGRESS_INTERVAL_SECONDS = 2.0
 
 
 class AuditSession:
@@ -50,6 +51,7 @@ class AuditSession:
         self._evidence: dict[str, Any] | None = None
         self.other_failures = 0
         self.discovery_seconds = 0.0
+        self._last_progress = time.monotonic()
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if self.workerinput is not None:
             self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
@@ -161,7 +163,11 @@ class AuditSession:
             reporter.write_line(line)
 
     def _progress(self, system: str, keys: int, errors: int) -> None:
-        self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
+        """Report a long discovery at most every few seconds, so a big estate shows life."""
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
+            self._last_progress = now
+            self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
 
     def _system_done(self, attempt: Discovery) -> None:
         system = attempt.system
@@ -169,6 +175,7 @@ class AuditSession:
             f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
             f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
         )
+        self._last_progress = time.monotonic()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -253,6 +260,7 @@ class AuditSession:
         if metadata is None:
             return
         result_outcome, message = phase_outcome(report, call)
+        notes: list[str] = item.stash.get(NOTES, [])
         waiver = None
         if result_outcome is Outcome.FAILED and self.waivers:
             waiver = decide(self.waivers, metadata, self.now.date())
@@ -261,7 +269,7 @@ class AuditSession:
                 _show_as_waived(item, report, waiver)
         report.cryptoaudit = {  # type: ignore[attr-defined]
             **metadata, "outcome": result_outcome.value, "message": message,
-            "notes": list(item.stash.get(NOTES, [])), "waiver": waiver,
+            "notes": list(notes), "waiver": waiver,
         }
 
     @pytest.hookimpl(tryfirst=True)

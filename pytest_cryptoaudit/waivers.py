@@ -30,8 +30,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 if TYPE_CHECKING:
     from .results import Result
 
@@ -41,8 +39,10 @@ CONTROL_ID = re.compile(r"^[A-Z]+-[0-9]+$")
 APPLIED, EXPIRED = "applied", "expired"
 
 
-class WaiverError(pytest.UsageError):  # type: ignore[misc]
-    """The waivers file cannot be used; the message names the file, entry and key."""
+class WaiverError(Exception):
+    """The waivers file cannot be used; the message names the file, entry and key.
+
+    The plugin turns it into a pytest usage error."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -131,7 +131,7 @@ class ProviderRegistry:
     def policy_settings(self) -> list[PolicySetting]:
         """The policy settings of every provider that loads. One that does not load is
         reported when a system uses it (see :meth:`get`), not here."""
-        settings = []
+        settings: list[PolicySetting] = []
         for name in self.names():
             try:
                 provider = self.get(name)
