@@ -9,6 +9,7 @@ registered only when that plugin is active, so a missing plugin costs nothing.
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,24 @@ if TYPE_CHECKING:
 #: Findings of the previous run, in the shape of :func:`markdown.findings_of`; the ledger
 #: fills this so that the Markdown summary can say what is new and what was resolved.
 PREVIOUS_FINDINGS = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def every_report_arguments(folder: Path) -> list[str]:
+    """Options that write every report this installation can produce into ``folder``
+    (``cryptoaudit lab run`` uses them)."""
+    arguments = [
+        "--cryptoaudit-json", str(folder / "evidence.json"),
+        "--junitxml", str(folder / "junit.xml"), "-o", "junit_family=xunit1",
+        "--cryptoaudit-oscal", str(folder / "oscal.json"),
+        "--cryptoaudit-markdown", str(folder / "summary.md"),
+    ]
+    if find_spec("pytest_html"):
+        arguments += ["--html", str(folder / "report.html"), "--self-contained-html"]
+    if find_spec("allure_pytest"):
+        arguments += ["--alluredir", str(folder / "allure")]
+    if find_spec("cyclonedx"):
+        arguments += ["--cryptoaudit-cbom", str(folder / "cbom.json")]
+    return arguments
 
 
 def register_reporters(config: pytest.Config, audit: AuditSession) -> None:
