@@ -27,7 +27,7 @@ from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
 from .serialize import inventory_from_dict, inventory_to_dict
-from .waivers import Waiver, decide, describe, load_waivers, status_report
+from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
 METADATA = pytest.StashKey[dict[str, Any]]()
 WORKERINPUT_KEY = "cryptoaudit"
@@ -266,7 +266,7 @@ class AuditSession:
             waiver = decide(self.waivers, metadata, self.now.date())
             if waiver and waiver["status"] == "applied":
                 result_outcome = Outcome.WAIVED
-                _show_as_waived(item, report, waiver)
+                show_as_waived(item, report, waiver)
         report.cryptoaudit = {  # type: ignore[attr-defined]
             **metadata, "outcome": result_outcome.value, "message": message,
             "notes": list(notes), "waiver": waiver,
@@ -348,14 +348,6 @@ class AuditSession:
 
 def _matches_python_files(config: pytest.Config, path: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
-
-
-def _show_as_waived(item: pytest.Item, report: pytest.TestReport, waiver: dict[str, Any]) -> None:
-    """Report a waived finding the way pytest reports an accepted failure (xfail), so the
-    terminal, JUnit XML and pytest-html count it without failing the run."""
-    report.outcome = "skipped"
-    report.wasxfail = describe(waiver)
-    item.user_properties.append(("waiver", waiver["id"]))
 
 
 def metadata_of(item: pytest.Item) -> dict[str, Any] | None:

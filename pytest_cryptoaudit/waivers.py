@@ -205,6 +205,14 @@ def describe(record: Mapping[str, Any]) -> str:
             f"{record['expires']}): {record['justification']}")
 
 
+def show_as_waived(item: Any, report: Any, record: Mapping[str, Any]) -> None:
+    """Report a waived finding the way pytest reports an accepted failure (xfail), so the
+    terminal, JUnit XML and pytest-html count it without failing the run."""
+    report.outcome = "skipped"
+    report.wasxfail = describe(record)
+    item.user_properties.append(("waiver", record["id"]))
+
+
 def status_report(waivers: Sequence[Waiver], results: Iterable[Result],
                   today: date) -> dict[str, list[dict[str, Any]]]:
     """Which waivers were applied, which have expired and which are stale (waived nothing)."""
