@@ -27,7 +27,7 @@ import pytest
 from .model import RiskTier
 
 #: The fixtures that a control parametrizes over, and what each one receives.
-SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_discovery_error")
+SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_discovery_error")
 
 MARKERS = (
     "control(id, title, *, check=None, references=(), remediation='', applies_to=None, "

@@ -19,7 +19,7 @@ from .model import RiskTier
 from .results import NOTES
 
 if TYPE_CHECKING:
-    from .model import DiscoveryError, Event, Inventory, KeyRecord, SystemRecord
+    from .model import DiscoveryError, EndpointRecord, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
     from .session import AuditSession
 
@@ -104,6 +104,13 @@ def crypto_key(request: pytest.FixtureRequest) -> KeyRecord:
 def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
     """The system under audit, for system-level controls (audit devices, trails, cadence)."""
     return _audit(request).subject(request)
+
+
+@pytest.fixture
+def crypto_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
+    """The network endpoint under audit (a TLS listener), for transport controls."""
+    endpoint: EndpointRecord = _audit(request).subject(request)
+    return endpoint
 
 
 @pytest.fixture

@@ -22,7 +22,16 @@ from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_f
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .discovery import discover_all
 from .errors import CryptoAuditError
-from .model import DiscoveryError, Event, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
+from .model import (
+    DiscoveryError,
+    EndpointRecord,
+    Event,
+    Inventory,
+    KeyRecord,
+    Outcome,
+    RiskTier,
+    SystemRecord,
+)
 from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
@@ -207,8 +216,9 @@ class AuditSession:
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
         if fixture == "crypto_discovery_error":
             return list(self.inventory.errors)
-        pool = self.inventory.keys if fixture == "crypto_key" else self.inventory.systems
-        return [s for s in pool if spec is None or spec.applies_to(s)]
+        pools = {"crypto_key": self.inventory.keys, "crypto_system": self.inventory.systems,
+                 "crypto_endpoint": self.inventory.endpoints}
+        return [s for s in pools[fixture] if spec is None or spec.applies_to(s)]
 
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
@@ -365,7 +375,8 @@ def _subject_of(item: pytest.Item) -> Any:
         return None
     subject = next((callspec.params[f] for f in SUBJECT_FIXTURES if f in callspec.params), None)
     # An empty parameter set (a control that applies to no key) yields no test at all.
-    return subject if isinstance(subject, KeyRecord | SystemRecord | DiscoveryError) else None
+    subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
+    return subject if isinstance(subject, subject_types) else None
 
 
 def _subject_id(subject: Any) -> str:

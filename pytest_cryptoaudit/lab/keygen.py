@@ -123,15 +123,21 @@ _SHA1_RSA_OID = bytes.fromhex("06092a864886f70d010105")  # sha1WithRSAEncryption
 
 
 def sha1_certificate(key: rsa.RSAPrivateKey, **options) -> x509.Certificate:
-    """A certificate signed with SHA-1, which current ``cryptography`` refuses to produce.
+    """A certificate signed with SHA-1, which current ``cryptography`` refuses to produce."""
+    signer = options.get("issuer_key") or key
+    return resigned_with_sha1(certificate(key, **options), signer)
 
-    The two signature OIDs have the same encoded length, so a SHA-256 certificate is
-    rewritten in place and its TBS part re-signed with SHA-1 (the signature keeps its length).
+
+def resigned_with_sha1(cert: x509.Certificate, signer: rsa.RSAPrivateKey) -> x509.Certificate:
+    """``cert``, signed with SHA-256 by the RSA key ``signer``, re-signed with SHA-1.
+
+    The two signature OIDs have the same encoded length, so the certificate is rewritten in
+    place and its TBS part re-signed with SHA-1 (the signature keeps its length).
     """
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    der = certificate(key, **options).public_bytes(serialization.Encoding.DER)
+    der = cert.public_bytes(serialization.Encoding.DER)
     der = der.replace(_SHA256_RSA_OID, _SHA1_RSA_OID)
     tbs = x509.load_der_x509_certificate(der).tbs_certificate_bytes
-    signature = key.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
+    signature = signer.sign(tbs, padding.PKCS1v15(), hashes.SHA1())
     return x509.load_der_x509_certificate(der[: -len(signature)] + signature)

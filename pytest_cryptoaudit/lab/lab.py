@@ -21,6 +21,8 @@ import tomli_w
 from ..reporting import every_report_arguments
 from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
 from .processes import pid_alive, stop_pid
+from .softhsm import seed_lab_token
+from .tls_server import start_lab_estate
 
 STATE_FILE = "lab.json"
 CONFIG_FILE = "cryptoaudit.toml"
@@ -75,12 +77,40 @@ def up(directory: Path, say: Say = print) -> LabState:
 
 
 def _start_components(state: LabState, say: Say) -> None:
+    for name, start in COMPONENTS:
+        start(state, say)
+        state.started.append(name)
+        state.save()
+
+
+def _start_files(state: LabState, say: Say) -> None:
     files_root = state.directory / "estate"
     state.systems.extend(seed_files(files_root))
     state.env[PASSPHRASE_ENV] = LAB_PASSPHRASE
-    state.started.append("files")
-    state.save()
     say(f"lab: key files for 3 systems in {files_root}")
+
+
+def _start_tls(state: LabState, say: Say) -> None:
+    state.systems.extend(start_lab_estate(state.directory / "services" / "tls", state.add_pid))
+    say("lab: TLS servers on loopback (web-legacy, web-modern)")
+
+
+def _start_hsm(state: LabState, say: Say) -> None:
+    if shutil.which("softhsm2-util") is None:
+        say("lab: softhsm2 is not installed (apt-get install softhsm2): no HSM in this lab")
+        return
+    system, env = seed_lab_token(state.directory / "services" / "softhsm", "payments-hsm",
+                                 risk_tier="critical")
+    state.systems.append(system)
+    state.env.update(env)
+    say("lab: SoftHSM2 token 'payments-hsm' seeded with keys")
+
+
+COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
+    ("files", _start_files),
+    ("tls", _start_tls),
+    ("hsm", _start_hsm),
+)
 
 
 def _write_config(state: LabState) -> None:
