@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..serialize import to_jsonable
 from .links import reference_url
+from .subjects import Subjects
 
 if TYPE_CHECKING:
     from ..session import AuditSession
@@ -54,7 +54,7 @@ class AllureReporter:
 
     def __init__(self, audit: AuditSession) -> None:
         self.audit = audit
-        self._keys: dict[str, Any] | None = None
+        self._subjects: Subjects | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -97,11 +97,10 @@ class AllureReporter:
                 body=body, name="evidence", attachment_type="application/json",
                 extension="json")
 
-    def _subject(self, data: Mapping[str, Any]) -> Any:
-        if self._keys is None:
-            self._keys = {key.uid: key for key in self.audit.inventory.keys}
-        key = self._keys.get(data["key_uid"])
-        return to_jsonable(key if key is not None else self.audit.inventory.system(data["system"]))
+    def _subject(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        if self._subjects is None:
+            self._subjects = Subjects(self.audit.inventory)
+        return self._subjects.of(data)
 
 
 def _commons() -> Any:

@@ -5,7 +5,9 @@ extra). Keys become ``related-crypto-material`` components (type, state, size, d
 format, what secures them, a reference to their algorithm); certificates become
 ``certificate`` components that reference their signature algorithm and a public-key
 component; each distinct algorithm (family, size, curve) becomes one ``algorithm``
-component. The ``value`` of related crypto material is never set: no key material.
+component; each protocol version a TLS endpoint accepts becomes a ``protocol`` component
+with its cipher suites and the certificates the endpoint presents. The ``value`` of related
+crypto material is never set: no key material.
 """
 
 from __future__ import annotations
@@ -179,6 +181,34 @@ class _CbomBuilder:
             description=info.get("subject"))
 
 
+    def protocol(self, endpoint: Mapping[str, Any], certificates: list[Any]) -> None:
+        """One ``protocol`` component per protocol version an endpoint accepts, with the
+        cipher suites accepted for it and references to the certificates it presents."""
+        from cyclonedx.model import crypto
+
+        attributes = endpoint.get("attributes") or {}
+        suites = attributes.get("cipher_suites") or {}
+        for version in attributes.get("protocols") or ():
+            protocol = crypto.ProtocolProperties(
+                type=crypto.ProtocolPropertiesType(_protocol_type(endpoint)),
+                version=re.sub(r"^[A-Za-z]+v?", "", version) or version,
+                cipher_suites=[crypto.ProtocolPropertiesCipherSuite(name=name)
+                               for name in suites.get(version, ())],
+                crypto_refs=certificates)
+            self._component(
+                f"protocol:{endpoint['uid']}@{version}", f"{endpoint['uid']} {version}",
+                crypto.CryptoProperties(asset_type=crypto.CryptoAssetType.PROTOCOL,
+                                        protocol_properties=protocol),
+                properties={"system": endpoint["system"], "provider": endpoint["provider"],
+                            "risk-tier": endpoint["risk_tier"], "owner": endpoint["owner"],
+                            "address": endpoint.get("address")})
+
+
+def _protocol_type(endpoint: Mapping[str, Any]) -> str:
+    protocol = str(endpoint.get("protocol") or "tls").lower()
+    return protocol if protocol in ("tls", "ssh", "ipsec", "ike", "sstp", "wpa") else "other"
+
+
 def _algorithm_label(name: str, size: int | None, curve: str | None) -> str:
     if curve:
         return f"{name}-{curve}"
@@ -199,11 +229,17 @@ def build_cbom(evidence: Mapping[str, Any]) -> str:
     from cyclonedx.schema import OutputFormat, SchemaVersion
 
     builder = _CbomBuilder(evidence)
+    presented: dict[str, list[Any]] = {}
     for key in evidence["inventory"]:
         if key["kind"] == "certificate":
-            builder.certificate(key)
+            component = builder.certificate(key)
+            endpoint = (key.get("attributes") or {}).get("endpoint")
+            if endpoint:
+                presented.setdefault(endpoint, []).append(component.bom_ref)
         else:
             builder.key(key)
+    for endpoint in evidence.get("endpoints", ()):
+        builder.protocol(endpoint, presented.get(endpoint["uid"], []))
     outputter = make_outputter(builder.bom, OutputFormat.JSON, SchemaVersion.V1_6)
     return outputter.output_as_string(indent=2)
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..serialize import to_jsonable
 from .links import reference_url
+from .subjects import Subjects
 
 if TYPE_CHECKING:
     from ..session import AuditSession
@@ -40,7 +40,7 @@ class HtmlReporter:
 
     def __init__(self, audit: AuditSession) -> None:
         self.audit = audit
-        self._keys: dict[str, Any] | None = None
+        self._subjects: Subjects | None = None
 
     def pytest_html_report_title(self, report: Any) -> None:
         """Name the run and its start time; call waived findings by their name."""
@@ -87,14 +87,9 @@ class HtmlReporter:
         return f'<table class="cryptoaudit-evidence">{body}</table>'
 
     def _subject(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        inventory = self.audit.inventory
-        if self._keys is None:
-            self._keys = {key.uid: key for key in inventory.keys}
-        key = self._keys.get(data["key_uid"])
-        if key is not None:
-            return {"key": to_jsonable(key)}
-        system = inventory.system(data["system"])
-        return {"system": to_jsonable(system)} if system else {}
+        if self._subjects is None:
+            self._subjects = Subjects(self.audit.inventory)
+        return self._subjects.of(data)
 
 
 def _result_rows(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """OSCAL assessment-results (``--cryptoaudit-oscal PATH``), built from the JSON evidence alone.
 
-One result per run. Systems become components and keys inventory items (local definitions);
+One result per run. Systems become components, keys and endpoints inventory items;
 each (control, check, system) becomes an observation (method TEST) whose subjects are the
 system and its keys, collected at the end of the run and expiring when the system's risk
 tier makes it due again (the CEK-09 cadence). Each control gets a finding (satisfied or
@@ -119,6 +119,13 @@ def _local_definitions(evidence: Mapping[str, Any], ids: _Ids) -> dict[str, Any]
                         fingerprint=k.get("fingerprint")),
         "implemented-components": [{"component-uuid": ids("system", k["system"])}],
     }) for k in evidence["inventory"]]
+    items += [_compact({
+        "uuid": ids("key", e["uid"]),
+        "description": f"{e.get('protocol', 'tls')} endpoint {e['uid']} ({e['address']})",
+        "props": _props(asset_id=e["uid"], kind="endpoint", risk_tier=e["risk_tier"],
+                        owner=e["owner"]),
+        "implemented-components": [{"component-uuid": ids("system", e["system"])}],
+    }) for e in evidence.get("endpoints", ())]
     return _compact({"components": components, "inventory-items": items})
 
 
@@ -130,7 +137,7 @@ def _groups(results: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], 
 
 
 def _observations(evidence: Mapping[str, Any], ids: _Ids) -> list[dict[str, Any]]:
-    keys = {k["uid"] for k in evidence["inventory"]}
+    keys = {k["uid"] for k in [*evidence["inventory"], *evidence.get("endpoints", ())]}
     tiers = {s["name"]: s["risk_tier"] for s in evidence["systems"]}
     collected = evidence["run"]["finished"]
     observations = []

@@ -90,8 +90,8 @@ def test_allure_labels_links_parameters_and_evidence(full_run: FullRun) -> None:
     assert "waived by W-weak-rsa" in waived["statusDetails"]["message"]
     attachment = next(a for a in waived["attachments"] if a["name"] == "evidence")
     evidence = json.loads((full_run.out / "allure" / attachment["source"]).read_text())
-    assert evidence["subject"]["uid"] == WEAK
-    assert evidence["subject"]["size"] == 1024
+    assert evidence["subject"]["key"]["uid"] == WEAK
+    assert evidence["subject"]["key"]["size"] == 1024
     assert evidence["result"]["waiver"]["id"] == "W-weak-rsa"
     expired = results[f"test_not_expired[{EXPIRED}]"]
     assert (_labels(expired)["severity"], expired["status"]) == (["normal"], "failed")
