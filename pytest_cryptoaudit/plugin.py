@@ -49,6 +49,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write the JSON evidence of the run to PATH.")
     group.addoption("--cryptoaudit-no-builtin", action="store_true",
                     help="Do not add the built-in controls; run only the collected ones.")
+    group.addoption("--cryptoaudit-waivers", metavar="FILE",
+                    help="Waivers (TOML or YAML): accepted findings with justification, "
+                         "approver and expiry date.")
+    group.addoption("--cryptoaudit-oscal", metavar="PATH",
+                    help="Write OSCAL assessment-results JSON to PATH.")
+    group.addoption("--cryptoaudit-cbom", metavar="PATH",
+                    help="Write a CycloneDX 1.6 cryptographic bill of materials to PATH.")
+    group.addoption("--cryptoaudit-markdown", metavar="PATH",
+                    help="Write a Markdown summary to PATH (also appended to "
+                         "$GITHUB_STEP_SUMMARY when that is set).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,13 +66,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
         from .config import ConfigError
+        from .reporting import register_reporters
         from .session import AuditSession
+        from .waivers import WaiverError
 
         try:
-            session = AuditSession(config)
-        except ConfigError as exc:
+            audit = AuditSession(config)
+        except (ConfigError, WaiverError) as exc:
             raise pytest.UsageError(str(exc)) from None
-        config.pluginmanager.register(session, SESSION_PLUGIN)
+        config.pluginmanager.register(audit, SESSION_PLUGIN)
+        register_reporters(config, audit)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

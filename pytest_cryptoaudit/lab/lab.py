@@ -18,6 +18,7 @@ from typing import Any
 
 import tomli_w
 
+from ..reporting import every_report_arguments
 from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
 from .processes import ServiceError, pid_alive, stop_pid
 from .softhsm import seed_lab_token
@@ -157,8 +158,7 @@ def audit(directory: Path, report_dir: Path, extra: list[str]) -> int:
     report_dir.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
             "--cryptoaudit-config", str(directory / CONFIG_FILE),
-            "--cryptoaudit-json", str(report_dir / "evidence.json"), "-q", "--no-header",
-            *extra]
+            *every_report_arguments(report_dir), "-q", "--no-header", *extra]
     env = {**os.environ, **state.env}
     return subprocess.run(args, cwd=directory, env=env, check=False).returncode
 
