@@ -19,7 +19,7 @@ from .model import RiskTier
 from .results import NOTES
 
 if TYPE_CHECKING:
-    from .model import DiscoveryError, Event, Inventory, KeyRecord, SystemRecord
+    from .model import DiscoveryError, EndpointRecord, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
     from .session import AuditSession
 
@@ -49,15 +49,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write the JSON evidence of the run to PATH.")
     group.addoption("--cryptoaudit-no-builtin", action="store_true",
                     help="Do not add the built-in controls; run only the collected ones.")
+    group.addoption("--cryptoaudit-waivers", metavar="FILE",
+                    help="Waivers (TOML or YAML): accepted findings with justification, "
+                         "approver and expiry date.")
+    group.addoption("--cryptoaudit-oscal", metavar="PATH",
+                    help="Write OSCAL assessment-results JSON to PATH.")
+    group.addoption("--cryptoaudit-cbom", metavar="PATH",
+                    help="Write a CycloneDX 1.6 cryptographic bill of materials to PATH.")
+    group.addoption("--cryptoaudit-markdown", metavar="PATH",
+                    help="Write a Markdown summary to PATH (also appended to "
+                         "$GITHUB_STEP_SUMMARY when that is set).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
+        from .config import ConfigError
+        from .reporting import register_reporters
         from .session import AuditSession
+        from .waivers import WaiverError
 
-        config.pluginmanager.register(AuditSession(config), SESSION_PLUGIN)
+        try:
+            audit = AuditSession(config)
+        except (ConfigError, WaiverError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(audit, SESSION_PLUGIN)
+        register_reporters(config, audit)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -79,13 +97,20 @@ def _audit(request: pytest.FixtureRequest) -> AuditSession:
 @pytest.fixture
 def crypto_key(request: pytest.FixtureRequest) -> KeyRecord:
     """The key or certificate under audit; parametrized over the keys the control applies to."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
 
 
 @pytest.fixture
 def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
     """The system under audit, for system-level controls (audit devices, trails, cadence)."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
+
+
+@pytest.fixture
+def crypto_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
+    """The network endpoint under audit (a TLS listener), for transport controls."""
+    endpoint: EndpointRecord = _audit(request).subject(request)
+    return endpoint
 
 
 @pytest.fixture

@@ -22,14 +22,25 @@ from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_f
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .discovery import discover_all
 from .errors import CryptoAuditError
-from .model import DiscoveryError, Event, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
+from .model import (
+    DiscoveryError,
+    EndpointRecord,
+    Event,
+    Inventory,
+    KeyRecord,
+    Outcome,
+    RiskTier,
+    SystemRecord,
+)
 from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
 from .serialize import inventory_from_dict, inventory_to_dict
+from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
 METADATA = pytest.StashKey[dict[str, Any]]()
 WORKERINPUT_KEY = "cryptoaudit"
+PROGRESS_INTERVAL_SECONDS = 2.0
 
 
 class AuditSession:
@@ -45,11 +56,16 @@ class AuditSession:
         self.audit_config = self._load_config()
         self.inventory = Inventory()
         self.results: dict[str, Result] = {}
+        self.waivers: tuple[Waiver, ...] = ()
+        self._evidence: dict[str, Any] | None = None
         self.other_failures = 0
         self.discovery_seconds = 0.0
+        self._last_progress = time.monotonic()
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if self.workerinput is not None:
             self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
+        else:
+            self.waivers = self._load_waivers()
         if not config.getoption("cryptoaudit_no_builtin"):
             self._add_builtin_controls()
 
@@ -103,6 +119,12 @@ class AuditSession:
         return AuditConfig(audit_config.path, audit_config.sha256, systems,
                            audit_config.policy, audit_config.sections)
 
+    def _load_waivers(self) -> tuple[Waiver, ...]:
+        option = self.config.getoption("cryptoaudit_waivers")
+        if not option:
+            return ()
+        return load_waivers(Path(self.config.invocation_params.dir, option))
+
     def _add_builtin_controls(self) -> None:
         folder = str(builtin_controls_dir())
         if folder not in {str(Path(arg).resolve()) for arg in self.config.args}:
@@ -150,7 +172,11 @@ class AuditSession:
             reporter.write_line(line)
 
     def _progress(self, system: str, keys: int, errors: int) -> None:
-        self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
+        """Report a long discovery at most every few seconds, so a big estate shows life."""
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
+            self._last_progress = now
+            self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
 
     def _system_done(self, attempt: Discovery) -> None:
         system = attempt.system
@@ -158,6 +184,7 @@ class AuditSession:
             f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
             f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
         )
+        self._last_progress = time.monotonic()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -165,6 +192,7 @@ class AuditSession:
             "run_id": self.run_id,
             "started": self.started.isoformat(),
             "inventory": inventory_to_dict(self.inventory),
+            "waivers": [waiver.as_dict() for waiver in self.waivers],
         })
 
     def _receive_from_controller(self, payload: str) -> None:
@@ -172,6 +200,7 @@ class AuditSession:
         self.run_id = data["run_id"]
         self.started = datetime.fromisoformat(data["started"])
         self.inventory = inventory_from_dict(data["inventory"])
+        self.waivers = tuple(Waiver.from_dict(w) for w in data.get("waivers", ()))
 
     # -- collection -------------------------------------------------------------------------
 
@@ -187,8 +216,9 @@ class AuditSession:
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
         if fixture == "crypto_discovery_error":
             return list(self.inventory.errors)
-        pool = self.inventory.keys if fixture == "crypto_key" else self.inventory.systems
-        return [s for s in pool if spec is None or spec.applies_to(s)]
+        pools = {"crypto_key": self.inventory.keys, "crypto_system": self.inventory.systems,
+                 "crypto_endpoint": self.inventory.endpoints}
+        return [s for s in pools[fixture] if spec is None or spec.applies_to(s)]
 
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
@@ -228,7 +258,9 @@ class AuditSession:
 
     # -- results ------------------------------------------------------------------------------
 
-    @pytest.hookimpl(hookwrapper=True)
+    # Innermost wrapper: the outcome (and a waiver) is settled before any reporting plugin's
+    # wrapper (allure-pytest's, say) reads the report.
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, Any, None]:
@@ -238,10 +270,25 @@ class AuditSession:
         if metadata is None:
             return
         result_outcome, message = phase_outcome(report, call)
+        notes: list[str] = item.stash.get(NOTES, [])
+        waiver = None
+        if result_outcome is Outcome.FAILED and self.waivers:
+            waiver = decide(self.waivers, metadata, self.now.date())
+            if waiver and waiver["status"] == "applied":
+                result_outcome = Outcome.WAIVED
+                show_as_waived(item, report, waiver)
         report.cryptoaudit = {  # type: ignore[attr-defined]
             **metadata, "outcome": result_outcome.value, "message": message,
-            "notes": list(item.stash.get(NOTES, [])),
+            "notes": list(notes), "waiver": waiver,
         }
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
+        """Show waived findings as their own category: counted, and not a failure."""
+        data = getattr(report, "cryptoaudit", None)
+        if data and data["outcome"] == Outcome.WAIVED.value and report.when == "call":
+            return "waived", "w", ("WAIVED", {"yellow": True})
+        return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.is_controller:
@@ -253,10 +300,10 @@ class AuditSession:
             return
         data = dict(data)
         outcome, message = Outcome(data.pop("outcome")), data.pop("message")
-        notes = data.pop("notes", [])
+        notes, waiver = data.pop("notes", []), data.pop("waiver", None)
         self.results[report.nodeid] = fold(self.results.get(report.nodeid), data,
                                            report.nodeid, outcome, message, report.duration,
-                                           notes)
+                                           notes, waiver)
 
     # -- end of the run -----------------------------------------------------------------------
 
@@ -264,37 +311,62 @@ class AuditSession:
         if self.is_controller:
             from .reporting.terminal import write_summary
 
-            write_summary(terminalreporter, list(self.results.values()), self.inventory)
+            write_summary(terminalreporter, list(self.results.values()), self.inventory,
+                          self.waiver_status())
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.is_controller:
             return
-        self.finished = datetime.now(UTC)
-        from .reporting.evidence import build_evidence, write_evidence
+        from .reporting.evidence import write_evidence
 
-        evidence = build_evidence(self)
+        evidence = self.evidence()
         self.config.hook.pytest_cryptoaudit_evidence(evidence=evidence, config=self.config)
         path = self.config.getoption("cryptoaudit_json")
         if path:
             write_evidence(evidence, Path(path))
         session.exitstatus = self._exit_status(exitstatus)
 
+    def evidence(self) -> dict[str, Any]:
+        """The JSON evidence of the finished run, built once; every report derives from it."""
+        if self._evidence is None:
+            from .reporting.evidence import build_evidence
+
+            self.finished = self.finished or datetime.now(UTC)
+            self._evidence = build_evidence(self)
+        return self._evidence
+
+    def waiver_status(self) -> dict[str, list[dict[str, Any]]]:
+        """Applied, expired and stale waivers of this run."""
+        return status_report(self.waivers, self.results.values(), self.now.date())
+
     def _exit_status(self, exitstatus: int) -> int:
-        """Forgive findings below ``--cryptoaudit-fail-on``; never forgive errors."""
-        if exitstatus != pytest.ExitCode.TESTS_FAILED or self.other_failures:
+        """Forgive findings below ``--cryptoaudit-fail-on``; never forgive errors. A finding
+        that pytest itself let pass (an xfail mark is not a waiver) still fails the run."""
+        if exitstatus not in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.OK):
+            return exitstatus
+        if self.other_failures:
             return exitstatus
         threshold = RiskTier(self.config.getoption("cryptoaudit_fail_on"))
         for result in self.results.values():
             if result.outcome is Outcome.ERROR:
-                return exitstatus
+                return pytest.ExitCode.TESTS_FAILED
             if result.outcome is Outcome.FAILED and result.risk_tier >= threshold:
-                return exitstatus
+                return pytest.ExitCode.TESTS_FAILED
         return pytest.ExitCode.OK
 
 
 def _matches_python_files(config: pytest.Config, path: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
+
+
+def metadata_of(item: pytest.Item) -> dict[str, Any] | None:
+    """The control metadata of a collected item (None for anything but a control test)."""
+    spec = spec_from_node(item)
+    subject = _subject_of(item)
+    if spec is None or subject is None:
+        return None
+    return subject_metadata(spec, subject)
 
 
 def _subject_of(item: pytest.Item) -> Any:
@@ -303,7 +375,8 @@ def _subject_of(item: pytest.Item) -> Any:
         return None
     subject = next((callspec.params[f] for f in SUBJECT_FIXTURES if f in callspec.params), None)
     # An empty parameter set (a control that applies to no key) yields no test at all.
-    return subject if isinstance(subject, KeyRecord | SystemRecord | DiscoveryError) else None
+    subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
+    return subject if isinstance(subject, subject_types) else None
 
 
 def _subject_id(subject: Any) -> str:

@@ -64,6 +64,7 @@ def _systems(session: AuditSession) -> list[dict[str, Any]]:
             "risk_tier": system.risk_tier.value,
             "owner": system.owner,
             "keys_found": len(inventory.keys_of(system.name)),
+            "endpoints_found": len(inventory.endpoints_of(system.name)),
             "discovery_errors": [
                 {"key_uid": e.key_uid, "reason": e.reason} for e in inventory.errors_of(system.name)
             ],
@@ -88,12 +89,20 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
             "config_sha256": audit_config.sha256,
             "discovery_seconds": round(session.discovery_seconds, 3),
             "policy": to_jsonable(audit_config.policy.as_dict()),
+            "cadence_days": {tier.value: days for tier, days in audit_config.cadence.items()},
         },
         "systems": _systems(session),
         "inventory": [to_jsonable(key) for key in session.inventory.keys],
+        "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
         "results": [result.as_dict() for result in results],
         "summary": summarize(results),
+        "waivers": _waivers(session),
     }
+
+
+def _waivers(session: AuditSession) -> dict[str, Any]:
+    option = session.config.getoption("cryptoaudit_waivers")
+    return {"file": str(option) if option else None, **session.waiver_status()}
 
 
 def write_evidence(evidence: dict[str, Any], path: Path) -> None:
