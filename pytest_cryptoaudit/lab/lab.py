@@ -7,6 +7,7 @@ down what had already started.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -42,11 +43,12 @@ class LabState:
         self.systems: list[dict[str, Any]] = data.get("systems", [])
         self.env: dict[str, str] = data.get("env", {})
         self.started: list[str] = data.get("started", [])
+        self.policy: dict[str, Any] = data.get("policy", {})
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         payload = {"pids": self.pids, "systems": self.systems, "env": self.env,
-                   "started": self.started}
+                   "started": self.started, "policy": self.policy}
         self.path.write_text(json.dumps(payload, indent=2))
 
     def add_pid(self, pid: int) -> None:
@@ -121,16 +123,34 @@ def _start_vault(state: LabState, say: Say) -> None:
     say(f"lab: OpenBao dev server at {systems[0]['url']} with transit keys, a CA and roles")
 
 
+def _start_kms(state: LabState, say: Say) -> None:
+    if importlib.util.find_spec("moto") is None:
+        say("lab: moto is not installed (pip install 'pytest-cryptoaudit[lab]'): no KMS in "
+            "this lab")
+        return
+    from .estate_kms import LAB_POLICY, start_kms_estate
+
+    systems, env = start_kms_estate(state.directory / "services", state.add_pid)
+    state.systems.extend(systems)
+    state.env.update(env)
+    state.policy.update(LAB_POLICY)
+    say(f"lab: moto KMS API at {systems[0]['endpoint_url']}: two accounts, planted keys and "
+        "trails")
+
+
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("files", _start_files),
     ("tls", _start_tls),
     ("hsm", _start_hsm),
     ("vault", _start_vault),
+    ("kms", _start_kms),
 )
 
 
 def _write_config(state: LabState) -> None:
-    config = {"systems": state.systems}
+    config: dict[str, Any] = {"systems": state.systems}
+    if state.policy:
+        config["policy"] = state.policy
     (state.directory / CONFIG_FILE).write_text(tomli_w.dumps(config))
     env_path = state.directory / ENV_FILE
     env_path.write_text("".join(f"export {k}='{v}'\n" for k, v in sorted(state.env.items())))

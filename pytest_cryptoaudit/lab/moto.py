@@ -41,10 +41,11 @@ _key_cache: dict[str, Any] = {}
 
 
 class MotoServer:
-    """moto's HTTP server on ``127.0.0.1`` and a free port; a context manager."""
+    """moto's HTTP server on ``127.0.0.1`` (a free port unless given); a context manager."""
 
-    def __init__(self, *, fast_keys: bool = False) -> None:
+    def __init__(self, *, fast_keys: bool = False, port: int = 0) -> None:
         self.fast_keys = fast_keys
+        self.port = port
         self._server: Any = None
         self.url = ""
 
@@ -53,7 +54,7 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request
         apply_lab_patches(fast_keys=self.fast_keys)
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.url = f"http://{host}:{port}"

@@ -13,7 +13,7 @@ from typing import Any
 import botocore.handlers
 import pytest
 
-from pytest_cryptoaudit.lab import kms_estate
+from pytest_cryptoaudit.lab import estate_kms
 from pytest_cryptoaudit.lab.moto import MotoServer, environment
 from pytest_cryptoaudit.lab.processes import LOOPBACK
 
@@ -28,7 +28,7 @@ def moto_server() -> Iterator[MotoServer]:
 @pytest.fixture(scope="session")
 def estate(moto_server: MotoServer) -> dict[str, str]:
     """The planted KMS estate (label -> key ARN), seeded once; tests only read it."""
-    return kms_estate.seed(moto_server.url)
+    return estate_kms.seed(moto_server.url)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import botocore.handlers
 import pytest
 
-from pytest_cryptoaudit.lab.kms_estate import ESTATE, PARTNER_ACCOUNT
+from pytest_cryptoaudit.lab.estate_kms import ESTATE, PARTNER_ACCOUNT
 from pytest_cryptoaudit.providers.aws_kms.keyspec import NO_ROTATION_STATES
 from pytest_cryptoaudit.serialize import inventory_from_dict, inventory_to_dict
 

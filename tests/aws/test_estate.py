@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from pytest_cryptoaudit.lab.kms_estate import ESTATE, SYSTEM_EXPECT, config_toml
+from pytest_cryptoaudit.lab.estate_kms import ESTATE, SYSTEM_EXPECT, config_toml
 
 
 def results_by_uid(evidence: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

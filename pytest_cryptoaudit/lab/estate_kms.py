@@ -1,19 +1,24 @@
 """A planted AWS KMS estate: every weakness the KMS controls look for, beside clean keys.
 
-Used by the tests (each planted key carries the outcome its checks must give) and by the
-lab command, which serves the same estate for people to try the audit on. Needs a
-:class:`~pytest_cryptoaudit.lab.moto.MotoServer` running in this process.
+Used by the tests (each planted key carries the outcome its checks must give) and by
+``cryptoaudit lab``, which serves the same estate from a process of its own
+(``python -m pytest_cryptoaudit.lab.estate_kms PORT READY_FILE``). Seeding plants facts in
+moto's backend, so it runs in the process of the :class:`~.moto.MotoServer`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+import sys
+import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from .moto import ACCOUNT, plant
+from .moto import ACCOUNT, MotoServer, environment, plant
+from .processes import ensure_running, free_port, start_process, wait_until
 
 PARTNER_ACCOUNT = "111111111111"
 SHARED_ACCOUNT = "222222222222"
@@ -136,17 +141,27 @@ SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
 }
 
 
+#: The lab's policy: RSA keys may only sign (so weak-rsa-encrypt is a CEK-11 finding).
+LAB_POLICY: Mapping[str, Any] = {"aws_kms_allowed_key_usages": {"rsa": ["SIGN_VERIFY"]}}
+
+
+def systems(url: str) -> list[dict[str, Any]]:
+    """The configured systems that audit the estate: one per account."""
+    common = {"provider": "aws-kms", "owner": "CSC", "regions": ["eu-west-1", "us-east-1"],
+              "endpoint_url": url, "max_attempts": 2, "timeout": 5.0}
+    return [
+        {"name": "kms-prod", "risk_tier": "high", **common, "include_aws_managed": True,
+         "allowed_principal_accounts": [SHARED_ACCOUNT]},
+        {"name": "kms-partner", "risk_tier": "medium", **common,
+         "role_arns": [PARTNER_ROLE]},
+    ]
+
+
 def config_toml(url: str) -> str:
-    """A cryptoaudit.toml auditing the estate: one system per account."""
-    common = (f'provider = "aws-kms"\nowner = "CSC"\nregions = ["eu-west-1", "us-east-1"]\n'
-              f'endpoint_url = "{url}"\nmax_attempts = 2\ntimeout = 5.0\n')
-    return (
-        f'[[systems]]\nname = "kms-prod"\nrisk_tier = "high"\n{common}'
-        f'include_aws_managed = true\nallowed_principal_accounts = ["{SHARED_ACCOUNT}"]\n\n'
-        f'[[systems]]\nname = "kms-partner"\nrisk_tier = "medium"\n{common}'
-        f'role_arns = ["{PARTNER_ROLE}"]\n\n'
-        '[policy]\naws_kms_allowed_key_usages = {rsa = ["SIGN_VERIFY"]}\n'
-    )
+    """A cryptoaudit.toml auditing the estate."""
+    import tomli_w
+
+    return tomli_w.dumps({"systems": systems(url), "policy": dict(LAB_POLICY)})
 
 
 def session(url: str, role_arn: str | None = None) -> Any:
@@ -222,3 +237,38 @@ def create_trail(aws: Any, url: str, region: str, name: str, read_write: str = "
     trails.put_event_selectors(TrailName=name, EventSelectors=[
         {"ReadWriteType": read_write, "IncludeManagementEvents": True}])
     trails.start_logging(Name=name)
+
+
+def serve(port: int, ready_file: Path) -> None:
+    """Serve the seeded estate on ``port`` until terminated; ``ready_file`` says when."""
+    server = MotoServer(fast_keys=True, port=port).start()
+    arns = seed(server.url)
+    partial = ready_file.with_suffix(".tmp")
+    partial.write_text(json.dumps({"url": server.url, "keys": arns}))
+    partial.replace(ready_file)  # whole or absent: the lab never reads half a file
+    threading.Event().wait()
+
+
+def start_kms_estate(services_dir: Path, record_pid: Callable[[int], None]
+                     ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Start the seeded moto server in its own process; return its config systems and the
+    environment they need (dummy credentials). Its policy is :data:`LAB_POLICY`."""
+    folder = services_dir / "kms"
+    folder.mkdir(parents=True, exist_ok=True)
+    ready, log = folder / "estate.json", folder / "moto.log"
+    process = start_process([sys.executable, "-m", __name__, str(free_port()), str(ready)],
+                            log)
+    record_pid(process.pid)
+
+    def seeded() -> bool:
+        ensure_running(process, "moto KMS lab server", log)
+        return ready.exists()
+
+    wait_until(seeded, "moto KMS lab server", timeout=120)
+    url = json.loads(ready.read_text())["url"]
+    env = {name: value for name, value in environment() if value is not None}
+    return systems(url), env
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), Path(sys.argv[2]))
