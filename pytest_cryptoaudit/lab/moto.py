@@ -128,8 +128,8 @@ def _patch_rotation_period() -> None:
             answer["RotationPeriodInDays"] = getattr(_key_of(self), "lab_rotation_period", 365)
         return json.dumps(answer)
 
-    KmsResponse.enable_key_rotation = enable_key_rotation
-    KmsResponse.get_key_rotation_status = get_key_rotation_status
+    KmsResponse.enable_key_rotation = enable_key_rotation  # type: ignore[method-assign]
+    KmsResponse.get_key_rotation_status = get_key_rotation_status  # type: ignore[method-assign]
 
 
 def _patch_metadata_overlay() -> None:
@@ -143,7 +143,7 @@ def _patch_metadata_overlay() -> None:
         answer["KeyMetadata"].update(getattr(self, "lab_metadata", {}))
         return answer
 
-    Key.to_dict = with_overlay
+    Key.to_dict = with_overlay  # type: ignore[method-assign]
 
 
 def _timestamp(value: datetime) -> float:
@@ -173,5 +173,6 @@ def plant(arn: str, *, created: datetime | None = None,
         if value is not None:
             setattr(key, name, value)
     if metadata:
-        key.lab_metadata = {name: _timestamp(v) if isinstance(v, datetime) else v
-                            for name, v in metadata.items()}
+        overlay = {name: _timestamp(v) if isinstance(v, datetime) else v
+                   for name, v in metadata.items()}
+        key.lab_metadata = overlay  # type: ignore[attr-defined]
