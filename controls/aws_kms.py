@@ -89,17 +89,19 @@ def test_kms_rotation_period(crypto_key, crypto_policy, crypto_note):
     references=[ccm("CEK-14"), AWS_FSBP_KMS, SP800_57, ISO27001_A824],
     remediation="Cancel the deletion (aws kms cancel-key-deletion) unless it was approved and "
                 "no data still depends on the key; record the approval as a waiver.",
-    applies_to=_kms, requires=["key_state"],
+    applies_to=_kms, requires=["key_state"], waivable="aws_kms_pending_deletion_waivable",
 )
 @pytest.mark.ssrm("CSC")
-def test_kms_not_pending_deletion(crypto_key):
+def test_kms_not_pending_deletion(crypto_key, crypto_policy):
     """The key is not scheduled for deletion: deleting it destroys every ciphertext it
-    protects. A waiver may accept an approved deletion at tiers low and medium."""
+    protects. A waiver may accept an approved deletion only at the tiers policy allows."""
     deletion = crypto_key.attributes.get("deletion_date")
     when = f"on {deletion[:10]}" if deletion else "(date not reported)"
+    tier = crypto_key.risk_tier.value
+    waivable = crypto_policy.for_tier("aws_kms_pending_deletion_waivable", tier)
     assert _state(crypto_key) not in PENDING_DELETION, (
-        f"{_state(crypto_key)}: the key will be deleted {when}; tier "
-        f"{crypto_key.risk_tier.value}"
+        f"{_state(crypto_key)}: the key will be deleted {when}; at tier {tier} "
+        + ("a waiver may accept an approved deletion" if waivable else "no waiver applies")
     )
 
 

@@ -31,8 +31,10 @@ SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_di
 
 MARKERS = (
     "control(id, title, *, check=None, references=(), remediation='', applies_to=None, "
-    "requires=(), caiq=()): a cryptographic control of the audit catalog (CCM/AICM CEK-xx). "
-    "applies_to is a mapping of record field to allowed value(s) or a predicate.",
+    "requires=(), caiq=(), waivable=None): a cryptographic control of the audit catalog "
+    "(CCM/AICM CEK-xx). applies_to is a mapping of record field to allowed value(s) or a "
+    "predicate; waivable names a per-tier boolean policy setting that says at which tiers a "
+    "waiver may accept the control's findings (default: at every tier).",
     "risk_tier(tier): the lowest risk tier (low, medium, high, critical) of the keys or "
     "systems the control applies to.",
     "ssrm(owner): the shared-responsibility owner of the control (CSP, CSC, MP, OSP, AP, AIC "
@@ -80,6 +82,8 @@ class ControlSpec:
     requires: tuple[str, ...] = ()
     caiq: tuple[str, ...] = ()
     description: str = ""
+    #: A per-tier boolean policy setting: where it is false, no waiver accepts a finding.
+    waivable: str | None = None
     applies: Predicate = dataclasses.field(default=lambda record: True, compare=False)
 
     @property
@@ -141,6 +145,7 @@ def _build_spec(
         ssrm=ssrm_marker.args[0] if ssrm_marker else "",
         requires=tuple(kwargs.get("requires", ())),
         caiq=tuple(kwargs.get("caiq", ())),
+        waivable=kwargs.get("waivable"),
         description=" ".join(doc.split()),
         applies=_as_predicate(kwargs.get("applies_to")),
     )

@@ -272,7 +272,7 @@ class AuditSession:
         result_outcome, message = phase_outcome(report, call)
         notes: list[str] = item.stash.get(NOTES, [])
         waiver = None
-        if result_outcome is Outcome.FAILED and self.waivers:
+        if result_outcome is Outcome.FAILED and self.waivers and self._waivable(item, metadata):
             waiver = decide(self.waivers, metadata, self.now.date())
             if waiver and waiver["status"] == "applied":
                 result_outcome = Outcome.WAIVED
@@ -281,6 +281,13 @@ class AuditSession:
             **metadata, "outcome": result_outcome.value, "message": message,
             "notes": list(notes), "waiver": waiver,
         }
+
+    def _waivable(self, item: pytest.Item, metadata: dict[str, Any]) -> bool:
+        """Whether a waiver may accept this finding (a control's ``waivable`` setting)."""
+        spec = spec_from_node(item)
+        if spec is None or spec.waivable is None:
+            return True
+        return bool(self.audit_config.policy.for_tier(spec.waivable, metadata["risk_tier"]))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:

@@ -99,6 +99,8 @@ ESTATE: tuple[PlantedKey, ...] = (
     PlantedKey("weak-old-hmac", {"key-age": FAIL}, key_spec="HMAC_256",
                key_usage="GENERATE_VERIFY_MAC", age_days=400),
     PlantedKey("weak-pending-deletion", {"kms-not-pending-deletion": FAIL}, action="delete"),
+    PlantedKey("pending-deletion-low", {"kms-not-pending-deletion": FAIL}, action="delete",
+               tags={**OWNER, "risk-tier": "low"}),
     PlantedKey("weak-disabled", {"kms-key-enabled": FAIL}, action="disable"),
     PlantedKey("weak-pending-import", {"kms-key-material-imported": FAIL}, origin="EXTERNAL",
                key_state="PendingImport", rotation_days=None),

@@ -95,3 +95,25 @@ def test_cek12_run_reads_rotation_but_no_policy_grants_or_trails(audit, api_call
     assert by_uid[estate["weak-rotation-off"]]["kms-rotation-enabled"]["outcome"] == "failed"
     assert by_uid[estate["weak-stale-rotation"]]["key-age"]["outcome"] == "failed"
     assert by_uid[estate["clean-aes"]]["kms-rotation-period"]["outcome"] == "passed"
+
+
+def test_waivers_accept_a_deletion_only_where_policy_allows(audit, estate, moto_server,
+                                                            pytester):
+    pytester.makefile(".toml", waivers="""
+[[waivers]]
+id = "W-1"
+control = "CEK-14"
+check = "kms-not-pending-deletion"
+system = "kms-prod"
+justification = "Retired application; its data was re-encrypted."
+approver = "A. Approver (CISO)"
+expires = 2999-12-31
+""")
+    _, evidence = audit(config_toml(moto_server.url), "--cryptoaudit-control", "CEK-14",
+                        "--cryptoaudit-waivers", "waivers.toml")
+    by_uid = results_by_uid(evidence)
+    low = by_uid[estate["pending-deletion-low"]]["kms-not-pending-deletion"]
+    high = by_uid[estate["weak-pending-deletion"]]["kms-not-pending-deletion"]
+    assert (low["outcome"], low["waiver"]["id"]) == ("waived", "W-1")
+    assert (high["outcome"], high["waiver"]) == ("failed", None)
+    assert "no waiver applies" in high["message"]

@@ -72,6 +72,10 @@ POLICY_SETTINGS: tuple[PolicySetting, ...] = (
         "Key usages allowed per key family (symmetric, rsa, ecc, hmac, other).",
         "NIST SP 800-57 Part 1 Rev 5, 5.2"),
     PolicySetting(
+        "aws_kms_pending_deletion_waivable", tiered(True, True, False, False),
+        "Whether a waiver may accept a key scheduled for deletion (an approved deletion).",
+        "CSA CCM v4 CEK-14; AWS FSBP KMS.3"),
+    PolicySetting(
         "aws_kms_allow_disabled_keys", tiered(True, True, False, False),
         "Whether a disabled (suspended) key is acceptable without review.",
         "CSA CCM v4 CEK-16"),
