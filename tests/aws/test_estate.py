@@ -6,7 +6,10 @@ from __future__ import annotations
 import collections
 from typing import Any
 
+import jsonschema
+
 from pytest_cryptoaudit.lab.estate_kms import ESTATE, SYSTEM_EXPECT, config_toml
+from pytest_cryptoaudit.reporting.evidence import evidence_schema
 
 
 def results_by_uid(evidence: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -82,6 +85,7 @@ def test_inventory_fields_and_evidence_identity(audit, estate, moto_server):
     assert identities["kms-prod"] == {"123456789012": "arn:aws:sts::123456789012:user/moto"}
     for key in evidence["inventory"]:
         assert "policy" not in key["attributes"], "CEK-21 alone must not fetch key policies"
+    jsonschema.validate(evidence, evidence_schema())
 
 
 def test_cek12_run_reads_rotation_but_no_policy_grants_or_trails(audit, api_calls, estate,
