@@ -7,7 +7,7 @@ key record; a row that does not parse becomes a discovery error for that row.
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from pytest_cryptoaudit import Provider, ProviderOptions
@@ -34,7 +34,7 @@ class CsvInventoryProvider(Provider):
         for number, row in enumerate(rows, start=2):
             uid = f"csv:{row.get('id') or f'row-{number}'}"
             try:
-                created = datetime.fromisoformat(row["created"]).replace(tzinfo=timezone.utc)
+                created = datetime.fromisoformat(row["created"]).replace(tzinfo=UTC)
                 attempt.add_key(
                     uid, row["kind"], algorithm=row["algorithm"], size=int(row["size"]),
                     created=created,
