@@ -7,7 +7,7 @@ key record; a row that does not parse becomes a discovery error for that row.
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_cryptoaudit import Provider, ProviderOptions
