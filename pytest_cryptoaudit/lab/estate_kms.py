@@ -136,6 +136,34 @@ ESTATE: tuple[PlantedKey, ...] = (
                key_spec="RSA_2048", key_usage="SIGN_VERIFY"),
 )
 
+_SERVICES = ("orders", "billing", "search", "profiles", "reports", "inventory", "mail",
+             "media", "auth", "events", "audit", "backups")
+_SPECS = (("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"), ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"),
+          ("RSA_3072", "SIGN_VERIFY"), ("ECC_NIST_P256", "SIGN_VERIFY"),
+          ("HMAC_256", "GENERATE_VERIFY_MAC"))
+
+
+def _background_key(index: int) -> PlantedKey:
+    """One key of a company's everyday estate; one in seven carries a realistic weakness."""
+    service = _SERVICES[index % len(_SERVICES)]
+    key_spec, usage = _SPECS[index % len(_SPECS)]
+    tier = ("low", "medium", "high")[index % 3]
+    region = ("eu-west-1", "us-east-1")[index % 2]
+    label = f"{service}-{key_spec.split('_')[0].lower()}-{index:03d}"
+    tags = {**OWNER, "risk-tier": tier, "service": service}
+    if index % 7 == 3 and key_spec == "SYMMETRIC_DEFAULT":
+        return PlantedKey(label, key_spec=key_spec, key_usage=usage, tags=tags, region=region,
+                          rotation_days=None)  # rotation switched off
+    age = 900 if index % 7 == 5 else 20 + index % 200  # a forgotten old key
+    return PlantedKey(label, key_spec=key_spec, key_usage=usage, tags=tags, region=region,
+                      age_days=age)
+
+
+def lab_estate(background_keys: int = 280) -> tuple[PlantedKey, ...]:
+    """The planted estate plus a few hundred everyday keys in two regions, for the lab."""
+    return ESTATE + tuple(_background_key(i) for i in range(background_keys))
+
+
 #: Outcomes of the system-level checks (all others pass).
 SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
     "kms-prod": {"kms-cloudtrail": FAIL},
@@ -244,7 +272,7 @@ def create_trail(aws: Any, url: str, region: str, name: str, read_write: str = "
 def serve(port: int, ready_file: Path) -> None:
     """Serve the seeded estate on ``port`` until terminated; ``ready_file`` says when."""
     server = MotoServer(fast_keys=True, port=port).start()
-    arns = seed(server.url)
+    arns = seed(server.url, lab_estate())
     partial = ready_file.with_suffix(".tmp")
     partial.write_text(json.dumps({"url": server.url, "keys": arns}))
     partial.replace(ready_file)  # whole or absent: the lab never reads half a file
