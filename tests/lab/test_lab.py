@@ -1,0 +1,114 @@
+"""`cryptoaudit lab`: real services up, audited with every report, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from pytest_cryptoaudit.lab import lab
+from pytest_cryptoaudit.lab.processes import pid_alive
+from pytest_cryptoaudit.reporting.evidence import evidence_schema
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line mentions ``text`` (the lab folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline and "pytest" not in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def lab_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lab") / "cryptoaudit-lab"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest_cryptoaudit", "lab", "run", "--dir", str(folder)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )
+    return folder, completed
+
+
+def test_lab_run_completes_and_says_where_the_reports_are(lab_run):
+    folder, completed = lab_run
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert completed.stdout.rstrip().splitlines()[-1] == f"lab: reports in {folder / 'report'}"
+
+
+def test_every_report_exists_and_parses(lab_run):
+    folder, _ = lab_run
+    report = folder / "report"
+    evidence = json.loads((report / "evidence.json").read_text())
+    jsonschema.validate(evidence, evidence_schema())
+    assert json.loads((report / "oscal.json").read_text())["assessment-results"]["results"]
+    assert json.loads((report / "cbom.json").read_text())["specVersion"] == "1.6"
+    assert ET.parse(report / "junit.xml").getroot().iter("testcase")
+    assert "| Control |" in (report / "summary.md").read_text()
+    assert "Risk tier" in (report / "report.html").read_text()
+    assert list((report / "allure").glob("*-result.json"))
+
+
+def test_the_estate_is_realistic_and_its_weaknesses_are_found(lab_run):
+    folder, _ = lab_run
+    evidence = json.loads((folder / "report/evidence.json").read_text())
+    systems = {s["name"]: s for s in evidence["systems"]}
+    tiers = {s["risk_tier"] for s in systems.values()}
+    assert tiers == {"low", "medium", "high", "critical"}
+    assert {s["provider"] for s in systems.values()} >= {"files", "tls", "aws-kms", "vault"}
+    kms_keys = [k for k in evidence["inventory"] if k["provider"] == "aws-kms"]
+    assert len(kms_keys) >= 200
+    assert len({k["uid"].split(":")[3] for k in kms_keys}) == 2  # two regions
+    failed = {(r["system"], r["check"]) for r in evidence["results"] if r["outcome"] == "failed"}
+    assert ("internal-tools-keys", "key-strength") in failed
+    assert ("web-legacy", "tls-protocol-versions") in failed
+    assert any(check == "kms-policy-not-public" for _, check in failed)
+    weak_share = len({r["key_uid"] for r in evidence["results"] if r["outcome"] == "failed"})
+    assert 0.05 < weak_share / len(evidence["inventory"]) < 0.4
+
+
+def test_nothing_is_left_running(lab_run):
+    folder, _ = lab_run
+    assert processes_mentioning(str(folder)) == []
+    assert not (folder / lab.STATE_FILE).exists()
+
+
+def test_a_failed_start_stops_what_had_started(tmp_path, monkeypatch):
+    def broken(state, say):
+        raise RuntimeError("component failed to start")
+
+    monkeypatch.setattr(lab, "COMPONENTS", (*lab.COMPONENTS[:2], ("broken", broken)))
+    started: list[int] = []
+    real_add = lab.LabState.add_pid
+    monkeypatch.setattr(lab.LabState, "add_pid",
+                        lambda self, pid: (started.append(pid), real_add(self, pid))[1])
+    with pytest.raises(RuntimeError, match="component failed"):
+        lab.up(tmp_path / "lab", say=lambda line: None)
+    assert started, "the TLS servers should have started before the failure"
+    assert not any(pid_alive(pid) for pid in started)
+    assert processes_mentioning(str(tmp_path / "lab")) == []
+
+
+def test_up_twice_is_harmless(tmp_path, monkeypatch):
+    monkeypatch.setattr(lab, "COMPONENTS", lab.COMPONENTS[:2])  # files and TLS: quick
+    folder = tmp_path / "lab"
+    first = lab.up(folder, say=lambda line: None)
+    try:
+        second = lab.up(folder, say=lambda line: None)
+        assert second.pids == first.pids
+        assert all(pid_alive(pid) for pid in first.pids)
+    finally:
+        lab.down(folder, say=lambda line: None)
+    assert not any(pid_alive(pid) for pid in first.pids)
