@@ -19,11 +19,13 @@ from .model import RiskTier
 from .results import NOTES
 
 if TYPE_CHECKING:
+    from .ledger.trail import AuditTrail
     from .model import DiscoveryError, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
     from .session import AuditSession
 
 SESSION_PLUGIN = "cryptoaudit-session"
+LEDGER_PLUGIN = "cryptoaudit-ledger"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,14 +51,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write the JSON evidence of the run to PATH.")
     group.addoption("--cryptoaudit-no-builtin", action="store_true",
                     help="Do not add the built-in controls; run only the collected ones.")
+    group.addoption("--cryptoaudit-due", action="store_true",
+                    help="Audit only the systems that are due now (cadence, events, "
+                         "changes), e.g. from a scheduled job.")
+    group.addoption("--cryptoaudit-ledger", metavar="PATH_OR_URL",
+                    help="Ledger location (default: `ledger` in the configuration, else "
+                         "$CRYPTOAUDIT_LEDGER, else .cryptoaudit/ledger.db beside it).")
+    group.addoption("--cryptoaudit-no-ledger", action="store_true",
+                    help="Neither read nor append to the ledger (a dry run; CEK-09 checks "
+                         "that need the ledger are skipped).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
+        from .ledger.plugin import LedgerPlugin
         from .session import AuditSession
 
+        # The ledger first: the session asks it which systems are due while it loads.
+        config.pluginmanager.register(LedgerPlugin(config), LEDGER_PLUGIN)
         config.pluginmanager.register(AuditSession(config), SESSION_PLUGIN)
 
 
@@ -128,3 +142,11 @@ def crypto_events(request: pytest.FixtureRequest) -> tuple[Event, ...]:
 def crypto_now(request: pytest.FixtureRequest) -> Any:
     """The instant the audit started (UTC); controls measure ages against it."""
     return _audit(request).now
+
+
+@pytest.fixture(scope="session")
+def crypto_ledger(request: pytest.FixtureRequest) -> AuditTrail:
+    """The audit ledger as it stood before this run (audits, events, corrective actions),
+    with the cadence and policy that judge it; for the CEK-09 controls."""
+    _audit(request)
+    return request.config.pluginmanager.get_plugin(LEDGER_PLUGIN).trail()  # type: ignore[no-any-return]
