@@ -19,6 +19,7 @@ from .model import RiskTier
 from .results import NOTES
 
 if TYPE_CHECKING:
+    from .config import AuditConfig
     from .ledger.trail import AuditTrail
     from .model import DiscoveryError, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
@@ -149,4 +150,11 @@ def crypto_ledger(request: pytest.FixtureRequest) -> AuditTrail:
     """The audit ledger as it stood before this run (audits, events, corrective actions),
     with the cadence and policy that judge it; for the CEK-09 controls."""
     _audit(request)
-    return request.config.pluginmanager.get_plugin(LEDGER_PLUGIN).trail()  # type: ignore[no-any-return]
+    ledger = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+    return ledger.trail()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def crypto_audit_config(request: pytest.FixtureRequest) -> AuditConfig:
+    """The validated configuration of this run (systems, ``[auditor]``, policy document)."""
+    return _audit(request).audit_config

@@ -55,7 +55,8 @@ class RecordedEvent:
 
     @property
     def effective(self) -> datetime:
-        if self.recorded_at is None:
+        # A change found by a run is followed up by that very run, which audited it.
+        if self.recorded_at is None or self.event.source == "change-detection":
             return self.event.at
         return max(self.event.at, self.recorded_at)
 
