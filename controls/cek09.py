@@ -7,6 +7,7 @@ stood before this run (``crypto_ledger``), so a run never counts itself.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -71,7 +72,7 @@ def test_cadence_met(crypto_system, crypto_ledger, crypto_note):
 def _note_past_gaps(system, interval_days, trail, note):
     starts = [a.started for a in trail.history.complete_audits(system)
               if a.started >= trail.now - AUDIT_PERIOD]
-    for before, after in zip(starts, starts[1:], strict=False):
+    for before, after in itertools.pairwise(starts):
         if after - before > timedelta(days=interval_days):
             note(f"gap of {(after - before).days} days between complete audits on "
                  f"{before:%Y-%m-%d} and {after:%Y-%m-%d} (interval {interval_days} days)")

@@ -20,6 +20,7 @@ from .results import NOTES
 
 if TYPE_CHECKING:
     from .config import AuditConfig
+    from .ledger.plugin import LedgerPlugin
     from .ledger.trail import AuditTrail
     from .model import DiscoveryError, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
@@ -150,8 +151,8 @@ def crypto_ledger(request: pytest.FixtureRequest) -> AuditTrail:
     """The audit ledger as it stood before this run (audits, events, corrective actions),
     with the cadence and policy that judge it; for the CEK-09 controls."""
     _audit(request)
-    ledger = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
-    return ledger.trail()  # type: ignore[no-any-return]
+    ledger: LedgerPlugin = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+    return ledger.trail()
 
 
 @pytest.fixture(scope="session")

@@ -98,7 +98,7 @@ class AuditSession:
                 f"--cryptoaudit-system: unknown system {', '.join(unknown)} "
                 f"(configured: {', '.join(sorted(known))})"
             )
-        keep = wanted or known
+        keep = set(wanted or known)
         for names in self.config.hook.pytest_cryptoaudit_select_systems(
                 audit_config=audit_config, config=self.config):
             keep &= set(names)

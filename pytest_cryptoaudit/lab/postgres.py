@@ -25,7 +25,8 @@ from typing import Any
 
 from .processes import LOOPBACK, ServiceError, ensure_running, free_port, stop_pid, wait_until
 
-SEARCH_GLOBS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/opt/homebrew/opt/postgresql*/bin")
+SEARCH_GLOBS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin",
+                "/opt/homebrew/opt/postgresql*/bin")
 INSTALL_HINT = "apt-get install -y postgresql (Debian/Ubuntu)"
 USER_NAME = "cryptoaudit"
 SERVICE_USERS = ("postgres", "nobody")

@@ -97,7 +97,7 @@ class FindingsDiff:
         """A section for a CI summary: new findings, then resolved ones."""
         lines = ["### Findings since the last complete audit", ""]
         if not self.previous_runs:
-            return "\n".join(lines + ["No previous complete audit in the ledger.", ""])
+            return "\n".join([*lines, "No previous complete audit in the ledger.", ""])
         lines.append(f"{len(self.new)} new, {len(self.resolved)} resolved, "
                      f"{self.still_open} still open.")
         for title, rows in (("New", self.new), ("Resolved", self.resolved)):

@@ -43,12 +43,16 @@ class LedgerPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.enabled = not config.getoption("cryptoaudit_no_ledger")
+        # Collecting or planning fixtures audits nothing: read the ledger, never append.
+        self.writes = not any(getattr(config.option, name, False)
+                              for name in ("collectonly", "setuponly", "setupplan"))
         self.history: LedgerHistory | None = None
         self.error: str | None = None
         self.location = ""
         self.changes: dict[str, Changes] = {}
         self.change_events: list[Event] = []
         self.due: list[str] | None = None
+        self.notice = ""
         self.appended = 0
         self.session: pytest.Session | None = None
         workerinput = getattr(config, "workerinput", None)
@@ -91,8 +95,8 @@ class LedgerPlugin:
             raise pytest.UsageError(f"--cryptoaudit-due: {self.error}")
         states = statuses(audit_config, history, datetime.now(UTC))
         self.due = [s.system for s in states if s.state in (DUE, OVERDUE)]
-        self._write(f"cryptoaudit: --cryptoaudit-due: {len(self.due)} of {len(states)} "
-                    f"systems due: {', '.join(self.due) or 'none'}")
+        self.notice = (f"cryptoaudit: --cryptoaudit-due: {len(self.due)} of {len(states)} "
+                       f"systems due: {', '.join(self.due) or 'none'}")
         return self.due
 
     def _write(self, line: str, **markup: bool) -> None:
@@ -102,8 +106,11 @@ class LedgerPlugin:
 
     # -- material changes, at the start of the run ------------------------------------------
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
+        if self.notice:
+            self._write(self.notice)
 
     @pytest.hookimpl
     def pytest_cryptoaudit_inventory_ready(self, inventory: Inventory,
@@ -179,7 +186,7 @@ class LedgerPlugin:
     @pytest.hookimpl
     def pytest_cryptoaudit_evidence(self, evidence: dict[str, Any],
                                     config: pytest.Config) -> None:
-        if not self.enabled or not self.is_controller:
+        if not (self.enabled and self.writes and self.is_controller):
             return
         audit_config = self._audit_session().audit_config
         try:

@@ -154,7 +154,8 @@ class LedgerStore(abc.ABC):
 
     def _filters(self, types: Sequence[str], systems: Sequence[str],
                  max_seq: int | None) -> tuple[str, list[Any]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         p = self.placeholder
         for column, values in (("type", types), ("system", systems)):
             if values:
