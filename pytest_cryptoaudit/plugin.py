@@ -151,7 +151,8 @@ def crypto_ledger(request: pytest.FixtureRequest) -> AuditTrail:
     """The audit ledger as it stood before this run (audits, events, corrective actions),
     with the cadence and policy that judge it; for the CEK-09 controls."""
     _audit(request)
-    ledger: LedgerPlugin = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+    ledger: LedgerPlugin | None = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+    assert ledger is not None, "registered with the audit session"
     return ledger.trail()
 
 
