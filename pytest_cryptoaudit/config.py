@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-import pytest
 
 from .cadence import CadenceError, parse_cadence
 from .ledger.settings import check_auditor, check_ledger_location, split_policy_document
@@ -31,8 +30,11 @@ SYSTEM_KEYS = ("name", "provider", "risk_tier", "owner", "description", "tags")
 EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor")
 
 
-class ConfigError(pytest.UsageError):
-    """The configuration cannot be used; the message names file, key and expectation."""
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names file, key and expectation.
+
+    The plugin turns it into a pytest usage error; the command line prints it and exits 2.
+    """
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .config import AuditConfig, SystemConfig
-from .model import DiscoveryError, Inventory, KeyRecord, SystemRecord
+from .model import DiscoveryError, EndpointRecord, Inventory, KeyRecord, SystemRecord
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 
 
@@ -35,11 +35,13 @@ def discover_all(
     keys: list[KeyRecord] = []
     systems: list[SystemRecord] = []
     errors: list[DiscoveryError] = []
+    endpoints: list[EndpointRecord] = []
     for system in audit_config.systems:
         attempt = discover_system(system, registry, context)
         keys.extend(key.with_tags_applied() for key in attempt.keys)
         systems.append(attempt.system)
         errors.extend(attempt.errors)
+        endpoints.extend(attempt.endpoints)
         on_system_done(attempt)
-    return Inventory.build(keys, systems, errors)
+    return Inventory.build(keys, systems, errors, endpoints)
 

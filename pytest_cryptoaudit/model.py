@@ -182,6 +182,32 @@ class SystemRecord:
 
 
 @dataclasses.dataclass(frozen=True)
+class EndpointRecord:
+    """One network endpoint of a system (a TLS listener) and its protocol configuration.
+
+    Data in transit has no key record of its own: what an auditor checks is what the
+    endpoint accepts (protocol versions, cipher suites, key exchange groups). The
+    certificates it presents are :class:`KeyRecord` objects whose ``attributes["endpoint"]``
+    is this record's ``uid``, so the certificate controls serve them like any other.
+    """
+
+    uid: str
+    system: str
+    provider: str
+    risk_tier: RiskTier
+    owner: str
+    address: str
+    protocol: str = "tls"
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))
+        for name in ("attributes", "unreadable"):
+            object.__setattr__(self, name, _frozen_mapping(getattr(self, name)))
+
+
+@dataclasses.dataclass(frozen=True)
 class DiscoveryError:
     """A failure to look: a system or one key that could not be read, and why."""
 
@@ -207,6 +233,7 @@ class Inventory:
     keys: tuple[KeyRecord, ...] = ()
     systems: tuple[SystemRecord, ...] = ()
     errors: tuple[DiscoveryError, ...] = ()
+    endpoints: tuple[EndpointRecord, ...] = ()
 
     @classmethod
     def build(
@@ -214,11 +241,13 @@ class Inventory:
         keys: Iterable[KeyRecord],
         systems: Iterable[SystemRecord],
         errors: Iterable[DiscoveryError],
+        endpoints: Iterable[EndpointRecord] = (),
     ) -> Inventory:
         return cls(
             keys=tuple(sorted(keys, key=lambda k: k.uid)),
             systems=tuple(sorted(systems, key=lambda s: s.name)),
             errors=tuple(sorted(errors, key=lambda e: (e.system, e.uid, e.reason))),
+            endpoints=tuple(sorted(endpoints, key=lambda e: e.uid)),
         )
 
     def system(self, name: str) -> SystemRecord | None:
@@ -229,6 +258,9 @@ class Inventory:
 
     def errors_of(self, system: str) -> tuple[DiscoveryError, ...]:
         return tuple(e for e in self.errors if e.system == system)
+
+    def endpoints_of(self, system: str) -> tuple[EndpointRecord, ...]:
+        return tuple(e for e in self.endpoints if e.system == system)
 
 
 class EventKind(enum.StrEnum):

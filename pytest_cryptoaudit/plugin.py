@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .config import AuditConfig
     from .ledger.plugin import LedgerPlugin
     from .ledger.trail import AuditTrail
-    from .model import DiscoveryError, Event, Inventory, KeyRecord, SystemRecord
+    from .model import DiscoveryError, EndpointRecord, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
     from .session import AuditSession
 
@@ -68,12 +68,17 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
+        from .config import ConfigError
         from .ledger.plugin import LedgerPlugin
         from .session import AuditSession
 
         # The ledger first: the session asks it which systems are due while it loads.
         config.pluginmanager.register(LedgerPlugin(config), LEDGER_PLUGIN)
-        config.pluginmanager.register(AuditSession(config), SESSION_PLUGIN)
+        try:
+            session = AuditSession(config)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(session, SESSION_PLUGIN)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -95,13 +100,20 @@ def _audit(request: pytest.FixtureRequest) -> AuditSession:
 @pytest.fixture
 def crypto_key(request: pytest.FixtureRequest) -> KeyRecord:
     """The key or certificate under audit; parametrized over the keys the control applies to."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
 
 
 @pytest.fixture
 def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
     """The system under audit, for system-level controls (audit devices, trails, cadence)."""
-    return _audit(request).subject(request)  # type: ignore[no-any-return]
+    return _audit(request).subject(request)
+
+
+@pytest.fixture
+def crypto_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
+    """The network endpoint under audit (a TLS listener), for transport controls."""
+    endpoint: EndpointRecord = _audit(request).subject(request)
+    return endpoint
 
 
 @pytest.fixture

@@ -14,6 +14,12 @@ PCI_DSS_3_6 = "PCI DSS v4.0 3.6"
 PCI_DSS_3_7 = "PCI DSS v4.0 3.7"
 AWS_FSBP_KMS = "AWS FSBP KMS.1-KMS.5"
 BSI_C5_CRY = "BSI C5:2020 CRY-01, CRY-04"
+RFC8996 = "RFC 8996 (TLS 1.0 and 1.1 deprecated)"
+RFC5280_PATH_VALIDATION = "RFC 5280 6 (certification path validation)"
+PCI_DSS_4_2_1 = "PCI DSS v4.0 4.2.1"
+MOZILLA_TLS = "Mozilla Server Side TLS 5.7"
+PKCS11 = "OASIS PKCS #11 Base Specification v2.40"
+SP800_57_KEY_USAGE = "NIST SP 800-57 Part 1 Rev 5, 5.2"
 
 
 def ccm(control_id: str) -> str:

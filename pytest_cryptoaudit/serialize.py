@@ -9,7 +9,14 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from .model import CertificateInfo, DiscoveryError, Inventory, KeyRecord, SystemRecord
+from .model import (
+    CertificateInfo,
+    DiscoveryError,
+    EndpointRecord,
+    Inventory,
+    KeyRecord,
+    SystemRecord,
+)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -66,4 +73,5 @@ def inventory_from_dict(data: Mapping[str, Any]) -> Inventory:
         keys=tuple(key_from_dict(k) for k in data.get("keys", ())),
         systems=tuple(_from_dict(SystemRecord, s) for s in data.get("systems", ())),
         errors=tuple(_from_dict(DiscoveryError, e) for e in data.get("errors", ())),
+        endpoints=tuple(_from_dict(EndpointRecord, e) for e in data.get("endpoints", ())),
     )

@@ -22,7 +22,16 @@ from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_f
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .discovery import discover_all
 from .errors import CryptoAuditError
-from .model import DiscoveryError, Event, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
+from .model import (
+    DiscoveryError,
+    EndpointRecord,
+    Event,
+    Inventory,
+    KeyRecord,
+    Outcome,
+    RiskTier,
+    SystemRecord,
+)
 from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
@@ -30,6 +39,7 @@ from .serialize import inventory_from_dict, inventory_to_dict
 
 METADATA = pytest.StashKey[dict[str, Any]]()
 WORKERINPUT_KEY = "cryptoaudit"
+PROGRESS_INTERVAL_SECONDS = 2.0
 
 
 class AuditSession:
@@ -48,6 +58,7 @@ class AuditSession:
         self.other_failures = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
+        self._last_progress = time.monotonic()
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if self.workerinput is not None:
             self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
@@ -159,7 +170,11 @@ class AuditSession:
             reporter.write_line(line)
 
     def _progress(self, system: str, keys: int, errors: int) -> None:
-        self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
+        """Report a long discovery at most every few seconds, so a big estate shows life."""
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
+            self._last_progress = now
+            self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
 
     def _system_done(self, attempt: Discovery) -> None:
         system = attempt.system
@@ -167,6 +182,7 @@ class AuditSession:
             f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
             f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
         )
+        self._last_progress = time.monotonic()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -196,8 +212,9 @@ class AuditSession:
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
         if fixture == "crypto_discovery_error":
             return list(self.inventory.errors)
-        pool = self.inventory.keys if fixture == "crypto_key" else self.inventory.systems
-        return [s for s in pool if spec is None or spec.applies_to(s)]
+        pools = {"crypto_key": self.inventory.keys, "crypto_system": self.inventory.systems,
+                 "crypto_endpoint": self.inventory.endpoints}
+        return [s for s in pools[fixture] if spec is None or spec.applies_to(s)]
 
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
@@ -247,9 +264,10 @@ class AuditSession:
         if metadata is None:
             return
         result_outcome, message = phase_outcome(report, call)
+        notes: list[str] = item.stash.get(NOTES, [])
         report.cryptoaudit = {  # type: ignore[attr-defined]
             **metadata, "outcome": result_outcome.value, "message": message,
-            "notes": list(item.stash.get(NOTES, [])),
+            "notes": list(notes),
         }
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -316,7 +334,8 @@ def _subject_of(item: pytest.Item) -> Any:
         return None
     subject = next((callspec.params[f] for f in SUBJECT_FIXTURES if f in callspec.params), None)
     # An empty parameter set (a control that applies to no key) yields no test at all.
-    return subject if isinstance(subject, KeyRecord | SystemRecord | DiscoveryError) else None
+    subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
+    return subject if isinstance(subject, subject_types) else None
 
 
 def _subject_id(subject: Any) -> str:

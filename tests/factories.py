@@ -1,115 +1,17 @@
-"""Generate real keys and certificates with ``cryptography`` for the tests."""
+"""Key and certificate factories for the tests (the lab's generator, reused)."""
 
-from __future__ import annotations
-
-import datetime as dt
-from collections.abc import Sequence
-from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-NOW = dt.datetime.now(dt.UTC)
-
-
-def rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
-
-
-def ec_key(curve: ec.EllipticCurve | None = None) -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(curve or ec.SECP256R1())
-
-
-def ed25519_key() -> ed25519.Ed25519PrivateKey:
-    return ed25519.Ed25519PrivateKey.generate()
-
-
-def dsa_key(bits: int = 2048) -> dsa.DSAPrivateKey:
-    return dsa.generate_private_key(key_size=bits)
-
-
-def private_pem(key, password: bytes | None = None, fmt=serialization.PrivateFormat.PKCS8) -> bytes:
-    encryption = (serialization.BestAvailableEncryption(password) if password
-                  else serialization.NoEncryption())
-    return key.private_bytes(serialization.Encoding.PEM, fmt, encryption)
-
-
-def public_pem(key) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def certificate(
-    key,
-    *,
-    subject: str = "service.example.test",
-    issuer_key=None,
-    issuer: str | None = None,
-    days_valid: int = 90,
-    not_before: dt.datetime | None = None,
-    hash_algorithm: hashes.HashAlgorithm | None = None,
-    is_ca: bool = False,
-    key_usage: Sequence[str] = ("digital_signature",),
-    server_auth: bool = True,
-    san: Sequence[str] = (),
-) -> x509.Certificate:
-    """A certificate for ``key``; self-signed unless ``issuer_key`` is given."""
-    start = not_before or (NOW - dt.timedelta(days=1))
-    flags = {f: f in key_usage for f in (
-        "digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-        "key_agreement", "key_cert_sign", "crl_sign")}
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name(subject))
-        .issuer_name(name(issuer or subject))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=days_valid))
-        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(**flags, encipher_only=False, decipher_only=False),
-                       critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
-    )
-    signer = issuer_key or key
-    builder = builder.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
-    if server_auth and not is_ca:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-    if san:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False)
-    algorithm = None if isinstance(signer, ed25519.Ed25519PrivateKey) else (
-        hash_algorithm or hashes.SHA256())
-    return builder.sign(signer, algorithm)
-
-
-def ca_and_leaf(hostname: str = "localhost", *, leaf_key=None, days_valid: int = 90,
-                hash_algorithm: hashes.HashAlgorithm | None = None):
-    """A small CA and a leaf it issued (a bare self-signed leaf fails path validation)."""
-    ca_key = ec_key()
-    ca = certificate(ca_key, subject="Test Root CA", is_ca=True, days_valid=3650,
-                     key_usage=("key_cert_sign", "crl_sign"))
-    leaf_key = leaf_key or ec_key()
-    leaf = certificate(leaf_key, subject=hostname, issuer="Test Root CA", issuer_key=ca_key,
-                       days_valid=days_valid, san=(hostname,), hash_algorithm=hash_algorithm)
-    return ca_key, ca, leaf_key, leaf
-
-
-def cert_pem(*certs: x509.Certificate) -> bytes:
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
-
-
-def write(path: Path, data: bytes, mode: int = 0o600) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    path.chmod(mode)
-    return path
+from pytest_cryptoaudit.lab.keygen import (  # noqa: F401
+    NOW,
+    ca_and_leaf,
+    cert_pem,
+    certificate,
+    dsa_key,
+    ec_key,
+    ed25519_key,
+    name,
+    private_pem,
+    public_pem,
+    rsa_key,
+    sha1_certificate,
+    write,
+)

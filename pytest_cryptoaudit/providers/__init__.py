@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
 
-from ..model import DiscoveryError, KeyKind, KeyRecord, SystemRecord
+from ..model import DiscoveryError, EndpointRecord, KeyKind, KeyRecord, SystemRecord
 
 if TYPE_CHECKING:
     from ..config import SystemConfig
@@ -56,6 +56,7 @@ class Discovery:
     system: SystemRecord
     keys: list[KeyRecord] = dataclasses.field(default_factory=list)
     errors: list[DiscoveryError] = dataclasses.field(default_factory=list)
+    endpoints: list[EndpointRecord] = dataclasses.field(default_factory=list)
 
     def add_key(self, uid: str, kind: str, **fields: Any) -> KeyRecord:
         """Record one key of this system; it inherits the system's tier and owner."""
@@ -71,8 +72,23 @@ class Discovery:
         self.keys.append(record)
         return record
 
+    def add_endpoint(self, uid: str, address: str, **fields: Any) -> EndpointRecord:
+        """Record one network endpoint of this system (tier and owner as for keys)."""
+        record = EndpointRecord(
+            uid=uid,
+            system=self.system.name,
+            provider=self.system.provider,
+            risk_tier=self.system.risk_tier,
+            owner=self.system.owner,
+            address=address,
+            **fields,
+        )
+        self.endpoints.append(record)
+        return record
+
     def error(self, reason: str, key_uid: str | None = None) -> None:
-        """Record a failure to look at the whole system (no key uid) or at one key."""
+        """Record a failure to look at the whole system (no key uid) or at one key or
+        endpoint (its uid)."""
         self.errors.append(
             DiscoveryError(
                 system=self.system.name,
@@ -131,7 +147,7 @@ class ProviderRegistry:
     def policy_settings(self) -> list[PolicySetting]:
         """The policy settings of every provider that loads. One that does not load is
         reported when a system uses it (see :meth:`get`), not here."""
-        settings = []
+        settings: list[PolicySetting] = []
         for name in self.names():
             try:
                 provider = self.get(name)

@@ -71,6 +71,7 @@ def _systems(session: AuditSession) -> list[dict[str, Any]]:
             "risk_tier": system.risk_tier.value,
             "owner": system.owner,
             "keys_found": len(inventory.keys_of(system.name)),
+            "endpoints_found": len(inventory.endpoints_of(system.name)),
             "discovery_errors": [
                 {"key_uid": e.key_uid, "reason": e.reason} for e in inventory.errors_of(system.name)
             ],
@@ -152,6 +153,7 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
         },
         "systems": _systems(session),
         "inventory": [to_jsonable(key) for key in session.inventory.keys],
+        "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
         "results": [result.as_dict() for result in results],
         "summary": summarize(results),
         "events": events(session),

@@ -12,8 +12,9 @@ WORST_SHOWN = 10
 
 def write_summary(terminal: Any, results: list[Result], inventory: Inventory) -> None:
     terminal.write_sep("=", "cryptoaudit summary")
+    endpoints = f"{len(inventory.endpoints)} endpoints, " if inventory.endpoints else ""
     terminal.write_line(
-        f"{len(inventory.systems)} systems, {len(inventory.keys)} keys, "
+        f"{len(inventory.systems)} systems, {len(inventory.keys)} keys, {endpoints}"
         f"{len(inventory.errors)} discovery errors"
     )
     summary = summarize(results)

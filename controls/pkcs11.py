@@ -1,0 +1,168 @@
+"""PKCS#11 tokens: CEK-10 key generation and protection, CEK-11 purpose, CEK-17 deactivation.
+
+CEK-04 needs nothing token-specific here: the provider reports algorithm and size the
+normalized way, so ``key-strength`` and ``algorithm-allowed`` (controls/algorithms.py) audit
+every token object, DES and DES3 included. Thresholds per tier come from the
+``pkcs11_require_*`` policy settings and ``allow_mixed_key_usage``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_cryptoaudit.errors import CryptoAuditError
+from pytest_cryptoaudit.references import (
+    ISO27001_A824,
+    PCI_DSS_3_6,
+    PKCS11,
+    SP800_57,
+    SP800_57_KEY_USAGE,
+    ccm,
+)
+
+#: The purposes of SP 800-57 5.2, by the PKCS#11 usage attributes that serve each.
+PURPOSES = {
+    "encryption": {"encrypt", "decrypt"},
+    "signature": {"sign", "verify", "sign_recover", "verify_recover"},
+    "key wrapping": {"wrap", "unwrap"},
+    "key derivation": {"derive"},
+}
+
+
+def _token_secret(key) -> bool:
+    return key.provider == "pkcs11" and key.kind in ("secret-key", "private-key")
+
+
+def _token_key(key) -> bool:
+    return key.provider == "pkcs11"
+
+
+def _with_end_date(key) -> bool:
+    return key.provider == "pkcs11" and (key.expires is not None or "expires" in key.unreadable)
+
+
+def _flag(key, name: str) -> bool:
+    """A boolean attribute the policy needs; unreadable means the check cannot look."""
+    value = key.attributes.get(name)
+    if value is None:
+        reason = key.unreadable.get(name, "not reported by the provider")
+        raise CryptoAuditError(f"cannot audit {key.uid}: {name}: {reason}")
+    return bool(value)
+
+
+def _required(policy, name: str, key) -> bool:
+    return bool(policy.for_tier(name, key.risk_tier))
+
+
+@pytest.mark.control(
+    "CEK-10", "Key generation and protection at rest",
+    check="sensitive",
+    references=[ccm("CEK-10"), PKCS11, SP800_57, PCI_DSS_3_6],
+    remediation="Generate a replacement key with CKA_SENSITIVE true on the token, move its "
+                "users to it and destroy this key; its value may have been read in the clear.",
+    applies_to=_token_secret,
+    requires=["sensitive"],
+)
+@pytest.mark.ssrm("CSC")
+def test_sensitive(crypto_key, crypto_policy):
+    """A secret or private key on a token is sensitive, and has always been where required."""
+    problems = []
+    if _required(crypto_policy, "pkcs11_require_sensitive", crypto_key) \
+            and not _flag(crypto_key, "sensitive"):
+        problems.append("CKA_SENSITIVE is false: the key value can be read in the clear")
+    if _required(crypto_policy, "pkcs11_require_always_sensitive", crypto_key) \
+            and not _flag(crypto_key, "always_sensitive"):
+        problems.append("CKA_ALWAYS_SENSITIVE is false: the key value was readable once")
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.control(
+    "CEK-10", "Key generation and protection at rest",
+    check="never-extractable",
+    references=[ccm("CEK-10"), PKCS11, SP800_57, PCI_DSS_3_6],
+    remediation="Generate a replacement key on the token with CKA_EXTRACTABLE false, move its "
+                "users to it and destroy this key (extractability cannot be undone).",
+    applies_to=_token_secret,
+    requires=["extractable"],
+)
+@pytest.mark.ssrm("CSC")
+def test_never_extractable(crypto_key, crypto_policy, crypto_note):
+    """A secret or private key has never been extractable from the token, where required."""
+    extractable = _flag(crypto_key, "extractable")
+    if not _required(crypto_policy, "pkcs11_require_never_extractable", crypto_key):
+        if extractable:
+            crypto_note(f"extractable (allowed by policy at tier {crypto_key.risk_tier.value})")
+        return
+    problems = []
+    if extractable:
+        problems.append("CKA_EXTRACTABLE is true: the key can be wrapped off the token")
+    if not _flag(crypto_key, "never_extractable"):
+        problems.append("CKA_NEVER_EXTRACTABLE is false: the key was extractable once")
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.control(
+    "CEK-10", "Key generation and protection at rest",
+    check="generated-on-token",
+    references=[ccm("CEK-10"), PKCS11, "NIST SP 800-133 Rev 2", ISO27001_A824],
+    remediation="Generate the key inside the token (C_GenerateKey / C_GenerateKeyPair) "
+                "instead of importing key material made elsewhere.",
+    applies_to=_token_secret,
+    requires=["local"],
+)
+@pytest.mark.ssrm("CSC")
+def test_generated_on_token(crypto_key, crypto_policy, crypto_note):
+    """A secret or private key was generated on the token (CKA_LOCAL), where required."""
+    local = _flag(crypto_key, "local")
+    if not _required(crypto_policy, "pkcs11_require_generated_on_token", crypto_key):
+        if not local:
+            crypto_note(f"imported (allowed by policy at tier {crypto_key.risk_tier.value})")
+        return
+    assert local, "CKA_LOCAL is false: the key was imported or unwrapped, not generated on " \
+                  "the token, so copies of its value may exist elsewhere"
+
+
+@pytest.mark.control(
+    "CEK-11", "Key purpose",
+    check="single-purpose-usage",
+    references=[ccm("CEK-11"), SP800_57_KEY_USAGE, PKCS11, ISO27001_A824],
+    remediation="Use one key per purpose: clear the usage attributes of the other purposes "
+                "(or generate separate keys for encryption, signing, wrapping, derivation).",
+    applies_to=_token_key,
+)
+@pytest.mark.ssrm("CSC")
+def test_single_purpose_usage(crypto_key, crypto_policy, crypto_note):
+    """A token key's usage attributes allow one purpose: encryption, signature, key
+    wrapping or key derivation."""
+    usage = set(crypto_key.usage)
+    purposes = sorted(p for p, flags in PURPOSES.items() if usage & flags)
+    if len(purposes) > 1 and crypto_policy.for_tier("allow_mixed_key_usage",
+                                                    crypto_key.risk_tier):
+        crypto_note(f"several purposes ({', '.join(purposes)}) allowed by policy at tier "
+                    f"{crypto_key.risk_tier.value}")
+        return
+    assert len(purposes) <= 1, (
+        f"usage attributes allow {len(purposes)} purposes ({', '.join(purposes)}): "
+        f"{', '.join(sorted(usage))}"
+    )
+
+
+@pytest.mark.control(
+    "CEK-17", "Key deactivation",
+    check="unusable-after-end-date",
+    references=[ccm("CEK-17"), PKCS11, SP800_57],
+    remediation="Tokens do not enforce CKA_END_DATE: clear the key's usage attributes "
+                "(CKA_ENCRYPT, CKA_SIGN, CKA_WRAP ...) or destroy it once it is past its end date.",
+    applies_to=_with_end_date,
+)
+@pytest.mark.ssrm("CSC")
+def test_unusable_after_end_date(crypto_key, crypto_now):
+    """A token key past its end date (CKA_END_DATE) can no longer be used for anything."""
+    if crypto_key.expires is None:
+        pytest.skip(f"end date unknown: {crypto_key.unreadable['expires']}")
+    if crypto_key.expires > crypto_now:
+        return
+    assert not crypto_key.usage, (
+        f"past its end date {crypto_key.attributes.get('end_date')} but still usable for "
+        f"{', '.join(crypto_key.usage)}"
+    )

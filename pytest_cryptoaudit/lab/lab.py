@@ -1,0 +1,159 @@
+"""``cryptoaudit lab``: a local estate of real services, seeded, audited, and torn down.
+
+Every component records what it started (process ids, ports, files) in ``DIR/lab.json`` as
+soon as it starts, so ``down`` stops exactly that, and a failure half-way through ``up`` tears
+down what had already started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
+from .processes import pid_alive, stop_pid
+from .softhsm import seed_lab_token
+from .tls_server import start_lab_estate
+
+STATE_FILE = "lab.json"
+CONFIG_FILE = "cryptoaudit.toml"
+ENV_FILE = "lab.env"
+
+Say = Callable[[str], None]
+
+
+class LabState:
+    """What the lab started, persisted after every change."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / STATE_FILE
+        data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.pids: list[int] = data.get("pids", [])
+        self.systems: list[dict[str, Any]] = data.get("systems", [])
+        self.env: dict[str, str] = data.get("env", {})
+        self.started: list[str] = data.get("started", [])
+
+    def save(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        payload = {"pids": self.pids, "systems": self.systems, "env": self.env,
+                   "started": self.started}
+        self.path.write_text(json.dumps(payload, indent=2))
+
+    def add_pid(self, pid: int) -> None:
+        self.pids.append(pid)
+        self.save()
+
+    def running(self) -> bool:
+        return bool(self.started) and all(pid_alive(pid) for pid in self.pids)
+
+
+def up(directory: Path, say: Say = print) -> LabState:
+    """Start and seed every component; a second ``up`` on a running lab does nothing."""
+    state = LabState(directory)
+    if state.running():
+        say(f"lab already running in {directory}")
+        return state
+    down(directory, say=lambda _: None)
+    state = LabState(directory)
+    try:
+        _start_components(state, say)
+    except BaseException:
+        say("lab: start failed; stopping what had started")
+        down(directory, say=say)
+        raise
+    _write_config(state)
+    say(f"lab: configuration written to {directory / CONFIG_FILE}")
+    return state
+
+
+def _start_components(state: LabState, say: Say) -> None:
+    for name, start in COMPONENTS:
+        start(state, say)
+        state.started.append(name)
+        state.save()
+
+
+def _start_files(state: LabState, say: Say) -> None:
+    files_root = state.directory / "estate"
+    state.systems.extend(seed_files(files_root))
+    state.env[PASSPHRASE_ENV] = LAB_PASSPHRASE
+    say(f"lab: key files for 3 systems in {files_root}")
+
+
+def _start_tls(state: LabState, say: Say) -> None:
+    state.systems.extend(start_lab_estate(state.directory / "services" / "tls", state.add_pid))
+    say("lab: TLS servers on loopback (web-legacy, web-modern)")
+
+
+def _start_hsm(state: LabState, say: Say) -> None:
+    if shutil.which("softhsm2-util") is None:
+        say("lab: softhsm2 is not installed (apt-get install softhsm2): no HSM in this lab")
+        return
+    system, env = seed_lab_token(state.directory / "services" / "softhsm", "payments-hsm",
+                                 risk_tier="critical")
+    state.systems.append(system)
+    state.env.update(env)
+    say("lab: SoftHSM2 token 'payments-hsm' seeded with keys")
+
+
+COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
+    ("files", _start_files),
+    ("tls", _start_tls),
+    ("hsm", _start_hsm),
+)
+
+
+def _write_config(state: LabState) -> None:
+    config = {"systems": state.systems}
+    (state.directory / CONFIG_FILE).write_text(tomli_w.dumps(config))
+    env_path = state.directory / ENV_FILE
+    env_path.write_text("".join(f"export {k}='{v}'\n" for k, v in sorted(state.env.items())))
+    env_path.chmod(0o600)
+
+
+def down(directory: Path, say: Say = print) -> None:
+    """Stop exactly the processes ``up`` recorded and remove the lab's files."""
+    state = LabState(directory)
+    for pid in reversed(state.pids):
+        stop_pid(pid)
+    if directory.exists():
+        for name in ("estate", "services", STATE_FILE, CONFIG_FILE, ENV_FILE):
+            target = directory / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    say(f"lab: stopped {len(state.pids)} processes and removed the lab files in {directory}")
+
+
+def audit(directory: Path, report_dir: Path, extra: list[str]) -> int:
+    """Run ``pytest --cryptoaudit`` on the lab's configuration, reports into ``report_dir``."""
+    state = LabState(directory)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
+            "--cryptoaudit-config", str(directory / CONFIG_FILE),
+            "--cryptoaudit-json", str(report_dir / "evidence.json"), "-q", "--no-header",
+            *extra]
+    env = {**os.environ, **state.env}
+    return subprocess.run(args, cwd=directory, env=env, check=False).returncode
+
+
+def run(directory: Path, say: Say = print) -> int:
+    """Up, audit with every report, then down. Exit 0 when the audit itself completed."""
+    report_dir = directory / "report"
+    up(directory, say)
+    try:
+        code = audit(directory, report_dir, [])
+    finally:
+        down(directory, say)
+    say(f"lab: reports in {report_dir}")
+    return 0 if code in (0, 1) else code

@@ -1,0 +1,84 @@
+"""Configuration validation: every mistake is a usage error naming file, key and expectation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_cryptoaudit.config import ConfigError, load_config, parse_config
+from pytest_cryptoaudit.model import RiskTier
+from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
+from pytest_cryptoaudit.providers import ProviderRegistry
+
+SYSTEM = {"name": "web", "provider": "files", "risk_tier": "high", "owner": "CSP-MP",
+          "paths": ["keys"]}
+
+
+def parse(data, source=Path("cryptoaudit.toml")):
+    return parse_config(data, ProviderRegistry(), BUILTIN_SETTINGS, source=source)
+
+
+def test_a_valid_config_is_frozen_and_hashed():
+    config = parse({"systems": [SYSTEM], "policy": {"min_rsa_bits": {"high": 3072}}})
+    system = config.systems[0]
+    assert system.risk_tier is RiskTier.HIGH
+    assert system.options.paths == ["keys"]
+    assert config.policy.for_tier("min_rsa_bits", "high") == 3072
+    assert config.policy.for_tier("min_rsa_bits", "low") == 2048
+    assert len(config.sha256) == 64
+    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type is private
+        system.options.paths = []
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"colour": "red"}, "systems[0] (web).colour: unknown key"),
+        ({"paths": "keys"}, "systems[0] (web).paths: input should be a valid list"),
+        ({"name": 7}, "systems[0].name: expected a non-empty string, got 7"),
+        ({"provider": "nope"}, "systems[0] (web).provider: unknown provider 'nope'"),
+        ({"risk_tier": "urgent"}, "risk_tier: expected one of low, medium, high, critical"),
+        ({"owner": "ME"}, "owner: expected an SSRM owner"),
+        ({"max_file_size": "big"}, "max_file_size: input should be a valid integer"),
+    ],
+)
+def test_system_mistakes(change, expected):
+    system = {**SYSTEM, **change}
+    system = {k: v for k, v in system.items() if v is not None}
+    with pytest.raises(ConfigError) as info:
+        parse({"systems": [system]})
+    assert str(info.value).startswith("cryptoaudit.toml: ")
+    assert expected in str(info.value)
+
+
+def test_missing_name():
+    system = {k: v for k, v in SYSTEM.items() if k != "name"}
+    with pytest.raises(ConfigError, match=r"systems\[0\]\.name: missing"):
+        parse({"systems": [system]})
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"policy": {"min_rsa_bitz": 1}}, "policy.min_rsa_bitz: unknown policy setting"),
+        ({"policy": {"min_rsa_bits": {"extreme": 1}}}, "policy.min_rsa_bits.extreme: unknown"),
+        ({"policy": {"min_rsa_bits": {"low": "2048"}}}, "policy.min_rsa_bits.low: expected int"),
+        ({"cadence": {"low": 400}}, "cadence.low: 400 days exceeds the 365-day maximum"),
+        ({"colour": 1}, "colour: unknown key"),
+        ({"systems": [SYSTEM, SYSTEM]}, "duplicate system name 'web'"),
+        ({"systems": [SYSTEM], "events": [{"system": "web", "kind": "oops", "at": 1}]},
+         "events[0].at: expected datetime"),
+    ],
+)
+def test_other_mistakes(data, expected):
+    with pytest.raises(ConfigError) as info:
+        parse(data)
+    assert expected in str(info.value)
+
+
+def test_unreadable_toml_names_the_file(tmp_path):
+    path = tmp_path / "cryptoaudit.toml"
+    path.write_text("[[systems]\n")
+    with pytest.raises(ConfigError, match=r"cryptoaudit.toml: cannot read configuration"):
+        load_config(path, ProviderRegistry(), BUILTIN_SETTINGS)

@@ -1,0 +1,92 @@
+"""The inventory model: ordering, immutability, tag overrides, JSON round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from pytest_cryptoaudit.catalog import ControlSpec, _as_predicate
+from pytest_cryptoaudit.model import (
+    CertificateInfo,
+    DiscoveryError,
+    Inventory,
+    KeyKind,
+    KeyRecord,
+    RiskTier,
+    SystemRecord,
+    is_valid_owner,
+)
+from pytest_cryptoaudit.serialize import inventory_from_dict, inventory_to_dict
+
+NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+
+
+def key(**fields):
+    base = dict(uid="files:a.pem", system="web", provider="files", kind="private-key",
+                risk_tier="medium", owner="CSC")
+    return KeyRecord(**{**base, **fields})
+
+
+def test_tiers_are_ordered():
+    assert RiskTier.CRITICAL > RiskTier.HIGH > RiskTier.MEDIUM > RiskTier.LOW
+    assert sorted(RiskTier, key=lambda t: t.rank)[-1] is RiskTier.CRITICAL
+
+
+@pytest.mark.parametrize("owner", ["CSP", "CSC", "AIC", "CSP-MP", "Shared MP-OSP", "OSP-AP"])
+def test_valid_owners(owner):
+    assert is_valid_owner(owner)
+
+
+@pytest.mark.parametrize("owner", ["", "ME", "CSP-MP-AP", "csp"])
+def test_invalid_owners(owner):
+    assert not is_valid_owner(owner)
+
+
+def test_records_are_immutable():
+    record = key(tags={"env": "prod"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.size = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        record.tags["env"] = "dev"  # type: ignore[index]
+
+
+def test_tags_override_tier_and_owner():
+    record = key(tags={"risk-tier": "critical", "owner": "CSP-MP"}).with_tags_applied()
+    assert record.risk_tier is RiskTier.CRITICAL
+    assert record.owner == "CSP-MP"
+    bad = key(tags={"risk-tier": "extreme"}).with_tags_applied()
+    assert bad.risk_tier is RiskTier.MEDIUM
+    assert "extreme" in bad.unreadable["risk_tier"]
+
+
+def test_inventory_round_trips_through_json():
+    cert = CertificateInfo(subject="CN=a", issuer="CN=a", serial="1", not_before=NOW,
+                           not_after=NOW + dt.timedelta(days=1), signature_algorithm="x",
+                           signature_hash="sha256", is_ca=False, self_signed=True,
+                           key_usage=("digital_signature",))
+    inventory = Inventory.build(
+        [key(uid="b", kind=KeyKind.CERTIFICATE, certificate=cert, created=NOW,
+             usage=("sign",), attributes={"x": [1, 2]}), key(uid="a")],
+        [SystemRecord(name="web", provider="files", risk_tier="medium", owner="CSC")],
+        [DiscoveryError(system="web", provider="files", reason="boom", key_uid="c")],
+    )
+    assert [k.uid for k in inventory.keys] == ["a", "b"]
+    again = inventory_from_dict(inventory_to_dict(inventory))
+    assert again == inventory
+    assert again.keys[1].certificate.not_after == NOW + dt.timedelta(days=1)
+
+
+def test_applicability_and_requirements():
+    spec = ControlSpec(id="CEK-04", title="t", check="c", min_tier=RiskTier.HIGH,
+                       requires=("size", "encrypted"),
+                       applies=_as_predicate({"kind": ["private-key"]}))
+    assert not spec.applies_to(key())  # medium is below high
+    assert spec.applies_to(key(risk_tier="critical"))
+    assert not spec.applies_to(key(risk_tier="critical", kind="certificate"))
+    unknown_kind = key(risk_tier="critical", kind="certificate", unreadable={"kind": "?"})
+    assert spec.applies_to(unknown_kind), "an unreadable field must not exclude the key"
+    missing = spec.missing(key(unreadable={"size": "encrypted key"}))
+    assert missing == {"size": "encrypted key", "encrypted": "not reported by the provider"}
+    assert spec.missing(key(size=256, attributes={"encrypted": False})) == {}

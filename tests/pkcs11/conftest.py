@@ -1,0 +1,88 @@
+"""SoftHSM2 tokens for the PKCS#11 tests: one seeded with the demonstration keys, audited once.
+
+A missing softhsm2 package skips these tests locally and fails them in CI (see
+``tests/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from pytest_cryptoaudit.config import AuditConfig, parse_config
+from pytest_cryptoaudit.lab.softhsm import LabToken, create_token, lab_system, seed
+from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
+from pytest_cryptoaudit.providers import ProviderRegistry
+from pytest_cryptoaudit.providers.pkcs11 import Pkcs11Provider
+from tests.conftest import require_executable
+
+PIN_ENV = "CRYPTOAUDIT_TEST_HSM_PIN"
+TOKEN_LABEL = "audit-token"
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> LabToken:
+    """A private SoftHSM2 token seeded with planted weaknesses beside clean keys."""
+    require_executable("softhsm2-util", "apt-get install softhsm2")
+    token = create_token(tmp_path_factory.mktemp("softhsm"), label=TOKEN_LABEL)
+    seed(token)
+    return token
+
+
+@pytest.fixture
+def token_env(softhsm_token: LabToken, monkeypatch: pytest.MonkeyPatch) -> LabToken:
+    """The seeded token, with SOFTHSM2_CONF and the PIN variable set for this test."""
+    for name, value in softhsm_token.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(PIN_ENV, softhsm_token.pin)
+    return softhsm_token
+
+
+def configure(**options: Any) -> AuditConfig:
+    """A validated configuration with one high-tier pkcs11 system ``hsm``."""
+    system = {"name": "hsm", "provider": "pkcs11", "risk_tier": "high", "owner": "CSC",
+              "pin_env": PIN_ENV, **options}
+    settings = [*BUILTIN_SETTINGS, *Pkcs11Provider.policy_settings]
+    return parse_config({"systems": [system]}, ProviderRegistry(), settings)
+
+
+def run_audit(folder: Path, systems: list[dict[str, Any]], token: LabToken, *args: str,
+              extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``pytest --cryptoaudit`` in a fresh process over ``systems``; return the evidence."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cryptoaudit.toml").write_text(tomli_w.dumps({"systems": systems}))
+    env = {**os.environ, **token.env, PIN_ENV: token.pin, **(extra_env or {})}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--cryptoaudit", "--cryptoaudit-json",
+         "evidence.json", "-p", "no:cacheprovider", "-q", *args],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    evidence_path = folder / "evidence.json"
+    assert evidence_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    evidence = json.loads(evidence_path.read_text())
+    evidence["_exit_code"] = completed.returncode
+    evidence["_output"] = completed.stdout + completed.stderr
+    return evidence
+
+
+@pytest.fixture(scope="session")
+def high_tier_audit(softhsm_token: LabToken,
+                    tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The evidence of one audit of the seeded token as a high-tier system."""
+    system = lab_system(softhsm_token, "hsm", risk_tier="high", pin_env=PIN_ENV)
+    return run_audit(tmp_path_factory.mktemp("audit-high"), [system], softhsm_token)
+
+
+def outcomes(evidence: dict[str, Any]) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
+    """Results by key uid, then by (control, check)."""
+    table: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+    for result in evidence["results"]:
+        table.setdefault(result["key_uid"], {})[(result["control"], result["check"])] = result
+    return table

@@ -1,0 +1,50 @@
+"""Run ``pytest --cryptoaudit`` in a child process, as a user would, and read its evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditRun:
+    """The outcome of one ``pytest --cryptoaudit`` run: exit code, output and evidence."""
+
+    returncode: int
+    output: str
+    evidence: dict[str, Any]
+
+    def outcomes(self, system: str) -> dict[tuple[str, str], str]:
+        """``(key uid, check) -> outcome`` of every result of ``system``."""
+        return {(r["key_uid"], r["check"]): r["outcome"]
+                for r in self.evidence["results"] if r["system"] == system}
+
+    def result(self, key_uid: str, check: str) -> dict[str, Any]:
+        return next(r for r in self.evidence["results"]
+                    if r["key_uid"] == key_uid and r["check"] == check)
+
+    def endpoint(self, uid: str) -> dict[str, Any]:
+        return next(e for e in self.evidence["endpoints"] if e["uid"] == uid)
+
+    def key(self, uid: str) -> dict[str, Any]:
+        return next(k for k in self.evidence["inventory"] if k["uid"] == uid)
+
+
+def run_audit(folder: Path, config: str, *args: str) -> AuditRun:
+    """Run the audit in a child pytest (as a user would) and read its evidence."""
+    (folder / "cryptoaudit.toml").write_text(config, encoding="utf-8")
+    evidence = folder / "evidence.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--cryptoaudit",
+         "--cryptoaudit-json", str(evidence), "-q", "-rN", *args],
+        cwd=folder, capture_output=True, text=True, timeout=120, check=False)
+    output = completed.stdout + completed.stderr
+    if not evidence.is_file():
+        pytest.fail(f"the audit wrote no evidence (exit {completed.returncode}):\n{output}")
+    return AuditRun(completed.returncode, output, json.loads(evidence.read_text()))
