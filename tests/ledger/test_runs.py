@@ -111,7 +111,15 @@ def test_ledger_record_per_system_per_run(pytester: pytest.Pytester) -> None:
     lost = audits["lost"]
     assert (lost["complete"], lost["reachable"]) == (False, False)
     assert lost["incomplete_reasons"] == ["system not reached: path 'nowhere' matched no file"]
-    assert outcome(evidence, "scope-coverage", "files:lost")["outcome"] == "failed"
+    skipped = outcome(evidence, "scope-coverage", "files:lost")
+    assert (skipped["outcome"], skipped["message"]) == ("skipped", (
+        "lost was not reached in this run: reported by CEK-21 discovery-complete "
+        "(path 'nowhere' matched no file)"))
+    lost_results = {r["check"]: r["outcome"] for r in evidence["results"]
+                    if r["key_uid"] == "files:lost" and r["control"] == "CEK-09"}
+    assert set(lost_results.values()) == {"skipped"}, lost_results  # never a pass
+    assert outcome(evidence, "scope-coverage", "files:app-keys")["notes"] == [
+        "component class audited: key-files"]
     assert evidence["scope"] == {"components": {"key-files": ["app-keys"]}, "unreachable": [
         {"system": "lost", "reason": "path 'nowhere' matched no file"}]}
 
@@ -208,6 +216,9 @@ def test_procedures_review_age(pytester: pytest.Pytester) -> None:
     _result, evidence = audit(pytester, at=T0)
     assert outcome(evidence, "procedures-current")["message"] == (
         "the crypto policy does not record version ([policy])")
+    config.write_text(config.read_text().replace("reviewed_on = 2025-01-15\n", ""))
+    _result, evidence = audit(pytester, at=T0)
+    assert outcome(evidence, "procedures-current")["outcome"] == "skipped"
 
 
 def test_without_ledger_the_ledger_checks_skip(pytester: pytest.Pytester) -> None:
