@@ -19,7 +19,7 @@ from typing import Any
 
 from ..model import RiskTier
 from ..references import CAIQ_CEK09_1, CAIQ_CEK09_2
-from .cli_support import add_common_arguments, load_audit_config, now_of, open_store, when
+from .cli_support import add_common_arguments, guarded, load_audit_config, now_of, open_store, when
 from .history import LedgerHistory
 from .status import OVERDUE, SystemStatus, all_events, follow_up, statuses
 
@@ -156,4 +156,4 @@ def register(subparsers: Any) -> None:
     add_common_arguments(parser)
     parser.add_argument("--format", choices=("csv", "json"), default="csv")
     parser.add_argument("--now", help="Answer as of this time (default: now).")
-    parser.set_defaults(handler=_run)
+    parser.set_defaults(handler=guarded(_run))

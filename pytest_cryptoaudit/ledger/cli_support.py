@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import getpass
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,6 +29,18 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ledger", metavar="PATH_OR_URL",
                         help=f"Ledger location (default: ${LOCATION_VARIABLE}, else `ledger` in "
                              "the configuration, else .cryptoaudit/ledger.db beside it).")
+
+
+def guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command whose ledger errors (unreachable, damaged) end it with the message, exit 2."""
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except LedgerError as exc:
+            raise UsageError(str(exc)) from None
+
+    return run
 
 
 def _plugin_policy_settings() -> list[PolicySetting]:

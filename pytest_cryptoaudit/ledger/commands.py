@@ -16,6 +16,7 @@ from ..serialize import to_jsonable
 from .chain import verify
 from .cli_support import (
     add_common_arguments,
+    guarded,
     load_audit_config,
     open_store,
     parse_instant,
@@ -118,7 +119,7 @@ def register(subparsers: Any) -> None:
     add_common_arguments(check)
     check.add_argument("--expect-head", metavar="SHA256",
                        help="The chain hash you recorded elsewhere for the last entry.")
-    check.set_defaults(handler=_verify)
+    check.set_defaults(handler=guarded(_verify))
     _register_events(subparsers)
 
 
@@ -133,7 +134,7 @@ def _register_events(subparsers: Any) -> None:
     add.add_argument("--note", default="")
     add.add_argument("--key", help="The key concerned (a key compromise).")
     add.add_argument("--versions", help="Compromised key versions, e.g. 1,2.")
-    add.set_defaults(handler=_event_add)
+    add.set_defaults(handler=guarded(_event_add))
     ingest = verbs.add_parser("ingest", help="Import key and policy operations from a log.")
     add_common_arguments(ingest)
     ingest.add_argument("--system", required=True)
@@ -141,9 +142,9 @@ def _register_events(subparsers: Any) -> None:
     source.add_argument("--vault-audit-log", metavar="FILE")
     source.add_argument("--cloudtrail", metavar="DIR_OR_S3_PREFIX")
     ingest.add_argument("--dry-run", action="store_true")
-    ingest.set_defaults(handler=_event_ingest)
+    ingest.set_defaults(handler=guarded(_event_ingest))
     listing = verbs.add_parser("list", help="List recorded events.")
     add_common_arguments(listing)
     listing.add_argument("--system")
     listing.add_argument("--format", choices=("table", "json"), default="table")
-    listing.set_defaults(handler=_event_list)
+    listing.set_defaults(handler=guarded(_event_list))

@@ -11,6 +11,7 @@ from typing import Any
 from ..cli import UsageError
 from .cli_support import (
     add_common_arguments,
+    guarded,
     load_audit_config,
     now_of,
     open_store,
@@ -89,11 +90,11 @@ def register(subparsers: Any) -> None:
     listing.add_argument("--status", choices=STATUSES, default="open")
     listing.add_argument("--format", choices=("table", "json"), default="table")
     listing.add_argument("--now", help=argparse.SUPPRESS)
-    listing.set_defaults(handler=_list)
+    listing.set_defaults(handler=guarded(_list))
     assign = verbs.add_parser("assign", help="Record a corrective action for a finding.")
     add_common_arguments(assign)
     assign.add_argument("finding", metavar="FINDING_ID")
     assign.add_argument("--owner", required=True, help="Who fixes it (a person or team).")
     assign.add_argument("--due", required=True, help="By when (a date, YYYY-MM-DD).")
     assign.add_argument("--note", default="")
-    assign.set_defaults(handler=_assign)
+    assign.set_defaults(handler=guarded(_assign))

@@ -14,6 +14,7 @@ from ..model import RiskTier
 from ..providers import ProviderLoadError, ProviderRegistry
 from .cli_support import (
     add_common_arguments,
+    guarded,
     load_audit_config,
     markdown_table,
     now_of,
@@ -137,9 +138,9 @@ def register(subparsers: Any) -> None:
     add_common_arguments(status)
     status.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     status.add_argument("--now", help="Evaluate as of this time (ISO 8601; default: now).")
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=guarded(_status))
     planner = subparsers.add_parser("plan", help="The master audit plan for the next 12 months.")
     add_common_arguments(planner)
     planner.add_argument("--format", choices=("markdown", "json"), default="markdown")
     planner.add_argument("--now", help="Start the plan at this time (default: now).")
-    planner.set_defaults(handler=_plan)
+    planner.set_defaults(handler=guarded(_plan))

@@ -114,3 +114,18 @@ def test_verify_command_names_the_record(tmp_path: Path, capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert "TAMPERED #2 deleted: #3 (key-compromise event on app-keys" in out
     assert f"chained to #2 (audit of db-keys, run {runs[0]})" in out
+
+
+def test_commands_refuse_a_damaged_ledger(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import make_project
+
+    make_project(tmp_path)
+    with open_ledger(None, tmp_path) as store:
+        _fill(store)
+    raw_sql(str(tmp_path / ".cryptoaudit" / "ledger.db"),
+            "DELETE FROM cryptoaudit_entries WHERE seq = 5")
+    assert main(["event", "add", "--system", "app-keys", "--kind", "security-incident",
+                 "--config", str(tmp_path / "cryptoaudit.toml")]) == 2
+    assert "does not end where its head record says: refusing to append" in \
+        capsys.readouterr().err

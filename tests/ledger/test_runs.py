@@ -124,10 +124,22 @@ def test_ledger_record_per_system_per_run(pytester: pytest.Pytester) -> None:
         {"system": "lost", "reason": "path 'nowhere' matched no file"}]}
 
 
+DIFF_REPORTER = """
+def pytest_cryptoaudit_evidence(evidence, config):
+    from pytest_cryptoaudit.ledger.findings import findings_diff_for
+
+    diff = findings_diff_for(config, evidence)
+    (config.rootpath / "diff.md").write_text(diff.as_markdown() if diff else "no ledger")
+"""
+
+
 def test_material_change_is_recorded_and_followed_up_by_the_run_that_found_it(
         pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
     make_project(pytester.path)
+    pytester.makeconftest(DIFF_REPORTER)
     audit(pytester)
+    assert "No previous complete audit in the ledger." in pytester.path.joinpath(
+        "diff.md").read_text()
     write(pytester.path / "keys" / "weak.pem", private_pem(rsa_key(2048)))
     config = pytester.path / "cryptoaudit.toml"
     config.write_text(config.read_text().replace('version = "3.1"', 'version = "3.2"'))
@@ -138,6 +150,10 @@ def test_material_change_is_recorded_and_followed_up_by_the_run_that_found_it(
     assert changes["config-change"]["note"] == (
         f"{WEAK}: size 1024 -> 2048; {WEAK}: key material replaced")
     assert changes["policy-change"]["source"] == "change-detection"
+    diff = pytester.path.joinpath("diff.md").read_text()
+    assert "0 new, 1 resolved, 0 still open." in diff
+    assert f"| {finding_id('app-keys', 'CEK-04', 'key-strength', WEAK)} | app-keys | CEK-04 | " \
+           f"key-strength | `{WEAK}` |" in diff
     assert outcome(evidence, "event-follow-up")["outcome"] == "passed"
     code, row = status(pytester, capsys)
     assert (code, row["state"]) == (0, "ok")
