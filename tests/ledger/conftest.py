@@ -12,6 +12,13 @@ from typing import Any
 
 import pytest
 
+# Imported once here rather than inside every in-process pytester run, which would unload
+# and import them again each time.
+import pytest_cryptoaudit.ledger.plugin
+import pytest_cryptoaudit.providers.files
+import pytest_cryptoaudit.reporting.evidence
+import pytest_cryptoaudit.reporting.terminal
+import pytest_cryptoaudit.session  # noqa: F401
 from pytest_cryptoaudit.lab.postgres import PostgresCluster, find_bin_dir
 from pytest_cryptoaudit.lab.processes import ServiceError
 from pytest_cryptoaudit.ledger.store import LedgerStore, open_ledger

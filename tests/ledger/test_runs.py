@@ -17,6 +17,7 @@ from pytest_cryptoaudit.ledger.store import open_ledger
 
 from ..factories import private_pem, rsa_key, write
 from .conftest import make_project
+from .helpers import record_run
 
 T0 = datetime(2026, 7, 1, 9, tzinfo=UTC)
 WEAK = "files:keys/weak.pem"
@@ -197,7 +198,8 @@ def test_cadence_and_findings_follow_up_under_a_frozen_clock(
 def test_missed_event_fails_under_xdist_with_one_writer(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     make_project(pytester.path, weak=False)
-    audit(pytester, at=T0)
+    with open_ledger(None, pytester.path) as store:
+        record_run(store, T0, systems={"app-keys": "medium"})  # an earlier complete audit
     compromise = (T0 + timedelta(days=1)).isoformat()
     assert cli(pytester, "event", "add", "--system", "app-keys", "--kind", "key-compromise",
                "--at", compromise, at=T0 + timedelta(days=1)) == 0
@@ -207,7 +209,8 @@ def test_missed_event_fails_under_xdist_with_one_writer(pytester: pytest.Pyteste
     assert missed["message"] == ("not followed by a complete audit in time: key-compromise at "
                                  "2026-07-02 09:00 UTC (follow-up due by 2026-07-09 09:00)")
     with open_ledger(None, pytester.path) as store:
-        assert [e.type for e in store.entries()] == ["audit", "event", "audit"]
+        audits = store.entries(types=["audit"])
+    assert [a.run_id for a in audits[1:]] == [evidence["run"]["id"]]  # the controller's, once
 
 
 def test_narrowed_run_is_recorded_as_incomplete(pytester: pytest.Pytester,
@@ -223,17 +226,18 @@ def test_narrowed_run_is_recorded_as_incomplete(pytester: pytest.Pytester,
 
 def test_procedures_review_age(pytester: pytest.Pytester) -> None:
     make_project(pytester.path, reviewed_on="2025-01-15")
-    _result, evidence = audit(pytester, at=T0)
+    narrow = ("--cryptoaudit-control", "CEK-09", "--cryptoaudit-no-ledger")
+    _result, evidence = audit(pytester, *narrow, at=T0)
     assert outcome(evidence, "procedures-current")["message"] == (
         "crypto policy 3.1 last reviewed 2025-01-15 (532 days ago); review at least every "
         "365 days")
     config = pytester.path / "cryptoaudit.toml"
     config.write_text(config.read_text().replace('version = "3.1"\n', ""))
-    _result, evidence = audit(pytester, at=T0)
+    _result, evidence = audit(pytester, *narrow, at=T0)
     assert outcome(evidence, "procedures-current")["message"] == (
         "the crypto policy does not record version ([policy])")
     config.write_text(config.read_text().replace("reviewed_on = 2025-01-15\n", ""))
-    _result, evidence = audit(pytester, at=T0)
+    _result, evidence = audit(pytester, *narrow, at=T0)
     assert outcome(evidence, "procedures-current")["outcome"] == "skipped"
 
 
