@@ -18,6 +18,7 @@ import pytest
 
 from ..model import Event, Inventory
 from ..serialize import to_jsonable
+from .chain import Entry
 from .history import LedgerHistory, event_from
 from .records import Changes, audit_drafts, change_event, detect_changes
 from .status import DUE, OVERDUE, statuses
@@ -50,6 +51,7 @@ class LedgerPlugin:
         self.error: str | None = None
         self.location = ""
         self.changes: dict[str, Changes] = {}
+        self.previous: dict[str, Entry] = {}
         self.change_events: list[Event] = []
         self.due: list[str] | None = None
         self.notice = ""
@@ -124,7 +126,7 @@ class LedgerPlugin:
 
         try:
             with self._open(audit_config) as store:
-                previous = store.latest_audits([s.name for s in inventory.systems])
+                self.previous = store.latest_audits([s.name for s in inventory.systems])
         except LedgerError as exc:
             self.error = str(exc)
             return
@@ -132,7 +134,7 @@ class LedgerPlugin:
         for system in inventory.systems:
             found = detect_changes(_system_json(inventory, audit_config, system.name),
                                    [to_jsonable(k) for k in inventory.keys_of(system.name)],
-                                   policy, previous.get(system.name))
+                                   policy, self.previous.get(system.name))
             if found:
                 self.changes[system.name] = found
         self.change_events = [
@@ -191,7 +193,8 @@ class LedgerPlugin:
         audit_config = self._audit_session().audit_config
         try:
             with self._open(audit_config) as store:
-                self.appended = len(store.append(audit_drafts(evidence, self.changes)))
+                drafts = audit_drafts(evidence, self.changes, self.previous)
+                self.appended = len(store.append(drafts))
         except LedgerError as exc:
             self.error = f"ledger not written: {exc}"
             if self.session is not None:

@@ -97,11 +97,18 @@ def change_event(system: str, kind: str, changes: list[str], run_id: str,
             "source_id": f"{run_id}:{system}:{kind}", "changes": changes}
 
 
-def audit_drafts(evidence: Mapping[str, Any], changes: Mapping[str, Changes]) -> list[Draft]:
-    """One audit entry per system of the evidence, then the change events it found."""
+def audit_drafts(evidence: Mapping[str, Any], changes: Mapping[str, Changes],
+                 previous: Mapping[str, Entry] | None = None) -> list[Draft]:
+    """One audit entry per system of the evidence, then the change events it found.
+
+    ``previous`` (each system's last complete audit) lets an unchanged inventory point to
+    the entry that already holds its per-key detail instead of storing it again.
+    """
     run = evidence["run"]
     now = datetime.now(UTC).isoformat()
-    drafts = [_audit_draft(evidence, system, changes.get(system["name"], []), now)
+    previous = previous or {}
+    drafts = [_audit_draft(evidence, system, changes.get(system["name"], []), now,
+                           previous.get(system["name"]))
               for system in evidence["systems"]]
     for system, found in sorted(changes.items()):
         for kind, listed in found:
@@ -111,7 +118,7 @@ def audit_drafts(evidence: Mapping[str, Any], changes: Mapping[str, Changes]) ->
 
 
 def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes: Changes,
-                 now: str) -> Draft:
+                 now: str, previous: Entry | None) -> Draft:
     run, name = evidence["run"], system["name"]
     keys = [k for k in evidence["inventory"] if k["system"] == name]
     results = [r for r in evidence["results"] if r["system"] == name]
@@ -137,6 +144,10 @@ def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes
                          for r in results if r["outcome"] == "waived"),
         "changes": [change for _kind, listed in changes for change in listed],
     }
+    if previous is not None and previous.data.get("inventory_sha256") == fingerprint["sha256"]:
+        content["inventory_detail_seq"] = previous.data.get("inventory_detail_seq") or \
+            previous.seq
+        return Draft("audit", name, run["started"], content, run_id=run["id"])
     return Draft("audit", name, run["started"], content, run_id=run["id"],
                  detail={"keys": fingerprint["keys"]})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,7 +129,8 @@ class LedgerStore(abc.ABC):
             return [Entry(*row) for row in cursor.fetchall()]
 
     def latest_audits(self, systems: Sequence[str]) -> dict[str, Entry]:
-        """The last complete audit of each named system, with its inventory detail."""
+        """The last complete audit of each named system, with its inventory detail (taken
+        from the entry it refers to when the inventory had not changed)."""
         latest: dict[str, Entry] = {}
         p = self.placeholder
         sql = (f"SELECT {', '.join(ENTRY_COLUMNS)} FROM cryptoaudit_entries WHERE type = 'audit'"
@@ -141,7 +143,18 @@ class LedgerStore(abc.ABC):
                     if entry.data.get("complete"):
                         latest[system] = entry
                         break
+            for system, entry in latest.items():
+                latest[system] = self._with_detail(cursor, entry)
         return latest
+
+    def _with_detail(self, cursor: Any, entry: Entry) -> Entry:
+        holder = entry.data.get("inventory_detail_seq")
+        if entry.detail or not holder:
+            return entry
+        cursor.execute(f"SELECT detail FROM cryptoaudit_entries WHERE seq = {self.placeholder}",
+                       (holder,))
+        row = cursor.fetchone()
+        return dataclasses.replace(entry, detail=row[0] if row else "")
 
     def head(self) -> Head | None:
         with self._read_cursor() as cursor:

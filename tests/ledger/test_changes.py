@@ -107,3 +107,21 @@ def test_findings_diff_against_previous_complete_run(sqlite_store: LedgerStore) 
     assert f"| {finding_id('app-keys', 'CEK-04', 'key-strength', 'c')} | app-keys |" in markdown
     narrowed = evidence(T0 + timedelta(days=1), results=[kept], controls=["CEK-12"])
     assert findings_diff(narrowed, history).resolved == []
+
+
+def test_unchanged_inventory_refers_to_the_stored_detail(sqlite_store: LedgerStore) -> None:
+    from pytest_cryptoaudit.ledger.chain import verify
+    from pytest_cryptoaudit.ledger.records import audit_drafts
+
+    for day in range(3):
+        document = evidence(T0 + timedelta(days=day), inventory=[key("k1"), key("k2")])
+        sqlite_store.append(audit_drafts(document, {}, sqlite_store.latest_audits(["app-keys"])))
+    first, second, third = sqlite_store.entries(detail=True)
+    assert first.detail and not second.detail and not third.detail
+    assert second.data["inventory_detail_seq"] == third.data["inventory_detail_seq"] == 1
+    latest = sqlite_store.latest_audits(["app-keys"])["app-keys"]
+    assert (latest.seq, latest.detail) == (3, first.detail)
+    system = evidence(T0)["systems"][0]
+    assert detect_changes(system, [key("k1")], "1" * 64, latest) == [
+        ("config-change", ["k2: key removed"])]
+    assert verify(sqlite_store.entries(detail=True), sqlite_store.head()) == []
