@@ -62,6 +62,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cryptoaudit-no-ledger", action="store_true",
                     help="Neither read nor append to the ledger (a dry run; CEK-09 checks "
                          "that need the ledger are skipped).")
+    group.addoption("--cryptoaudit-waivers", metavar="FILE",
+                    help="Waivers (TOML or YAML): accepted findings with justification, "
+                         "approver and expiry date.")
+    group.addoption("--cryptoaudit-oscal", metavar="PATH",
+                    help="Write OSCAL assessment-results JSON to PATH.")
+    group.addoption("--cryptoaudit-cbom", metavar="PATH",
+                    help="Write a CycloneDX 1.6 cryptographic bill of materials to PATH.")
+    group.addoption("--cryptoaudit-markdown", metavar="PATH",
+                    help="Write a Markdown summary to PATH (also appended to "
+                         "$GITHUB_STEP_SUMMARY when that is set).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,15 +80,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("cryptoaudit"):
         from .config import ConfigError
         from .ledger.plugin import LedgerPlugin
+        from .reporting import register_reporters
         from .session import AuditSession
+        from .waivers import WaiverError
 
         # The ledger first: the session asks it which systems are due while it loads.
         config.pluginmanager.register(LedgerPlugin(config), LEDGER_PLUGIN)
         try:
-            session = AuditSession(config)
-        except ConfigError as exc:
+            audit = AuditSession(config)
+        except (ConfigError, WaiverError) as exc:
             raise pytest.UsageError(str(exc)) from None
-        config.pluginmanager.register(session, SESSION_PLUGIN)
+        config.pluginmanager.register(audit, SESSION_PLUGIN)
+        register_reporters(config, audit)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

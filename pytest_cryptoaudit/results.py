@@ -82,7 +82,8 @@ def phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tup
         return Outcome.PASSED, ""
     if report.skipped:
         if hasattr(report, "wasxfail"):
-            return Outcome.WAIVED, str(report.wasxfail)
+            # An xfail mark hides a finding without approver or expiry: it is no waiver.
+            return Outcome.FAILED, f"xfail mark is not a waiver ({report.wasxfail or 'no reason'})"
         longrepr = report.longrepr
         reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         return Outcome.SKIPPED, reason.removeprefix("Skipped: ")
@@ -101,7 +102,8 @@ def _assertion_message(error: BaseException) -> str:
 
 
 def fold(previous: Result | None, metadata: dict[str, Any], nodeid: str, outcome: Outcome,
-         message: str, duration: float, notes: list[str]) -> Result:
+         message: str, duration: float, notes: list[str],
+         waiver: dict[str, Any] | None = None) -> Result:
     """Combine a phase into the test's result, keeping the most severe outcome."""
     if previous is None:
         return Result(
@@ -110,11 +112,14 @@ def fold(previous: Result | None, metadata: dict[str, Any], nodeid: str, outcome
             message=message,
             duration=duration,
             notes=list(notes),
+            waiver=waiver,
             risk_tier=RiskTier(metadata["risk_tier"]),
             references=tuple(metadata["references"]),
             **{k: v for k, v in metadata.items() if k not in ("risk_tier", "references")},
         )
     previous.duration += duration
+    if waiver is not None:
+        previous.waiver = waiver
     previous.notes.extend(n for n in notes if n not in previous.notes)
     if _SEVERITY[outcome] > _SEVERITY[previous.outcome]:
         previous.outcome = outcome

@@ -36,6 +36,7 @@ from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
 from .serialize import inventory_from_dict, inventory_to_dict
+from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
 METADATA = pytest.StashKey[dict[str, Any]]()
 WORKERINPUT_KEY = "cryptoaudit"
@@ -55,6 +56,8 @@ class AuditSession:
         self.audit_config = self._load_config()
         self.inventory = Inventory()
         self.results: dict[str, Result] = {}
+        self.waivers: tuple[Waiver, ...] = ()
+        self._evidence: dict[str, Any] | None = None
         self.other_failures = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
@@ -62,6 +65,8 @@ class AuditSession:
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if self.workerinput is not None:
             self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
+        else:
+            self.waivers = self._load_waivers()
         if not config.getoption("cryptoaudit_no_builtin"):
             self._add_builtin_controls()
 
@@ -118,6 +123,12 @@ class AuditSession:
         systems = tuple(s for s in audit_config.systems if s.name in keep)
         return AuditConfig(audit_config.path, audit_config.sha256, systems,
                            audit_config.policy, audit_config.sections)
+
+    def _load_waivers(self) -> tuple[Waiver, ...]:
+        option = self.config.getoption("cryptoaudit_waivers")
+        if not option:
+            return ()
+        return load_waivers(Path(self.config.invocation_params.dir, option))
 
     def _add_builtin_controls(self) -> None:
         folder = str(builtin_controls_dir())
@@ -190,6 +201,7 @@ class AuditSession:
             "run_id": self.run_id,
             "started": self.started.isoformat(),
             "inventory": inventory_to_dict(self.inventory),
+            "waivers": [waiver.as_dict() for waiver in self.waivers],
         })
 
     def _receive_from_controller(self, payload: str) -> None:
@@ -197,6 +209,7 @@ class AuditSession:
         self.run_id = data["run_id"]
         self.started = datetime.fromisoformat(data["started"])
         self.inventory = inventory_from_dict(data["inventory"])
+        self.waivers = tuple(Waiver.from_dict(w) for w in data.get("waivers", ()))
 
     # -- collection -------------------------------------------------------------------------
 
@@ -254,7 +267,9 @@ class AuditSession:
 
     # -- results ------------------------------------------------------------------------------
 
-    @pytest.hookimpl(hookwrapper=True)
+    # Innermost wrapper: the outcome (and a waiver) is settled before any reporting plugin's
+    # wrapper (allure-pytest's, say) reads the report.
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, Any, None]:
@@ -265,10 +280,24 @@ class AuditSession:
             return
         result_outcome, message = phase_outcome(report, call)
         notes: list[str] = item.stash.get(NOTES, [])
+        waiver = None
+        if result_outcome is Outcome.FAILED and self.waivers:
+            waiver = decide(self.waivers, metadata, self.now.date())
+            if waiver and waiver["status"] == "applied":
+                result_outcome = Outcome.WAIVED
+                show_as_waived(item, report, waiver)
         report.cryptoaudit = {  # type: ignore[attr-defined]
             **metadata, "outcome": result_outcome.value, "message": message,
-            "notes": list(notes),
+            "notes": list(notes), "waiver": waiver,
         }
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
+        """Show waived findings as their own category: counted, and not a failure."""
+        data = getattr(report, "cryptoaudit", None)
+        if data and data["outcome"] == Outcome.WAIVED.value and report.when == "call":
+            return "waived", "w", ("WAIVED", {"yellow": True})
+        return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not self.is_controller:
@@ -280,10 +309,10 @@ class AuditSession:
             return
         data = dict(data)
         outcome, message = Outcome(data.pop("outcome")), data.pop("message")
-        notes = data.pop("notes", [])
+        notes, waiver = data.pop("notes", []), data.pop("waiver", None)
         self.results[report.nodeid] = fold(self.results.get(report.nodeid), data,
                                            report.nodeid, outcome, message, report.duration,
-                                           notes)
+                                           notes, waiver)
 
     # -- end of the run -----------------------------------------------------------------------
 
@@ -291,18 +320,18 @@ class AuditSession:
         if self.is_controller:
             from .reporting.terminal import write_summary
 
-            write_summary(terminalreporter, list(self.results.values()), self.inventory)
+            write_summary(terminalreporter, list(self.results.values()), self.inventory,
+                          self.waiver_status())
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.is_controller:
             return
-        self.finished = datetime.now(UTC)
         self.interrupted = bool(exitstatus == pytest.ExitCode.INTERRUPTED
                                 or session.shouldfail or session.shouldstop)
-        from .reporting.evidence import build_evidence, write_evidence
+        from .reporting.evidence import write_evidence
 
-        evidence = build_evidence(self)
+        evidence = self.evidence()
         self.config.hook.pytest_cryptoaudit_evidence(evidence=evidence, config=self.config)
         path = self.config.getoption("cryptoaudit_json")
         if path:
@@ -311,21 +340,46 @@ class AuditSession:
         # the session's exit status: start from it rather than from the status given here.
         session.exitstatus = self._exit_status(session.exitstatus)
 
+    def evidence(self) -> dict[str, Any]:
+        """The JSON evidence of the finished run, built once; every report derives from it."""
+        if self._evidence is None:
+            from .reporting.evidence import build_evidence
+
+            self.finished = self.finished or datetime.now(UTC)
+            self._evidence = build_evidence(self)
+        return self._evidence
+
+    def waiver_status(self) -> dict[str, list[dict[str, Any]]]:
+        """Applied, expired and stale waivers of this run."""
+        return status_report(self.waivers, self.results.values(), self.now.date())
+
     def _exit_status(self, exitstatus: int) -> int:
-        """Forgive findings below ``--cryptoaudit-fail-on``; never forgive errors."""
-        if exitstatus != pytest.ExitCode.TESTS_FAILED or self.other_failures:
+        """Forgive findings below ``--cryptoaudit-fail-on``; never forgive errors. A finding
+        that pytest itself let pass (an xfail mark is not a waiver) still fails the run."""
+        if exitstatus not in (pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.OK):
+            return exitstatus
+        if self.other_failures:
             return exitstatus
         threshold = RiskTier(self.config.getoption("cryptoaudit_fail_on"))
         for result in self.results.values():
             if result.outcome is Outcome.ERROR:
-                return exitstatus
+                return pytest.ExitCode.TESTS_FAILED
             if result.outcome is Outcome.FAILED and result.risk_tier >= threshold:
-                return exitstatus
+                return pytest.ExitCode.TESTS_FAILED
         return pytest.ExitCode.OK
 
 
 def _matches_python_files(config: pytest.Config, path: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
+
+
+def metadata_of(item: pytest.Item) -> dict[str, Any] | None:
+    """The control metadata of a collected item (None for anything but a control test)."""
+    spec = spec_from_node(item)
+    subject = _subject_of(item)
+    if spec is None or subject is None:
+        return None
+    return subject_metadata(spec, subject)
 
 
 def _subject_of(item: pytest.Item) -> Any:

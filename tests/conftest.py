@@ -22,3 +22,9 @@ def require_executable(name: str, install_hint: str) -> str:
     if os.environ.get("CRYPTOAUDIT_REQUIRE_SERVICES") == "1":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audits inside the tests must not write to the CI run's own step summary."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)

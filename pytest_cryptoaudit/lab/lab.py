@@ -18,8 +18,9 @@ from typing import Any
 
 import tomli_w
 
+from ..reporting import every_report_arguments
 from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
-from .processes import pid_alive, stop_pid
+from .processes import ServiceError, pid_alive, stop_pid
 from .softhsm import seed_lab_token
 from .tls_server import start_lab_estate
 
@@ -105,10 +106,26 @@ def _start_hsm(state: LabState, say: Say) -> None:
     say("lab: SoftHSM2 token 'payments-hsm' seeded with keys")
 
 
+def _start_vault(state: LabState, say: Say) -> None:
+    from .estate_vault import start_vault_estate
+    from .openbao import bao_binary
+
+    try:
+        bao_binary()
+    except ServiceError as exc:
+        say(f"lab: {exc}: no OpenBao in this lab")
+        return
+    systems, env = start_vault_estate(state.directory / "services", state.add_pid)
+    state.systems.extend(systems)
+    state.env.update(env)
+    say(f"lab: OpenBao dev server at {systems[0]['url']} with transit keys, a CA and roles")
+
+
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("files", _start_files),
     ("tls", _start_tls),
     ("hsm", _start_hsm),
+    ("vault", _start_vault),
 )
 
 
@@ -141,8 +158,7 @@ def audit(directory: Path, report_dir: Path, extra: list[str]) -> int:
     report_dir.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
             "--cryptoaudit-config", str(directory / CONFIG_FILE),
-            "--cryptoaudit-json", str(report_dir / "evidence.json"), "-q", "--no-header",
-            *extra]
+            *every_report_arguments(report_dir), "-q", "--no-header", *extra]
     env = {**os.environ, **state.env}
     return subprocess.run(args, cwd=directory, env=env, check=False).returncode
 

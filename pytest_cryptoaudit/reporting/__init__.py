@@ -1,1 +1,99 @@
-"""Reporters turn the results of a run into evidence: terminal, JSON and the formats built on it."""
+"""Reporters turn the results of a run into evidence: terminal, JSON and the formats built on it.
+
+Every report derives from the JSON evidence (``reporting/evidence.py``) or, for the per-test
+integrations of pytest-html and Allure, from the ``report.cryptoaudit`` data that travels on
+each pytest report. Integrations with optional plugins are separate plugin objects,
+registered only when that plugin is active, so a missing plugin costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ..session import AuditSession
+
+#: Findings of the previous run, in the shape of :func:`markdown.findings_of`; the ledger
+#: fills this so that the Markdown summary can say what is new and what was resolved.
+PREVIOUS_FINDINGS = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def every_report_arguments(folder: Path) -> list[str]:
+    """Options that write every report this installation can produce into ``folder``
+    (``cryptoaudit lab run`` uses them)."""
+    arguments = [
+        "--cryptoaudit-json", str(folder / "evidence.json"),
+        "--junitxml", str(folder / "junit.xml"), "-o", "junit_family=xunit1",
+        "--cryptoaudit-oscal", str(folder / "oscal.json"),
+        "--cryptoaudit-markdown", str(folder / "summary.md"),
+    ]
+    if find_spec("pytest_html"):
+        arguments += ["--html", str(folder / "report.html"), "--self-contained-html"]
+    if find_spec("allure_pytest"):
+        arguments += ["--alluredir", str(folder / "allure")]
+    if find_spec("cyclonedx"):
+        arguments += ["--cryptoaudit-cbom", str(folder / "cbom.json")]
+    return arguments
+
+
+def register_reporters(config: pytest.Config, audit: AuditSession) -> None:
+    """Register the report integrations that this run asks for and can serve."""
+    manager = config.pluginmanager
+    if manager.hasplugin("html"):
+        from .html import HtmlReporter
+
+        manager.register(HtmlReporter(audit), "cryptoaudit-html")
+    if manager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
+        from .allure import AllureReporter
+
+        manager.register(AllureReporter(audit), "cryptoaudit-allure")
+    if audit.is_controller:
+        manager.register(FileReports(config), "cryptoaudit-files")
+
+
+class FileReports:
+    """Writes the file formats derived from the evidence: OSCAL, CBOM and Markdown."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.oscal = config.getoption("cryptoaudit_oscal")
+        self.cbom = config.getoption("cryptoaudit_cbom")
+        self.markdown = config.getoption("cryptoaudit_markdown")
+        if self.cbom:
+            from .cbom import require_cyclonedx
+
+            require_cyclonedx()
+
+    def _path(self, option: str) -> Path:
+        path = Path(self.config.invocation_params.dir, option)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def pytest_cryptoaudit_evidence(self, evidence: dict[str, Any], config: pytest.Config) -> None:
+        """Write each requested format from the finished evidence."""
+        if self.oscal:
+            from .oscal import write_oscal
+
+            write_oscal(evidence, self._path(self.oscal))
+        if self.cbom:
+            from .cbom import write_cbom
+
+            write_cbom(evidence, self._path(self.cbom))
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if self.markdown or step_summary:
+            self._write_markdown(evidence, step_summary)
+
+    def _write_markdown(self, evidence: dict[str, Any], step_summary: str | None) -> None:
+        from .markdown import render_markdown
+
+        text = render_markdown(evidence, self.config.stash.get(PREVIOUS_FINDINGS, None))
+        if self.markdown:
+            self._path(self.markdown).write_text(text, encoding="utf-8")
+        if step_summary:
+            with Path(step_summary).open("a", encoding="utf-8") as handle:
+                handle.write(text + "\n")

@@ -150,6 +150,7 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
             "policy_sha256": policy_sha256(session),
             "policy_document": dict(audit_config.policy_document),
             "selection": selection(session),
+            "cadence_days": {tier.value: days for tier, days in audit_config.cadence.items()},
         },
         "systems": _systems(session),
         "inventory": [to_jsonable(key) for key in session.inventory.keys],
@@ -158,7 +159,13 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
         "summary": summarize(results),
         "events": events(session),
         "scope": scope(session),
+        "waivers": _waivers(session),
     }
+
+
+def _waivers(session: AuditSession) -> dict[str, Any]:
+    option = session.config.getoption("cryptoaudit_waivers")
+    return {"file": str(option) if option else None, **session.waiver_status()}
 
 
 def write_evidence(evidence: dict[str, Any], path: Path) -> None:

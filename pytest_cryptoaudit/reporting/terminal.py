@@ -10,7 +10,8 @@ from ..results import Result, summarize
 WORST_SHOWN = 10
 
 
-def write_summary(terminal: Any, results: list[Result], inventory: Inventory) -> None:
+def write_summary(terminal: Any, results: list[Result], inventory: Inventory,
+                  waivers: dict[str, list[dict[str, Any]]] | None = None) -> None:
     terminal.write_sep("=", "cryptoaudit summary")
     endpoints = f"{len(inventory.endpoints)} endpoints, " if inventory.endpoints else ""
     terminal.write_line(
@@ -31,6 +32,23 @@ def write_summary(terminal: Any, results: list[Result], inventory: Inventory) ->
                 f"{entry['skipped']:>7}")
         terminal.write_line(line, red=bool(failing), green=not failing)
     _write_worst(terminal, results)
+    _write_waivers(terminal, waivers or {})
+
+
+def _write_waivers(terminal: Any, waivers: dict[str, list[dict[str, Any]]]) -> None:
+    applied, expired, stale = (waivers.get(k, []) for k in ("applied", "expired", "stale"))
+    if not (applied or expired or stale):
+        return
+    terminal.write_line("")
+    terminal.write_line(f"waivers: {len(applied)} applied, {len(expired)} expired, "
+                        f"{len(stale)} stale")
+    for waiver in expired:
+        terminal.write_line(f"  expired {waiver['id']} ({waiver['control']}, expired "
+                            f"{waiver['expires']}, approver {waiver['approver']}): "
+                            f"{len(waiver['unwaived'])} finding(s) no longer waived", yellow=True)
+    for waiver in stale:
+        terminal.write_line(f"  stale {waiver['id']} ({waiver['control']}): {waiver['reason']}",
+                            yellow=True)
 
 
 def _write_worst(terminal: Any, results: list[Result]) -> None:

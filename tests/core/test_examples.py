@@ -41,3 +41,15 @@ def test_custom_controls_example(tmp_path):
     assert found[("files:keys/locked.pem", "approved-curve")] == "error"
     assert found[("files:keys/id_service", "file-suffix")] == "failed"
     assert found[("files:keys/good.pem", "file-suffix")] == "passed"
+
+
+def test_ci_examples_use_only_real_options(pytester):
+    """Every --cryptoaudit-* option that the CI examples pass exists."""
+    import re
+
+    help_text = pytester.runpytest("--help").stdout.str()
+    for workflow in sorted((EXAMPLES / "ci").iterdir()):
+        used = set(re.findall(r"--cryptoaudit-[a-z-]+", workflow.read_text()))
+        assert used, workflow
+        missing = {option for option in used if option not in help_text}
+        assert not missing, f"{workflow.name} uses unknown options {sorted(missing)}"

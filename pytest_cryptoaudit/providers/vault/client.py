@@ -1,0 +1,178 @@
+"""Read-only access to one Vault-API server (HashiCorp Vault or OpenBao) through hvac.
+
+Every read names its path, and every failure (permission denied, sealed, timed out,
+unreachable) becomes a :class:`VaultReadError` that says which path and why, so the
+provider can turn it into a discovery error instead of an empty result. The token is read
+from an environment variable or a file, handed to hvac, and never stored, logged or shown.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    import hvac
+
+#: HTTP statuses worth another try with backoff; 503 (sealed, standby) is not transient.
+RETRY_STATUSES = (429, 502, 504)
+
+
+class VaultReadError(Exception):
+    """A read that failed; the message names the path and the reason, never the token."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def path_of(*parts: str) -> str:
+    """Join a mount and names into an API path, quoting each name (not the mount)."""
+    mount, *names = parts
+    return "/".join([mount.strip("/"), *(quote(n, safe="") for n in names)])
+
+
+def load_token(token_env: str, token_file: str | None, base_dir: Path) -> str:
+    """The token from ``token_file`` (if set) or the ``token_env`` environment variable."""
+    if token_file:
+        path = Path(token_file).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise VaultReadError("token", f"cannot read token_file {path}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+        if not token:
+            raise VaultReadError("token", f"token_file {path} is empty")
+        return token
+    token = os.environ.get(token_env, "").strip()
+    if not token:
+        raise VaultReadError("token", f"environment variable {token_env} is not set "
+                             "(token_env names the variable holding the token)")
+    return token
+
+
+class VaultReader:
+    """GET and LIST on API paths of one server, with a timeout, retries and a shared pool."""
+
+    def __init__(self, client: hvac.Client, timeout: float,
+                 root_client: hvac.Client | None = None) -> None:
+        self._client = client
+        self._root_client = root_client
+        self.timeout = timeout
+
+    @classmethod
+    def connect(cls, url: str, token: str, *, namespace: str | None, verify: bool | str,
+                timeout: float, retries: int, pool_size: int) -> VaultReader:
+        import hvac
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries,
+                      backoff_factor=0.2, status_forcelist=RETRY_STATUSES,
+                      allowed_methods=frozenset({"GET", "LIST"}), raise_on_status=False)
+        session = requests.Session()
+        session.verify = verify  # hvac prefers a given session's verify over its own argument
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        settings = {"url": url, "token": token, "verify": verify, "timeout": timeout,
+                    "session": session}
+        client = hvac.Client(namespace=namespace, **settings)
+        root_client = hvac.Client(**settings) if namespace else None
+        return cls(client, timeout, root_client)
+
+    def root_namespace(self) -> VaultReader:
+        """The same connection without a namespace, for server-wide paths (``sys/audit``)."""
+        return VaultReader(self._root_client or self._client, self.timeout)
+
+    def close(self) -> None:
+        self._client.adapter.close()
+
+    def get(self, path: str) -> dict[str, Any]:
+        """The ``data`` of a GET on ``path``."""
+        return self._data(path, self._request("get", path))
+
+    def names(self, path: str) -> list[str]:
+        """The names under ``path``; Vault answers 404 to a LIST with nothing under it."""
+        return list(self.list_with_info(path)[0])
+
+    def list_with_info(self, path: str) -> tuple[list[str], dict[str, Any]]:
+        """Names and ``key_info`` of a LIST (PKI issuers report their default flag there)."""
+        import hvac.exceptions
+
+        try:
+            response = self._request("list", path)
+        except hvac.exceptions.InvalidPath:
+            return [], {}
+        data = self._data(path, response)
+        keys = data.get("keys") or []
+        if not isinstance(keys, list):
+            raise VaultReadError(path, "unexpected LIST response (no list of keys)")
+        return [str(k) for k in keys], dict(data.get("key_info") or {})
+
+    def get_unauthenticated_status(self, path: str) -> dict[str, Any]:
+        """A GET on an endpoint whose answer is the top-level object (``sys/seal-status``)."""
+        response = self._request("get", path)
+        if not isinstance(response, dict):
+            raise VaultReadError(path, "unexpected response (not a JSON object)")
+        return response
+
+    def _data(self, path: str, response: Any) -> dict[str, Any]:
+        if not isinstance(response, dict) or not isinstance(response.get("data"), dict):
+            raise VaultReadError(path, "unexpected response (no data object)")
+        return dict(response["data"])
+
+    def _request(self, method: str, path: str) -> Any:
+        import hvac.exceptions
+        import requests
+
+        try:
+            return getattr(self._client.adapter, method)(f"/v1/{path}")
+        except hvac.exceptions.InvalidPath:
+            if method == "list":
+                raise
+            raise VaultReadError(path, "not found (HTTP 404)") from None
+        except hvac.exceptions.VaultError as exc:
+            raise VaultReadError(path, _describe_vault_error(exc)) from None
+        except requests.exceptions.SSLError as exc:
+            raise VaultReadError(path, f"TLS verification failed: {_first_line(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            if _timed_out(exc):
+                raise VaultReadError(path, f"timed out after {self.timeout:g}s") from None
+            raise VaultReadError(path, f"cannot connect: {_first_line(exc)}") from None
+
+
+_STATUS_REASONS = {
+    "Forbidden": "permission denied (HTTP 403)",
+    "Unauthorized": "token rejected (HTTP 401)",
+    "VaultDown": "server sealed or unavailable (HTTP 503)",
+    "VaultNotInitialized": "server not initialized (HTTP 501)",
+    "RateLimitExceeded": "rate limited (HTTP 429)",
+}
+
+
+def _describe_vault_error(exc: Exception) -> str:
+    reason = _STATUS_REASONS.get(type(exc).__name__, type(exc).__name__)
+    errors = [" ".join(str(e).split()) for e in (getattr(exc, "errors", None) or [])]
+    errors = [e for e in errors if e and "permission denied" not in e]
+    return f"{reason}: {'; '.join(errors)}" if errors else reason
+
+
+def _timed_out(exc: Exception) -> bool:
+    """A timeout, also when urllib3's retries wrapped it in a connection error."""
+    import requests
+    import urllib3.exceptions
+
+    if isinstance(exc, requests.exceptions.Timeout):
+        return True
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, urllib3.exceptions.TimeoutError)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

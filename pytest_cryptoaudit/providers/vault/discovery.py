@@ -1,0 +1,263 @@
+"""One discovery run against one Vault-API server.
+
+Order matters: the seal status comes first (it needs no token), so a sealed or unreachable
+server is reported as such and nothing else is attempted. Per-key reads run on a bounded
+thread pool; records are added on the calling thread only. Anything that cannot be read is
+a discovery error naming the path, plus an ``unreadable`` system attribute where a control
+depends on it, so no check can pass on data that was never seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Any
+
+from .client import VaultReader, VaultReadError, load_token, path_of
+from .pki import (
+    issuer_uid,
+    list_issuers,
+    longest_role_ttl,
+    mount_max_ttl,
+    read_issuer,
+    read_role,
+)
+from .system import (
+    AUDITED_ENGINES,
+    BUILTIN_ADMIN_POLICIES,
+    acl_policies,
+    audit_devices,
+    auditor_identity,
+    mount_type,
+    mounts,
+    seal_status,
+)
+from .transit import key_uid, read_key
+
+if TYPE_CHECKING:
+    from ...config import SystemConfig
+    from .. import Discovery, DiscoveryContext
+
+#: System attributes the Vault controls read; all unreadable when the server cannot be read.
+SYSTEM_FACTS = ("seal_type", "auditor_identity", "mounts", "transit_mounts", "audit_devices",
+                "acl_policies", "pki_roles")
+PROGRESS_EVERY = 250
+
+
+class VaultDiscovery:
+    """Collects the records of one server into one :class:`Discovery` attempt."""
+
+    def __init__(self, attempt: Discovery, system: SystemConfig,
+                 context: DiscoveryContext) -> None:
+        self.attempt = attempt
+        self.options: Any = system.options
+        self.context = context
+        self.attributes: dict[str, Any] = {}
+        self.unreadable: dict[str, str] = {}
+
+    def run(self) -> Discovery:
+        try:
+            reader = self._connect()
+        except VaultReadError as exc:
+            self._fail_whole_system(str(exc))
+            return self._finish()
+        try:
+            self._discover(reader)
+        finally:
+            reader.close()
+        return self._finish()
+
+    def _connect(self) -> VaultReader:
+        options = self.options
+        token = load_token(options.token_env, options.token_file, self.context.base_dir)
+        verify: bool | str = options.verify
+        if options.ca_cert:
+            verify = str(self.context.base_dir / options.ca_cert)
+        return VaultReader.connect(options.url, token, namespace=options.namespace,
+                                   verify=verify, timeout=options.timeout,
+                                   retries=options.retries, pool_size=options.max_workers)
+
+    def _discover(self, reader: VaultReader) -> None:
+        if not self._readable(reader):
+            return
+        self._fact("auditor_identity", lambda: auditor_identity(reader))
+        audited = self._audited_mounts(reader)
+        with ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="vault") as pool:
+            # Server-wide reads overlap with the key reads (parsing policies takes a while).
+            facts = {name: pool.submit(read, reader) for name, read, control
+                     in (("audit_devices", audit_devices, "CEK-09"),
+                         ("acl_policies", acl_policies, "CEK-08"))
+                     if self.context.wants(control)}
+            roles = self._keys(reader, pool, audited)
+            for name, future in facts.items():
+                self._fact(name, future.result)
+        if self._wants_roles():
+            self.attributes["pki_roles"] = sorted(roles, key=lambda r: (r["mount"], r["name"]))
+        self.context.progress(self.attempt.system.name, len(self.attempt.keys),
+                              len(self.attempt.errors))
+
+    def _readable(self, reader: VaultReader) -> bool:
+        """Read the seal status; a server that cannot answer or is sealed fails as a whole."""
+        try:
+            status = seal_status(reader)
+        except VaultReadError as exc:
+            self._fail_whole_system(str(exc))
+            return False
+        self.attributes.update(status)
+        if status["sealed"]:
+            self._fail_whole_system("sys/seal-status: the server is sealed; nothing can be "
+                                    "read until it is unsealed")
+        return not status["sealed"]
+
+    def _keys(self, reader: VaultReader, pool: ThreadPoolExecutor,
+              audited: dict[str, str]) -> list[dict[str, Any]]:
+        """Add the records of every audited mount; return the PKI roles read on the way."""
+        roles: list[dict[str, Any]] = []
+        for mount, engine in sorted(audited.items()):
+            if engine == "transit":
+                self._transit(reader, pool, mount)
+            else:
+                roles.extend(self._pki(reader, pool, mount))
+        return roles
+
+    def _wants_roles(self) -> bool:
+        return self.context.wants("CEK-04", "CEK-11", "CEK-12")
+
+    # -- system facts ------------------------------------------------------------------------
+
+    def _fact(self, name: str, read: Callable[[], Any]) -> Any:
+        try:
+            value = read()
+        except VaultReadError as exc:
+            self._unreadable(str(exc), name)
+            return None
+        self.attributes[name] = value
+        return value
+
+    def _unreadable(self, reason: str, *names: str) -> None:
+        self.attempt.error(reason)
+        for name in names:
+            self.unreadable.setdefault(name, reason)
+
+    def _fail_whole_system(self, reason: str) -> None:
+        self.attempt.error(reason)
+        for name in SYSTEM_FACTS:
+            self.unreadable.setdefault(name, reason)
+
+    def _finish(self) -> Discovery:
+        record = self.attempt.system
+        self.attempt.system = dataclasses.replace(
+            record,
+            attributes={**record.attributes, **self.attributes,
+                        "admin_policies": sorted({*BUILTIN_ADMIN_POLICIES,
+                                                  *self.options.admin_policies})},
+            unreadable={**record.unreadable, **self.unreadable},
+        )
+        return self.attempt
+
+    # -- mounts --------------------------------------------------------------------------------
+
+    def _audited_mounts(self, reader: VaultReader) -> dict[str, str]:
+        """Audited mount → engine: the configured ones, or every transit and PKI mount."""
+        enabled = self._fact("mounts", lambda: mounts(reader))
+        if enabled is None:
+            self.unreadable.setdefault("transit_mounts", self.unreadable["mounts"])
+        else:
+            self.attributes["transit_mounts"] = sorted(
+                m for m, engine in enabled.items() if engine == "transit")
+        if self.options.mounts is None:
+            return {m: e for m, e in (enabled or {}).items() if e in AUDITED_ENGINES}
+        chosen = {}
+        for mount in (m.strip("/") for m in self.options.mounts):
+            engine = self._engine_of(reader, mount, enabled)
+            if engine in AUDITED_ENGINES:
+                chosen[mount] = engine
+            elif engine is not None:
+                self.attempt.error(f"mount {mount!r} is a {engine or 'unknown'} engine; "
+                                   "only transit and pki mounts are audited")
+        return chosen
+
+    def _engine_of(self, reader: VaultReader, mount: str,
+                   enabled: dict[str, str] | None) -> str | None:
+        if enabled is not None:
+            if mount not in enabled:
+                self.attempt.error(f"sys/mounts: mount {mount!r} is not enabled on the server")
+            return enabled.get(mount)
+        try:  # sys/mounts was denied: ask about this one mount instead
+            return mount_type(reader, mount)
+        except VaultReadError as exc:
+            self.attempt.error(str(exc))
+            return None
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def _transit(self, reader: VaultReader, pool: ThreadPoolExecutor, mount: str) -> None:
+        try:
+            names = reader.names(path_of(mount, "keys"))
+        except VaultReadError as exc:
+            self.attempt.error(str(exc))
+            return
+        system = self.attempt.system.name
+        futures = {pool.submit(read_key, reader, system, mount, name):
+                   key_uid(system, mount, name) for name in names}
+        for uid, fields in _settled(futures, self.attempt):
+            kind = fields.pop("kind")
+            self.attempt.add_key(uid, kind, **fields)
+            if len(self.attempt.keys) % PROGRESS_EVERY == 0:
+                self.context.progress(system, len(self.attempt.keys), len(self.attempt.errors))
+
+    def _pki(self, reader: VaultReader, pool: ThreadPoolExecutor,
+             mount: str) -> list[dict[str, Any]]:
+        roles = self._roles(reader, pool, mount) if self._wants_roles() else []
+        try:
+            issuers = list_issuers(reader, mount)
+        except VaultReadError as exc:
+            self.attempt.error(str(exc))
+            return roles
+        system = self.attempt.system.name
+        futures = {pool.submit(read_issuer, reader, mount, issuer_id, default, self.context.now):
+                   issuer_uid(system, mount, issuer_id) for issuer_id, default in issuers}
+        for uid, (reference, fields) in _settled(futures, self.attempt):
+            attributes = fields["attributes"]
+            attributes["longest_role_max_ttl_seconds"] = longest_role_ttl(roles, attributes)
+            self.attempt.add_key(issuer_uid(system, mount, reference) if reference else uid,
+                                 "certificate", **fields)
+        return roles
+
+    def _roles(self, reader: VaultReader, pool: ThreadPoolExecutor,
+               mount: str) -> list[dict[str, Any]]:
+        try:
+            ceiling = mount_max_ttl(reader, mount)
+            names = reader.names(path_of(mount, "roles"))
+        except VaultReadError as exc:
+            self._unreadable(str(exc), "pki_roles")
+            return []
+        futures = {pool.submit(read_role, reader, mount, name, ceiling): name for name in names}
+        roles = []
+        for future in as_completed(futures):
+            try:
+                roles.append(future.result())
+            except VaultReadError as exc:
+                self._unreadable(str(exc), "pki_roles")
+            except (ValueError, TypeError) as exc:  # a malformed role answer
+                self._unreadable(f"{path_of(mount, 'roles', futures[future])}: unexpected "
+                                 f"response: {exc}", "pki_roles")
+        return roles
+
+
+def _settled(futures: dict[Future[Any], str],
+             attempt: Discovery) -> Any:
+    """Yield (uid, result) of each finished read; a failed read is a key error."""
+    for future in as_completed(futures):
+        uid = futures[future]
+        try:
+            result = future.result()
+        except VaultReadError as exc:
+            attempt.error(str(exc), key_uid=uid)
+            continue
+        except Exception as exc:  # an unexpected answer fails this key, not the whole server
+            attempt.error(f"{uid}: unexpected response: {type(exc).__name__}: {exc}",
+                          key_uid=uid)
+            continue
+        yield uid, result

@@ -1,0 +1,82 @@
+"""Server-wide facts: seal, audit devices, mounts, ACL policies and the auditor's identity.
+
+Each reader returns plain JSON-able data for the system record, or raises
+:class:`VaultReadError` naming the path it could not read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .client import VaultReader, VaultReadError, path_of
+from .policies import PolicyParseError, parse_policy
+
+AUDITED_ENGINES = ("transit", "pki")
+#: Policies that are administrative by construction, whatever the configuration says.
+BUILTIN_ADMIN_POLICIES = ("root",)
+
+
+def seal_status(reader: VaultReader) -> dict[str, Any]:
+    """Seal facts from ``sys/seal-status`` (readable without a token)."""
+    status = reader.get_unauthenticated_status("sys/seal-status")
+    return {
+        "sealed": bool(status.get("sealed", True)),
+        "initialized": bool(status.get("initialized", False)),
+        "seal_type": status.get("type"),
+        "recovery_seal": bool(status.get("recovery_seal", False)),
+        "server_version": status.get("version"),
+        "storage_type": status.get("storage_type"),
+        "cluster_name": status.get("cluster_name"),
+    }
+
+
+def auditor_identity(reader: VaultReader) -> dict[str, Any]:
+    """Who the audit token belongs to: display name, policies and accessor, never the token."""
+    data = reader.get("auth/token/lookup-self")
+    return {
+        "display_name": data.get("display_name"),
+        "policies": sorted(data.get("policies") or []),
+        "accessor": data.get("accessor"),
+    }
+
+
+def mounts(reader: VaultReader) -> dict[str, str]:
+    """Every secrets engine mount path (without the trailing slash) → engine type."""
+    data = reader.get("sys/mounts")
+    return {path.strip("/"): str(info.get("type")) for path, info in data.items()
+            if isinstance(info, dict)}
+
+
+def mount_type(reader: VaultReader, mount: str) -> str:
+    """The engine type of one mount, through the UI endpoint a token with access may read."""
+    data = reader.get(path_of("sys/internal/ui/mounts", mount.strip("/")))
+    return str(data.get("type", ""))
+
+
+def audit_devices(reader: VaultReader) -> list[dict[str, Any]]:
+    """Enabled audit devices: path, type and whether local (options may name files).
+
+    Audit devices belong to the whole server, so they are read in the root namespace.
+    """
+    data = reader.root_namespace().get("sys/audit")
+    return [
+        {"path": path, "type": info.get("type"), "local": bool(info.get("local", False))}
+        for path, info in sorted(data.items()) if isinstance(info, dict)
+    ]
+
+
+def acl_policies(reader: VaultReader) -> dict[str, dict[str, list[str]]]:
+    """Each ACL policy's rules as path → capabilities; ``root`` is implicit and skipped."""
+    rules = {}
+    for name in reader.names("sys/policies/acl"):
+        if name in BUILTIN_ADMIN_POLICIES:
+            continue
+        path = path_of("sys/policies/acl", name)
+        text = reader.get(path).get("policy")
+        if not isinstance(text, str):
+            raise VaultReadError(path, "response carries no policy text")
+        try:
+            rules[name] = parse_policy(text)
+        except PolicyParseError as exc:
+            raise VaultReadError(path, str(exc)) from None
+    return rules

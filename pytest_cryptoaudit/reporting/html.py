@@ -1,0 +1,169 @@
+"""pytest-html integration: control columns, a per-control summary and each test's evidence.
+
+Registered only when pytest-html is installed (its hooks are unknown otherwise). The row
+data comes from ``report.cryptoaudit``, which travels on the report from xdist workers; the
+summary comes from the evidence; the evidence extra from the inventory the evidence
+carries. pytest-html shows a waived finding as an expected failure (xfail), relabelled here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .links import reference_url
+from .subjects import Subjects
+
+if TYPE_CHECKING:
+    from ..session import AuditSession
+
+#: (header, metadata key) of the columns added after pytest-html's "Test" column.
+COLUMNS = (("Control", "control"), ("Check", "check"), ("System", "system"),
+           ("Key", "key_uid"), ("Risk tier", "risk_tier"), ("Owner", "owner"))
+COUNTS = (("Passed", "passed"), ("Failed", "failed"), ("Errors", "error"),
+          ("Waived", "waived"), ("Skipped", "skipped"))
+INSERT_AT = 2
+STYLE = """<style>
+.cryptoaudit-summary table { border-collapse: collapse; margin: 0.5em 0 1em; }
+.cryptoaudit-summary th, .cryptoaudit-summary td { border: 1px solid #ccc; padding: 2px 8px; }
+.cryptoaudit-summary td.bad { color: #c00; font-weight: bold; }
+.cryptoaudit-evidence th { text-align: left; padding-right: 1em; vertical-align: top; }
+.cryptoaudit-evidence pre { white-space: pre-wrap; margin: 0; }
+</style>"""
+
+
+class HtmlReporter:
+    """Adds the audit's columns, summary and evidence to a pytest-html report."""
+
+    def __init__(self, audit: AuditSession) -> None:
+        self.audit = audit
+        self._subjects: Subjects | None = None
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        """Name the run and its start time; call waived findings by their name."""
+        started = self.audit.started.strftime("%Y-%m-%d %H:%M:%S UTC")
+        report.title = f"Crypto audit {self.audit.run_id[:8]} \u2014 {started}"
+        outcomes = getattr(report, "outcomes", None)
+        if isinstance(outcomes, dict) and "xfailed" in outcomes:
+            outcomes["xfailed"]["label"] = "Waived (expected failures)"
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        """Control, Check, System, Key, Risk tier and Owner, sortable."""
+        cells[INSERT_AT:INSERT_AT] = [
+            f'<th class="sortable" data-column-type="{key}">{title}</th>'
+            for title, key in COLUMNS
+        ]
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        """The row's control metadata (empty cells for tests that are no control)."""
+        data = getattr(report, "cryptoaudit", None) or {}
+        cells[INSERT_AT:INSERT_AT] = [
+            f'<td class="col-{key}">{escape(str(data.get(key, "")))}</td>' for _, key in COLUMNS
+        ]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Attach the evidence of the test to the phase pytest-html shows."""
+        data = getattr(report, "cryptoaudit", None)
+        if data is None or not self.audit.is_controller:
+            return
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            extra = {"name": "Evidence", "format_type": "html", "content": self.evidence(data),
+                     "mime_type": None, "extension": None}
+            report.extras = [*getattr(report, "extras", []), extra]  # type: ignore[attr-defined]
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str],
+                                    postfix: list[str], session: pytest.Session) -> None:
+        """The per-control table and the waivers, at the top of the report."""
+        prefix.append(STYLE + summary_html(self.audit.evidence()))
+
+    def evidence(self, data: Mapping[str, Any]) -> str:
+        """The result and the audited attributes of its subject, as an HTML table."""
+        rows = list(_result_rows(data))
+        rows.extend(_flatten(self._subject(data)))
+        body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+        return f'<table class="cryptoaudit-evidence">{body}</table>'
+
+    def _subject(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        if self._subjects is None:
+            self._subjects = Subjects(self.audit.inventory)
+        return self._subjects.of(data)
+
+
+def _result_rows(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    yield "outcome", escape(data["outcome"])
+    if data.get("message"):
+        yield "message", f"<pre>{escape(data['message'])}</pre>"
+    for note in data.get("notes") or ():
+        yield "note", escape(note)
+    waiver = data.get("waiver")
+    if waiver:
+        yield "waiver", escape(f"{waiver['id']} ({waiver['status']}): approved by "
+                               f"{waiver['approver']} until {waiver['expires']}; "
+                               f"{waiver['justification']}"
+                               + (f" [{waiver['ticket']}]" if waiver.get("ticket") else ""))
+    if data.get("remediation"):
+        yield "remediation", escape(data["remediation"])
+    for reference in data.get("references") or ():
+        url = reference_url(reference)
+        link = (f'<a href="{escape(url)}">{escape(reference)}</a>' if url
+                else escape(reference))
+        yield "reference", link
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        for key, sub in value.items():
+            yield from _flatten(sub, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        if value:
+            yield prefix, escape(", ".join(str(v) for v in value))
+    elif value is not None:
+        yield prefix, escape(str(value))
+
+
+def summary_html(evidence: Mapping[str, Any]) -> str:
+    """The per-control summary and the waiver status of the run."""
+    head = "".join(f"<th>{t}</th>" for t in ("Control", "Title", *(c for c, _ in COUNTS),
+                                              "Worst tier failing"))
+    rows = []
+    for control, entry in evidence["summary"].items():
+        bad = entry["failed"] or entry["error"]
+        counts = "".join(f"<td>{entry[key]}</td>" for _, key in COUNTS)
+        worst = escape(entry["worst_failing_tier"] or "")
+        rows.append(f'<tr class="{"failing" if bad else "clean"}"><td>{escape(control)}</td>'
+                    f'<td>{escape(entry["title"])}</td>{counts}'
+                    f'<td class="{"bad" if bad else ""}">{worst}</td></tr>')
+    table = (f'<table id="cryptoaudit-controls"><thead><tr>{head}</tr></thead>'
+             f'<tbody>{"".join(rows)}</tbody></table>')
+    return (f'<div class="cryptoaudit-summary"><h2>Controls</h2>{_run_line(evidence)}'
+            f"{table}{_waivers_html(evidence.get('waivers') or {})}</div>")
+
+
+def _run_line(evidence: Mapping[str, Any]) -> str:
+    run = evidence["run"]
+    errors = sum(len(s["discovery_errors"]) for s in evidence["systems"])
+    return (f"<p>Run {escape(run['id'])}, {escape(run['started'])} to "
+            f"{escape(run['finished'])}: {len(evidence['systems'])} systems, "
+            f"{len(evidence['inventory'])} keys, {errors} discovery errors.</p>")
+
+
+def _waivers_html(waivers: Mapping[str, Any]) -> str:
+    items = []
+    for waiver in waivers.get("applied", []):
+        items.append(f"applied {escape(waiver['id'])} ({escape(waiver['control'])}, approver "
+                     f"{escape(waiver['approver'])}, until {waiver['expires']}): "
+                     f"{len(waiver['waived'])} finding(s) waived")
+    for waiver in waivers.get("expired", []):
+        items.append(f"<b>expired</b> {escape(waiver['id'])} ({escape(waiver['control'])}, "
+                     f"expired {waiver['expires']}): {len(waiver['unwaived'])} finding(s) "
+                     "no longer waived")
+    for waiver in waivers.get("stale", []):
+        items.append(f"<b>stale</b> {escape(waiver['id'])} ({escape(waiver['control'])}): "
+                     f"{escape(waiver['reason'])}")
+    if not items:
+        return ""
+    listed = "".join(f"<li>{item}</li>" for item in items)
+    return f'<h3>Waivers</h3><ul id="cryptoaudit-waivers">{listed}</ul>'

@@ -1,0 +1,130 @@
+"""The Markdown summary of a run (``--cryptoaudit-markdown PATH``, ``$GITHUB_STEP_SUMMARY``).
+
+A per-control table, the worst findings and the waivers, from the JSON evidence. Given the
+findings of the previous run (:func:`findings_of` of its evidence, or what the ledger
+recorded), it also says which findings are new and which were resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+FINDING_OUTCOMES = ("failed", "error", "waived")
+WORST_SHOWN = 10
+TIER_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier", "message")
+LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "waived": "waived",
+          "skipped": "skipped"}
+
+
+def findings_of(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The findings of a run (failed, error and waived results), in a stable shape."""
+    return [{f: r.get(f) for f in FINDING_FIELDS}
+            for r in evidence["results"] if r["outcome"] in FINDING_OUTCOMES]
+
+
+def _identity(finding: Mapping[str, Any]) -> tuple[str, str, str]:
+    return finding["control"], finding["check"], finding["key_uid"]
+
+
+def diff_findings(previous: Iterable[Mapping[str, Any]],
+                  current: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Findings new in ``current`` and findings of ``previous`` that are gone (resolved).
+
+    A finding is identified by (control, check, key uid); one present in both runs is
+    ``persisting`` even if its outcome changed (failed to waived, say).
+    """
+    before = {_identity(f): f for f in previous}
+    now = {_identity(f): f for f in current}
+    return {
+        "new": [now[k] for k in sorted(now.keys() - before.keys())],
+        "resolved": [before[k] for k in sorted(before.keys() - now.keys())],
+        "persisting": [now[k] for k in sorted(now.keys() & before.keys())],
+    }
+
+
+def _cell(value: Any) -> str:
+    text = " ".join(str(value if value is not None else "").split())
+    return text.replace("|", "\\|") or " "
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _headline(evidence: Mapping[str, Any]) -> list[str]:
+    run = evidence["run"]
+    counts = {o: sum(1 for r in evidence["results"] if r["outcome"] == o)
+              for o in ("passed", "failed", "error", "waived", "skipped")}
+    errors = sum(len(s["discovery_errors"]) for s in evidence["systems"])
+    verdict = "clean" if not (counts["failed"] or counts["error"]) else "findings"
+    return [
+        f"## Crypto audit {run['id'][:8]}: {verdict}",
+        "",
+        f"Run `{run['id']}` from {run['started']} to {run['finished']}: "
+        f"{len(evidence['systems'])} systems, {len(evidence['inventory'])} keys, "
+        f"{errors} discovery errors. "
+        + ", ".join(f"**{n} {LABELS[o]}**" if o in ("failed", "error") and n
+                    else f"{n} {LABELS[o]}" for o, n in counts.items()) + ".",
+    ]
+
+
+def _controls(evidence: Mapping[str, Any]) -> list[str]:
+    rows = [(c, e["title"], e["passed"], e["failed"], e["error"], e["waived"], e["skipped"],
+             e["worst_failing_tier"] or "") for c, e in evidence["summary"].items()]
+    header = ("Control", "Title", "Passed", "Failed", "Errors", "Waived", "Skipped",
+              "Worst tier failing")
+    return ["", "### Controls", "", *_table(header, rows)]
+
+
+def _worst(evidence: Mapping[str, Any]) -> list[str]:
+    bad = [r for r in evidence["results"] if r["outcome"] in ("failed", "error")]
+    if not bad:
+        return []
+    bad.sort(key=lambda r: (-TIER_RANK[r["risk_tier"]], r["outcome"] != "error", r["key_uid"]))
+    rows = [(r["risk_tier"], r["control"], r["check"], f"`{r['key_uid']}`", r["outcome"],
+             r["message"].splitlines()[0] if r["message"] else "") for r in bad[:WORST_SHOWN]]
+    return ["", f"### Worst findings ({min(len(bad), WORST_SHOWN)} of {len(bad)})", "",
+            *_table(("Tier", "Control", "Check", "Key", "Outcome", "Message"), rows)]
+
+
+def _changes(evidence: Mapping[str, Any],
+             previous: Iterable[Mapping[str, Any]] | None) -> list[str]:
+    if previous is None:
+        return []
+    diff = diff_findings(previous, findings_of(evidence))
+    lines = ["", "### Since the last run", "",
+             f"{len(diff['new'])} new, {len(diff['resolved'])} resolved, "
+             f"{len(diff['persisting'])} persisting findings."]
+    for label, key in (("New", "new"), ("Resolved", "resolved")):
+        if diff[key]:
+            rows = [(f["risk_tier"], f["control"], f["check"], f"`{f['key_uid']}`", f["outcome"])
+                    for f in diff[key]]
+            lines += ["", f"**{label}**", "",
+                      *_table(("Tier", "Control", "Check", "Key", "Outcome"), rows)]
+    return lines
+
+
+def _waivers(evidence: Mapping[str, Any]) -> list[str]:
+    waivers = evidence.get("waivers") or {}
+    rows = [("applied", w["id"], w["control"], w["approver"], w["expires"],
+             f"{len(w['waived'])} waived") for w in waivers.get("applied", [])]
+    rows += [("**expired**", w["id"], w["control"], w["approver"], w["expires"],
+              f"{len(w['unwaived'])} no longer waived") for w in waivers.get("expired", [])]
+    rows += [("stale", w["id"], w["control"], w["approver"], w["expires"], w["reason"])
+             for w in waivers.get("stale", [])]
+    if not rows:
+        return []
+    return ["", "### Waivers", "",
+            *_table(("Status", "Waiver", "Control", "Approver", "Expires", "Effect"), rows)]
+
+
+def render_markdown(evidence: Mapping[str, Any],
+                    previous: Iterable[Mapping[str, Any]] | None = None) -> str:
+    """The whole summary; ``previous`` (findings of the last run) adds new/resolved."""
+    lines = [*_headline(evidence), *_controls(evidence), *_worst(evidence),
+             *_changes(evidence, previous), *_waivers(evidence)]
+    return "\n".join(lines) + "\n"

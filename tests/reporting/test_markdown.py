@@ -1,0 +1,48 @@
+"""The Markdown summary as a pure function of the evidence (and the previous findings)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pytest_cryptoaudit.reporting.markdown import diff_findings, findings_of, render_markdown
+from tests.reporting.conftest import FullRun
+
+
+def _finding(check: str, key: str, outcome: str = "failed") -> dict[str, Any]:
+    return {"control": "CEK-04", "check": check, "key_uid": key, "system": "s",
+            "outcome": outcome, "risk_tier": "high", "message": "m"}
+
+
+def test_diff_findings() -> None:
+    previous = [_finding("key-strength", "a"), _finding("key-strength", "b")]
+    current = [_finding("key-strength", "b", "waived"), _finding("algorithm-allowed", "a")]
+    diff = diff_findings(previous, current)
+    assert [(f["check"], f["key_uid"]) for f in diff["new"]] == [("algorithm-allowed", "a")]
+    assert [(f["check"], f["key_uid"]) for f in diff["resolved"]] == [("key-strength", "a")]
+    assert [f["outcome"] for f in diff["persisting"]] == ["waived"]
+
+
+def test_new_and_resolved_since_previous_run(full_run: FullRun) -> None:
+    evidence = full_run.evidence
+    previous = findings_of(evidence)
+    assert {f["outcome"] for f in previous} == {"failed", "error", "waived"}
+    resolved = _finding("key-age", "files:keys/retired.pem")
+    current = copy.deepcopy(evidence)
+    current["results"] = [r for r in current["results"] if r["check"] != "not-expired"]
+    text = render_markdown(current, [*previous, resolved])
+    section = text.split("### Since the last run", 1)[1]
+    assert "0 new, 2 resolved," in section
+    assert "`files:keys/retired.pem`" in section
+    assert "`files:certs/expired.crt`" in section.split("**Resolved**", 1)[1]
+    assert "### Since the last run" not in render_markdown(evidence)
+
+
+def test_pipes_in_messages_do_not_break_tables(full_run: FullRun) -> None:
+    evidence = copy.deepcopy(full_run.evidence)
+    failing = next(r for r in evidence["results"] if r["outcome"] == "failed")
+    failing["message"] = "a | b\nsecond line"
+    text = render_markdown(evidence)
+    row = next(line for line in text.splitlines() if "a \\| b" in line)
+    assert row.count(" | ") == 5  # six cells: the pipe in the message is escaped
+    assert "second line" not in text
