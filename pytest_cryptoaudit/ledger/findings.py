@@ -58,11 +58,12 @@ def _track(log: dict[str, FindingLog], audit: AuditView) -> None:
             continue
         entry.last_seen, entry.status, entry.resolved_at = audit.started, OPEN, None
         entry.outcome, entry.message = finding["outcome"], finding["message"]
-    for waived in audit.data.get("waived", ()):
-        if waived in log and log[waived].status != RESOLVED:
-            log[waived].status = WAIVED
+    waived = {w["id"] for w in audit.data.get("waived", ())}
+    for finding in waived & set(log):
+        if log[finding].status != RESOLVED:
+            log[finding].status = WAIVED
     if audit.data.get("complete"):
-        reported = audit.finding_ids | set(audit.data.get("waived", ()))
+        reported = audit.finding_ids | waived
         for entry in log.values():
             if entry.system == audit.data["system"] and entry.status != RESOLVED \
                     and entry.id not in reported:
@@ -143,6 +144,24 @@ def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> Findin
         if not incomplete_reasons(evidence["run"], system):
             diff.resolved += [before[i] for i in sorted(set(before) - set(now))]
     return diff
+
+
+def previous_findings(history: LedgerHistory, systems: Iterable[str],
+                      controls: Iterable[str] | None = None) -> list[dict[str, Any]] | None:
+    """The findings (failed, error, waived) of each system's last complete audit, in the
+    shape of :func:`pytest_cryptoaudit.reporting.markdown.findings_of`; None when no system
+    has one. ``controls`` keeps only those controls' findings (for a narrowed run)."""
+    found: list[dict[str, Any]] | None = None
+    for system in systems:
+        last = history.last_complete(system)
+        if last is None:
+            continue
+        found = found or []
+        for finding in [*last.data.get("findings", ()), *last.data.get("waived", ())]:
+            if controls is None or finding["control"] in controls:
+                found.append({**{k: v for k, v in finding.items() if k != "id"},
+                              "system": system})
+    return found
 
 
 def findings_diff_for(config: Any, evidence: Mapping[str, Any]) -> FindingsDiff | None:

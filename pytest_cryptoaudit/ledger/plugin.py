@@ -120,6 +120,7 @@ class LedgerPlugin:
         if not self.enabled or self.load(audit_config) is None:
             return
         audit = self._audit_session()
+        self._share_previous_findings(inventory, audit.selected_controls())
         if audit.selected_controls() or _narrowed(self.config):
             return  # a narrowed run may not have read everything: no change to compare
         from ..reporting.evidence import policy_sha256
@@ -141,6 +142,22 @@ class LedgerPlugin:
             event_from(change_event(name, kind, listed, audit.run_id,
                                     audit.started.isoformat())).event
             for name, found in sorted(self.changes.items()) for kind, listed in found]
+
+    def _share_previous_findings(self, inventory: Inventory,
+                                 controls: frozenset[str] | None) -> None:
+        """Give the Markdown summary the findings of the last complete audits, so that it
+        can say what is new and what was resolved (not when ``-k`` & co. narrowed the run:
+        what it did not look at would look resolved)."""
+        from ..reporting import PREVIOUS_FINDINGS
+        from .findings import previous_findings
+
+        if self.history is None or _narrowed(self.config):
+            return
+        reached = [s.name for s in inventory.systems
+                   if not any(e.key_uid is None for e in inventory.errors_of(s.name))]
+        found = previous_findings(self.history, reached, controls)
+        if found is not None:
+            self.config.stash[PREVIOUS_FINDINGS] = found
 
     def _audit_session(self) -> Any:
         return self.config.pluginmanager.get_plugin("cryptoaudit-session")

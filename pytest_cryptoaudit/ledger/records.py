@@ -50,13 +50,14 @@ def incomplete_reasons(run: Mapping[str, Any], system: Mapping[str, Any]) -> lis
     return reasons
 
 
-def _findings(results: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _findings(results: list[Mapping[str, Any]],
+              outcomes: tuple[str, ...] = FINDING_OUTCOMES) -> list[dict[str, Any]]:
     return [
         {"id": finding_id(r["system"], r["control"], r["check"], r["key_uid"]),
          "control": r["control"], "check": r["check"], "key_uid": r["key_uid"],
          "outcome": r["outcome"], "risk_tier": r["risk_tier"],
          "message": (r.get("message") or "")[:MESSAGE_LIMIT]}
-        for r in results if r["outcome"] in FINDING_OUTCOMES
+        for r in results if r["outcome"] in outcomes
     ]
 
 
@@ -140,8 +141,7 @@ def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes
         "summary": dict(sorted(Counter(r["outcome"] for r in results).items())),
         "controls": _per_control(results),
         "findings": _findings(results),
-        "waived": sorted(finding_id(name, r["control"], r["check"], r["key_uid"])
-                         for r in results if r["outcome"] == "waived"),
+        "waived": _findings(results, ("waived",)),
         "changes": [change for _kind, listed in changes for change in listed],
     }
     if previous is not None and previous.data.get("inventory_sha256") == fingerprint["sha256"]:
