@@ -18,6 +18,7 @@ from pytest_cryptoaudit.independence import (
     configured_administrator,
     delegates_to_account,
     identity_name,
+    token_policies,
     vault_admin_paths,
 )
 from pytest_cryptoaudit.ledger.findings import OPEN, findings_log
@@ -41,12 +42,13 @@ def _unreached(system, inventory) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _skip_if_unreached(system, inventory) -> None:
-    """Nothing to fault, but a system this run could not reach gets no passing result."""
+def _error_if_unreached(system, inventory) -> None:
+    """Nothing to fault, but a system this run could not reach gets no passing result (the
+    ledger plugin already leaves these checks out for it; this guards running without it)."""
     reason = _unreached(system, inventory)
     if reason:
-        pytest.skip(f"{system.name} was not reached in this run: reported by CEK-21 "
-                    f"discovery-complete ({reason})")
+        raise CryptoAuditError(f"{system.name} was not reached in this run, so its audit is "
+                               f"incomplete: {reason}")
 
 
 def _listing(items: list[str]) -> str:
@@ -79,7 +81,7 @@ def test_cadence_met(crypto_system, crypto_ledger, crypto_inventory, crypto_note
             f"{tier.value} requires a complete audit every {status.interval_days} days"
         )
         _note_past_gaps(crypto_system.name, status.interval_days, crypto_ledger, crypto_note)
-    _skip_if_unreached(crypto_system, crypto_inventory)
+    _error_if_unreached(crypto_system, crypto_inventory)
 
 
 def _note_past_gaps(system, interval_days, trail, note):
@@ -123,7 +125,7 @@ def test_event_follow_up(crypto_system, crypto_ledger, crypto_inventory, crypto_
     if changes:
         crypto_note(f"{len(changes)} material change event(s) detected and audited in this run")
     assert not missed, f"not followed by a complete audit in time: {_listing(missed)}"
-    _skip_if_unreached(crypto_system, crypto_inventory)
+    _error_if_unreached(crypto_system, crypto_inventory)
 
 
 @pytest.mark.control(
@@ -157,7 +159,7 @@ def test_findings_followed_up(crypto_system, crypto_ledger, crypto_policy, crypt
     if waiting:
         crypto_note(f"{waiting} open finding(s) still within the {triage.days}-day triage time")
     assert not problems, f"{len(problems)} finding(s) not followed up: {_listing(problems)}"
-    _skip_if_unreached(crypto_system, crypto_inventory)
+    _error_if_unreached(crypto_system, crypto_inventory)
 
 
 def _has_auditor_identity(system) -> bool:
@@ -192,8 +194,15 @@ def test_auditor_independent(crypto_system, crypto_inventory, crypto_audit_confi
 def _check_vault(system, identity):
     policies = system.attributes.get("auditor_policies")
     if policies is None:
-        reason = system.unreadable.get("auditor_policies", "not reported by the provider")
-        raise CryptoAuditError(f"cannot judge independence: auditor_policies: {reason}")
+        acl = system.attributes.get("acl_policies")
+        if acl is None:
+            reason = system.unreadable.get("acl_policies", "not reported by the provider")
+            raise CryptoAuditError(f"cannot judge independence: acl_policies: {reason}")
+        policies, missing = token_policies(identity, acl,
+                                           system.attributes.get("admin_policies", ["root"]))
+        if missing:
+            raise CryptoAuditError("cannot judge independence: rules of the auditing token's "
+                                   f"policies not read: {', '.join(missing)}")
     mounts = system.attributes.get("transit_mounts") or ["transit/"]
     granted = vault_admin_paths(policies, mounts)
     assert not granted, (
@@ -227,7 +236,7 @@ def _check_aws(system, identity, keys, note):
 def test_scope_coverage(crypto_system, crypto_inventory, crypto_note):
     """The configured system was reached, so its component class is covered by the audit
     (the evidence's ``scope`` lists classes audited and systems not reached)."""
-    _skip_if_unreached(crypto_system, crypto_inventory)
+    _error_if_unreached(crypto_system, crypto_inventory)
     assert crypto_system.component, "the provider declares no component class"
     crypto_note(f"component class audited: {crypto_system.component}")
 
@@ -243,6 +252,7 @@ def test_scope_coverage(crypto_system, crypto_inventory, crypto_note):
 def test_procedures_current(crypto_system, crypto_audit_config, crypto_policy, crypto_inventory,
                             crypto_now):
     """The crypto policy names its version and was reviewed within the policy's period."""
+    _error_if_unreached(crypto_system, crypto_inventory)
     document = crypto_audit_config.policy_document
     if not document:
         pytest.skip("the crypto policy records no version or reviewed_on under [policy]: "
@@ -255,4 +265,3 @@ def test_procedures_current(crypto_system, crypto_audit_config, crypto_policy, c
     assert age <= limit, (
         f"crypto policy {document['version']} last reviewed {reviewed} ({age} days ago); "
         f"review at least every {limit} days")
-    _skip_if_unreached(crypto_system, crypto_inventory)

@@ -126,9 +126,10 @@ def vault_rules(rules: Any) -> dict[str, set[str]]:
     """``{path pattern: capabilities}`` from a policy in HCL or JSON (text or parsed)."""
     if isinstance(rules, str) and rules.lstrip().startswith("{"):
         rules = json.loads(rules)
-    if isinstance(rules, Mapping):
+    if isinstance(rules, Mapping):  # JSON policy, or already parsed to path -> capabilities
         paths = rules.get("path", rules)
-        return {p: set(body.get("capabilities", ())) for p, body in paths.items()}
+        return {p: set(body.get("capabilities", ()) if isinstance(body, Mapping) else body)
+                for p, body in paths.items()}
     return {match[0]: set(re.findall(r'"([a-z]+)"', _capabilities(match[1])))
             for match in _hcl_paths(str(rules))}
 
@@ -162,6 +163,26 @@ def _overlaps(pattern: str, protected: str) -> bool:
 
 def _self_service(pattern: str) -> bool:
     return pattern in VAULT_SELF_SERVICE
+
+
+def token_policies(identity: Mapping[str, Any], acl_policies: Mapping[str, Any],
+                   admin_policies: Iterable[str] = ("root",)) -> tuple[dict[str, Any], list[str]]:
+    """The rules of the auditing token's policies, and the names whose rules are missing.
+
+    An admin policy (``root`` and the provider's ``admin_policies``) stands for every path.
+    """
+    rules: dict[str, Any] = {}
+    missing = []
+    admins = set(admin_policies)
+    for name in identity.get("policies") or ():
+        if name in admins:
+            rules["root" if name == "root" else name] = {"path": {"*": {"capabilities": [
+                "create", "update", "delete", "sudo"]}}}
+        elif name in acl_policies:
+            rules[name] = acl_policies[name]
+        else:
+            missing.append(name)
+    return rules, missing
 
 
 def vault_admin_paths(policies: Mapping[str, Any], transit_mounts: Iterable[str]) -> list[str]:

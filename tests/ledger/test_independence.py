@@ -94,10 +94,14 @@ def test_configured_administrators_match_role_of_assumed_session() -> None:
 
 
 CONFTEST = '''
+import dataclasses
+
 from pytest_cryptoaudit.providers import Provider, ProviderOptions
 
-READER = 'path "transit/keys/*" { capabilities = ["read", "list"] }'
-WRITER = 'path "transit/*" { capabilities = ["create", "update"] }'
+# What the Vault provider records: ACL policies parsed to path -> capabilities.
+ACL = {"default": {"sys/capabilities-self": ["update"], "sys/leases/renew": ["update"]},
+       "reader": {"transit/keys/*": ["list", "read"]},
+       "writer": {"transit/*": ["create", "update"]}}
 
 
 class Options(ProviderOptions):
@@ -127,14 +131,17 @@ class FakeVault(Provider):
 
     def discover(self, system, context):
         options = system.options
-        facts = {}
+        facts = {"admin_policies": ["root", "vault-admins"], "transit_mounts": ["transit"]}
         if options.identity:
             facts["auditor_identity"] = {"display_name": options.identity,
-                                         "policies": [options.policy]}
-        if options.policy != "unrecorded":
-            facts["auditor_policies"] = {options.policy: READER if options.policy == "reader"
-                                         else WRITER}
-        return self.new_discovery(system, **facts)
+                                         "policies": ["default", options.policy]}
+        if options.policy != "acl-unreadable":
+            facts["acl_policies"] = ACL
+        attempt = self.new_discovery(system, **facts)
+        if options.policy == "acl-unreadable":
+            attempt.system = dataclasses.replace(attempt.system, unreadable={
+                "acl_policies": "permission denied: sys/policies/acl"})
+        return attempt
 
 
 def pytest_cryptoaudit_add_providers(registry):
@@ -150,7 +157,9 @@ SYSTEMS = {
     "kms-listed-admin": ("aws-kms", f'identity = "arn:aws:iam::{ACCOUNT}:role/KeyAdmin"'),
     "vault-reader": ("vault", 'identity = "token-auditor"'),
     "vault-writer": ("vault", 'identity = "token-ops"\npolicy = "writer"'),
-    "vault-unrecorded": ("vault", 'identity = "token-auditor"\npolicy = "unrecorded"'),
+    "vault-admins": ("vault", 'identity = "token-boss"\npolicy = "vault-admins"'),
+    "vault-ghost": ("vault", 'identity = "token-auditor"\npolicy = "ghost"'),
+    "vault-no-acl": ("vault", 'identity = "token-auditor"\npolicy = "acl-unreadable"'),
     "vault-anonymous": ("vault", ""),
 }
 
@@ -182,8 +191,14 @@ def test_auditor_independent_control_per_system(pytester: pytest.Pytester) -> No
     assert found["vault-writer"] == ("failed", (
         "auditing token token-ops may write key or system configuration: "
         "writer: transit/* (create, update)"))
-    assert found["vault-unrecorded"] == ("error", (
-        "CryptoAuditError: cannot judge independence: auditor_policies: not reported by the "
-        "provider"))
+    assert found["vault-admins"] == ("failed", (
+        "auditing token token-boss may write key or system configuration: "
+        "vault-admins: * (create, delete, sudo, update)"))
+    assert found["vault-ghost"] == ("error", (
+        "CryptoAuditError: cannot judge independence: rules of the auditing token's policies "
+        "not read: ghost"))
+    assert found["vault-no-acl"] == ("error", (
+        "CryptoAuditError: cannot judge independence: acl_policies: permission denied: "
+        "sys/policies/acl"))
     assert found["vault-anonymous"][0] == "error"
     assert "auditor_identity: not reported by the provider" in found["vault-anonymous"][1]
