@@ -14,6 +14,10 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "pytest_cryptoaudit.catalog_cli",
     "pytest_cryptoaudit.lab.cli",
+    "pytest_cryptoaudit.ledger.commands",
+    "pytest_cryptoaudit.ledger.finding_cli",
+    "pytest_cryptoaudit.ledger.status_cli",
+    "pytest_cryptoaudit.ledger.caiq",
 )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pydantic
 
 from .cadence import CadenceError, parse_cadence
+from .ledger.settings import check_auditor, check_ledger_location, split_policy_document
 from .model import Event, EventKind, RiskTier, is_valid_owner
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
@@ -68,6 +69,31 @@ class AuditConfig:
     def cadence(self) -> dict[RiskTier, int]:
         """Longest interval between audits per tier, validated at load time."""
         return parse_cadence(self.sections.get("cadence"))
+
+    @property
+    def ledger_location(self) -> str | None:
+        """The ``ledger`` setting (a path or a ``postgresql://`` URL), if any."""
+        location: str | None = self.sections.get("ledger")
+        return location
+
+    @property
+    def auditor(self) -> Mapping[str, Any]:
+        """The ``[auditor]`` table: ``name`` and ``administrators``."""
+        auditor: Mapping[str, Any] = self.sections.get("auditor", {})
+        return auditor
+
+    @property
+    def policy_document(self) -> Mapping[str, Any]:
+        """The crypto policy's ``version``, ``reviewed_on`` and ``reviewed_by``, if given."""
+        document: Mapping[str, Any] = self.sections.get("policy_document", {})
+        return document
+
+    def system_sha256(self, name: str) -> str:
+        """A hash of one system's configuration: tier, owner, provider and its options."""
+        system = self.system(name)
+        data = {"provider": system.provider, "risk_tier": system.risk_tier.value,
+                "owner": system.owner, "options": system.options.model_dump(mode="json")}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @property
     def base_dir(self) -> Path:
@@ -132,9 +158,12 @@ def parse_config(
     if not isinstance(policy_raw, dict):
         raise ConfigError(f"{where}: policy: expected a table")
     try:
-        policy = Policy(policy_settings, policy_raw)
-    except PolicyError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+        thresholds, policy_document = split_policy_document(policy_raw)
+        policy = Policy(policy_settings, thresholds)
+        check_ledger_location(data.get("ledger"))
+        check_auditor(data.get("auditor"))
+    except (PolicyError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     _check_events(data.get("events", []), {s.name for s in systems}, where)
     try:
         parse_cadence(data.get("cadence"))
@@ -146,7 +175,8 @@ def parse_config(
         sha256=hashlib.sha256(canonical).hexdigest(),
         systems=systems,
         policy=policy,
-        sections={k: data[k] for k in EXTRA_SECTIONS if k in data},
+        sections={**{k: data[k] for k in EXTRA_SECTIONS if k in data},
+                  "policy_document": policy_document},
     )
 
 

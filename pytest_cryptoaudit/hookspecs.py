@@ -7,13 +7,14 @@ party's are; this hook adds providers that live in a conftest or a plugin instea
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from .config import AuditConfig
-    from .model import Inventory
+    from .model import Event, Inventory
     from .policy import PolicySetting
     from .providers import ProviderRegistry
 
@@ -26,6 +27,22 @@ def pytest_cryptoaudit_add_providers(registry: ProviderRegistry) -> None:
 @pytest.hookspec
 def pytest_cryptoaudit_policy_settings() -> list[PolicySetting]:
     """Return extra policy settings (with documented defaults) that a control pack uses."""
+
+
+@pytest.hookspec
+def pytest_cryptoaudit_select_systems(
+    audit_config: AuditConfig, config: pytest.Config
+) -> Iterable[str] | None:
+    """Before discovery: return the names of the systems to audit, or None for no opinion.
+
+    The run keeps the systems that every answering implementation names (the built-in one
+    answers under ``--cryptoaudit-due`` with the systems due now)."""
+
+
+@pytest.hookspec
+def pytest_cryptoaudit_events(audit_config: AuditConfig) -> Iterable[Event] | None:
+    """Return security events and material changes from elsewhere than ``[[events]]`` (the
+    ledger answers with its recorded events and the changes detected in this run)."""
 
 
 @pytest.hookspec(firstresult=True)

@@ -19,11 +19,15 @@ from .model import RiskTier
 from .results import NOTES
 
 if TYPE_CHECKING:
+    from .config import AuditConfig
+    from .ledger.plugin import LedgerPlugin
+    from .ledger.trail import AuditTrail
     from .model import DiscoveryError, EndpointRecord, Event, Inventory, KeyRecord, SystemRecord
     from .policy import Policy
     from .session import AuditSession
 
 SESSION_PLUGIN = "cryptoaudit-session"
+LEDGER_PLUGIN = "cryptoaudit-ledger"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,6 +53,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write the JSON evidence of the run to PATH.")
     group.addoption("--cryptoaudit-no-builtin", action="store_true",
                     help="Do not add the built-in controls; run only the collected ones.")
+    group.addoption("--cryptoaudit-due", action="store_true",
+                    help="Audit only the systems that are due now (cadence, events, "
+                         "changes), e.g. from a scheduled job.")
+    group.addoption("--cryptoaudit-ledger", metavar="PATH_OR_URL",
+                    help="Ledger location (default: `ledger` in the configuration, else "
+                         "$CRYPTOAUDIT_LEDGER, else .cryptoaudit/ledger.db beside it).")
+    group.addoption("--cryptoaudit-no-ledger", action="store_true",
+                    help="Neither read nor append to the ledger (a dry run; CEK-09 checks "
+                         "that need the ledger are skipped).")
     group.addoption("--cryptoaudit-waivers", metavar="FILE",
                     help="Waivers (TOML or YAML): accepted findings with justification, "
                          "approver and expiry date.")
@@ -66,10 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
         from .config import ConfigError
+        from .ledger.plugin import LedgerPlugin
         from .reporting import register_reporters
         from .session import AuditSession
         from .waivers import WaiverError
 
+        # The ledger first: the session asks it which systems are due while it loads.
+        config.pluginmanager.register(LedgerPlugin(config), LEDGER_PLUGIN)
         try:
             audit = AuditSession(config)
         except (ConfigError, WaiverError) as exc:
@@ -153,3 +169,19 @@ def crypto_events(request: pytest.FixtureRequest) -> tuple[Event, ...]:
 def crypto_now(request: pytest.FixtureRequest) -> Any:
     """The instant the audit started (UTC); controls measure ages against it."""
     return _audit(request).now
+
+
+@pytest.fixture(scope="session")
+def crypto_ledger(request: pytest.FixtureRequest) -> AuditTrail:
+    """The audit ledger as it stood before this run (audits, events, corrective actions),
+    with the cadence and policy that judge it; for the CEK-09 controls."""
+    _audit(request)
+    ledger: LedgerPlugin | None = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+    assert ledger is not None, "registered with the audit session"
+    return ledger.trail()
+
+
+@pytest.fixture(scope="session")
+def crypto_audit_config(request: pytest.FixtureRequest) -> AuditConfig:
+    """The validated configuration of this run (systems, ``[auditor]``, policy document)."""
+    return _audit(request).audit_config

@@ -37,6 +37,7 @@ class PolicySetting:
 
 
 SP800_131A = "NIST SP 800-131A Rev 2"
+CEK09 = "CSA CCM v4 / AICM CEK-09"
 SP800_57 = "NIST SP 800-57 Part 1 Rev 5, 5.3.6"
 
 BUILTIN_SETTINGS: tuple[PolicySetting, ...] = (
@@ -84,6 +85,19 @@ BUILTIN_SETTINGS: tuple[PolicySetting, ...] = (
         "allow_mixed_key_usage", tiered(True, False, False, False),
         "Whether one certificate may both sign and encipher (one purpose per key).",
         "NIST SP 800-57 Part 1 Rev 5, 5.2"),
+    PolicySetting(
+        "event_follow_up_days", tiered(7, 7, 3, 1),
+        "Longest time from a security event or material change to the complete audit that "
+        "follows it up (never longer than the tier's audit interval).",
+        CEK09 + " (audit after any security event)"),
+    PolicySetting(
+        "finding_triage_days", tiered(30, 14, 7, 3),
+        "How long a finding may stay open before it needs a corrective action with an owner "
+        "and a due date.", CEK09 + " guideline 6; CCM audit step 2"),
+    PolicySetting(
+        "procedures_review_max_days", 365,
+        "Longest time since the crypto policy and audit procedures were last reviewed.",
+        CEK09 + " guideline 10; ISO/IEC 27001:2022 clause 9.2"),
 )
 
 

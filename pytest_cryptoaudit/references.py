@@ -25,3 +25,12 @@ SP800_57_KEY_USAGE = "NIST SP 800-57 Part 1 Rev 5, 5.2"
 def ccm(control_id: str) -> str:
     """The CSA CCM v4 / AI Controls Matrix citation of a CEK control."""
     return f"CSA CCM v4 / AICM {control_id}"
+
+ISO27001_CLAUSE_92 = "ISO/IEC 27001:2022 clause 9.2"
+BSI_C5_OIS = "BSI C5:2020 OIS-06, OIS-07"
+
+#: The AI-CAIQ questions of CEK-09, answered by ``cryptoaudit caiq``.
+CAIQ_CEK09_1 = ("Are encryption and key management systems, policies, and processes audited "
+                "with a frequency proportional to the system's risk exposure?")
+CAIQ_CEK09_2 = ("Are encryption and key management systems, policies, and processes audited "
+                "preferably continuously but at least annually and after any security event?")

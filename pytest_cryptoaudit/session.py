@@ -59,6 +59,7 @@ class AuditSession:
         self.waivers: tuple[Waiver, ...] = ()
         self._evidence: dict[str, Any] | None = None
         self.other_failures = 0
+        self.interrupted = False
         self.discovery_seconds = 0.0
         self._last_progress = time.monotonic()
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
@@ -105,17 +106,21 @@ class AuditSession:
         )
 
     def _select_systems(self, audit_config: AuditConfig) -> AuditConfig:
-        wanted = self.config.getoption("cryptoaudit_system")
-        if not wanted:
-            return audit_config
+        wanted = set(self.config.getoption("cryptoaudit_system"))
         known = {s.name for s in audit_config.systems}
-        unknown = sorted(set(wanted) - known)
+        unknown = sorted(wanted - known)
         if unknown:
             raise ConfigError(
                 f"--cryptoaudit-system: unknown system {', '.join(unknown)} "
                 f"(configured: {', '.join(sorted(known))})"
             )
-        systems = tuple(s for s in audit_config.systems if s.name in wanted)
+        keep = set(wanted or known)
+        for names in self.config.hook.pytest_cryptoaudit_select_systems(
+                audit_config=audit_config, config=self.config):
+            keep &= set(names)
+        if keep == known:
+            return audit_config
+        systems = tuple(s for s in audit_config.systems if s.name in keep)
         return AuditConfig(audit_config.path, audit_config.sha256, systems,
                            audit_config.policy, audit_config.sections)
 
@@ -139,9 +144,13 @@ class AuditSession:
         return pytest.Module.from_parent(parent, path=file_path)
 
     def events(self) -> tuple[Event, ...]:
-        """Events of the audited systems; the ledger adds its recorded events here."""
+        """Events of the audited systems: ``[[events]]`` and those that plugins (the ledger)
+        return from ``pytest_cryptoaudit_events``, oldest first."""
         audited = {s.name for s in self.audit_config.systems}
-        return tuple(e for e in self.audit_config.events if e.system in audited)
+        events = list(self.audit_config.events)
+        for extra in self.config.hook.pytest_cryptoaudit_events(audit_config=self.audit_config):
+            events.extend(extra)
+        return tuple(sorted((e for e in events if e.system in audited), key=lambda e: e.at))
 
     def selected_controls(self) -> frozenset[str] | None:
         chosen = self.config.getoption("cryptoaudit_control")
@@ -325,6 +334,8 @@ class AuditSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.is_controller:
             return
+        self.interrupted = bool(exitstatus == pytest.ExitCode.INTERRUPTED
+                                or session.shouldfail or session.shouldstop)
         from .reporting.evidence import write_evidence
 
         evidence = self.evidence()
@@ -332,7 +343,9 @@ class AuditSession:
         path = self.config.getoption("cryptoaudit_json")
         if path:
             write_evidence(evidence, Path(path))
-        session.exitstatus = self._exit_status(exitstatus)
+        # An evidence consumer that failed (the ledger could not be written) may have raised
+        # the session's exit status: start from it rather than from the status given here.
+        session.exitstatus = self._exit_status(session.exitstatus)
 
     def evidence(self) -> dict[str, Any]:
         """The JSON evidence of the finished run, built once; every report derives from it."""

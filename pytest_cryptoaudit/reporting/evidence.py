@@ -7,9 +7,11 @@ Its JSON Schema ships in the package (``schemas/evidence-1.schema.json``); bump
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import platform
+from datetime import timedelta
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +24,11 @@ if TYPE_CHECKING:
     from ..session import AuditSession
 
 SCHEMA_VERSION = "1.0"
+#: How far back the evidence lists events (the annual audit period of CEK-09).
+EVENTS_LOOKBACK = timedelta(days=366)
+#: Options that narrow a run, so that it is no complete audit of the systems it touched.
+NARROWING_OPTIONS = (("keyword", "-k"), ("markexpr", "-m"), ("deselect", "--deselect"),
+                     ("lf", "--last-failed"), ("stepwise", "--stepwise"))
 
 
 def catalog_version() -> str:
@@ -69,9 +76,60 @@ def _systems(session: AuditSession) -> list[dict[str, Any]]:
                 {"key_uid": e.key_uid, "reason": e.reason} for e in inventory.errors_of(system.name)
             ],
             "attributes": to_jsonable(system.attributes),
+            "config_sha256": _system_sha256(session, system.name),
         }
         for system in inventory.systems
     ]
+
+
+def _system_sha256(session: AuditSession, name: str) -> str | None:
+    try:
+        return session.audit_config.system_sha256(name)
+    except StopIteration:  # a system record a plugin added without configuration
+        return None
+
+
+def policy_sha256(session: AuditSession) -> str:
+    """One hash over the effective thresholds and the policy document's version facts."""
+    audit_config = session.audit_config
+    data = {"thresholds": to_jsonable(audit_config.policy.as_dict()),
+            "document": dict(audit_config.policy_document)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def selection(session: AuditSession) -> dict[str, Any]:
+    """What narrowed this run; the ledger counts only unnarrowed audits as complete."""
+    config = session.config
+    filters = [f"{flag} {getattr(config.option, name)}".strip()
+               for name, flag in NARROWING_OPTIONS if getattr(config.option, name, None)]
+    if config.getoption("cryptoaudit_no_builtin"):
+        filters.append("--cryptoaudit-no-builtin")
+    controls = session.selected_controls()
+    return {
+        "systems": sorted(s.name for s in session.audit_config.systems),
+        "controls": sorted(controls) if controls else None,
+        "filters": filters,
+        "due_only": bool(config.getoption("cryptoaudit_due", False)),
+        "interrupted": session.interrupted,
+    }
+
+
+def events(session: AuditSession) -> list[dict[str, Any]]:
+    """Events of the audited systems in the last year, and changes detected in this run."""
+    since = session.started - EVENTS_LOOKBACK
+    return [to_jsonable(e) for e in session.events() if e.at >= since]
+
+
+def scope(session: AuditSession) -> dict[str, Any]:
+    """Which component classes were audited and which systems could not be reached."""
+    inventory = session.inventory
+    unreachable = {e.system: e.reason for e in inventory.errors if e.key_uid is None}
+    components: dict[str, list[str]] = {}
+    for system in inventory.systems:
+        if system.name not in unreachable:
+            components.setdefault(system.component, []).append(system.name)
+    return {"components": {k: sorted(v) for k, v in sorted(components.items())},
+            "unreachable": [{"system": k, "reason": v} for k, v in sorted(unreachable.items())]}
 
 
 def build_evidence(session: AuditSession) -> dict[str, Any]:
@@ -89,6 +147,9 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
             "config_sha256": audit_config.sha256,
             "discovery_seconds": round(session.discovery_seconds, 3),
             "policy": to_jsonable(audit_config.policy.as_dict()),
+            "policy_sha256": policy_sha256(session),
+            "policy_document": dict(audit_config.policy_document),
+            "selection": selection(session),
             "cadence_days": {tier.value: days for tier, days in audit_config.cadence.items()},
         },
         "systems": _systems(session),
@@ -96,6 +157,8 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
         "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
         "results": [result.as_dict() for result in results],
         "summary": summarize(results),
+        "events": events(session),
+        "scope": scope(session),
         "waivers": _waivers(session),
     }
 

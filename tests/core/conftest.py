@@ -145,6 +145,10 @@ risk_tier = "low"
 owner = "CSP-MP"
 paths = ["bad"]
 max_file_size = 20000
+
+[policy]
+version = "1.0"
+reviewed_on = {NOW.date().isoformat()}
 """
 
 

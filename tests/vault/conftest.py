@@ -13,6 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+# Loaded before any in-process pytester run: a run that imports requests first unloads it
+# afterwards, and hvac clients made later then fail with "You can only merge into CookieJar".
+import requests  # noqa: F401
+
 from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.lab.processes import LOOPBACK, ServiceError
 

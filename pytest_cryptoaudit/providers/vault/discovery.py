@@ -85,10 +85,10 @@ class VaultDiscovery:
         audited = self._audited_mounts(reader)
         with ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="vault") as pool:
             # Server-wide reads overlap with the key reads (parsing policies takes a while).
-            facts = {name: pool.submit(read, reader) for name, read, control
-                     in (("audit_devices", audit_devices, "CEK-09"),
-                         ("acl_policies", acl_policies, "CEK-08"))
-                     if self.context.wants(control)}
+            facts = {name: pool.submit(read, reader) for name, read, controls
+                     in (("audit_devices", audit_devices, ("CEK-09",)),
+                         ("acl_policies", acl_policies, ("CEK-08", "CEK-09")))
+                     if self.context.wants(*controls)}
             roles = self._keys(reader, pool, audited)
             for name, future in facts.items():
                 self._fact(name, future.result)

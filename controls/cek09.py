@@ -1,0 +1,267 @@
+"""CEK-09 Encryption and Key Management Audit: audited as often as risk demands, after every
+security event and material change, by someone independent, with findings followed up.
+
+These are system-level checks over ``crypto_system``; they judge the audit ledger as it
+stood before this run (``crypto_ledger``), so a run never counts itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+import pytest
+
+from pytest_cryptoaudit.errors import CryptoAuditError
+from pytest_cryptoaudit.independence import (
+    aws_admin_actions,
+    configured_administrator,
+    delegates_to_account,
+    identity_name,
+    token_policies,
+    vault_admin_paths,
+)
+from pytest_cryptoaudit.ledger.findings import OPEN, findings_log
+from pytest_cryptoaudit.references import (
+    BSI_C5_CRY,
+    BSI_C5_OIS,
+    CAIQ_CEK09_1,
+    CAIQ_CEK09_2,
+    ISO27001_A824,
+    ISO27001_CLAUSE_92,
+    ccm,
+)
+
+CEK09 = ccm("CEK-09")
+AUDIT_PERIOD = timedelta(days=366)
+SHOWN = 10
+
+
+def _unreached(system, inventory) -> str | None:
+    reasons = [e.reason for e in inventory.errors_of(system.name) if e.key_uid is None]
+    return "; ".join(reasons) or None
+
+
+def _error_if_unreached(system, inventory) -> None:
+    """Nothing to fault, but a system this run could not reach gets no passing result (the
+    ledger plugin already leaves these checks out for it; this guards running without it)."""
+    reason = _unreached(system, inventory)
+    if reason:
+        raise CryptoAuditError(f"{system.name} was not reached in this run, so its audit is "
+                               f"incomplete: {reason}")
+
+
+def _listing(items: list[str]) -> str:
+    more = f"; and {len(items) - SHOWN} more" if len(items) > SHOWN else ""
+    return "; ".join(items[:SHOWN]) + more
+
+
+@pytest.mark.control(
+    "CEK-09", "Encryption and key management audit",
+    check="cadence-met",
+    references=[CEK09, ISO27001_A824, ISO27001_CLAUSE_92, BSI_C5_CRY],
+    remediation="Schedule `pytest --cryptoaudit --cryptoaudit-due` (e.g. daily) so that every "
+                "system is audited within its tier's interval; see `cryptoaudit plan`.",
+    caiq=[CAIQ_CEK09_1, CAIQ_CEK09_2],
+)
+@pytest.mark.ssrm("CSC")
+def test_cadence_met(crypto_system, crypto_ledger, crypto_inventory, crypto_note):
+    """The system had a complete audit within its risk tier's interval before this run."""
+    tier = crypto_system.risk_tier
+    status = crypto_ledger.status(crypto_system.name, tier)
+    since = status.last_complete or crypto_ledger.history.first_seen(crypto_system.name)
+    if since is None:
+        crypto_note("first audit of this system in the ledger")
+    else:
+        age = crypto_ledger.now - since
+        what = "last complete audit" if status.last_complete else \
+            "never completely audited; first recorded"
+        assert age <= timedelta(days=status.interval_days), (
+            f"{what} {since:%Y-%m-%d %H:%M} UTC, {age.days} days before this run; tier "
+            f"{tier.value} requires a complete audit every {status.interval_days} days"
+        )
+        _note_past_gaps(crypto_system.name, status.interval_days, crypto_ledger, crypto_note)
+    _error_if_unreached(crypto_system, crypto_inventory)
+
+
+def _note_past_gaps(system, interval_days, trail, note):
+    starts = [a.started for a in trail.history.complete_audits(system)
+              if a.started >= trail.now - AUDIT_PERIOD]
+    for before, after in itertools.pairwise(starts):
+        if after - before > timedelta(days=interval_days):
+            note(f"gap of {(after - before).days} days between complete audits on "
+                 f"{before:%Y-%m-%d} and {after:%Y-%m-%d} (interval {interval_days} days)")
+
+
+@pytest.mark.control(
+    "CEK-09", "Encryption and key management audit",
+    check="event-follow-up",
+    references=[CEK09, ISO27001_CLAUSE_92, BSI_C5_OIS],
+    remediation="Run a complete audit of the system after every security event and material "
+                "change (`pytest --cryptoaudit --cryptoaudit-due` picks it up).",
+    caiq=[CAIQ_CEK09_2],
+)
+@pytest.mark.ssrm("CSC")
+def test_event_follow_up(crypto_system, crypto_ledger, crypto_inventory, crypto_note):
+    """Every security event and material change of the last year was followed by a complete
+    audit of the system within the tier's follow-up time."""
+    trail, name = crypto_ledger, crypto_system.name
+    allowed = trail.follow_up(crypto_system.risk_tier)
+    audits = sorted(a.started for a in trail.history.complete_audits(name))
+    missed = []
+    for recorded in trail.events(name):
+        if recorded.effective < trail.now - AUDIT_PERIOD:
+            continue
+        label = f"{recorded.event.kind.value} at {recorded.effective:%Y-%m-%d %H:%M} UTC"
+        after = next((start for start in audits if start >= recorded.effective), None)
+        deadline = recorded.effective + allowed
+        if after is None and trail.now > deadline:
+            missed.append(f"{label} (follow-up due by {deadline:%Y-%m-%d %H:%M})")
+        elif after is None:
+            crypto_note(f"{label}: followed up by this run")
+        elif after > deadline:
+            crypto_note(f"{label}: followed up late, on {after:%Y-%m-%d}")
+    changes = [e for e in trail.changes if e.system == name]
+    if changes:
+        crypto_note(f"{len(changes)} material change event(s) detected and audited in this run")
+    assert not missed, f"not followed by a complete audit in time: {_listing(missed)}"
+    _error_if_unreached(crypto_system, crypto_inventory)
+
+
+@pytest.mark.control(
+    "CEK-09", "Encryption and key management audit",
+    check="findings-followed-up",
+    references=[CEK09, ISO27001_CLAUSE_92, "CSA CCM v4 CEK-09 audit step 2"],
+    remediation="Fix the finding, waive it with an approved, expiring waiver, or record a "
+                "corrective action: `cryptoaudit finding assign ID --owner NAME --due DATE`.",
+)
+@pytest.mark.ssrm("CSC")
+def test_findings_followed_up(crypto_system, crypto_ledger, crypto_policy, crypto_inventory,
+                              crypto_note):
+    """Every open finding of earlier audits has a corrective action (owner, due date not
+    passed), once its triage time is over."""
+    tier = crypto_system.risk_tier
+    triage = timedelta(days=crypto_policy.for_tier("finding_triage_days", tier))
+    today = crypto_ledger.now.date()
+    problems, waiting = [], 0
+    for finding in findings_log(crypto_ledger.history, [crypto_system.name]):
+        if finding.status != OPEN:
+            continue
+        label = f"{finding.id} ({finding.control} {finding.check} on {finding.key_uid})"
+        if finding.action is not None and finding.action.due < today:
+            problems.append(f"{label}: corrective action by {finding.action.owner} was due "
+                            f"{finding.action.due}")
+        elif finding.action is None and crypto_ledger.now - finding.first_seen > triage:
+            problems.append(f"{label}: open since {finding.first_seen:%Y-%m-%d}, no "
+                            "corrective action")
+        elif finding.action is None:
+            waiting += 1
+    if waiting:
+        crypto_note(f"{waiting} open finding(s) still within the {triage.days}-day triage time")
+    assert not problems, f"{len(problems)} finding(s) not followed up: {_listing(problems)}"
+    _error_if_unreached(crypto_system, crypto_inventory)
+
+
+def _has_auditor_identity(system) -> bool:
+    return system.provider in ("aws-kms", "vault") or "auditor_identity" in system.attributes
+
+
+@pytest.mark.control(
+    "CEK-09", "Encryption and key management audit",
+    check="auditor-independent",
+    references=[CEK09, ISO27001_CLAUSE_92, "CEK-09 guideline 5"],
+    remediation="Audit with a read-only identity: no key-administration actions in key "
+                "policies (AWS), no write on transit/keys/* or sys/* (Vault).",
+    applies_to=_has_auditor_identity,
+    requires=["auditor_identity"],
+)
+@pytest.mark.ssrm("CSC")
+def test_auditor_independent(crypto_system, crypto_inventory, crypto_audit_config, crypto_note):
+    """The identity that ran the audit does not administer the keys it audits."""
+    identity = crypto_system.attributes["auditor_identity"]
+    pattern = configured_administrator(identity, crypto_audit_config.auditor.get(
+        "administrators", ()))
+    assert pattern is None, (
+        f"auditing identity {identity_name(identity)} is a configured key administrator "
+        f"({pattern})")
+    if crypto_system.provider == "vault":
+        _check_vault(crypto_system, identity)
+    elif crypto_system.provider == "aws-kms":
+        _check_aws(crypto_system, identity, crypto_inventory.keys_of(crypto_system.name),
+                   crypto_note)
+
+
+def _check_vault(system, identity):
+    policies = system.attributes.get("auditor_policies")
+    if policies is None:
+        acl = system.attributes.get("acl_policies")
+        if acl is None:
+            reason = system.unreadable.get("acl_policies", "not reported by the provider")
+            raise CryptoAuditError(f"cannot judge independence: acl_policies: {reason}")
+        policies, missing = token_policies(identity, acl,
+                                           system.attributes.get("admin_policies", ["root"]))
+        if missing:
+            raise CryptoAuditError("cannot judge independence: rules of the auditing token's "
+                                   f"policies not read: {', '.join(missing)}")
+    mounts = system.attributes.get("transit_mounts") or ["transit/"]
+    granted = vault_admin_paths(policies, mounts)
+    assert not granted, (
+        f"auditing token {identity_name(identity)} may write key or system configuration: "
+        f"{_listing(granted)}")
+
+
+def _check_aws(system, identity, keys, note):
+    unreadable = {k.uid: k.unreadable.get("policy", "not reported by the provider")
+                  for k in keys if k.attributes.get("policy") is None}
+    if unreadable:
+        raise CryptoAuditError("cannot judge independence: key policy unreadable: "
+                               + _listing([f"{uid}: {why}" for uid, why in unreadable.items()]))
+    granted = [f"{k.uid}: {', '.join(actions)}" for k in keys
+               if (actions := aws_admin_actions(identity, k.attributes["policy"]))]
+    assert not granted, (
+        f"key policies grant the auditing identity {identity_name(identity)} key "
+        f"administration: {_listing(granted)}")
+    if any(delegates_to_account(k.attributes["policy"]) for k in keys):
+        note("some key policies delegate to the account's IAM policies, which are not read")
+
+
+@pytest.mark.control(
+    "CEK-09", "Encryption and key management audit",
+    check="scope-coverage",
+    references=[CEK09, "CEK-09 guideline 3"],
+    remediation="Give the auditing identity network and read access to the system, or remove "
+                "it from scope with a recorded decision.",
+)
+@pytest.mark.ssrm("CSC")
+def test_scope_coverage(crypto_system, crypto_inventory, crypto_note):
+    """The configured system was reached, so its component class is covered by the audit
+    (the evidence's ``scope`` lists classes audited and systems not reached)."""
+    _error_if_unreached(crypto_system, crypto_inventory)
+    assert crypto_system.component, "the provider declares no component class"
+    crypto_note(f"component class audited: {crypto_system.component}")
+
+
+@pytest.mark.control(
+    "CEK-09", "Encryption and key management audit",
+    check="procedures-current",
+    references=[CEK09, ISO27001_CLAUSE_92, "CEK-09 guideline 10"],
+    remediation="Review the crypto policy and audit procedures, then record `version` and "
+                "`reviewed_on` under [policy].",
+)
+@pytest.mark.ssrm("CSC")
+def test_procedures_current(crypto_system, crypto_audit_config, crypto_policy, crypto_inventory,
+                            crypto_now):
+    """The crypto policy names its version and was reviewed within the policy's period."""
+    _error_if_unreached(crypto_system, crypto_inventory)
+    document = crypto_audit_config.policy_document
+    if not document:
+        pytest.skip("the crypto policy records no version or reviewed_on under [policy]: "
+                    "declare them to audit procedure reviews (CEK-09 guideline 10)")
+    missing = [k for k in ("version", "reviewed_on") if not document.get(k)]
+    assert not missing, f"the crypto policy does not record {' and '.join(missing)} ([policy])"
+    reviewed = date.fromisoformat(document["reviewed_on"])
+    limit = crypto_policy["procedures_review_max_days"]
+    age = (crypto_now.date() - reviewed).days
+    assert age <= limit, (
+        f"crypto policy {document['version']} last reviewed {reviewed} ({age} days ago); "
+        f"review at least every {limit} days")

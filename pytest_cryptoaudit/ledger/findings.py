@@ -1,0 +1,175 @@
+"""The findings log (CCM audit step 2) and what changed since the previous complete run.
+
+A finding is one check failing or erroring on one subject; its id stays the same from run
+to run. It is *open* from the first audit that reports it, *waived* while a waiver covers
+it, and *resolved* by the first complete audit of its system that no longer reports it
+(an incomplete audit resolves nothing: it may simply not have looked).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from .history import Action, AuditView, LedgerHistory
+from .records import FINDING_OUTCOMES, finding_id
+
+OPEN, WAIVED, RESOLVED = "open", "waived", "resolved"
+
+
+@dataclasses.dataclass
+class FindingLog:
+    """One finding's life: first and last seen, status, and its corrective action."""
+
+    id: str
+    system: str
+    control: str
+    check: str
+    key_uid: str
+    risk_tier: str
+    outcome: str
+    message: str
+    first_seen: datetime
+    last_seen: datetime
+    status: str = OPEN
+    resolved_at: datetime | None = None
+    action: Action | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for name in ("first_seen", "last_seen", "resolved_at"):
+            data[name] = data[name].isoformat() if data[name] else None
+        if self.action:
+            data["action"] = {"owner": self.action.owner, "due": self.action.due.isoformat(),
+                              "note": self.action.note}
+        return data
+
+
+def _track(log: dict[str, FindingLog], audit: AuditView) -> None:
+    for finding in audit.data.get("findings", ()):
+        entry = log.get(finding["id"])
+        if entry is None:
+            log[finding["id"]] = FindingLog(
+                finding["id"], audit.data["system"], finding["control"], finding["check"],
+                finding["key_uid"], finding["risk_tier"], finding["outcome"],
+                finding["message"], audit.started, audit.started)
+            continue
+        entry.last_seen, entry.status, entry.resolved_at = audit.started, OPEN, None
+        entry.outcome, entry.message = finding["outcome"], finding["message"]
+    waived = {w["id"] for w in audit.data.get("waived", ())}
+    for finding in waived & set(log):
+        if log[finding].status != RESOLVED:
+            log[finding].status = WAIVED
+    if audit.data.get("complete"):
+        reported = audit.finding_ids | waived
+        for entry in log.values():
+            if entry.system == audit.data["system"] and entry.status != RESOLVED \
+                    and entry.id not in reported:
+                entry.status, entry.resolved_at = RESOLVED, audit.started
+
+
+def findings_log(history: LedgerHistory, systems: Iterable[str] | None = None) -> list[FindingLog]:
+    """Every finding ever reported for ``systems`` (default: all), oldest first."""
+    log: dict[str, FindingLog] = {}
+    for system in sorted(systems if systems is not None else history.systems()):
+        for audit in sorted(history.audits(system), key=lambda a: (a.started, a.seq)):
+            _track(log, audit)
+    for entry in log.values():
+        entry.action = history.latest_action(entry.id)
+    return sorted(log.values(), key=lambda f: (f.first_seen, f.system, f.id))
+
+
+@dataclasses.dataclass
+class FindingsDiff:
+    """New and resolved findings of a run against each system's previous complete audit."""
+
+    previous_runs: dict[str, str]
+    new: list[dict[str, Any]]
+    resolved: list[dict[str, Any]]
+    still_open: int
+    without_previous: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def as_markdown(self) -> str:
+        """A section for a CI summary: new findings, then resolved ones."""
+        lines = ["### Findings since the last complete audit", ""]
+        if not self.previous_runs:
+            return "\n".join([*lines, "No previous complete audit in the ledger.", ""])
+        lines.append(f"{len(self.new)} new, {len(self.resolved)} resolved, "
+                     f"{self.still_open} still open.")
+        for title, rows in (("New", self.new), ("Resolved", self.resolved)):
+            if rows:
+                lines += ["", f"**{title}**", "", "| Finding | System | Control | Check | Key |",
+                          "|---|---|---|---|---|"]
+                lines += [f"| {r['id']} | {r['system']} | {r['control']} | {r['check']} | "
+                          f"`{r['key_uid']}` |" for r in rows]
+        if self.without_previous:
+            lines += ["", "First audit of: " + ", ".join(self.without_previous) + "."]
+        return "\n".join(lines) + "\n"
+
+
+def _current_findings(evidence: Mapping[str, Any], system: str) -> dict[str, dict[str, Any]]:
+    return {
+        finding_id(system, r["control"], r["check"], r["key_uid"]): {
+            "id": finding_id(system, r["control"], r["check"], r["key_uid"]), "system": system,
+            "control": r["control"], "check": r["check"], "key_uid": r["key_uid"],
+            "outcome": r["outcome"], "risk_tier": r["risk_tier"]}
+        for r in evidence["results"]
+        if r["system"] == system and r["outcome"] in FINDING_OUTCOMES
+    }
+
+
+def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> FindingsDiff:
+    """Compare the evidence of a run with each system's previous complete audit."""
+    from .records import incomplete_reasons
+
+    run_id = evidence["run"]["id"]
+    diff = FindingsDiff({}, [], [], 0, [])
+    for system in evidence["systems"]:
+        name = system["name"]
+        previous = [a for a in history.complete_audits(name) if a.data.get("run_id") != run_id]
+        if not previous:
+            diff.without_previous.append(name)
+            continue
+        last = max(previous, key=lambda a: a.started)
+        diff.previous_runs[name] = last.data["run_id"]
+        before = {f["id"]: {**f, "system": name} for f in last.data.get("findings", ())}
+        now = _current_findings(evidence, name)
+        diff.new += [now[i] for i in sorted(set(now) - set(before))]
+        diff.still_open += len(set(now) & set(before))
+        if not incomplete_reasons(evidence["run"], system):
+            diff.resolved += [before[i] for i in sorted(set(before) - set(now))]
+    return diff
+
+
+def previous_findings(history: LedgerHistory, systems: Iterable[str],
+                      controls: Iterable[str] | None = None) -> list[dict[str, Any]] | None:
+    """The findings (failed, error, waived) of each system's last complete audit, in the
+    shape of :func:`pytest_cryptoaudit.reporting.markdown.findings_of`; None when no system
+    has one. ``controls`` keeps only those controls' findings (for a narrowed run)."""
+    found: list[dict[str, Any]] | None = None
+    for system in systems:
+        last = history.last_complete(system)
+        if last is None:
+            continue
+        found = found or []
+        for finding in [*last.data.get("findings", ()), *last.data.get("waived", ())]:
+            if controls is None or finding["control"] in controls:
+                found.append({**{k: v for k, v in finding.items() if k != "id"},
+                              "system": system})
+    return found
+
+
+def findings_diff_for(config: Any, evidence: Mapping[str, Any]) -> FindingsDiff | None:
+    """For a reporter inside ``pytest_cryptoaudit_evidence``: the diff against the ledger as
+    it stood before this run, or None when the run has no ledger (disabled or unreadable)."""
+    from ..plugin import LEDGER_PLUGIN
+
+    plugin = config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+    if plugin is None or not plugin.enabled or plugin.history is None:
+        return None
+    return findings_diff(evidence, plugin.history)

@@ -1,0 +1,170 @@
+"""Ledger entries derived from the JSON evidence of a run (the contract), never from pytest.
+
+One audit entry per system in the evidence: run id, times, auditor, catalog version, config
+and policy hashes, the inventory fingerprint (per key, in the entry's detail), the results
+summary per control and check, and the findings (failed or erroring checks). A system
+audit is *complete* when the system was reached and nothing narrowed the run (a control
+filter, ``-k``/``-m``, an interrupted session); only complete audits satisfy the cadence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model import EventKind
+from .chain import Draft, Entry, sha256
+from .fingerprint import inventory_changes, inventory_fingerprint, summarize_changes
+
+MESSAGE_LIMIT = 500
+FINDING_OUTCOMES = ("failed", "error")
+Changes = list[tuple[str, list[str]]]
+
+
+def finding_id(system: str, control: str, check: str, key_uid: str) -> str:
+    """A stable short id for one finding: the same check failing on the same subject."""
+    return "F-" + sha256(f"{system}|{control}|{check}|{key_uid}")[:10]
+
+
+def system_error(system: Mapping[str, Any]) -> str | None:
+    """Why a system could not be reached at all, or None."""
+    reasons = [e["reason"] for e in system.get("discovery_errors", ()) if not e.get("key_uid")]
+    return "; ".join(reasons) or None
+
+
+def incomplete_reasons(run: Mapping[str, Any], system: Mapping[str, Any]) -> list[str]:
+    """Why this system's audit does not count as complete ([] when it does)."""
+    reasons = []
+    error = system_error(system)
+    if error:
+        reasons.append(f"system not reached: {error}")
+    selection = run.get("selection") or {}
+    if selection.get("controls"):
+        reasons.append("only controls " + ", ".join(selection["controls"]))
+    reasons.extend(selection.get("filters", ()))
+    if selection.get("interrupted"):
+        reasons.append("run interrupted before every control ran")
+    return reasons
+
+
+def _findings(results: list[Mapping[str, Any]],
+              outcomes: tuple[str, ...] = FINDING_OUTCOMES) -> list[dict[str, Any]]:
+    return [
+        {"id": finding_id(r["system"], r["control"], r["check"], r["key_uid"]),
+         "control": r["control"], "check": r["check"], "key_uid": r["key_uid"],
+         "outcome": r["outcome"], "risk_tier": r["risk_tier"],
+         "message": (r.get("message") or "")[:MESSAGE_LIMIT]}
+        for r in results if r["outcome"] in outcomes
+    ]
+
+
+def _per_control(results: list[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    table: dict[str, Counter[str]] = {}
+    for result in results:
+        table.setdefault(f"{result['control']}/{result['check']}", Counter())[
+            result["outcome"]] += 1
+    return {name: dict(sorted(counts.items())) for name, counts in sorted(table.items())}
+
+
+def detect_changes(system: Mapping[str, Any], keys: Iterable[Mapping[str, Any]],
+                   policy_sha256: str, previous: Entry | None) -> Changes:
+    """Material changes of one system since its last complete audit, by event kind."""
+    if previous is None or system_error(system):
+        return []
+    old = previous.data
+    found: Changes = []
+    config = []
+    if old.get("system_config_sha256") not in (None, system.get("config_sha256")):
+        config.append("system configuration changed (tier, owner or provider options)")
+    detail = json.loads(previous.detail) if previous.detail else {}
+    unreadable = [e["key_uid"] for e in system.get("discovery_errors", ()) if e.get("key_uid")]
+    config += inventory_changes(detail.get("keys", {}),
+                                inventory_fingerprint(keys)["keys"], unreadable)
+    if config:
+        found.append((EventKind.CONFIG_CHANGE.value, config))
+    if old.get("policy_sha256") not in (None, policy_sha256):
+        found.append((EventKind.POLICY_CHANGE.value, ["crypto policy changed"]))
+    return found
+
+
+def change_event(system: str, kind: str, changes: list[str], run_id: str,
+                 at: str) -> dict[str, Any]:
+    """The JSON form of an event recording changes found by run ``run_id``."""
+    return {"system": system, "kind": kind, "at": at, "note": summarize_changes(changes),
+            "key": None, "versions": [], "source": "change-detection",
+            "source_id": f"{run_id}:{system}:{kind}", "changes": changes}
+
+
+def audit_drafts(evidence: Mapping[str, Any], changes: Mapping[str, Changes],
+                 previous: Mapping[str, Entry] | None = None) -> list[Draft]:
+    """One audit entry per system of the evidence, then the change events it found.
+
+    ``previous`` (each system's last complete audit) lets an unchanged inventory point to
+    the entry that already holds its per-key detail instead of storing it again.
+    """
+    run = evidence["run"]
+    now = datetime.now(UTC).isoformat()
+    previous = previous or {}
+    drafts = [_audit_draft(evidence, system, changes.get(system["name"], []), now,
+                           previous.get(system["name"]))
+              for system in evidence["systems"]]
+    for system, found in sorted(changes.items()):
+        for kind, listed in found:
+            event = change_event(system, kind, listed, run["id"], run["started"])
+            drafts.append(event_draft(event, recorded_at=now, recorded_by=run["auditor"]))
+    return drafts
+
+
+def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes: Changes,
+                 now: str, previous: Entry | None) -> Draft:
+    run, name = evidence["run"], system["name"]
+    keys = [k for k in evidence["inventory"] if k["system"] == name]
+    results = [r for r in evidence["results"] if r["system"] == name]
+    fingerprint = inventory_fingerprint(keys)
+    reasons = incomplete_reasons(run, system)
+    content = {
+        "started": run["started"], "finished": run["finished"], "recorded_at": now,
+        "provider": system["provider"], "component": system.get("component", "other"),
+        "risk_tier": system["risk_tier"], "owner": system["owner"],
+        "auditor": run["auditor"], "catalog_version": run["catalog_version"],
+        "config_sha256": run["config_sha256"],
+        "system_config_sha256": system.get("config_sha256"),
+        "policy_sha256": run.get("policy_sha256"),
+        "policy_document": run.get("policy_document") or {},
+        "complete": not reasons, "incomplete_reasons": reasons,
+        "reachable": system_error(system) is None,
+        "keys": len(keys), "discovery_errors": len(system.get("discovery_errors", ())),
+        "inventory_sha256": fingerprint["sha256"],
+        "summary": dict(sorted(Counter(r["outcome"] for r in results).items())),
+        "controls": _per_control(results),
+        "findings": _findings(results),
+        "waived": _findings(results, ("waived",)),
+        "changes": [change for _kind, listed in changes for change in listed],
+    }
+    if previous is not None and previous.data.get("inventory_sha256") == fingerprint["sha256"]:
+        content["inventory_detail_seq"] = previous.data.get("inventory_detail_seq") or \
+            previous.seq
+        return Draft("audit", name, run["started"], content, run_id=run["id"])
+    return Draft("audit", name, run["started"], content, run_id=run["id"],
+                 detail={"keys": fingerprint["keys"]})
+
+
+def event_draft(event: Mapping[str, Any], *, recorded_at: str,
+                recorded_by: Mapping[str, Any]) -> Draft:
+    """An event entry (from the CLI, a log ingestion, or change detection)."""
+    content = {key: value for key, value in event.items() if key != "system"}
+    content.update(recorded_at=recorded_at, recorded_by=dict(recorded_by))
+    return Draft("event", event["system"], event["at"], content)
+
+
+def action_draft(finding: Mapping[str, Any], *, owner: str, due: str, note: str,
+                 recorded_at: str, recorded_by: Mapping[str, Any]) -> Draft:
+    """A corrective action: who fixes a finding, by when."""
+    content = {"finding": finding["id"], "control": finding["control"],
+               "check": finding["check"], "key_uid": finding["key_uid"], "owner": owner,
+               "due": due, "note": note, "recorded_at": recorded_at,
+               "recorded_by": dict(recorded_by)}
+    return Draft("action", finding["system"], recorded_at, content)

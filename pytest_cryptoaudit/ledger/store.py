@@ -1,0 +1,214 @@
+"""Where the ledger lives: SQLite by default, PostgreSQL when teams share one.
+
+Both stores speak the same SQL through DB-API; they differ in how a writer gets the ledger
+to itself (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL transaction-scoped advisory lock), so
+that several runs appending at once each extend the chain from the true head and nothing is
+lost. A store refuses to append to a chain whose head row no longer matches its last entry:
+tampering is kept as evidence instead of being papered over by the next run.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import dataclasses
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .chain import Draft, Entry, Head, seal
+
+DEFAULT_LOCATION = ".cryptoaudit/ledger.db"
+ENTRY_COLUMNS = ("seq", "type", "system", "run_id", "at", "content", "detail",
+                 "content_hash", "prev_hash", "chain_hash")
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS cryptoaudit_entries (
+        seq BIGINT PRIMARY KEY, type TEXT NOT NULL, system TEXT NOT NULL, run_id TEXT,
+        at TEXT NOT NULL, content TEXT NOT NULL, detail TEXT NOT NULL,
+        content_hash TEXT NOT NULL, prev_hash TEXT NOT NULL, chain_hash TEXT NOT NULL)""",
+    """CREATE INDEX IF NOT EXISTS cryptoaudit_entries_by_system
+        ON cryptoaudit_entries (system, type, seq)""",
+    """CREATE TABLE IF NOT EXISTS cryptoaudit_head (
+        id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, chain_hash TEXT NOT NULL,
+        label TEXT NOT NULL)""",
+)
+
+
+class LedgerError(Exception):
+    """The ledger cannot be opened, read or appended to; the message says which and why."""
+
+
+def redact(location: str) -> str:
+    """``location`` with any password replaced, fit for messages and evidence."""
+    return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", location)
+
+
+def is_postgres(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
+def resolve_location(location: str | None, base_dir: Path) -> str:
+    """A PostgreSQL URL as is; a path (default ``.cryptoaudit/ledger.db``) from ``base_dir``."""
+    location = location or DEFAULT_LOCATION
+    if is_postgres(location):
+        return location
+    path = Path(location.removeprefix("sqlite:///")).expanduser()
+    return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def open_ledger(location: str | None, base_dir: Path) -> LedgerStore:
+    """Open (creating if needed) the ledger at ``location``."""
+    resolved = resolve_location(location, base_dir)
+    if is_postgres(resolved):
+        from .postgres import PostgresStore
+
+        return PostgresStore(resolved)
+    from .sqlite import SqliteStore
+
+    return SqliteStore(Path(resolved))
+
+
+class LedgerStore(abc.ABC):
+    """An append-only, hash-chained list of entries."""
+
+    placeholder = "?"
+
+    def __init__(self, location: str) -> None:
+        self.location = redact(location)
+
+    # -- what a backend provides -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _write_transaction(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor inside a transaction that no other writer can enter until it ends."""
+
+    @abc.abstractmethod
+    def _read_cursor(self) -> contextlib.AbstractContextManager[Any]:
+        """A cursor for reading."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    # -- the shared logic --------------------------------------------------------------------
+
+    def append(self, drafts: Sequence[Draft]) -> list[Entry]:
+        """Seal and store ``drafts`` in one transaction, after the current last entry."""
+        if not drafts:
+            return []
+        with self._write_transaction() as cursor:
+            last = self._last(cursor)
+            head = self._head(cursor)
+            self._refuse_if_damaged(last, head)
+            sealed: list[Entry] = []
+            for draft in drafts:
+                last = seal(draft, (last.seq + 1) if last else 1, last)
+                sealed.append(last)
+            self._insert(cursor, sealed)
+            self._set_head(cursor, sealed[-1], exists=head is not None)
+        return sealed
+
+    def _refuse_if_damaged(self, last: Entry | None, head: Head | None) -> None:
+        if head is None and last is None:
+            return
+        if head is None or last is None or (head.seq, head.chain_hash) != (
+                last.seq, last.chain_hash):
+            raise LedgerError(
+                f"ledger {self.location} does not end where its head record says: refusing "
+                "to append; run `cryptoaudit ledger verify` to see what was changed")
+
+    def entries(self, *, types: Sequence[str] = (), systems: Sequence[str] = (),
+                max_seq: int | None = None, detail: bool = False) -> list[Entry]:
+        """Entries in chain order, optionally only some types or systems."""
+        where, params = self._filters(types, systems, max_seq)
+        columns = ", ".join(c if detail or c != "detail" else "'' AS detail"
+                            for c in ENTRY_COLUMNS)
+        sql = f"SELECT {columns} FROM cryptoaudit_entries{where} ORDER BY seq"
+        with self._read_cursor() as cursor:
+            cursor.execute(sql, params)
+            return [Entry(*row) for row in cursor.fetchall()]
+
+    def latest_audits(self, systems: Sequence[str]) -> dict[str, Entry]:
+        """The last complete audit of each named system, with its inventory detail (taken
+        from the entry it refers to when the inventory had not changed)."""
+        latest: dict[str, Entry] = {}
+        p = self.placeholder
+        sql = (f"SELECT {', '.join(ENTRY_COLUMNS)} FROM cryptoaudit_entries WHERE type = 'audit'"
+               f" AND system = {p} ORDER BY seq DESC")
+        with self._read_cursor() as cursor:
+            for system in systems:
+                cursor.execute(sql, (system,))
+                for row in iter(cursor.fetchone, None):
+                    entry = Entry(*row)
+                    if entry.data.get("complete"):
+                        latest[system] = entry
+                        break
+            for system, entry in latest.items():
+                latest[system] = self._with_detail(cursor, entry)
+        return latest
+
+    def _with_detail(self, cursor: Any, entry: Entry) -> Entry:
+        holder = entry.data.get("inventory_detail_seq")
+        if entry.detail or not holder:
+            return entry
+        cursor.execute(f"SELECT detail FROM cryptoaudit_entries WHERE seq = {self.placeholder}",
+                       (holder,))
+        row = cursor.fetchone()
+        return dataclasses.replace(entry, detail=row[0] if row else "")
+
+    def head(self) -> Head | None:
+        with self._read_cursor() as cursor:
+            return self._head(cursor)
+
+    def last_seq(self) -> int:
+        with self._read_cursor() as cursor:
+            last = self._last(cursor)
+        return last.seq if last else 0
+
+    def _filters(self, types: Sequence[str], systems: Sequence[str],
+                 max_seq: int | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        p = self.placeholder
+        for column, values in (("type", types), ("system", systems)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join(p for _ in values)})")
+                params.extend(values)
+        if max_seq is not None:
+            clauses.append(f"seq <= {p}")
+            params.append(max_seq)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def _last(self, cursor: Any) -> Entry | None:
+        cursor.execute(f"SELECT {', '.join(ENTRY_COLUMNS)} FROM cryptoaudit_entries "
+                       "ORDER BY seq DESC LIMIT 1")
+        row = cursor.fetchone()
+        return Entry(*row) if row else None
+
+    def _head(self, cursor: Any) -> Head | None:
+        cursor.execute("SELECT seq, chain_hash, label FROM cryptoaudit_head WHERE id = 1")
+        row = cursor.fetchone()
+        return Head(*row) if row else None
+
+    def _insert(self, cursor: Any, entries: list[Entry]) -> None:
+        marks = ", ".join(self.placeholder for _ in ENTRY_COLUMNS)
+        cursor.executemany(
+            f"INSERT INTO cryptoaudit_entries ({', '.join(ENTRY_COLUMNS)}) VALUES ({marks})",
+            [tuple(getattr(e, c) for c in ENTRY_COLUMNS) for e in entries])
+
+    def _set_head(self, cursor: Any, last: Entry, *, exists: bool) -> None:
+        p = self.placeholder
+        values = (last.seq, last.chain_hash, last.label)
+        if exists:
+            cursor.execute(f"UPDATE cryptoaudit_head SET seq = {p}, chain_hash = {p}, "
+                           f"label = {p} WHERE id = 1", values)
+        else:
+            cursor.execute(f"INSERT INTO cryptoaudit_head (id, seq, chain_hash, label) "
+                           f"VALUES (1, {p}, {p}, {p})", values)
+
+    def __enter__(self) -> LedgerStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
