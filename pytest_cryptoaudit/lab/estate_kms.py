@@ -191,7 +191,10 @@ def config_toml(url: str) -> str:
     """A cryptoaudit.toml auditing the estate."""
     import tomli_w
 
-    return tomli_w.dumps({"systems": systems(url), "policy": dict(LAB_POLICY)})
+    from . import reviewed_policy
+
+    policy = {**LAB_POLICY, **reviewed_policy()}
+    return tomli_w.dumps({"systems": systems(url), "policy": policy})
 
 
 def session(url: str, role_arn: str | None = None) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 import tomli_w
 
 from ..reporting import every_report_arguments
+from . import reviewed_policy
 from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
 from .processes import ServiceError, pid_alive, stop_pid
 from .softhsm import seed_lab_token
@@ -148,9 +149,8 @@ COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
 
 
 def _write_config(state: LabState) -> None:
-    config: dict[str, Any] = {"systems": state.systems}
-    if state.policy:
-        config["policy"] = state.policy
+    config: dict[str, Any] = {"systems": state.systems,
+                              "policy": {**state.policy, **reviewed_policy()}}
     (state.directory / CONFIG_FILE).write_text(tomli_w.dumps(config))
     env_path = state.directory / ENV_FILE
     env_path.write_text("".join(f"export {k}='{v}'\n" for k, v in sorted(state.env.items())))
@@ -178,18 +178,38 @@ def audit(directory: Path, report_dir: Path, extra: list[str]) -> int:
     report_dir.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
             "--cryptoaudit-config", str(directory / CONFIG_FILE),
-            *every_report_arguments(report_dir), "-q", "--no-header", *extra]
+            *every_report_arguments(report_dir), "-q", "--no-header", "--tb=no", "-rN",
+            *extra]
     env = {**os.environ, **state.env}
     return subprocess.run(args, cwd=directory, env=env, check=False).returncode
 
 
+#: The system the lab's simulated security event concerns.
+INCIDENT_SYSTEM = "payments-keys"
+
+
+def cryptoaudit(directory: Path, *args: str) -> int:
+    """Run a ``cryptoaudit`` subcommand on the lab's configuration, output to the terminal."""
+    command = [sys.executable, "-m", "pytest_cryptoaudit", *args,
+               "--config", str(directory / CONFIG_FILE)]
+    return subprocess.run(command, cwd=directory, check=False).returncode
+
+
 def run(directory: Path, say: Say = print) -> int:
-    """Up, audit with every report, then down. Exit 0 when the audit itself completed."""
+    """Up; audit with every report; record a security event and show the system due; audit
+    again and show it audited; down. Exit 0 when both audits completed."""
     report_dir = directory / "report"
     up(directory, say)
     try:
-        code = audit(directory, report_dir, [])
+        first = audit(directory, report_dir, [])
+        say(f"lab: recording a security incident on {INCIDENT_SYSTEM}; it is now due (CEK-09)")
+        cryptoaudit(directory, "event", "add", "--system", INCIDENT_SYSTEM, "--kind",
+                    "security-incident", "--note", "lab: simulated incident")
+        cryptoaudit(directory, "status")
+        say("lab: auditing again after the event")
+        second = audit(directory, report_dir / "after-event", [])
+        cryptoaudit(directory, "status")
     finally:
         down(directory, say)
     say(f"lab: reports in {report_dir}")
-    return 0 if code in (0, 1) else code
+    return max((c for c in (first, second) if c not in (0, 1)), default=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -77,6 +78,16 @@ def test_the_estate_is_realistic_and_its_weaknesses_are_found(lab_run):
     assert any(check == "kms-policy-not-public" for _, check in failed)
     weak_share = len({r["key_uid"] for r in evidence["results"] if r["outcome"] == "failed"})
     assert 0.05 < weak_share / len(evidence["inventory"]) < 0.4
+
+
+def test_a_security_event_makes_the_system_due_and_the_second_audit_clears_it(lab_run):
+    folder, completed = lab_run
+    out = completed.stdout
+    event_at = out.index("recording a security incident on payments-keys")
+    before, after = out[event_at:].split("lab: auditing again after the event")
+    assert re.search(r"^payments-keys .* DUE$", before, re.M), before
+    assert re.search(r"^payments-keys .* ok$", after, re.M), after
+    assert (folder / "report/after-event/evidence.json").exists()
 
 
 def test_nothing_is_left_running(lab_run):
