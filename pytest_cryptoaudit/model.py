@@ -83,6 +83,13 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value or {}))
 
 
+def _freeze(record: Any, *mappings: str) -> None:
+    """Coerce a record's tier to :class:`RiskTier` and make its mappings read-only."""
+    object.__setattr__(record, "risk_tier", RiskTier(record.risk_tier))
+    for name in mappings or ("attributes", "unreadable"):
+        object.__setattr__(record, name, _frozen_mapping(getattr(record, name)))
+
+
 @dataclasses.dataclass(frozen=True)
 class CertificateInfo:
     """What an auditor needs to know about one X.509 certificate (never its private key)."""
@@ -138,10 +145,8 @@ class KeyRecord:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", KeyKind(self.kind))
-        object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))
         object.__setattr__(self, "usage", tuple(self.usage))
-        for name in ("tags", "attributes", "unreadable"):
-            object.__setattr__(self, name, _frozen_mapping(getattr(self, name)))
+        _freeze(self, "tags", "attributes", "unreadable")
 
     def with_tags_applied(self) -> KeyRecord:
         """Return a copy whose tier and owner honour the ``risk-tier`` / ``owner`` tags."""
@@ -172,9 +177,7 @@ class SystemRecord:
     unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))
-        for name in ("attributes", "unreadable"):
-            object.__setattr__(self, name, _frozen_mapping(getattr(self, name)))
+        _freeze(self)
 
     @property
     def uid(self) -> str:
@@ -202,9 +205,7 @@ class EndpointRecord:
     unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))
-        for name in ("attributes", "unreadable"):
-            object.__setattr__(self, name, _frozen_mapping(getattr(self, name)))
+        _freeze(self)
 
 
 @dataclasses.dataclass(frozen=True)
