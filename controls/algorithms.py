@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, SP800_131A, ccm
 
 FINITE_FIELD = {"RSA", "DSA", "DH"}
 ELLIPTIC = {"EC"}
 FIXED_STRENGTH = {"Ed25519", "Ed448", "X25519", "X448"}
+#: Signature algorithms that hash internally and so name no separate hash.
+HASHLESS = {"ed25519", "ed448"}
 SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3"}
 
 
@@ -78,6 +81,12 @@ def test_algorithm_allowed(crypto_key, crypto_policy):
 def test_certificate_signature_hash(crypto_key, crypto_policy):
     """The certificate is not signed with a disallowed hash (MD5, SHA-1)."""
     info = crypto_key.certificate
+    if info.signature_hash is None and info.signature_algorithm.lower() not in HASHLESS:
+        # An algorithm we cannot name is a failure to look, never a pass.
+        raise CryptoAuditError(
+            f"signature algorithm {info.signature_algorithm!r} not recognised: its hash "
+            "cannot be judged"
+        )
     disallowed = {h.lower() for h in crypto_policy["disallowed_signature_hashes"]}
     assert (info.signature_hash or "").lower() not in disallowed, (
         f"signed with {info.signature_algorithm}: {info.signature_hash} is disallowed"

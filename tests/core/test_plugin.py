@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from tests.core.conftest import outcomes, run_audit
+from tests.core.conftest import outcomes, read_evidence, run_audit
 from tests.factories import ec_key, private_pem, rsa_key, write
 
 LOW_TIER_CONFIG = """
@@ -171,3 +171,23 @@ def test_xdist_workers_collect_the_same_tests(estate_template, tmp_path):
     assert "2 workers" in parallel.stdout
     assert outcomes(parallel.evidence) == outcomes(serial.evidence)
     assert len(parallel.evidence["results"]) == len(serial.evidence["results"]) > 100
+
+
+def test_an_unrecognised_signature_algorithm_is_an_error_not_a_pass(low_tier):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.factories import certificate, ed25519_key
+
+    der = certificate(rsa_key()).public_bytes(serialization.Encoding.DER)
+    md2 = der.replace(bytes.fromhex("06092a864886f70d01010b"),  # sha256WithRSAEncryption
+                      bytes.fromhex("06092a864886f70d010102"))  # md2WithRSAEncryption
+    assert x509.load_der_x509_certificate(md2).signature_algorithm_oid._name == "Unknown OID"
+    write(low_tier.path / "keys/md2.der", md2)
+    write(low_tier.path / "keys/ed.pem", certificate(ed25519_key()).public_bytes(
+        serialization.Encoding.PEM))
+    low_tier.runpytest("--cryptoaudit", "--cryptoaudit-control", "CEK-04",
+                       "--cryptoaudit-json", "evidence.json")
+    found = outcomes(read_evidence(low_tier.path / "evidence.json"))
+    assert found[("files:keys/md2.der", "certificate-signature-hash")] == "error"
+    assert found[("files:keys/ed.pem", "certificate-signature-hash")] == "passed"
