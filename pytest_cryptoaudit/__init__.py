@@ -29,7 +29,20 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+def version() -> str:
+    """The installed distribution's version: pyproject.toml is its one source."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version("pytest-cryptoaudit")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        return version()
     if name not in _EXPORTS:
         raise AttributeError(f"module 'pytest_cryptoaudit' has no attribute {name!r}")
     return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

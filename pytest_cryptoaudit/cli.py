@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from . import version
+
 COMMAND_MODULES: tuple[str, ...] = (
     "pytest_cryptoaudit.catalog_cli",
     "pytest_cryptoaudit.lab.cli",
@@ -26,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cryptoaudit",
         description="Cryptographic control audit (CSA CCM/AICM CEK) around pytest --cryptoaudit.",
     )
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {version()} (pytest-cryptoaudit)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
