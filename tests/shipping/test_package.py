@@ -63,7 +63,7 @@ def test_long_description_links_resolve_off_the_repository(distributions):
 def test_sdist_carries_the_license_docs_and_tests(distributions):
     with tarfile.open(distributions[0]) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"LICENSE", "tests/shipping/test_package.py",
+    assert {"LICENSE", "mkdocs.yml", "docs/index.md", "tests/shipping/test_package.py",
             "controls/algorithms.py"} <= names
 
 
