@@ -64,6 +64,8 @@ def test_sdist_carries_the_license_docs_and_tests(distributions):
     with tarfile.open(distributions[0]) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     assert {"LICENSE", "mkdocs.yml", "docs/index.md", "tests/shipping/test_package.py",
+            "action.yml", "templates/cryptoaudit.yml", ".pre-commit-hooks.yaml", "Dockerfile",
+            ".github/workflows/release.yml", "CONTRIBUTING.md",
             "controls/algorithms.py"} <= names
 
 
