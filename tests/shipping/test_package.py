@@ -20,7 +20,6 @@ REQUIRED_CLASSIFIERS = {
     "Topic :: Security :: Cryptography",
     "Programming Language :: Python :: 3.11",
     "Programming Language :: Python :: 3.12",
-    "Programming Language :: Python :: 3.13",
 }
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from tests.shipping.conftest import ROOT
+from tests.shipping.conftest import ROOT, pyproject
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
 
@@ -50,3 +50,11 @@ def test_release_workflow_checks_tests_publishes_and_attests():
     assert jobs["publish"]["permissions"]["id-token"] == "write"
     assert "password" not in steps["publish"] and "secrets." not in steps["publish"]
     assert set(jobs["publish"]["needs"]) == {"build", "test-wheel", "container"}
+
+
+def test_release_tests_every_python_version_the_classifiers_claim():
+    release = yaml.safe_load((ROOT / ".github/workflows/release.yml").read_text())
+    tested = set(release["jobs"]["test-wheel"]["strategy"]["matrix"]["python-version"])
+    claimed = {c.rsplit(" :: ", 1)[1] for c in pyproject()["project"]["classifiers"]
+               if c.startswith("Programming Language :: Python :: 3.")}
+    assert tested == claimed
