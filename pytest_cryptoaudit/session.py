@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .discovery import discover_all
@@ -69,6 +70,7 @@ class AuditSession:
         self._evidence: dict[str, Any] | None = None
         self._selected: frozenset[str] | None = None
         self.refusal: str | None = None  # a usage error found after discovery
+        self.not_applicable: list[dict[str, Any]] = []  # (check, system) with no subject
         self.other_failures = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
@@ -250,6 +252,8 @@ class AuditSession:
         selected = self.selected_controls()
         if selected and self._refuse_unknown(selected, items):
             return
+        self.not_applicable = not_applicable(items, self.inventory, selected)
+        hand_to_controller(config, self.not_applicable)
         keep, drop = [], []
         for item in items:
             spec = spec_from_node(item)
@@ -276,6 +280,7 @@ class AuditSession:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         self.refusal = self.refusal or getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
+        self.not_applicable = self.not_applicable or received_from(node) or []
 
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
         metadata = subject_metadata(spec, subject)
