@@ -31,6 +31,7 @@ from pytest_cryptoaudit.tlsinfo import (
     has_forward_secrecy,
     suite_classes,
 )
+from pytest_cryptoaudit.tlsprofile import Deviation, describe, judge_all
 
 TLS = {"protocol": "tls"}
 MOZILLA_PROFILES = ("modern", "intermediate", "old")
@@ -139,8 +140,10 @@ def test_tls_forward_secrecy(crypto_endpoint, crypto_policy):
     applies_to=TLS,
 )
 @pytest.mark.ssrm("CSC")
-def test_tls_mozilla_profile(crypto_endpoint, crypto_policy):
-    """The endpoint meets the Mozilla server-side TLS profile the policy names for its tier."""
+def test_tls_mozilla_profile(crypto_endpoint, crypto_policy, crypto_note):
+    """The endpoint offers nothing weaker than the Mozilla server-side TLS profile the policy
+    names for its tier (offering more strength, such as X448 or a post-quantum group, is a
+    note, not a finding)."""
     tier = crypto_endpoint.risk_tier
     profile = crypto_policy.for_tier("tls_mozilla_profile", tier)
     if profile == "none":
@@ -148,11 +151,20 @@ def test_tls_mozilla_profile(crypto_endpoint, crypto_policy):
     if profile not in MOZILLA_PROFILES:
         raise ValueError(f"policy tls_mozilla_profile: unknown profile {profile!r} "
                          f"(expected one of {', '.join(MOZILLA_PROFILES)} or none)")
-    issues = _read(crypto_endpoint, "mozilla_profile_issues")[profile]
-    assert not issues, (
-        f"{len(issues)} deviations from the Mozilla {profile} profile: "
-        + "; ".join(f"{name}: {_shorten(text)}" for name, text in sorted(issues.items()))
+    deviations = judge_all(_read(crypto_endpoint, "mozilla_profile_issues")[profile])
+    stronger = [d for d in deviations if not d.weaker]
+    if stronger:
+        crypto_note(f"beyond the Mozilla {profile} profile, nothing weaker: {describe(stronger)}")
+    weaker = [d for d in deviations if d.weaker]
+    assert not weaker, (
+        f"{len(weaker)} deviations from the Mozilla {profile} profile allow weaker options: "
+        + "; ".join(_deviation(d) for d in weaker)
     )
+
+
+def _deviation(deviation: Deviation) -> str:
+    text = f"{deviation.name}: {_shorten(deviation.text)}"
+    return text if deviation.why == deviation.text else f"{text} ({deviation.why})"
 
 
 def _shorten(text: str, limit: int = 200) -> str:

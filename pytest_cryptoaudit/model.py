@@ -60,13 +60,16 @@ class KeyKind(enum.StrEnum):
 
 
 class Outcome(enum.StrEnum):
-    """The result of one check on one subject. ``error`` means the check could not look."""
+    """The result of one check on one subject. ``error`` means the check could not look;
+    ``not-applicable`` is a check that had no subject in a system (no test ran: it counts
+    in no total and never in the exit status)."""
 
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"
     SKIPPED = "skipped"
     WAIVED = "waived"
+    NOT_APPLICABLE = "not-applicable"
 
 
 #: SSRM owners from CCM v4 (CSP, CSC) and the AI Controls Matrix (MP, OSP, AP, AIC).

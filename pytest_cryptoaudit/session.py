@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import sys
 import time
 import uuid
 from collections.abc import Generator
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .discovery import discover_all
@@ -35,6 +37,14 @@ from .model import (
 from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
+from .selection import (
+    WORKEROUTPUT_KEY,
+    builtin_ids,
+    canonical,
+    refuse_on_worker,
+    selects,
+    unknown_message,
+)
 from .serialize import inventory_from_dict, inventory_to_dict
 from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
@@ -58,6 +68,9 @@ class AuditSession:
         self.results: dict[str, Result] = {}
         self.waivers: tuple[Waiver, ...] = ()
         self._evidence: dict[str, Any] | None = None
+        self._selected: frozenset[str] | None = None
+        self.refusal: str | None = None  # a usage error found after discovery
+        self.not_applicable: list[dict[str, Any]] = []  # (check, system) with no subject
         self.other_failures = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
@@ -154,7 +167,12 @@ class AuditSession:
 
     def selected_controls(self) -> frozenset[str] | None:
         chosen = self.config.getoption("cryptoaudit_control")
-        return frozenset(chosen) if chosen else None
+        if chosen and self._selected is None:
+            self._selected = canonical(chosen, self._builtin_ids())
+        return self._selected if chosen else None
+
+    def _builtin_ids(self) -> tuple[str, ...]:
+        return () if self.config.getoption("cryptoaudit_no_builtin") else builtin_ids()
 
     # -- discovery (controller only) ------------------------------------------------------
 
@@ -232,11 +250,15 @@ class AuditSession:
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         selected = self.selected_controls()
+        if selected and self._refuse_unknown(selected, items):
+            return
+        self.not_applicable = not_applicable(items, self.inventory, selected)
+        hand_to_controller(config, self.not_applicable)
         keep, drop = [], []
         for item in items:
             spec = spec_from_node(item)
             subject = _subject_of(item)
-            if spec is None or subject is None or (selected and spec.id not in selected):
+            if spec is None or subject is None or not selects(selected, spec.id):
                 drop.append(item)
                 continue
             self._describe(item, spec, subject)
@@ -244,6 +266,21 @@ class AuditSession:
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
+
+    def _refuse_unknown(self, selected: frozenset[str], items: list[pytest.Item]) -> bool:
+        specs = (spec_from_node(item) for item in items)
+        self.refusal = unknown_message(selected, [*(s.id for s in specs if s),
+                                                  *self._builtin_ids()])
+        if self.refusal and self.is_controller:
+            raise pytest.UsageError(self.refusal)
+        if self.refusal:
+            refuse_on_worker(self.config, self.refusal, items)
+        return self.refusal is not None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        self.refusal = self.refusal or getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
+        self.not_applicable = self.not_applicable or received_from(node) or []
 
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
         metadata = subject_metadata(spec, subject)
@@ -324,7 +361,7 @@ class AuditSession:
     # -- end of the run -----------------------------------------------------------------------
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.is_controller:
+        if self.is_controller and not self.refusal:
             from .reporting.terminal import write_summary
 
             write_summary(terminalreporter, list(self.results.values()), self.inventory,
@@ -333,6 +370,11 @@ class AuditSession:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.is_controller:
+            return
+        if self.refusal:  # a run refused as misused leaves no evidence, nor a ledger entry
+            if exitstatus != pytest.ExitCode.USAGE_ERROR:  # refused by an xdist worker
+                sys.stderr.write(f"ERROR: {self.refusal}\n")
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
         self.interrupted = bool(exitstatus == pytest.ExitCode.INTERRUPTED
                                 or session.shouldfail or session.shouldstop)

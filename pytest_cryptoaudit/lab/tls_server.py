@@ -10,6 +10,9 @@ encipherment, from a CA that ``ca.pem`` does not hold. (OpenSSL 3 has no 3DES, R
 export suites left to plant.)
 ``modern``: TLS 1.2/1.3, ECDHE with AEAD suites only, one P-256 group; an EC P-256 leaf
 signed with SHA-256 by the lab CA, valid 90 days, for signing only.
+``default``: Python's default server context (OpenSSL's defaults: more groups and suites
+than a Mozilla profile lists, nothing weaker) with the ``modern`` leaf, as a server
+configured by nobody in particular is.
 """
 
 from __future__ import annotations
@@ -39,12 +42,16 @@ from .processes import (
 )
 from .tls_pki import HOSTNAME, LEAVES, LabPki, write_pki
 
-PROFILES = tuple(LEAVES)
+#: The leaf each profile serves.
+LEAF_OF = {**{profile: profile for profile in LEAVES}, "default": "modern"}
+PROFILES = tuple(LEAF_OF)
 
 def server_context(profile: str, pki: LabPki) -> ssl.SSLContext:
     """The server-side TLS configuration of one profile."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    if profile == "legacy":
+    if profile == "default":
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    elif profile == "legacy":
         # OpenSSL 3 offers TLS 1.0/1.1 and NULL/anonymous suites only at security level 0.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # deprecated: the point here
@@ -58,7 +65,7 @@ def server_context(profile: str, pki: LabPki) -> ssl.SSLContext:
         context.set_ecdh_curve("prime256v1")
     else:
         raise ValueError(f"unknown TLS lab profile {profile!r} (expected one of {PROFILES})")
-    context.load_cert_chain(pki.chain_file(profile), pki.key_file(profile))
+    context.load_cert_chain(pki.chain_file(LEAF_OF[profile]), pki.key_file(LEAF_OF[profile]))
     return context
 
 

@@ -17,6 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..model import Outcome
 from ..results import summarize
 from ..serialize import to_jsonable
 
@@ -156,11 +157,24 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
         "inventory": [to_jsonable(key) for key in session.inventory.keys],
         "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
         "results": [result.as_dict() for result in results],
-        "summary": summarize(results),
+        "not_applicable": session.not_applicable,
+        "summary": _with_not_applicable(summarize(results), session.not_applicable),
         "events": events(session),
         "scope": scope(session),
         "waivers": _waivers(session),
     }
+
+
+def _with_not_applicable(summary: dict[str, dict[str, Any]],
+                         entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Count each control's not-applicable (check, system) pairs beside its results, so a
+    control that applied nowhere is listed too; ``total`` counts the results only."""
+    for entry in entries:
+        counts = summary.setdefault(entry["control"], {
+            "title": entry["title"], "total": 0, "worst_failing_tier": None,
+            **{o.value: 0 for o in Outcome}})
+        counts[Outcome.NOT_APPLICABLE.value] += 1
+    return dict(sorted(summary.items()))
 
 
 def _waivers(session: AuditSession) -> dict[str, Any]:

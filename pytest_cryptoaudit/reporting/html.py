@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 COLUMNS = (("Control", "control"), ("Check", "check"), ("System", "system"),
            ("Key", "key_uid"), ("Risk tier", "risk_tier"), ("Owner", "owner"))
 COUNTS = (("Passed", "passed"), ("Failed", "failed"), ("Errors", "error"),
-          ("Waived", "waived"), ("Skipped", "skipped"))
+          ("Waived", "waived"), ("Skipped", "skipped"), ("Not applicable", "not-applicable"))
 INSERT_AT = 2
 STYLE = """<style>
 .cryptoaudit-summary table { border-collapse: collapse; margin: 0.5em 0 1em; }
@@ -131,7 +131,7 @@ def summary_html(evidence: Mapping[str, Any]) -> str:
     rows = []
     for control, entry in evidence["summary"].items():
         bad = entry["failed"] or entry["error"]
-        counts = "".join(f"<td>{entry[key]}</td>" for _, key in COUNTS)
+        counts = "".join(f"<td>{entry.get(key, 0)}</td>" for _, key in COUNTS)
         worst = escape(entry["worst_failing_tier"] or "")
         rows.append(f'<tr class="{"failing" if bad else "clean"}"><td>{escape(control)}</td>'
                     f'<td>{escape(entry["title"])}</td>{counts}'
@@ -139,7 +139,19 @@ def summary_html(evidence: Mapping[str, Any]) -> str:
     table = (f'<table id="cryptoaudit-controls"><thead><tr>{head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
     return (f'<div class="cryptoaudit-summary"><h2>Controls</h2>{_run_line(evidence)}'
-            f"{table}{_waivers_html(evidence.get('waivers') or {})}</div>")
+            f"{table}{_not_applicable_html(evidence.get('not_applicable') or [])}"
+            f"{_waivers_html(evidence.get('waivers') or {})}</div>")
+
+
+def _not_applicable_html(entries: list[Mapping[str, Any]]) -> str:
+    """Each check that had no subject in a system, and why (counted in no total)."""
+    if not entries:
+        return ""
+    rows = "".join(f"<li>{escape(e['control'])} <code>{escape(e['check'])}</code> on "
+                   f"{escape(e['system'])}: {escape(e['reason'])}</li>" for e in entries)
+    return (f'<details id="cryptoaudit-not-applicable"><summary>Not applicable: '
+            f"{len(entries)} checks had no subject in a system</summary><ul>{rows}</ul>"
+            "</details>")
 
 
 def _run_line(evidence: Mapping[str, Any]) -> str:

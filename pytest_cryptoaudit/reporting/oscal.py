@@ -5,7 +5,10 @@ each (control, check, system) becomes an observation (method TEST) whose subject
 system and its keys, collected at the end of the run and expiring when the system's risk
 tier makes it due again (the CEK-09 cadence). Each control gets a finding (satisfied or
 not-satisfied) and each failed, erroring or waived check a risk: ``open`` for a finding,
-``investigating`` for a failure to look, ``deviation-approved`` for a waived finding.
+``investigating`` for a failure to look, ``deviation-approved`` for a waived finding. A
+check that had no subject in a system is an observation (method EXAMINE) saying why; a
+control that applied nowhere gets a finding whose implementation status is
+``not-applicable`` (and, as OSCAL requires a state, ``satisfied`` for reason ``other``).
 UUIDs are derived from the run id, so the same evidence always gives the same document.
 """
 
@@ -59,8 +62,9 @@ def build_oscal(evidence: Mapping[str, Any]) -> dict[str, Any]:
     run = evidence["run"]
     ids = _Ids(run["id"])
     results = evidence["results"]
-    controls = sorted({r["control"] for r in results})
-    observations = _observations(evidence, ids)
+    not_applicable = evidence.get("not_applicable") or []
+    controls = sorted({r["control"] for r in [*results, *not_applicable]})
+    observations = _observations(evidence, ids) + _not_applicable_observations(evidence, ids)
     risks = [_risk(r, ids) for r in results if r["outcome"] in RISK_STATUS]
     result = _compact({
         "uuid": ids("result"),
@@ -76,7 +80,7 @@ def build_oscal(evidence: Mapping[str, Any]) -> dict[str, Any]:
             {"control-selections": [{"include-all": {}}]},
         "observations": observations,
         "risks": risks,
-        "findings": [_finding(c, results, evidence, ids) for c in controls],
+        "findings": [_finding(c, results, not_applicable, ids) for c in controls],
     })
     return {"assessment-results": {
         "uuid": ids("assessment-results"),
@@ -160,6 +164,23 @@ def _observations(evidence: Mapping[str, Any], ids: _Ids) -> list[dict[str, Any]
     return observations
 
 
+def _not_applicable_observations(evidence: Mapping[str, Any], ids: _Ids) -> list[dict[str, Any]]:
+    collected = evidence["run"]["finished"]
+    return [_compact({
+        "uuid": ids("observation", e["control"], e["check"], e["system"]),
+        "title": f"{e['control']} {e['check']} on {e['system']}: not applicable",
+        "description": f"{e.get('title', e['control'])}: check {e['check']}: not applicable: "
+                       f"{e['reason']}.",
+        "props": _props(outcome=e["outcome"]),
+        "methods": ["EXAMINE"],
+        "types": ["control-objective"],
+        "subjects": [{"subject-uuid": ids("system", e["system"]), "type": "component",
+                      "title": e["system"]}],
+        "collected": collected,
+        "expires": _expires(collected, e["risk_tier"], evidence),
+    }) for e in evidence.get("not_applicable") or ()]
+
+
 def _tally(group: list[Mapping[str, Any]], what: str) -> str:
     counts: dict[str, int] = defaultdict(int)
     for result in group:
@@ -210,20 +231,28 @@ def _links(references: Iterable[str]) -> list[dict[str, str]]:
     return links
 
 
-def _finding(control: str, results: list[Mapping[str, Any]], evidence: Mapping[str, Any],
-             ids: _Ids) -> dict[str, Any]:
+def _finding(control: str, results: list[Mapping[str, Any]],
+             not_applicable: list[Mapping[str, Any]], ids: _Ids) -> dict[str, Any]:
     mine = [r for r in results if r["control"] == control]
+    unmatched = [e for e in not_applicable if e["control"] == control]
     bad = [r for r in mine if r["outcome"] in RISK_STATUS]
     tested = [r for r in mine if r["outcome"] != "skipped"]
     state = "not-satisfied" if bad else "satisfied"
     reason = "fail" if bad else ("pass" if tested else "other")
-    observed = sorted({ids("observation", r["control"], r["check"], r["system"]) for r in mine})
+    observed = sorted({ids("observation", r["control"], r["check"], r["system"])
+                       for r in [*mine, *unmatched]})
+    title = f"{control} {(mine or unmatched)[0]['title']}"
     return _compact({
         "uuid": ids("finding", control),
-        "title": f"{control} {mine[0]['title']}",
-        "description": _tally(mine, f"{control} {mine[0]['title']}"),
-        "target": {"type": "objective-id", "target-id": f"{control.lower()}_obj",
-                   "status": {"state": state, "reason": reason}},
+        "title": title,
+        "description": _tally([*mine, *unmatched], title),
+        "target": _compact({
+            "type": "objective-id", "target-id": f"{control.lower()}_obj",
+            "status": {"state": state, "reason": reason},
+            "implementation-status": None if mine else {
+                "state": "not-applicable",
+                "remarks": "No audited system holds a subject of this control."},
+        }),
         "related-observations": [{"observation-uuid": u} for u in observed],
         "related-risks": [{"risk-uuid": ids("risk", r["nodeid"])} for r in bad],
     })

@@ -21,26 +21,27 @@ from .auditrun import AuditRun, run_audit
 
 @dataclasses.dataclass(frozen=True)
 class TlsLab:
-    """The lab PKI and its two running servers."""
+    """The lab PKI and its running servers."""
 
     pki: LabPki
     legacy: TlsServer
     modern: TlsServer
+    default: TlsServer
 
 
 @pytest.fixture(scope="session")
 def tls_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsLab]:
-    """A legacy and a modern TLS server on loopback, serving leaves of the lab CA."""
+    """A legacy, a modern and a default-configured TLS server on loopback, serving leaves
+    of the lab CA."""
     pki = write_pki(tmp_path_factory.mktemp("tls-lab"))
-    legacy = start_tls_server("legacy", pki)
+    servers: list[TlsServer] = []
     try:
-        modern = start_tls_server("modern", pki)
-    except Exception:
-        legacy.stop()
-        raise
-    yield TlsLab(pki, legacy, modern)
-    legacy.stop()
-    modern.stop()
+        for profile in ("legacy", "modern", "default"):
+            servers.append(start_tls_server(profile, pki))
+        yield TlsLab(pki, *servers)
+    finally:
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +79,15 @@ server_name = "localhost"
 ca_file = "{ca_file}"
 
 [[systems]]
+name = "default-web"
+provider = "tls"
+risk_tier = "high"
+owner = "CSC"
+endpoints = ["{default}"]
+server_name = "localhost"
+ca_file = "{ca_file}"
+
+[[systems]]
 name = "dead-web"
 provider = "tls"
 risk_tier = "high"
@@ -90,8 +100,9 @@ timeout = 1
 @pytest.fixture(scope="session")
 def lab_audit(tls_lab: TlsLab, refused_endpoint: str, silent_endpoint: str,
               tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    """One audit of the legacy, modern and dead endpoints, shared by the tests."""
+    """One audit of the legacy, modern, default and dead endpoints, shared by the tests."""
     config = LAB_CONFIG.format(legacy=tls_lab.legacy.endpoint, modern=tls_lab.modern.endpoint,
+                               default=tls_lab.default.endpoint,
                                ca_file=tls_lab.pki.ca_file, refused=refused_endpoint,
                                silent=silent_endpoint)
     return run_audit(tmp_path_factory.mktemp("tls-audit"), config)

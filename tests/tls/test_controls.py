@@ -57,6 +57,13 @@ ENDPOINTS = {
         "cipher_suites": "TLSv1.0 scan failed: CONNECTIVITY_ISSUE",
         "key_exchange_groups": "TLSv1.0 scan failed: CONNECTIVITY_ISSUE",
         "mozilla_profile_issues": "scan incomplete"}},
+    # More groups than the intermediate profile lists: stronger (X448), or weaker (P-224).
+    "x448.test:443": {**GOOD, "mozilla_profile_issues": {**GOOD["mozilla_profile_issues"],
+                                                         "intermediate": {"tls_curves": (
+        "TLS curves {'X448', 'X25519MLKEM768'} are supported, but should be rejected.")}}},
+    "p224.test:443": {**GOOD, "mozilla_profile_issues": {**GOOD["mozilla_profile_issues"],
+                                                         "intermediate": {"tls_curves": (
+        "TLS curves {'X448', 'secp224r1'} are supported, but should be rejected.")}}},
     "nameless.test:443": {**GOOD, "key_exchange_groups": [
         {"name": "brainpoolP256r1", "type": "ECDH", "size": None},
         {"name": "mystery", "type": "ECDH", "size": None}]},
@@ -137,6 +144,18 @@ def test_mozilla_profile_follows_policy(audit):
     assert outcome(audit, "critical", "cbc.test:443", "tls-mozilla-profile") == "error"
     assert "unknown profile 'strict'" in message(audit, "critical", "cbc.test:443",
                                                  "tls-mozilla-profile")
+
+
+def test_stronger_groups_are_a_note_weaker_ones_a_finding(audit):
+    result = next(r for r in audit.evidence["results"] if r["system"] == "high-web"
+                  and r["key_uid"] == "tls:x448.test:443" and r["check"] == "tls-mozilla-profile")
+    assert result["outcome"] == "passed"
+    assert result["notes"] == [
+        "beyond the Mozilla intermediate profile, nothing weaker: tls_curves: also offers "
+        "X25519MLKEM768, X448, groups at least as strong as the profile's"]
+    assert outcome(audit, "high", "p224.test:443", "tls-mozilla-profile") == "failed"
+    assert "weaker than the profile: secp224r1" in message(audit, "high", "p224.test:443",
+                                                           "tls-mozilla-profile")
 
 
 def test_unreadable_scans_are_errors_not_passes(audit):

@@ -48,11 +48,26 @@ def test_modern_server_passes_everything(lab_audit, modern):
     assert set(outcomes.values()) == {"passed"}, outcomes
 
 
+def test_default_openssl_server_passes_the_profile_with_a_note(lab_audit, tls_lab):
+    """Python's default server context offers X448 and secp521r1 (and CBC suites with an
+    SHA-2 MAC) beyond the intermediate profile: more, nothing weaker."""
+    endpoint = f"tls:{tls_lab.default.endpoint}"
+    outcomes = {check: outcome for (uid, check), outcome in lab_audit.outcomes(
+        "default-web").items() if uid == endpoint}
+    assert outcomes == dict.fromkeys(ENDPOINT_CHECKS, "passed")
+    profile = lab_audit.result(endpoint, "tls-mozilla-profile")
+    assert len(profile["notes"]) == 1
+    note = profile["notes"][0]
+    assert "beyond the Mozilla intermediate profile, nothing weaker" in note
+    assert "tls_curves: also offers X448, secp521r1" in note
+
+
 @pytest.mark.parametrize(("check", "words"), [
     ("tls-protocol-versions", ["TLSv1.0, TLSv1.1", "tier high"]),
     ("tls-cipher-suites", ["NULL (", "anonymous (", "CBC-SHA1 (", "TLS_RSA_WITH_NULL_MD5"]),
     ("tls-forward-secrecy", ["TLS_RSA_WITH_AES_128_CBC_SHA"]),
-    ("tls-mozilla-profile", ["Mozilla intermediate", "tls_versions", "dh_param_size"]),
+    ("tls-mozilla-profile", ["Mozilla intermediate profile allow weaker options",
+                             "tls_versions", "dh_param_size", "TLS_RSA_WITH_NULL_MD5"]),
     ("tls-key-exchange-strength", ["DH-1024 (1024 < 2048 bits)"]),
 ])
 def test_endpoint_findings_say_what_is_wrong(lab_audit, legacy, check, words):

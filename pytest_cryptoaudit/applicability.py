@@ -1,0 +1,140 @@
+"""Which (check, system) pairs had nothing to check, and why: ``not-applicable`` evidence.
+
+A control parametrized over no subject yields no test, so without this a files-only run's
+evidence would not show that the AWS KMS checks were considered at all. The candidates are
+every selected control x every audited system; a pair is not applicable when none of the
+system's records of the control's kind (keys, endpoints, or the system itself) matches its
+``applies_to`` and minimum tier. The reason is derived from those declarations.
+
+A system with a discovery error is never judged here: what could not be read might have
+matched, and its errors are already in the evidence. Discovery-error checks are no
+candidates either (a system without errors has nothing to report there).
+
+It is computed where the tests are collected, from the collected control functions (so
+user controls count too): on the controller of a plain run, on each xdist worker, which
+hands it to the controller through ``workeroutput`` (all workers collect the same tests).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import textwrap
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from .catalog import ControlSpec, spec_from_node
+from .model import Inventory, Outcome, RiskTier
+from .selection import selects
+
+WORKEROUTPUT_KEY = "cryptoaudit_not_applicable"
+#: The subject fixtures judged per system, and what one subject of each is called.
+_NOUNS = {"crypto_key": "key", "crypto_endpoint": "endpoint", "crypto_system": "system"}
+
+
+def not_applicable(items: Iterable[pytest.Item], inventory: Inventory,
+                   selected: frozenset[str] | None) -> list[dict[str, Any]]:
+    """One ``not-applicable`` entry per (selected control check, clean system) with no
+    subject, sorted by control, check and system."""
+    entries = []
+    for spec, fixture, applies_to in _control_functions(items):
+        if not selects(selected, spec.id):
+            continue
+        for system in inventory.systems:
+            if inventory.errors_of(system.name):
+                continue
+            if not any(spec.applies_to(r) for r in _pool(inventory, fixture, system.name)):
+                entries.append(_entry(spec, system, _reason(spec, fixture, applies_to,
+                                                             system.name)))
+    return sorted(entries, key=lambda e: (e["control"], e["check"], e["system"]))
+
+
+def _control_functions(items: Iterable[pytest.Item]) -> list[tuple[ControlSpec, str, Any]]:
+    """Each collected control function once: its spec, subject fixture and ``applies_to``."""
+    seen: dict[tuple[str, str], tuple[ControlSpec, str, Any]] = {}
+    for item in items:
+        fixture = next((f for f in _NOUNS if f in getattr(item, "fixturenames", ())), None)
+        spec = spec_from_node(item) if fixture else None
+        if spec is None or fixture is None:
+            continue
+        marker = item.get_closest_marker("control")
+        applies_to = marker.kwargs.get("applies_to") if marker else None
+        seen.setdefault((spec.id, spec.check), (spec, fixture, applies_to))
+    return list(seen.values())
+
+
+def _pool(inventory: Inventory, fixture: str, system: str) -> tuple[Any, ...]:
+    if fixture == "crypto_key":
+        return inventory.keys_of(system)
+    if fixture == "crypto_endpoint":
+        return inventory.endpoints_of(system)
+    record = inventory.system(system)
+    return (record,) if record else ()
+
+
+def _entry(spec: ControlSpec, system: Any, reason: str) -> dict[str, Any]:
+    return {"control": spec.id, "title": spec.title, "check": spec.check,
+            "system": system.name, "risk_tier": system.risk_tier.value, "owner": system.owner,
+            "outcome": Outcome.NOT_APPLICABLE.value, "reason": reason}
+
+
+def _reason(spec: ControlSpec, fixture: str, applies_to: Any, system: str) -> str:
+    """``no key in system X matches: provider aws-kms, kind symmetric, tier high or above``."""
+    conditions = describe_applies_to(applies_to)
+    if spec.min_tier > RiskTier.LOW:
+        conditions.append(f"risk tier {spec.min_tier.value} or above")
+    noun = _NOUNS[fixture]
+    subject = f"system {system} does not match" if noun == "system" else (
+        f"no {noun} in system {system} matches")
+    return f"{subject}: {', '.join(conditions) or 'the control applies to none'}"
+
+
+def describe_applies_to(applies_to: Mapping[str, Any] | Callable[[Any], bool] | None
+                        ) -> list[str]:
+    """A control's ``applies_to`` in words: ``provider aws-kms``, ``kind symmetric or
+    private-key``, or the first line of a predicate's docstring (else its name)."""
+    if applies_to is None:
+        return []
+    if callable(applies_to):
+        return [_predicate_words(applies_to)]
+    words = []
+    for field, value in applies_to.items():
+        values = value if isinstance(value, list | tuple | set | frozenset) else [value]
+        words.append(f"{field} {' or '.join(str(getattr(v, 'value', v)) for v in values)}")
+    return words
+
+
+def _predicate_words(predicate: Callable[[Any], bool]) -> str:
+    """The first line of the predicate's docstring, else the expression it returns (a
+    lambda's body, a one-line function's ``return``), else its name."""
+    doc = (predicate.__doc__ or "").strip().splitlines()
+    if doc:
+        return doc[0].rstrip(".")
+    name = getattr(predicate, "__name__", "predicate")
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(predicate)).strip().rstrip(","))
+    except (OSError, TypeError, SyntaxError):
+        return name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Lambda):
+            return ast.unparse(node.body)
+        if isinstance(node, ast.FunctionDef) and isinstance(node.body[-1], ast.Return):
+            body = node.body[-1].value
+            return ast.unparse(body) if body is not None and len(node.body) == 1 else name
+    return name
+
+
+def hand_to_controller(config: pytest.Config, entries: list[dict[str, Any]]) -> None:
+    """On an xdist worker: leave the entries for the controller."""
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[WORKEROUTPUT_KEY] = json.dumps(entries)
+
+
+def received_from(node: Any) -> list[dict[str, Any]] | None:
+    """The entries an xdist worker left (None if it left none: it crashed, say)."""
+    payload = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
+    return json.loads(payload) if payload is not None else None
