@@ -33,7 +33,8 @@ class FaultProxy:
     """Reverse proxy to ``upstream`` injecting faults into a share ``rate`` of requests.
 
     ``flavour`` ("kms" or "vault") picks the throttling answer. ``always`` maps a KMS
-    operation name (X-Amz-Target suffix) or a Vault path prefix to a fault it always gets.
+    operation name (X-Amz-Target suffix) or a Vault path (``prefix*`` for every path under
+    it) to a fault every such request gets.
     """
 
     def __init__(self, upstream: str, flavour: str, rate: float = 0.0,
@@ -58,7 +59,7 @@ class FaultProxy:
     def choose(self, name: str) -> str:
         """The fault for a request to ``name`` ("ok" for none), counted."""
         with self._lock:
-            fault = next((f for prefix, f in self.always.items() if name.startswith(prefix)),
+            fault = next((f for pattern, f in self.always.items() if _matches(name, pattern)),
                          None)
             if fault is None:
                 fault = (self._random.choice(self.faults)
@@ -93,6 +94,10 @@ class FaultProxy:
         self.server.server_close()
 
 
+def _matches(name: str, pattern: str) -> bool:
+    return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
+
+
 def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -100,7 +105,7 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def handle_any(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             target = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-            name = target or self.path.removeprefix("/v1/")
+            name = target or self.path.removeprefix("/v1/").split("?", 1)[0]
             fault = proxy.choose(name)
             if fault == "reset":
                 self._reset()
