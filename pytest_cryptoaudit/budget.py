@@ -23,20 +23,25 @@ MIB = 1024 * 1024
 DEFAULT_STALL_SECONDS = 300.0
 
 
-class LimitOptions(pydantic.BaseModel):
-    """Options every network provider shares (documented in docs/reliability.md); a
-    provider's options class lists it after ``ProviderOptions``."""
+class DeadlineOptions(pydantic.BaseModel):
+    """When to give up on a whole system (documented in docs/reliability.md); a provider's
+    options class lists it after ``ProviderOptions``."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    #: Seconds without any completed request after which the system is cut off.
+    stall_timeout: Annotated[float, pydantic.Field(gt=0)] = DEFAULT_STALL_SECONDS
+    #: Seconds the whole discovery of the system may take; none by default.
+    time_budget: Annotated[float, pydantic.Field(gt=0)] | None = None
+
+
+class LimitOptions(DeadlineOptions):
+    """Deadlines plus the bounds of each HTTP request, for providers that speak HTTP."""
 
     #: Seconds one request may take in all, from sending it to the answer's last byte.
     request_timeout: Annotated[float, pydantic.Field(gt=0, le=3600)] = 60.0
     #: Largest answer read for one request, in MiB; a larger one is an error.
     max_response_mib: Annotated[float, pydantic.Field(gt=0, le=4096)] = 32.0
-    #: Seconds without any completed request after which the system is cut off.
-    stall_timeout: Annotated[float, pydantic.Field(gt=0)] = DEFAULT_STALL_SECONDS
-    #: Seconds the whole discovery of the system may take; none by default.
-    time_budget: Annotated[float, pydantic.Field(gt=0)] | None = None
 
     @property
     def max_response_bytes(self) -> int:
@@ -69,7 +74,7 @@ class SystemWatch:
     @classmethod
     def for_options(cls, system: str, options: object) -> SystemWatch:
         """The watch a system's options ask for (providers without limits get none)."""
-        if not isinstance(options, LimitOptions):
+        if not isinstance(options, DeadlineOptions):
             return cls(system)
         return cls(system, options.stall_timeout, options.time_budget)
 
@@ -101,9 +106,11 @@ class SystemWatch:
 class RateLimiter:
     """A token bucket: at most ``rate`` acquisitions per second, bursts of one second."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.rate = rate
         self._clock = clock
+        self._sleep = sleep
         self._tokens = rate
         self._updated = clock()
         self._lock = threading.Lock()
@@ -117,7 +124,7 @@ class RateLimiter:
             self._tokens -= 1
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
         if wait > 0:
-            time.sleep(wait)
+            self._sleep(wait)
         return wait
 
 

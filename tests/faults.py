@@ -206,11 +206,14 @@ def bounded(function: Callable[[], T], seconds: float) -> T:
 
 
 class TrickleTcpProxy:
-    """Forwards TCP to ``upstream``; the answers come back one byte every ``seconds``."""
+    """Forwards TCP to ``upstream``; the answers come back one byte every ``seconds``,
+    except on the first ``pass_first`` connections (a probe that succeeds, say)."""
 
-    def __init__(self, upstream: tuple[str, int], seconds: float = 0.5) -> None:
+    def __init__(self, upstream: tuple[str, int], seconds: float = 0.5,
+                 pass_first: int = 0) -> None:
         self.upstream = upstream
         self.seconds = seconds
+        self.pass_first = pass_first
         self.stopping = threading.Event()
         self.connections = 0
         self.listener = socket.create_server((LOOPBACK, 0))
@@ -226,7 +229,8 @@ class TrickleTcpProxy:
             self.connections += 1
             server = socket.create_connection(self.upstream)
             threading.Thread(target=self._pump, args=(client, server, 0.0), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, self.seconds),
+            seconds = self.seconds if self.connections > self.pass_first else 0.0
+            threading.Thread(target=self._pump, args=(server, client, seconds),
                              daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket, seconds: float) -> None:
