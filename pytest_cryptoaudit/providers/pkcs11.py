@@ -17,6 +17,7 @@ from typing import Any
 
 import pydantic
 
+from ..budget import DeadlineOptions
 from ..policy import PolicySetting, tiered
 from ..references import PKCS11
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
@@ -30,7 +31,7 @@ OBJECT_CLASSES = ("SECRET_KEY", "PRIVATE_KEY", "PUBLIC_KEY")
 PROGRESS_EVERY = 200
 
 
-class Pkcs11Options(ProviderOptions):
+class Pkcs11Options(ProviderOptions, DeadlineOptions):
     """``module`` (the PKCS#11 library), ``token_label`` or ``slot``, and ``pin_env``."""
 
     module: str
