@@ -31,7 +31,9 @@ PROBE_THREADS = 16
 def config_text(url: str, workers: int = 8) -> str:
     return (f'[[systems]]\nname = "bench"\nprovider = "aws-kms"\nrisk_tier = "high"\n'
             f'owner = "CSC"\nregions = {json.dumps(list(REGIONS))}\nendpoint_url = "{url}"\n'
-            f"max_workers = {workers}\n")
+            f"max_workers = {workers}\n"
+            # Budgets protect a production account's shared quotas; a local server has none.
+            "request_budgets = false\n")
 
 
 def peak_rss_kib() -> int:

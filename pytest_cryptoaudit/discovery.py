@@ -1,16 +1,27 @@
 """Run every configured system's provider once and gather one inventory.
 
-A provider that raises does not end the run: its system becomes a discovery error that a
-test reports, and every other system is still discovered.
+Systems are discovered in parallel, at most ``parallel`` at a time, each on its own daemon
+thread, while the calling thread watches them. A provider that raises does not end the run:
+its system becomes a discovery error that a test reports. A system that stops making
+progress (or exceeds its time budget) is cut off the same way, and the run goes on without
+waiting for it. Results are reported and gathered in configuration order, whatever order
+the systems finish in, so output and evidence do not depend on timing.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable
 
+from .budget import SystemWatch
 from .config import AuditConfig, SystemConfig
 from .model import DiscoveryError, EndpointRecord, Inventory, KeyRecord, SystemRecord
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
+
+DEFAULT_PARALLEL = 4
+#: How often the controller looks at the running systems' deadlines and the progress line.
+POLL_SECONDS = 0.25
 
 
 def discover_system(
@@ -26,22 +37,109 @@ def discover_system(
         return attempt
 
 
+class SystemRun:
+    """One system's discovery on its own daemon thread, which may be abandoned: a thread
+    stuck on a hostile server must not keep the run (or the interpreter) alive."""
+
+    def __init__(self, system: SystemConfig, registry: ProviderRegistry,
+                 context: DiscoveryContext, finished: threading.Event) -> None:
+        self.system = system
+        self.registry = registry
+        self.watch = SystemWatch.for_options(system.name, system.options)
+        self.context = dataclasses.replace(context, watch=self.watch,
+                                           progress=self._progress(context.progress))
+        self.result: Discovery | None = None
+        self._finished = finished
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"cryptoaudit-{system.name}")
+
+    def _progress(self, report: Callable[..., None]) -> Callable[..., None]:
+        def progress(system: str, keys: int, errors: int, expected: int | None = None) -> None:
+            self.watch.completed()
+            report(system, keys, errors, expected=expected)
+        return progress
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            result = discover_system(self.system, self.registry, self.context)
+        except BaseException as exc:  # even a panic must not leave the run waiting
+            result = self._failed(f"discovery failed: {type(exc).__name__}: {exc}")
+        self._settle(result)
+        self._finished.set()
+
+    def _settle(self, result: Discovery) -> bool:
+        with self._lock:
+            if self.result is not None:
+                return False
+            self.result = result
+            return True
+
+    def _failed(self, reason: str) -> Discovery:
+        attempt = self.registry.get(self.system.provider).new_discovery(self.system)
+        attempt.error(reason)
+        return attempt
+
+    def check_deadlines(self) -> None:
+        """Cut the system off if it is overdue; its thread is left to wind down alone."""
+        reason = self.watch.overdue() if self.result is None else None
+        if reason is None:
+            return
+        if self._settle(self._failed(f"discovery cut off: {reason}; nothing read from this "
+                                     "system is used")):
+            self.watch.cut_off(reason)
+
+
 def discover_all(
     audit_config: AuditConfig,
     registry: ProviderRegistry,
     context: DiscoveryContext,
     on_system_done: Callable[[Discovery], None] = lambda attempt: None,
+    parallel: int = DEFAULT_PARALLEL,
+    tick: Callable[[], None] = lambda: None,
 ) -> Inventory:
+    """Discover every system (``parallel`` at a time); ``tick`` runs on every poll."""
+    finished = threading.Event()
+    runs = [SystemRun(system, registry, context, finished) for system in audit_config.systems]
+    attempts = _watch(runs, max(parallel, 1), finished, on_system_done, tick)
+    return _gather(attempts)
+
+
+def _watch(runs: list[SystemRun], parallel: int, finished: threading.Event,
+           on_system_done: Callable[[Discovery], None],
+           tick: Callable[[], None]) -> list[Discovery]:
+    waiting, started, reported = list(runs), 0, 0
+    while reported < len(runs):
+        while waiting and started - _count_done(runs[:started]) < parallel:
+            waiting.pop(0).start()
+            started += 1
+        for run in runs[:started]:
+            run.check_deadlines()
+        while reported < started and runs[reported].result is not None:
+            on_system_done(runs[reported].result)  # type: ignore[arg-type]
+            reported += 1
+        tick()
+        if reported < len(runs):
+            finished.wait(POLL_SECONDS)
+            finished.clear()
+    return [run.result for run in runs if run.result is not None]
+
+
+def _count_done(runs: list[SystemRun]) -> int:
+    return sum(run.result is not None for run in runs)
+
+
+def _gather(attempts: list[Discovery]) -> Inventory:
     keys: list[KeyRecord] = []
     systems: list[SystemRecord] = []
     errors: list[DiscoveryError] = []
     endpoints: list[EndpointRecord] = []
-    for system in audit_config.systems:
-        attempt = discover_system(system, registry, context)
+    for attempt in attempts:
         keys.extend(key.with_tags_applied() for key in attempt.keys)
         systems.append(attempt.system)
         errors.extend(attempt.errors)
         endpoints.extend(attempt.endpoints)
-        on_system_done(attempt)
     return Inventory.build(keys, systems, errors, endpoints)
-

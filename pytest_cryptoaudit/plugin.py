@@ -45,6 +45,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Audit only this system (repeatable).")
     group.addoption("--cryptoaudit-control", action="append", default=[], metavar="ID",
                     help="Run only this control id, e.g. CEK-12 (repeatable).")
+    group.addoption("--cryptoaudit-parallel", metavar="N", type=int, default=4,
+                    help="Discover at most N systems at a time (default: 4).")
     group.addoption("--cryptoaudit-fail-on", metavar="TIER", default="low",
                     choices=[t.value for t in RiskTier],
                     help="Fail the run only for findings at or above this risk tier "

@@ -22,7 +22,7 @@ import pytest
 from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
-from .discovery import discover_all
+from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
 from .model import (
     DiscoveryError,
@@ -35,6 +35,7 @@ from .model import (
     SystemRecord,
 )
 from .policy import BUILTIN_SETTINGS
+from .progress import ProgressBoard
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
 from .selection import (
@@ -74,7 +75,6 @@ class AuditSession:
         self.other_failures = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
-        self._last_progress = time.monotonic()
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if self.workerinput is not None:
             self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
@@ -179,16 +179,20 @@ class AuditSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not self.is_controller:
             return
+        self.board = self._progress_board()
         context = DiscoveryContext(
             policy=self.audit_config.policy,
             now=self.started,
             base_dir=self.audit_config.base_dir,
             selected_controls=self.selected_controls(),
-            progress=self._progress,
+            progress=self.board.update,
         )
         begun = time.perf_counter()
+        parallel = self.config.getoption("cryptoaudit_parallel", DEFAULT_PARALLEL)
         self.inventory = discover_all(self.audit_config, self.registry, context,
-                                      on_system_done=self._system_done)
+                                      on_system_done=self._system_done, parallel=parallel,
+                                      tick=self.board.tick)
+        self.board.clear()
         self.discovery_seconds = time.perf_counter() - begun
         self.config.hook.pytest_cryptoaudit_inventory_ready(
             inventory=self.inventory, audit_config=self.audit_config)
@@ -198,20 +202,25 @@ class AuditSession:
         if reporter is not None and self.config.get_verbosity() >= 0:
             reporter.write_line(line)
 
-    def _progress(self, system: str, keys: int, errors: int) -> None:
-        """Report a long discovery at most every few seconds, so a big estate shows life."""
-        now = time.monotonic()
-        if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
-            self._last_progress = now
-            self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
+    def _progress_board(self) -> ProgressBoard:
+        """Keys found, rate and ETA: rewritten in place on a terminal, plain lines in CI."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        quiet = reporter is None or self.config.get_verbosity() < 0
+        rewrite = None
+        if reporter is not None and not quiet and getattr(reporter, "isatty", False):
+            rewrite = lambda line: reporter.rewrite(line, erase=True)  # noqa: E731
+        names = [system.name for system in self.audit_config.systems]
+        write = (lambda line: None) if quiet else self._write
+        return ProgressBoard(names, write, rewrite, interval=PROGRESS_INTERVAL_SECONDS)
 
     def _system_done(self, attempt: Discovery) -> None:
         system = attempt.system
+        self.board.system_done(system.name, len(attempt.keys), len(attempt.errors))
+        self.board.clear()
         self._write(
             f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
             f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
         )
-        self._last_progress = time.monotonic()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:

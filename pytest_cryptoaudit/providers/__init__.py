@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
 
+from ..budget import SystemWatch
 from ..model import DiscoveryError, EndpointRecord, KeyKind, KeyRecord, SystemRecord
 
 if TYPE_CHECKING:
@@ -34,13 +35,19 @@ class ProviderOptions(pydantic.BaseModel):
 
 @dataclasses.dataclass(frozen=True)
 class DiscoveryContext:
-    """What a provider may use while it looks: policy, clock, selection and a progress sink."""
+    """What a provider may use while it looks: policy, clock, selection and a progress sink.
+
+    ``progress(system, keys, errors, expected=None)`` reports keys read so far; ``expected``
+    is how many the provider knows it will read (after listing), which gives an ETA.
+    """
 
     policy: Policy
     now: datetime
     base_dir: Path = Path(".")
     selected_controls: frozenset[str] | None = None
-    progress: Callable[[str, int, int], None] = lambda system, keys, errors: None
+    progress: Callable[..., None] = lambda system, keys, errors, expected=None: None
+    #: The system's deadlines; discovery gives each system its own (see ``budget``).
+    watch: SystemWatch = dataclasses.field(default_factory=lambda: SystemWatch("system"))
 
     def wants(self, *control_ids: str) -> bool:
         """True if any of ``control_ids`` will run, so the calls that feed them are needed."""

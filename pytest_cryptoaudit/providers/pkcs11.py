@@ -17,6 +17,7 @@ from typing import Any
 
 import pydantic
 
+from ..budget import DeadlineOptions
 from ..policy import PolicySetting, tiered
 from ..references import PKCS11
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
@@ -30,7 +31,7 @@ OBJECT_CLASSES = ("SECRET_KEY", "PRIVATE_KEY", "PUBLIC_KEY")
 PROGRESS_EVERY = 200
 
 
-class Pkcs11Options(ProviderOptions):
+class Pkcs11Options(ProviderOptions, DeadlineOptions):
     """``module`` (the PKCS#11 library), ``token_label`` or ``slot``, and ``pin_env``."""
 
     module: str
@@ -191,7 +192,7 @@ class _TokenReader:
                     objects.append(read_object(handle, object_class))
         except pkcs11.PKCS11Error as exc:  # the objects read so far are still reported
             self.attempt.error(f"listing the keys of token {token_label!r} stopped after "
-                               f"{len(objects)} objects: {_reason(exc)}")
+                               f"{len(objects)} objects: {_reason(exc)}{_gone_hint(exc)}")
         prefix = self.options.label_prefix or ""
         selected = [obj for obj in objects if obj.label.startswith(prefix)]
         self._add_system_facts(objects_listed=len(objects),
@@ -219,6 +220,18 @@ class _TokenReader:
     def _progress(self) -> None:
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
                               len(self.attempt.errors))
+
+
+#: Errors that mean the token or its session went away under the audit.
+GONE = ("ObjectHandleInvalid", "SessionHandleInvalid", "SessionClosed", "TokenNotPresent",
+        "TokenNotRecognised", "DeviceRemoved")
+
+
+def _gone_hint(exc: BaseException) -> str:
+    if type(exc).__name__ in GONE:
+        return (" (the token was removed, reinitialised or its session closed during the "
+                "audit; the keys not read are not audited)")
+    return ""
 
 
 def _labels(library: Any) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pydantic
 
+from ..budget import DeadlineOptions
 from ..policy import PolicySetting, tiered
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .tls_results import import_sslyze, quiet_trust_stores, record_scan
@@ -45,7 +46,7 @@ def parse_endpoint(text: str) -> tuple[str, int]:
     return host, port
 
 
-class TlsOptions(ProviderOptions):
+class TlsOptions(ProviderOptions, DeadlineOptions):
     """Options of a ``provider = "tls"`` system."""
 
     endpoints: list[str] = pydantic.Field(min_length=1)
@@ -107,6 +108,7 @@ class TlsProvider(Provider):
             attempt.error(f"ca_file {ca_file}: no such file")
             return attempt
         reachable = self._probe_all(attempt, options)
+        context.progress(attempt.system.name, 0, len(attempt.errors))  # probes completed
         if reachable:
             self._scan(attempt, reachable, options, ca_file, context)
         return attempt

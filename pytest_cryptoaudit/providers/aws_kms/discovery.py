@@ -22,7 +22,7 @@ from .options import AwsKmsOptions
 from .rotation import read_rotation
 
 NOT_FETCHED = "not fetched: no selected control needs it"
-PROGRESS_EVERY = 1000
+PROGRESS_EVERY = 50
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +69,7 @@ class KmsDiscovery:
         self.options = options
         self.context = context
         self.plan = Plan.of(context)
-        self.clients = Clients(options)
+        self.clients = Clients(options, context.watch)
         self.errors = api_errors()
         self.found: list[KeyResult] = []
         self.failures: list[tuple[str, str | None]] = []
@@ -126,7 +126,7 @@ class KmsDiscovery:
             for done in as_completed(listings):
                 keys.extend(self._submit_keys(pool, done.result()))
             self._collect(keys, lambda n: self.context.progress(
-                system_name, n, len(self.failures)))
+                system_name, n, len(self.failures), expected=len(keys)))
             if self.plan.trails:
                 self.trails.fetch_details(pool)
         finally:

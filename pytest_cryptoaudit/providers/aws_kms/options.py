@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import pydantic
 
+from ...budget import LimitOptions
 from ...policy import PolicySetting, tiered
 from .. import ProviderOptions
 
@@ -16,7 +17,7 @@ GENERATED_IN_AWS = ["AWS_KMS", "AWS_CLOUDHSM"]
 NON_NIST_SPECS = ["ECC_SECG_P256K1", "SM2"]
 
 
-class AwsKmsOptions(ProviderOptions):
+class AwsKmsOptions(ProviderOptions, LimitOptions):
     """Options of ``provider = "aws-kms"`` (see docs/aws-kms.md)."""
 
     #: Regions to audit, or "all" for every region each account has enabled.
@@ -38,6 +39,11 @@ class AwsKmsOptions(ProviderOptions):
     #: Seconds to connect and seconds to read, per call.
     timeout: Annotated[float, pydantic.Field(gt=0, le=300)] = 10.0
     include_aws_managed: bool = False
+    #: Share of each API's published request quota this audit may use (per account and
+    #: region); production traffic shares the quota, so the default leaves it most of it.
+    request_budget_fraction: Annotated[float, pydantic.Field(gt=0, le=1)] = 0.25
+    #: Whether the request budgets apply; benchmarks against a local server turn them off.
+    request_budgets: bool = True
     #: Accounts whose principals may appear in key policies and grants, besides the key's own.
     allowed_principal_accounts: list[AccountId] = []
     #: Tag that names a key's owner (CEK-21).

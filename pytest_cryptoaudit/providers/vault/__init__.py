@@ -22,11 +22,12 @@ from typing import Any
 
 import pydantic
 
+from ...budget import LimitOptions
 from .. import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .settings import VAULT_SETTINGS
 
 
-class VaultOptions(ProviderOptions):
+class VaultOptions(ProviderOptions, LimitOptions):
     """Options of a ``provider = "vault"`` system."""
 
     url: str

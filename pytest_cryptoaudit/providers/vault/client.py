@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ...transport import Limits, RequestLimitExceeded, limited_adapter
+
 if TYPE_CHECKING:
     import hvac
 
@@ -23,10 +25,16 @@ RETRY_STATUSES = (429, 502, 504)
 class VaultReadError(Exception):
     """A read that failed; the message names the path and the reason, never the token."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, status: int | None = None) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.status = status
+
+    @property
+    def denied(self) -> bool:
+        """The server refused the token (401) or the path (403)."""
+        return self.status in (401, 403)
 
 
 def path_of(*parts: str) -> str:
@@ -66,10 +74,9 @@ class VaultReader:
 
     @classmethod
     def connect(cls, url: str, token: str, *, namespace: str | None, verify: bool | str,
-                timeout: float, retries: int, pool_size: int) -> VaultReader:
+                timeout: float, retries: int, pool_size: int, limits: Limits) -> VaultReader:
         import hvac
         import requests
-        from requests.adapters import HTTPAdapter
         from urllib3.util.retry import Retry
 
         retry = Retry(total=retries, connect=retries, read=retries, status=retries,
@@ -77,7 +84,8 @@ class VaultReader:
                       allowed_methods=frozenset({"GET", "LIST"}), raise_on_status=False)
         session = requests.Session()
         session.verify = verify  # hvac prefers a given session's verify over its own argument
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
+        adapter = limited_adapter(limits, max_retries=retry, pool_connections=1,
+                                  pool_maxsize=pool_size)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         settings = {"url": url, "token": token, "verify": verify, "timeout": timeout,
@@ -138,13 +146,21 @@ class VaultReader:
                 raise
             raise VaultReadError(path, "not found (HTTP 404)") from None
         except hvac.exceptions.VaultError as exc:
-            raise VaultReadError(path, _describe_vault_error(exc)) from None
+            raise VaultReadError(path, _describe_vault_error(exc),
+                                 _STATUS_CODES.get(type(exc).__name__)) from None
         except requests.exceptions.SSLError as exc:
             raise VaultReadError(path, f"TLS verification failed: {_first_line(exc)}") from None
         except requests.exceptions.RequestException as exc:
-            if _timed_out(exc):
-                raise VaultReadError(path, f"timed out after {self.timeout:g}s") from None
-            raise VaultReadError(path, f"cannot connect: {_first_line(exc)}") from None
+            raise VaultReadError(path, self._connection_failure(exc)) from None
+        except RequestLimitExceeded as exc:
+            raise VaultReadError(path, str(exc)) from None
+
+    def _connection_failure(self, exc: Exception) -> str:
+        if _refused(exc):
+            return "connection refused (is the server running, and is the url right?)"
+        if _timed_out(exc):
+            return f"timed out after {self.timeout:g}s"
+        return f"cannot connect: {_first_line(exc)}"
 
 
 _STATUS_REASONS = {
@@ -153,7 +169,11 @@ _STATUS_REASONS = {
     "VaultDown": "server sealed or unavailable (HTTP 503)",
     "VaultNotInitialized": "server not initialized (HTTP 501)",
     "RateLimitExceeded": "rate limited (HTTP 429)",
+    "InternalServerError": "server error (HTTP 500)",
 }
+
+
+_STATUS_CODES = {"Forbidden": 403, "Unauthorized": 401}
 
 
 def _describe_vault_error(exc: Exception) -> str:
@@ -163,15 +183,31 @@ def _describe_vault_error(exc: Exception) -> str:
     return f"{reason}: {'; '.join(errors)}" if errors else reason
 
 
+def _retry_reason(exc: Exception) -> object:
+    """What urllib3's retries gave up on (requests wraps it in ``MaxRetryError``)."""
+    return getattr(exc.args[0] if exc.args else None, "reason", None)
+
+
+def _refused(exc: Exception) -> bool:
+    """The server's host actively refused the connection (nothing listens there)."""
+    import urllib3.exceptions
+
+    reason = _retry_reason(exc)
+    return (isinstance(reason, urllib3.exceptions.NewConnectionError)
+            and isinstance(reason.__cause__ or reason.__context__, ConnectionRefusedError))
+
+
 def _timed_out(exc: Exception) -> bool:
-    """A timeout, also when urllib3's retries wrapped it in a connection error."""
+    """A timeout, also when urllib3's retries wrapped it in a connection error. urllib3's
+    NewConnectionError (refused, unreachable) subclasses its timeout error: not a timeout."""
     import requests
     import urllib3.exceptions
 
     if isinstance(exc, requests.exceptions.Timeout):
         return True
-    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
-    return isinstance(reason, urllib3.exceptions.TimeoutError)
+    reason = _retry_reason(exc)
+    return (isinstance(reason, urllib3.exceptions.TimeoutError)
+            and not isinstance(reason, urllib3.exceptions.NewConnectionError))
 
 
 def _first_line(exc: Exception) -> str:

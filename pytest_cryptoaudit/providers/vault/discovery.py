@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
+from ...transport import Limits
 from .client import VaultReader, VaultReadError, load_token, path_of
 from .pki import (
     issuer_uid,
@@ -76,12 +77,12 @@ class VaultDiscovery:
             verify = str(self.context.base_dir / options.ca_cert)
         return VaultReader.connect(options.url, token, namespace=options.namespace,
                                    verify=verify, timeout=options.timeout,
-                                   retries=options.retries, pool_size=options.max_workers)
+                                   retries=options.retries, pool_size=options.max_workers,
+                                   limits=Limits.of(options, self.context.watch))
 
     def _discover(self, reader: VaultReader) -> None:
-        if not self._readable(reader):
+        if not self._readable(reader) or not self._token_accepted(reader):
             return
-        self._fact("auditor_identity", lambda: auditor_identity(reader))
         audited = self._audited_mounts(reader)
         with ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="vault") as pool:
             # Server-wide reads overlap with the key reads (parsing policies takes a while).
@@ -96,6 +97,22 @@ class VaultDiscovery:
             self.attributes["pki_roles"] = sorted(roles, key=lambda r: (r["mount"], r["name"]))
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
                               len(self.attempt.errors))
+
+    def _token_accepted(self, reader: VaultReader) -> bool:
+        """Read who the token is; a token refused there is refused everywhere, so say so
+        once for the system instead of once per path."""
+        try:
+            self.attributes["auditor_identity"] = auditor_identity(reader)
+        except VaultReadError as exc:
+            if not exc.denied:
+                self._unreadable(str(exc), "auditor_identity")
+                return True
+            self._fail_whole_system(
+                f"the token was rejected: auth/token/lookup-self, which every valid token may "
+                f"read, answered {exc.reason} (the token is invalid, expired or revoked, or "
+                "lacks the default policy); nothing else was read")
+            return False
+        return True
 
     def _readable(self, reader: VaultReader) -> bool:
         """Read the seal status; a server that cannot answer or is sealed fails as a whole."""
