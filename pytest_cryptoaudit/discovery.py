@@ -1,7 +1,8 @@
 """Run every configured system's provider once and gather one inventory.
 
 A provider that raises does not end the run: its system becomes a discovery error that a
-test reports, and every other system is still discovered.
+test reports, and every other system is still discovered. Only what stops the process on
+purpose (Ctrl-C, ``sys.exit``) gets through; a Rust panic in a parser does not.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .config import AuditConfig, SystemConfig
+from .isolation import describe, must_propagate
 from .model import DiscoveryError, EndpointRecord, Inventory, KeyRecord, SystemRecord
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 
@@ -20,9 +22,11 @@ def discover_system(
     provider_class = registry.get(system.provider)
     try:
         return provider_class().discover(system, context)
-    except Exception as exc:  # a failure to look must become a result, never a crash
+    except BaseException as exc:  # a failure to look must become a result, never a crash
+        if must_propagate(exc):
+            raise
         attempt = provider_class.new_discovery(system)
-        attempt.error(f"discovery failed: {type(exc).__name__}: {exc}")
+        attempt.error(f"discovery failed: {describe(exc)}")
         return attempt
 
 
