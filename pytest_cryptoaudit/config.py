@@ -21,6 +21,7 @@ import pydantic
 from .cadence import CadenceError, parse_cadence
 from .ledger.settings import check_auditor, check_ledger_location, split_policy_document
 from .model import Event, EventKind, RiskTier, is_valid_owner
+from .nesting import TooDeep, load_toml
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
 
@@ -116,7 +117,9 @@ def find_config_file(start: Path) -> tuple[Path, bool] | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return load_toml(path.read_text(encoding="utf-8"))
+    except TooDeep as exc:
+        raise ConfigError(f"{path}: cannot use configuration: {exc}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
 
