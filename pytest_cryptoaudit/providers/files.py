@@ -14,8 +14,9 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -35,7 +36,9 @@ _LEGACY_ALGORITHMS = {"RSA": "RSA", "EC": "EC", "DSA": "DSA"}
 
 
 class FilesOptions(ProviderOptions):
-    paths: list[str]
+    # An empty list would audit nothing and still count as a complete audit.
+    paths: Annotated[list[Annotated[str, pydantic.Field(min_length=1)]],
+                     pydantic.Field(min_length=1)]
     max_file_size: int = 1_048_576
     exclude: list[str] = []
     password_env: str | None = None
