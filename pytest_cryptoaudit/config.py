@@ -74,8 +74,16 @@ class AuditConfig:
     @property
     def ledger_location(self) -> str | None:
         """The ``ledger`` setting (a path or a ``postgresql://`` URL), if any."""
-        location: str | None = self.sections.get("ledger")
-        return location
+        setting = self.sections.get("ledger")
+        location = setting.get("location") if isinstance(setting, dict) else setting
+        return location if isinstance(location, str) else None
+
+    @property
+    def ledger_password_env(self) -> str | None:
+        """The variable holding the PostgreSQL ledger's password (``[ledger] password_env``)."""
+        setting = self.sections.get("ledger")
+        variable = setting.get("password_env") if isinstance(setting, dict) else None
+        return variable if isinstance(variable, str) else None
 
     @property
     def auditor(self) -> Mapping[str, Any]:
