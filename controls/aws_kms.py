@@ -36,7 +36,10 @@ def _customer(key) -> bool:
 def _rotatable(key) -> bool:
     """Customer-managed symmetric keys generated in KMS, in a state that can rotate."""
     attributes = key.attributes
-    return (_customer(key) and attributes.get("key_spec") == "SYMMETRIC_DEFAULT"
+    # A key whose spec was not reported may be symmetric: the check stays and errors.
+    symmetric = (attributes.get("key_spec") == "SYMMETRIC_DEFAULT"
+                 or "rotation_enabled" in key.unreadable)
+    return (_customer(key) and symmetric
             and attributes.get("aws_origin") == "AWS_KMS"
             and attributes.get("key_state") not in NO_ROTATION_STATES)
 

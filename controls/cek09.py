@@ -234,10 +234,19 @@ def _check_aws(system, identity, keys, note):
 )
 @pytest.mark.ssrm("CSC")
 def test_scope_coverage(crypto_system, crypto_inventory, crypto_note):
-    """The configured system was reached, so its component class is covered by the audit
-    (the evidence's ``scope`` lists classes audited and systems not reached)."""
+    """The configured system was reached and yielded at least one key, certificate or
+    endpoint, so its component class is covered by the audit (the evidence's ``scope`` lists
+    classes audited and systems not reached)."""
     _error_if_unreached(crypto_system, crypto_inventory)
     assert crypto_system.component, "the provider declares no component class"
+    name = crypto_system.name
+    # A system that yields nothing was looked at but proves nothing: say so, never pass it.
+    unread = len(crypto_inventory.errors_of(name))
+    assert crypto_inventory.keys_of(name) or crypto_inventory.endpoints_of(name), (
+        f"{name} yielded no key, certificate or endpoint"
+        + (f" ({unread} could not be read)" if unread else "")
+        + ": its scope is empty, so this audit covered nothing in it (check its "
+        "configuration and the auditing identity's access)")
     crypto_note(f"component class audited: {crypto_system.component}")
 
 

@@ -21,6 +21,7 @@ import pydantic
 from .cadence import CadenceError, parse_cadence
 from .ledger.settings import check_auditor, check_ledger_location, split_policy_document
 from .model import Event, EventKind, RiskTier, is_valid_owner
+from .nesting import TooDeep, load_toml
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
 
@@ -73,8 +74,16 @@ class AuditConfig:
     @property
     def ledger_location(self) -> str | None:
         """The ``ledger`` setting (a path or a ``postgresql://`` URL), if any."""
-        location: str | None = self.sections.get("ledger")
-        return location
+        setting = self.sections.get("ledger")
+        location = setting.get("location") if isinstance(setting, dict) else setting
+        return location if isinstance(location, str) else None
+
+    @property
+    def ledger_password_env(self) -> str | None:
+        """The variable holding the PostgreSQL ledger's password (``[ledger] password_env``)."""
+        setting = self.sections.get("ledger")
+        variable = setting.get("password_env") if isinstance(setting, dict) else None
+        return variable if isinstance(variable, str) else None
 
     @property
     def auditor(self) -> Mapping[str, Any]:
@@ -116,7 +125,9 @@ def find_config_file(start: Path) -> tuple[Path, bool] | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return load_toml(path.read_text(encoding="utf-8"))
+    except TooDeep as exc:
+        raise ConfigError(f"{path}: cannot use configuration: {exc}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc}") from exc
 

@@ -6,6 +6,8 @@ its system becomes a discovery error that a test reports. A system that stops ma
 progress (or exceeds its time budget) is cut off the same way, and the run goes on without
 waiting for it. Results are reported and gathered in configuration order, whatever order
 the systems finish in, so output and evidence do not depend on timing.
+Only what stops the process on purpose (Ctrl-C, ``sys.exit``) gets through; a Rust panic in a
+parser does not.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 
 from .budget import SystemWatch
 from .config import AuditConfig, SystemConfig
+from .isolation import describe, must_propagate
 from .model import DiscoveryError, EndpointRecord, Inventory, KeyRecord, SystemRecord
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 
@@ -31,9 +34,11 @@ def discover_system(
     provider_class = registry.get(system.provider)
     try:
         return provider_class().discover(system, context)
-    except Exception as exc:  # a failure to look must become a result, never a crash
+    except BaseException as exc:  # a failure to look must become a result, never a crash
+        if must_propagate(exc):
+            raise
         attempt = provider_class.new_discovery(system)
-        attempt.error(f"discovery failed: {type(exc).__name__}: {exc}")
+        attempt.error(f"discovery failed: {describe(exc)}")
         return attempt
 
 

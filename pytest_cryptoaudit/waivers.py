@@ -30,6 +30,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .nesting import TooDeep, load_toml, parse_bounded
+
 if TYPE_CHECKING:
     from .results import Result
 
@@ -105,7 +107,9 @@ def _read(path: Path) -> Any:
     text = _text(path)
     if path.suffix == ".toml":
         try:
-            return tomllib.loads(text)
+            return load_toml(text)
+        except TooDeep as exc:
+            raise WaiverError(f"{path}: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise WaiverError(f"{path}: not valid TOML: {exc}") from None
     if path.suffix in (".yaml", ".yml"):
@@ -127,7 +131,9 @@ def _read_yaml(path: Path, text: str) -> Any:
         raise WaiverError(f"{path}: YAML waivers need PyYAML: "
                           "pip install 'pytest-cryptoaudit[yaml]'") from None
     try:
-        return yaml.safe_load(text) or {}
+        return parse_bounded(yaml.safe_load, text) or {}
+    except TooDeep as exc:
+        raise WaiverError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise WaiverError(f"{path}: not valid YAML: {exc}") from None
 

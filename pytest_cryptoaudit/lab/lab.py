@@ -62,6 +62,7 @@ class LabState:
 
 def up(directory: Path, say: Say = print) -> LabState:
     """Start and seed every component; a second ``up`` on a running lab does nothing."""
+    directory = directory.resolve()  # services start with other working folders
     state = LabState(directory)
     if state.running():
         say(f"lab already running in {directory}")

@@ -111,6 +111,8 @@ def start_dev_server(workdir: Path, *, audit_file: bool = True, tls: bool = Fals
     With ``tls`` the server generates its own CA and certificate (``-dev-tls``) in
     ``workdir/tls``; :attr:`BaoServer.ca_cert` names the CA file.
     """
+    # bao runs with its cwd in workdir, so a relative workdir would be resolved twice.
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port(with_neighbour=True)
     token = secrets.token_urlsafe(18)

@@ -80,7 +80,8 @@ def open_store(args: argparse.Namespace, audit_config: AuditConfig | None) -> Le
         audit_config.ledger_location if audit_config else None)
     base = audit_config.base_dir if audit_config else Path.cwd()
     try:
-        return open_ledger(location, base)
+        return open_ledger(location, base,
+                           audit_config.ledger_password_env if audit_config else None)
     except LedgerError as exc:
         raise UsageError(str(exc)) from None
 

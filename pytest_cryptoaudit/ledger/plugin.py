@@ -66,7 +66,7 @@ class LedgerPlugin:
 
     def _open(self, audit_config: AuditConfig) -> LedgerStore:
         location = ledger_location(self.config, audit_config)
-        store = open_ledger(location, audit_config.base_dir)
+        store = open_ledger(location, audit_config.base_dir, audit_config.ledger_password_env)
         self.location = store.location
         return store
 

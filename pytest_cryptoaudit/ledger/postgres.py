@@ -1,9 +1,9 @@
 """A ledger shared by many CI runners: PostgreSQL (``pip install pytest-cryptoaudit[postgres]``).
 
 Every writer takes a transaction-scoped advisory lock before it reads the head, so runs
-appending at once are serialized across hosts. Put the password in ``PGPASSWORD`` or
-``~/.pgpass`` (or in the ``CRYPTOAUDIT_LEDGER`` variable), never in the configuration;
-messages show the URL with the password replaced.
+appending at once are serialized across hosts. Put the password in ``PGPASSWORD``,
+``~/.pgpass`` or the variable ``[ledger] password_env`` names, never in the configuration;
+messages show the location rebuilt without its password.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from .location import LedgerLocation
 from .store import SCHEMA, LedgerError, LedgerStore
 
 #: An arbitrary, fixed 64-bit key: "cryptoaudit" in ASCII, to stay clear of other users.
@@ -24,8 +25,8 @@ class PostgresStore(LedgerStore):
 
     placeholder = "%s"
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, location: LedgerLocation, password: str | None = None) -> None:
+        super().__init__(location.shown)
         try:
             import psycopg
         except ImportError as exc:
@@ -33,8 +34,11 @@ class PostgresStore(LedgerStore):
                               "pip install 'pytest-cryptoaudit[postgres]'") from exc
         self._errors = (psycopg.Error,)
         try:
-            self.connection = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT,
-                                              autocommit=True)
+            # A password given apart overrides one in the location; without either, libpq
+            # reads PGPASSWORD and ~/.pgpass itself.
+            extra: dict[str, Any] = {"password": password} if password else {}
+            self.connection = psycopg.connect(location.target, connect_timeout=CONNECT_TIMEOUT,
+                                              autocommit=True, **extra)
         except psycopg.Error as exc:
             # psycopg's message names host, port and user, never the password
             raise LedgerError(f"cannot open ledger {self.location}: {exc}") from None

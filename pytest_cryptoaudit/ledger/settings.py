@@ -1,7 +1,8 @@
 """Validation of the configuration the ledger and the CEK-09 controls read.
 
-- ``ledger = "PATH-or-URL"``: where the ledger lives (default ``.cryptoaudit/ledger.db``
-  beside the configuration); a ``postgresql://`` URL must not carry a password.
+- ``ledger = "PATH-or-URL"`` (or a ``[ledger]`` table: ``location``, ``password_env``): where
+  the ledger lives (default ``.cryptoaudit/ledger.db`` beside the configuration); a
+  PostgreSQL location must not carry a password in any form.
 - ``[auditor]``: ``name`` (the audit function, e.g. "Internal Audit") and
   ``administrators`` (identities that administer keys, glob patterns; the auditing identity
   must match none of them: CEK-09 guideline 5).
@@ -13,23 +14,42 @@ Each function raises :class:`ValueError` with a message naming the key.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+
+from .location import LocationError, parse_location
 
 POLICY_DOCUMENT_KEYS = ("version", "reviewed_on", "reviewed_by")
 AUDITOR_KEYS = {"name": str, "administrators": list}
 
 
+LEDGER_KEYS = {"location": str, "password_env": str}
+
+
 def check_ledger_location(value: Any) -> str | None:
+    """``ledger = "PATH-or-URL"`` or ``[ledger]`` with ``location`` and ``password_env``."""
     if value is None:
         return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in LEDGER_KEYS:
+                raise ValueError(f"ledger.{key}: unknown key (expected location, password_env)")
+            if not isinstance(item, str) or not item.strip():
+                raise ValueError(f"ledger.{key}: expected a non-empty string")
+        value = value.get("location")
+        if value is None:
+            return None
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"ledger: expected a path or a postgresql:// URL, got {value!r}")
-    if re.match(r"^postgres(ql)?://[^/@]*:[^@]*@", value):
-        raise ValueError("ledger: the URL carries a password; put it in PGPASSWORD or "
-                         "~/.pgpass (or the whole URL in CRYPTOAUDIT_LEDGER), not in the "
+        raise ValueError("ledger: expected a path or a postgresql:// URL")
+    try:
+        location = parse_location(value, Path("."))
+    except LocationError as exc:
+        raise ValueError(str(exc)) from None
+    if location.has_password:
+        raise ValueError("ledger: the location carries a password; put it in PGPASSWORD, "
+                         "~/.pgpass or the variable [ledger] password_env names, not in the "
                          "configuration")
     return value
 

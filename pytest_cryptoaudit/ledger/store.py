@@ -12,14 +12,14 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .chain import Draft, Entry, Head, seal
+from .location import DEFAULT_LOCATION, LocationError, parse_location, password_from, redact
 
-DEFAULT_LOCATION = ".cryptoaudit/ledger.db"
+__all__ = ["DEFAULT_LOCATION", "LedgerError", "LedgerStore", "open_ledger", "redact"]
 ENTRY_COLUMNS = ("seq", "type", "system", "run_id", "at", "content", "detail",
                  "content_hash", "prev_hash", "chain_hash")
 SCHEMA = (
@@ -39,34 +39,22 @@ class LedgerError(Exception):
     """The ledger cannot be opened, read or appended to; the message says which and why."""
 
 
-def redact(location: str) -> str:
-    """``location`` with any password replaced, fit for messages and evidence."""
-    return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", location)
-
-
-def is_postgres(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))
-
-
-def resolve_location(location: str | None, base_dir: Path) -> str:
-    """A PostgreSQL URL as is; a path (default ``.cryptoaudit/ledger.db``) from ``base_dir``."""
-    location = location or DEFAULT_LOCATION
-    if is_postgres(location):
-        return location
-    path = Path(location.removeprefix("sqlite:///")).expanduser()
-    return str(path if path.is_absolute() else (base_dir / path).resolve())
-
-
-def open_ledger(location: str | None, base_dir: Path) -> LedgerStore:
-    """Open (creating if needed) the ledger at ``location``."""
-    resolved = resolve_location(location, base_dir)
-    if is_postgres(resolved):
+def open_ledger(location: str | None, base_dir: Path,
+                password_env: str | None = None) -> LedgerStore:
+    """Open (creating if needed) the ledger at ``location``; a PostgreSQL password may come
+    from the variable ``password_env`` names (else libpq's PGPASSWORD and ~/.pgpass)."""
+    try:
+        parsed = parse_location(location, base_dir)
+        password = password_from(password_env) if parsed.kind == "postgresql" else None
+    except LocationError as exc:
+        raise LedgerError(str(exc)) from None
+    if parsed.kind == "postgresql":
         from .postgres import PostgresStore
 
-        return PostgresStore(resolved)
+        return PostgresStore(parsed, password)
     from .sqlite import SqliteStore
 
-    return SqliteStore(Path(resolved))
+    return SqliteStore(Path(parsed.target))
 
 
 class LedgerStore(abc.ABC):
@@ -74,8 +62,9 @@ class LedgerStore(abc.ABC):
 
     placeholder = "?"
 
-    def __init__(self, location: str) -> None:
-        self.location = redact(location)
+    def __init__(self, shown: str) -> None:
+        #: The location as messages, evidence and status show it (never a password).
+        self.location = shown
 
     # -- what a backend provides -------------------------------------------------------------
 

@@ -9,24 +9,23 @@ goes on with the next file.
 from __future__ import annotations
 
 import base64
-import glob
-import grp
 import os
-import pwd
 import re
-import stat
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import pydantic
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from ..isolation import describe, must_propagate
 from ..keyinfo import certificate_fields, describe_public_key, state_of_certificate
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
+from .file_paths import FolderErrors, ParseError, display, expand, read_bounded
 
 PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
@@ -37,15 +36,13 @@ _LEGACY_ALGORITHMS = {"RSA": "RSA", "EC": "EC", "DSA": "DSA"}
 
 
 class FilesOptions(ProviderOptions):
-    paths: list[str]
+    # An empty list would audit nothing and still count as a complete audit.
+    paths: Annotated[list[Annotated[str, pydantic.Field(min_length=1)]],
+                     pydantic.Field(min_length=1)]
     max_file_size: int = 1_048_576
     exclude: list[str] = []
     password_env: str | None = None
     pkcs12_password_env: str | None = None
-
-
-class ParseError(Exception):
-    """The file holds no key or certificate that can be read; the message says why."""
 
 
 class FilesProvider(Provider):
@@ -60,21 +57,24 @@ class FilesProvider(Provider):
         attempt = self.new_discovery(system, paths=list(options.paths))
         for pattern in options.paths:
             matched = False
-            for path in _expand(context.base_dir, pattern, options.exclude):
+            unreadable = FolderErrors(attempt, context.base_dir)
+            for path in expand(context.base_dir, pattern, options.exclude, unreadable):
                 matched = True
                 self._read_file(attempt, path, context, options)
-            if not matched:
+            if not matched and not unreadable.count:
                 attempt.error(f"path {pattern!r} matched no file")
         return attempt
 
     def _read_file(self, attempt: Discovery, path: Path, context: DiscoveryContext,
                    options: FilesOptions) -> None:
-        uid = "files:" + _display(path, context.base_dir)
+        uid = "files:" + display(path, context.base_dir)
         try:
-            data, file_facts = _read_bounded(path, options.max_file_size)
+            data, file_facts = read_bounded(path, options.max_file_size)
             objects = list(_parse(data, path, options))
-        except (OSError, ParseError, ValueError) as exc:
-            attempt.error(f"{_display(path, context.base_dir)}: {_reason(exc)}", key_uid=uid)
+        except BaseException as exc:  # whatever a parser throws on one file, even a panic
+            if must_propagate(exc):
+                raise
+            attempt.error(f"{display(path, context.base_dir)}: {_reason(exc)}", key_uid=uid)
             return
         for index, (kind, fields) in enumerate(objects, start=1):
             key_uid = uid if len(objects) == 1 else f"{uid}#{index}"
@@ -91,76 +91,12 @@ class FilesProvider(Provider):
         context.progress(attempt.system.name, len(attempt.keys), len(attempt.errors))
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
-    return str(exc)
-
-
-def _display(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path)
-
-
-def _expand(base: Path, pattern: str, exclude: list[str]) -> Iterator[Path]:
-    """Files named by a path, a folder (recursively) or a glob, in a stable order."""
-    root = Path(pattern).expanduser()
-    root = root if root.is_absolute() else base / root
-    if glob.has_magic(str(root)):
-        candidates = sorted(Path(p) for p in glob.glob(str(root), recursive=True))
-    elif root.is_dir():
-        candidates = sorted(_walk(root))
-    elif root.exists() or root.is_symlink():
-        candidates = [root]
-    else:
-        candidates = []
-    for path in candidates:
-        if path.is_dir() and not path.is_symlink():
-            continue
-        if not any(path.match(e) for e in exclude):
-            yield path
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    # Symlinked folders are not followed, so a symlink loop cannot trap the walk; symlinked
-    # files are yielded and read (a loop among them fails that one file with ELOOP).
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        for name in dirs:
-            if (Path(folder) / name).is_symlink():
-                files.append(name)
-        for name in files:
-            yield Path(folder) / name
-
-
-def _read_bounded(path: Path, cap: int) -> tuple[bytes, dict[str, Any]]:
-    info = path.stat()  # follows symlinks; a loop raises ELOOP here
-    if not stat.S_ISREG(info.st_mode):
-        raise ParseError("not a regular file")
-    if info.st_size > cap:
-        raise ParseError(f"file is {info.st_size} bytes, over the {cap}-byte cap "
-                         "(max_file_size)")
-    with path.open("rb") as handle:
-        data = handle.read(cap + 1)
-    return data, _file_facts(path, info)
-
-
-def _file_facts(path: Path, info: os.stat_result) -> dict[str, Any]:
-    return {
-        "path": str(path),
-        "file_mode": format(stat.S_IMODE(info.st_mode), "04o"),
-        "file_owner": _name_of(pwd.getpwuid, info.st_uid),
-        "file_group": _name_of(grp.getgrgid, info.st_gid),
-        "file_mtime": datetime.fromtimestamp(info.st_mtime, UTC).isoformat(),
-    }
-
-
-def _name_of(lookup: Any, ident: int) -> str:
-    try:
-        return str(lookup(ident)[0])
-    except KeyError:
-        return str(ident)
+    if isinstance(exc, ParseError | ValueError):
+        return str(exc)
+    return f"cannot parse: {describe(exc)}"
 
 
 def _parse(data: bytes, path: Path, options: FilesOptions) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -231,8 +167,11 @@ def _private(private_key: Any, container: str, encrypted: bool) -> dict[str, Any
     return {**fields, "attributes": {"format": container, "encrypted": encrypted}}
 
 
-def _encrypted_unknown(container: str, algorithm: str | None) -> dict[str, Any]:
-    reason = "the key is encrypted; set password_env to let the audit read it"
+def _encrypted_unknown(container: str, algorithm: str | None,
+                       variable: str | None) -> dict[str, Any]:
+    reason = ("the key is encrypted; set password_env to let the audit read it"
+              if variable is None
+              else f"the key is encrypted and {variable} (password_env) is not set")
     unreadable = {"size": reason}
     if algorithm is None:
         unreadable["algorithm"] = reason
@@ -246,7 +185,8 @@ def _pem_private(label: str, block: bytes, body: bytes,
     encrypted = label == "ENCRYPTED PRIVATE KEY" or legacy_encrypted
     password = _password(options.password_env) if encrypted else None
     if encrypted and password is None:
-        return _encrypted_unknown("PEM", _LEGACY_ALGORITHMS.get(label.split()[0]))
+        return _encrypted_unknown("PEM", _LEGACY_ALGORITHMS.get(label.split()[0]),
+                                  options.password_env)
     try:
         key = serialization.load_pem_private_key(block, password=password)
     except TypeError as exc:
@@ -324,7 +264,7 @@ def _parse_der(data: bytes, path: Path,
 def _der_encrypted(data: bytes, options: FilesOptions) -> dict[str, Any]:
     password = _password(options.password_env)
     if password is None:
-        return _encrypted_unknown("DER", None)
+        return _encrypted_unknown("DER", None, options.password_env)
     return _private(serialization.load_der_private_key(data, password), "DER", True)
 
 
@@ -333,8 +273,7 @@ def _parse_pkcs12(data: bytes, options: FilesOptions) -> Iterator[tuple[str, dic
     try:
         bundle = pkcs12.load_pkcs12(data, password)
     except ValueError:
-        hint = ("wrong password" if password is not None
-                else "set pkcs12_password_env to the variable that holds its password")
+        hint = _pkcs12_hint(password, options.pkcs12_password_env)
         raise ParseError(f"cannot open PKCS#12 bundle ({hint})") from None
     if bundle.key is not None:
         yield "private-key", _private(bundle.key, "PKCS12", encrypted=bool(password))
@@ -342,3 +281,11 @@ def _parse_pkcs12(data: bytes, options: FilesOptions) -> Iterator[tuple[str, dic
     certs += list(bundle.additional_certs)
     for cert in certs:
         yield "certificate", _certificate(cert.certificate, "PKCS12")
+
+
+def _pkcs12_hint(password: bytes | None, variable: str | None) -> str:
+    if password is not None:
+        return "wrong password"
+    if variable is None:
+        return "set pkcs12_password_env to the variable that holds its password"
+    return f"{variable} (pkcs12_password_env) is not set"

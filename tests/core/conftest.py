@@ -53,6 +53,8 @@ PLANTED = {
     ("files:certs/mixed-usage.pem", "single-purpose"),
     ("files:certs/ca-as-leaf.pem", "ca-not-leaf"),
     ("files:certs/expiring-soon.pem", "expiry-window"),
+    # Every file of broken-files is unreadable: a system that yields nothing is a finding.
+    ("files:broken-files", "scope-coverage"),
 }
 
 #: Files that must each produce one discovery error (CEK-21 discovery-complete).

@@ -123,3 +123,24 @@ def test_up_twice_is_harmless(tmp_path, monkeypatch):
     finally:
         lab.down(folder, say=lambda line: None)
     assert not any(pid_alive(pid) for pid in first.pids)
+
+
+def test_up_with_a_relative_folder_starts_openbao(tmp_path, monkeypatch):
+    monkeypatch.setattr(lab, "COMPONENTS", tuple(c for c in lab.COMPONENTS if c[0] == "vault"))
+    monkeypatch.chdir(tmp_path)
+    state = lab.up(Path("lab"), say=lambda line: None)
+    try:
+        assert state.pids and all(pid_alive(pid) for pid in state.pids)
+        assert (tmp_path / "lab" / lab.CONFIG_FILE).is_file()
+    finally:
+        lab.down(Path("lab"), say=lambda line: None)
+    assert not any(pid_alive(pid) for pid in state.pids)
+
+
+def test_openbao_starts_in_a_relative_folder(tmp_path, monkeypatch):
+    from pytest_cryptoaudit.lab.openbao import start_dev_server
+
+    monkeypatch.chdir(tmp_path)
+    with start_dev_server(Path("vault/work")) as server:
+        assert server.client().sys.read_health_status(method="GET")["initialized"]
+        assert server.workdir == tmp_path / "vault/work"

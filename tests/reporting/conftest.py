@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests import factories
+from tests.ledger.conftest import postgres, postgres_url  # noqa: F401 - the ledger sweep's server
 
 KEY_PASSPHRASE = "kp-CANARY-4c1d9e-passphrase"
 P12_PASSWORD = "p12-CANARY-93b1f0-password"

@@ -17,7 +17,7 @@ from typing import Any
 from .. import Discovery, DiscoveryContext
 from .clients import Account, Clients, api_errors, describe, paginate
 from .cloudtrail import TrailBook
-from .keyspec import kind_of, record_fields
+from .keyspec import kind_of, record_fields, spec_of
 from .options import AwsKmsOptions
 from .rotation import read_rotation
 
@@ -193,7 +193,7 @@ class KmsDiscovery:
         attributes["aliases"] = sorted(listing.aliases.get(key_id(arn), ()))
         attributes["tier_source"] = "tag" if "risk-tier" in fields["tags"] else "system"
         self._read_access(kms, arn, fields)
-        return KeyResult(arn, kind_of(metadata.get("KeySpec") or ""), fields)
+        return KeyResult(arn, kind_of(spec_of(metadata), metadata.get("KeyUsage")), fields)
 
     def _read_access(self, kms: Any, arn: str, fields: dict[str, Any]) -> None:
         """Key policy and grants; a refusal makes just that attribute unreadable."""

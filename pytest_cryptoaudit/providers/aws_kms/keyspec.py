@@ -52,13 +52,30 @@ def family(key_spec: str) -> str:
     return prefix if prefix in ("rsa", "ecc", "hmac") else "other"
 
 
-def kind_of(key_spec: str) -> str:
+#: Why a key's spec is unknown when DescribeKey reports neither field.
+SPEC_MISSING = "DescribeKey reported neither KeySpec nor CustomerMasterKeySpec"
+#: Usages only asymmetric keys have (HMAC keys GENERATE_VERIFY_MAC; ENCRYPT_DECRYPT is either).
+ASYMMETRIC_USAGES = ("SIGN_VERIFY", "KEY_AGREEMENT")
+
+
+def spec_of(metadata: Mapping[str, Any]) -> str | None:
+    """The key spec; ``CustomerMasterKeySpec`` is its deprecated name, still answered."""
+    spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec")
+    return spec if isinstance(spec, str) else None
+
+
+def kind_of(key_spec: str | None, usage: str | None = None) -> str:
+    """secret-key or private-key. With no spec only a signing or key-agreement usage proves
+    a private key; otherwise the key is taken as secret, the class with the shorter
+    cryptoperiod, so that the guess never judges its age more leniently."""
+    if key_spec is None:
+        return "private-key" if usage in ASYMMETRIC_USAGES else "secret-key"
     return "secret-key" if family(key_spec) in ("symmetric", "hmac") else "private-key"
 
 
 def rotates(metadata: Mapping[str, Any]) -> bool:
     """Whether KMS can rotate the key automatically: symmetric, generated in KMS itself."""
-    return (metadata.get("KeySpec") == "SYMMETRIC_DEFAULT"
+    return (spec_of(metadata) == "SYMMETRIC_DEFAULT"
             and metadata.get("Origin") == "AWS_KMS"
             and metadata.get("KeyState") not in NO_ROTATION_STATES)
 
@@ -92,7 +109,7 @@ def metadata_attributes(metadata: Mapping[str, Any]) -> dict[str, Any]:
     attributes = {
         "account": _text(metadata.get("AWSAccountId")),
         "key_manager": _text(metadata.get("KeyManager")),
-        "key_spec": _text(metadata.get("KeySpec")),
+        "key_spec": _text(spec_of(metadata)),
         "key_state": _text(metadata.get("KeyState")),
         "aws_origin": _text(origin),
         "key_store": sys.intern(store),
@@ -110,9 +127,12 @@ def metadata_attributes(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 def record_fields(metadata: Mapping[str, Any], region: str) -> dict[str, Any]:
     """KeyRecord fields from DescribeKey's KeyMetadata (rotation, tags, policy come later)."""
-    fields = algorithm_fields(metadata.get("KeySpec"))
+    spec = spec_of(metadata)
+    fields = algorithm_fields(spec)
     usage = metadata.get("KeyUsage")
     unreadable = dict(fields.pop("unreadable", {}))
+    if spec is None:
+        _spec_unknown(metadata, unreadable)
     if usage is None:
         unreadable["usage"] = "DescribeKey did not report KeyUsage"
     state = metadata.get("KeyState")
@@ -128,6 +148,14 @@ def record_fields(metadata: Mapping[str, Any], region: str) -> dict[str, Any]:
     if fields["created"] is None:
         unreadable["created"] = "DescribeKey did not report CreationDate"
     return fields
+
+
+def _spec_unknown(metadata: Mapping[str, Any], unreadable: dict[str, str]) -> None:
+    # The key may be symmetric: its rotation checks stay and error rather than vanish.
+    unreadable["key_spec"] = SPEC_MISSING
+    if metadata.get("KeyUsage") not in ASYMMETRIC_USAGES:
+        why = f"cannot tell whether KMS rotates this key: {SPEC_MISSING}"
+        unreadable.update(rotation_enabled=why, rotation_period_days=why)
 
 
 def latest_rotation(rotations: Iterable[Mapping[str, Any]]) -> datetime | None:

@@ -177,7 +177,7 @@ class VaultDiscovery:
 
     def _audited_mounts(self, reader: VaultReader) -> dict[str, str]:
         """Audited mount → engine: the configured ones, or every transit and PKI mount."""
-        enabled = self._fact("mounts", lambda: mounts(reader))
+        enabled = self._fact("mounts", lambda: mounts(reader, self.attempt.error))
         if enabled is None:
             self.unreadable.setdefault("transit_mounts", self.unreadable["mounts"])
         else:

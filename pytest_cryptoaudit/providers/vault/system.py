@@ -6,6 +6,7 @@ Each reader returns plain JSON-able data for the system record, or raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .client import VaultReader, VaultReadError, path_of
@@ -40,11 +41,21 @@ def auditor_identity(reader: VaultReader) -> dict[str, Any]:
     }
 
 
-def mounts(reader: VaultReader) -> dict[str, str]:
-    """Every secrets engine mount path (without the trailing slash) → engine type."""
+def mounts(reader: VaultReader, malformed: Callable[[str], None]) -> dict[str, str]:
+    """Every secrets engine mount path (without the trailing slash) → engine type.
+
+    An entry that is not an object cannot say what engine it is: ``malformed`` receives a
+    reason naming it (the audit would otherwise narrow silently), and the others are kept.
+    """
     data = reader.get("sys/mounts")
-    return {path.strip("/"): str(info.get("type")) for path, info in data.items()
-            if isinstance(info, dict)}
+    found = {}
+    for path, info in data.items():
+        if isinstance(info, dict):
+            found[path.strip("/")] = str(info.get("type"))
+        else:
+            malformed(f"sys/mounts: entry {path!r} is not an object "
+                      f"({type(info).__name__}), so that mount is not audited")
+    return found
 
 
 def mount_type(reader: VaultReader, mount: str) -> str:
