@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -21,13 +22,25 @@ import pydantic
 from .cadence import CadenceError, parse_cadence
 from .ledger.settings import check_auditor, check_ledger_location, split_policy_document
 from .model import Event, EventKind, RiskTier, is_valid_owner
+from .owners import TagNames
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
 
 CONFIG_FILE = "cryptoaudit.toml"
-SYSTEM_KEYS = ("name", "provider", "risk_tier", "owner", "description", "tags")
+SYSTEM_KEYS = ("name", "provider", "risk_tier", "ssrm_owner", "owner", "accountable_owner",
+               "require_tier_tag", "description", "tags")
 #: Top-level sections besides ``systems`` and ``policy``; each is validated by its own module.
-EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor")
+EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor", "tags")
+
+
+#: Keys that moved: what to write instead (a usage error says so rather than "unknown key").
+MOVED_SYSTEM_KEYS = {
+    "owner_tag": "name the owner tag once for every system: [tags] accountable_owner = \"...\"",
+}
+
+
+class ConfigDeprecationWarning(FutureWarning):
+    """A configuration key that still works but has a new name (shown to end users)."""
 
 
 class ConfigError(Exception):
@@ -39,15 +52,26 @@ class ConfigError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class SystemConfig:
-    """One configured system: who owns it, how risky it is, and its provider's options."""
+    """One configured system: who owns it, how risky it is, and its provider's options.
+
+    ``ssrm_owner`` is the shared-responsibility party (CSP, CSC...); ``accountable_owner``
+    the person or team that answers for keys that name no owner of their own.
+    """
 
     name: str
     provider: str
     risk_tier: RiskTier
-    owner: str
+    ssrm_owner: str
     options: ProviderOptions
     description: str = ""
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    accountable_owner: str = ""
+    require_tier_tag: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The SSRM owner, under the name that records and reports use."""
+        return self.ssrm_owner
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,11 +112,21 @@ class AuditConfig:
         document: Mapping[str, Any] = self.sections.get("policy_document", {})
         return document
 
+    @property
+    def tags(self) -> TagNames:
+        """The ``[tags]`` table: the tag names that carry per-key owners and tiers."""
+        return TagNames.model_validate(self.sections.get("tags", {}))
+
     def system_sha256(self, name: str) -> str:
-        """A hash of one system's configuration: tier, owner, provider and its options."""
+        """A hash of one system's configuration: tier, owners, provider and its options."""
         system = self.system(name)
-        data = {"provider": system.provider, "risk_tier": system.risk_tier.value,
-                "owner": system.owner, "options": system.options.model_dump(mode="json")}
+        data: dict[str, Any] = {
+            "provider": system.provider, "risk_tier": system.risk_tier.value,
+            "owner": system.ssrm_owner, "options": system.options.model_dump(mode="json")}
+        # Only set when used, so that the hash of an older configuration stays the same.
+        for key in ("accountable_owner", "require_tier_tag"):
+            if getattr(system, key):
+                data[key] = getattr(system, key)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @property
@@ -164,6 +198,7 @@ def parse_config(
         check_auditor(data.get("auditor"))
     except (PolicyError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    _check_tags(data.get("tags", {}), where)
     _check_events(data.get("events", []), {s.name for s in systems}, where)
     try:
         parse_cadence(data.get("cadence"))
@@ -213,15 +248,26 @@ def _parse_system(
         raise ConfigError(
             f"{at}.risk_tier: expected one of low, medium, high, critical, got {tier!r}"
         )
-    owner = _expect_str(raw, "owner", at)
+    owner_key = _ssrm_owner_key(raw, at)
+    owner = _expect_str(raw, owner_key, at)
     if not is_valid_owner(owner):
         raise ConfigError(
-            f"{at}.owner: expected an SSRM owner (CSP, CSC, MP, OSP, AP, AIC or a shared pair "
-            f"such as CSP-MP), got {owner!r}"
+            f"{at}.{owner_key}: expected an SSRM owner (CSP, CSC, MP, OSP, AP, AIC or a shared "
+            f"pair such as CSP-MP), got {owner!r}"
         )
+    accountable = raw.get("accountable_owner", "")
+    if not isinstance(accountable, str):
+        raise ConfigError(f"{at}.accountable_owner: expected a string, got {accountable!r}")
+    require_tier_tag = raw.get("require_tier_tag", False)
+    if not isinstance(require_tier_tag, bool):
+        raise ConfigError(f"{at}.require_tier_tag: expected true or false, "
+                          f"got {require_tier_tag!r}")
     tags = raw.get("tags", {})
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
         raise ConfigError(f"{at}.tags: expected a table of strings")
+    for key, instead in MOVED_SYSTEM_KEYS.items():
+        if key in raw:
+            raise ConfigError(f"{at}.{key}: no longer a system option; {instead}")
     options = {k: v for k, v in raw.items() if k not in SYSTEM_KEYS}
     try:
         provider_class = registry.get(provider)
@@ -235,11 +281,35 @@ def _parse_system(
         name=name,
         provider=provider,
         risk_tier=RiskTier(tier),
-        owner=owner,
+        ssrm_owner=owner,
         options=validated,
         description=str(raw.get("description", "")),
         tags=dict(tags),
+        accountable_owner=accountable.strip(),
+        require_tier_tag=require_tier_tag,
     )
+
+
+def _ssrm_owner_key(raw: Mapping[str, Any], at: str) -> str:
+    """``ssrm_owner``, or the deprecated ``owner`` with a warning (a system's ``owner`` meant
+    its SSRM party, while an ``owner`` tag on a key names a team)."""
+    if "owner" not in raw:
+        return "ssrm_owner"
+    if "ssrm_owner" in raw:
+        raise ConfigError(f"{at}.owner: give ssrm_owner only (owner is its deprecated name)")
+    warnings.warn(f"{at}.owner: deprecated, rename it to ssrm_owner (the SSRM party); "
+                  "accountable_owner names the team or person", ConfigDeprecationWarning,
+                  stacklevel=2)
+    return "owner"
+
+
+def _check_tags(raw: Any, where: str) -> None:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: tags: expected a table")
+    try:
+        TagNames.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, f"{where}: tags")) from None
 
 
 def _describe_validation_error(exc: pydantic.ValidationError, at: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from .config import AuditConfig, SystemConfig
 from .model import DiscoveryError, EndpointRecord, Inventory, KeyRecord, SystemRecord
+from .owners import apply_tags
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 
 
@@ -38,10 +39,18 @@ def discover_all(
     endpoints: list[EndpointRecord] = []
     for system in audit_config.systems:
         attempt = discover_system(system, registry, context)
-        keys.extend(key.with_tags_applied() for key in attempt.keys)
+        keys.extend(_tagged(attempt.keys, audit_config, system, registry))
         systems.append(attempt.system)
         errors.extend(attempt.errors)
         endpoints.extend(attempt.endpoints)
         on_system_done(attempt)
     return Inventory.build(keys, systems, errors, endpoints)
 
+
+
+def _tagged(keys: list[KeyRecord], audit_config: AuditConfig, system: SystemConfig,
+            registry: ProviderRegistry) -> list[KeyRecord]:
+    """The keys with their tier and owners as their tags (spelt as the service spells
+    them) override the system's."""
+    names = audit_config.tags.mapped(registry.get(system.provider).tag_name)
+    return [apply_tags(key, names, require_tier_tag=system.require_tier_tag) for key in keys]

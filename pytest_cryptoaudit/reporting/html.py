@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 #: (header, metadata key) of the columns added after pytest-html's "Test" column.
 COLUMNS = (("Control", "control"), ("Check", "check"), ("System", "system"),
-           ("Key", "key_uid"), ("Risk tier", "risk_tier"), ("Owner", "owner"))
+           ("Key", "key_uid"), ("Risk tier", "risk_tier"), ("Owner", "owner"),
+           ("Accountable owner", "accountable_owner"))
 COUNTS = (("Passed", "passed"), ("Failed", "failed"), ("Errors", "error"),
           ("Waived", "waived"), ("Skipped", "skipped"))
 INSERT_AT = 2
@@ -51,7 +52,8 @@ class HtmlReporter:
             outcomes["xfailed"]["label"] = "Waived (expected failures)"
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        """Control, Check, System, Key, Risk tier and Owner, sortable."""
+        """Control, Check, System, Key, Risk tier, Owner (SSRM) and Accountable owner,
+        sortable."""
         cells[INSERT_AT:INSERT_AT] = [
             f'<th class="sortable" data-column-type="{key}">{title}</th>'
             for title, key in COLUMNS

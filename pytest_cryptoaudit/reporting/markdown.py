@@ -85,10 +85,12 @@ def _worst(evidence: Mapping[str, Any]) -> list[str]:
     if not bad:
         return []
     bad.sort(key=lambda r: (-TIER_RANK[r["risk_tier"]], r["outcome"] != "error", r["key_uid"]))
-    rows = [(r["risk_tier"], r["control"], r["check"], f"`{r['key_uid']}`", r["outcome"],
+    rows = [(r["risk_tier"], r["control"], r["check"], f"`{r['key_uid']}`",
+             r.get("accountable_owner") or "-", r["outcome"],
              r["message"].splitlines()[0] if r["message"] else "") for r in bad[:WORST_SHOWN]]
     return ["", f"### Worst findings ({min(len(bad), WORST_SHOWN)} of {len(bad)})", "",
-            *_table(("Tier", "Control", "Check", "Key", "Outcome", "Message"), rows)]
+            *_table(("Tier", "Control", "Check", "Key", "Accountable owner", "Outcome",
+                     "Message"), rows)]
 
 
 def _changes(evidence: Mapping[str, Any],

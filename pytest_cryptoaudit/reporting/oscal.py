@@ -108,7 +108,8 @@ def _local_definitions(evidence: Mapping[str, Any], ids: _Ids) -> dict[str, Any]
         "type": COMPONENT_TYPES.get(s.get("component", ""), "service"),
         "title": s["name"],
         "description": f"{s['provider']} system {s['name']} ({s.get('component', 'other')})",
-        "props": _props(provider=s["provider"], risk_tier=s["risk_tier"], owner=s["owner"]),
+        "props": _props(provider=s["provider"], risk_tier=s["risk_tier"], owner=s["owner"],
+                        accountable_owner=s.get("accountable_owner")),
         "status": {"state": "operational"},
     }) for s in evidence["systems"]]
     items = [_compact({
@@ -116,6 +117,7 @@ def _local_definitions(evidence: Mapping[str, Any], ids: _Ids) -> dict[str, Any]
         "description": f"{k['kind']} {k['uid']}",
         "props": _props(asset_id=k["uid"], kind=k["kind"], algorithm=k.get("algorithm"),
                         size=k.get("size"), risk_tier=k["risk_tier"], owner=k["owner"],
+                        accountable_owner=k.get("accountable_owner"),
                         fingerprint=k.get("fingerprint")),
         "implemented-components": [{"component-uuid": ids("system", k["system"])}],
     }) for k in evidence["inventory"]]
@@ -123,7 +125,7 @@ def _local_definitions(evidence: Mapping[str, Any], ids: _Ids) -> dict[str, Any]
         "uuid": ids("key", e["uid"]),
         "description": f"{e.get('protocol', 'tls')} endpoint {e['uid']} ({e['address']})",
         "props": _props(asset_id=e["uid"], kind="endpoint", risk_tier=e["risk_tier"],
-                        owner=e["owner"]),
+                        owner=e["owner"], accountable_owner=e.get("accountable_owner")),
         "implemented-components": [{"component-uuid": ids("system", e["system"])}],
     }) for e in evidence.get("endpoints", ())]
     return _compact({"components": components, "inventory-items": items})

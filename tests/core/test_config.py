@@ -11,7 +11,7 @@ from pytest_cryptoaudit.model import RiskTier
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import ProviderRegistry
 
-SYSTEM = {"name": "web", "provider": "files", "risk_tier": "high", "owner": "CSP-MP",
+SYSTEM = {"name": "web", "provider": "files", "risk_tier": "high", "ssrm_owner": "CSP-MP",
           "paths": ["keys"]}
 
 
@@ -39,7 +39,11 @@ def test_a_valid_config_is_frozen_and_hashed():
         ({"name": 7}, "systems[0].name: expected a non-empty string, got 7"),
         ({"provider": "nope"}, "systems[0] (web).provider: unknown provider 'nope'"),
         ({"risk_tier": "urgent"}, "risk_tier: expected one of low, medium, high, critical"),
-        ({"owner": "ME"}, "owner: expected an SSRM owner"),
+        ({"ssrm_owner": "ME"}, "ssrm_owner: expected an SSRM owner"),
+        ({"accountable_owner": 7}, "accountable_owner: expected a string, got 7"),
+        ({"require_tier_tag": "yes"}, "require_tier_tag: expected true or false"),
+        ({"owner_tag": "team"}, "owner_tag: no longer a system option; name the owner tag once "
+                                "for every system: [tags] accountable_owner"),
         ({"max_file_size": "big"}, "max_file_size: input should be a valid integer"),
     ],
 )
@@ -66,6 +70,8 @@ def test_missing_name():
         ({"policy": {"min_rsa_bits": {"low": "2048"}}}, "policy.min_rsa_bits.low: expected int"),
         ({"cadence": {"low": 400}}, "cadence.low: 400 days exceeds the 365-day maximum"),
         ({"colour": 1}, "colour: unknown key"),
+        ({"tags": {"ssrm_ownr": "x"}}, "tags.ssrm_ownr: unknown key"),
+        ({"tags": {"risk_tier": ""}}, "tags.risk_tier: string should have at least 1 character"),
         ({"systems": [SYSTEM, SYSTEM]}, "duplicate system name 'web'"),
         ({"systems": [SYSTEM], "events": [{"system": "web", "kind": "oops", "at": 1}]},
          "events[0].at: expected datetime"),
@@ -82,3 +88,27 @@ def test_unreadable_toml_names_the_file(tmp_path):
     path.write_text("[[systems]\n")
     with pytest.raises(ConfigError, match=r"cryptoaudit.toml: cannot read configuration"):
         load_config(path, ProviderRegistry(), BUILTIN_SETTINGS)
+
+
+def test_owner_is_a_deprecated_alias_of_ssrm_owner():
+    old = {k: v for k, v in SYSTEM.items() if k != "ssrm_owner"} | {"owner": "CSC"}
+    with pytest.warns(FutureWarning, match=r"systems\[0\] \(web\)\.owner: deprecated, rename it "
+                                           "to ssrm_owner"):
+        config = parse({"systems": [old]})
+    assert config.systems[0].ssrm_owner == "CSC"
+    with pytest.raises(ConfigError, match="give ssrm_owner only"):
+        parse({"systems": [{**SYSTEM, "owner": "CSC"}]})
+
+
+def test_tag_names_default_and_override():
+    assert parse({"systems": [SYSTEM]}).tags.ssrm_owner == "cryptoaudit:ssrm-owner"
+    config = parse({"systems": [SYSTEM], "tags": {"accountable_owner": "team"}})
+    assert (config.tags.accountable_owner, config.tags.risk_tier) == (
+        "team", "cryptoaudit:risk-tier")
+
+
+def test_accountable_owner_changes_the_system_hash_only_when_set():
+    plain = parse({"systems": [SYSTEM]})
+    owned = parse({"systems": [{**SYSTEM, "accountable_owner": "web-team"}]})
+    assert plain.systems[0].accountable_owner == ""
+    assert plain.system_sha256("web") != owned.system_sha256("web")

@@ -14,7 +14,8 @@ LOW_TIER_CONFIG = """
 name = "tools"
 provider = "files"
 risk_tier = "low"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "tools-team"
 paths = ["keys"]
 """
 
@@ -142,7 +143,7 @@ def test_a_crashing_provider_is_an_error_and_the_run_goes_on(low_tier):
         name = "remote"
         provider = "broken"
         risk_tier = "high"
-        owner = "CSP"
+        ssrm_owner = "CSP"
         endpoint = "https://kms.invalid"
     """)
     low_tier.makefile(".toml", cryptoaudit=config)

@@ -27,14 +27,16 @@ CONFIG = """
 name = "hsm-root"
 provider = "files"
 risk_tier = "critical"
-owner = "CSP"
+ssrm_owner = "CSP"
+accountable_owner = "crypto-team"
 paths = ["hsm"]
 
 [[systems]]
 name = "archive"
 provider = "files"
 risk_tier = "low"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "crypto-team"
 paths = ["archive"]
 """
 TIERS = {"hsm-root": "critical", "archive": "low"}

@@ -23,7 +23,8 @@ CONFIG = """
 name = "legacy"
 provider = "files"
 risk_tier = "medium"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "crypto-team"
 paths = ["keys"]
 """
 
