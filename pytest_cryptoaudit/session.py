@@ -36,6 +36,7 @@ from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
 from .serialize import inventory_from_dict, inventory_to_dict
+from .text import plural
 from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
 METADATA = pytest.StashKey[dict[str, Any]]()
@@ -185,13 +186,14 @@ class AuditSession:
         now = time.monotonic()
         if now - self._last_progress >= PROGRESS_INTERVAL_SECONDS:
             self._last_progress = now
-            self._write(f"cryptoaudit: {system}: {keys} keys so far, {errors} errors")
+            self._write(f"cryptoaudit: {system}: {plural(keys, 'key')} so far, "
+                        f"{plural(errors, 'error')}")
 
     def _system_done(self, attempt: Discovery) -> None:
         system = attempt.system
         self._write(
             f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
-            f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
+            f" {plural(len(attempt.keys), 'key')}, {plural(len(attempt.errors), 'error')}"
         )
         self._last_progress = time.monotonic()
 

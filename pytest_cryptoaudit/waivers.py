@@ -30,6 +30,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .text import plural
+
 if TYPE_CHECKING:
     from .results import Result
 
@@ -237,4 +239,4 @@ def status_report(waivers: Sequence[Waiver], results: Iterable[Result],
 def _stale_reason(covered: Sequence[Result]) -> str:
     if not covered:
         return "matched no check in this run"
-    return f"matched {len(covered)} check(s) in this run, none failed"
+    return f"matched {plural(len(covered), 'check')} in this run, none failed"

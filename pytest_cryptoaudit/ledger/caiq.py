@@ -20,6 +20,7 @@ from typing import Any
 
 from ..model import RiskTier
 from ..references import CAIQ_CEK09_1, CAIQ_CEK09_2
+from ..text import plural
 from .cli_support import add_common_arguments, guarded, load_audit_config, now_of, open_store, when
 from .history import LedgerHistory
 from .status import (
@@ -50,7 +51,7 @@ def _per_tier(rows: Sequence[SystemStatus], cadence: Any) -> str:
         members = [s for s in rows if s.risk_tier is tier]
         if members:
             last = max((s.last_complete for s in members if s.last_complete), default=None)
-            parts.append(f"{tier.value}: every {cadence[tier]}d, {len(members)} system(s), "
+            parts.append(f"{tier.value}: every {cadence[tier]}d, {plural(len(members), 'system')}, "
                          f"latest complete audit {when(last)}")
     return "; ".join(parts)
 
@@ -62,7 +63,7 @@ def _answer_frequency(audit_config: Any, rows: Sequence[SystemStatus]) -> dict[s
     on_time = [s for s in rows if s.last_complete and s.state != OVERDUE]
     answer = _verdict(len(on_time), len(rows)) if proportional else NO
     evidence = (f"cadence {'is' if proportional else 'is NOT'} proportional to risk "
-                f"({_per_tier(rows, cadence)}); {len(on_time)} of {len(rows)} systems "
+                f"({_per_tier(rows, cadence)}); {len(on_time)} of {plural(len(rows), 'system')} "
                 "audited within their interval")
     overdue = [s.system for s in rows if s.state == OVERDUE]
     if overdue:
@@ -91,10 +92,10 @@ def _answer_annual(audit_config: Any, history: LedgerHistory, rows: Sequence[Sys
     daily = [t.value for t in RiskTier if audit_config.cadence[t] == 1]
     good = len(annual) + follow[FOLLOWED_UP]
     answer = _verdict(good, len(rows) + events) if annual else NO
-    evidence = (f"{len(annual)} of {len(rows)} systems completely audited in the last 12 "
-                f"months; {follow[FOLLOWED_UP]} of {events} security events and material "
-                f"changes followed up in time ({follow[PENDING]} awaiting a complete audit, "
-                f"{follow[LATE]} late); continuous (daily) audits for tier(s) "
+    evidence = (f"{len(annual)} of {plural(len(rows), 'system')} completely audited in the "
+                f"last 12 months; {follow[FOLLOWED_UP]} of {events} security events and "
+                f"material changes followed up in time ({follow[PENDING]} awaiting a complete "
+                f"audit, {follow[LATE]} late); continuous (daily) audits for tier(s) "
                 f"{', '.join(daily) or 'none'}")
     return {"answer": answer, "evidence": evidence}
 

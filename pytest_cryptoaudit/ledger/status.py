@@ -23,6 +23,7 @@ from typing import Any
 from ..cadence import interval
 from ..model import Event, RiskTier
 from ..policy import Policy
+from ..text import plural
 from .history import LedgerHistory, RecordedEvent
 
 OK, DUE, OVERDUE = "ok", "due", "overdue"
@@ -123,8 +124,8 @@ def system_status(system: str, tier: RiskTier, history: LedgerHistory,
         due_at = min(due_at, first_event.effective)
         event_deadline = first_event.effective + follow_up(tier, cadence, policy)
         deadline = min(deadline, event_deadline) if deadline else event_deadline
-        reason += f"; {len(pending)} event(s) since, first {first_event.event.kind.value} " \
-                  f"at {first_event.effective:%Y-%m-%d %H:%M} UTC"
+        reason += (f"; {plural(len(pending), 'event')} since, first "
+                   f"{first_event.event.kind.value} at {first_event.effective:%Y-%m-%d %H:%M} UTC")
     state = OVERDUE if deadline and now > deadline else DUE if now >= due_at else OK
     return SystemStatus(system, tier, period.days, since, last.run_id if last else None,
                         pending, due_at, deadline, state, reason)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..text import plural
+
 FINDING_OUTCOMES = ("failed", "error", "waived")
 WORST_SHOWN = 10
 TIER_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -65,8 +67,8 @@ def _headline(evidence: Mapping[str, Any]) -> list[str]:
         f"## Crypto audit {run['id'][:8]}: {verdict}",
         "",
         f"Run `{run['id']}` from {run['started']} to {run['finished']}: "
-        f"{len(evidence['systems'])} systems, {len(evidence['inventory'])} keys, "
-        f"{errors} discovery errors. "
+        f"{plural(len(evidence['systems']), 'system')}, "
+        f"{plural(len(evidence['inventory']), 'key')}, {plural(errors, 'discovery error')}. "
         + ", ".join(f"**{n} {LABELS[o]}**" if o in ("failed", "error") and n
                     else f"{n} {LABELS[o]}" for o, n in counts.items()) + ".",
     ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..cadence import DEFAULT_CADENCE_DAYS, next_due
 from ..model import RiskTier
+from ..text import plural
 from .links import reference_url
 
 OSCAL_VERSION = "1.2.1"
@@ -98,7 +99,8 @@ def _result_description(evidence: Mapping[str, Any]) -> str:
     for result in evidence["results"]:
         counts[result["outcome"]] += 1
     tally = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no check ran"
-    return (f"{len(evidence['systems'])} systems and {len(evidence['inventory'])} keys audited "
+    return (f"{plural(len(evidence['systems']), 'system')} and "
+            f"{plural(len(evidence['inventory']), 'key')} audited "
             f"by pytest-cryptoaudit: {tally}.")
 
 

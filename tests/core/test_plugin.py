@@ -74,6 +74,14 @@ def test_config_from_pyproject(low_tier):
     result.stdout.fnmatch_lines(["cryptoaudit: discovered tools (files, low): 2 keys, 0 errors"])
 
 
+def test_counts_read_as_english(low_tier):
+    (low_tier.path / "keys/strong.pem").unlink()
+    write(low_tier.path / "keys/junk.pem", b"-----BEGIN PRIVATE KEY-----\nAAAA\n")
+    result = low_tier.runpytest("--cryptoaudit")
+    result.stdout.fnmatch_lines(["cryptoaudit: discovered tools (files, low): 1 key, 1 error",
+                                 "1 system, 1 key, 1 discovery error"])
+
+
 def test_fail_on_forgives_findings_below_the_tier(low_tier):
     assert low_tier.runpytest("--cryptoaudit").ret == pytest.ExitCode.TESTS_FAILED
     forgiven = low_tier.runpytest("--cryptoaudit", "--cryptoaudit-fail-on", "medium")
