@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -36,12 +37,18 @@ def test_a_valid_config_is_frozen_and_hashed():
     [
         ({"colour": "red"}, "systems[0] (web).colour: unknown key"),
         ({"paths": "keys"}, "systems[0] (web).paths: input should be a valid list"),
-        ({"name": 7}, "systems[0].name: expected a non-empty string, got 7"),
+        ({"name": 7}, "systems[0].name: input should be a valid string, got 7"),
         ({"provider": "nope"}, "systems[0] (web).provider: unknown provider 'nope'"),
-        ({"risk_tier": "urgent"}, "risk_tier: expected one of low, medium, high, critical"),
+        ({"risk_tier": "urgent"}, "risk_tier: input should be 'low', 'medium', 'high' or "
+                                  "'critical', got 'urgent'"),
         ({"ssrm_owner": "ME"}, "ssrm_owner: expected an SSRM owner"),
-        ({"accountable_owner": 7}, "accountable_owner: expected a string, got 7"),
-        ({"require_tier_tag": "yes"}, "require_tier_tag: expected true or false"),
+        ({"accountable_owner": 7}, "accountable_owner: input should be a valid string, got 7"),
+        ({"require_tier_tag": "yes"}, "require_tier_tag: input should be a valid boolean"),
+        ({"pathz": ["keys"]}, "systems[0] (web).pathz: unknown key; did you mean `paths`?"),
+        ({"risk_teir": "low"}, "systems[0] (web).risk_teir: unknown key; did you mean "
+                               "`risk_tier`?"),
+        ({"provider": "file"}, "unknown provider 'file' (known: aws-kms, files, pkcs11, tls, "
+                               "vault); did you mean `files`?"),
         ({"owner_tag": "team"}, "owner_tag: no longer a system option; name the owner tag once "
                                 "for every system: [tags] accountable_owner"),
         ({"max_file_size": "big"}, "max_file_size: input should be a valid integer"),
@@ -74,7 +81,25 @@ def test_missing_name():
         ({"tags": {"risk_tier": ""}}, "tags.risk_tier: string should have at least 1 character"),
         ({"systems": [SYSTEM, SYSTEM]}, "duplicate system name 'web'"),
         ({"systems": [SYSTEM], "events": [{"system": "web", "kind": "oops", "at": 1}]},
-         "events[0].at: expected datetime"),
+         "events[0].at: input should be a valid datetime, got 1"),
+        ({"systems": [SYSTEM], "events": [{"system": "web", "kind": "config-change",
+                                           "at": dt.datetime(2026, 1, 1)}]},
+         "events[0].at: input should have timezone info"),
+        ({"systems": [SYSTEM], "events": [{"system": "wbe", "kind": "config-change",
+                                           "at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}]},
+         "events[0].system: no configured system named 'wbe'; did you mean `web`?"),
+        ({"cadance": {"low": 30}}, "cryptoaudit.toml: cadance: unknown key; did you mean "
+                                   "`cadence`?"),
+        ({"cadence": {"hihg": 3}}, "cadence.hihg: unknown key; did you mean `high`?"),
+        ({"cadence": {"low": 0}}, "cadence.low: expected a whole number of days >= 1, got 0"),
+        ({"tags": {"acountable_owner": "x"}}, "tags.acountable_owner: unknown key; did you "
+                                              "mean `accountable_owner`?"),
+        ({"auditor": {"administrators": "root"}}, "auditor.administrators: input should be a "
+                                                  "valid list"),
+        ({"ledger": "postgresql://audit:secret@db/ledger"}, "ledger: the URL carries a password"),
+        ({"policy": {"min_rsa_bitz": 1}}, "did you mean `min_rsa_bits`?"),
+        ({"policy": {"reviewed_on": "soon"}}, "policy.reviewed_on: expected a date such as "
+                                              "2026-01-31, got 'soon'"),
     ],
 )
 def test_other_mistakes(data, expected):
