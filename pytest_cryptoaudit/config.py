@@ -179,8 +179,7 @@ def parse_config(
     try:
         checked = ConfigFile.model_validate(dict(data))
     except pydantic.ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, f"{where}:", ConfigFile)
-                          .replace(f"{where}:.", f"{where}: ")) from None
+        raise ConfigError(describe_validation_error(exc, f"{where}:", ConfigFile)) from None
     systems = tuple(
         _parse_system(raw, index, registry, where) for index, raw in enumerate(checked.systems)
     )

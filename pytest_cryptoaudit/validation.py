@@ -19,7 +19,9 @@ import pydantic
 def describe_validation_error(exc: pydantic.ValidationError, at: str,
                               model: type[pydantic.BaseModel] | None = None,
                               known: Iterable[str] = ()) -> str:
-    """One line per error. ``model`` (and any ``known`` extra keys) feed the suggestions."""
+    """One line per error, each starting with ``at`` (a place such as ``file: systems[0]``,
+    or ``file:`` for the file's top level). ``model`` (and any ``known`` extra keys) feed the
+    suggestions."""
     return "\n".join(_describe(error, at, model, tuple(known)) for error in exc.errors())
 
 
@@ -27,6 +29,8 @@ def _describe(error: Any, at: str, model: type[pydantic.BaseModel] | None,
               known: tuple[str, ...]) -> str:
     loc = tuple(error["loc"])
     where = at + location(loc) if loc else at
+    if at.endswith(":") and loc:  # the file itself: "cryptoaudit.toml: systems[0]..."
+        where = f"{at} {location(loc).removeprefix('.')}"
     kind = error["type"]
     if kind == "extra_forbidden":
         candidates = [*keys_at(model, loc[:-1]), *(known if len(loc) == 1 else ())]
