@@ -30,7 +30,7 @@ PROBE_THREADS = 16
 
 def config_text(url: str, workers: int = 8) -> str:
     return (f'[[systems]]\nname = "bench"\nprovider = "aws-kms"\nrisk_tier = "high"\n'
-            f'owner = "CSC"\nregions = {json.dumps(list(REGIONS))}\nendpoint_url = "{url}"\n'
+            f'ssrm_owner = "CSC"\nregions = {json.dumps(list(REGIONS))}\nendpoint_url = "{url}"\n'
             f"max_workers = {workers}\n"
             # Budgets protect a production account's shared quotas; a local server has none.
             "request_budgets = false\n")
@@ -51,7 +51,7 @@ def seed_backend(n: int) -> None:
     for i in range(n):
         backend = kms_backends[ACCOUNT][REGIONS[i % len(REGIONS)]]
         spec, usage = MIX[i % len(MIX)]
-        tags = [{"TagKey": "owner", "TagValue": "CSC"},
+        tags = [{"TagKey": "owner", "TagValue": "platform-team"},
                 {"TagKey": "app", "TagValue": f"app-{i % 40}"}]
         key = backend.create_key(None, usage, spec, "", tags)
         key.creation_date = now - rng.randint(1, 700) * 86400

@@ -74,7 +74,7 @@ def discovery_seconds(server: openbao.BaoServer, keys: int, workers: int) -> flo
 def full_audit(server: openbao.BaoServer, folder: Path, workers: int) -> dict[str, float]:
     (folder / "cryptoaudit.toml").write_text(
         f'[[systems]]\nname = "bench"\nprovider = "vault"\nrisk_tier = "high"\n'
-        f'owner = "CSC"\nurl = "{server.url}"\ntoken_env = "BENCH_VAULT_TOKEN"\n'
+        f'ssrm_owner = "CSC"\nurl = "{server.url}"\ntoken_env = "BENCH_VAULT_TOKEN"\n'
         f'mounts = ["{MOUNT}"]\nmax_workers = {workers}\n', encoding="utf-8")
     begun = time.perf_counter()
     run = subprocess.run(

@@ -1,5 +1,5 @@
 """AWS KMS access and accountability: customer control (CEK-08), key policies and grants
-(CEK-08; ISO 27001 A.8.24; AWS FSBP KMS.5), owner tags (CEK-21), and CloudTrail recording
+(CEK-08; ISO 27001 A.8.24; AWS FSBP KMS.5), and CloudTrail recording
 KMS use in every audited region (CEK-09)."""
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ from pytest_cryptoaudit.providers.aws_kms.policydoc import (
     foreign_principals,
     public_statements,
 )
-from pytest_cryptoaudit.references import AWS_FSBP_KMS, ISO27001_A824, SP800_57, ccm
+from pytest_cryptoaudit.references import AWS_FSBP_KMS, ISO27001_A824, ccm
 
 KMS = {"provider": "aws-kms"}
 ACCESS_REFERENCES = [ccm("CEK-08"), ISO27001_A824, AWS_FSBP_KMS]
 KMS_EVENTS = {"read", "write"}
-
-
-def _customer(key) -> bool:
-    return key.provider == "aws-kms" and key.attributes.get("key_manager") == "CUSTOMER"
 
 
 def _allowed_accounts(key, inventory) -> set[str]:
@@ -105,24 +101,6 @@ def test_kms_grantees(crypto_key, crypto_inventory):
     allowed = _allowed_accounts(crypto_key, crypto_inventory)
     foreign = foreign_grantees(crypto_key.attributes["grants"], allowed)
     assert not foreign, f"grants to principals outside the allowed accounts: {'; '.join(foreign)}"
-
-
-@pytest.mark.control(
-    "CEK-21", "Key inventory management", check="kms-owner-tag",
-    references=[ccm("CEK-21"), SP800_57, ISO27001_A824],
-    remediation="Tag the key with its owner (and its risk-tier where the system requires it).",
-    applies_to=_customer,
-)
-@pytest.mark.ssrm("CSC")
-def test_kms_owner_tag(crypto_key, crypto_inventory):
-    """A customer-managed key names its owner in a tag, and its tier where required."""
-    system = crypto_inventory.system(crypto_key.system).attributes
-    owner_tag = system.get("owner_tag", "owner")
-    assert crypto_key.tags.get(owner_tag), f"no {owner_tag!r} tag: nobody answers for this key"
-    if system.get("require_tier_tag"):
-        assert "risk-tier" in crypto_key.tags, (
-            "no 'risk-tier' tag: the system requires each key to declare its tier"
-        )
 
 
 def _region_gaps(attributes) -> tuple[dict[str, str], dict[str, str]]:

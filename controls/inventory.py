@@ -25,11 +25,31 @@ def test_discovery_complete(crypto_discovery_error):
     "CEK-21", "Key inventory management",
     check="classified",
     references=[ccm("CEK-21"), ISO27001_A824],
-    remediation="Tag the key with a valid `risk-tier` (low, medium, high, critical) and an "
-                "SSRM `owner`, or fix the system's configuration.",
+    remediation="Fix the system's `risk_tier` / `ssrm_owner`, or the key's override tags "
+                "(`cryptoaudit:risk-tier`: low, medium, high, critical; "
+                "`cryptoaudit:ssrm-owner`: CSP, CSC, MP, OSP, AP, AIC or a shared pair).",
 )
 @pytest.mark.ssrm("CSC")
 def test_classified(crypto_key):
-    """The key has a valid risk tier and SSRM owner (from its system or its tags)."""
-    assert "risk_tier" not in crypto_key.unreadable, crypto_key.unreadable.get("risk_tier")
-    assert is_valid_owner(crypto_key.owner), f"owner {crypto_key.owner!r} is not an SSRM owner"
+    """The key has a valid risk tier and SSRM owner (from its system or its override tags)."""
+    invalid = [crypto_key.unreadable[field] for field in ("risk_tier", "ssrm_owner")
+               if field in crypto_key.unreadable]
+    assert not invalid, "; ".join(invalid)
+    assert is_valid_owner(crypto_key.owner), f"{crypto_key.owner!r} is not an SSRM owner"
+
+
+@pytest.mark.control(
+    "CEK-21", "Key inventory management",
+    check="has-owner",
+    references=[ccm("CEK-21"), SP800_57, ISO27001_A824],
+    remediation="Tag the key with the team or person that answers for it (`owner` tag, or the "
+                "name set in `[tags] accountable_owner`), or set `accountable_owner` on its "
+                "system.",
+)
+@pytest.mark.ssrm("CSC")
+def test_has_owner(crypto_key):
+    """The key has an accountable owner: its owner tag, else its system's accountable_owner."""
+    assert crypto_key.accountable_owner, (
+        f"nobody answers for this key: no owner tag, and system {crypto_key.system!r} sets no "
+        "accountable_owner"
+    )

@@ -22,29 +22,11 @@ DEFAULT_CADENCE_DAYS: Mapping[RiskTier, int] = {
 ANNUAL_FLOOR_DAYS = 365
 
 
-class CadenceError(ValueError):
-    """A cadence table that breaks the rules; the message names the key."""
-
-
-def parse_cadence(raw: Mapping[str, Any] | None) -> dict[RiskTier, int]:
-    """Validate a ``[cadence]`` table (``tier = days``) over the defaults."""
+def effective_cadence(table: Mapping[str, Any] | None) -> dict[RiskTier, int]:
+    """The ``[cadence]`` table (validated by the configuration's model) over the defaults."""
     cadence = dict(DEFAULT_CADENCE_DAYS)
-    for key, value in (raw or {}).items():
-        try:
-            tier = RiskTier(key)
-        except ValueError:
-            raise CadenceError(
-                f"cadence.{key}: unknown tier (expected low, medium, high, critical)"
-            ) from None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise CadenceError(f"cadence.{key}: expected a whole number of days >= 1, "
-                               f"got {value!r}")
-        if value > ANNUAL_FLOOR_DAYS:
-            raise CadenceError(
-                f"cadence.{key}: {value} days exceeds the {ANNUAL_FLOOR_DAYS}-day maximum "
-                "(CEK-09: audit at least annually)"
-            )
-        cadence[tier] = value
+    cadence.update({RiskTier(tier): days for tier, days in (table or {}).items()
+                    if days is not None})
     return cadence
 
 

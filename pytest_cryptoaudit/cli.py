@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pytest_cryptoaudit.ledger.finding_cli",
     "pytest_cryptoaudit.ledger.status_cli",
     "pytest_cryptoaudit.ledger.caiq",
+    "pytest_cryptoaudit.config_schema",
 )
 
 
@@ -40,12 +43,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # inside the try, so that a closed pipe is caught here
+        return code
     except KeyboardInterrupt:
         return 130
     except UsageError as exc:
         print(f"cryptoaudit: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """The reader of our output closed it (``cryptoaudit status | head``): stop quietly, as
+    a command killed by SIGPIPE would. Python's docs recommend pointing stdout at devnull so
+    that the flush at interpreter exit does not raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + signal.SIGPIPE
 
 
 class UsageError(Exception):

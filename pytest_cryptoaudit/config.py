@@ -11,24 +11,36 @@ import dataclasses
 import hashlib
 import json
 import tomllib
+import warnings
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
-from .cadence import CadenceError, parse_cadence
-from .ledger.settings import check_auditor, check_ledger_location, split_policy_document
-from .model import Event, EventKind, RiskTier, is_valid_owner
+from .cadence import effective_cadence
 from .nesting import TooDeep, load_toml
+from .config_models import ConfigFile, PolicyDocument, SystemCore
+from .model import Event, RiskTier
+from .owners import TagNames
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
+from .validation import describe_validation_error, suggestion
 
 CONFIG_FILE = "cryptoaudit.toml"
-SYSTEM_KEYS = ("name", "provider", "risk_tier", "owner", "description", "tags")
-#: Top-level sections besides ``systems`` and ``policy``; each is validated by its own module.
-EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor")
+SYSTEM_KEYS = tuple(SystemCore.model_fields)
+#: Top-level sections besides ``systems`` and ``policy``, kept as given for the ledger.
+EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor", "tags")
+
+
+#: Keys that moved: what to write instead (a usage error says so rather than "unknown key").
+MOVED_SYSTEM_KEYS = {
+    "owner_tag": "name the owner tag once for every system: [tags] accountable_owner = \"...\"",
+}
+
+
+class ConfigDeprecationWarning(FutureWarning):
+    """A configuration key that still works but has a new name (shown to end users)."""
 
 
 class ConfigError(Exception):
@@ -40,15 +52,26 @@ class ConfigError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class SystemConfig:
-    """One configured system: who owns it, how risky it is, and its provider's options."""
+    """One configured system: who owns it, how risky it is, and its provider's options.
+
+    ``ssrm_owner`` is the shared-responsibility party (CSP, CSC...); ``accountable_owner``
+    the person or team that answers for keys that name no owner of their own.
+    """
 
     name: str
     provider: str
     risk_tier: RiskTier
-    owner: str
+    ssrm_owner: str
     options: ProviderOptions
     description: str = ""
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    accountable_owner: str = ""
+    require_tier_tag: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The SSRM owner, under the name that records and reports use."""
+        return self.ssrm_owner
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +92,7 @@ class AuditConfig:
     @property
     def cadence(self) -> dict[RiskTier, int]:
         """Longest interval between audits per tier, validated at load time."""
-        return parse_cadence(self.sections.get("cadence"))
+        return effective_cadence(self.sections.get("cadence"))
 
     @property
     def ledger_location(self) -> str | None:
@@ -97,11 +120,21 @@ class AuditConfig:
         document: Mapping[str, Any] = self.sections.get("policy_document", {})
         return document
 
+    @property
+    def tags(self) -> TagNames:
+        """The ``[tags]`` table: the tag names that carry per-key owners and tiers."""
+        return TagNames.model_validate(self.sections.get("tags", {}))
+
     def system_sha256(self, name: str) -> str:
-        """A hash of one system's configuration: tier, owner, provider and its options."""
+        """A hash of one system's configuration: tier, owners, provider and its options."""
         system = self.system(name)
-        data = {"provider": system.provider, "risk_tier": system.risk_tier.value,
-                "owner": system.owner, "options": system.options.model_dump(mode="json")}
+        data: dict[str, Any] = {
+            "provider": system.provider, "risk_tier": system.risk_tier.value,
+            "owner": system.ssrm_owner, "options": system.options.model_dump(mode="json")}
+        # Only set when used, so that the hash of an older configuration stays the same.
+        for key in ("accountable_owner", "require_tier_tag"):
+            if getattr(system, key):
+                data[key] = getattr(system, key)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @property
@@ -154,32 +187,16 @@ def parse_config(
     source: Path | None = None,
 ) -> AuditConfig:
     where = str(source) if source else "<config>"
-    allowed = ("systems", "policy", *EXTRA_SECTIONS)
-    for key in data:
-        if key not in allowed:
-            raise ConfigError(f"{where}: {key}: unknown key (expected one of {', '.join(allowed)})")
-    systems_raw = data.get("systems", [])
-    if not isinstance(systems_raw, list) or not all(isinstance(s, dict) for s in systems_raw):
-        raise ConfigError(f"{where}: systems: expected an array of tables ([[systems]])")
+    try:
+        checked = ConfigFile.model_validate(dict(data))
+    except pydantic.ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, f"{where}:", ConfigFile)) from None
     systems = tuple(
-        _parse_system(raw, index, registry, where) for index, raw in enumerate(systems_raw)
+        _parse_system(raw, index, registry, where) for index, raw in enumerate(checked.systems)
     )
     _check_unique_names(systems, where)
-    policy_raw = data.get("policy", {})
-    if not isinstance(policy_raw, dict):
-        raise ConfigError(f"{where}: policy: expected a table")
-    try:
-        thresholds, policy_document = split_policy_document(policy_raw)
-        policy = Policy(policy_settings, thresholds)
-        check_ledger_location(data.get("ledger"))
-        check_auditor(data.get("auditor"))
-    except (PolicyError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    _check_events(data.get("events", []), {s.name for s in systems}, where)
-    try:
-        parse_cadence(data.get("cadence"))
-    except CadenceError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    policy, document = _parse_policy(checked.policy, policy_settings, where)
+    _check_event_systems(checked, {s.name for s in systems}, where)
     canonical = json.dumps(data, sort_keys=True, default=str).encode()
     return AuditConfig(
         path=source,
@@ -187,8 +204,35 @@ def parse_config(
         systems=systems,
         policy=policy,
         sections={**{k: data[k] for k in EXTRA_SECTIONS if k in data},
-                  "policy_document": policy_document},
+                  "policy_document": document},
     )
+
+
+def _parse_policy(raw: Mapping[str, Any], settings: Iterable[PolicySetting],
+                  where: str) -> tuple[Policy, dict[str, str]]:
+    """Thresholds checked against the registered settings; the document facts beside them."""
+    document_keys = set(PolicyDocument.model_fields)
+    try:
+        document = PolicyDocument.model_validate(
+            {k: v for k, v in raw.items() if k in document_keys})
+    except pydantic.ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, f"{where}: policy")) from None
+    settings = list(settings)
+    thresholds = {k: v for k, v in raw.items() if k not in document_keys}
+    try:
+        policy = Policy(settings, thresholds)
+    except PolicyError as exc:
+        unknown = next((k for k in thresholds if k not in {s.name for s in settings}), None)
+        hint = suggestion(unknown, [s.name for s in settings]) if unknown else ""
+        raise ConfigError(f"{where}: {exc}{hint}") from None
+    return policy, document.as_sections()
+
+
+def _check_event_systems(checked: ConfigFile, systems: set[str], where: str) -> None:
+    for index, event in enumerate(checked.events):
+        if event.system not in systems:
+            raise ConfigError(f"{where}: events[{index}].system: no configured system named "
+                              f"{event.system!r}{suggestion(event.system, systems)}")
 
 
 def _check_unique_names(systems: tuple[SystemConfig, ...], where: str) -> None:
@@ -199,98 +243,45 @@ def _check_unique_names(systems: tuple[SystemConfig, ...], where: str) -> None:
         seen.add(system.name)
 
 
-def _expect_str(raw: Mapping[str, Any], key: str, at: str) -> str:
-    if key not in raw:
-        raise ConfigError(f"{at}.{key}: missing (expected a string)")
-    value = raw[key]
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{at}.{key}: expected a non-empty string, got {value!r}")
-    return value
-
-
 def _parse_system(
     raw: Mapping[str, Any], index: int, registry: ProviderRegistry, where: str
 ) -> SystemConfig:
-    at = f"{where}: systems[{index}]"
-    name = _expect_str(raw, "name", at)
-    at = f"{where}: systems[{index}] ({name})"
-    provider = _expect_str(raw, "provider", at)
-    if provider not in registry:
-        raise ConfigError(
-            f"{at}.provider: unknown provider {provider!r} (known: {', '.join(registry.names())})"
-        )
-    tier = _expect_str(raw, "risk_tier", at)
-    if tier not in {t.value for t in RiskTier}:
-        raise ConfigError(
-            f"{at}.risk_tier: expected one of low, medium, high, critical, got {tier!r}"
-        )
-    owner = _expect_str(raw, "owner", at)
-    if not is_valid_owner(owner):
-        raise ConfigError(
-            f"{at}.owner: expected an SSRM owner (CSP, CSC, MP, OSP, AP, AIC or a shared pair "
-            f"such as CSP-MP), got {owner!r}"
-        )
-    tags = raw.get("tags", {})
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise ConfigError(f"{at}.tags: expected a table of strings")
-    options = {k: v for k, v in raw.items() if k not in SYSTEM_KEYS}
+    name = raw.get("name")
+    at = f"{where}: systems[{index}]" + (f" ({name})" if isinstance(name, str) and name else "")
+    for key, instead in MOVED_SYSTEM_KEYS.items():
+        if key in raw:
+            raise ConfigError(f"{at}.{key}: no longer a system option; {instead}")
+    core = _system_core(raw, at)
+    if core.provider not in registry:
+        known = registry.names()
+        raise ConfigError(f"{at}.provider: unknown provider {core.provider!r} (known: "
+                          f"{', '.join(known)}){suggestion(core.provider, known)}")
     try:
-        provider_class = registry.get(provider)
+        provider_class = registry.get(core.provider)
     except ProviderLoadError as exc:
         raise ConfigError(f"{at}.provider: {exc}") from None
+    options = {k: v for k, v in raw.items() if k not in SYSTEM_KEYS}
     try:
         validated = provider_class.Options.model_validate(options)
     except pydantic.ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc, at)) from None
+        raise ConfigError(describe_validation_error(
+            exc, at, provider_class.Options, known=SYSTEM_KEYS)) from None
+    if core.owner is not None:
+        warnings.warn(f"{at}.owner: deprecated, rename it to ssrm_owner (the SSRM party); "
+                      "accountable_owner names the team or person", ConfigDeprecationWarning,
+                      stacklevel=3)
     return SystemConfig(
-        name=name,
-        provider=provider,
-        risk_tier=RiskTier(tier),
-        owner=owner,
-        options=validated,
-        description=str(raw.get("description", "")),
-        tags=dict(tags),
+        name=core.name, provider=core.provider, risk_tier=RiskTier(core.risk_tier),
+        ssrm_owner=core.ssrm_owner or core.owner or "", options=validated,
+        description=core.description, tags=dict(core.tags),
+        accountable_owner=core.accountable_owner.strip(),
+        require_tier_tag=core.require_tier_tag,
     )
 
 
-def _describe_validation_error(exc: pydantic.ValidationError, at: str) -> str:
-    lines = []
-    for error in exc.errors():
-        key = ".".join(str(part) for part in error["loc"])
-        if error["type"] == "extra_forbidden":
-            lines.append(f"{at}.{key}: unknown key")
-        elif error["type"] == "missing":
-            lines.append(f"{at}.{key}: missing")
-        else:
-            lines.append(f"{at}.{key}: {error['msg'].lower()}, got {error['input']!r}")
-    return "\n".join(lines)
-
-
-EVENT_KEYS = {"system": str, "kind": str, "at": datetime, "note": str, "key": str,
-              "versions": list}
-
-
-def _check_events(events: Any, systems: set[str], where: str) -> None:
-    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise ConfigError(f"{where}: events: expected an array of tables ([[events]])")
-    kinds = [k.value for k in EventKind]
-    for index, event in enumerate(events):
-        at = f"{where}: events[{index}]"
-        for key, value in event.items():
-            expected = EVENT_KEYS.get(key)
-            if expected is None:
-                raise ConfigError(f"{at}.{key}: unknown key (expected one of "
-                                  f"{', '.join(EVENT_KEYS)})")
-            if not isinstance(value, expected):
-                raise ConfigError(f"{at}.{key}: expected {expected.__name__}, got {value!r}")
-        for required in ("system", "kind", "at"):
-            if required not in event:
-                raise ConfigError(f"{at}.{required}: missing")
-        if event["kind"] not in kinds:
-            raise ConfigError(f"{at}.kind: expected one of {', '.join(kinds)}, "
-                              f"got {event['kind']!r}")
-        if event["system"] not in systems:
-            raise ConfigError(f"{at}.system: no configured system named {event['system']!r}")
-        if event["at"].tzinfo is None:
-            raise ConfigError(f"{at}.at: expected a date-time with an offset, e.g. "
-                              "2026-01-31T12:00:00Z")
+def _system_core(raw: Mapping[str, Any], at: str) -> SystemCore:
+    """The provider-independent keys; a mistake in one names the system and the key."""
+    try:
+        return SystemCore.model_validate({k: v for k, v in raw.items() if k in SYSTEM_KEYS})
+    except pydantic.ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, at, SystemCore)) from None

@@ -20,6 +20,7 @@ from .budget import SystemWatch
 from .config import AuditConfig, SystemConfig
 from .isolation import describe, must_propagate
 from .model import DiscoveryError, EndpointRecord, Inventory, KeyRecord, SystemRecord
+from .owners import apply_tags
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 
 DEFAULT_PARALLEL = 4
@@ -110,7 +111,7 @@ def discover_all(
     finished = threading.Event()
     runs = [SystemRun(system, registry, context, finished) for system in audit_config.systems]
     attempts = _watch(runs, max(parallel, 1), finished, on_system_done, tick)
-    return _gather(attempts)
+    return _gather(attempts, audit_config, registry)
 
 
 def _watch(runs: list[SystemRun], parallel: int, finished: threading.Event,
@@ -137,14 +138,23 @@ def _count_done(runs: list[SystemRun]) -> int:
     return sum(run.result is not None for run in runs)
 
 
-def _gather(attempts: list[Discovery]) -> Inventory:
+def _gather(attempts: list[Discovery], audit_config: AuditConfig,
+            registry: ProviderRegistry) -> Inventory:
     keys: list[KeyRecord] = []
     systems: list[SystemRecord] = []
     errors: list[DiscoveryError] = []
     endpoints: list[EndpointRecord] = []
-    for attempt in attempts:
-        keys.extend(key.with_tags_applied() for key in attempt.keys)
+    for system, attempt in zip(audit_config.systems, attempts, strict=True):
+        keys.extend(_tagged(attempt.keys, audit_config, system, registry))
         systems.append(attempt.system)
         errors.extend(attempt.errors)
         endpoints.extend(attempt.endpoints)
     return Inventory.build(keys, systems, errors, endpoints)
+
+
+def _tagged(keys: list[KeyRecord], audit_config: AuditConfig, system: SystemConfig,
+            registry: ProviderRegistry) -> list[KeyRecord]:
+    """The keys with their tier and owners as their tags (spelt as the service spells
+    them) override the system's."""
+    names = audit_config.tags.mapped(registry.get(system.provider).tag_name)
+    return [apply_tags(key, names, require_tier_tag=system.require_tier_tag) for key in keys]

@@ -129,6 +129,8 @@ class KeyRecord:
     kind: KeyKind
     risk_tier: RiskTier
     owner: str
+    #: The person or team that answers for the key (CEK-21); ``owner`` is its SSRM party.
+    accountable_owner: str = ""
     algorithm: str | None = None
     size: int | None = None
     curve: str | None = None
@@ -151,21 +153,6 @@ class KeyRecord:
         object.__setattr__(self, "usage", tuple(self.usage))
         _freeze(self, "tags", "attributes", "unreadable")
 
-    def with_tags_applied(self) -> KeyRecord:
-        """Return a copy whose tier and owner honour the ``risk-tier`` / ``owner`` tags."""
-        tier = self.tags.get("risk-tier", self.risk_tier)
-        owner = self.tags.get("owner", self.owner)
-        if tier == self.risk_tier and owner == self.owner:
-            return self
-        try:
-            tier = RiskTier(tier)
-        except ValueError:
-            return dataclasses.replace(
-                self,
-                unreadable={**self.unreadable, "risk_tier": f"invalid risk-tier tag {tier!r}"},
-            )
-        return dataclasses.replace(self, risk_tier=tier, owner=owner)
-
 
 @dataclasses.dataclass(frozen=True)
 class SystemRecord:
@@ -176,6 +163,7 @@ class SystemRecord:
     risk_tier: RiskTier
     owner: str
     component: str = "other"
+    accountable_owner: str = ""
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -204,6 +192,7 @@ class EndpointRecord:
     owner: str
     address: str
     protocol: str = "tls"
+    accountable_owner: str = ""
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -221,6 +210,7 @@ class DiscoveryError:
     key_uid: str | None = None
     risk_tier: RiskTier = RiskTier.LOW
     owner: str = ""
+    accountable_owner: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))

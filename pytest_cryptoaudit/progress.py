@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .text import plural
+
 
 @dataclasses.dataclass
 class SystemProgress:
@@ -76,8 +78,9 @@ class ProgressBoard:
         errors = sum(s.errors for s in systems)
         elapsed = max(now - self._started, 1e-6)
         rate = keys / elapsed
-        return (f"cryptoaudit: discovery: {done} of {len(systems)} systems done, {keys:,} keys, "
-                f"{errors:,} errors, {rate:,.0f} keys/s, ETA {eta(systems, rate)}")
+        return (f"cryptoaudit: discovery: {done} of {plural(len(systems), 'system')} done, "
+                f"{plural(keys, 'key')}, {plural(errors, 'error')}, {rate:,.0f} keys/s, "
+                f"ETA {eta(systems, rate)}")
 
 
 def eta(systems: list[SystemProgress], rate: float) -> str:

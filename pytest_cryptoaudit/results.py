@@ -37,6 +37,7 @@ class Result:
     outcome: Outcome
     risk_tier: RiskTier
     owner: str
+    accountable_owner: str = ""
     message: str = ""
     references: tuple[str, ...] = ()
     remediation: str = ""
@@ -64,6 +65,7 @@ def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
         "key_uid": getattr(subject, "uid", system),
         "risk_tier": RiskTier(getattr(subject, "risk_tier", RiskTier.LOW)).value,
         "owner": getattr(subject, "owner", ""),
+        "accountable_owner": getattr(subject, "accountable_owner", ""),
         "references": list(spec.references),
         "remediation": spec.remediation,
         "ssrm": spec.ssrm,
@@ -72,7 +74,7 @@ def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
 
 def junit_properties(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     """The properties that JUnit XML shows for a control test."""
-    names = ("control", "check", "system", "key_uid", "risk_tier", "owner")
+    names = ("control", "check", "system", "key_uid", "risk_tier", "owner", "accountable_owner")
     return [(name, str(metadata[name])) for name in names]
 
 

@@ -47,6 +47,7 @@ from .selection import (
     unknown_message,
 )
 from .serialize import inventory_from_dict, inventory_to_dict
+from .text import plural
 from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
 METADATA = pytest.StashKey[dict[str, Any]]()
@@ -219,7 +220,7 @@ class AuditSession:
         self.board.clear()
         self._write(
             f"cryptoaudit: discovered {system.name} ({system.provider}, {system.risk_tier.value}):"
-            f" {len(attempt.keys)} keys, {len(attempt.errors)} errors"
+            f" {plural(len(attempt.keys), 'key')}, {plural(len(attempt.errors), 'error')}"
         )
 
     @pytest.hookimpl(optionalhook=True)

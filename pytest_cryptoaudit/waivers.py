@@ -28,15 +28,18 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import pydantic
+
+from .text import plural
+from .validation import describe_validation_error
 
 from .nesting import TooDeep, load_toml, parse_bounded
 
 if TYPE_CHECKING:
     from .results import Result
 
-REQUIRED = ("control", "justification", "approver", "expires")
-OPTIONAL = ("id", "check", "key", "system", "ticket", "risk")
 CONTROL_ID = re.compile(r"^[A-Z]+-[0-9]+$")
 APPLIED, EXPIRED = "applied", "expired"
 
@@ -142,34 +145,30 @@ def _parse_entry(entry: Any, index: int, path: Path) -> Waiver:
     at = f"{path}: waivers[{index}]"
     if not isinstance(entry, Mapping):
         raise WaiverError(f"{at}: expected a table")
-    for key in entry:
-        if key not in REQUIRED + OPTIONAL:
-            raise WaiverError(f"{at}.{key}: unknown key (expected one of "
-                              f"{', '.join(REQUIRED + OPTIONAL)})")
-    for key in REQUIRED:
-        if key not in entry:
-            raise WaiverError(f"{at}.{key}: missing (required: {', '.join(REQUIRED)})")
-    fields = {k: _string(entry, k, at) for k in REQUIRED + OPTIONAL if k in entry and
-              k != "expires"}
-    if not CONTROL_ID.match(fields["control"]):
-        raise WaiverError(f"{at}.control: expected a control id such as CEK-04, "
-                          f"got {fields['control']!r}")
-    if "key" not in fields and "system" not in fields:
-        raise WaiverError(f"{at}: give 'key' (a key uid glob, '*' for every key) or 'system'")
+    try:
+        checked = WaiverEntry.model_validate(dict(entry))
+    except pydantic.ValidationError as exc:
+        raise WaiverError(describe_validation_error(exc, at, WaiverEntry)) from None
+    fields = checked.model_dump(exclude_none=True)
     fields.setdefault("id", f"waiver-{index + 1}")
-    return Waiver(**fields, expires=_date(entry["expires"], f"{at}.expires"), source=str(path))
+    return Waiver(**fields, source=str(path))
 
 
-def _string(entry: Mapping[str, Any], key: str, at: str) -> str:
-    value = entry[key]
+def _non_empty(value: Any) -> Any:
     if not isinstance(value, str) or not value.strip():
-        raise WaiverError(f"{at}.{key}: expected a non-empty string, got {value!r}")
+        raise ValueError(f"expected a non-empty string, got {value!r}")
     return value.strip()
 
 
-def _date(value: Any, at: str) -> date:
+def _control_id(value: str) -> str:
+    if not CONTROL_ID.match(value):
+        raise ValueError(f"expected a control id such as CEK-04, got {value!r}")
+    return value
+
+
+def _date(value: Any) -> date:
     if isinstance(value, datetime):
-        raise WaiverError(f"{at}: expected a date (YYYY-MM-DD), got a date-time {value}")
+        raise ValueError(f"expected a date (YYYY-MM-DD), got a date-time {value}")
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -177,7 +176,33 @@ def _date(value: Any, at: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise WaiverError(f"{at}: expected a date (YYYY-MM-DD), got {value!r}")
+    raise ValueError(f"expected a date (YYYY-MM-DD), got {value!r}")
+
+
+Text = Annotated[str, pydantic.BeforeValidator(_non_empty)]
+
+
+class WaiverEntry(pydantic.BaseModel):
+    """One ``[[waivers]]`` entry as written (see the module docstring for its keys)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    control: Annotated[Text, pydantic.AfterValidator(_control_id)]
+    justification: Text
+    approver: Text
+    expires: Annotated[date, pydantic.PlainValidator(_date)]
+    id: Text | None = None
+    check: Text | None = None
+    key: Text | None = None
+    system: Text | None = None
+    ticket: Text | None = None
+    risk: Text | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _scoped(self) -> WaiverEntry:
+        if self.key is None and self.system is None:
+            raise ValueError("give 'key' (a key uid glob, '*' for every key) or 'system'")
+        return self
 
 
 def _check_unique_ids(waivers: Sequence[Waiver], path: Path) -> None:
@@ -243,4 +268,4 @@ def status_report(waivers: Sequence[Waiver], results: Iterable[Result],
 def _stale_reason(covered: Sequence[Result]) -> str:
     if not covered:
         return "matched no check in this run"
-    return f"matched {len(covered)} check(s) in this run, none failed"
+    return f"matched {plural(len(covered), 'check')} in this run, none failed"

@@ -71,10 +71,10 @@ def seed_files(root: Path) -> list[dict[str, Any]]:
     _tools(root)
     common = {"provider": "files", "password_env": PASSPHRASE_ENV}
     return [
-        {"name": "payments-keys", "risk_tier": "critical", "owner": "CSP-MP",
-         "paths": [f"{root.name}/payments"], **common},
-        {"name": "analytics-keys", "risk_tier": "medium", "owner": "CSC",
-         "paths": [f"{root.name}/analytics"], **common},
-        {"name": "internal-tools-keys", "risk_tier": "low", "owner": "CSC",
-         "paths": [f"{root.name}/tools"], **common},
+        {"name": "payments-keys", "risk_tier": "critical", "ssrm_owner": "CSP-MP",
+         "accountable_owner": "payments-team", "paths": [f"{root.name}/payments"], **common},
+        {"name": "analytics-keys", "risk_tier": "medium", "ssrm_owner": "CSC",
+         "accountable_owner": "data-team", "paths": [f"{root.name}/analytics"], **common},
+        {"name": "internal-tools-keys", "risk_tier": "low", "ssrm_owner": "CSC",
+         "accountable_owner": "it-ops", "paths": [f"{root.name}/tools"], **common},
     ]

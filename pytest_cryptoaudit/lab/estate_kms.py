@@ -24,8 +24,9 @@ PARTNER_ACCOUNT = "111111111111"
 SHARED_ACCOUNT = "222222222222"
 FOREIGN_ACCOUNT = "999999999999"
 PARTNER_ROLE = f"arn:aws:iam::{PARTNER_ACCOUNT}:role/cryptoaudit"
-OWNER = {"owner": "CSC"}
-CRITICAL = {**OWNER, "risk-tier": "critical"}
+#: An ``owner`` tag names a team, as in real estates; namespaced tags override tier and SSRM.
+OWNER = {"owner": "payments-team"}
+CRITICAL = {**OWNER, "cryptoaudit:risk-tier": "critical"}
 
 
 def _policy(*statements: Mapping[str, Any]) -> str:
@@ -125,15 +126,21 @@ ESTATE: tuple[PlantedKey, ...] = (
         _allow({"AWS": f"arn:aws:iam::{FOREIGN_ACCOUNT}:root"}, "Vendor"))),
     PlantedKey("weak-foreign-grantee", {"kms-grantees": FAIL},
                grantee=f"arn:aws:iam::{FOREIGN_ACCOUNT}:role/etl"),
-    PlantedKey("weak-no-owner", {"kms-owner-tag": FAIL}, tags={"team": "payments"}),
-    PlantedKey("weak-aws-managed", {"kms-customer-managed": FAIL}, key_manager="AWS",
-               tags={}),
+    PlantedKey("team-owned", tags={"owner": "checkout-team"}),
+    PlantedKey("ssrm-override", tags={**OWNER, "cryptoaudit:ssrm-owner": "CSP-MP"}),
+    PlantedKey("weak-no-owner", {"has-owner": FAIL}, tags={"team": "payments"}),
+    PlantedKey("weak-bogus-ssrm", {"classified": FAIL},
+               tags={**OWNER, "cryptoaudit:ssrm-owner": "bogus"}),
+    PlantedKey("weak-bogus-tier", {"classified": FAIL},
+               tags={**OWNER, "cryptoaudit:risk-tier": "extreme"}),
+    PlantedKey("weak-aws-managed", {"kms-customer-managed": FAIL, "has-owner": FAIL},
+               key_manager="AWS", tags={}),
     PlantedKey("denied", {"discovery-complete": "error"}, policy=_policy(
         {"Sid": "NoAudit", "Effect": "Deny", "Principal": "*", "Action": "kms:DescribeKey",
          "Resource": "*"})),
     PlantedKey("partner-aes", account=PARTNER_ACCOUNT),
     PlantedKey("partner-rsa", account=PARTNER_ACCOUNT, region="us-east-1",
-               key_spec="RSA_2048", key_usage="SIGN_VERIFY"),
+               key_spec="RSA_2048", key_usage="SIGN_VERIFY", tags={}),  # owned by its system
 )
 
 _SERVICES = ("orders", "billing", "search", "profiles", "reports", "inventory", "mail",
@@ -150,7 +157,7 @@ def _background_key(index: int) -> PlantedKey:
     tier = ("low", "medium", "high")[index % 3]
     region = ("eu-west-1", "us-east-1")[index % 2]
     label = f"{service}-{key_spec.split('_')[0].lower()}-{index:03d}"
-    tags = {**OWNER, "risk-tier": tier, "service": service}
+    tags = {"owner": f"{service}-team", "cryptoaudit:risk-tier": tier, "service": service}
     if index % 7 == 3 and key_spec == "SYMMETRIC_DEFAULT":
         return PlantedKey(label, key_spec=key_spec, key_usage=usage, tags=tags, region=region,
                           rotation_days=None)  # rotation switched off
@@ -177,13 +184,13 @@ LAB_POLICY: Mapping[str, Any] = {"aws_kms_allowed_key_usages": {"rsa": ["SIGN_VE
 
 def systems(url: str) -> list[dict[str, Any]]:
     """The configured systems that audit the estate: one per account."""
-    common = {"provider": "aws-kms", "owner": "CSC", "regions": ["eu-west-1", "us-east-1"],
+    common = {"provider": "aws-kms", "ssrm_owner": "CSC", "regions": ["eu-west-1", "us-east-1"],
               "endpoint_url": url, "max_attempts": 2, "timeout": 5.0}
     return [
         {"name": "kms-prod", "risk_tier": "high", **common, "include_aws_managed": True,
          "allowed_principal_accounts": [SHARED_ACCOUNT]},
         {"name": "kms-partner", "risk_tier": "medium", **common,
-         "role_arns": [PARTNER_ROLE]},
+         "accountable_owner": "partner-integrations", "role_arns": [PARTNER_ROLE]},
     ]
 
 

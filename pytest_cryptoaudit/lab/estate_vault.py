@@ -67,6 +67,7 @@ def start_vault_estate(services_dir: Path,
         openbao.write_policy(client, name, rules)
     token = openbao.create_token(client, ["cryptoaudit"], "cryptoaudit-lab", ttl="24h")
     system = {"name": "payments-vault", "provider": "vault", "risk_tier": "high",
-              "owner": "CSC", "url": server.url, "token_env": TOKEN_ENV,
+              "ssrm_owner": "CSC", "accountable_owner": "payments-platform",
+              "url": server.url, "token_env": TOKEN_ENV,
               "admin_policies": ["lab-admin"]}
     return [system], {TOKEN_ENV: token}

@@ -158,13 +158,15 @@ def _write_config(state: LabState) -> None:
     env_path.chmod(0o600)
 
 
-def down(directory: Path, say: Say = print) -> None:
-    """Stop exactly the processes ``up`` recorded and remove the lab's files."""
+def down(directory: Path, say: Say = print, *, keep_config: bool = False) -> None:
+    """Stop exactly the processes ``up`` recorded and remove the lab's files (all but the
+    configuration with ``keep_config``: ``cryptoaudit status`` reads it beside the ledger)."""
     state = LabState(directory)
     for pid in reversed(state.pids):
         stop_pid(pid)
     if directory.exists():
-        for name in ("estate", "services", STATE_FILE, CONFIG_FILE, ENV_FILE):
+        kept = (CONFIG_FILE,) if keep_config else ()
+        for name in sorted({"estate", "services", STATE_FILE, CONFIG_FILE, ENV_FILE} - set(kept)):
             target = directory / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -211,6 +213,8 @@ def run(directory: Path, say: Say = print) -> int:
         second = audit(directory, report_dir / "after-event", [])
         cryptoaudit(directory, "status")
     finally:
-        down(directory, say)
+        down(directory, say, keep_config=True)
+    say(f"lab: the ledger stays: `cryptoaudit status --config {directory / CONFIG_FILE}` "
+        "shows it (the lab's services are stopped)")
     say(f"lab: reports in {report_dir}")
     return max((c for c in (first, second) if c not in (0, 1)), default=0)

@@ -259,7 +259,8 @@ def _set_end_date(key: Any, end: dt.date | None) -> None:
 def lab_system(token: LabToken, name: str = "lab-hsm", *, risk_tier: str = "high",
                pin_env: str = PIN_ENV) -> dict[str, Any]:
     """The ``[[systems]]`` entry that audits ``token`` (the PIN stays in ``pin_env``)."""
-    return {"name": name, "provider": "pkcs11", "risk_tier": risk_tier, "owner": "CSC",
+    return {"name": name, "provider": "pkcs11", "risk_tier": risk_tier, "ssrm_owner": "CSC",
+            "accountable_owner": "hsm-operations",
             "module": str(token.module), "token_label": token.label, "pin_env": pin_env}
 
 

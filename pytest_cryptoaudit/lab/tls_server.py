@@ -169,8 +169,9 @@ def start_lab_estate(folder: Path, record_pid: Callable[[int], None]) -> list[di
     for profile, (name, tier) in LAB_SYSTEMS.items():
         server = start_tls_server(profile, pki)
         record_pid(server.pid)
-        systems.append({"name": name, "provider": "tls", "risk_tier": tier, "owner": "CSC",
-                        "endpoints": [server.endpoint], "server_name": HOSTNAME,
+        systems.append({"name": name, "provider": "tls", "risk_tier": tier, "ssrm_owner": "CSC",
+                        "accountable_owner": "web-platform", "endpoints": [server.endpoint],
+                        "server_name": HOSTNAME,
                         "ca_file": str(pki.ca_file)})
     return systems
 

@@ -13,15 +13,27 @@ import argparse
 import csv
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..model import RiskTier
 from ..references import CAIQ_CEK09_1, CAIQ_CEK09_2
+from ..text import plural
 from .cli_support import add_common_arguments, guarded, load_audit_config, now_of, open_store, when
 from .history import LedgerHistory
-from .status import OVERDUE, SystemStatus, all_events, follow_up, statuses
+from .status import (
+    FOLLOWED_UP,
+    LATE,
+    OVERDUE,
+    PENDING,
+    SystemStatus,
+    all_events,
+    event_follow_up,
+    follow_up,
+    statuses,
+)
 
 YES, NO, PARTIAL = "Yes", "No", "Partial"
 BUILTIN = {"CEK-09.1": CAIQ_CEK09_1, "CEK-09.2": CAIQ_CEK09_2}
@@ -39,7 +51,7 @@ def _per_tier(rows: Sequence[SystemStatus], cadence: Any) -> str:
         members = [s for s in rows if s.risk_tier is tier]
         if members:
             last = max((s.last_complete for s in members if s.last_complete), default=None)
-            parts.append(f"{tier.value}: every {cadence[tier]}d, {len(members)} system(s), "
+            parts.append(f"{tier.value}: every {cadence[tier]}d, {plural(len(members), 'system')}, "
                          f"latest complete audit {when(last)}")
     return "; ".join(parts)
 
@@ -51,7 +63,7 @@ def _answer_frequency(audit_config: Any, rows: Sequence[SystemStatus]) -> dict[s
     on_time = [s for s in rows if s.last_complete and s.state != OVERDUE]
     answer = _verdict(len(on_time), len(rows)) if proportional else NO
     evidence = (f"cadence {'is' if proportional else 'is NOT'} proportional to risk "
-                f"({_per_tier(rows, cadence)}); {len(on_time)} of {len(rows)} systems "
+                f"({_per_tier(rows, cadence)}); {len(on_time)} of {plural(len(rows), 'system')} "
                 "audited within their interval")
     overdue = [s.system for s in rows if s.state == OVERDUE]
     if overdue:
@@ -60,33 +72,30 @@ def _answer_frequency(audit_config: Any, rows: Sequence[SystemStatus]) -> dict[s
 
 
 def _event_follow_ups(audit_config: Any, history: LedgerHistory, now: datetime,
-                      name: str, tier: RiskTier) -> tuple[int, int]:
-    """(followed up or still in time, all) for the events of the last year."""
+                      name: str, tier: RiskTier) -> Counter[str]:
+    """How the events of the last year stand, judged as ``cryptoaudit status`` judges them:
+    an event with no complete audit after it is not followed up, however early it is."""
     allowed = follow_up(tier, audit_config.cadence, audit_config.policy)
     audits = [a.started for a in history.complete_audits(name)]
-    good = total = 0
-    for recorded in all_events(history, name, audit_config.events):
-        if recorded.effective < now - YEAR:
-            continue
-        total += 1
-        deadline = recorded.effective + allowed
-        after = min((a for a in audits if a >= recorded.effective), default=None)
-        good += (after is not None and after <= deadline) or (after is None and now <= deadline)
-    return good, total
+    return Counter(event_follow_up(recorded, audits, allowed, now)
+                   for recorded in all_events(history, name, audit_config.events)
+                   if recorded.effective >= now - YEAR)
 
 
 def _answer_annual(audit_config: Any, history: LedgerHistory, rows: Sequence[SystemStatus],
                    now: datetime) -> dict[str, Any]:
     annual = [s for s in rows if s.last_complete and now - s.last_complete <= YEAR]
-    follow = [_event_follow_ups(audit_config, history, now, s.system, s.risk_tier)
-              for s in rows]
-    good_events, events = sum(g for g, _ in follow), sum(t for _, t in follow)
+    follow: Counter[str] = sum(
+        (_event_follow_ups(audit_config, history, now, s.system, s.risk_tier) for s in rows),
+        Counter())
+    events = follow.total()
     daily = [t.value for t in RiskTier if audit_config.cadence[t] == 1]
-    good = len(annual) + good_events
+    good = len(annual) + follow[FOLLOWED_UP]
     answer = _verdict(good, len(rows) + events) if annual else NO
-    evidence = (f"{len(annual)} of {len(rows)} systems completely audited in the last 12 "
-                f"months; {good_events} of {events} security events and material changes "
-                "followed up in time; continuous (daily) audits for tier(s) "
+    evidence = (f"{len(annual)} of {plural(len(rows), 'system')} completely audited in the "
+                f"last 12 months; {follow[FOLLOWED_UP]} of {events} security events and "
+                f"material changes followed up in time ({follow[PENDING]} awaiting a complete "
+                f"audit, {follow[LATE]} late); continuous (daily) audits for tier(s) "
                 f"{', '.join(daily) or 'none'}")
     return {"answer": answer, "evidence": evidence}
 

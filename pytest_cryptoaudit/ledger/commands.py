@@ -13,6 +13,7 @@ from typing import Any
 from ..cli import UsageError
 from ..model import EventKind
 from ..serialize import to_jsonable
+from ..text import plural
 from .chain import verify
 from .cli_support import (
     add_common_arguments,
@@ -42,7 +43,8 @@ def _verify(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"TAMPERED {problem}")
     if problems:
-        print(f"ledger {location}: {len(problems)} problem(s) in {len(entries)} entries")
+        print(f"ledger {location}: {plural(len(problems), 'problem')} in "
+              f"{plural(len(entries), 'entry', 'entries')}")
         return 1
     head = entries[-1].chain_hash if entries else "-"
     print(f"ledger {location}: intact, {len(entries)} entries, head {head}")
@@ -88,7 +90,7 @@ def _event_ingest(args: argparse.Namespace) -> int:
     for event in new:
         print(f"{event['at']}  {event['kind']:<14}  {event['note']}")
     verb = "would record" if args.dry_run else "recorded"
-    print(f"{verb} {len(new)} event(s) for {args.system}; "
+    print(f"{verb} {plural(len(new), 'event')} for {args.system}; "
           f"{len(events) - len(new)} already in the ledger")
     return 0
 

@@ -18,6 +18,7 @@ import pytest
 
 from ..model import Event, Inventory
 from ..serialize import to_jsonable
+from ..text import plural
 from .chain import Entry
 from .history import LedgerHistory, event_from
 from .records import Changes, audit_drafts, change_event, detect_changes
@@ -240,8 +241,9 @@ class LedgerPlugin:
             return
         for name, found in sorted(self.changes.items()):
             for kind, listed in found:
-                terminalreporter.write_line(f"cryptoaudit: {name}: {kind}: {len(listed)} "
-                                            f"change(s) since the last complete audit")
+                terminalreporter.write_line(f"cryptoaudit: {name}: {kind}: "
+                                            f"{plural(len(listed), 'change')} since the last "
+                                            "complete audit")
         if self.error:
             terminalreporter.write_line(f"cryptoaudit: {self.error}", red=True)
         elif self.appended:

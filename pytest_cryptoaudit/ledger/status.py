@@ -23,9 +23,12 @@ from typing import Any
 from ..cadence import interval
 from ..model import Event, RiskTier
 from ..policy import Policy
+from ..text import plural
 from .history import LedgerHistory, RecordedEvent
 
 OK, DUE, OVERDUE = "ok", "due", "overdue"
+#: How an event stands: a complete audit followed it in time, none yet (in time), or late.
+FOLLOWED_UP, PENDING, LATE = "followed-up", "pending", "late"
 DUE_FRACTION = 10  # due during the last tenth of the interval
 
 
@@ -80,6 +83,23 @@ def all_events(history: LedgerHistory, system: str,
     return sorted(events, key=lambda e: e.effective)
 
 
+def first_audit_after(moment: datetime, audits: Iterable[datetime]) -> datetime | None:
+    """The first complete audit that started after ``moment``; only such an audit can have
+    looked at what an event changed."""
+    return min((audit for audit in audits if audit > moment), default=None)
+
+
+def event_follow_up(event: RecordedEvent, audits: Iterable[datetime], allowed: timedelta,
+                    now: datetime) -> str:
+    """:data:`FOLLOWED_UP`, :data:`PENDING` or :data:`LATE` for one event: the judgement
+    that makes a system due (an event no audit followed) or overdue (its deadline passed)."""
+    deadline = event.effective + allowed
+    after = first_audit_after(event.effective, audits)
+    if after is None:
+        return PENDING if now <= deadline else LATE
+    return FOLLOWED_UP if after <= deadline else LATE
+
+
 def system_status(system: str, tier: RiskTier, history: LedgerHistory,
                   cadence: Mapping[RiskTier, int], policy: Policy, now: datetime,
                   extra_events: Sequence[Event] = ()) -> SystemStatus:
@@ -87,8 +107,9 @@ def system_status(system: str, tier: RiskTier, history: LedgerHistory,
     period = interval(tier, cadence)
     last = history.last_complete(system)
     since = last.started if last else None
+    audits = [since] if since else []
     pending = tuple(e for e in all_events(history, system, extra_events)
-                    if since is None or e.effective > since)
+                    if first_audit_after(e.effective, audits) is None)
     if last is not None:
         deadline: datetime | None = last.started + period
         due_at = last.started + period - period / DUE_FRACTION
@@ -103,8 +124,8 @@ def system_status(system: str, tier: RiskTier, history: LedgerHistory,
         due_at = min(due_at, first_event.effective)
         event_deadline = first_event.effective + follow_up(tier, cadence, policy)
         deadline = min(deadline, event_deadline) if deadline else event_deadline
-        reason += f"; {len(pending)} event(s) since, first {first_event.event.kind.value} " \
-                  f"at {first_event.effective:%Y-%m-%d %H:%M} UTC"
+        reason += (f"; {plural(len(pending), 'event')} since, first "
+                   f"{first_event.event.kind.value} at {first_event.effective:%Y-%m-%d %H:%M} UTC")
     state = OVERDUE if deadline and now > deadline else DUE if now >= due_at else OK
     return SystemStatus(system, tier, period.days, since, last.run_id if last else None,
                         pending, due_at, deadline, state, reason)

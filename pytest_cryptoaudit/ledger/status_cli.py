@@ -86,7 +86,8 @@ def plan(audit_config: Any, history: LedgerHistory, start: datetime) -> dict[str
         per_month = {m: sum(d.strftime("%Y-%m") == m for d in dates) for m in months}
         systems.append({
             "system": status.system, "risk_tier": status.risk_tier.value,
-            "owner": config.owner, "component": _component(registry, config.provider),
+            "owner": config.ssrm_owner, "accountable_owner": config.accountable_owner,
+            "component": _component(registry, config.provider),
             "interval_days": status.interval_days,
             "event_follow_up_days": follow_up(status.risk_tier, audit_config.cadence,
                                               audit_config.policy).days,
@@ -107,10 +108,12 @@ def plan_markdown(data: dict[str, Any], location: str) -> str:
              "Every system is audited at least as often as its risk tier requires, at least "
              "annually, and after every security event or material change (within the "
              "follow-up time).", "", "## Planned audits", ""]
-    headers = ("System", "Tier", "Component", "Owner", "Interval (days)",
+    headers = ("System", "Tier", "Component", "Owner (SSRM)", "Accountable owner",
+               "Interval (days)",
                "Follow-up after event (days)", "Last complete audit", "Next audit",
                "Audits planned", *[m[2:] for m in data["months"]])
-    rows = [(s["system"], s["risk_tier"], s["component"], s["owner"], s["interval_days"],
+    rows = [(s["system"], s["risk_tier"], s["component"], s["owner"],
+             s["accountable_owner"] or "-", s["interval_days"],
              s["event_follow_up_days"], (s["last_complete_audit"] or "never")[:10],
              s["next_audit"][:10], s["planned_count"],
              *[s["per_month"][m] for m in data["months"]]) for s in data["systems"]]

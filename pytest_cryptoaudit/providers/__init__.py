@@ -74,6 +74,7 @@ class Discovery:
             kind=KeyKind(kind),
             risk_tier=self.system.risk_tier,
             owner=self.system.owner,
+            accountable_owner=self.system.accountable_owner,
             **fields,
         )
         self.keys.append(record)
@@ -87,6 +88,7 @@ class Discovery:
             provider=self.system.provider,
             risk_tier=self.system.risk_tier,
             owner=self.system.owner,
+            accountable_owner=self.system.accountable_owner,
             address=address,
             **fields,
         )
@@ -104,6 +106,7 @@ class Discovery:
                 key_uid=key_uid,
                 risk_tier=self.system.risk_tier,
                 owner=self.system.owner,
+                accountable_owner=self.system.accountable_owner,
             )
         )
 
@@ -122,13 +125,21 @@ class Provider:
         raise NotImplementedError
 
     @classmethod
+    def tag_name(cls, name: str) -> str:
+        """How this service spells a configured tag name. A provider whose labels cannot
+        hold ``:`` (GCP labels, say) maps ``cryptoaudit:ssrm-owner`` to
+        ``cryptoaudit-ssrm-owner`` here."""
+        return name
+
+    @classmethod
     def new_discovery(cls, system: SystemConfig, **attributes: Any) -> Discovery:
         """Start an attempt with the system record that config describes."""
         record = SystemRecord(
             name=system.name,
             provider=system.provider,
             risk_tier=system.risk_tier,
-            owner=system.owner,
+            owner=system.ssrm_owner,
+            accountable_owner=system.accountable_owner,
             component=cls.component,
             attributes=attributes,
         )

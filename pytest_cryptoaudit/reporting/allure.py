@@ -7,7 +7,8 @@ test runs with ``--alluredir``.
 
 Mapping: epic = control domain (CEK), feature = control id and title, story = check,
 severity from the subject's risk tier (:data:`TIER_SEVERITY`), tags ``owner:<SSRM owner>``
-and ``system:<name>``, one link per reference with a known public page.
+and ``system:<name>``, Allure's owner label = the accountable owner, one link per reference
+with a known public page.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def allure_marks(metadata: Mapping[str, Any]) -> list[pytest.MarkDecorator]:
     ]
     if metadata["owner"]:
         marks.append(label(f"owner:{metadata['owner']}", label_type="tag"))
+    if metadata.get("accountable_owner"):
+        # Allure's own "owner" label names the person or team; the SSRM party stays a tag.
+        marks.append(label(metadata["accountable_owner"], label_type="owner"))
     for reference in metadata["references"]:
         url = reference_url(reference)
         if url:

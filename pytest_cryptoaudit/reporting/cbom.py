@@ -201,6 +201,7 @@ class _CbomBuilder:
                                         protocol_properties=protocol),
                 properties={"system": endpoint["system"], "provider": endpoint["provider"],
                             "risk-tier": endpoint["risk_tier"], "owner": endpoint["owner"],
+                            "accountable-owner": endpoint.get("accountable_owner"),
                             "address": endpoint.get("address")})
 
 
@@ -220,6 +221,7 @@ def _algorithm_label(name: str, size: int | None, curve: str | None) -> str:
 def _key_properties(key: Mapping[str, Any]) -> dict[str, Any]:
     return {"system": key["system"], "provider": key["provider"], "kind": key["kind"],
             "risk-tier": key["risk_tier"], "owner": key["owner"],
+            "accountable-owner": key.get("accountable_owner"),
             "state": key.get("state"), "fingerprint": key.get("fingerprint")}
 
 

@@ -71,6 +71,7 @@ def _systems(session: AuditSession) -> list[dict[str, Any]]:
             "component": system.component,
             "risk_tier": system.risk_tier.value,
             "owner": system.owner,
+            "accountable_owner": system.accountable_owner,
             "keys_found": len(inventory.keys_of(system.name)),
             "endpoints_found": len(inventory.endpoints_of(system.name)),
             "discovery_errors": [

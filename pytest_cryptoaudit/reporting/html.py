@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..text import plural
 from .links import reference_url
 from .subjects import Subjects
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 #: (header, metadata key) of the columns added after pytest-html's "Test" column.
 COLUMNS = (("Control", "control"), ("Check", "check"), ("System", "system"),
-           ("Key", "key_uid"), ("Risk tier", "risk_tier"), ("Owner", "owner"))
+           ("Key", "key_uid"), ("Risk tier", "risk_tier"), ("Owner", "owner"),
+           ("Accountable owner", "accountable_owner"))
 COUNTS = (("Passed", "passed"), ("Failed", "failed"), ("Errors", "error"),
           ("Waived", "waived"), ("Skipped", "skipped"), ("Not applicable", "not-applicable"))
 INSERT_AT = 2
@@ -51,7 +53,8 @@ class HtmlReporter:
             outcomes["xfailed"]["label"] = "Waived (expected failures)"
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        """Control, Check, System, Key, Risk tier and Owner, sortable."""
+        """Control, Check, System, Key, Risk tier, Owner (SSRM) and Accountable owner,
+        sortable."""
         cells[INSERT_AT:INSERT_AT] = [
             f'<th class="sortable" data-column-type="{key}">{title}</th>'
             for title, key in COLUMNS
@@ -158,8 +161,9 @@ def _run_line(evidence: Mapping[str, Any]) -> str:
     run = evidence["run"]
     errors = sum(len(s["discovery_errors"]) for s in evidence["systems"])
     return (f"<p>Run {escape(run['id'])}, {escape(run['started'])} to "
-            f"{escape(run['finished'])}: {len(evidence['systems'])} systems, "
-            f"{len(evidence['inventory'])} keys, {errors} discovery errors.</p>")
+            f"{escape(run['finished'])}: {plural(len(evidence['systems']), 'system')}, "
+            f"{plural(len(evidence['inventory']), 'key')}, "
+            f"{plural(errors, 'discovery error')}.</p>")
 
 
 def _waivers_html(waivers: Mapping[str, Any]) -> str:
@@ -167,10 +171,10 @@ def _waivers_html(waivers: Mapping[str, Any]) -> str:
     for waiver in waivers.get("applied", []):
         items.append(f"applied {escape(waiver['id'])} ({escape(waiver['control'])}, approver "
                      f"{escape(waiver['approver'])}, until {waiver['expires']}): "
-                     f"{len(waiver['waived'])} finding(s) waived")
+                     f"{plural(len(waiver['waived']), 'finding')} waived")
     for waiver in waivers.get("expired", []):
         items.append(f"<b>expired</b> {escape(waiver['id'])} ({escape(waiver['control'])}, "
-                     f"expired {waiver['expires']}): {len(waiver['unwaived'])} finding(s) "
+                     f"expired {waiver['expires']}): {plural(len(waiver['unwaived']), 'finding')} "
                      "no longer waived")
     for waiver in waivers.get("stale", []):
         items.append(f"<b>stale</b> {escape(waiver['id'])} ({escape(waiver['control'])}): "

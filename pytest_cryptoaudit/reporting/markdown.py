@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..text import plural
+
 FINDING_OUTCOMES = ("failed", "error", "waived")
 WORST_SHOWN = 10
 TIER_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -65,8 +67,8 @@ def _headline(evidence: Mapping[str, Any]) -> list[str]:
         f"## Crypto audit {run['id'][:8]}: {verdict}",
         "",
         f"Run `{run['id']}` from {run['started']} to {run['finished']}: "
-        f"{len(evidence['systems'])} systems, {len(evidence['inventory'])} keys, "
-        f"{errors} discovery errors. "
+        f"{plural(len(evidence['systems']), 'system')}, "
+        f"{plural(len(evidence['inventory']), 'key')}, {plural(errors, 'discovery error')}. "
         + ", ".join(f"**{n} {LABELS[o]}**" if o in ("failed", "error") and n
                     else f"{n} {LABELS[o]}" for o, n in counts.items()) + ".",
     ]
@@ -85,10 +87,12 @@ def _worst(evidence: Mapping[str, Any]) -> list[str]:
     if not bad:
         return []
     bad.sort(key=lambda r: (-TIER_RANK[r["risk_tier"]], r["outcome"] != "error", r["key_uid"]))
-    rows = [(r["risk_tier"], r["control"], r["check"], f"`{r['key_uid']}`", r["outcome"],
+    rows = [(r["risk_tier"], r["control"], r["check"], f"`{r['key_uid']}`",
+             r.get("accountable_owner") or "-", r["outcome"],
              r["message"].splitlines()[0] if r["message"] else "") for r in bad[:WORST_SHOWN]]
     return ["", f"### Worst findings ({min(len(bad), WORST_SHOWN)} of {len(bad)})", "",
-            *_table(("Tier", "Control", "Check", "Key", "Outcome", "Message"), rows)]
+            *_table(("Tier", "Control", "Check", "Key", "Accountable owner", "Outcome",
+                     "Message"), rows)]
 
 
 def _changes(evidence: Mapping[str, Any],

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..cadence import DEFAULT_CADENCE_DAYS, next_due
 from ..model import RiskTier
+from ..text import plural
 from .links import reference_url
 
 OSCAL_VERSION = "1.2.1"
@@ -102,7 +103,8 @@ def _result_description(evidence: Mapping[str, Any]) -> str:
     for result in evidence["results"]:
         counts[result["outcome"]] += 1
     tally = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no check ran"
-    return (f"{len(evidence['systems'])} systems and {len(evidence['inventory'])} keys audited "
+    return (f"{plural(len(evidence['systems']), 'system')} and "
+            f"{plural(len(evidence['inventory']), 'key')} audited "
             f"by pytest-cryptoaudit: {tally}.")
 
 
@@ -112,7 +114,8 @@ def _local_definitions(evidence: Mapping[str, Any], ids: _Ids) -> dict[str, Any]
         "type": COMPONENT_TYPES.get(s.get("component", ""), "service"),
         "title": s["name"],
         "description": f"{s['provider']} system {s['name']} ({s.get('component', 'other')})",
-        "props": _props(provider=s["provider"], risk_tier=s["risk_tier"], owner=s["owner"]),
+        "props": _props(provider=s["provider"], risk_tier=s["risk_tier"], owner=s["owner"],
+                        accountable_owner=s.get("accountable_owner")),
         "status": {"state": "operational"},
     }) for s in evidence["systems"]]
     items = [_compact({
@@ -120,6 +123,7 @@ def _local_definitions(evidence: Mapping[str, Any], ids: _Ids) -> dict[str, Any]
         "description": f"{k['kind']} {k['uid']}",
         "props": _props(asset_id=k["uid"], kind=k["kind"], algorithm=k.get("algorithm"),
                         size=k.get("size"), risk_tier=k["risk_tier"], owner=k["owner"],
+                        accountable_owner=k.get("accountable_owner"),
                         fingerprint=k.get("fingerprint")),
         "implemented-components": [{"component-uuid": ids("system", k["system"])}],
     }) for k in evidence["inventory"]]
@@ -127,7 +131,7 @@ def _local_definitions(evidence: Mapping[str, Any], ids: _Ids) -> dict[str, Any]
         "uuid": ids("key", e["uid"]),
         "description": f"{e.get('protocol', 'tls')} endpoint {e['uid']} ({e['address']})",
         "props": _props(asset_id=e["uid"], kind="endpoint", risk_tier=e["risk_tier"],
-                        owner=e["owner"]),
+                        owner=e["owner"], accountable_owner=e.get("accountable_owner")),
         "implemented-components": [{"component-uuid": ids("system", e["system"])}],
     }) for e in evidence.get("endpoints", ())]
     return _compact({"components": components, "inventory-items": items})

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..model import Inventory, Outcome
 from ..results import Result, summarize
+from ..text import plural
 
 WORST_SHOWN = 10
 
@@ -13,10 +14,10 @@ WORST_SHOWN = 10
 def write_summary(terminal: Any, results: list[Result], inventory: Inventory,
                   waivers: dict[str, list[dict[str, Any]]] | None = None) -> None:
     terminal.write_sep("=", "cryptoaudit summary")
-    endpoints = f"{len(inventory.endpoints)} endpoints, " if inventory.endpoints else ""
+    endpoints = f"{plural(len(inventory.endpoints), 'endpoint')}, " if inventory.endpoints else ""
     terminal.write_line(
-        f"{len(inventory.systems)} systems, {len(inventory.keys)} keys, {endpoints}"
-        f"{len(inventory.errors)} discovery errors"
+        f"{plural(len(inventory.systems), 'system')}, {plural(len(inventory.keys), 'key')}, "
+        f"{endpoints}{plural(len(inventory.errors), 'discovery error')}"
     )
     summary = summarize(results)
     if not summary:
@@ -45,7 +46,8 @@ def _write_waivers(terminal: Any, waivers: dict[str, list[dict[str, Any]]]) -> N
     for waiver in expired:
         terminal.write_line(f"  expired {waiver['id']} ({waiver['control']}, expired "
                             f"{waiver['expires']}, approver {waiver['approver']}): "
-                            f"{len(waiver['unwaived'])} finding(s) no longer waived", yellow=True)
+                            f"{plural(len(waiver['unwaived']), 'finding')} no longer waived",
+                            yellow=True)
     for waiver in stale:
         terminal.write_line(f"  stale {waiver['id']} ({waiver['control']}): {waiver['reason']}",
                             yellow=True)

@@ -16,7 +16,7 @@ from pytest_cryptoaudit.providers import DiscoveryContext, ProviderRegistry
 def system_toml(url: str, name: str = "kms", **options: Any) -> str:
     """One aws-kms system over eu-west-1 and us-east-1 of the default lab account."""
     lines = [f'[[systems]]\nname = "{name}"\nprovider = "aws-kms"\nrisk_tier = "high"',
-             'owner = "CSC"', f'endpoint_url = "{url}"',
+             'ssrm_owner = "CSC"', f'endpoint_url = "{url}"',
              'regions = ["eu-west-1", "us-east-1"]']
     values = {"max_attempts": 2, "timeout": 5.0, **options}
     for key, value in values.items():

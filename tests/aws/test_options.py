@@ -21,8 +21,7 @@ def parse(text: str):
 
 def test_defaults():
     options = parse(system_toml("http://127.0.0.1:1")).systems[0].options
-    assert (options.max_workers, options.include_aws_managed, options.owner_tag) == (
-        8, False, "owner")
+    assert (options.max_workers, options.include_aws_managed) == (8, False)
     assert options.regions == ["eu-west-1", "us-east-1"]
 
 

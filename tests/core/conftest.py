@@ -55,6 +55,7 @@ PLANTED = {
     ("files:certs/expiring-soon.pem", "expiry-window"),
     # Every file of broken-files is unreadable: a system that yields nothing is a finding.
     ("files:broken-files", "scope-coverage"),
+    ("files:unowned/orphan.pub", "has-owner"),
 }
 
 #: Files that must each produce one discovery error (CEK-21 discovery-complete).
@@ -109,6 +110,7 @@ def _keys(root: Path) -> None:
     write(root / "keys/clean-ssh", private_pem(
         ed25519_key(), password, fmt=serialization.PrivateFormat.OpenSSH))
     write(root / "keys/clean.pub", public_pem(rsa_key(3072)))
+    write(root / "unowned/orphan.pub", public_pem(rsa_key(3072)))
     ssh_public = ed25519_key().public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     write(root / "keys/authorized_keys", ssh_public + b" ops@example\n")
@@ -135,7 +137,8 @@ CONFIG = f"""
 name = "web-tier"
 provider = "files"
 risk_tier = "high"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "web-team"
 paths = ["keys", "certs"]
 password_env = "{PASSPHRASE_ENV}"
 pkcs12_password_env = "{P12_ENV}"
@@ -144,9 +147,16 @@ pkcs12_password_env = "{P12_ENV}"
 name = "broken-files"
 provider = "files"
 risk_tier = "low"
-owner = "CSP-MP"
+ssrm_owner = "CSP-MP"
 paths = ["bad"]
 max_file_size = 20000
+
+[[systems]]
+name = "unowned"
+provider = "files"
+risk_tier = "low"
+ssrm_owner = "CSC"
+paths = ["unowned"]
 
 [policy]
 version = "1.0"

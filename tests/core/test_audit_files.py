@@ -68,3 +68,14 @@ def test_terminal_summary_groups_by_control(audited):
     assert any(line.startswith("CEK-21   Key inventory management") for line in summary)
     assert any(line.startswith("worst findings (") for line in summary)
     assert audited.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_file_keys_are_owned_through_their_systems_accountable_owner(audited):
+    results = {(r["key_uid"], r["check"]): r for r in audited.evidence["results"]}
+    owned = results[("files:keys/clean-rsa.pem", "has-owner")]
+    assert (owned["outcome"], owned["accountable_owner"]) == ("passed", "web-team")
+    orphan = results[("files:unowned/orphan.pub", "has-owner")]
+    assert (orphan["outcome"], orphan["accountable_owner"]) == ("failed", "")
+    assert "system 'unowned' sets no accountable_owner" in orphan["message"]
+    systems = {s["name"]: s for s in audited.evidence["systems"]}
+    assert systems["web-tier"]["accountable_owner"] == "web-team"

@@ -98,7 +98,7 @@ def test_progress_shows_keys_rate_and_eta_once_every_system_has_listed():
     board.update("b", 100, 1, expected=200)
     clock.now = 20.0
     board.tick()
-    assert lines[-1].endswith("200 keys, 1 errors, 10 keys/s, ETA 0:40")
+    assert lines[-1].endswith("200 keys, 1 error, 10 keys/s, ETA 0:40")
     clock.now = 21.0
     board.tick()
     assert len(lines) == 2  # plain lines no more often than the interval

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from pytest_cryptoaudit.model import RiskTier
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import ProviderRegistry
 
-SYSTEM = {"name": "web", "provider": "files", "risk_tier": "high", "owner": "CSP-MP",
+SYSTEM = {"name": "web", "provider": "files", "risk_tier": "high", "ssrm_owner": "CSP-MP",
           "paths": ["keys"]}
 
 
@@ -36,10 +37,20 @@ def test_a_valid_config_is_frozen_and_hashed():
     [
         ({"colour": "red"}, "systems[0] (web).colour: unknown key"),
         ({"paths": "keys"}, "systems[0] (web).paths: input should be a valid list"),
-        ({"name": 7}, "systems[0].name: expected a non-empty string, got 7"),
+        ({"name": 7}, "systems[0].name: input should be a valid string, got 7"),
         ({"provider": "nope"}, "systems[0] (web).provider: unknown provider 'nope'"),
-        ({"risk_tier": "urgent"}, "risk_tier: expected one of low, medium, high, critical"),
-        ({"owner": "ME"}, "owner: expected an SSRM owner"),
+        ({"risk_tier": "urgent"}, "risk_tier: input should be 'low', 'medium', 'high' or "
+                                  "'critical', got 'urgent'"),
+        ({"ssrm_owner": "ME"}, "ssrm_owner: expected an SSRM owner"),
+        ({"accountable_owner": 7}, "accountable_owner: input should be a valid string, got 7"),
+        ({"require_tier_tag": "yes"}, "require_tier_tag: input should be a valid boolean"),
+        ({"pathz": ["keys"]}, "systems[0] (web).pathz: unknown key; did you mean `paths`?"),
+        ({"risk_teir": "low"}, "systems[0] (web).risk_teir: unknown key; did you mean "
+                               "`risk_tier`?"),
+        ({"provider": "file"}, "unknown provider 'file' (known: aws-kms, files, pkcs11, tls, "
+                               "vault); did you mean `files`?"),
+        ({"owner_tag": "team"}, "owner_tag: no longer a system option; name the owner tag once "
+                                "for every system: [tags] accountable_owner"),
         ({"max_file_size": "big"}, "max_file_size: input should be a valid integer"),
     ],
 )
@@ -66,9 +77,29 @@ def test_missing_name():
         ({"policy": {"min_rsa_bits": {"low": "2048"}}}, "policy.min_rsa_bits.low: expected int"),
         ({"cadence": {"low": 400}}, "cadence.low: 400 days exceeds the 365-day maximum"),
         ({"colour": 1}, "colour: unknown key"),
+        ({"tags": {"ssrm_ownr": "x"}}, "tags.ssrm_ownr: unknown key"),
+        ({"tags": {"risk_tier": ""}}, "tags.risk_tier: string should have at least 1 character"),
         ({"systems": [SYSTEM, SYSTEM]}, "duplicate system name 'web'"),
         ({"systems": [SYSTEM], "events": [{"system": "web", "kind": "oops", "at": 1}]},
-         "events[0].at: expected datetime"),
+         "events[0].at: input should be a valid datetime, got 1"),
+        ({"systems": [SYSTEM], "events": [{"system": "web", "kind": "config-change",
+                                           "at": dt.datetime(2026, 1, 1)}]},
+         "events[0].at: input should have timezone info"),
+        ({"systems": [SYSTEM], "events": [{"system": "wbe", "kind": "config-change",
+                                           "at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}]},
+         "events[0].system: no configured system named 'wbe'; did you mean `web`?"),
+        ({"cadance": {"low": 30}}, "cryptoaudit.toml: cadance: unknown key; did you mean "
+                                   "`cadence`?"),
+        ({"cadence": {"hihg": 3}}, "cadence.hihg: unknown key; did you mean `high`?"),
+        ({"cadence": {"low": 0}}, "cadence.low: expected a whole number of days >= 1, got 0"),
+        ({"tags": {"acountable_owner": "x"}}, "tags.acountable_owner: unknown key; did you "
+                                              "mean `accountable_owner`?"),
+        ({"auditor": {"administrators": "root"}}, "auditor.administrators: input should be a "
+                                                  "valid list"),
+        ({"ledger": "postgresql://audit:secret@db/ledger"}, "ledger.location: the location carries a password"),
+        ({"policy": {"min_rsa_bitz": 1}}, "did you mean `min_rsa_bits`?"),
+        ({"policy": {"reviewed_on": "soon"}}, "policy.reviewed_on: expected a date such as "
+                                              "2026-01-31, got 'soon'"),
     ],
 )
 def test_other_mistakes(data, expected):
@@ -77,8 +108,43 @@ def test_other_mistakes(data, expected):
     assert expected in str(info.value)
 
 
+@pytest.mark.parametrize("ledger", [
+    "postgresql://audit:s3cr3t-pw@db/ledger",
+    {"location": "postgresql://audit@db/ledger?password=s3cr3t-pw"},
+    "host=db dbname=ledger password=s3cr3t-pw",
+])
+def test_a_ledger_password_in_the_config_is_refused_without_echoing_it(ledger):
+    with pytest.raises(ConfigError, match="carries a password") as info:
+        parse({"ledger": ledger})
+    assert "s3cr3t-pw" not in str(info.value)
+
+
 def test_unreadable_toml_names_the_file(tmp_path):
     path = tmp_path / "cryptoaudit.toml"
     path.write_text("[[systems]\n")
     with pytest.raises(ConfigError, match=r"cryptoaudit.toml: cannot read configuration"):
         load_config(path, ProviderRegistry(), BUILTIN_SETTINGS)
+
+
+def test_owner_is_a_deprecated_alias_of_ssrm_owner():
+    old = {k: v for k, v in SYSTEM.items() if k != "ssrm_owner"} | {"owner": "CSC"}
+    with pytest.warns(FutureWarning, match=r"systems\[0\] \(web\)\.owner: deprecated, rename it "
+                                           "to ssrm_owner"):
+        config = parse({"systems": [old]})
+    assert config.systems[0].ssrm_owner == "CSC"
+    with pytest.raises(ConfigError, match="give ssrm_owner only"):
+        parse({"systems": [{**SYSTEM, "owner": "CSC"}]})
+
+
+def test_tag_names_default_and_override():
+    assert parse({"systems": [SYSTEM]}).tags.ssrm_owner == "cryptoaudit:ssrm-owner"
+    config = parse({"systems": [SYSTEM], "tags": {"accountable_owner": "team"}})
+    assert (config.tags.accountable_owner, config.tags.risk_tier) == (
+        "team", "cryptoaudit:risk-tier")
+
+
+def test_accountable_owner_changes_the_system_hash_only_when_set():
+    plain = parse({"systems": [SYSTEM]})
+    owned = parse({"systems": [{**SYSTEM, "accountable_owner": "web-team"}]})
+    assert plain.systems[0].accountable_owner == ""
+    assert plain.system_sha256("web") != owned.system_sha256("web")

@@ -52,15 +52,6 @@ def test_records_are_immutable():
         record.tags["env"] = "dev"  # type: ignore[index]
 
 
-def test_tags_override_tier_and_owner():
-    record = key(tags={"risk-tier": "critical", "owner": "CSP-MP"}).with_tags_applied()
-    assert record.risk_tier is RiskTier.CRITICAL
-    assert record.owner == "CSP-MP"
-    bad = key(tags={"risk-tier": "extreme"}).with_tags_applied()
-    assert bad.risk_tier is RiskTier.MEDIUM
-    assert "extreme" in bad.unreadable["risk_tier"]
-
-
 def test_inventory_round_trips_through_json():
     cert = CertificateInfo(subject="CN=a", issuer="CN=a", serial="1", not_before=NOW,
                            not_after=NOW + dt.timedelta(days=1), signature_algorithm="x",

@@ -14,7 +14,8 @@ LOW_TIER_CONFIG = """
 name = "tools"
 provider = "files"
 risk_tier = "low"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "tools-team"
 paths = ["keys"]
 """
 
@@ -71,6 +72,14 @@ def test_config_from_pyproject(low_tier):
     low_tier.makefile(".toml", pyproject=body)
     result = low_tier.runpytest("--cryptoaudit")
     result.stdout.fnmatch_lines(["cryptoaudit: discovered tools (files, low): 2 keys, 0 errors"])
+
+
+def test_counts_read_as_english(low_tier):
+    (low_tier.path / "keys/strong.pem").unlink()
+    write(low_tier.path / "keys/junk.pem", b"-----BEGIN PRIVATE KEY-----\nAAAA\n")
+    result = low_tier.runpytest("--cryptoaudit")
+    result.stdout.fnmatch_lines(["cryptoaudit: discovered tools (files, low): 1 key, 1 error",
+                                 "1 system, 1 key, 1 discovery error"])
 
 
 def test_fail_on_forgives_findings_below_the_tier(low_tier):
@@ -142,7 +151,7 @@ def test_a_crashing_provider_is_an_error_and_the_run_goes_on(low_tier):
         name = "remote"
         provider = "broken"
         risk_tier = "high"
-        owner = "CSP"
+        ssrm_owner = "CSP"
         endpoint = "https://kms.invalid"
     """)
     low_tier.makefile(".toml", cryptoaudit=config)

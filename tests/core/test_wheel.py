@@ -19,7 +19,7 @@ CONFIG = """
 name = "laptop"
 provider = "files"
 risk_tier = "medium"
-owner = "CSC"
+ssrm_owner = "CSC"
 paths = ["keys"]
 """
 
@@ -81,12 +81,12 @@ CSV_CONFIG = """
 name = "spreadsheet"
 provider = "csv-inventory"
 risk_tier = "low"
-owner = "CSC"
+ssrm_owner = "CSC"
 path = "keys.csv"
 """
 
-CSV = """id,algorithm,size,kind,created,owner_tag,tier_tag
-payments-signing,RSA,1024,private-key,2025-01-01,CSP-MP,critical
+CSV = """id,algorithm,size,kind,created,owner,tier
+payments-signing,RSA,1024,private-key,2025-01-01,payments-team,critical
 backup-wrap,AES,256,secret-key,2026-06-01,,
 broken,AES,lots,secret-key,2026-06-01,,
 """
@@ -109,3 +109,4 @@ def test_third_party_provider_from_its_entry_point(installed, tmp_path):
     assert outcomes[("csv:broken", "discovery-complete")] == "error"
     keys = {k["uid"]: k for k in evidence["inventory"]}
     assert keys["csv:payments-signing"]["risk_tier"] == "critical"  # from its tag
+    assert keys["csv:payments-signing"]["accountable_owner"] == "payments-team"

@@ -90,6 +90,17 @@ def test_a_security_event_makes_the_system_due_and_the_second_audit_clears_it(la
     assert (folder / "report/after-event/evidence.json").exists()
 
 
+def test_status_still_works_after_the_run_as_the_last_lines_say(lab_run):
+    folder, completed = lab_run
+    config = folder / lab.CONFIG_FILE
+    assert f"`cryptoaudit status --config {config}`" in completed.stdout
+    status = subprocess.run([sys.executable, "-m", "pytest_cryptoaudit", "status", "--config",
+                             str(config)], capture_output=True, text=True, check=False)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert re.search(r"^payments-keys .* ok$", status.stdout, re.M), status.stdout
+    assert not (folder / lab.ENV_FILE).exists()  # the lab's tokens and PINs do not stay
+
+
 def test_nothing_is_left_running(lab_run):
     folder, _ = lab_run
     assert processes_mentioning(str(folder)) == []

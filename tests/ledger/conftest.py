@@ -32,7 +32,8 @@ PROJECT = """
 name = "app-keys"
 provider = "files"
 risk_tier = "{tier}"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "crypto-team"
 paths = ["keys"]
 
 [policy]

@@ -167,7 +167,8 @@ SYSTEMS = {
 def test_auditor_independent_control_per_system(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST)
     tables = "".join(f'[[systems]]\nname = "{name}"\nprovider = "{provider}"\n'
-                     f'risk_tier = "high"\nowner = "CSP"\n{options}\n\n'
+                     f'risk_tier = "high"\nssrm_owner = "CSP"\n'
+                     f'accountable_owner = "crypto-team"\n{options}\n\n'
                      for name, (provider, options) in SYSTEMS.items())
     pytester.makefile(".toml", cryptoaudit=f'[auditor]\nadministrators = ["*:role/KeyAdmin"]\n'
                                            f"\n{tables}")

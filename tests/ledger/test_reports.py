@@ -27,14 +27,16 @@ CONFIG = """
 name = "hsm-root"
 provider = "files"
 risk_tier = "critical"
-owner = "CSP"
+ssrm_owner = "CSP"
+accountable_owner = "crypto-team"
 paths = ["hsm"]
 
 [[systems]]
 name = "archive"
 provider = "files"
 risk_tier = "low"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "crypto-team"
 paths = ["archive"]
 """
 TIERS = {"hsm-root": "critical", "archive": "low"}
@@ -99,8 +101,8 @@ def test_master_audit_plan(project: Path, ledger: LedgerStore,
     _code, markdown = run_cli(project, capsys, "plan")
     assert markdown.startswith("# Master audit plan: encryption and key management")
     row = next(line for line in markdown.splitlines() if line.startswith("| archive |"))
-    assert row.split(" | ")[:9] == ["| archive", "low", "key-files", "CSC", "365", "7",
-                                    "2026-05-24", "2027-04-18", "1"]
+    assert row.split(" | ")[:10] == ["| archive", "low", "key-files", "CSC", "crypto-team",
+                                     "365", "7", "2026-05-24", "2027-04-18", "1"]
 
 
 def _caiq(project: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, str]]:
@@ -129,6 +131,32 @@ def test_caiq_answers_follow_the_ledger(project: Path, ledger: LedgerStore,
     by_id = {row["id"]: row for row in json.loads(out)}
     assert by_id["CEK-09.1"]["answer"] == "No"
     assert by_id["CEK-09.1"]["evidence"].startswith("cadence is NOT proportional to risk")
+
+
+def test_caiq_does_not_count_an_event_no_audit_has_followed(
+        project: Path, ledger: LedgerStore, capsys: pytest.CaptureFixture[str]) -> None:
+    record_run(ledger, NOW - timedelta(hours=3), systems=TIERS)
+    assert _caiq(project, capsys)["CEK-09.2"]["Answer"] == "Yes"
+    code, _out = run_cli(project, capsys, "event", "add", "--system", "archive",
+                         "--kind", "key-compromise", "--note", "INC-1")
+    assert code == 0
+    pending = _caiq(project, capsys)["CEK-09.2"]
+    assert pending["Answer"] == "Partial"
+    assert "0 of 1 security events and material changes followed up in time (1 awaiting a " \
+        "complete audit, 0 late)" in pending["Evidence"]
+    _code, status = run_cli(project, capsys, "status", "--format", "json")
+    archive = next(s for s in json.loads(status)["systems"] if s["system"] == "archive")
+    assert (archive["state"], archive["events_since"]) == ("due", 1)  # the same judgement
+    record_run(ledger, NOW + timedelta(hours=1), systems=TIERS)
+    rows = answers(_config(project), LedgerHistory.from_store(ledger), NOW + timedelta(hours=2))
+    assert "1 of 1 security events and material changes followed up in time" in \
+        rows[1]["evidence"]
+
+
+def _config(project: Path):
+    from pytest_cryptoaudit.ledger.cli_support import load_audit_config
+
+    return load_audit_config(type("Args", (), {"config": str(project / "cryptoaudit.toml")})())
 
 
 def test_caiq_questions_declared_by_other_controls(project: Path, ledger: LedgerStore) -> None:

@@ -94,7 +94,8 @@ def test_key_compromise_makes_the_system_due_until_audited(
 
 def test_ledger_record_per_system_per_run(pytester: pytest.Pytester) -> None:
     make_project(pytester.path, extra='\n[[systems]]\nname = "lost"\nprovider = "files"\n'
-                                      'risk_tier = "low"\nowner = "CSC"\npaths = ["nowhere"]\n')
+                                      'risk_tier = "low"\nssrm_owner = "CSC"\n'
+                                      'paths = ["nowhere"]\n')
     _result, evidence = audit(pytester)
     with open_ledger(None, pytester.path) as store:
         audits = {e.system: e.data for e in store.entries(types=["audit"], detail=True)}

@@ -47,7 +47,8 @@ def token_env(softhsm_token: LabToken, monkeypatch: pytest.MonkeyPatch) -> LabTo
 
 def configure(**options: Any) -> AuditConfig:
     """A validated configuration with one high-tier pkcs11 system ``hsm``."""
-    system = {"name": "hsm", "provider": "pkcs11", "risk_tier": "high", "owner": "CSC",
+    system = {"name": "hsm", "provider": "pkcs11", "risk_tier": "high", "ssrm_owner": "CSC",
+              "accountable_owner": "hsm-team",
               "pin_env": PIN_ENV, **options}
     settings = [*BUILTIN_SETTINGS, *Pkcs11Provider.policy_settings]
     return parse_config({"systems": [system]}, ProviderRegistry(), settings)

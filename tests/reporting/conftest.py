@@ -35,7 +35,8 @@ CONFIG = """
 name = "app-keys"
 provider = "files"
 risk_tier = "high"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "app-team"
 paths = ["keys"]
 password_env = "KEY_PASSPHRASE"
 pkcs12_password_env = "P12_PASSWORD"
@@ -44,7 +45,8 @@ pkcs12_password_env = "P12_PASSWORD"
 name = "web-certs"
 provider = "files"
 risk_tier = "medium"
-owner = "CSP-MP"
+ssrm_owner = "CSP-MP"
+accountable_owner = "pki-team"
 paths = ["certs"]
 
 [cadence]

@@ -16,7 +16,7 @@ from tests.reporting.conftest import FullRun
 WEAK = "files:keys/weak-rsa.pem"
 EXPIRED = "files:certs/expired.crt"
 BROKEN = "files:keys/broken.pem"
-PROPERTIES = ("control", "check", "system", "key_uid", "risk_tier", "owner")
+PROPERTIES = ("control", "check", "system", "key_uid", "risk_tier", "owner", "accountable_owner")
 
 
 def test_run_outcomes_per_key(full_run: FullRun) -> None:
@@ -54,7 +54,7 @@ def test_junit_properties_with_xunit1(full_run: FullRun) -> None:
     case = next(c for c in cases if c.get("name") == f"test_not_expired[{EXPIRED}]")
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert [properties[p] for p in PROPERTIES] == [
-        "CEK-17", "not-expired", "web-certs", EXPIRED, "medium", "CSP-MP"]
+        "CEK-17", "not-expired", "web-certs", EXPIRED, "medium", "CSP-MP", "pki-team"]
     assert case.find("failure") is not None
 
 
@@ -83,6 +83,7 @@ def test_allure_labels_links_parameters_and_evidence(full_run: FullRun) -> None:
     assert labels["story"] == ["key-strength"]
     assert labels["severity"] == ["critical"]  # tier high
     assert {"owner:CSC", "system:app-keys"} <= set(labels["tag"])
+    assert labels["owner"] == ["app-team"]  # Allure's owner: the accountable team
     assert {"NIST SP 800-131A Rev 2", "CSA CCM v4 / AICM CEK-04"} <= {
         link["name"] for link in waived["links"]}
     assert waived["parameters"] == [{"name": "crypto_key", "value": repr(WEAK)}]
@@ -115,6 +116,9 @@ def test_oscal_assessment_results_validate(full_run: FullRun) -> None:
     assert statuses[f"CEK-17 not-expired: {EXPIRED}"] == "open"
     assert statuses[f"CEK-21 discovery-complete: {BROKEN}"] == "investigating"
     _assert_observations(result, full_run.evidence)
+    props = {p["name"]: p["value"] for item in result["local-definitions"]["inventory-items"]
+             if item["description"].endswith(WEAK) for p in item["props"]}
+    assert (props["owner"], props["accountable-owner"]) == ("CSC", "app-team")
 
 
 def _assert_observations(result: dict[str, Any], evidence: dict[str, Any]) -> None:
@@ -182,7 +186,8 @@ def test_markdown_summary_parses_back(full_run: FullRun) -> None:
         assert [int(n) for n in row[2:7]] == [entry[k] for k in (
             "passed", "failed", "error", "waived", "skipped")]
     worst = _markdown_table(text, "### Worst findings")
-    assert worst[0][:5] == ["high", "CEK-21", "discovery-complete", f"`{BROKEN}`", "error"]
+    assert worst[0][:6] == ["high", "CEK-21", "discovery-complete", f"`{BROKEN}`", "app-team",
+                            "error"]
     waivers = {row[1]: row[0] for row in _markdown_table(text, "### Waivers")}
     assert waivers == {"W-weak-rsa": "applied", "W-expired-cert": "**expired**",
                        "W-stale": "stale"}

@@ -8,7 +8,7 @@ import pytest
 
 from tests.reporting.conftest import FullRun, build_estate
 
-COLUMNS = ["Control", "Check", "System", "Key", "Risk tier", "Owner"]
+COLUMNS = ["Control", "Check", "System", "Key", "Risk tier", "Owner", "Accountable owner"]
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +32,16 @@ def _checkbox(page: Any, outcome: str) -> Any:
 def test_control_columns_are_visible(page: Any) -> None:
     headers = page.find_elements("css selector", "#results-table-head th")
     shown = [h.text for h in headers if h.is_displayed()]
-    assert shown[2:8] == COLUMNS
+    assert shown[2:9] == COLUMNS
 
 
 def test_rows_carry_control_metadata_from_xdist_workers(page: Any, full_run: FullRun) -> None:
     row = next(r for r in _rows(page)
                if "test_private_key_encrypted[files:keys/weak-rsa.pem]" in r.text)
     assert [_cell(row, c) for c in ("control", "check", "system", "key_uid", "risk_tier",
-                                    "owner")] == [
-        "CEK-10", "private-key-encrypted", "app-keys", "files:keys/weak-rsa.pem", "high", "CSC"]
+                                    "owner", "accountable_owner")] == [
+        "CEK-10", "private-key-encrypted", "app-keys", "files:keys/weak-rsa.pem", "high", "CSC",
+        "app-team"]
     assert len(_rows(page)) == len(full_run.evidence["results"])
 
 

@@ -23,7 +23,8 @@ CONFIG = """
 name = "legacy"
 provider = "files"
 risk_tier = "medium"
-owner = "CSC"
+ssrm_owner = "CSC"
+accountable_owner = "crypto-team"
 paths = ["keys"]
 """
 
@@ -140,6 +141,7 @@ def test_yaml_waivers(legacy: pytest.Pytester) -> None:
     (waiver(control="cek4"), "waivers[0].control: expected a control id"),
     (waiver(approver=""), "waivers[0].approver: expected a non-empty string"),
     (waiver(reason="x"), "waivers[0].reason: unknown key"),
+    (waiver(approvr="x"), "waivers[0].approvr: unknown key; did you mean `approver`?"),
     (waiver(id="W") + waiver(id="W"), "duplicate id 'W'"),
     ("[[waivers]\n", "not valid TOML"),
 ])

@@ -18,7 +18,8 @@ def configure(**options):
     registry = ProviderRegistry()
     settings = [*BUILTIN_SETTINGS, *TlsProvider.policy_settings]
     data = {"systems": [{"name": "web", "provider": "tls", "risk_tier": "high",
-                         "owner": "CSC", **options}]}
+                         "ssrm_owner": "CSC", "accountable_owner": "web-team",
+                         **options}]}
     return parse_config(data, registry, settings)
 
 

@@ -45,7 +45,7 @@ class Evidence:
 def system(name: str, tier: str, url: str, **options) -> str:
     """A ``[[systems]]`` table of the vault provider."""
     lines = ["[[systems]]", f'name = "{name}"', 'provider = "vault"', f'risk_tier = "{tier}"',
-             'owner = "CSC"', f'url = "{url}"']
+             'ssrm_owner = "CSC"', 'accountable_owner = "vault-team"', f'url = "{url}"']
     for key, value in options.items():
         lines.append(f"{key} = {_toml(value)}")
     return "\n".join(lines) + "\n\n"

@@ -191,7 +191,6 @@ class KmsDiscovery:
         fields["tags"] = {tag["TagKey"]: tag["TagValue"] for tag in tags}
         attributes = fields["attributes"]
         attributes["aliases"] = sorted(listing.aliases.get(key_id(arn), ()))
-        attributes["tier_source"] = "tag" if "risk-tier" in fields["tags"] else "system"
         self._read_access(kms, arn, fields)
         return KeyResult(arn, kind_of(spec_of(metadata), metadata.get("KeyUsage")), fields)
 

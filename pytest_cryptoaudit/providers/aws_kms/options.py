@@ -46,10 +46,6 @@ class AwsKmsOptions(ProviderOptions, LimitOptions):
     request_budgets: bool = True
     #: Accounts whose principals may appear in key policies and grants, besides the key's own.
     allowed_principal_accounts: list[AccountId] = []
-    #: Tag that names a key's owner (CEK-21).
-    owner_tag: str = "owner"
-    #: Require the risk tier to come from the key's ``risk-tier`` tag, not from the system.
-    require_tier_tag: bool = False
 
 
 POLICY_SETTINGS: tuple[PolicySetting, ...] = (

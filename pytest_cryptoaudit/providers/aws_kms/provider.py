@@ -30,8 +30,6 @@ class AwsKmsProvider(Provider):
             "auditor_identity": {a.account_id: a.caller_arn for a in accounts},
             "allowed_principal_accounts": sorted(options.allowed_principal_accounts),
             "aws_managed_keys_skipped": run.skipped_aws_managed,
-            "owner_tag": options.owner_tag,
-            "require_tier_tag": options.require_tier_tag,
         }
         unreadable = {}
         if run.plan.trails:

@@ -6,7 +6,7 @@ Configure one system per server::
     name = "vault-prod"
     provider = "vault"
     risk_tier = "high"
-    owner = "CSC"
+    ssrm_owner = "CSC"
     url = "https://vault.example.internal:8200"
     token_env = "VAULT_TOKEN"          # or token_file = "secrets/audit-token"
     mounts = ["transit", "pki"]        # default: every transit and pki mount

@@ -1,7 +1,8 @@
 """A third-party provider: keys listed in a CSV spreadsheet (the inventory many teams keep).
 
-Columns: id, algorithm, size, kind, created (ISO date), owner_tag, tier_tag. Each row becomes a
-key record; a row that does not parse becomes a discovery error for that row.
+Columns: id, algorithm, size, kind, created (ISO date), owner (the accountable team), tier (a
+risk-tier override). Each row becomes a key record whose tags the core reads as it reads any
+service's tags; a row that does not parse becomes a discovery error for that row.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class CsvInventoryProvider(Provider):
                 attempt.add_key(
                     uid, row["kind"], algorithm=row["algorithm"], size=int(row["size"]),
                     created=created,
-                    tags={k: v for k, v in (("owner", row.get("owner_tag")),
-                                            ("risk-tier", row.get("tier_tag"))) if v},
+                    tags={k: v for k, v in (("owner", row.get("owner")),
+                                            ("cryptoaudit:risk-tier", row.get("tier"))) if v},
                     attributes={"row": number},
                 )
             except (KeyError, ValueError) as exc:
