@@ -55,6 +55,8 @@ class SystemRun:
         self.context = dataclasses.replace(context, watch=self.watch,
                                            progress=self._progress(context.progress))
         self.result: Discovery | None = None
+        #: Ctrl-C or ``sys.exit`` raised on this system's thread, re-raised by the watcher.
+        self.stopped: BaseException | None = None
         self._finished = finished
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -73,7 +75,9 @@ class SystemRun:
         try:
             result = discover_system(self.system, self.registry, self.context)
         except BaseException as exc:  # even a panic must not leave the run waiting
-            result = self._failed(f"discovery failed: {type(exc).__name__}: {exc}")
+            if must_propagate(exc):
+                self.stopped = exc
+            result = self._failed(f"discovery failed: {describe(exc)}")
         self._settle(result)
         self._finished.set()
 
@@ -123,6 +127,8 @@ def _watch(runs: list[SystemRun], parallel: int, finished: threading.Event,
             waiting.pop(0).start()
             started += 1
         for run in runs[:started]:
+            if run.stopped is not None:
+                raise run.stopped
             run.check_deadlines()
         while reported < started and runs[reported].result is not None:
             on_system_done(runs[reported].result)  # type: ignore[arg-type]

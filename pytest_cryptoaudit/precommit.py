@@ -50,7 +50,7 @@ def key_files(filenames: Sequence[str]) -> list[Path]:
 
 def write_config(folder: Path, files: Sequence[Path], tier: str, owner: str) -> Path:
     """A configuration for one files system holding exactly ``files``."""
-    system = {"name": "commit", "provider": "files", "risk_tier": tier, "owner": owner,
+    system = {"name": "commit", "provider": "files", "risk_tier": tier, "ssrm_owner": owner,
               "paths": [str(path) for path in files]}
     config = folder / "cryptoaudit.toml"
     config.write_text(tomli_w.dumps({"systems": [system]}), encoding="utf-8")

@@ -18,7 +18,7 @@ SYSTEM = {"name": "web", "provider": "files", "risk_tier": "high", "owner": "CSC
 
 @pytest.mark.parametrize(("paths", "expected"), [
     ([], "systems[0] (web).paths: list should have at least 1 item"),
-    ([""], "systems[0] (web).paths.0: string should have at least 1 character"),
+    ([""], "systems[0] (web).paths[0]: string should have at least 1 character"),
 ])
 def test_empty_paths_are_a_config_error(paths: list[str], expected: str) -> None:
     with pytest.raises(ConfigError) as info:

@@ -142,7 +142,7 @@ def test_material_change_is_recorded_and_followed_up_by_the_run_that_found_it(
     config = pytester.path / "cryptoaudit.toml"
     config.write_text(config.read_text().replace('version = "3.1"', 'version = "3.2"'))
     result, evidence = audit(pytester, "--cryptoaudit-markdown", "summary.md")
-    assert "app-keys: config-change: 2 change(s) since the last complete audit" in \
+    assert "app-keys: config-change: 2 changes since the last complete audit" in \
         result.stdout.str()
     summary = (pytester.path / "summary.md").read_text()
     assert "### Since the last run\n\n0 new, 1 resolved, 0 persisting findings." in summary
@@ -266,7 +266,7 @@ def test_config_errors_name_the_key(pytester: pytest.Pytester, tmp_path: Path) -
     make_project(pytester.path, top='ledger = "postgresql://u:secret@db/ledger"\n')
     result = pytester.runpytest("--cryptoaudit")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*ledger: the location carries a password; put it in PGPASSWORD*"])
+    result.stderr.fnmatch_lines(["*ledger.location: the location carries a password; put it in PGPASSWORD*"])
     assert "secret" not in result.stderr.str()
     make_project(pytester.path, reviewed_on='"last spring"')
     result = pytester.runpytest("--cryptoaudit")
