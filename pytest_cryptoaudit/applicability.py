@@ -4,7 +4,8 @@ A control parametrized over no subject yields no test, so without this a files-o
 evidence would not show that the AWS KMS checks were considered at all. The candidates are
 every selected control x every audited system; a pair is not applicable when none of the
 system's records of the control's kind (keys, endpoints, or the system itself) matches its
-``applies_to`` and minimum tier. The reason is derived from those declarations.
+``applies_to`` and minimum tier, that is when parametrization gave the control no subject
+in that system. The reason is derived from those declarations.
 
 A system with a discovery error is never judged here: what could not be read might have
 matched, and its errors are already in the evidence. Discovery-error checks are no
@@ -18,6 +19,8 @@ hands it to the controller through ``workeroutput`` (all workers collect the sam
 from __future__ import annotations
 
 import ast
+import dataclasses
+import functools
 import inspect
 import json
 import textwrap
@@ -27,58 +30,85 @@ from typing import Any
 import pytest
 
 from .catalog import ControlSpec, spec_from_node
-from .model import Inventory, Outcome, RiskTier
+from .model import EndpointRecord, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
 from .selection import selects
 
 WORKEROUTPUT_KEY = "cryptoaudit_not_applicable"
+_RECORDS = (KeyRecord, EndpointRecord, SystemRecord)
 #: The subject fixtures judged per system, and what one subject of each is called.
-_NOUNS = {"crypto_key": "key", "crypto_endpoint": "endpoint", "crypto_system": "system"}
+NOUNS = {"crypto_key": "key", "crypto_endpoint": "endpoint", "crypto_system": "system"}
+
+
+@dataclasses.dataclass
+class ControlFunction:
+    """One collected control check: its spec, the subject fixture it takes, its
+    ``applies_to``, and the systems in which parametrization found it a subject."""
+
+    spec: ControlSpec
+    fixture: str
+    applies_to: Any
+    covered: set[str] = dataclasses.field(default_factory=set)
 
 
 def not_applicable(items: Iterable[pytest.Item], inventory: Inventory,
                    selected: frozenset[str] | None) -> list[dict[str, Any]]:
     """One ``not-applicable`` entry per (selected control check, clean system) with no
     subject, sorted by control, check and system."""
-    entries = []
-    for spec, fixture, applies_to in _control_functions(items):
-        if not selects(selected, spec.id):
-            continue
-        for system in inventory.systems:
-            if inventory.errors_of(system.name):
-                continue
-            if not any(spec.applies_to(r) for r in _pool(inventory, fixture, system.name)):
-                entries.append(_entry(spec, system, _reason(spec, fixture, applies_to,
-                                                             system.name)))
+    return unmatched(control_functions(items), inventory, selected)
+
+
+def unmatched(functions: Iterable[ControlFunction], inventory: Inventory,
+              selected: frozenset[str] | None) -> list[dict[str, Any]]:
+    """The entries of :func:`not_applicable`, from the control functions themselves."""
+    judged = [s for s in inventory.systems if not inventory.errors_of(s.name)]
+    entries = [_entry(function, system) for function in functions
+               if selects(selected, function.spec.id)
+               for system in judged if system.name not in function.covered]
     return sorted(entries, key=lambda e: (e["control"], e["check"], e["system"]))
 
 
-def _control_functions(items: Iterable[pytest.Item]) -> list[tuple[ControlSpec, str, Any]]:
-    """Each collected control function once: its spec, subject fixture and ``applies_to``."""
-    seen: dict[tuple[str, str], tuple[ControlSpec, str, Any]] = {}
+def control_functions(items: Iterable[pytest.Item]) -> list[ControlFunction]:
+    """Each collected control check once, with the systems of its parametrized subjects:
+    what ``pytest_generate_tests`` found, so no record goes through ``applies_to`` again."""
+    by_function: dict[Any, ControlFunction | None] = {}
     for item in items:
-        fixture = next((f for f in _NOUNS if f in getattr(item, "fixturenames", ())), None)
-        spec = spec_from_node(item) if fixture else None
-        if spec is None or fixture is None:
-            continue
-        marker = item.get_closest_marker("control")
-        applies_to = marker.kwargs.get("applies_to") if marker else None
-        seen.setdefault((spec.id, spec.check), (spec, fixture, applies_to))
-    return list(seen.values())
+        key = getattr(item, "function", item)
+        if key not in by_function:
+            by_function[key] = _control_function(item)
+        function = by_function[key]
+        subject = _subject(item, function.fixture) if function else None
+        if function and subject is not None:
+            function.covered.add(subject.name if isinstance(subject, SystemRecord)
+                                 else subject.system)
+    by_check: dict[tuple[str, str], ControlFunction] = {}
+    for function in filter(None, by_function.values()):
+        same = by_check.setdefault((function.spec.id, function.spec.check), function)
+        same.covered |= function.covered
+    return list(by_check.values())
 
 
-def _pool(inventory: Inventory, fixture: str, system: str) -> tuple[Any, ...]:
-    if fixture == "crypto_key":
-        return inventory.keys_of(system)
-    if fixture == "crypto_endpoint":
-        return inventory.endpoints_of(system)
-    record = inventory.system(system)
-    return (record,) if record else ()
+def _control_function(item: pytest.Item) -> ControlFunction | None:
+    fixture = next((f for f in NOUNS if f in getattr(item, "fixturenames", ())), None)
+    spec = spec_from_node(item) if fixture else None
+    if spec is None or fixture is None:
+        return None
+    marker = item.get_closest_marker("control")
+    return ControlFunction(spec, fixture, marker.kwargs.get("applies_to") if marker else None)
 
 
-def _entry(spec: ControlSpec, system: Any, reason: str) -> dict[str, Any]:
+def _subject(item: pytest.Item, fixture: str) -> Any:
+    """The record an item was parametrized with (an empty parameter set has none)."""
+    callspec = getattr(item, "callspec", None)
+    subject = callspec.params.get(fixture) if callspec else None
+    return subject if isinstance(subject, _RECORDS) else None
+
+
+def _entry(function: ControlFunction, system: SystemRecord) -> dict[str, Any]:
+    spec = function.spec
     return {"control": spec.id, "title": spec.title, "check": spec.check,
             "system": system.name, "risk_tier": system.risk_tier.value, "owner": system.owner,
-            "outcome": Outcome.NOT_APPLICABLE.value, "reason": reason}
+            "outcome": Outcome.NOT_APPLICABLE.value,
+            "reason": _reason(spec, function.fixture, function.applies_to, system.name)}
 
 
 def _reason(spec: ControlSpec, fixture: str, applies_to: Any, system: str) -> str:
@@ -86,7 +116,7 @@ def _reason(spec: ControlSpec, fixture: str, applies_to: Any, system: str) -> st
     conditions = describe_applies_to(applies_to)
     if spec.min_tier > RiskTier.LOW:
         conditions.append(f"risk tier {spec.min_tier.value} or above")
-    noun = _NOUNS[fixture]
+    noun = NOUNS[fixture]
     subject = f"system {system} does not match" if noun == "system" else (
         f"no {noun} in system {system} matches")
     return f"{subject}: {', '.join(conditions) or 'the control applies to none'}"
@@ -107,6 +137,7 @@ def describe_applies_to(applies_to: Mapping[str, Any] | Callable[[Any], bool] | 
     return words
 
 
+@functools.cache
 def _predicate_words(predicate: Callable[[Any], bool]) -> str:
     """The first line of the predicate's docstring, else the expression it returns (a
     lambda's body, a one-line function's ``return``), else its name."""

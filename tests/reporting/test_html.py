@@ -59,10 +59,14 @@ def test_per_control_summary_is_visible(page: Any, full_run: FullRun) -> None:
     summary = full_run.evidence["summary"]
     assert [r.find_element("css selector", "td").text for r in rows] == list(summary)
     cek04 = rows[list(summary).index("CEK-04")].find_elements("css selector", "td")
-    # Control, Title, Passed, Failed, Errors, Waived, Skipped, Worst tier failing
+    # Control, Title, Passed, Failed, Errors, Waived, Skipped, Not applicable, Worst tier
     assert cek04[5].text == "1"
     cek17 = rows[list(summary).index("CEK-17")].find_elements("css selector", "td")
-    assert (cek17[3].text, cek17[7].text) == ("1", "medium")
+    assert (cek17[3].text, cek17[8].text) == ("1", "medium")
+    # CEK-08's checks are all for key stores: none applies to these key files.
+    cek08 = rows[list(summary).index("CEK-08")].find_elements("css selector", "td")
+    assert (cek08[2].text, cek08[7].text) == ("0", str(summary["CEK-08"]["not-applicable"]))
+    assert summary["CEK-08"]["not-applicable"] > 0
     waivers = page.find_element("id", "cryptoaudit-waivers").text
     assert "expired W-expired-cert" in waivers
     assert "stale W-stale" in waivers
