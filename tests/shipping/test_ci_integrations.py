@@ -145,3 +145,13 @@ def test_component_audit_script_runs_under_sh(key_folder):
     assert "test_app" not in output
     written = {p.name for p in (key_folder / "cryptoaudit-report").iterdir()}
     assert written == {"evidence.json", "junit.xml", "summary.md"}
+
+
+def test_every_option_the_scripts_can_pass_exists(pytester):
+    """Also the options of branches the runs above do not take (--cryptoaudit-due, waivers)."""
+    help_text = pytester.runpytest("--help").stdout.str()
+    for script in (audit_step()["run"], JOB["cryptoaudit"]["script"][-1]):
+        options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", script))
+        assert {"--cryptoaudit-due", "--cryptoaudit-json"} <= options
+        missing = {option for option in options if option not in help_text}
+        assert not missing, missing
