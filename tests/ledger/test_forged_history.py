@@ -48,7 +48,7 @@ def test_a_damaged_ledger_refuses_to_append(store: LedgerStore, location: str) -
     record_run(store, T0)
     raw_sql(location, "UPDATE cryptoaudit_entries SET content = replace(content, "
             "'\"complete\":true', '\"complete\":false') WHERE seq = 1")
-    with pytest.raises(LedgerError, match="is damaged .* refusing to append"):
+    with pytest.raises(LedgerError, match=r"is damaged .* refusing to append"):
         record_run(store, T0 + timedelta(days=1))
     assert len(store.entries()) == 1
 
