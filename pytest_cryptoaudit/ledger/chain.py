@@ -20,6 +20,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 GENESIS = "0" * 64
+#: The hashed content field each entry type's ``at`` column is copied from, so that an edit of
+#: the column (which readers may sort or filter by) is caught like an edit of the content.
+AT_SOURCES = {"audit": "started", "event": "at", "action": "recorded_at",
+              "restart": "recorded_at"}
+RESTART = "restart"
 
 
 def canonical(value: Any) -> str:
@@ -95,6 +100,8 @@ def describe(seq: int, data: Mapping[str, Any]) -> str:
         what = f"{data.get('kind')} event on {system} at {data.get('at')}"
     elif kind == "action":
         what = f"corrective action on {data.get('finding')} ({system})"
+    elif kind == RESTART:
+        what = f"chain restarted: {data.get('reason')}"
     else:
         what = f"{kind} entry on {system}"
     return f"#{seq} ({what})"
@@ -115,16 +122,26 @@ def seal(draft: Draft, seq: int, previous: Entry | None) -> Entry:
                  content_hash, prev_hash, link(prev_hash, content_hash))
 
 
-def verify(entries: Iterable[Entry], head: Head | None) -> list[str]:
-    """Every problem found in the chain, each naming the entry concerned; [] if intact."""
+def verify(entries: Iterable[Entry], head: Head | None, *, details: bool = True) -> list[str]:
+    """Every problem found in the current chain, each naming the entry concerned; [] if
+    intact. The current chain starts at the last restart entry (the whole ledger if none);
+    ``details=False`` skips the inventory details when they were not read."""
     problems: list[str] = []
+    current = current_chain(list(entries))
     previous: Entry | None = None
-    for entry in entries:
-        problems.extend(_check_gap(entry, previous))
-        problems.extend(_check_entry(entry, previous))
+    for entry in current:
+        if previous is not None or entry.type != RESTART:
+            problems.extend(_check_gap(entry, previous))
+        problems.extend(_check_entry(entry, previous, details=details))
         previous = entry
     problems.extend(_check_head(previous, head))
     return problems
+
+
+def current_chain(entries: list[Entry]) -> list[Entry]:
+    """The entries from the last restart on: what readers may trust once they verify."""
+    starts = [index for index, entry in enumerate(entries) if entry.type == RESTART]
+    return entries[starts[-1]:] if starts else entries
 
 
 def _check_gap(entry: Entry, previous: Entry | None) -> list[str]:
@@ -140,7 +157,7 @@ def _check_gap(entry: Entry, previous: Entry | None) -> list[str]:
     return [f"{missing} deleted: {entry.label} was chained to {last}"]
 
 
-def _check_entry(entry: Entry, previous: Entry | None) -> list[str]:
+def _check_entry(entry: Entry, previous: Entry | None, *, details: bool = True) -> list[str]:
     data = entry.data
     if not data:
         return [f"{entry.label}: edited: its content is no longer the JSON that was hashed"]
@@ -151,13 +168,18 @@ def _check_entry(entry: Entry, previous: Entry | None) -> list[str]:
                 f"{describe(data.get('seq', 0), data)}"]
     columns = {"type": entry.type, "system": entry.system, "run_id": entry.run_id}
     edited = [name for name, value in columns.items() if data.get(name) != value]
+    source = AT_SOURCES.get(entry.type)
+    if source in data and data[source] != entry.at:
+        edited.append("at")
     if edited:
         return [f"{entry.label}: edited: column {', '.join(edited)} differs from the hashed "
                 "content"]
-    if (sha256(entry.detail) if entry.detail else None) != data.get("detail_sha256"):
+    if details and (sha256(entry.detail) if entry.detail else None) != data.get("detail_sha256"):
         return [f"{entry.label}: edited: inventory detail does not match its hash"]
     if link(entry.prev_hash, entry.content_hash) != entry.chain_hash:
         return [f"{entry.label}: edited: chain hash does not match"]
+    if previous is None and entry.type == RESTART:
+        return []  # a restart is chained to whatever the damaged ledger ended with
     expected_prev = previous.chain_hash if previous else GENESIS
     if entry.prev_hash != expected_prev and (previous is None or previous.seq == entry.seq - 1):
         before = previous.label if previous else "the start of the ledger"

@@ -14,7 +14,7 @@ from ..cli import UsageError
 from ..model import EventKind
 from ..serialize import to_jsonable
 from ..text import plural
-from .chain import verify
+from .chain import RESTART, verify
 from .cli_support import (
     add_common_arguments,
     guarded,
@@ -40,6 +40,11 @@ def _verify(args: argparse.Namespace) -> int:
     if args.expect_head and (not entries or entries[-1].chain_hash != args.expect_head):
         problems.append(f"the last entry's chain hash is not the expected {args.expect_head}: "
                         "entries were removed from the end or the chain was rebuilt")
+    for restart in (e for e in entries if e.type == RESTART):
+        by = restart.data.get("recorded_by", {}).get("user", "?")
+        print(f"RESTARTED at #{restart.seq} on {restart.at} by {by}: "
+              f"{restart.data.get('reason')} ({restart.data.get('problem_count')} problem(s) "
+              "before it, recorded then)")
     for problem in problems:
         print(f"TAMPERED {problem}")
     if problems:
@@ -48,6 +53,18 @@ def _verify(args: argparse.Namespace) -> int:
         return 1
     head = entries[-1].chain_hash if entries else "-"
     print(f"ledger {location}: intact, {len(entries)} entries, head {head}")
+    return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    audit_config = None if args.ledger and not args.config else load_audit_config(args)
+    with open_store(args, audit_config) as store:
+        entry, problems = store.restart(args.reason, datetime.now(UTC).isoformat(), recorder())
+        location = store.location
+    for problem in problems:
+        print(f"TAMPERED {problem}")
+    print(f"ledger {location}: restarted the chain at #{entry.seq} after {len(problems)} "
+          f"problem(s); the entries before it stay as evidence and are no longer read")
     return 0
 
 
@@ -122,6 +139,13 @@ def register(subparsers: Any) -> None:
     check.add_argument("--expect-head", metavar="SHA256",
                        help="The chain hash you recorded elsewhere for the last entry.")
     check.set_defaults(handler=guarded(_verify))
+    restart = verbs.add_parser("restart", help="Start a new chain on a damaged ledger, "
+                               "recording why, who and every problem found (refused on an "
+                               "intact ledger).")
+    add_common_arguments(restart)
+    restart.add_argument("--reason", required=True,
+                         help="Why the chain is restarted (an incident or ticket reference).")
+    restart.set_defaults(handler=guarded(_restart))
     _register_events(subparsers)
 
 

@@ -117,7 +117,11 @@ class LedgerHistory:
     @classmethod
     def from_store(cls, store: Any, systems: Sequence[str] = (),
                    max_seq: int | None = None) -> LedgerHistory:
-        return cls.from_entries(store.entries(systems=systems, max_seq=max_seq))
+        """The history of the current chain, verified first: a damaged ledger raises
+        LedgerError rather than being judged as if it were true."""
+        store.check_intact()
+        return cls.from_entries(store.entries(systems=systems, max_seq=max_seq,
+                                              min_seq=store.chain_start()))
 
     def to_json(self) -> dict[str, Any]:
         return {"head_seq": self.head_seq, "contents": self.contents}

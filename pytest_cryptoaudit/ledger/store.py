@@ -12,11 +12,12 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .chain import Draft, Entry, Head, seal
+from .chain import RESTART, Draft, Entry, Head, seal, sha256, verify
 from .location import DEFAULT_LOCATION, LocationError, parse_location, password_from, redact
 
 __all__ = ["DEFAULT_LOCATION", "LedgerError", "LedgerStore", "open_ledger", "redact"]
@@ -33,6 +34,10 @@ SCHEMA = (
         id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, chain_hash TEXT NOT NULL,
         label TEXT NOT NULL)""",
 )
+
+
+#: Problems copied into a restart entry (the count is always recorded in full).
+RECORDED_PROBLEMS = 50
 
 
 class LedgerError(Exception):
@@ -55,6 +60,14 @@ def open_ledger(location: str | None, base_dir: Path,
     from .sqlite import SqliteStore
 
     return SqliteStore(Path(parsed.target))
+
+
+def damaged(location: str, problems: Sequence[str], doing: str) -> str:
+    """The one message for a damaged ledger: what was found, and the two ways forward."""
+    return (f"ledger {location} is damaged ({len(problems)} problem(s); first: {problems[0]}):"
+            f" {doing}; `cryptoaudit ledger verify` names every problem, and "
+            "`cryptoaudit ledger restart --reason TEXT` starts a new chain that records the "
+            "break")
 
 
 class LedgerStore(abc.ABC):
@@ -89,6 +102,7 @@ class LedgerStore(abc.ABC):
             last = self._last(cursor)
             head = self._head(cursor)
             self._refuse_if_damaged(last, head)
+            self._refuse_if_tampered(cursor, head, "refusing to append")
             sealed: list[Entry] = []
             for draft in drafts:
                 last = seal(draft, (last.seq + 1) if last else 1, last)
@@ -106,13 +120,58 @@ class LedgerStore(abc.ABC):
                 f"ledger {self.location} does not end where its head record says: refusing "
                 "to append; run `cryptoaudit ledger verify` to see what was changed")
 
+    def _refuse_if_tampered(self, cursor: Any, head: Head | None, doing: str) -> None:
+        # The whole current chain is checked under the writer's lock, so nothing is ever
+        # appended on top of edited history (the inventory details are checked where read).
+        cursor.execute(f"SELECT {self._columns(False)} FROM cryptoaudit_entries ORDER BY seq")
+        problems = verify([Entry(*row) for row in cursor.fetchall()], head, details=False)
+        if problems:
+            raise LedgerError(damaged(self.location, problems, doing))
+
+    def restart(self, reason: str, recorded_at: str,
+                recorded_by: Mapping[str, Any]) -> tuple[Entry, list[str]]:
+        """Start a new chain on a damaged ledger with an entry recording why, who, and every
+        problem found; the damaged entries stay as evidence but are no longer read."""
+        with self._write_transaction() as cursor:
+            head = self._head(cursor)
+            cursor.execute(f"SELECT {self._columns(True)} FROM cryptoaudit_entries ORDER BY seq")
+            entries = [Entry(*row) for row in cursor.fetchall()]
+            problems = verify(entries, head)
+            if not problems:
+                raise LedgerError(f"ledger {self.location} is intact: nothing to restart")
+            content = {"reason": reason, "recorded_at": recorded_at,
+                       "recorded_by": dict(recorded_by), "problem_count": len(problems),
+                       "problems": problems[:RECORDED_PROBLEMS],
+                       "damaged_head": dataclasses.asdict(head) if head else None}
+            last = entries[-1] if entries else None
+            entry = seal(Draft(RESTART, "*", recorded_at, content), last.seq + 1 if last else 1,
+                         last)
+            self._insert(cursor, [entry])
+            self._set_head(cursor, entry, exists=head is not None)
+        return entry, problems
+
+    def check_intact(self) -> None:
+        """Raise :class:`LedgerError` if the current chain is damaged: every reader of the
+        history calls this first, so a tampered ledger is never judged as if it were true."""
+        with self._read_cursor() as cursor:
+            self._refuse_if_tampered(cursor, self._head(cursor), "its history is not used")
+
+    def chain_start(self) -> int:
+        """The sequence number the current chain starts at (its last restart, else 1)."""
+        with self._read_cursor() as cursor:
+            cursor.execute("SELECT MAX(seq) FROM cryptoaudit_entries WHERE type = 'restart'")
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else 1
+
+    def _columns(self, detail: bool) -> str:
+        return ", ".join(c if detail or c != "detail" else "'' AS detail" for c in ENTRY_COLUMNS)
+
     def entries(self, *, types: Sequence[str] = (), systems: Sequence[str] = (),
-                max_seq: int | None = None, detail: bool = False) -> list[Entry]:
+                max_seq: int | None = None, detail: bool = False,
+                min_seq: int | None = None) -> list[Entry]:
         """Entries in chain order, optionally only some types or systems."""
-        where, params = self._filters(types, systems, max_seq)
-        columns = ", ".join(c if detail or c != "detail" else "'' AS detail"
-                            for c in ENTRY_COLUMNS)
-        sql = f"SELECT {columns} FROM cryptoaudit_entries{where} ORDER BY seq"
+        where, params = self._filters(types, systems, max_seq, min_seq)
+        sql = f"SELECT {self._columns(detail)} FROM cryptoaudit_entries{where} ORDER BY seq"
         with self._read_cursor() as cursor:
             cursor.execute(sql, params)
             return [Entry(*row) for row in cursor.fetchall()]
@@ -123,10 +182,11 @@ class LedgerStore(abc.ABC):
         latest: dict[str, Entry] = {}
         p = self.placeholder
         sql = (f"SELECT {', '.join(ENTRY_COLUMNS)} FROM cryptoaudit_entries WHERE type = 'audit'"
-               f" AND system = {p} ORDER BY seq DESC")
+               f" AND system = {p} AND seq >= {p} ORDER BY seq DESC")
+        start = self.chain_start()
         with self._read_cursor() as cursor:
             for system in systems:
-                cursor.execute(sql, (system,))
+                cursor.execute(sql, (system, start))
                 for row in iter(cursor.fetchone, None):
                     entry = Entry(*row)
                     if entry.data.get("complete"):
@@ -138,12 +198,19 @@ class LedgerStore(abc.ABC):
 
     def _with_detail(self, cursor: Any, entry: Entry) -> Entry:
         holder = entry.data.get("inventory_detail_seq")
-        if entry.detail or not holder:
-            return entry
-        cursor.execute(f"SELECT detail FROM cryptoaudit_entries WHERE seq = {self.placeholder}",
-                       (holder,))
-        row = cursor.fetchone()
-        return dataclasses.replace(entry, detail=row[0] if row else "")
+        detail, expected = entry.detail, entry.data.get("detail_sha256")
+        if not detail and holder:
+            cursor.execute(f"SELECT detail, content FROM cryptoaudit_entries WHERE seq = "
+                           f"{self.placeholder}", (holder,))
+            row = cursor.fetchone()
+            detail = row[0] if row else ""
+            expected = json.loads(row[1]).get("detail_sha256") if row else None
+        # Change detection trusts this detail: it must be the one that was hashed.
+        if (sha256(detail) if detail else None) != expected:
+            raise LedgerError(damaged(self.location, [
+                f"{entry.label}: inventory detail does not match its hash"],
+                "its history is not used"))
+        return dataclasses.replace(entry, detail=detail)
 
     def head(self) -> Head | None:
         with self._read_cursor() as cursor:
@@ -155,7 +222,7 @@ class LedgerStore(abc.ABC):
         return last.seq if last else 0
 
     def _filters(self, types: Sequence[str], systems: Sequence[str],
-                 max_seq: int | None) -> tuple[str, list[Any]]:
+                 max_seq: int | None, min_seq: int | None = None) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         p = self.placeholder
@@ -166,6 +233,9 @@ class LedgerStore(abc.ABC):
         if max_seq is not None:
             clauses.append(f"seq <= {p}")
             params.append(max_seq)
+        if min_seq is not None:
+            clauses.append(f"seq >= {p}")
+            params.append(min_seq)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def _last(self, cursor: Any) -> Entry | None:

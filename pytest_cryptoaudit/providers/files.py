@@ -8,7 +8,7 @@ goes on with the next file.
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import os
 import re
 from collections.abc import Iterator
@@ -26,6 +26,7 @@ from ..isolation import describe, must_propagate
 from ..keyinfo import certificate_fields, describe_public_key, state_of_certificate
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .file_paths import FolderErrors, ParseError, display, expand, read_bounded
+from .openssh import openssh_private, ssh_public
 
 PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.DOTALL
@@ -60,35 +61,45 @@ class FilesProvider(Provider):
             unreadable = FolderErrors(attempt, context.base_dir)
             for path in expand(context.base_dir, pattern, options.exclude, unreadable):
                 matched = True
-                self._read_file(attempt, path, context, options)
+                read_file(attempt, path, context, options)
+                context.progress(system.name, len(attempt.keys), len(attempt.errors))
             if not matched and not unreadable.count:
                 attempt.error(f"path {pattern!r} matched no file")
         return attempt
 
-    def _read_file(self, attempt: Discovery, path: Path, context: DiscoveryContext,
-                   options: FilesOptions) -> None:
-        uid = "files:" + display(path, context.base_dir)
-        try:
-            data, file_facts = read_bounded(path, options.max_file_size)
-            objects = list(_parse(data, path, options))
-        except BaseException as exc:  # whatever a parser throws on one file, even a panic
-            if must_propagate(exc):
-                raise
-            attempt.error(f"{display(path, context.base_dir)}: {_reason(exc)}", key_uid=uid)
-            return
+
+def read_file(attempt: Discovery, path: Path, context: DiscoveryContext,
+              options: FilesOptions) -> None:
+    """Add the keys and certificates of one file to ``attempt``, or one error naming the
+    file: whatever reading, parsing or recording it throws (even a Rust panic) stays here."""
+    uid = "files:" + display(path, context.base_dir)
+    found = dataclasses.replace(attempt, keys=[], errors=[], endpoints=[])
+    try:
+        data, file_facts = read_bounded(path, options.max_file_size)
+        objects = list(_parse(data, path, options))
         for index, (kind, fields) in enumerate(objects, start=1):
             key_uid = uid if len(objects) == 1 else f"{uid}#{index}"
-            fields["attributes"] = {**file_facts, **fields.get("attributes", {}),
-                                    "object_index": index}
-            if kind != "certificate":
-                # A key file carries no creation date; its modification time is the best
-                # evidence of when the key was (re)written, and is labelled as such.
-                fields["created"] = datetime.fromisoformat(file_facts["file_mtime"])
-                fields["attributes"]["created_source"] = "file modification time"
-            if fields.get("certificate") is not None:
-                fields["state"] = state_of_certificate(fields["certificate"], context.now)
-            attempt.add_key(key_uid, kind, **fields)
-        context.progress(attempt.system.name, len(attempt.keys), len(attempt.errors))
+            found.add_key(key_uid, kind, **_with_file_facts(kind, fields, file_facts, index,
+                                                            context))
+    except BaseException as exc:  # whatever a parser throws on one file, even a panic
+        if must_propagate(exc):
+            raise
+        attempt.error(f"{display(path, context.base_dir)}: {_reason(exc)}", key_uid=uid)
+        return
+    attempt.keys.extend(found.keys)
+
+
+def _with_file_facts(kind: str, fields: dict[str, Any], file_facts: dict[str, Any],
+                     index: int, context: DiscoveryContext) -> dict[str, Any]:
+    fields["attributes"] = {**file_facts, **fields.get("attributes", {}), "object_index": index}
+    if kind != "certificate":
+        # A key file carries no creation date; its modification time is the best evidence
+        # of when the key was (re)written, and is labelled as such.
+        fields["created"] = datetime.fromisoformat(file_facts["file_mtime"])
+        fields["attributes"]["created_source"] = "file modification time"
+    if fields.get("certificate") is not None:
+        fields["state"] = state_of_certificate(fields["certificate"], context.now)
+    return fields
 
 
 def _reason(exc: BaseException) -> str:
@@ -111,7 +122,7 @@ def _parse(data: bytes, path: Path, options: FilesOptions) -> Iterator[tuple[str
     ssh_keys = SSH_PUBLIC.findall(data)
     if ssh_keys:
         for key_type, blob in ssh_keys:
-            yield "public-key", _ssh_public(key_type, blob)
+            yield "public-key", ssh_public(key_type, blob)
         return
     yield from _parse_der(data, path, options)
 
@@ -144,7 +155,7 @@ def _parse_pem(label: str, block: bytes, body: bytes,
         if label in ("PUBLIC KEY", "RSA PUBLIC KEY"):
             return "public-key", _public(serialization.load_pem_public_key(block), "PEM")
         if label == "OPENSSH PRIVATE KEY":
-            return "private-key", _openssh_private(body)
+            return "private-key", openssh_private(body)
         if label.endswith("PRIVATE KEY"):
             return "private-key", _pem_private(label, block, body, options)
     except ValueError as exc:
@@ -192,45 +203,6 @@ def _pem_private(label: str, block: bytes, body: bytes,
     except TypeError as exc:
         raise ParseError(f"cannot open {label}: {exc}") from None
     return _private(key, "PEM", encrypted)
-
-
-def _read_ssh_string(blob: bytes, offset: int) -> tuple[bytes, int]:
-    if offset + 4 > len(blob):
-        raise ParseError("truncated OpenSSH private key")
-    length = int.from_bytes(blob[offset:offset + 4], "big")
-    end = offset + 4 + length
-    if end > len(blob):
-        raise ParseError("truncated OpenSSH private key")
-    return blob[offset + 4:end], end
-
-
-def _openssh_private(body: bytes) -> dict[str, Any]:
-    """Read the cleartext header of an OpenSSH key: cipher and public key, no password needed."""
-    try:
-        blob = base64.b64decode(b"".join(body.split()), validate=True)
-    except ValueError:
-        raise ParseError("malformed OPENSSH PRIVATE KEY (bad base64)") from None
-    magic = b"openssh-key-v1\0"
-    if not blob.startswith(magic):
-        raise ParseError("malformed OPENSSH PRIVATE KEY (bad magic)")
-    cipher, offset = _read_ssh_string(blob, len(magic))
-    _kdf, offset = _read_ssh_string(blob, offset)
-    _kdf_options, offset = _read_ssh_string(blob, offset)
-    offset += 4  # number of keys
-    public_blob, _ = _read_ssh_string(blob, offset)
-    key_type, _ = _read_ssh_string(public_blob, 0)
-    fields = _ssh_public(key_type, base64.b64encode(public_blob))
-    fields["attributes"] = {"format": "OpenSSH", "encrypted": cipher != b"none",
-                            "cipher": cipher.decode(errors="replace")}
-    return fields
-
-
-def _ssh_public(key_type: bytes, blob: bytes) -> dict[str, Any]:
-    try:
-        key = serialization.load_ssh_public_key(key_type + b" " + blob)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise ParseError(f"malformed SSH public key: {exc}") from None
-    return _public(key, "OpenSSH")
 
 
 def _parse_der(data: bytes, path: Path,
