@@ -121,9 +121,9 @@ def test_ingest_command_records_each_log_event_once(
     config = ["--config", str(tmp_path / "cryptoaudit.toml")]
     trail = str(write_trail(tmp_path / "trail"))
     assert main(["event", "ingest", "--system", "app-keys", "--cloudtrail", trail, *config]) == 0
-    assert "recorded 4 event(s) for app-keys; 0 already in the ledger" in capsys.readouterr().out
+    assert "recorded 4 events for app-keys; 0 already in the ledger" in capsys.readouterr().out
     assert main(["event", "ingest", "--system", "app-keys", "--cloudtrail", trail, *config]) == 0
-    assert "recorded 0 event(s) for app-keys; 4 already in the ledger" in capsys.readouterr().out
+    assert "recorded 0 events for app-keys; 4 already in the ledger" in capsys.readouterr().out
     with open_ledger(None, tmp_path) as store:
         assert [e.data["source"] for e in store.entries()] == ["cloudtrail"] * 4
     assert main(["event", "ingest", "--system", "nope", "--cloudtrail", trail, *config]) == 2

@@ -124,7 +124,7 @@ def test_caiq_answers_follow_the_ledger(project: Path, ledger: LedgerStore,
     assert (good["CEK-09.1"]["Answer"], good["CEK-09.2"]["Answer"]) == ("Yes", "Partial")
     assert good["CEK-09.2"]["Evidence"].startswith(
         "2 of 2 systems completely audited in the last 12 months; 0 of 1 security events")
-    assert "critical: every 1d, 1 system(s), latest complete audit 2026-09-01 10:00" in \
+    assert "critical: every 1d, 1 system, latest complete audit 2026-09-01 10:00" in \
         good["CEK-09.1"]["Evidence"]
     (project / "cryptoaudit.toml").write_text(CONFIG.format(cadence="[cadence]\ncritical = 60"))
     _code, out = run_cli(project, capsys, "caiq", "--format", "json")

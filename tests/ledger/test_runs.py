@@ -142,7 +142,7 @@ def test_material_change_is_recorded_and_followed_up_by_the_run_that_found_it(
     config = pytester.path / "cryptoaudit.toml"
     config.write_text(config.read_text().replace('version = "3.1"', 'version = "3.2"'))
     result, evidence = audit(pytester, "--cryptoaudit-markdown", "summary.md")
-    assert "app-keys: config-change: 2 change(s) since the last complete audit" in \
+    assert "app-keys: config-change: 2 changes since the last complete audit" in \
         result.stdout.str()
     summary = (pytester.path / "summary.md").read_text()
     assert "### Since the last run\n\n0 new, 1 resolved, 0 persisting findings." in summary

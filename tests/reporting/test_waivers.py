@@ -102,7 +102,7 @@ def test_stale_waivers_are_reported(legacy: pytest.Pytester) -> None:
     result, evidence = audit(legacy, waivers, "--cryptoaudit-control", "CEK-04")
     stale = {w["id"]: w["reason"] for w in evidence["waivers"]["stale"]}
     assert stale == {"W-gone": "matched no check in this run",
-                     "W-fixed": "matched 2 check(s) in this run, none failed"}
+                     "W-fixed": "matched 2 checks in this run, none failed"}
     assert outcome_of(evidence, "key-strength", WEAK)["outcome"] == "failed"
     result.stdout.fnmatch_lines(["*stale W-gone (CEK-04): matched no check in this run"])
 
