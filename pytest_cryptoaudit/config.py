@@ -217,14 +217,11 @@ def _parse_policy(raw: Mapping[str, Any], settings: Iterable[PolicySetting],
             {k: v for k, v in raw.items() if k in document_keys})
     except pydantic.ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, f"{where}: policy")) from None
-    settings = list(settings)
     thresholds = {k: v for k, v in raw.items() if k not in document_keys}
     try:
         policy = Policy(settings, thresholds)
     except PolicyError as exc:
-        unknown = next((k for k in thresholds if k not in {s.name for s in settings}), None)
-        hint = suggestion(unknown, [s.name for s in settings]) if unknown else ""
-        raise ConfigError(f"{where}: {exc}{hint}") from None
+        raise ConfigError("\n".join(f"{where}: {line}" for line in str(exc).splitlines())) from None
     return policy, document.as_sections()
 
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Union
 import pydantic
 
 from .config_models import ConfigFile, PolicyDocument, SystemCore
-from .policy import BUILTIN_SETTINGS, PolicySetting
+from .policy import BUILTIN_SETTINGS, PolicySetting, overrides_model
 from .providers import Provider, ProviderLoadError, ProviderRegistry
 
 SCHEMA_ID = "https://pytest-cryptoaudit.dev/schemas/cryptoaudit.schema.json"
@@ -49,30 +49,10 @@ def _system_model(provider: type[Provider]) -> type[pydantic.BaseModel]:
         **fields)
 
 
-def _value_schema(value: Any) -> dict[str, Any]:
-    """The JSON Schema of a value shaped like a setting's default."""
-    if isinstance(value, bool):
-        return {"type": "boolean"}
-    if isinstance(value, int | float):
-        return {"type": "number" if isinstance(value, float) else "integer"}
-    if isinstance(value, str):
-        return {"type": "string"}
-    if isinstance(value, list):
-        return {"type": "array", "items": _value_schema(value[0]) if value else {}}
-    if isinstance(value, dict):
-        return {"type": "object", "additionalProperties": False,
-                "properties": {k: _value_schema(v) for k, v in value.items()}}
-    return {}
-
-
 def _policy_model(settings: list[PolicySetting]) -> type[pydantic.BaseModel]:
-    fields: Any = {
-        s.name: (Annotated[Any, pydantic.WithJsonSchema(_value_schema(s.default))],
-                 pydantic.Field(default=s.default, description=f"{s.description} ({s.source})"
-                                if s.source else s.description))
-        for s in settings}
-    return pydantic.create_model(
-        "policy", __base__=PolicyDocument, __config__=None, **fields)
+    document: Any = {name: (field.annotation, field)
+                     for name, field in PolicyDocument.model_fields.items()}
+    return pydantic.create_model("policy", __base__=overrides_model(settings), **document)
 
 
 def config_schema(registry: ProviderRegistry, builtin_only: bool = False) -> dict[str, Any]:
@@ -89,6 +69,8 @@ def config_schema(registry: ProviderRegistry, builtin_only: bool = False) -> dic
     model: Any = pydantic.create_model("cryptoaudit_toml", __base__=ConfigFile, **fields)
     schema = model.model_json_schema(ref_template="#/definitions/{model}")
     schema["definitions"] = schema.pop("$defs", {})
+    # Control packs may add settings through a pytest hook, which no schema can know.
+    schema["definitions"]["policy"].pop("additionalProperties", None)
     schema.pop("title", None)
     return {"$schema": DRAFT_07, "$id": SCHEMA_ID, "title": "cryptoaudit.toml",
             "description": "Configuration of pytest-cryptoaudit (pytest --cryptoaudit).",

@@ -13,9 +13,13 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pydantic
+
 from .model import RiskTier
+from .validation import describe_validation_error
 
 _TIERS = tuple(t.value for t in RiskTier)
+_STRICT = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def tiered(low: Any, medium: Any, high: Any, critical: Any) -> dict[str, Any]:
@@ -105,28 +109,36 @@ class PolicyError(ValueError):
     """An override that does not fit the declared settings."""
 
 
-def _same_shape(default: Any, value: Any) -> bool:
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
+def value_type(default: Any, name: str) -> Any:
+    """The type an override must have: the default's shape, tables partly overridable."""
+    if isinstance(default, bool):
+        return bool
     if isinstance(default, int | float):
-        return isinstance(value, int | float)
-    return isinstance(value, type(default))
-
-
-def _merge(setting: PolicySetting, path: str, default: Any, value: Any) -> Any:
+        return type(default)  # strict: no bool for an int; an int is welcome as a float
+    if isinstance(default, str):
+        return str
+    if isinstance(default, list):
+        return list[value_type(default[0], name)] if default else list[Any]  # type: ignore[misc]
     if isinstance(default, dict):
-        if not isinstance(value, dict):
-            raise PolicyError(f"{path}: expected a table, got {value!r}")
-        merged = dict(default)
-        for key, sub in value.items():
-            if key not in default:
-                expected = ", ".join(sorted(default))
-                raise PolicyError(f"{path}.{key}: unknown key (expected one of {expected})")
-            merged[key] = _merge(setting, f"{path}.{key}", default[key], sub)
-        return merged
-    if not _same_shape(default, value):
-        kind = type(default).__name__
-        raise PolicyError(f"{path}: expected {kind}, got {value!r}")
+        fields: Any = {key: (value_type(value, f"{name}.{key}") | None, None)
+                       for key, value in default.items()}
+        return pydantic.create_model(name.replace(".", "_"), __config__=_STRICT, **fields)
+    return Any
+
+
+def overrides_model(settings: Iterable[PolicySetting]) -> type[pydantic.BaseModel]:
+    """The ``[policy]`` thresholds as a model: one optional field per setting."""
+    fields: Any = {s.name: (value_type(s.default, s.name) | None, pydantic.Field(
+        default=None, description=f"{s.description} ({s.source})" if s.source
+        else s.description, json_schema_extra={"default": s.default})) for s in settings}
+    return pydantic.create_model("policy", __config__=_STRICT, **fields)
+
+
+def _merge(default: Any, value: Any) -> Any:
+    """A table override replaces only the keys it gives; any other value replaces all."""
+    if isinstance(value, pydantic.BaseModel):
+        given = {k: getattr(value, k) for k in value.model_fields_set}
+        return {**default, **{k: _merge(default[k], v) for k, v in given.items()}}
     return value
 
 
@@ -135,11 +147,14 @@ class Policy:
 
     def __init__(self, settings: Iterable[PolicySetting], overrides: Mapping[str, Any]) -> None:
         self.settings = {s.name: s for s in settings}
+        model = overrides_model(self.settings.values())
+        try:
+            given = model.model_validate(dict(overrides))
+        except pydantic.ValidationError as exc:
+            raise PolicyError(describe_validation_error(exc, "policy", model)) from None
         values = {name: s.default for name, s in self.settings.items()}
-        for name, value in overrides.items():
-            if name not in self.settings:
-                raise PolicyError(f"policy.{name}: unknown policy setting")
-            values[name] = _merge(self.settings[name], f"policy.{name}", values[name], value)
+        for name in given.model_fields_set:
+            values[name] = _merge(values[name], getattr(given, name))
         self._values = values
         self.overrides = dict(overrides)
 

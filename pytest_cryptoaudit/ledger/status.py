@@ -84,9 +84,10 @@ def all_events(history: LedgerHistory, system: str,
 
 
 def first_audit_after(moment: datetime, audits: Iterable[datetime]) -> datetime | None:
-    """The first complete audit that started after ``moment``; only such an audit can have
-    looked at what an event changed."""
-    return min((audit for audit in audits if audit > moment), default=None)
+    """The first complete audit that started at or after ``moment``; only such an audit can
+    have looked at what an event changed (a change a run detected is dated at that run's
+    start, and that run followed it up)."""
+    return min((audit for audit in audits if audit >= moment), default=None)
 
 
 def event_follow_up(event: RecordedEvent, audits: Iterable[datetime], allowed: timedelta,

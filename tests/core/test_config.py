@@ -72,9 +72,15 @@ def test_missing_name():
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        ({"policy": {"min_rsa_bitz": 1}}, "policy.min_rsa_bitz: unknown policy setting"),
+        ({"policy": {"min_rsa_bitz": 1}}, "policy.min_rsa_bitz: unknown key; did you mean "
+                                          "`min_rsa_bits`?"),
         ({"policy": {"min_rsa_bits": {"extreme": 1}}}, "policy.min_rsa_bits.extreme: unknown"),
-        ({"policy": {"min_rsa_bits": {"low": "2048"}}}, "policy.min_rsa_bits.low: expected int"),
+        ({"policy": {"min_rsa_bits": {"low": "2048"}}},
+         "policy.min_rsa_bits.low: input should be a valid integer, got '2048'"),
+        ({"policy": {"allow_mixed_key_usage": {"low": 1}}},
+         "policy.allow_mixed_key_usage.low: input should be a valid boolean, got 1"),
+        ({"policy": {"cryptoperiod_days": {"symetric": {"low": 1}}}},
+         "policy.cryptoperiod_days.symetric: unknown key; did you mean `symmetric`?"),
         ({"cadence": {"low": 400}}, "cadence.low: 400 days exceeds the 365-day maximum"),
         ({"colour": 1}, "colour: unknown key"),
         ({"tags": {"ssrm_ownr": "x"}}, "tags.ssrm_ownr: unknown key"),
@@ -148,3 +154,14 @@ def test_accountable_owner_changes_the_system_hash_only_when_set():
     owned = parse({"systems": [{**SYSTEM, "accountable_owner": "web-team"}]})
     assert plain.systems[0].accountable_owner == ""
     assert plain.system_sha256("web") != owned.system_sha256("web")
+
+
+def test_a_policy_table_override_replaces_only_what_it_gives():
+    config = parse({"systems": [SYSTEM], "policy": {
+        "cryptoperiod_days": {"private": {"critical": 180}},
+        "disallowed_algorithms": ["DES"]}})
+    policy = config.policy
+    assert policy.for_tier("cryptoperiod_days", "critical", "private") == 180
+    assert policy.for_tier("cryptoperiod_days", "low", "private") == 1095
+    assert policy.for_tier("cryptoperiod_days", "critical", "symmetric") == 365
+    assert policy["disallowed_algorithms"] == ["DES"]
