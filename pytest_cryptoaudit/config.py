@@ -19,9 +19,9 @@ from typing import Any
 import pydantic
 
 from .cadence import effective_cadence
-from .nesting import TooDeep, load_toml
 from .config_models import ConfigFile, PolicyDocument, SystemCore
 from .model import Event, RiskTier
+from .nesting import TooDeep, load_toml
 from .owners import TagNames
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry

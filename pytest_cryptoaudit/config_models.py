@@ -8,7 +8,6 @@ is here, with the wording of its errors.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal

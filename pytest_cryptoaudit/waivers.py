@@ -32,10 +32,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
 
+from .nesting import TooDeep, load_toml, parse_bounded
 from .text import plural
 from .validation import describe_validation_error
-
-from .nesting import TooDeep, load_toml, parse_bounded
 
 if TYPE_CHECKING:
     from .results import Result

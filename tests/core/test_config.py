@@ -102,7 +102,8 @@ def test_missing_name():
                                               "mean `accountable_owner`?"),
         ({"auditor": {"administrators": "root"}}, "auditor.administrators: input should be a "
                                                   "valid list"),
-        ({"ledger": "postgresql://audit:secret@db/ledger"}, "ledger.location: the location carries a password"),
+        ({"ledger": "postgresql://audit:secret@db/ledger"},
+         "ledger.location: the location carries a password"),
         ({"policy": {"min_rsa_bitz": 1}}, "did you mean `min_rsa_bits`?"),
         ({"policy": {"reviewed_on": "soon"}}, "policy.reviewed_on: expected a date such as "
                                               "2026-01-31, got 'soon'"),
