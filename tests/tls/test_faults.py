@@ -45,7 +45,7 @@ def trickler(tls_lab) -> Iterator[TrickleTcpProxy]:
 def test_a_trickling_endpoint_is_cut_off_and_the_run_completes(tls_lab, trickler, tmp_path):
     config = CONFIG.format(trickled=trickler.address, modern=tls_lab.modern.endpoint,
                            ca_file=tls_lab.pki.ca_file)
-    run = run_audit(tmp_path, config)  # the helper fails the test after 120 s
+    run = run_audit(tmp_path, config)  # run_audit fails the test after 120 s
     trickled = next(s for s in run.evidence["systems"] if s["name"] == "trickled-web")
     [error] = trickled["discovery_errors"]
     assert "cut off: no request completed for 3 s (stall_timeout)" in error["reason"]
