@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_cryptoaudit.lab.processes import LOOPBACK
+from pytest_cryptoaudit.providers.tls import probe
 
-from ..faults import TrickleTcpProxy
+from ..faults import TrickleTcpProxy, bounded
 from .auditrun import run_audit
 
 CONFIG = """
@@ -53,3 +54,12 @@ def test_a_trickling_endpoint_is_cut_off_and_the_run_completes(tls_lab, trickler
     modern = run.outcomes("modern-web")
     assert modern and "error" not in set(modern.values())
     assert run.returncode == 1
+
+
+def test_the_probe_handshake_is_bounded_in_total_not_per_read(tls_lab):
+    trickler = TrickleTcpProxy((LOOPBACK, tls_lab.modern.port), seconds=0.2)
+    try:
+        reason = bounded(lambda: probe(trickler.address, 1.0, "localhost"), 20)
+    finally:
+        trickler.close()
+    assert reason == "no answer to the TLS handshake within 1 s (timeout)"
