@@ -78,6 +78,10 @@ class SystemWatch:
             return cls(system)
         return cls(system, options.stall_timeout, options.time_budget)
 
+    def restart(self) -> None:
+        """Start the clocks now: time spent waiting for a slot is not the system's."""
+        self.started = self._last_progress = self._clock()
+
     def completed(self) -> None:
         self.requests += 1  # a lost increment under a race only delays nothing: time is kept
         self._last_progress = self._clock()

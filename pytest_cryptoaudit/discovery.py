@@ -61,6 +61,7 @@ class SystemRun:
         return progress
 
     def start(self) -> None:
+        self.watch.restart()
         self._thread.start()
 
     def _run(self) -> None:
