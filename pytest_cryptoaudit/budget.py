@@ -78,6 +78,10 @@ class SystemWatch:
             return cls(system)
         return cls(system, options.stall_timeout, options.time_budget)
 
+    def restart(self) -> None:
+        """Start the clocks now: time spent waiting for a slot is not the system's."""
+        self.started = self._last_progress = self._clock()
+
     def completed(self) -> None:
         self.requests += 1  # a lost increment under a race only delays nothing: time is kept
         self._last_progress = self._clock()
@@ -111,6 +115,7 @@ class RateLimiter:
         self.rate = rate
         self._clock = clock
         self._sleep = sleep
+        self.acquired = 0
         self._tokens = rate
         self._updated = clock()
         self._lock = threading.Lock()
@@ -118,6 +123,7 @@ class RateLimiter:
     def acquire(self) -> float:
         """Take one token, sleeping until one is free; returns the seconds waited."""
         with self._lock:
+            self.acquired += 1
             now = self._clock()
             self._tokens = min(self.rate, self._tokens + (now - self._updated) * self.rate)
             self._updated = now
@@ -146,6 +152,13 @@ class RequestBudgets:
             if key not in self._limiters:
                 self._limiters[key] = RateLimiter(max(quota * fraction, 1.0))
             return self._limiters[key]
+
+
+    def acquired(self, scope: str, operation: str) -> int:
+        """How many calls the budget of (scope, operation) has let through so far."""
+        with self._lock:
+            limiter = self._limiters.get((scope, operation))
+        return limiter.acquired if limiter else 0
 
 
 #: The run's budgets; per process, since quotas are per account and region, not per system.

@@ -65,10 +65,14 @@ class SystemRun:
     def _progress(self, report: Callable[..., None]) -> Callable[..., None]:
         def progress(system: str, keys: int, errors: int, expected: int | None = None) -> None:
             self.watch.completed()
-            report(system, keys, errors, expected=expected)
+            if expected is None:  # a sink written before ``expected`` existed still works
+                report(system, keys, errors)
+            else:
+                report(system, keys, errors, expected=expected)
         return progress
 
     def start(self) -> None:
+        self.watch.restart()
         self._thread.start()
 
     def _run(self) -> None:

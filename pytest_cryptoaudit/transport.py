@@ -138,8 +138,15 @@ def limited_adapter(limits: Limits, **adapter_arguments: Any) -> Any:
 
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             limits.watch.check()
+            # The cap counts bytes on the wire; a compressed answer could inflate past it.
+            request.headers["Accept-Encoding"] = "identity"
             response = super().send(request, *args, **kwargs)
             limits.watch.completed()
+            encoding = response.headers.get("Content-Encoding", "").strip().lower()
+            if encoding not in ("", "identity"):
+                response.close()
+                raise RequestLimitExceeded(f"answer compressed ({encoding}) although not "
+                                           "asked for: refused, its size cannot be bounded")
             return response
 
     return LimitedAdapter(**adapter_arguments)

@@ -3,7 +3,8 @@
 :class:`FaultProxy` forwards HTTP requests to moto or OpenBao and, for a chosen share of
 them, answers with a fault instead: HTTP 500 or 503, the service's throttling answer (KMS
 ``ThrottlingException`` 400, Vault 429), a connection reset, a slow answer, an answer
-trickled one byte at a time, an oversized answer, or (for KMS ListKeys) pagination markers
+trickled one byte at a time, an oversized answer (also as a small gzip answer that inflates
+past any cap), or (for KMS ListKeys) pagination markers
 that cycle A, B, A, ... :class:`TrickleTcpProxy` trickles any TCP stream (TLS) the same way.
 Faults are drawn from a seeded generator, and every request is counted by what it got.
 """
@@ -11,6 +12,7 @@ Faults are drawn from a seeded generator, and every request is counted by what i
 from __future__ import annotations
 
 import collections
+import gzip
 import http.client
 import json
 import random
@@ -120,6 +122,9 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if fault == "huge":
                 self._huge()
                 return
+            if fault == "gzip-bomb":
+                self._gzip_bomb()
+                return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
             status, answer_headers, answer = proxy.forward(self.command, self.path, headers,
                                                            body)
@@ -158,6 +163,12 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             chunk = b"a" * 2**16
             for _ in range(size // len(chunk)):
                 self.wfile.write(chunk)
+
+        def _gzip_bomb(self) -> None:
+            """A small compressed answer that inflates to ``huge_mib`` MiB."""
+            body = gzip.compress(b" " * (proxy.huge_mib * 2**20))
+            self._answer(200, [("Content-Type", "application/json"),
+                               ("Content-Encoding", "gzip")], body)
 
         def _reset(self) -> None:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,

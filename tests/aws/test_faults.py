@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from pytest_cryptoaudit.budget import BUDGETS
 from pytest_cryptoaudit.model import Inventory
 
 from ..faults import FaultProxy, bounded
@@ -115,3 +116,16 @@ def _without(key, names: set[str]) -> dict:
     for name in [*names, "unreadable"]:
         data.pop(name, None)
     return data
+
+
+def test_kms_calls_go_through_the_request_budgets_unless_turned_off(moto_server, api_calls):
+    scope = "123456789012/eu-west-1"
+    before = {op: BUDGETS.acquired(scope, op) for op in ("DescribeKey", "ListGrants")}
+    discover(system_toml(moto_server.url, regions=["eu-west-1"]))
+    through_budget = {op: BUDGETS.acquired(scope, op) - before[op] for op in before}
+    assert through_budget == {"DescribeKey": api_calls["kms.DescribeKey"],
+                              "ListGrants": api_calls["kms.ListGrants"]}
+    assert through_budget["DescribeKey"] > 10
+    discover(system_toml(moto_server.url, regions=["eu-west-1"], request_budgets=False))
+    assert BUDGETS.acquired(scope, "DescribeKey") - before["DescribeKey"] == \
+        through_budget["DescribeKey"]

@@ -206,3 +206,11 @@ def test_a_base_exception_in_a_provider_is_an_error_not_a_lost_run():
     [error] = inventory.errors
     assert error.system == "panics" and "Panic: a panic" in error.reason
     assert done == ["panics", "fine"]
+
+
+def test_time_spent_waiting_for_a_slot_does_not_count_against_a_system():
+    config, registry = sleepy_config({"name": "slow", "delay": 0.8},
+                                     {"name": "queued", "stall_timeout": 0.5})
+    inventory, done = run(config, registry, parallel=1)
+    assert not inventory.errors
+    assert done == ["slow", "queued"]

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_cryptoaudit.lab.processes import LOOPBACK
+from pytest_cryptoaudit.providers.tls import probe
 
-from ..faults import TrickleTcpProxy
+from ..faults import TrickleTcpProxy, bounded
 from .auditrun import run_audit
 
 CONFIG = """
@@ -45,7 +46,7 @@ def trickler(tls_lab) -> Iterator[TrickleTcpProxy]:
 def test_a_trickling_endpoint_is_cut_off_and_the_run_completes(tls_lab, trickler, tmp_path):
     config = CONFIG.format(trickled=trickler.address, modern=tls_lab.modern.endpoint,
                            ca_file=tls_lab.pki.ca_file)
-    run = run_audit(tmp_path, config)  # the helper fails the test after 120 s
+    run = run_audit(tmp_path, config)  # run_audit fails the test after 120 s
     trickled = next(s for s in run.evidence["systems"] if s["name"] == "trickled-web")
     [error] = trickled["discovery_errors"]
     assert "cut off: no request completed for 3 s (stall_timeout)" in error["reason"]
@@ -53,3 +54,12 @@ def test_a_trickling_endpoint_is_cut_off_and_the_run_completes(tls_lab, trickler
     modern = run.outcomes("modern-web")
     assert modern and "error" not in set(modern.values())
     assert run.returncode == 1
+
+
+def test_the_probe_handshake_is_bounded_in_total_not_per_read(tls_lab):
+    trickler = TrickleTcpProxy((LOOPBACK, tls_lab.modern.port), seconds=0.2)
+    try:
+        reason = bounded(lambda: probe(trickler.address, 1.0, "localhost"), 20)
+    finally:
+        trickler.close()
+    assert reason == "no answer to the TLS handshake within 1 s (timeout)"

@@ -96,3 +96,13 @@ def assert_audited_or_named(clean: Inventory, faulty: Inventory) -> None:
             continue  # named: the key, or the read that lists it
         assert found.get(key.uid) == key, f"{key.uid} neither audited as before nor named"
 
+
+
+def test_a_compressed_answer_that_would_inflate_past_the_cap_is_refused(bao_proxy):
+    bao_proxy.always["transit/keys"] = "gzip-bomb"
+    bao_proxy.huge_mib = 64
+    inventory = bounded(lambda: discover(vault(bao_proxy.url, max_response_mib=1.0)), 60)
+    [error] = inventory.errors
+    assert error.reason.startswith("transit/keys: answer compressed (gzip) although not "
+                                   "asked for")
+    assert not inventory.keys

@@ -40,8 +40,8 @@ class AwsKmsOptions(ProviderOptions, LimitOptions):
     timeout: Annotated[float, pydantic.Field(gt=0, le=300)] = 10.0
     include_aws_managed: bool = False
     #: Share of each API's published request quota this audit may use (per account and
-    #: region); production traffic shares the quota, so the default leaves it most of it.
-    request_budget_fraction: Annotated[float, pydantic.Field(gt=0, le=1)] = 0.25
+    #: region); production traffic shares the quota, so the default leaves it half.
+    request_budget_fraction: Annotated[float, pydantic.Field(gt=0, le=1)] = 0.5
     #: Whether the request budgets apply; benchmarks against a local server turn them off.
     request_budgets: bool = True
     #: Accounts whose principals may appear in key policies and grants, besides the key's own.
