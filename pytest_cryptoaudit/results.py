@@ -1,9 +1,9 @@
 """Turn pytest reports into audit results: one per (check, subject), with control metadata.
 
-On the process that runs a control (the only one, or an xdist worker), the metadata and the
-honest outcome are attached to each phase's report as ``report.cryptoaudit`` (a plain dict,
-so it crosses to the xdist controller). The controller folds the phases of each test into
-one :class:`Result`.
+On the process that runs a control (the only one, or an xdist worker), the honest outcome of
+each phase is attached to its report as ``report.cryptoaudit`` (a plain dict, so it crosses to
+the xdist controller), and the control metadata once, on the setup report. The controller
+folds the phases of each test into one :class:`Result`.
 """
 
 from __future__ import annotations
@@ -91,21 +91,23 @@ def phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tup
     if excinfo is None:
         return Outcome.ERROR, "failed without an exception"
     if report.when == "call" and excinfo.errisinstance(AssertionError):
-        return Outcome.FAILED, _assertion_message(excinfo.value)
+        return Outcome.FAILED, assertion_message(excinfo.value)
     return Outcome.ERROR, f"{excinfo.typename}: {excinfo.value}".strip()
 
 
-def _assertion_message(error: BaseException) -> str:
+def assertion_message(error: BaseException) -> str:
     text = str(error).strip()
     # pytest appends its rewritten comparison after the message; keep the message.
     return text.split("\nassert ")[0].strip() or "assertion failed"
 
 
-def fold(previous: Result | None, metadata: dict[str, Any], nodeid: str, outcome: Outcome,
-         message: str, duration: float, notes: list[str],
+def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
+         outcome: Outcome, message: str, duration: float, notes: list[str],
          waiver: dict[str, Any] | None = None) -> Result:
-    """Combine a phase into the test's result, keeping the most severe outcome."""
+    """Combine a phase into the test's result, keeping the most severe outcome. The first
+    phase (setup) carries the metadata; later phases only their outcome."""
     if previous is None:
+        assert metadata is not None, f"{nodeid}: the first report of a test carries metadata"
         return Result(
             nodeid=nodeid,
             outcome=outcome,

@@ -286,10 +286,13 @@ class AuditSession:
             if waiver and waiver["status"] == "applied":
                 result_outcome = Outcome.WAIVED
                 show_as_waived(item, report, waiver)
-        report.cryptoaudit = {  # type: ignore[attr-defined]
-            **metadata, "outcome": result_outcome.value, "message": message,
-            "notes": list(notes), "waiver": waiver,
-        }
+        data = {"outcome": result_outcome.value, "message": message, "notes": list(notes),
+                "waiver": waiver}
+        if report.when == "setup":
+            # The metadata travels once per test (to an xdist controller, which collects no
+            # items), shared with the item rather than copied.
+            data["metadata"] = metadata
+        report.cryptoaudit = data  # type: ignore[attr-defined]
 
     def _waivable(self, item: pytest.Item, metadata: dict[str, Any]) -> bool:
         """Whether a waiver may accept this finding (a control's ``waivable`` setting)."""
@@ -314,12 +317,24 @@ class AuditSession:
             if report.failed:
                 self.other_failures += 1
             return
-        data = dict(data)
-        outcome, message = Outcome(data.pop("outcome")), data.pop("message")
-        notes, waiver = data.pop("notes", []), data.pop("waiver", None)
-        self.results[report.nodeid] = fold(self.results.get(report.nodeid), data,
-                                           report.nodeid, outcome, message, report.duration,
-                                           notes, waiver)
+        self.results[report.nodeid] = fold(
+            self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
+            Outcome(data["outcome"]), data["message"], report.duration, data["notes"],
+            data["waiver"])
+
+    def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
+        """A report's audit data joined with its test's control metadata (on the controller,
+        where the result holds the metadata after the setup report)."""
+        data: dict[str, Any] | None = getattr(report, "cryptoaudit", None)
+        if data is None:
+            return None
+        metadata = data.get("metadata")
+        if metadata is None:
+            result = self.results.get(report.nodeid)
+            metadata = result.as_dict() if result else {}
+        joined = {**metadata, **data}
+        joined.pop("metadata", None)
+        return joined
 
     # -- end of the run -----------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """pytest-html integration: control columns, a per-control summary and each test's evidence.
 
 Registered only when pytest-html is installed (its hooks are unknown otherwise). The row
-data comes from ``report.cryptoaudit``, which travels on the report from xdist workers; the
+data comes from ``report.cryptoaudit``, which travels on the report from xdist workers, joined
+with the control metadata of the test's result; the
 summary comes from the evidence; the evidence extra from the inventory the evidence
 carries. pytest-html shows a waived finding as an expected failure (xfail), relabelled here.
 """
@@ -59,15 +60,15 @@ class HtmlReporter:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         """The row's control metadata (empty cells for tests that are no control)."""
-        data = getattr(report, "cryptoaudit", None) or {}
+        data = self.audit.described(report) or {}
         cells[INSERT_AT:INSERT_AT] = [
             f'<td class="col-{key}">{escape(str(data.get(key, "")))}</td>' for _, key in COLUMNS
         ]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Attach the evidence of the test to the phase pytest-html shows."""
-        data = getattr(report, "cryptoaudit", None)
-        if data is None or not self.audit.is_controller:
+        data = self.audit.described(report) if self.audit.is_controller else None
+        if data is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             extra = {"name": "Evidence", "format_type": "html", "content": self.evidence(data),

@@ -148,7 +148,7 @@ def test_a_crashing_provider_is_an_error_and_the_run_goes_on(low_tier):
     low_tier.makefile(".toml", cryptoaudit=config)
     result = low_tier.runpytest("--cryptoaudit")
     result.stdout.fnmatch_lines([
-        "*CEK-21 discovery-complete broken:remote: error:*TimeoutError*no answer from*",
+        "*[[]high] CEK-21 discovery-complete broken:remote: *TimeoutError*no answer from*",
     ])
     result.stdout.fnmatch_lines(["*1 failed*1 error*"])
 
