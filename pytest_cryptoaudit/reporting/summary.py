@@ -30,7 +30,7 @@ class Group:
     example: str
 
     def line(self) -> str:
-        """``[tier] control check key: reason``, or ``×count (e.g. key)`` for a group."""
+        """``[tier] control check key: reason``, or a count and an example key for a group."""
         subject = (f"\u00d7{self.count} (e.g. {self.example})" if self.count > 1
                    else self.example)
         return f"[{self.risk_tier}] {self.control} {self.check} {subject}: {self.reason}"
