@@ -94,7 +94,8 @@ class AllureReporter:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             from ..session import METADATA
 
-            result = {**item.stash[METADATA], **data}
+            metadata: dict[str, Any] = item.stash[METADATA]
+            result = {**metadata, **data}
             result.pop("metadata", None)
             body = json.dumps({"result": result, "subject": self._subject(result)}, indent=2)
             commons.plugin_manager.hook.attach_data(
