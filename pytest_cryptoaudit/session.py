@@ -59,6 +59,8 @@ class AuditSession:
         self.waivers: tuple[Waiver, ...] = ()
         self._evidence: dict[str, Any] | None = None
         self.other_failures = 0
+        #: Findings that ``--cryptoaudit-fail-on`` forgave, so that the terminal says why.
+        self.forgiven = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
         self._last_progress = time.monotonic()
@@ -344,6 +346,11 @@ class AuditSession:
 
             write_summary(terminalreporter, list(self.results.values()), self.inventory,
                           self.waiver_status())
+            if self.forgiven:
+                terminalreporter.write_line(
+                    f"cryptoaudit: {self.forgiven} finding(s) below the threshold "
+                    f"{self.config.getoption('cryptoaudit_fail_on')} (--cryptoaudit-fail-on): "
+                    "the run passes", yellow=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -388,6 +395,7 @@ class AuditSession:
                 return pytest.ExitCode.TESTS_FAILED
             if result.outcome is Outcome.FAILED and result.risk_tier >= threshold:
                 return pytest.ExitCode.TESTS_FAILED
+        self.forgiven = sum(r.outcome is Outcome.FAILED for r in self.results.values())
         return pytest.ExitCode.OK
 
 

@@ -77,7 +77,11 @@ def test_fail_on_forgives_findings_below_the_tier(low_tier):
     assert low_tier.runpytest("--cryptoaudit").ret == pytest.ExitCode.TESTS_FAILED
     forgiven = low_tier.runpytest("--cryptoaudit", "--cryptoaudit-fail-on", "medium")
     assert forgiven.ret == pytest.ExitCode.OK
-    forgiven.stdout.fnmatch_lines(["*1 failed*"])
+    forgiven.stdout.fnmatch_lines([
+        "cryptoaudit: 1 finding(s) below the threshold medium (--cryptoaudit-fail-on): "
+        "the run passes",
+        "*1 failed*",
+    ])
 
 
 def test_fail_on_never_forgives_errors(low_tier):
@@ -85,6 +89,7 @@ def test_fail_on_never_forgives_errors(low_tier):
     result = low_tier.runpytest("--cryptoaudit", "--cryptoaudit-fail-on", "critical")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*1 error*"])
+    assert "below the threshold" not in result.stdout.str()
 
 
 def test_select_by_control_and_keyword(low_tier):
