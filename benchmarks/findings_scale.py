@@ -13,9 +13,9 @@ its time (cProfile, cumulative).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
-import sys
 import tempfile
 from pathlib import Path
 
@@ -62,8 +62,8 @@ def _profile(root: Path, findings: int) -> None:
     folder = audit_folder(root / "profiled", findings, findings)
     os.chdir(folder)
     profiler = cProfile.Profile()
-    profiler.runcall(pytest.main, ["-q", "-p", "no:cacheprovider", *AUDIT_ARGS])
-    sys.stdout = sys.__stdout__
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        profiler.runcall(pytest.main, ["-q", "-p", "no:cacheprovider", *AUDIT_ARGS])
     print(f"\ncProfile of the audit with {findings} findings (cumulative, top 25):")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 

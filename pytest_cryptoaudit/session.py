@@ -220,8 +220,7 @@ class AuditSession:
         for fixture in SUBJECT_FIXTURES:
             if fixture in metafunc.fixturenames:
                 subjects = self._subjects(fixture, spec)
-                metafunc.parametrize(fixture, subjects, indirect=True,
-                                     ids=[_subject_id(s) for s in subjects])
+                metafunc.parametrize(fixture, [_case(spec, s) for s in subjects], indirect=True)
                 return
 
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
@@ -420,6 +419,18 @@ def _subject_of(item: pytest.Item) -> Any:
     # An empty parameter set (a control that applies to no key) yields no test at all.
     subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
     return subject if isinstance(subject, subject_types) else None
+
+
+def _case(spec: ControlSpec | None, subject: Any) -> Any:
+    """One parametrized case: its id names the check and the subject (``-k key-age``), and
+    its marks carry the subject's tier and owner (``-m "risk_tier(tier='critical')"``)."""
+    if spec is None:
+        return pytest.param(subject, id=_subject_id(subject))
+    metadata = subject_metadata(spec, subject)
+    marks = [pytest.mark.risk_tier(tier=metadata["risk_tier"])]
+    if metadata["owner"]:
+        marks.append(pytest.mark.ssrm(owner=metadata["owner"]))
+    return pytest.param(subject, id=f"{spec.check}-{_subject_id(subject)}", marks=marks)
 
 
 def _subject_id(subject: Any) -> str:

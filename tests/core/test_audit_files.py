@@ -34,7 +34,8 @@ def test_each_broken_file_is_one_named_error(audited):
     assert "cap" in errors["files:bad/oversized.pem"]["message"]
     assert "no key or certificate" in errors["files:bad/junk.txt"]["message"]
     assert "broken-files" in errors["files:bad/junk.txt"]["message"]
-    assert "ERROR inventory.py::test_discovery_complete[files:bad/junk.txt]" in audited.stdout
+    assert ("ERROR inventory.py::test_discovery_complete[discovery-complete-files:bad/junk.txt]"
+            in audited.stdout)
 
 
 def test_evidence_matches_its_schema(audited):

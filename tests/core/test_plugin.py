@@ -97,7 +97,7 @@ def test_select_by_control_and_keyword(low_tier):
     result.stdout.fnmatch_lines(["*test_key_strength*PASSED*", "*test_key_strength*FAILED*"])
     assert "test_key_age" not in result.stdout.str()
     by_keyword = low_tier.runpytest("--cryptoaudit", "-k", "weak.pem and CEK-12", "-v")
-    by_keyword.stdout.fnmatch_lines(["*test_key_age[[]files:keys/weak.pem[]] PASSED*"])
+    by_keyword.stdout.fnmatch_lines(["*test_key_age[[]key-age-files:keys/weak.pem[]] PASSED*"])
     assert "strong.pem" not in by_keyword.stdout.str()
 
 
@@ -120,7 +120,7 @@ def test_user_control_joins_the_audit_and_other_tests_do_not(low_tier):
             pass
     """))
     result = low_tier.runpytest("--cryptoaudit", "-v", "--cryptoaudit-control", "ORG-01")
-    result.stdout.fnmatch_lines(["*test_pem_suffix[[]files:keys/strong.pem[]] PASSED*"])
+    result.stdout.fnmatch_lines(["*test_pem_suffix[[]pem-suffix-files:keys/strong.pem[]] PASSED*"])
     assert "test_unrelated" not in result.stdout.str().replace("deselected", "")
     result.stdout.fnmatch_lines(["ORG-01 *Key names*2*0*0*"])
 
