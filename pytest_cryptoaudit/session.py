@@ -8,6 +8,7 @@ no worker calls a provider. Results are gathered on the controller only.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import time
 import uuid
@@ -34,7 +35,15 @@ from .model import (
 )
 from .policy import BUILTIN_SETTINGS
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
-from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
+from .results import (
+    NOTES,
+    Result,
+    fold,
+    junit_properties,
+    phase_data,
+    phase_outcome,
+    subject_metadata,
+)
 from .serialize import inventory_from_dict, inventory_to_dict
 from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
@@ -56,6 +65,7 @@ class AuditSession:
         self.audit_config = self._load_config()
         self.inventory = Inventory()
         self.results: dict[str, Result] = {}
+        self._specs: dict[tuple[str, str], ControlSpec | None] = {}
         self.waivers: tuple[Waiver, ...] = ()
         self._evidence: dict[str, Any] | None = None
         self.other_failures = 0
@@ -215,8 +225,15 @@ class AuditSession:
 
     # -- collection -------------------------------------------------------------------------
 
+    def spec_of(self, node: Any) -> ControlSpec | None:
+        """The control spec of a test, built once per test function rather than per case."""
+        key = (node.parent.nodeid if node.parent else "", getattr(node, "originalname", ""))
+        if key not in self._specs:
+            self._specs[key] = spec_from_node(node)
+        return self._specs[key]
+
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        spec = spec_from_node(metafunc.definition)
+        spec = self.spec_of(metafunc.definition)
         for fixture in SUBJECT_FIXTURES:
             if fixture in metafunc.fixturenames:
                 subjects = self._subjects(fixture, spec)
@@ -235,7 +252,7 @@ class AuditSession:
         selected = self.selected_controls()
         keep, drop = [], []
         for item in items:
-            spec = spec_from_node(item)
+            spec = self.spec_of(item)
             subject = _subject_of(item)
             if spec is None or subject is None or (selected and spec.id not in selected):
                 drop.append(item)
@@ -249,7 +266,8 @@ class AuditSession:
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
         metadata = subject_metadata(spec, subject)
         item.stash[METADATA] = metadata
-        item.user_properties.extend(junit_properties(metadata))
+        if self.config.getoption("xmlpath", None):  # only JUnit XML shows them
+            item.user_properties.extend(junit_properties(metadata))
         for keyword in (spec.id, metadata["system"], metadata["risk_tier"], metadata["owner"]):
             if keyword:
                 item.extra_keyword_matches.add(keyword)
@@ -259,7 +277,7 @@ class AuditSession:
         subject = getattr(request, "param", None)
         if subject is None:
             raise CryptoAuditError("control collected without a subject")
-        spec = spec_from_node(request.node)
+        spec = self.spec_of(request.node)
         missing = spec.missing(subject) if spec else {}
         if missing:
             reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
@@ -287,17 +305,16 @@ class AuditSession:
             if waiver and waiver["status"] == "applied":
                 result_outcome = Outcome.WAIVED
                 show_as_waived(item, report, waiver)
-        data = {"outcome": result_outcome.value, "message": message, "notes": list(notes),
-                "waiver": waiver}
+        data = phase_data(result_outcome, message, notes, waiver)
         if report.when == "setup":
             # The metadata travels once per test (to an xdist controller, which collects no
             # items), shared with the item rather than copied.
-            data["metadata"] = metadata
+            data = {**data, "metadata": metadata}
         report.cryptoaudit = data  # type: ignore[attr-defined]
 
     def _waivable(self, item: pytest.Item, metadata: dict[str, Any]) -> bool:
         """Whether a waiver may accept this finding (a control's ``waivable`` setting)."""
-        spec = spec_from_node(item)
+        spec = self.spec_of(item)
         if spec is None or spec.waivable is None:
             return True
         return bool(self.audit_config.policy.for_tier(spec.waivable, metadata["risk_tier"]))
@@ -320,8 +337,8 @@ class AuditSession:
             return
         self.results[report.nodeid] = fold(
             self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
-            Outcome(data["outcome"]), data["message"], report.duration, data["notes"],
-            data["waiver"])
+            Outcome(data["outcome"]), data["message"], report.duration,
+            data.get("notes", []), data.get("waiver"))
 
     def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
         """A report's audit data joined with its test's control metadata (on the controller,
@@ -427,10 +444,16 @@ def _case(spec: ControlSpec | None, subject: Any) -> Any:
     if spec is None:
         return pytest.param(subject, id=_subject_id(subject))
     metadata = subject_metadata(spec, subject)
-    marks = [pytest.mark.risk_tier(tier=metadata["risk_tier"])]
+    marks = [_mark("risk_tier", "tier", metadata["risk_tier"])]
     if metadata["owner"]:
-        marks.append(pytest.mark.ssrm(owner=metadata["owner"]))
+        marks.append(_mark("ssrm", "owner", metadata["owner"]))
     return pytest.param(subject, id=f"{spec.check}-{_subject_id(subject)}", marks=marks)
+
+
+@functools.cache
+def _mark(name: str, keyword: str, value: str) -> pytest.MarkDecorator:
+    """One shared mark per value: a large estate has few tiers and owners, many cases."""
+    return getattr(pytest.mark, name)(**{keyword: value})
 
 
 def _subject_id(subject: Any) -> str:
