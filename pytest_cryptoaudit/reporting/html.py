@@ -17,6 +17,7 @@ import pytest
 
 from .links import reference_url
 from .subjects import Subjects
+from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
 
 if TYPE_CHECKING:
     from ..session import AuditSession
@@ -140,7 +141,27 @@ def summary_html(evidence: Mapping[str, Any]) -> str:
     table = (f'<table id="cryptoaudit-controls"><thead><tr>{head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
     return (f'<div class="cryptoaudit-summary"><h2>Controls</h2>{_run_line(evidence)}'
-            f"{table}{_waivers_html(evidence.get('waivers') or {})}</div>")
+            f"{table}{_ranked_html(evidence)}{_waivers_html(evidence.get('waivers') or {})}"
+            "</div>")
+
+
+def _ranked_html(evidence: Mapping[str, Any]) -> str:
+    """The summary view: findings ranked by tier then control, grouped by reason; errors
+    apart."""
+    view = summary_view(evidence["results"])
+    parts = []
+    for anchor, title, groups in (
+            ("cryptoaudit-findings", f"Findings: {headline(view)}", view.finding_groups),
+            ("cryptoaudit-errors", f"Errors ({len(view.errors)})", view.error_groups)):
+        if not groups:
+            continue
+        head = "".join(f"<th>{escape(c)}</th>" for c in GROUP_COLUMNS)
+        rows = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>"
+                       for row in group_rows(groups))
+        rest = f"<p>... and {more(groups)} more.</p>" if more(groups) else ""
+        parts.append(f'<h3>{escape(title)}</h3><table id="{anchor}"><thead><tr>{head}</tr>'
+                     f"</thead><tbody>{rows}</tbody></table>{rest}")
+    return "".join(parts)
 
 
 def _run_line(evidence: Mapping[str, Any]) -> str:

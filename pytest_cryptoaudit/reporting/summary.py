@@ -79,6 +79,21 @@ def summary_view(results: Iterable[Mapping[str, Any]]) -> SummaryView:
     return SummaryView(findings, errors, _groups(findings), _groups(errors))
 
 
+#: The columns of a table of groups (Markdown, HTML), in the order of :func:`group_rows`.
+GROUP_COLUMNS = ("Tier", "Control", "Check", "Count", "Key (first)", "Reason")
+
+
+def group_rows(groups: list[Group]) -> list[tuple[str, str, str, int, str, str]]:
+    """The first :data:`HEADLINE_GROUPS` groups as table rows."""
+    return [(g.risk_tier, g.control, g.check, g.count, g.example, g.reason)
+            for g in groups[:HEADLINE_GROUPS]]
+
+
+def more(groups: list[Group]) -> int:
+    """How many groups the headline leaves out."""
+    return max(0, len(groups) - HEADLINE_GROUPS)
+
+
 def finding_line(result: Mapping[str, Any]) -> str:
     """One compact line per finding: tier, control, check, key and reason."""
     return (f"[{result['risk_tier']}] {result['control']} {result['check']} "

@@ -181,8 +181,9 @@ def test_markdown_summary_parses_back(full_run: FullRun) -> None:
         entry = summary[row[0]]
         assert [int(n) for n in row[2:7]] == [entry[k] for k in (
             "passed", "failed", "error", "waived", "skipped")]
-    worst = _markdown_table(text, "### Worst findings")
-    assert worst[0][:5] == ["high", "CEK-21", "discovery-complete", f"`{BROKEN}`", "error"]
+    errors = _markdown_table(text, "### Errors")
+    assert errors[0][:5] == ["high", "CEK-21", "discovery-complete", "1", f"`{BROKEN}`"]
+    assert _markdown_table(text, "### Findings")
     waivers = {row[1]: row[0] for row in _markdown_table(text, "### Waivers")}
     assert waivers == {"W-weak-rsa": "applied", "W-expired-cert": "**expired**",
                        "W-stale": "stale"}
