@@ -98,7 +98,7 @@ def test_each_test_shows_its_evidence(page: Any) -> None:
 
 def test_report_without_pytest_html(pytester: pytest.Pytester) -> None:
     """The integration registers nothing when pytest-html is not loaded (its hooks would be
-    unknown to pytest and fail the run)."""
+    unknown to pytest and fail the run) or writes no report."""
     build_estate(pytester.path)
     pytester.makeconftest("""
         def pytest_sessionfinish(session):
@@ -111,6 +111,10 @@ def test_report_without_pytest_html(pytester: pytest.Pytester) -> None:
                                 "--cryptoaudit-system", "web-certs")
     result.assert_outcomes(passed=9)
     result.stdout.fnmatch_lines(["*html loaded: False integration: False*"])
-    with_html = pytester.runpytest("--cryptoaudit", "-s", "--cryptoaudit-control", "CEK-04",
+    no_report = pytester.runpytest("--cryptoaudit", "-s", "--cryptoaudit-control", "CEK-04",
                                    "--cryptoaudit-system", "web-certs")
+    # loaded but not asked for a report: the integration would only cost time per test
+    no_report.stdout.fnmatch_lines(["*html loaded: True integration: False*"])
+    with_html = pytester.runpytest("--cryptoaudit", "-s", "--cryptoaudit-control", "CEK-04",
+                                   "--cryptoaudit-system", "web-certs", "--html", "r.html")
     with_html.stdout.fnmatch_lines(["*html loaded: True integration: True*"])
