@@ -35,10 +35,12 @@ MARKERS = (
     "(CCM/AICM CEK-xx). applies_to is a mapping of record field to allowed value(s) or a "
     "predicate; waivable names a per-tier boolean policy setting that says at which tiers a "
     "waiver may accept the control's findings (default: at every tier).",
-    "risk_tier(tier): the lowest risk tier (low, medium, high, critical) of the keys or "
-    "systems the control applies to.",
-    "ssrm(owner): the shared-responsibility owner of the control (CSP, CSC, MP, OSP, AP, AIC "
-    "or a shared pair such as CSP-MP).",
+    "risk_tier(tier): on a control, the lowest risk tier (low, medium, high, critical) of the "
+    "keys or systems it applies to; on each audit test, risk_tier(tier=...) is the tier of its "
+    "key or system (select with -m \"risk_tier(tier='critical')\").",
+    "ssrm(owner): on a control, the shared-responsibility owner of the control (CSP, CSC, MP, "
+    "OSP, AP, AIC or a shared pair such as CSP-MP); on each audit test, ssrm(owner=...) is the "
+    "owner of its key or system (select with -m \"ssrm(owner='CSC')\").",
 )
 
 Predicate = Callable[[Any], bool]
@@ -117,11 +119,16 @@ def spec_from_node(node: Any) -> ControlSpec | None:
     marker = node.get_closest_marker("control")
     if marker is None:
         return None
-    tier_marker = node.get_closest_marker("risk_tier")
-    ssrm_marker = node.get_closest_marker("ssrm")
+    tier_marker, ssrm_marker = _declared(node, "risk_tier"), _declared(node, "ssrm")
     function = getattr(node, "function", None)
     return _build_spec(marker, tier_marker, ssrm_marker, getattr(node, "originalname", ""),
                        (function.__doc__ or "") if function else "")
+
+
+def _declared(node: Any, name: str) -> pytest.Mark | None:
+    """The marker a control declares (positional), not the keyword form that each of its
+    parametrized cases carries for its subject."""
+    return next((mark for mark in node.iter_markers(name) if mark.args), None)
 
 
 def _build_spec(

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 SESSION_PLUGIN = "cryptoaudit-session"
 LEDGER_PLUGIN = "cryptoaudit-ledger"
+COMPACT_PLUGIN = "cryptoaudit-compact"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -80,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     if config.getoption("cryptoaudit"):
+        from .compact import CompactReports
         from .config import ConfigError
         from .ledger.plugin import LedgerPlugin
         from .reporting import register_reporters
@@ -93,6 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except (ConfigError, WaiverError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(audit, SESSION_PLUGIN)
+        config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
         register_reporters(config, audit)
 
 

@@ -1,9 +1,9 @@
 """Turn pytest reports into audit results: one per (check, subject), with control metadata.
 
-On the process that runs a control (the only one, or an xdist worker), the metadata and the
-honest outcome are attached to each phase's report as ``report.cryptoaudit`` (a plain dict,
-so it crosses to the xdist controller). The controller folds the phases of each test into
-one :class:`Result`.
+On the process that runs a control (the only one, or an xdist worker), the honest outcome of
+each phase is attached to its report as ``report.cryptoaudit`` (a plain dict, so it crosses to
+the xdist controller), and the control metadata once, on the setup report. The controller
+folds the phases of each test into one :class:`Result`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _SEVERITY = {Outcome.PASSED: 0, Outcome.SKIPPED: 1, Outcome.WAIVED: 2, Outcome.F
              Outcome.ERROR: 4}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Result:
     """The audit result of one test: what was checked, on what, and how it went."""
 
@@ -47,11 +47,18 @@ class Result:
     notes: list[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # Field by field rather than dataclasses.asdict, whose deep copy dominated the cost
+        # of the evidence of a large run.
+        data = {name: getattr(self, name) for name in _RESULT_FIELDS}
         data["outcome"] = self.outcome.value
         data["risk_tier"] = self.risk_tier.value
         data["references"] = list(self.references)
+        data["notes"] = list(self.notes)
+        data["waiver"] = dict(self.waiver) if self.waiver is not None else None
         return data
+
+
+_RESULT_FIELDS = tuple(field.name for field in dataclasses.fields(Result))
 
 
 def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
@@ -66,7 +73,7 @@ def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
         "risk_tier": RiskTier(getattr(subject, "risk_tier", RiskTier.LOW)).value,
         "owner": getattr(subject, "owner", ""),
         "accountable_owner": getattr(subject, "accountable_owner", ""),
-        "references": list(spec.references),
+        "references": spec.references,  # shared by every test of the check
         "remediation": spec.remediation,
         "ssrm": spec.ssrm,
     }
@@ -76,6 +83,23 @@ def junit_properties(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     """The properties that JUnit XML shows for a control test."""
     names = ("control", "check", "system", "key_uid", "risk_tier", "owner", "accountable_owner")
     return [(name, str(metadata[name])) for name in names]
+
+
+#: The data of a passed phase without notes: one shared (read-only) dict for all of them.
+_PASSED: dict[str, Any] = {"outcome": Outcome.PASSED.value, "message": ""}
+
+
+def phase_data(outcome: Outcome, message: str, notes: list[str],
+               waiver: dict[str, Any] | None) -> dict[str, Any]:
+    """What a phase's report carries as ``report.cryptoaudit``: only what is not empty."""
+    if outcome is Outcome.PASSED and not notes:
+        return _PASSED
+    data: dict[str, Any] = {"outcome": outcome.value, "message": message}
+    if notes:
+        data["notes"] = list(notes)
+    if waiver is not None:
+        data["waiver"] = waiver
+    return data
 
 
 def phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Outcome, str]:
@@ -93,21 +117,23 @@ def phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tup
     if excinfo is None:
         return Outcome.ERROR, "failed without an exception"
     if report.when == "call" and excinfo.errisinstance(AssertionError):
-        return Outcome.FAILED, _assertion_message(excinfo.value)
+        return Outcome.FAILED, assertion_message(excinfo.value)
     return Outcome.ERROR, f"{excinfo.typename}: {excinfo.value}".strip()
 
 
-def _assertion_message(error: BaseException) -> str:
+def assertion_message(error: BaseException) -> str:
     text = str(error).strip()
     # pytest appends its rewritten comparison after the message; keep the message.
     return text.split("\nassert ")[0].strip() or "assertion failed"
 
 
-def fold(previous: Result | None, metadata: dict[str, Any], nodeid: str, outcome: Outcome,
-         message: str, duration: float, notes: list[str],
+def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
+         outcome: Outcome, message: str, duration: float, notes: list[str],
          waiver: dict[str, Any] | None = None) -> Result:
-    """Combine a phase into the test's result, keeping the most severe outcome."""
+    """Combine a phase into the test's result, keeping the most severe outcome. The first
+    phase (setup) carries the metadata; later phases only their outcome."""
     if previous is None:
+        assert metadata is not None, f"{nodeid}: the first report of a test carries metadata"
         return Result(
             nodeid=nodeid,
             outcome=outcome,

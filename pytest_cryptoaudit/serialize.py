@@ -18,9 +18,13 @@ from .model import (
     SystemRecord,
 )
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def to_jsonable(value: Any) -> Any:
     """Turn model objects into JSON-ready values: enums by value, datetimes as ISO 8601."""
+    if type(value) in _PLAIN:  # most values: a fast path, as evidence holds one per attribute
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):

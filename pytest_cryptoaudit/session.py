@@ -8,6 +8,7 @@ no worker calls a provider. Results are gathered on the controller only.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import sys
 import time
@@ -37,7 +38,15 @@ from .model import (
 from .policy import BUILTIN_SETTINGS
 from .progress import ProgressBoard
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
-from .results import NOTES, Result, fold, junit_properties, phase_outcome, subject_metadata
+from .results import (
+    NOTES,
+    Result,
+    fold,
+    junit_properties,
+    phase_data,
+    phase_outcome,
+    subject_metadata,
+)
 from .selection import (
     WORKEROUTPUT_KEY,
     builtin_ids,
@@ -68,12 +77,15 @@ class AuditSession:
         self.audit_config = self._load_config()
         self.inventory = Inventory()
         self.results: dict[str, Result] = {}
+        self._specs: dict[tuple[str, str], ControlSpec | None] = {}
         self.waivers: tuple[Waiver, ...] = ()
         self._evidence: dict[str, Any] | None = None
         self._selected: frozenset[str] | None = None
         self.refusal: str | None = None  # a usage error found after discovery
         self.not_applicable: list[dict[str, Any]] = []  # (check, system) with no subject
         self.other_failures = 0
+        #: Findings that ``--cryptoaudit-fail-on`` forgave, so that the terminal says why.
+        self.forgiven = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
@@ -241,13 +253,19 @@ class AuditSession:
 
     # -- collection -------------------------------------------------------------------------
 
+    def spec_of(self, node: Any) -> ControlSpec | None:
+        """The control spec of a test, built once per test function rather than per case."""
+        key = (node.parent.nodeid if node.parent else "", getattr(node, "originalname", ""))
+        if key not in self._specs:
+            self._specs[key] = spec_from_node(node)
+        return self._specs[key]
+
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        spec = spec_from_node(metafunc.definition)
+        spec = self.spec_of(metafunc.definition)
         for fixture in SUBJECT_FIXTURES:
             if fixture in metafunc.fixturenames:
                 subjects = self._subjects(fixture, spec)
-                metafunc.parametrize(fixture, subjects, indirect=True,
-                                     ids=[_subject_id(s) for s in subjects])
+                metafunc.parametrize(fixture, [_case(spec, s) for s in subjects], indirect=True)
                 return
 
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
@@ -266,7 +284,7 @@ class AuditSession:
         hand_to_controller(config, self.not_applicable)
         keep, drop = [], []
         for item in items:
-            spec = spec_from_node(item)
+            spec = self.spec_of(item)
             subject = _subject_of(item)
             if spec is None or subject is None or not selects(selected, spec.id):
                 drop.append(item)
@@ -295,7 +313,8 @@ class AuditSession:
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
         metadata = subject_metadata(spec, subject)
         item.stash[METADATA] = metadata
-        item.user_properties.extend(junit_properties(metadata))
+        if self.config.getoption("xmlpath", None):  # only JUnit XML shows them
+            item.user_properties.extend(junit_properties(metadata))
         for keyword in (spec.id, metadata["system"], metadata["risk_tier"], metadata["owner"]):
             if keyword:
                 item.extra_keyword_matches.add(keyword)
@@ -305,7 +324,7 @@ class AuditSession:
         subject = getattr(request, "param", None)
         if subject is None:
             raise CryptoAuditError("control collected without a subject")
-        spec = spec_from_node(request.node)
+        spec = self.spec_of(request.node)
         missing = spec.missing(subject) if spec else {}
         if missing:
             reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
@@ -333,14 +352,16 @@ class AuditSession:
             if waiver and waiver["status"] == "applied":
                 result_outcome = Outcome.WAIVED
                 show_as_waived(item, report, waiver)
-        report.cryptoaudit = {  # type: ignore[attr-defined]
-            **metadata, "outcome": result_outcome.value, "message": message,
-            "notes": list(notes), "waiver": waiver,
-        }
+        data = phase_data(result_outcome, message, notes, waiver)
+        if report.when == "setup":
+            # The metadata travels once per test (to an xdist controller, which collects no
+            # items), shared with the item rather than copied.
+            data = {**data, "metadata": metadata}
+        report.cryptoaudit = data  # type: ignore[attr-defined]
 
     def _waivable(self, item: pytest.Item, metadata: dict[str, Any]) -> bool:
         """Whether a waiver may accept this finding (a control's ``waivable`` setting)."""
-        spec = spec_from_node(item)
+        spec = self.spec_of(item)
         if spec is None or spec.waivable is None:
             return True
         return bool(self.audit_config.policy.for_tier(spec.waivable, metadata["risk_tier"]))
@@ -361,12 +382,24 @@ class AuditSession:
             if report.failed:
                 self.other_failures += 1
             return
-        data = dict(data)
-        outcome, message = Outcome(data.pop("outcome")), data.pop("message")
-        notes, waiver = data.pop("notes", []), data.pop("waiver", None)
-        self.results[report.nodeid] = fold(self.results.get(report.nodeid), data,
-                                           report.nodeid, outcome, message, report.duration,
-                                           notes, waiver)
+        self.results[report.nodeid] = fold(
+            self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
+            Outcome(data["outcome"]), data["message"], report.duration,
+            data.get("notes", []), data.get("waiver"))
+
+    def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
+        """A report's audit data joined with its test's control metadata (on the controller,
+        where the result holds the metadata after the setup report)."""
+        data: dict[str, Any] | None = getattr(report, "cryptoaudit", None)
+        if data is None:
+            return None
+        metadata = data.get("metadata")
+        if metadata is None:
+            result = self.results.get(report.nodeid)
+            metadata = result.as_dict() if result else {}
+        joined = {**metadata, **data}
+        joined.pop("metadata", None)
+        return joined
 
     # -- end of the run -----------------------------------------------------------------------
 
@@ -376,6 +409,11 @@ class AuditSession:
 
             write_summary(terminalreporter, list(self.results.values()), self.inventory,
                           self.waiver_status())
+            if self.forgiven:
+                terminalreporter.write_line(
+                    f"cryptoaudit: {plural(self.forgiven, 'finding')} below the threshold "
+                    f"{self.config.getoption('cryptoaudit_fail_on')} (--cryptoaudit-fail-on): "
+                    "the run passes", yellow=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -425,6 +463,7 @@ class AuditSession:
                 return pytest.ExitCode.TESTS_FAILED
             if result.outcome is Outcome.FAILED and result.risk_tier >= threshold:
                 return pytest.ExitCode.TESTS_FAILED
+        self.forgiven = sum(r.outcome is Outcome.FAILED for r in self.results.values())
         return pytest.ExitCode.OK
 
 
@@ -449,6 +488,24 @@ def _subject_of(item: pytest.Item) -> Any:
     # An empty parameter set (a control that applies to no key) yields no test at all.
     subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
     return subject if isinstance(subject, subject_types) else None
+
+
+def _case(spec: ControlSpec | None, subject: Any) -> Any:
+    """One parametrized case: its id names the check and the subject (``-k key-age``), and
+    its marks carry the subject's tier and owner (``-m "risk_tier(tier='critical')"``)."""
+    if spec is None:
+        return pytest.param(subject, id=_subject_id(subject))
+    metadata = subject_metadata(spec, subject)
+    marks = [_mark("risk_tier", "tier", metadata["risk_tier"])]
+    if metadata["owner"]:
+        marks.append(_mark("ssrm", "owner", metadata["owner"]))
+    return pytest.param(subject, id=f"{spec.check}-{_subject_id(subject)}", marks=marks)
+
+
+@functools.cache
+def _mark(name: str, keyword: str, value: str) -> pytest.MarkDecorator:
+    """One shared mark per value: a large estate has few tiers and owners, many cases."""
+    return getattr(pytest.mark, name)(**{keyword: value})
 
 
 def _subject_id(subject: Any) -> str:

@@ -44,7 +44,7 @@ def every_report_arguments(folder: Path) -> list[str]:
 def register_reporters(config: pytest.Config, audit: AuditSession) -> None:
     """Register the report integrations that this run asks for and can serve."""
     manager = config.pluginmanager
-    if manager.hasplugin("html"):
+    if manager.hasplugin("html") and getattr(config.option, "htmlpath", None):
         from .html import HtmlReporter
 
         manager.register(HtmlReporter(audit), "cryptoaudit-html")

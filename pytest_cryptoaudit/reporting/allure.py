@@ -96,7 +96,12 @@ class AllureReporter:
         if data is None or commons is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            body = json.dumps({"result": data, "subject": self._subject(data)}, indent=2)
+            from ..session import METADATA
+
+            metadata: dict[str, Any] = item.stash[METADATA]
+            result = {**metadata, **data}
+            result.pop("metadata", None)
+            body = json.dumps({"result": result, "subject": self._subject(result)}, indent=2)
             commons.plugin_manager.hook.attach_data(
                 body=body, name="evidence", attachment_type="application/json",
                 extension="json")

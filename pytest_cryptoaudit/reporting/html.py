@@ -1,7 +1,8 @@
 """pytest-html integration: control columns, a per-control summary and each test's evidence.
 
 Registered only when pytest-html is installed (its hooks are unknown otherwise). The row
-data comes from ``report.cryptoaudit``, which travels on the report from xdist workers; the
+data comes from ``report.cryptoaudit``, which travels on the report from xdist workers, joined
+with the control metadata of the test's result; the
 summary comes from the evidence; the evidence extra from the inventory the evidence
 carries. pytest-html shows a waived finding as an expected failure (xfail), relabelled here.
 """
@@ -17,6 +18,7 @@ import pytest
 from ..text import plural
 from .links import reference_url
 from .subjects import Subjects
+from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
 
 if TYPE_CHECKING:
     from ..session import AuditSession
@@ -62,15 +64,15 @@ class HtmlReporter:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         """The row's control metadata (empty cells for tests that are no control)."""
-        data = getattr(report, "cryptoaudit", None) or {}
+        data = self.audit.described(report) or {}
         cells[INSERT_AT:INSERT_AT] = [
             f'<td class="col-{key}">{escape(str(data.get(key, "")))}</td>' for _, key in COLUMNS
         ]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Attach the evidence of the test to the phase pytest-html shows."""
-        data = getattr(report, "cryptoaudit", None)
-        if data is None or not self.audit.is_controller:
+        data = self.audit.described(report) if self.audit.is_controller else None
+        if data is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             extra = {"name": "Evidence", "format_type": "html", "content": self.evidence(data),
@@ -142,7 +144,8 @@ def summary_html(evidence: Mapping[str, Any]) -> str:
     table = (f'<table id="cryptoaudit-controls"><thead><tr>{head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
     return (f'<div class="cryptoaudit-summary"><h2>Controls</h2>{_run_line(evidence)}'
-            f"{table}{_not_applicable_html(evidence.get('not_applicable') or [])}"
+            f"{table}{_ranked_html(evidence)}"
+            f"{_not_applicable_html(evidence.get('not_applicable') or [])}"
             f"{_waivers_html(evidence.get('waivers') or {})}</div>")
 
 
@@ -153,8 +156,27 @@ def _not_applicable_html(entries: list[Mapping[str, Any]]) -> str:
     rows = "".join(f"<li>{escape(e['control'])} <code>{escape(e['check'])}</code> on "
                    f"{escape(e['system'])}: {escape(e['reason'])}</li>" for e in entries)
     return (f'<details id="cryptoaudit-not-applicable"><summary>Not applicable: '
-            f"{len(entries)} checks had no subject in a system</summary><ul>{rows}</ul>"
+            f"{plural(len(entries), 'check')} had no subject in a system</summary><ul>{rows}</ul>"
             "</details>")
+
+
+def _ranked_html(evidence: Mapping[str, Any]) -> str:
+    """The summary view: findings ranked by tier then control, grouped by reason; errors
+    apart."""
+    view = summary_view(evidence["results"])
+    parts = []
+    for anchor, title, groups in (
+            ("cryptoaudit-findings", f"Findings: {headline(view)}", view.finding_groups),
+            ("cryptoaudit-errors", f"Errors ({len(view.errors)})", view.error_groups)):
+        if not groups:
+            continue
+        head = "".join(f"<th>{escape(c)}</th>" for c in GROUP_COLUMNS)
+        rows = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>"
+                       for row in group_rows(groups))
+        rest = f"<p>... and {more(groups)} more.</p>" if more(groups) else ""
+        parts.append(f'<h3>{escape(title)}</h3><table id="{anchor}"><thead><tr>{head}</tr>'
+                     f"</thead><tbody>{rows}</tbody></table>{rest}")
+    return "".join(parts)
 
 
 def _run_line(evidence: Mapping[str, Any]) -> str:

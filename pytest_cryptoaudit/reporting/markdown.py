@@ -1,6 +1,7 @@
 """The Markdown summary of a run (``--cryptoaudit-markdown PATH``, ``$GITHUB_STEP_SUMMARY``).
 
-A per-control table, the worst findings and the waivers, from the JSON evidence. Given the
+A per-control table, the ranked findings and errors (the summary view shared with the
+terminal and HTML) and the waivers, from the JSON evidence. Given the
 findings of the previous run (:func:`findings_of` of its evidence, or what the ledger
 recorded), it also says which findings are new and which were resolved.
 """
@@ -11,10 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..text import plural
+from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
 
 FINDING_OUTCOMES = ("failed", "error", "waived")
-WORST_SHOWN = 10
-TIER_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier", "message")
 LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "waived": "waived",
           "skipped": "skipped"}
@@ -82,17 +82,21 @@ def _controls(evidence: Mapping[str, Any]) -> list[str]:
     return ["", "### Controls", "", *_table(header, rows)]
 
 
-def _worst(evidence: Mapping[str, Any]) -> list[str]:
-    bad = [r for r in evidence["results"] if r["outcome"] in ("failed", "error")]
-    if not bad:
-        return []
-    bad.sort(key=lambda r: (-TIER_RANK[r["risk_tier"]], r["outcome"] != "error", r["key_uid"]))
-    rows = [(r["risk_tier"], r["control"], r["check"], f"`{r['key_uid']}`",
-             r.get("accountable_owner") or "-", r["outcome"],
-             r["message"].splitlines()[0] if r["message"] else "") for r in bad[:WORST_SHOWN]]
-    return ["", f"### Worst findings ({min(len(bad), WORST_SHOWN)} of {len(bad)})", "",
-            *_table(("Tier", "Control", "Check", "Key", "Accountable owner", "Outcome",
-                     "Message"), rows)]
+def _ranked(evidence: Mapping[str, Any]) -> list[str]:
+    """The summary view: findings ranked by tier then control, identical reasons grouped,
+    then the errors apart."""
+    view = summary_view(evidence["results"])
+    lines: list[str] = []
+    for title, groups in ((f"Findings: {headline(view)}", view.finding_groups),
+                          (f"Errors ({len(view.errors)})", view.error_groups)):
+        if not groups:
+            continue
+        rows = [(tier, control, check, n, f"`{key}`", reason)
+                for tier, control, check, n, key, reason in group_rows(groups)]
+        lines += ["", f"### {title}", "", *_table(GROUP_COLUMNS, rows)]
+        if more(groups):
+            lines += ["", f"... and {more(groups)} more (see the evidence)."]
+    return lines
 
 
 def _changes(evidence: Mapping[str, Any],
@@ -129,6 +133,6 @@ def _waivers(evidence: Mapping[str, Any]) -> list[str]:
 def render_markdown(evidence: Mapping[str, Any],
                     previous: Iterable[Mapping[str, Any]] | None = None) -> str:
     """The whole summary; ``previous`` (findings of the last run) adds new/resolved."""
-    lines = [*_headline(evidence), *_controls(evidence), *_worst(evidence),
+    lines = [*_headline(evidence), *_controls(evidence), *_ranked(evidence),
              *_changes(evidence, previous), *_waivers(evidence)]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""The terminal summary: one line per control, then the worst failing keys."""
+"""The terminal summary: one line per control, the ranked findings and errors (the summary
+view), then one compact line per finding; pytest lists no finding itself."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from typing import Any
 from ..model import Inventory, Outcome
 from ..results import Result, summarize
 from ..text import plural
-
-WORST_SHOWN = 10
+from .summary import HEADLINE_GROUPS, Group, finding_line, headline, summary_view
 
 
 def write_summary(terminal: Any, results: list[Result], inventory: Inventory,
@@ -32,7 +32,7 @@ def write_summary(terminal: Any, results: list[Result], inventory: Inventory,
                 f"{entry['failed']:>6} {entry['error']:>6} {entry['waived']:>6} "
                 f"{entry['skipped']:>7}")
         terminal.write_line(line, red=bool(failing), green=not failing)
-    _write_worst(terminal, results)
+    _write_findings(terminal, results)
     _write_waivers(terminal, waivers or {})
 
 
@@ -53,15 +53,28 @@ def _write_waivers(terminal: Any, waivers: dict[str, list[dict[str, Any]]]) -> N
                             yellow=True)
 
 
-def _write_worst(terminal: Any, results: list[Result]) -> None:
-    bad = [r for r in results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
+def _write_findings(terminal: Any, results: list[Result]) -> None:
+    """The ranked headline of the summary view, then one compact line per finding."""
+    bad = [r.as_dict() for r in results if r.outcome in (Outcome.FAILED, Outcome.ERROR)]
     if not bad:
         return
-    bad.sort(key=lambda r: (-r.risk_tier.rank, r.outcome is not Outcome.ERROR, r.key_uid))
+    view = summary_view(bad)
     terminal.write_line("")
-    terminal.write_line(f"worst findings ({min(len(bad), WORST_SHOWN)} of {len(bad)}):")
-    for result in bad[:WORST_SHOWN]:
-        terminal.write_line(
-            f"  [{result.risk_tier.value}] {result.control} {result.check} {result.key_uid}: "
-            f"{result.outcome.value}: {result.message.splitlines()[0] if result.message else ''}"
-        )
+    terminal.write_line(headline(view) + ":")
+    for group in view.finding_groups[:HEADLINE_GROUPS]:
+        terminal.write_line(f"  {group.line()}", red=True)
+    _write_more(terminal, view.finding_groups)
+    if view.errors:
+        terminal.write_line(f"errors ({len(view.errors)}):")
+        for group in view.error_groups[:HEADLINE_GROUPS]:
+            terminal.write_line(f"  {group.line()}", red=True)
+        _write_more(terminal, view.error_groups)
+    if view.findings:
+        terminal.write_sep("-", f"findings ({len(view.findings)})")
+        for finding in view.findings:
+            terminal.write_line(finding_line(finding))
+
+
+def _write_more(terminal: Any, groups: list[Group]) -> None:
+    if len(groups) > HEADLINE_GROUPS:
+        terminal.write_line(f"  ... and {len(groups) - HEADLINE_GROUPS} more")

@@ -51,7 +51,7 @@ def test_junit_properties_with_xunit1(full_run: FullRun) -> None:
     for case in cases:
         properties = {p.get("name"): p.get("value") for p in case.iter("property")}
         assert set(PROPERTIES) <= set(properties), case.get("name")
-    case = next(c for c in cases if c.get("name") == f"test_not_expired[{EXPIRED}]")
+    case = next(c for c in cases if c.get("name") == f"test_not_expired[not-expired-{EXPIRED}]")
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert [properties[p] for p in PROPERTIES] == [
         "CEK-17", "not-expired", "web-certs", EXPIRED, "medium", "CSP-MP", "pki-team"]
@@ -76,7 +76,7 @@ def _labels(result: dict[str, Any]) -> dict[str, list[str]]:
 def test_allure_labels_links_parameters_and_evidence(full_run: FullRun) -> None:
     results = _allure_results(full_run)
     assert len(results) == len(full_run.evidence["results"])
-    waived = results[f"test_key_strength[{WEAK}]"]
+    waived = results[f"test_key_strength[key-strength-{WEAK}]"]
     labels = _labels(waived)
     assert labels["epic"] == ["CEK: Cryptography, Encryption and Key Management"]
     assert labels["feature"] == ["CEK-04 Encryption algorithm"]
@@ -94,7 +94,7 @@ def test_allure_labels_links_parameters_and_evidence(full_run: FullRun) -> None:
     assert evidence["subject"]["key"]["uid"] == WEAK
     assert evidence["subject"]["key"]["size"] == 1024
     assert evidence["result"]["waiver"]["id"] == "W-weak-rsa"
-    expired = results[f"test_not_expired[{EXPIRED}]"]
+    expired = results[f"test_not_expired[not-expired-{EXPIRED}]"]
     assert (_labels(expired)["severity"], expired["status"]) == (["normal"], "failed")
 
 
@@ -188,9 +188,9 @@ def test_markdown_summary_parses_back(full_run: FullRun) -> None:
         entry = summary[row[0]]
         assert [int(n) for n in row[2:7]] == [entry[k] for k in (
             "passed", "failed", "error", "waived", "skipped")]
-    worst = _markdown_table(text, "### Worst findings")
-    assert worst[0][:6] == ["high", "CEK-21", "discovery-complete", f"`{BROKEN}`", "app-team",
-                            "error"]
+    errors = _markdown_table(text, "### Errors")
+    assert errors[0][:5] == ["high", "CEK-21", "discovery-complete", "1", f"`{BROKEN}`"]
+    assert _markdown_table(text, "### Findings")
     waivers = {row[1]: row[0] for row in _markdown_table(text, "### Waivers")}
     assert waivers == {"W-weak-rsa": "applied", "W-expired-cert": "**expired**",
                        "W-stale": "stale"}

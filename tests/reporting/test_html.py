@@ -36,8 +36,8 @@ def test_control_columns_are_visible(page: Any) -> None:
 
 
 def test_rows_carry_control_metadata_from_xdist_workers(page: Any, full_run: FullRun) -> None:
-    row = next(r for r in _rows(page)
-               if "test_private_key_encrypted[files:keys/weak-rsa.pem]" in r.text)
+    name = "test_private_key_encrypted[private-key-encrypted-files:keys/weak-rsa.pem]"
+    row = next(r for r in _rows(page) if name in r.text)
     assert [_cell(row, c) for c in ("control", "check", "system", "key_uid", "risk_tier",
                                     "owner", "accountable_owner")] == [
         "CEK-10", "private-key-encrypted", "app-keys", "files:keys/weak-rsa.pem", "high", "CSC",
@@ -91,7 +91,7 @@ def test_filtering_by_outcome(page: Any, full_run: FullRun) -> None:
 
 def test_each_test_shows_its_evidence(page: Any) -> None:
     row = next(r for r in _rows(page)
-               if "test_key_strength[files:keys/weak-rsa.pem]" in r.text)
+               if "test_key_strength[key-strength-files:keys/weak-rsa.pem]" in r.text)
     if not row.find_element("css selector", ".extra").is_displayed():
         row.find_element("css selector", ".col-result").click()
     evidence = row.find_element("css selector", ".cryptoaudit-evidence").text
@@ -103,7 +103,7 @@ def test_each_test_shows_its_evidence(page: Any) -> None:
 
 def test_report_without_pytest_html(pytester: pytest.Pytester) -> None:
     """The integration registers nothing when pytest-html is not loaded (its hooks would be
-    unknown to pytest and fail the run)."""
+    unknown to pytest and fail the run) or writes no report."""
     build_estate(pytester.path)
     pytester.makeconftest("""
         def pytest_sessionfinish(session):
@@ -116,6 +116,10 @@ def test_report_without_pytest_html(pytester: pytest.Pytester) -> None:
                                 "--cryptoaudit-system", "web-certs")
     result.assert_outcomes(passed=9)
     result.stdout.fnmatch_lines(["*html loaded: False integration: False*"])
-    with_html = pytester.runpytest("--cryptoaudit", "-s", "--cryptoaudit-control", "CEK-04",
+    no_report = pytester.runpytest("--cryptoaudit", "-s", "--cryptoaudit-control", "CEK-04",
                                    "--cryptoaudit-system", "web-certs")
+    # loaded but not asked for a report: the integration would only cost time per test
+    no_report.stdout.fnmatch_lines(["*html loaded: True integration: False*"])
+    with_html = pytester.runpytest("--cryptoaudit", "-s", "--cryptoaudit-control", "CEK-04",
+                                   "--cryptoaudit-system", "web-certs", "--html", "r.html")
     with_html.stdout.fnmatch_lines(["*html loaded: True integration: True*"])

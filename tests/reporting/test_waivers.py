@@ -214,7 +214,7 @@ def test_waived_results_appear_in_junit(full_run: Any) -> None:
 
     tree = ET.parse(full_run.out / "junit.xml")
     case = next(c for c in tree.iter("testcase")
-                if c.get("name") == "test_key_strength[files:keys/weak-rsa.pem]")
+                if c.get("name") == "test_key_strength[key-strength-files:keys/weak-rsa.pem]")
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert properties["waiver"] == "W-weak-rsa"
     skipped = case.find("skipped")

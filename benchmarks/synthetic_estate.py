@@ -1,0 +1,136 @@
+"""A synthetic estate for the scale benchmarks, and a plain-pytest twin of it.
+
+The estate is a folder holding a ``conftest.py`` that registers an in-memory provider through
+the public ``pytest_cryptoaudit_add_providers`` hook (records generated without I/O), one
+control that fails on the keys planted as weak, and a ``cryptoaudit.toml``. The twin is the same
+number of parametrized tests without the plugin, so a benchmark can subtract pytest's own cost.
+
+Each run happens in a fresh interpreter that reports its wall time and peak RSS, so runs
+measured in one benchmark do not share caches or memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PROVIDER = '''
+from pytest_cryptoaudit import Provider, ProviderOptions
+
+
+class SyntheticOptions(ProviderOptions):
+    keys: int
+    weak: int
+
+
+class Synthetic(Provider):
+    """Generates ``keys`` records in memory; the first ``weak`` are planted as weak."""
+
+    name = "synthetic"
+    component = "kms"
+    Options = SyntheticOptions
+
+    def discover(self, system, context):
+        attempt = self.new_discovery(system)
+        for n in range(system.options.keys):
+            attempt.add_key(f"synthetic:{system.name}/key-{n:06d}", "secret-key",
+                            algorithm="AES", size=256, attributes={"weak": n < system.options.weak})
+        return attempt
+
+
+def pytest_cryptoaudit_add_providers(registry):
+    registry.register(Synthetic)
+'''
+
+CONTROL = '''
+import pytest
+
+
+@pytest.mark.control("BENCH-01", "Synthetic weakness", check="synthetic-weakness")
+@pytest.mark.risk_tier("low")
+@pytest.mark.ssrm("CSC")
+def test_synthetic_weakness(crypto_key):
+    assert not crypto_key.attributes["weak"], "planted weakness"
+'''
+
+CONFIG = '''
+[[systems]]
+name = "bench"
+provider = "synthetic"
+risk_tier = "high"
+owner = "CSC"
+keys = {keys}
+weak = {weak}
+'''
+
+PLAIN = '''
+import pytest
+
+
+@pytest.mark.parametrize("n", range({keys}))
+def test_plain(n):
+    assert n >= {weak}, "planted weakness"
+'''
+
+#: Runs pytest in a fresh interpreter and prints its wall time and peak RSS as JSON.
+RUNNER = '''
+import json, resource, sys, time
+import pytest
+begun = time.perf_counter()
+code = pytest.main(sys.argv[2:])
+seconds = time.perf_counter() - begun
+rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open(sys.argv[1], "w") as handle:
+    json.dump({"seconds": seconds, "rss_kb": rss_kb, "exit": int(code)}, handle)
+'''
+
+
+@dataclasses.dataclass(frozen=True)
+class Measure:
+    """Wall time (s) and peak resident memory (KB) of one pytest run."""
+
+    seconds: float
+    rss_kb: int
+    exit_code: int
+
+
+def audit_folder(folder: Path, keys: int, weak: int) -> Path:
+    """Write the synthetic estate of ``keys`` keys, ``weak`` of them failing, into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conftest.py").write_text(textwrap.dedent(PROVIDER))
+    (folder / "test_synthetic.py").write_text(textwrap.dedent(CONTROL))
+    (folder / "cryptoaudit.toml").write_text(CONFIG.format(keys=keys, weak=weak))
+    return folder
+
+
+def plain_folder(folder: Path, keys: int, weak: int) -> Path:
+    """Write ``keys`` plain parametrized tests, ``weak`` of them failing, into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test_plain.py").write_text(textwrap.dedent(PLAIN.format(keys=keys, weak=weak)))
+    return folder
+
+
+AUDIT_ARGS = ("--cryptoaudit", "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger")
+
+
+def run_pytest(folder: Path, *args: str) -> Measure:
+    """Run pytest in ``folder`` in a fresh interpreter; the output goes to a file there."""
+    runner, figures = folder / "_runner.py", folder / "_figures.json"
+    runner.write_text(RUNNER)
+    command = [sys.executable, str(runner), str(figures), "-q", "-p", "no:cacheprovider", *args]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    with (folder / "_output.txt").open("w") as output:
+        subprocess.run(command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
+                       check=False, timeout=3600)
+    data = json.loads(figures.read_text())
+    return Measure(data["seconds"], data["rss_kb"], data["exit"])
+
+
+def output_of(folder: Path) -> str:
+    """What the last :func:`run_pytest` in ``folder`` printed."""
+    return (folder / "_output.txt").read_text()
