@@ -40,7 +40,7 @@ def test_certificate_lifetime(crypto_key, crypto_policy):
     references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, ISO27001_A824],
     remediation="Rotate the key: its age exceeds the cryptoperiod for its class and tier.",
     applies_to=lambda key: key.kind in KEY_CLASS,
-    requires=["created"],
+    requires=["created"], reads=["rotated"],
 )
 @pytest.mark.ssrm("CSC")
 def test_key_age(crypto_key, crypto_policy, crypto_now):

@@ -137,6 +137,7 @@ def test_tls_forward_secrecy(crypto_endpoint, crypto_policy):
     remediation="Configure the endpoint from the Mozilla SSL configuration generator for "
                 "the profile the policy names (ssl-config.mozilla.org).",
     applies_to=TLS,
+    reads=["mozilla_profile_issues"],
 )
 @pytest.mark.ssrm("CSC")
 def test_tls_mozilla_profile(crypto_endpoint, crypto_policy):

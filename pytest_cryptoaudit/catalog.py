@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from .facts import fact
 from .model import RiskTier
 
 #: The fixtures that a control parametrizes over, and what each one receives.
@@ -31,10 +32,12 @@ SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_di
 
 MARKERS = (
     "control(id, title, *, check=None, references=(), remediation='', applies_to=None, "
-    "requires=(), caiq=(), waivable=None): a cryptographic control of the audit catalog "
-    "(CCM/AICM CEK-xx). applies_to is a mapping of record field to allowed value(s) or a "
-    "predicate; waivable names a per-tier boolean policy setting that says at which tiers a "
-    "waiver may accept the control's findings (default: at every tier).",
+    "requires=(), reads=(), caiq=(), waivable=None): a cryptographic control of the audit "
+    "catalog (CCM/AICM CEK-xx). applies_to is a mapping of record field to allowed value(s) "
+    "or a predicate; requires names the facts the subject must carry (dotted, e.g. "
+    "managed.state), reads the further facts the check looks at (of other records too), so "
+    "that discovery fetches them; waivable names a per-tier boolean policy setting that "
+    "says at which tiers a waiver may accept the control's findings (default: at every tier).",
     "risk_tier(tier): the lowest risk tier (low, medium, high, critical) of the keys or "
     "systems the control applies to.",
     "ssrm(owner): the shared-responsibility owner of the control (CSP, CSC, MP, OSP, AP, AIC "
@@ -80,6 +83,9 @@ class ControlSpec:
     min_tier: RiskTier = RiskTier.LOW
     ssrm: str = ""
     requires: tuple[str, ...] = ()
+    #: Facts the check reads besides ``requires`` (optional ones, or other records'), so
+    #: that a run of this control alone fetches them.
+    reads: tuple[str, ...] = ()
     caiq: tuple[str, ...] = ()
     description: str = ""
     #: A per-tier boolean policy setting: where it is false, no waiver accepts a finding.
@@ -94,6 +100,11 @@ class ControlSpec:
         tier = getattr(record, "risk_tier", RiskTier.CRITICAL)
         return RiskTier(tier) >= self.min_tier and self.applies(record)
 
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """Every fact the check needs fetched: what it requires and what it reads."""
+        return tuple(dict.fromkeys((*self.requires, *self.reads)))
+
     def missing(self, record: Any) -> dict[str, str]:
         """The required attributes that ``record`` lacks, with the reason for each."""
         unreadable: Mapping[str, str] = getattr(record, "unreadable", {})
@@ -101,15 +112,9 @@ class ControlSpec:
         for name in self.requires:
             if name in unreadable:
                 result[name] = unreadable[name]
-            elif _attribute(record, name) is None:
+            elif fact(record, name) is None:
                 result[name] = "not reported by the provider"
         return result
-
-
-def _attribute(record: Any, name: str) -> Any:
-    if hasattr(record, name):
-        return getattr(record, name)
-    return getattr(record, "attributes", {}).get(name)
 
 
 def spec_from_node(node: Any) -> ControlSpec | None:
@@ -144,6 +149,7 @@ def _build_spec(
         min_tier=RiskTier(tier_marker.args[0]) if tier_marker else RiskTier.LOW,
         ssrm=ssrm_marker.args[0] if ssrm_marker else "",
         requires=tuple(kwargs.get("requires", ())),
+        reads=tuple(kwargs.get("reads", ())),
         caiq=tuple(kwargs.get("caiq", ())),
         waivable=kwargs.get("waivable"),
         description=" ".join(doc.split()),

@@ -136,10 +136,11 @@ class Policy:
     def __init__(self, settings: Iterable[PolicySetting], overrides: Mapping[str, Any]) -> None:
         self.settings = {s.name: s for s in settings}
         values = {name: s.default for name, s in self.settings.items()}
-        for name, value in overrides.items():
+        for given, given_value in overrides.items():
+            name, value = resolve_alias(given, given_value)  # errors name what the user wrote
             if name not in self.settings:
-                raise PolicyError(f"policy.{name}: unknown policy setting")
-            values[name] = _merge(self.settings[name], f"policy.{name}", values[name], value)
+                raise PolicyError(f"policy.{given}: unknown policy setting")
+            values[name] = _merge(self.settings[name], f"policy.{given}", values[name], value)
         self._values = values
         self.overrides = dict(overrides)
 
@@ -155,3 +156,10 @@ class Policy:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
+
+
+# Last, because the managed-key settings are built from the classes above; they are builtin
+# because generic controls judge facts that any provider may fill.
+from .managed_policy import MANAGED_KEY_SETTINGS, resolve_alias  # noqa: E402
+
+BUILTIN_SETTINGS = (*BUILTIN_SETTINGS, *MANAGED_KEY_SETTINGS)

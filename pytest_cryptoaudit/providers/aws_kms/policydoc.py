@@ -54,7 +54,7 @@ def _principals(statement: Mapping[str, Any]) -> list[str]:
             for p in _as_list(principal.get(kind))]
 
 
-def _restricting_conditions(statement: Mapping[str, Any]) -> dict[str, list[str]]:
+def restricting_conditions(statement: Mapping[str, Any]) -> dict[str, list[str]]:
     """Condition key -> values, for the conditions that really narrow who may call."""
     narrowed: dict[str, list[str]] = {}
     for operator, block in (statement.get("Condition") or {}).items():
@@ -70,7 +70,7 @@ def _restricting_conditions(statement: Mapping[str, Any]) -> dict[str, list[str]
 def is_public(statement: Mapping[str, Any]) -> bool:
     """Allow to everyone (``*``, ``{"AWS": "*"}`` or NotPrincipal) with no narrowing condition."""
     everyone = "*" in _principals(statement) or "NotPrincipal" in statement
-    return everyone and not _restricting_conditions(statement)
+    return everyone and not restricting_conditions(statement)
 
 
 def public_statements(policy: Mapping[str, Any]) -> list[str]:
@@ -93,7 +93,7 @@ def is_service_principal(principal: str) -> bool:
 
 def _statement_principals(statement: Mapping[str, Any]) -> list[str]:
     principals = [p for p in _principals(statement) if p != "*"]
-    for key, values in _restricting_conditions(statement).items():
+    for key, values in restricting_conditions(statement).items():
         if key in ACCOUNT_CONDITION_KEYS or key in ARN_CONDITION_KEYS:
             principals.extend(values)
     return principals
