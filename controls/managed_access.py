@@ -33,7 +33,7 @@ def _outside(key, delegated: bool) -> list[str]:
 
 
 @pytest.mark.control(
-    "CEK-08", "CSC key management capability", check="kms-policy-not-public",
+    "CEK-08", check="kms-policy-not-public",
     references=ACCESS_REFERENCES,
     remediation="Name the principals in the key's access policy, or add a condition that "
                 "pins callers to known accounts, organisations or networks.",
@@ -48,7 +48,7 @@ def test_kms_policy_not_public(crypto_key):
 
 
 @pytest.mark.control(
-    "CEK-08", "CSC key management capability", check="kms-policy-principals",
+    "CEK-08", check="kms-policy-principals",
     references=ACCESS_REFERENCES,
     remediation="Remove the principal from the key's access policy, or add its account to "
                 "the system's trusted accounts after review.",
@@ -63,7 +63,7 @@ def test_kms_policy_principals(crypto_key):
 
 
 @pytest.mark.control(
-    "CEK-08", "CSC key management capability", check="kms-grantees",
+    "CEK-08", check="kms-grantees",
     references=ACCESS_REFERENCES,
     remediation="Revoke the grant, or add the grantee's account to the system's trusted "
                 "accounts after review.",

@@ -49,8 +49,8 @@ def _state(key) -> str:
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation", check="kms-rotation-enabled",
-    references=[ccm("CEK-12"), AWS_FSBP_KMS, SP800_57_CRYPTOPERIODS, ISO27001_A824],
+    "CEK-12", check="kms-rotation-enabled",
+    references=[AWS_FSBP_KMS, SP800_57_CRYPTOPERIODS, ISO27001_A824],
     remediation="Enable automatic rotation of the key, with a period within the cryptoperiod.",
     applies_to=_rotatable, requires=["managed.rotation"],
 )
@@ -66,8 +66,8 @@ def test_kms_rotation_enabled(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation", check="kms-rotation-period",
-    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS],
+    "CEK-12", check="kms-rotation-period",
+    references=[SP800_57_CRYPTOPERIODS],
     remediation="Shorten the automatic rotation period to at most the symmetric cryptoperiod.",
     applies_to=_rotating, requires=["managed.rotation.period_days"],
 )
@@ -85,8 +85,8 @@ def test_kms_rotation_period(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-14", "Key destruction", check="kms-not-pending-deletion",
-    references=[ccm("CEK-14"), AWS_FSBP_KMS, SP800_57, ISO27001_A824],
+    "CEK-14", check="kms-not-pending-deletion",
+    references=[AWS_FSBP_KMS, SP800_57, ISO27001_A824],
     remediation="Cancel the deletion unless it was approved and no data still depends on the "
                 "key; record the approval as a waiver.",
     applies_to=lambda key: managed(key) is not None, requires=["managed.state"],
@@ -106,8 +106,8 @@ def test_kms_not_pending_deletion(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-15", "Key activation", check="kms-key-material-imported",
-    references=[ccm("CEK-15"), SP800_57],
+    "CEK-15", check="kms-key-material-imported",
+    references=[SP800_57],
     remediation="Import the key material (or re-import it if it expired), or schedule the "
                 "unused key for deletion.",
     applies_to=_imported, requires=["managed.state"],
@@ -120,8 +120,8 @@ def test_kms_key_material_imported(crypto_key):
 
 
 @pytest.mark.control(
-    "CEK-16", "Key suspension", check="kms-key-enabled",
-    references=[ccm("CEK-16"), SP800_57],
+    "CEK-16", check="kms-key-enabled",
+    references=[SP800_57],
     remediation="Re-enable the key if it is needed, or schedule it for deletion after review.",
     applies_to=lambda key: managed(key) is not None, requires=["managed.state"],
 )
@@ -137,8 +137,8 @@ def test_kms_key_enabled(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-17", "Key deactivation", check="kms-key-store-connected",
-    references=[ccm("CEK-17"), SP800_57],
+    "CEK-17", check="kms-key-store-connected",
+    references=[SP800_57],
     remediation="Reconnect the key store, or retire the keys it holds.",
     applies_to=lambda key: managed(key) is not None and managed(key).key_store is not None,
     requires=["managed.state"],
@@ -151,8 +151,8 @@ def test_kms_key_store_connected(crypto_key):
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation", check="kms-key-origin",
-    references=[ccm("CEK-10"), ccm("CEK-08"), SP800_57, ISO27001_A824],
+    "CEK-10", check="kms-key-origin",
+    references=[ccm("CEK-08"), SP800_57, ISO27001_A824],
     remediation="Replace the key with one generated in the key service or a dedicated HSM, or "
                 "record the approval of imported/external material in policy "
                 "(managed_key_allowed_origins).",
@@ -170,7 +170,7 @@ def test_kms_key_origin(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation", check="kms-imported-material-expiry",
+    "CEK-10", check="kms-imported-material-expiry",
     references=[ccm("CEK-10"), ccm("CEK-17"), SP800_57],
     remediation="Re-import the key material with an expiry date.",
     applies_to=lambda key: (_customer(key) and _imported(key)
@@ -189,8 +189,8 @@ def test_kms_imported_material_expiry(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-08", "CSC key management capability", check="kms-customer-managed",
-    references=[ccm("CEK-08"), ccm("CEK-10"), ISO27001_A824],
+    "CEK-08", check="kms-customer-managed",
+    references=[ccm("CEK-10"), ISO27001_A824],
     remediation="Protect the data with a customer-managed key whose policy and rotation the "
                 "customer controls.",
     applies_to=lambda key: managed(key) is not None, requires=["managed.manager"],
