@@ -86,7 +86,8 @@ class Action(enum.StrEnum):
 ADMIN_ACTIONS = frozenset({Action.MANAGE, Action.DELETE, Action.GRANT, Action.EXPORT})
 
 
-@dataclasses.dataclass(frozen=True)
+# slots: thousands of keys carry these; a shared tuple of grants serves identical policies.
+@dataclasses.dataclass(frozen=True, slots=True)
 class Grant:
     """One normalised access entry: who may do what with the key, and where it says so.
 
@@ -114,7 +115,7 @@ class Grant:
         return self.kind is PrincipalKind.ANYONE and not self.restricted
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Rotation:
     """Automatic rotation of a key the service can rotate."""
 
@@ -126,7 +127,7 @@ class Rotation:
     period_source: str = ""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Deletion:
     """A scheduled deletion: when the material goes, and the waiting period."""
 
@@ -134,7 +135,7 @@ class Deletion:
     window_days: int | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ManagedKeyFacts:
     """What an auditor needs to know about a key held by a key-management service.
 

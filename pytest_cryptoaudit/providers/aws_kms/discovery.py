@@ -99,8 +99,10 @@ class KmsDiscovery:
         self.audited: list[Account] = []
         self.scopes: list[tuple[Account, str]] = []
         self.trails = TrailBook(self.clients)
-        # Most keys of an account share a handful of policy texts: parse each text once.
+        # Most keys of an account share a handful of policy texts: parse each text once,
+        # and normalise it once per owning account (the grants are immutable, so shared).
         self._policies: dict[str, Any] = {}
+        self._policy_grants: dict[tuple[str, str], tuple[Grant, ...]] = {}
 
     # -- accounts and regions (controller thread) ---------------------------------------
 
@@ -237,7 +239,7 @@ class KmsDiscovery:
         try:
             text = kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"]
             policy = self._parse_policy(text)
-            found += policy_grants(policy, trusted)
+            found += self._normalised(text, metadata.get("AWSAccountId", ""), policy, trusted)
         except self.errors as exc:
             unreadable["managed.access"] = f"key policy: {describe(exc)}"
         except ValueError as exc:
@@ -252,6 +254,13 @@ class KmsDiscovery:
         if "managed.access" in unreadable:
             return None, policy
         return tuple(found), policy
+
+    def _normalised(self, text: str, account: str, policy: Any,
+                    trusted: set[str]) -> tuple[Grant, ...]:
+        cached = self._policy_grants.get((text, account))
+        if cached is None:
+            cached = self._policy_grants[(text, account)] = tuple(policy_grants(policy, trusted))
+        return cached
 
     def _parse_policy(self, text: str) -> Any:
         parsed = self._policies.get(text)
