@@ -90,3 +90,14 @@ def test_the_context_needs_only_the_facts_of_the_selected_builtin_controls():
     assert not alone.needs("managed.rotation") and not alone.needs("managed.access")
     full = DiscoveryContext(policy=policy, now=NOW)
     assert full.required_facts is None and full.needs("managed.access")
+
+
+@pytest.mark.parametrize("name", ["aws-kms", "vault", "tls"])
+def test_every_fact_a_provider_fetches_on_demand_is_one_a_control_names(name):
+    from pytest_cryptoaudit.catalog_cli import load_builtin_catalog
+    from pytest_cryptoaudit.providers import ProviderRegistry
+
+    provider = ProviderRegistry().get(name)
+    named = {fact for spec in load_builtin_catalog() for fact in spec.facts}
+    assert provider.fetches, f"{name} declares no fact -> calls map"
+    assert set(provider.fetches) <= named, set(provider.fetches) - named

@@ -32,8 +32,8 @@ PROGRESS_EVERY = 1000
 #: the fact. DescribeKey, ListResourceTags, ListKeys and ListAliases are always made.
 ROTATION_CALLS = ("kms:GetKeyRotationStatus", "kms:ListKeyRotations")
 FETCHES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("managed.rotation", "rotation_enabled", "rotation_period_days",
-                     "rotated"), ROTATION_CALLS),
+    # The record's rotation_enabled / rotation_period_days come from the same calls.
+    **dict.fromkeys(("managed.rotation", "rotated"), ROTATION_CALLS),
     "managed.access": ("kms:GetKeyPolicy", "kms:ListGrants"),
     "auditor_admin_rights": ("kms:GetKeyPolicy",),
     "cloudtrail_regions": ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
