@@ -135,3 +135,17 @@ def test_an_unknown_key_spec_is_unreadable_not_guessed():
     assert algorithm_fields("QUANTUM_9000") == {"unreadable": {
         "algorithm": "unknown KMS key spec 'QUANTUM_9000'",
         "size": "unknown KMS key spec 'QUANTUM_9000'"}}
+
+
+def test_describe_key_facts_that_are_missing_are_unreadable_not_guessed():
+    from pytest_cryptoaudit.providers.aws_kms.facts import base_facts, unreadable_facts
+
+    imported = {"Origin": "EXTERNAL", "KeyState": "Enabled", "KeyManager": "CUSTOMER"}
+    assert unreadable_facts(imported) == {
+        "managed.material_expires": "DescribeKey did not report ExpirationModel"}
+    assert base_facts(imported)["material_expires"] is None
+    expiring = {**imported, "ExpirationModel": "KEY_MATERIAL_EXPIRES"}
+    assert unreadable_facts(expiring) == {} and base_facts(expiring)["material_expires"] is True
+    assert unreadable_facts({**imported, "KeyState": "PendingImport"}) == {}
+    odd = {"Origin": "AWS_KMS", "KeyState": "Hibernating"}
+    assert unreadable_facts(odd) == {"managed.state": "unknown KMS key state 'Hibernating'"}

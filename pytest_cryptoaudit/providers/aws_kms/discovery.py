@@ -18,7 +18,14 @@ from ...facts import Grant
 from .. import Discovery, DiscoveryContext
 from .clients import Account, Clients, api_errors, describe, paginate
 from .cloudtrail import TrailBook
-from .facts import base_facts, kms_grants, managed_facts, policy_grants, rotation_fact
+from .facts import (
+    base_facts,
+    kms_grants,
+    managed_facts,
+    policy_grants,
+    rotation_fact,
+    unreadable_facts,
+)
 from .independence import admin_rights
 from .keyspec import kind_of, record_fields
 from .options import AwsKmsOptions
@@ -209,6 +216,7 @@ class KmsDiscovery:
             tags = [] if metadata.get("KeyManager") == "AWS" else paginate(
                 kms, "list_resource_tags", "Tags", KeyId=arn)
             facts = base_facts(metadata)
+            fields["unreadable"].update(unreadable_facts(metadata))
             if self.plan.rotation:
                 read_rotation(kms, arn, metadata, fields)
             elif facts["can_rotate"]:

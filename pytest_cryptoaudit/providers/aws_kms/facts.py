@@ -85,6 +85,18 @@ def base_facts(metadata: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def unreadable_facts(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """Facts DescribeKey should have answered and did not: never guessed, so the checks
+    that need them error with the reason."""
+    missing = {}
+    if (metadata.get("Origin") == "EXTERNAL" and metadata.get("KeyState") != "PendingImport"
+            and not metadata.get("ExpirationModel")):
+        missing["managed.material_expires"] = "DescribeKey did not report ExpirationModel"
+    if metadata.get("KeyState") not in STATES:
+        missing["managed.state"] = f"unknown KMS key state {metadata.get('KeyState')!r}"
+    return missing
+
+
 def rotation_fact(fields: Mapping[str, Any], source: str = "") -> Rotation | None:
     """The rotation the key's fields record (None if KMS reported none)."""
     enabled = fields.get("rotation_enabled")
