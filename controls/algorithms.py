@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
-from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, SP800_131A, ccm
+from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, SP800_131A
+
+pytestmark = pytest.mark.ssrm("CSC")
 
 FINITE_FIELD = {"RSA", "DSA", "DH"}
 ELLIPTIC = {"EC"}
@@ -26,15 +28,14 @@ def _minimum_bits(algorithm: str, policy, tier) -> int | None:
 
 
 @pytest.mark.control(
-    "CEK-04", "Encryption algorithm",
+    "CEK-04",
     check="key-strength",
-    references=[ccm("CEK-04"), SP800_131A, SP800_57, ISO27001_A824],
+    references=[SP800_131A, SP800_57, ISO27001_A824],
     remediation="Replace the key with one of at least the policy's size for its tier "
                 "(RSA/DSA/DH >= 2048 bits, curves >= 224 bits, symmetric >= 128 bits).",
     applies_to=lambda key: key.algorithm is None or key.algorithm not in FIXED_STRENGTH,
     requires=["algorithm", "size"],
 )
-@pytest.mark.ssrm("CSC")
 def test_key_strength(crypto_key, crypto_policy, crypto_note):
     """The key is at least as strong as the policy requires for its risk tier."""
     minimum = _minimum_bits(crypto_key.algorithm, crypto_policy, crypto_key.risk_tier)
@@ -53,14 +54,13 @@ def test_key_strength(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-04", "Encryption algorithm",
+    "CEK-04",
     check="algorithm-allowed",
-    references=[ccm("CEK-04"), SP800_131A, ISO27001_A824],
+    references=[SP800_131A, ISO27001_A824],
     remediation="Migrate data protected by this key to an approved algorithm (AES, RSA, "
                 "ECDSA/EdDSA) and retire the key.",
     requires=["algorithm"],
 )
-@pytest.mark.ssrm("CSC")
 def test_algorithm_allowed(crypto_key, crypto_policy):
     """The key's algorithm is not on the policy's list of disallowed algorithms."""
     disallowed = {a.upper() for a in crypto_policy["disallowed_algorithms"]}
@@ -70,14 +70,13 @@ def test_algorithm_allowed(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-04", "Encryption algorithm",
+    "CEK-04",
     check="certificate-signature-hash",
-    references=[ccm("CEK-04"), SP800_131A, ISO27001_A824],
+    references=[SP800_131A, ISO27001_A824],
     remediation="Reissue the certificate with a SHA-256 (or stronger) signature.",
     applies_to={"kind": "certificate"},
     requires=["certificate"],
 )
-@pytest.mark.ssrm("CSC")
 def test_certificate_signature_hash(crypto_key, crypto_policy):
     """The certificate is not signed with a disallowed hash (MD5, SHA-1)."""
     info = crypto_key.certificate

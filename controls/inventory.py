@@ -7,29 +7,29 @@ import pytest
 from pytest_cryptoaudit.model import is_valid_owner
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, ccm
 
+pytestmark = pytest.mark.ssrm("CSC")
+
 
 @pytest.mark.control(
-    "CEK-21", "Key inventory management",
+    "CEK-21",
     check="discovery-complete",
-    references=[ccm("CEK-21"), ccm("CEK-09"), SP800_57],
+    references=[ccm("CEK-09"), SP800_57],
     remediation="Give the auditing identity read access to the system, or fix the file, so "
                 "that the inventory is complete.",
 )
-@pytest.mark.ssrm("CSC")
 def test_discovery_complete(crypto_discovery_error):
     """Every configured system and key could be read (the fixture errors with the reason)."""
     pytest.fail(f"discovery error not raised for {crypto_discovery_error.uid}")
 
 
 @pytest.mark.control(
-    "CEK-21", "Key inventory management",
+    "CEK-21",
     check="classified",
-    references=[ccm("CEK-21"), ISO27001_A824],
+    references=[ISO27001_A824],
     remediation="Fix the system's `risk_tier` / `ssrm_owner`, or the key's override tags "
                 "(`cryptoaudit:risk-tier`: low, medium, high, critical; "
                 "`cryptoaudit:ssrm-owner`: CSP, CSC, MP, OSP, AP, AIC or a shared pair).",
 )
-@pytest.mark.ssrm("CSC")
 def test_classified(crypto_key):
     """The key has a valid risk tier and SSRM owner (from its system or its override tags)."""
     invalid = [crypto_key.unreadable[field] for field in ("risk_tier", "ssrm_owner")
@@ -39,14 +39,13 @@ def test_classified(crypto_key):
 
 
 @pytest.mark.control(
-    "CEK-21", "Key inventory management",
+    "CEK-21",
     check="has-owner",
-    references=[ccm("CEK-21"), SP800_57, ISO27001_A824],
+    references=[SP800_57, ISO27001_A824],
     remediation="Tag the key with the team or person that answers for it (`owner` tag, or the "
                 "name set in `[tags] accountable_owner`), or set `accountable_owner` on its "
                 "system.",
 )
-@pytest.mark.ssrm("CSC")
 def test_has_owner(crypto_key):
     """The key has an accountable owner: its owner tag, else its system's accountable_owner."""
     assert crypto_key.accountable_owner, (

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from pytest_cryptoaudit.references import CAB_BR, ISO27001_A824, SP800_57_CRYPTOPERIODS, ccm
+from pytest_cryptoaudit.references import CAB_BR, ISO27001_A824, SP800_57_CRYPTOPERIODS
+
+pytestmark = pytest.mark.ssrm("CSC")
 
 KEY_CLASS = {"secret-key": "symmetric", "private-key": "private"}
 
@@ -16,14 +18,13 @@ def _is_leaf(key) -> bool:
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation",
+    "CEK-12",
     check="certificate-lifetime",
-    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, CAB_BR],
+    references=[SP800_57_CRYPTOPERIODS, CAB_BR],
     remediation="Issue certificates with a validity no longer than the policy's maximum.",
     applies_to=_is_leaf,
     requires=["certificate"],
 )
-@pytest.mark.ssrm("CSC")
 def test_certificate_lifetime(crypto_key, crypto_policy):
     """A leaf certificate's validity is within the policy's maximum for its tier."""
     maximum = crypto_policy.for_tier("max_certificate_lifetime_days", crypto_key.risk_tier)
@@ -35,14 +36,13 @@ def test_certificate_lifetime(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation",
+    "CEK-12",
     check="key-age",
-    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, ISO27001_A824],
+    references=[SP800_57_CRYPTOPERIODS, ISO27001_A824],
     remediation="Rotate the key: its age exceeds the cryptoperiod for its class and tier.",
     applies_to=lambda key: key.kind in KEY_CLASS,
-    requires=["created"],
+    requires=["created"], reads=["rotated"],
 )
-@pytest.mark.ssrm("CSC")
 def test_key_age(crypto_key, crypto_policy, crypto_now):
     """The key (or its latest rotation) is younger than its cryptoperiod."""
     key_class = KEY_CLASS[crypto_key.kind.value]
@@ -56,14 +56,13 @@ def test_key_age(crypto_key, crypto_policy, crypto_now):
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation",
+    "CEK-12",
     check="expiry-window",
-    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS],
+    references=[SP800_57_CRYPTOPERIODS],
     remediation="Renew or rotate before expiry to avoid an outage or an emergency rekey.",
     applies_to=lambda key: key.kind == "certificate" or key.expires is not None,
     requires=["expires"],
 )
-@pytest.mark.ssrm("CSC")
 def test_expiry_window(crypto_key, crypto_policy, crypto_now):
     """The key or certificate does not expire within the tier's warning window."""
     if crypto_key.expires <= crypto_now:
@@ -77,14 +76,13 @@ def test_expiry_window(crypto_key, crypto_policy, crypto_now):
 
 
 @pytest.mark.control(
-    "CEK-17", "Key deactivation",
+    "CEK-17",
     check="not-expired",
-    references=[ccm("CEK-17"), "RFC 5280 4.1.2.5", ISO27001_A824],
+    references=["RFC 5280 4.1.2.5", ISO27001_A824],
     remediation="Replace the expired certificate and remove it from service.",
     applies_to={"kind": "certificate"},
     requires=["expires"],
 )
-@pytest.mark.ssrm("CSC")
 def test_not_expired(crypto_key, crypto_now):
     """The certificate has not expired (an expired one still deployed is not deactivated)."""
     assert crypto_key.expires > crypto_now, (
@@ -93,14 +91,13 @@ def test_not_expired(crypto_key, crypto_now):
 
 
 @pytest.mark.control(
-    "CEK-15", "Key activation",
+    "CEK-15",
     check="already-valid",
-    references=[ccm("CEK-15"), "RFC 5280 4.1.2.5"],
+    references=["RFC 5280 4.1.2.5"],
     remediation="Do not deploy a certificate before its notBefore date; check the issuing clock.",
     applies_to={"kind": "certificate"},
     requires=["certificate"],
 )
-@pytest.mark.ssrm("CSC")
 def test_already_valid(crypto_key, crypto_now):
     """The certificate's validity has begun (deployed before activation otherwise)."""
     not_before = crypto_key.certificate.not_before

@@ -17,8 +17,9 @@ from pytest_cryptoaudit.references import (
     PKCS11,
     SP800_57,
     SP800_57_KEY_USAGE,
-    ccm,
 )
+
+pytestmark = pytest.mark.ssrm("CSC")
 
 #: The purposes of SP 800-57 5.2, by the PKCS#11 usage attributes that serve each.
 PURPOSES = {
@@ -55,15 +56,14 @@ def _required(policy, name: str, key) -> bool:
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation and protection at rest",
+    "CEK-10",
     check="sensitive",
-    references=[ccm("CEK-10"), PKCS11, SP800_57, PCI_DSS_3_6],
+    references=[PKCS11, SP800_57, PCI_DSS_3_6],
     remediation="Generate a replacement key with CKA_SENSITIVE true on the token, move its "
                 "users to it and destroy this key; its value may have been read in the clear.",
     applies_to=_token_secret,
     requires=["sensitive"],
 )
-@pytest.mark.ssrm("CSC")
 def test_sensitive(crypto_key, crypto_policy):
     """A secret or private key on a token is sensitive, and has always been where required."""
     problems = []
@@ -77,15 +77,14 @@ def test_sensitive(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation and protection at rest",
+    "CEK-10",
     check="never-extractable",
-    references=[ccm("CEK-10"), PKCS11, SP800_57, PCI_DSS_3_6],
+    references=[PKCS11, SP800_57, PCI_DSS_3_6],
     remediation="Generate a replacement key on the token with CKA_EXTRACTABLE false, move its "
                 "users to it and destroy this key (extractability cannot be undone).",
     applies_to=_token_secret,
     requires=["extractable"],
 )
-@pytest.mark.ssrm("CSC")
 def test_never_extractable(crypto_key, crypto_policy, crypto_note):
     """A secret or private key has never been extractable from the token, where required."""
     extractable = _flag(crypto_key, "extractable")
@@ -102,15 +101,14 @@ def test_never_extractable(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation and protection at rest",
+    "CEK-10",
     check="generated-on-token",
-    references=[ccm("CEK-10"), PKCS11, "NIST SP 800-133 Rev 2", ISO27001_A824],
+    references=[PKCS11, "NIST SP 800-133 Rev 2", ISO27001_A824],
     remediation="Generate the key inside the token (C_GenerateKey / C_GenerateKeyPair) "
                 "instead of importing key material made elsewhere.",
     applies_to=_token_secret,
     requires=["local"],
 )
-@pytest.mark.ssrm("CSC")
 def test_generated_on_token(crypto_key, crypto_policy, crypto_note):
     """A secret or private key was generated on the token (CKA_LOCAL), where required."""
     local = _flag(crypto_key, "local")
@@ -123,14 +121,13 @@ def test_generated_on_token(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-11", "Key purpose",
+    "CEK-11",
     check="single-purpose-usage",
-    references=[ccm("CEK-11"), SP800_57_KEY_USAGE, PKCS11, ISO27001_A824],
+    references=[SP800_57_KEY_USAGE, PKCS11, ISO27001_A824],
     remediation="Use one key per purpose: clear the usage attributes of the other purposes "
                 "(or generate separate keys for encryption, signing, wrapping, derivation).",
     applies_to=_token_key,
 )
-@pytest.mark.ssrm("CSC")
 def test_single_purpose_usage(crypto_key, crypto_policy, crypto_note):
     """A token key's usage attributes allow one purpose: encryption, signature, key
     wrapping or key derivation."""
@@ -148,14 +145,13 @@ def test_single_purpose_usage(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-17", "Key deactivation",
+    "CEK-17",
     check="unusable-after-end-date",
-    references=[ccm("CEK-17"), PKCS11, SP800_57],
+    references=[PKCS11, SP800_57],
     remediation="Tokens do not enforce CKA_END_DATE: clear the key's usage attributes "
                 "(CKA_ENCRYPT, CKA_SIGN, CKA_WRAP ...) or destroy it once it is past its end date.",
     applies_to=_with_end_date,
 )
-@pytest.mark.ssrm("CSC")
 def test_unusable_after_end_date(crypto_key, crypto_now):
     """A token key past its end date (CKA_END_DATE) can no longer be used for anything."""
     if crypto_key.expires is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_cryptoaudit.references import ISO27001_A824, RFC5280, SP800_57, ccm
+from pytest_cryptoaudit.references import ISO27001_A824, RFC5280, SP800_57
+
+pytestmark = pytest.mark.ssrm("CSC")
 
 SIGNING = {"digital_signature", "content_commitment"}
 ENCIPHERMENT = {"key_encipherment", "data_encipherment"}
@@ -20,14 +22,13 @@ def _ca_certificate(key) -> bool:
 
 
 @pytest.mark.control(
-    "CEK-11", "Key purpose",
+    "CEK-11",
     check="single-purpose",
-    references=[ccm("CEK-11"), "NIST SP 800-57 Part 1 Rev 5, 5.2", ISO27001_A824],
+    references=["NIST SP 800-57 Part 1 Rev 5, 5.2", ISO27001_A824],
     remediation="Issue separate certificates (and keys) for signing and for encipherment.",
     applies_to=_leaf_certificate,
     requires=["certificate"],
 )
-@pytest.mark.ssrm("CSC")
 def test_single_purpose(crypto_key, crypto_policy):
     """A certificate's key usage does not mix signing with encipherment, unless allowed."""
     usage = set(crypto_key.certificate.key_usage)
@@ -40,14 +41,13 @@ def test_single_purpose(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-11", "Key purpose",
+    "CEK-11",
     check="ca-not-leaf",
-    references=[ccm("CEK-11"), RFC5280, SP800_57],
+    references=[RFC5280, SP800_57],
     remediation="Use the CA key only to sign certificates and CRLs; issue a leaf for the service.",
     applies_to=_ca_certificate,
     requires=["certificate"],
 )
-@pytest.mark.ssrm("CSC")
 def test_ca_not_leaf(crypto_key):
     """A CA certificate is not used as an end-entity (server, client or signing) certificate."""
     info = crypto_key.certificate

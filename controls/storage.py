@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_cryptoaudit.references import ISO27001_A824, PCI_DSS_3_6, SP800_57, ccm
+from pytest_cryptoaudit.references import ISO27001_A824, PCI_DSS_3_6, SP800_57
+
+pytestmark = pytest.mark.ssrm("CSC")
 
 PRIVATE_FILE = {"provider": "files", "kind": "private-key"}
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation and protection at rest",
+    "CEK-10",
     check="private-key-encrypted",
-    references=[ccm("CEK-10"), SP800_57, ISO27001_A824, PCI_DSS_3_6],
+    references=[SP800_57, ISO27001_A824, PCI_DSS_3_6],
     remediation="Store the private key encrypted (PKCS#8 with a passphrase) or move it into "
                 "an HSM or KMS.",
     applies_to=PRIVATE_FILE,
     requires=["encrypted"],
 )
-@pytest.mark.ssrm("CSC")
 def test_private_key_encrypted(crypto_key, crypto_policy, crypto_note):
     """A private key file is encrypted where the tier requires it."""
     if crypto_key.attributes["encrypted"]:
@@ -32,14 +33,13 @@ def test_private_key_encrypted(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation and protection at rest",
+    "CEK-10",
     check="private-key-permissions",
-    references=[ccm("CEK-10"), ISO27001_A824, PCI_DSS_3_6],
+    references=[ISO27001_A824, PCI_DSS_3_6],
     remediation="chmod 600 the key file (or 640 where policy allows group read).",
     applies_to=PRIVATE_FILE,
     requires=["file_mode"],
 )
-@pytest.mark.ssrm("CSC")
 def test_private_key_permissions(crypto_key, crypto_policy):
     """A private key file is not readable by others (nor by its group, unless allowed)."""
     mode = int(crypto_key.attributes["file_mode"], 8)

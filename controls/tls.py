@@ -22,7 +22,6 @@ from pytest_cryptoaudit.references import (
     RFC8996,
     SP800_52,
     SP800_131A,
-    ccm,
 )
 from pytest_cryptoaudit.tlsinfo import (
     PROTOCOLS,
@@ -32,6 +31,8 @@ from pytest_cryptoaudit.tlsinfo import (
     suite_classes,
 )
 from pytest_cryptoaudit.tlsprofile import Deviation, describe, judge_all
+
+pytestmark = pytest.mark.ssrm("CSC")
 
 TLS = {"protocol": "tls"}
 MOZILLA_PROFILES = ("modern", "intermediate", "old")
@@ -61,15 +62,14 @@ def _read(endpoint, name: str):
 
 
 @pytest.mark.control(
-    "CEK-03", "Data encryption",
+    "CEK-03",
     check="tls-protocol-versions",
-    references=[ccm("CEK-03"), RFC8996, SP800_52, PCI_DSS_4_2_1],
+    references=[RFC8996, SP800_52, PCI_DSS_4_2_1],
     remediation="Disable SSL 2.0/3.0, TLS 1.0 and TLS 1.1 on the endpoint; accept TLS 1.2 "
                 "and 1.3 only.",
     applies_to=TLS,
     requires=["protocols"],
 )
-@pytest.mark.ssrm("CSC")
 def test_tls_protocol_versions(crypto_endpoint, crypto_policy):
     """The endpoint accepts no protocol version that the policy disallows for its tier."""
     tier = crypto_endpoint.risk_tier
@@ -83,16 +83,15 @@ def test_tls_protocol_versions(crypto_endpoint, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-03", "Data encryption",
+    "CEK-03",
     check="tls-cipher-suites",
-    references=[ccm("CEK-03"), SP800_52, SP800_131A, "RFC 7465"],
+    references=[SP800_52, SP800_131A, "RFC 7465"],
     remediation="Remove NULL, anonymous, export, RC4, RC2, (3)DES and IDEA suites (and CBC "
                 "suites with a SHA-1 MAC at high tiers); prefer ECDHE with AES-GCM or "
                 "ChaCha20-Poly1305.",
     applies_to=TLS,
     requires=["cipher_suites"],
 )
-@pytest.mark.ssrm("CSC")
 def test_tls_cipher_suites(crypto_endpoint, crypto_policy):
     """The endpoint accepts no cipher suite of a class the policy disallows for its tier."""
     tier = crypto_endpoint.risk_tier
@@ -110,15 +109,14 @@ def test_tls_cipher_suites(crypto_endpoint, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-03", "Data encryption",
+    "CEK-03",
     check="tls-forward-secrecy",
-    references=[ccm("CEK-03"), SP800_52],
+    references=[SP800_52],
     remediation="Accept only ephemeral (EC)DHE key exchange (every TLS 1.3 suite has it); "
                 "remove static RSA and static (EC)DH suites.",
     applies_to=TLS,
     requires=["cipher_suites"],
 )
-@pytest.mark.ssrm("CSC")
 def test_tls_forward_secrecy(crypto_endpoint, crypto_policy):
     """Every suite the endpoint accepts has forward secrecy, where the policy requires it."""
     tier = crypto_endpoint.risk_tier
@@ -132,14 +130,14 @@ def test_tls_forward_secrecy(crypto_endpoint, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-03", "Data encryption",
+    "CEK-03",
     check="tls-mozilla-profile",
-    references=[ccm("CEK-03"), MOZILLA_TLS, SP800_52],
+    references=[MOZILLA_TLS, SP800_52],
     remediation="Configure the endpoint from the Mozilla SSL configuration generator for "
                 "the profile the policy names (ssl-config.mozilla.org).",
     applies_to=TLS,
+    reads=["mozilla_profile_issues"],
 )
-@pytest.mark.ssrm("CSC")
 def test_tls_mozilla_profile(crypto_endpoint, crypto_policy, crypto_note):
     """The endpoint offers nothing weaker than the Mozilla server-side TLS profile the policy
     names for its tier (offering more strength, such as X448 or a post-quantum group, is a
@@ -172,16 +170,15 @@ def _shorten(text: str, limit: int = 200) -> str:
 
 
 @pytest.mark.control(
-    "CEK-04", "Encryption algorithm",
+    "CEK-04",
     check="tls-key-exchange-strength",
-    references=[ccm("CEK-04"), SP800_131A, SP800_52],
+    references=[SP800_131A, SP800_52],
     remediation="Offer only ECDHE groups of at least the policy's curve size (X25519, P-256, "
                 "P-384) and finite-field DHE groups of at least its modulus size "
                 "(ffdhe2048 or larger).",
     applies_to=TLS,
     requires=["key_exchange_groups"],
 )
-@pytest.mark.ssrm("CSC")
 def test_tls_key_exchange_strength(crypto_endpoint, crypto_policy):
     """Every key exchange group the endpoint accepts is as strong as the policy requires."""
     tier = crypto_endpoint.risk_tier
@@ -203,15 +200,14 @@ def _validated_leaf(key) -> bool:
 
 
 @pytest.mark.control(
-    "CEK-03", "Data encryption",
+    "CEK-03",
     check="certificate-chain-validates",
-    references=[ccm("CEK-03"), RFC5280_PATH_VALIDATION, SP800_52, ISO27001_A824],
+    references=[RFC5280_PATH_VALIDATION, SP800_52, ISO27001_A824],
     remediation="Serve a chain that leads to the configured trust anchor, with a leaf that "
                 "names the host and meets the verifier's policy (key size, validity).",
     applies_to=_validated_leaf,
     requires=["validated"],
 )
-@pytest.mark.ssrm("CSC")
 def test_certificate_chain_validates(crypto_key):
     """The chain presented with this leaf validates against the configured trust store."""
     facts = crypto_key.attributes

@@ -16,6 +16,8 @@ from pytest_cryptoaudit.model import EventKind
 from pytest_cryptoaudit.providers.vault.policies import globs_overlap
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57_CRYPTOPERIODS, SP800_131A, ccm
 
+pytestmark = pytest.mark.ssrm("CSC")
+
 VAULT_SYSTEM = {"provider": "vault"}
 KEY_CLASS = {"secret-key": "symmetric", "private-key": "private"}
 REFS_ACCESS = [ccm("CEK-08"), ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 6.1"]
@@ -30,13 +32,12 @@ def _allowed(policy, name, key) -> bool:
 
 
 @pytest.mark.control(
-    "CEK-04", "Encryption algorithm", check="transit-key-type",
-    references=[ccm("CEK-04"), SP800_131A, ISO27001_A824],
+    "CEK-04", check="transit-key-type",
+    references=[SP800_131A, ISO27001_A824],
     remediation="Create a key of an allowed type, re-encrypt the data under it, and retire "
                 "this key.",
     applies_to=_transit, requires=["transit_type"],
 )
-@pytest.mark.ssrm("CSC")
 def test_transit_key_type(crypto_key, crypto_policy):
     """The transit key type is one the policy allows for the key's tier."""
     allowed = crypto_policy.for_tier("vault_transit_key_types", crypto_key.risk_tier)
@@ -48,12 +49,11 @@ def test_transit_key_type(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation", check="auto-rotate-period",
-    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, ISO27001_A824],
+    "CEK-12", check="auto-rotate-period",
+    references=[SP800_57_CRYPTOPERIODS, ISO27001_A824],
     remediation="Set auto_rotate_period on keys/NAME/config to at most the cryptoperiod.",
     applies_to=_transit, requires=["auto_rotate_period_seconds"],
 )
-@pytest.mark.ssrm("CSC")
 def test_auto_rotate_period(crypto_key, crypto_policy, crypto_note):
     """Automatic rotation is set (where the tier requires it) and within the cryptoperiod."""
     tier = crypto_key.risk_tier
@@ -75,13 +75,12 @@ def test_auto_rotate_period(crypto_key, crypto_policy, crypto_note):
 
 
 @pytest.mark.control(
-    "CEK-10", "Key generation and protection at rest", check="transit-not-exportable",
-    references=[ccm("CEK-10"), ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 6.2.2"],
+    "CEK-10", check="transit-not-exportable",
+    references=[ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 6.2.2"],
     remediation="Exportable cannot be turned off: create a non-exportable key, re-encrypt the "
                 "data under it, and delete this key.",
     applies_to=_transit, requires=["exportable"],
 )
-@pytest.mark.ssrm("CSC")
 def test_transit_not_exportable(crypto_key, crypto_policy):
     """The key cannot be exported from Vault, unless the tier allows it."""
     assert not crypto_key.attributes["exportable"] or _allowed(
@@ -91,13 +90,12 @@ def test_transit_not_exportable(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-08", "CSC key management capability", check="transit-no-plaintext-backup",
-    references=[ccm("CEK-08"), ISO27001_A824],
+    "CEK-08", check="transit-no-plaintext-backup",
+    references=[ISO27001_A824],
     remediation="Create a key without allow_plaintext_backup, re-encrypt the data under it, "
                 "and delete this key (the setting cannot be turned off).",
     applies_to=_transit, requires=["allow_plaintext_backup"],
 )
-@pytest.mark.ssrm("CSC")
 def test_transit_no_plaintext_backup(crypto_key, crypto_policy):
     """The key does not allow plaintext backups, unless the tier allows it."""
     assert not crypto_key.attributes["allow_plaintext_backup"] or _allowed(
@@ -108,13 +106,12 @@ def test_transit_no_plaintext_backup(crypto_key, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-14", "Key destruction", check="transit-deletion-protected",
-    references=[ccm("CEK-14"), ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 8.3.4"],
+    "CEK-14", check="transit-deletion-protected",
+    references=[ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 8.3.4"],
     remediation="Set deletion_allowed=false on keys/NAME/config; allow it only in a reviewed "
                 "destruction procedure.",
     applies_to=_transit, requires=["deletion_allowed"],
 )
-@pytest.mark.ssrm("CSC")
 def test_transit_deletion_protected(crypto_key, crypto_policy):
     """The key cannot be deleted by a single API call, unless the tier allows it."""
     assert not crypto_key.attributes["deletion_allowed"] or _allowed(
@@ -148,13 +145,12 @@ def _compromised_versions(key, events) -> set[int]:
 
 
 @pytest.mark.control(
-    "CEK-13", "Key revocation", check="compromised-versions-revoked",
-    references=[ccm("CEK-13"), ccm("CEK-19"), "NIST SP 800-57 Part 1 Rev 5, 8.3.1"],
+    "CEK-13", check="compromised-versions-revoked",
+    references=[ccm("CEK-19"), "NIST SP 800-57 Part 1 Rev 5, 8.3.1"],
     remediation="Rotate the key, rewrap the data (transit/rewrap), then raise "
                 "min_decryption_version above every compromised version.",
     applies_to=_transit, requires=["min_decryption_version", "versions"],
 )
-@pytest.mark.ssrm("CSC")
 def test_compromised_versions_revoked(crypto_key, crypto_events):
     """After a key compromise, no compromised version can still decrypt or verify."""
     events = _compromises(crypto_key, crypto_events)
@@ -169,13 +165,12 @@ def test_compromised_versions_revoked(crypto_key, crypto_events):
 
 
 @pytest.mark.control(
-    "CEK-19", "Key compromise", check="rotated-after-compromise",
-    references=[ccm("CEK-19"), "NIST SP 800-57 Part 1 Rev 5, 8.3.1"],
+    "CEK-19", check="rotated-after-compromise",
+    references=["NIST SP 800-57 Part 1 Rev 5, 8.3.1"],
     remediation="Rotate the key (keys/NAME/rotate) so that new data is protected by a version "
                 "that was not compromised.",
     applies_to=_transit, requires=["latest_version", "versions"],
 )
-@pytest.mark.ssrm("CSC")
 def test_rotated_after_compromise(crypto_key, crypto_events):
     """After a key compromise, the version in use is not a compromised one.
 
@@ -194,12 +189,11 @@ def test_rotated_after_compromise(crypto_key, crypto_events):
 
 
 @pytest.mark.control(
-    "CEK-09", "Encryption and key management audit", check="vault-audit-device",
-    references=[ccm("CEK-09"), ISO27001_A824, "ISO/IEC 27002:2022 8.15"],
+    "CEK-09", check="vault-audit-device",
+    references=[ISO27001_A824, "ISO/IEC 27002:2022 8.15"],
     remediation="Enable at least one audit device (file, syslog or socket) on the server.",
     applies_to=VAULT_SYSTEM, requires=["audit_devices"],
 )
-@pytest.mark.ssrm("CSC")
 def test_vault_audit_device(crypto_system):
     """At least one audit device records the requests made to the server."""
     devices = crypto_system.attributes["audit_devices"]
@@ -207,13 +201,12 @@ def test_vault_audit_device(crypto_system):
 
 
 @pytest.mark.control(
-    "CEK-09", "Encryption and key management audit", check="vault-seal-type",
-    references=[ccm("CEK-09"), ccm("CEK-08"), ISO27001_A824],
+    "CEK-09", check="vault-seal-type",
+    references=[ccm("CEK-08"), ISO27001_A824],
     remediation="Migrate the seal to one the policy allows for the tier (an auto-unseal "
                 "backed by a KMS or an HSM).",
     applies_to=VAULT_SYSTEM, requires=["seal_type"],
 )
-@pytest.mark.ssrm("CSC")
 def test_vault_seal_type(crypto_system, crypto_policy, crypto_note):
     """The seal type is recorded and is one the policy allows for the server's tier."""
     seal = crypto_system.attributes["seal_type"]
@@ -243,13 +236,12 @@ def _grants(rules, patterns, exempt):
 
 
 @pytest.mark.control(
-    "CEK-08", "CSC key management capability", check="vault-least-privilege",
+    "CEK-08", check="vault-least-privilege",
     references=REFS_ACCESS,
     remediation="Remove the grant from the policy, or name the policy in admin_policies if "
                 "it is an administrators' policy.",
     applies_to=VAULT_SYSTEM, requires=["acl_policies", "transit_mounts"],
 )
-@pytest.mark.ssrm("CSC")
 def test_vault_least_privilege(crypto_system, crypto_policy):
     """No policy but the admin policies grants write or sudo on sys/, key configs or exports."""
     attributes = crypto_system.attributes

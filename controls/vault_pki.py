@@ -16,8 +16,9 @@ from pytest_cryptoaudit.references import (
     ISO27001_A824,
     SP800_57_CRYPTOPERIODS,
     SP800_131A,
-    ccm,
 )
+
+pytestmark = pytest.mark.ssrm("CSC")
 
 #: Which minimum-size setting governs each role key type.
 MIN_BITS_SETTING = {"rsa": "min_rsa_bits", "ec": "min_ec_bits"}
@@ -53,12 +54,11 @@ def _key_size_problem(role, policy, tier) -> str | None:
 
 
 @pytest.mark.control(
-    "CEK-04", "Encryption algorithm", check="pki-role-key-size",
-    references=[ccm("CEK-04"), SP800_131A, ISO27001_A824],
+    "CEK-04", check="pki-role-key-size",
+    references=[SP800_131A, ISO27001_A824],
     remediation="Set key_type and key_bits on the role to an allowed type and size.",
     applies_to=_has_roles, requires=["pki_roles"],
 )
-@pytest.mark.ssrm("CSC")
 def test_pki_role_key_size(crypto_system, crypto_policy):
     """Every PKI role issues (or signs) keys of an allowed type and at least the minimum size."""
     tier = crypto_system.risk_tier
@@ -68,13 +68,12 @@ def test_pki_role_key_size(crypto_system, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation", check="pki-role-max-ttl",
-    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, CAB_BR],
+    "CEK-12", check="pki-role-max-ttl",
+    references=[SP800_57_CRYPTOPERIODS, CAB_BR],
     remediation="Set max_ttl on the role (or max_lease_ttl on the mount) to at most the "
                 "policy's certificate lifetime.",
     applies_to=_has_roles, requires=["pki_roles"],
 )
-@pytest.mark.ssrm("CSC")
 def test_pki_role_max_ttl(crypto_system, crypto_policy):
     """No PKI role issues certificates valid longer than the tier's maximum lifetime."""
     tier = crypto_system.risk_tier
@@ -90,13 +89,12 @@ def test_pki_role_max_ttl(crypto_system, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-11", "Key purpose", check="pki-role-names",
-    references=[ccm("CEK-11"), ISO27001_A824, CAB_BR],
+    "CEK-11", check="pki-role-names",
+    references=[ISO27001_A824, CAB_BR],
     remediation="Restrict the role to allowed_domains; turn off allow_any_name and "
                 "allow_wildcard_certificates where the tier forbids them.",
     applies_to=_has_roles, requires=["pki_roles"],
 )
-@pytest.mark.ssrm("CSC")
 def test_pki_role_names(crypto_system, crypto_policy):
     """PKI roles issue only for the names they are meant for (no any-name or wildcards)."""
     tier = crypto_system.risk_tier
@@ -112,13 +110,12 @@ def test_pki_role_names(crypto_system, crypto_policy):
 
 
 @pytest.mark.control(
-    "CEK-12", "Key rotation", check="pki-ca-outlives-roles",
-    references=[ccm("CEK-12"), SP800_57_CRYPTOPERIODS, "RFC 5280 6.1.3"],
+    "CEK-12", check="pki-ca-outlives-roles",
+    references=[SP800_57_CRYPTOPERIODS, "RFC 5280 6.1.3"],
     remediation="Rotate the CA (generate a new issuer and make it the default) before its "
                 "remaining validity is shorter than the longest role max_ttl.",
     applies_to=_vault_issuer, requires=["expires"],
 )
-@pytest.mark.ssrm("CSC")
 def test_pki_ca_outlives_roles(crypto_key, crypto_now):
     """The CA stays valid for at least the longest certificate its mount's roles may issue."""
     longest = timedelta(seconds=crypto_key.attributes["longest_role_max_ttl_seconds"])

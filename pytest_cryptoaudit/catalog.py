@@ -4,14 +4,15 @@ A control is a plain pytest test. Its marker carries the catalog id, title, refe
 remediation and applicability; markers, report columns and framework mappings all read it
 from here::
 
+    pytestmark = pytest.mark.ssrm("CSC")   # who owns the module's controls under the SSRM
+
     @pytest.mark.control(
-        "CEK-04", "Key algorithm and size",
+        "CEK-04", check="key-strength",   # the title and CCM citation come from the id
         references=["NIST SP 800-131A Rev 2"],
         applies_to={"kind": ["private-key", "public-key"]},
         requires=["algorithm", "size"],
     )
     @pytest.mark.risk_tier("low")   # applies to keys of this tier and above
-    @pytest.mark.ssrm("CSC")        # who owns the control under the SSRM
     def test_key_size(crypto_key, crypto_policy): ...
 """
 
@@ -24,17 +25,21 @@ from typing import Any
 
 import pytest
 
+from .ccm import matrix_references, title_of
+from .facts import fact
 from .model import RiskTier
 
 #: The fixtures that a control parametrizes over, and what each one receives.
 SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_discovery_error")
 
 MARKERS = (
-    "control(id, title, *, check=None, references=(), remediation='', applies_to=None, "
-    "requires=(), caiq=(), waivable=None): a cryptographic control of the audit catalog "
-    "(CCM/AICM CEK-xx). applies_to is a mapping of record field to allowed value(s) or a "
-    "predicate; waivable names a per-tier boolean policy setting that says at which tiers a "
-    "waiver may accept the control's findings (default: at every tier).",
+    "control(id, title=None, *, check, references=(), remediation='', applies_to=None, "
+    "requires=(), reads=(), caiq=(), waivable=None): a cryptographic control of the audit "
+    "catalog (CCM/AICM CEK-xx). applies_to is a mapping of record field to allowed value(s) "
+    "or a predicate; requires names the facts the subject must carry (dotted, e.g. "
+    "managed.state), reads the further facts the check looks at (of other records too), so "
+    "that discovery fetches them; waivable names a per-tier boolean policy setting that "
+    "says at which tiers a waiver may accept the control's findings (default: at every tier).",
     "risk_tier(tier): on a control, the lowest risk tier (low, medium, high, critical) of the "
     "keys or systems it applies to; on each audit test, risk_tier(tier=...) is the tier of its "
     "key or system (select with -m \"risk_tier(tier='critical')\").",
@@ -82,6 +87,9 @@ class ControlSpec:
     min_tier: RiskTier = RiskTier.LOW
     ssrm: str = ""
     requires: tuple[str, ...] = ()
+    #: Facts the check reads besides ``requires`` (optional ones, or other records'), so
+    #: that a run of this control alone fetches them.
+    reads: tuple[str, ...] = ()
     caiq: tuple[str, ...] = ()
     description: str = ""
     #: A per-tier boolean policy setting: where it is false, no waiver accepts a finding.
@@ -96,6 +104,11 @@ class ControlSpec:
         tier = getattr(record, "risk_tier", RiskTier.CRITICAL)
         return RiskTier(tier) >= self.min_tier and self.applies(record)
 
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """Every fact the check needs fetched: what it requires and what it reads."""
+        return tuple(dict.fromkeys((*self.requires, *self.reads)))
+
     def missing(self, record: Any) -> dict[str, str]:
         """The required attributes that ``record`` lacks, with the reason for each."""
         unreadable: Mapping[str, str] = getattr(record, "unreadable", {})
@@ -103,15 +116,9 @@ class ControlSpec:
         for name in self.requires:
             if name in unreadable:
                 result[name] = unreadable[name]
-            elif _attribute(record, name) is None:
+            elif fact(record, name) is None:
                 result[name] = "not reported by the provider"
         return result
-
-
-def _attribute(record: Any, name: str) -> Any:
-    if hasattr(record, name):
-        return getattr(record, name)
-    return getattr(record, "attributes", {}).get(name)
 
 
 def spec_from_node(node: Any) -> ControlSpec | None:
@@ -131,6 +138,10 @@ def _declared(node: Any, name: str) -> pytest.Mark | None:
     return next((mark for mark in node.iter_markers(name) if mark.args), None)
 
 
+class ControlDeclarationError(ValueError):
+    """A control marker that lacks what the audit needs to identify its results."""
+
+
 def _build_spec(
     marker: pytest.Mark,
     tier_marker: pytest.Mark | None,
@@ -140,17 +151,21 @@ def _build_spec(
 ) -> ControlSpec:
     control_id, *rest = marker.args
     kwargs = marker.kwargs
-    title = rest[0] if rest else kwargs.get("title", control_id)
-    default_check = function_name.removeprefix("test_").replace("_", "-")
+    if not kwargs.get("check"):
+        # The check name is the ledger's identity of a finding: never derived, never renamed.
+        raise ControlDeclarationError(
+            f"control {control_id} on {function_name or 'a test'}: check= is required")
+    title = title_of(control_id) or (rest[0] if rest else kwargs.get("title", control_id))
     return ControlSpec(
         id=control_id,
         title=title,
-        check=kwargs.get("check") or default_check,
-        references=tuple(kwargs.get("references", ())),
+        check=kwargs["check"],
+        references=matrix_references(control_id, tuple(kwargs.get("references", ()))),
         remediation=kwargs.get("remediation", ""),
         min_tier=RiskTier(tier_marker.args[0]) if tier_marker else RiskTier.LOW,
         ssrm=ssrm_marker.args[0] if ssrm_marker else "",
         requires=tuple(kwargs.get("requires", ())),
+        reads=tuple(kwargs.get("reads", ())),
         caiq=tuple(kwargs.get("caiq", ())),
         waivable=kwargs.get("waivable"),
         description=" ".join(doc.split()),
@@ -170,9 +185,16 @@ def builtin_control_files() -> list[Path]:
     return sorted(p for p in builtin_controls_dir().glob("*.py") if not p.name.startswith("_"))
 
 
-def specs_of_function(function: Any) -> ControlSpec | None:
-    """The spec of a plain (uncollected) test function, for catalogs and documentation."""
-    marks = {m.name: m for m in getattr(function, "pytestmark", [])}
+def _marks(owner: Any) -> list[pytest.Mark]:
+    marks = getattr(owner, "pytestmark", [])
+    return list(marks) if isinstance(marks, list | tuple) else [marks]
+
+
+def specs_of_function(function: Any, module: Any = None) -> ControlSpec | None:
+    """The spec of a plain (uncollected) test function, for catalogs and documentation;
+    marks of its module (``pytestmark``) apply unless the function has its own."""
+    marks = {m.name: m for m in _marks(module)}
+    marks.update({m.name: m for m in _marks(function)})
     if "control" not in marks:
         return None
     return _build_spec(marks["control"], marks.get("risk_tier"), marks.get("ssrm"),
@@ -185,7 +207,7 @@ def catalog(modules: Iterable[Any]) -> list[ControlSpec]:
     for module in modules:
         for name in dir(module):
             if name.startswith("test_"):
-                spec = specs_of_function(getattr(module, name))
+                spec = specs_of_function(getattr(module, name), module)
                 if spec:
                     specs.append(spec)
     return sorted(specs, key=lambda s: (s.id, s.check))

@@ -15,6 +15,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from .facts import ManagedKeyFacts
+
 
 class RiskTier(enum.StrEnum):
     """How much harm a compromise of the system would do; higher tiers get stricter policy."""
@@ -144,6 +146,8 @@ class KeyRecord:
     rotation_period_days: int | None = None
     fingerprint: str | None = None
     certificate: CertificateInfo | None = None
+    #: Typed facts of a key held by a key-management service (see :mod:`.facts`).
+    managed: ManagedKeyFacts | None = None
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)

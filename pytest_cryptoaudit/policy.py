@@ -148,8 +148,10 @@ class Policy:
     def __init__(self, settings: Iterable[PolicySetting], overrides: Mapping[str, Any]) -> None:
         self.settings = {s.name: s for s in settings}
         model = overrides_model(self.settings.values())
+        # A deprecated name is read as its replacement (the aliases of managed_policy).
+        current = dict(resolve_alias(name, value) for name, value in overrides.items())
         try:
-            given = model.model_validate(dict(overrides))
+            given = model.model_validate(current)
         except pydantic.ValidationError as exc:
             raise PolicyError(describe_validation_error(exc, "policy", model)) from None
         values = {name: s.default for name, s in self.settings.items()}
@@ -170,3 +172,10 @@ class Policy:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
+
+
+# Last, because the managed-key settings are built from the classes above; they are builtin
+# because generic controls judge facts that any provider may fill.
+from .managed_policy import MANAGED_KEY_SETTINGS, resolve_alias  # noqa: E402
+
+BUILTIN_SETTINGS = (*BUILTIN_SETTINGS, *MANAGED_KEY_SETTINGS)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import types
 import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from .model import (
-    CertificateInfo,
     DiscoveryError,
     EndpointRecord,
     Inventory,
@@ -44,21 +44,29 @@ def _parse_datetime(value: Any) -> Any:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+def _decode(hint: Any, value: Any) -> Any:
+    """Rebuild a value of type ``hint`` from JSON: nested dataclasses (certificate, typed
+    facts), tuples of them, and datetimes; enums are coerced by the dataclasses themselves."""
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _decode(options[0], value) if len(options) == 1 else value
+    if origin is tuple:
+        element = typing.get_args(hint)[0]
+        return tuple(_decode(element, v) for v in value)
+    if hint is datetime:
+        return _parse_datetime(value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _from_dict(hint, value)
+    return value
+
+
 def _from_dict(cls: type, data: Mapping[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):
-        if field.name not in data:
-            continue
-        value = data[field.name]
-        hint = str(hints[field.name])
-        if "datetime" in hint:
-            value = _parse_datetime(value)
-        elif "CertificateInfo" in hint and value is not None:
-            value = _from_dict(CertificateInfo, value)
-        elif "tuple" in hint and value is not None:
-            value = tuple(value)
-        kwargs[field.name] = value
+    kwargs = {field.name: _decode(hints[field.name], data[field.name])
+              for field in dataclasses.fields(cls) if field.name in data}
     return cls(**kwargs)
 
 

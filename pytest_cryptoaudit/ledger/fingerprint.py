@@ -24,7 +24,8 @@ MATERIAL = (
     ("usage", ("usage",)),
     ("key material", ("fingerprint",)),
 )
-#: Key attributes that carry an access policy (hashed, never stored in the clear).
+#: Key attributes that carry an access policy (hashed, never stored in the clear); the
+#: normalised access list of a managed key (``managed.access``) counts the same way.
 POLICY_ATTRIBUTES = ("policy", "policies", "grants")
 MAX_LISTED = 20
 
@@ -37,6 +38,9 @@ def key_fingerprint(key: Mapping[str, Any]) -> dict[str, Any]:
         summary[label] = values[0] if len(values) == 1 else values
     attributes = key.get("attributes") or {}
     policy = {name: attributes[name] for name in POLICY_ATTRIBUTES if name in attributes}
+    access = (key.get("managed") or {}).get("access")
+    if access is not None:
+        policy["managed.access"] = access
     summary["policy"] = sha256(canonical(policy)) if policy else None
     return summary
 

@@ -68,12 +68,19 @@ class TlsOptions(ProviderOptions, DeadlineOptions):
         return endpoints
 
 
+#: Facts filled by the cipher-suite and curve scans (made only when a control needs one).
+CIPHER_SCAN_FACTS = ("protocols", "cipher_suites", "key_exchange_groups")
+FETCHES = {**dict.fromkeys(CIPHER_SCAN_FACTS, ("sslyze: *_CIPHER_SUITES", "ELLIPTIC_CURVES")),
+           "mozilla_profile_issues": ("sslyze: the Mozilla checker's scan commands",)}
+
+
 class TlsProvider(Provider):
     """Scans the TLS endpoints named by ``endpoints``."""
 
     name = "tls"
     component = "tls"
     Options = TlsOptions
+    fetches = FETCHES
     policy_settings = (
         PolicySetting(
             "tls_disallowed_protocols", tiered(OLD_PROTOCOLS, OLD_PROTOCOLS, OLD_PROTOCOLS,
@@ -171,13 +178,13 @@ def _scan_commands(sslyze: Any, checker: Any, context: DiscoveryContext, tier: A
     """Only the scans the selected controls read: certificates always (inventory)."""
     command = sslyze.ScanCommand
     commands = {command.CERTIFICATE_INFO}
-    if context.wants("CEK-03", "CEK-04"):
+    if context.needs(*CIPHER_SCAN_FACTS):
         commands |= {command.SSL_2_0_CIPHER_SUITES, command.SSL_3_0_CIPHER_SUITES,
                      command.TLS_1_0_CIPHER_SUITES, command.TLS_1_1_CIPHER_SUITES,
                      command.TLS_1_2_CIPHER_SUITES, command.TLS_1_3_CIPHER_SUITES,
                      command.ELLIPTIC_CURVES}
     profile = context.policy.for_tier("tls_mozilla_profile", tier)
-    if context.wants("CEK-03") and profile != "none":
+    if context.needs("mozilla_profile_issues") and profile != "none":
         commands |= set(checker.SCAN_COMMANDS_NEEDED_BY_MOZILLA_CHECKER)
     return commands
 

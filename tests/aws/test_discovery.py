@@ -95,3 +95,32 @@ def test_role_arns_audit_each_assumed_account_once(api_calls, moto_server, estat
     assert {key.uid for key in inventory.keys} == {estate["partner-aes"], estate["partner-rsa"]}
     assert inventory.systems[0].attributes["accounts"] == [PARTNER_ACCOUNT]
     assert api_calls["sts.AssumeRole"] == 2
+
+
+OPTIONAL_CALLS = ("kms.GetKeyPolicy", "kms.ListGrants", "kms.GetKeyRotationStatus",
+                  "kms.ListKeyRotations", "cloudtrail.DescribeTrails")
+
+
+@pytest.mark.parametrize(("control", "expected"), [
+    # auditor-independent judges the key policies: policies, but no grants or rotation
+    ("CEK-09", {"kms.GetKeyPolicy", "cloudtrail.DescribeTrails"}),
+    ("CEK-08", {"kms.GetKeyPolicy", "kms.ListGrants"}),
+    ("CEK-12", {"kms.GetKeyRotationStatus", "kms.ListKeyRotations"}),
+    ("CEK-14", set()),
+    ("CEK-21", set()),
+])
+def test_a_control_alone_makes_the_calls_for_the_facts_it_names(api_calls, moto_server, estate,
+                                                                control, expected):
+    inventory = discover(system_toml(moto_server.url), controls={control})
+    made = {call for call in OPTIONAL_CALLS if api_calls[call]}
+    assert made == expected
+    if control == "CEK-09":
+        system = inventory.systems[0]
+        assert system.attributes["auditor_admin_rights"] == []
+        assert "auditor_admin_rights" not in system.unreadable
+        assert api_calls["kms.GetKeyPolicy"] == len(inventory.keys)
+    for key in inventory.keys:
+        access_read = "kms.ListGrants" in expected
+        assert (key.managed.access is not None) is access_read, key.uid
+        if not access_read:
+            assert key.unreadable["managed.access"].startswith("not fetched")

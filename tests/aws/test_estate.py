@@ -79,12 +79,19 @@ def test_inventory_fields_and_evidence_identity(audit, estate, moto_server):
     imported = keys[estate["clean-imported"]]
     assert imported["origin"] == "imported" and imported["expires"].startswith("20")
     assert keys[estate["weak-pending-deletion"]]["attributes"]["deletion_date"]
+    managed = keys[estate["weak-pending-deletion"]]["managed"]
+    assert (managed["state"], managed["native_state"]) == ("pending-deletion", "PendingDeletion")
+    assert managed["deletion"]["scheduled_for"].startswith("20")
+    assert imported["managed"]["origin"] == "imported"
+    assert imported["managed"]["material_expires"] is True
+    assert keys[estate["weak-hyok-critical"]]["managed"]["protection"] == "external"
     identities = evidence["run"]["auditor"]["systems"]
     assert identities["kms-partner"] == {
         "111111111111": "arn:aws:sts::111111111111:assumed-role/cryptoaudit/cryptoaudit"}
     assert identities["kms-prod"] == {"123456789012": "arn:aws:sts::123456789012:user/moto"}
     for key in evidence["inventory"]:
-        assert "policy" not in key["attributes"], "CEK-21 alone must not fetch key policies"
+        assert key["managed"]["access"] is None, "CEK-21 alone must not fetch key policies"
+        assert key["unreadable"]["managed.access"].startswith("not fetched")
     jsonschema.validate(evidence, evidence_schema())
 
 

@@ -42,10 +42,20 @@ def test_wrong_options_are_usage_errors(option, value, message):
 
 def test_policy_settings_of_the_provider_can_be_overridden_per_tier():
     text = system_toml("http://127.0.0.1:1") + (
-        '[policy]\naws_kms_allowed_origins = {high = ["AWS_KMS"]}\n')
+        '[policy]\naws_kms_disallowed_key_specs = {high = ["RSA_2048"]}\n')
     policy = parse(text).policy
-    assert policy.for_tier("aws_kms_allowed_origins", "high") == ["AWS_KMS"]
-    assert "EXTERNAL" in policy.for_tier("aws_kms_allowed_origins", "low")
+    assert policy.for_tier("aws_kms_disallowed_key_specs", "high") == ["RSA_2048"]
+    assert policy.for_tier("aws_kms_disallowed_key_specs", "low") == []
+
+
+def test_replaced_aws_policy_names_are_aliases_of_the_managed_key_settings():
+    text = system_toml("http://127.0.0.1:1") + (
+        '[policy]\naws_kms_allowed_origins = {high = ["AWS_KMS", "AWS_CLOUDHSM"]}\n'
+        'aws_kms_allow_disabled_keys = {low = false}\n')
+    policy = parse(text).policy
+    assert policy.for_tier("managed_key_allowed_origins", "high") == ["generated", "hsm"]
+    assert "imported" in policy.for_tier("managed_key_allowed_origins", "low")
+    assert policy.for_tier("managed_key_allow_disabled", "low") is False
     with pytest.raises(ConfigError, match=r"aws_kms_allowed_origins\.urgent: unknown key"):
         parse(system_toml("http://127.0.0.1:1") +
               '[policy]\naws_kms_allowed_origins = {urgent = []}\n')

@@ -1,17 +1,15 @@
-"""Key policy, grant, trail and key-spec rules, on plain data (no server)."""
+"""Key policy, grant, trail and key-spec rules, on plain data (no server): key policies and
+grants normalised to access grants, as the generic access checks judge them."""
 
 from __future__ import annotations
 
 import pytest
 
+from pytest_cryptoaudit.facts import Action, PrincipalKind
 from pytest_cryptoaudit.providers.aws_kms.cloudtrail import kms_event_coverage
+from pytest_cryptoaudit.providers.aws_kms.facts import kms_grants, policy_grants
 from pytest_cryptoaudit.providers.aws_kms.keyspec import algorithm_fields, family, kind_of
-from pytest_cryptoaudit.providers.aws_kms.policydoc import (
-    account_of,
-    foreign_grantees,
-    foreign_principals,
-    public_statements,
-)
+from pytest_cryptoaudit.providers.aws_kms.policydoc import account_of
 
 OWN, OTHER = "123456789012", "999999999999"
 
@@ -40,11 +38,14 @@ def allow(principal, **condition):
     (allow({"Service": "logs.amazonaws.com"}), False),
 ])
 def test_public_statements(statement, public):
-    assert bool(public_statements(policy(statement))) is public
+    assert any(g.is_public for g in policy_grants(policy(statement), {OWN})) is public
 
 
 def test_a_single_statement_object_is_read_too():
-    assert public_statements({"Statement": allow("*")}) == ["S"]
+    (grant,) = policy_grants({"Statement": allow("*")}, {OWN})
+    assert (grant.kind, grant.ref, grant.source) == (PrincipalKind.ANYONE, "statement S",
+                                                     "key-policy")
+    assert set(grant.actions) == set(Action) - {Action.EXPORT}  # KMS exports no key material
 
 
 @pytest.mark.parametrize(("principal", "account"), [
@@ -56,22 +57,42 @@ def test_account_of(principal, account):
     assert account_of(principal) == account
 
 
+def outside(grants) -> list[str]:
+    return sorted(g.principal for g in grants if g.outside)
+
+
 def test_foreign_principals_include_condition_accounts_and_unknown_ids():
     document = policy(allow({"AWS": [f"arn:aws:iam::{OWN}:root", "AROAUNKNOWN"]}),
                       allow("*", StringEquals={"kms:CallerAccount": [OWN, OTHER]}))
-    assert foreign_principals(document, {OWN}) == [f"{OTHER} (statement S)",
-                                                   "AROAUNKNOWN (statement S)"]
-    assert foreign_principals(document, {OWN, OTHER}) == ["AROAUNKNOWN (statement S)"]
+    assert outside(policy_grants(document, {OWN})) == [OTHER, "AROAUNKNOWN"]
+    assert outside(policy_grants(document, {OWN, OTHER})) == ["AROAUNKNOWN"]
+    kinds = {g.principal: g.kind for g in policy_grants(document, {OWN})}
+    assert kinds["AROAUNKNOWN"] is PrincipalKind.UNKNOWN
+    assert kinds[f"arn:aws:iam::{OWN}:root"] is PrincipalKind.ACCOUNT
 
 
-def test_foreign_grantees_skip_service_principals():
-    grants = [{"grantee": f"arn:aws:iam::{OTHER}:role/etl", "operations": ["Decrypt"]},
-              {"grantee": "dynamodb.amazonaws.com", "operations": ["Encrypt"]},
-              {"grantee": f"arn:aws:iam::{OWN}:role/app", "retiring": f"arn:aws:iam::{OTHER}:root",
-               "operations": ["RetireGrant"]}]
-    assert foreign_grantees(grants, {OWN}) == [
-        f"arn:aws:iam::{OTHER}:role/etl (grantee; Decrypt)",
-        f"arn:aws:iam::{OTHER}:root (retiring; RetireGrant)"]
+def test_not_action_covers_every_other_action():
+    statement = {"Sid": "N", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"},
+                 "NotAction": ["kms:Put*", "kms:Schedule*", "kms:Delete*", "kms:*Grant"]}
+    (grant,) = policy_grants(policy(statement), {OWN})
+    assert Action.DELETE not in grant.actions and Action.GRANT not in grant.actions
+    assert {Action.USE, Action.MANAGE} <= set(grant.actions)
+
+
+def test_grantees_and_retiring_principals_with_their_operations():
+    grants = [{"GranteePrincipal": f"arn:aws:iam::{OTHER}:role/etl", "Operations": ["Decrypt"],
+               "GrantId": "g1"},
+              {"GranteePrincipal": "dynamodb.amazonaws.com", "Operations": ["Encrypt"]},
+              {"GranteePrincipal": f"arn:aws:iam::{OWN}:role/app",
+               "RetiringPrincipal": f"arn:aws:iam::{OTHER}:root", "Operations": ["RetireGrant"],
+               "Constraints": {"EncryptionContextSubset": {"app": "x"}}}]
+    found = kms_grants(grants, {OWN})
+    assert outside(found) == [f"arn:aws:iam::{OTHER}:role/etl", f"arn:aws:iam::{OTHER}:root"]
+    etl = found[0]
+    assert (etl.kind, etl.actions, etl.source, etl.ref) == (
+        PrincipalKind.ROLE, (Action.USE,), "grant", "grant g1")
+    assert found[1].kind is PrincipalKind.SERVICE and not found[1].outside
+    assert all(g.restricted for g in found[2:])  # an encryption-context constraint narrows
 
 
 @pytest.mark.parametrize(("selectors", "coverage"), [
@@ -114,3 +135,17 @@ def test_an_unknown_key_spec_is_unreadable_not_guessed():
     assert algorithm_fields("QUANTUM_9000") == {"unreadable": {
         "algorithm": "unknown KMS key spec 'QUANTUM_9000'",
         "size": "unknown KMS key spec 'QUANTUM_9000'"}}
+
+
+def test_describe_key_facts_that_are_missing_are_unreadable_not_guessed():
+    from pytest_cryptoaudit.providers.aws_kms.facts import base_facts, unreadable_facts
+
+    imported = {"Origin": "EXTERNAL", "KeyState": "Enabled", "KeyManager": "CUSTOMER"}
+    assert unreadable_facts(imported) == {
+        "managed.material_expires": "DescribeKey did not report ExpirationModel"}
+    assert base_facts(imported)["material_expires"] is None
+    expiring = {**imported, "ExpirationModel": "KEY_MATERIAL_EXPIRES"}
+    assert unreadable_facts(expiring) == {} and base_facts(expiring)["material_expires"] is True
+    assert unreadable_facts({**imported, "KeyState": "PendingImport"}) == {}
+    odd = {"Origin": "AWS_KMS", "KeyState": "Hibernating"}
+    assert unreadable_facts(odd) == {"managed.state": "unknown KMS key state 'Hibernating'"}

@@ -42,7 +42,7 @@ def test_a_user_control_is_skipped_without_the_option(pytester):
     pytester.makepyfile(test_mine=textwrap.dedent("""
         import pytest
 
-        @pytest.mark.control("CEK-04", "Mine")
+        @pytest.mark.control("CEK-04", check="mine")
         def test_mine(crypto_key):
             assert crypto_key
     """))

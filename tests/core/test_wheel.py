@@ -110,3 +110,85 @@ def test_third_party_provider_from_its_entry_point(installed, tmp_path):
     keys = {k["uid"]: k for k in evidence["inventory"]}
     assert keys["csv:payments-signing"]["risk_tier"] == "critical"  # from its tag
     assert keys["csv:payments-signing"]["accountable_owner"] == "payments-team"
+
+
+ACME_CONFIG = """
+[policy]
+managed_key_allowed_origins = {high = ["generated", "hsm", "imported"]}
+
+[[systems]]
+name = "acme-prod"
+provider = "acme-keys"
+risk_tier = "high"
+ssrm_owner = "CSC"
+accountable_owner = "acme-platform-team"
+export = "acme-export.json"
+"""
+#: Every generic managed-key check, and the Acme key that each must fail.
+GENERIC_CHECKS = {
+    "kms-rotation-enabled": "weak-rotation-off", "kms-rotation-period": "weak-long-rotation",
+    "kms-not-pending-deletion": "weak-deleting", "kms-key-material-imported": "weak-no-material",
+    "kms-key-enabled": "weak-disabled", "kms-key-store-connected": "weak-store-down",
+    "kms-key-origin": "weak-hyok", "kms-imported-material-expiry": "weak-never-expires",
+    "kms-customer-managed": "weak-service-managed", "kms-policy-not-public": "weak-public",
+    "kms-policy-principals": "weak-foreign", "kms-grantees": "weak-grantee",
+}
+TEAM = {"principal": "acme:team/orders", "kind": "role", "actions": ["use"],
+        "source": "key-policy"}
+
+
+def acme_key(name: str, **facts: object) -> dict[str, object]:
+    """A healthy key of the imaginary service, with ``facts`` changed."""
+    return {"id": name, "algorithm": "AES", "size": 256, "created": "2026-11-01",
+            "state": "enabled", "origin": "generated", "manager": "customer",
+            "rotation": {"automatic": True, "period_days": 90}, "key_store": "acme-hsm-1",
+            "access": [TEAM], **facts}
+
+
+ACME_EXPORT = {"auditor": {"identity": "acme:user/auditor", "admin_rights": []}, "keys": [
+    acme_key("clean"),
+    acme_key("clean-imported", origin="imported", material_expires=True, rotation=None),
+    acme_key("weak-rotation-off", rotation={"automatic": False}),
+    acme_key("weak-long-rotation", rotation={"automatic": True, "period_days": 3000}),
+    acme_key("weak-deleting", state="pending-deletion", deletion="2027-01-01"),
+    acme_key("weak-no-material", origin="imported", state="pending-import", rotation=None),
+    acme_key("weak-disabled", state="disabled"),
+    acme_key("weak-store-down", state="unavailable"),
+    acme_key("weak-hyok", origin="external", rotation=None),
+    acme_key("weak-never-expires", origin="imported", material_expires=False, rotation=None),
+    acme_key("weak-service-managed", manager="service"),
+    acme_key("weak-public", access=[{**TEAM, "principal": "*", "kind": "anyone"}]),
+    acme_key("weak-foreign", access=[{**TEAM, "principal": "other:team/x", "outside": True}]),
+    acme_key("weak-grantee", access=[{**TEAM, "principal": "other:app", "outside": True,
+                                      "source": "grant"}]),
+]}
+
+
+def test_a_provider_that_fills_managed_key_facts_gets_every_generic_check(installed, tmp_path):
+    """The example's Acme key service writes no control; the generic managed-key checks and
+    the auditor's independence audit its keys, each weakness caught on its own key."""
+    python, _ = installed
+    wheel = build_wheel(ROOT / "examples/third-party-provider", tmp_path / "dist")
+    added = run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+                cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    (tmp_path / "cryptoaudit.toml").write_text(ACME_CONFIG)
+    (tmp_path / "acme-export.json").write_text(json.dumps(ACME_EXPORT))
+    result = run([str(python), "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
+                  "--cryptoaudit-json", "evidence.json"], cwd=tmp_path)
+    evidence = json.loads((tmp_path / "evidence.json").read_text())
+    outcomes = {(r["key_uid"], r["check"]): r["outcome"] for r in evidence["results"]}
+    errors = [(uid, check) for (uid, check), outcome in outcomes.items() if outcome == "error"]
+    assert not errors, result.stdout[-2000:]
+    for check, weak in GENERIC_CHECKS.items():
+        assert outcomes.get((f"acme:{weak}", check)) == "failed", (check, result.stdout[-2000:])
+        assert outcomes.get(("acme:clean", check), "passed") == "passed", check
+    ran_on_clean = {check for (uid, check) in outcomes if uid == "acme:clean"}
+    assert set(GENERIC_CHECKS) - {"kms-key-material-imported", "kms-imported-material-expiry"} \
+        <= ran_on_clean
+    assert outcomes[("acme:clean-imported", "kms-imported-material-expiry")] == "passed"
+    assert outcomes[("acme:clean-imported", "kms-key-material-imported")] == "passed"
+    assert outcomes[("acme-keys:acme-prod", "auditor-independent")] == "passed"
+    failed = {(uid, check) for (uid, check), outcome in outcomes.items() if outcome == "failed"}
+    expected = {(f"acme:{weak}", check) for check, weak in GENERIC_CHECKS.items()}
+    assert failed == expected, sorted(failed ^ expected)

@@ -125,3 +125,17 @@ def test_unchanged_inventory_refers_to_the_stored_detail(sqlite_store: LedgerSto
     assert detect_changes(system, [key("k1")], "1" * 64, latest) == [
         ("config-change", ["k2: key removed"])]
     assert verify(sqlite_store.entries(detail=True), sqlite_store.head()) == []
+
+
+def test_a_change_of_normalised_access_is_a_key_policy_change(sqlite_store: LedgerStore) -> None:
+    """Providers report access as managed.access (not a raw policy attribute): a grant
+    added there is the same material change as an edited key policy."""
+    grant = {"principal": "arn:aws:iam::999999999999:role/etl", "kind": "role",
+             "actions": ["use"], "source": "grant", "outside": True, "restricted": False,
+             "ref": "grant g-1"}
+    before = key("k-access", managed={"state": "enabled", "access": []})
+    after = key("k-access", managed={"state": "enabled", "access": [grant]})
+    previous = _previous(sqlite_store, [before])
+    system = evidence(T0)["systems"][0]
+    assert detect_changes(system, [after], "1" * 64, previous) == [
+        ("config-change", ["k-access: key policy changed"])]

@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from pytest_cryptoaudit.independence import (
+from pytest_cryptoaudit.independence import configured_administrator
+from pytest_cryptoaudit.providers.aws_kms.independence import (
     aws_admin_actions,
-    configured_administrator,
     delegates_to_account,
-    vault_admin_paths,
+    principal_forms,
 )
+from pytest_cryptoaudit.providers.vault.independence import vault_admin_paths
 
 ACCOUNT = "111122223333"
 AUDITOR = f"arn:aws:sts::{ACCOUNT}:assumed-role/Auditor/ci-run-42"
@@ -88,7 +89,8 @@ def test_vault_read_only_default_and_denied_rules_are_independent() -> None:
 
 def test_configured_administrators_match_role_of_assumed_session() -> None:
     patterns = [f"arn:aws:iam::{ACCOUNT}:role/Auditor", "vault-admin-*"]
-    assert configured_administrator(AUDITOR, patterns) == patterns[0]
+    assert configured_administrator(AUDITOR, patterns) is None
+    assert configured_administrator(AUDITOR, patterns, principal_forms(AUDITOR)) == patterns[0]
     assert configured_administrator({"display_name": "vault-admin-bob"}, patterns) == patterns[1]
     assert configured_administrator({"display_name": "reader"}, patterns) is None
 
@@ -97,6 +99,8 @@ CONFTEST = '''
 import dataclasses
 
 from pytest_cryptoaudit.providers import Provider, ProviderOptions
+from pytest_cryptoaudit.providers.aws_kms.independence import admin_rights
+from pytest_cryptoaudit.providers.vault.independence import admin_rights as vault_rights
 
 # What the Vault provider records: ACL policies parsed to path -> capabilities.
 ACL = {"default": {"sys/capabilities-self": ["update"], "sys/leases/renew": ["update"]},
@@ -114,15 +118,19 @@ class FakeKms(Provider):
 
     def discover(self, system, context):
         options = system.options
-        attempt = self.new_discovery(system, auditor_identity={"arn": options.identity})
+        uid = f"arn:aws:kms:eu-west-1:1:key/{system.name}"
         statement = {"Effect": "Allow", "Principal": {"AWS": options.identity},
                      "Action": ["kms:Describe*", "kms:Disable*"], "Resource": "*"}
-        fields = ({"unreadable": {"policy": "AccessDeniedException: kms:GetKeyPolicy"}}
-                  if options.policy == "unreadable" else
-                  {"attributes": {"policy": {"Statement": [statement]}
-                                  if options.policy == "admin" else {"Statement": []}}})
-        attempt.add_key(f"arn:aws:kms:eu-west-1:1:key/{system.name}", "secret-key",
-                        algorithm="AES", size=256, **fields)
+        policy = (None if options.policy == "unreadable" else
+                  {"Statement": [statement] if options.policy == "admin" else []})
+        rights = admin_rights({"1": options.identity}, [
+            (uid, "1", policy, "AccessDeniedException: kms:GetKeyPolicy")])
+        attempt = self.new_discovery(system, auditor_identity={"arn": options.identity},
+                                     **{k: v for k, v in rights.items() if k != "unreadable"})
+        if "unreadable" in rights:
+            attempt.system = dataclasses.replace(attempt.system, unreadable={
+                "auditor_admin_rights": rights["unreadable"]})
+        attempt.add_key(uid, "secret-key", algorithm="AES", size=256)
         return attempt
 
 
@@ -135,12 +143,18 @@ class FakeVault(Provider):
         if options.identity:
             facts["auditor_identity"] = {"display_name": options.identity,
                                          "policies": ["default", options.policy]}
+        unreadable = {}
         if options.policy != "acl-unreadable":
             facts["acl_policies"] = ACL
+        else:
+            unreadable["acl_policies"] = "permission denied: sys/policies/acl"
+        rights = vault_rights(facts, unreadable)
+        if "unreadable" in rights:
+            unreadable["auditor_admin_rights"] = rights["unreadable"]
+        else:
+            facts.update(rights)
         attempt = self.new_discovery(system, **facts)
-        if options.policy == "acl-unreadable":
-            attempt.system = dataclasses.replace(attempt.system, unreadable={
-                "acl_policies": "permission denied: sys/policies/acl"})
+        attempt.system = dataclasses.replace(attempt.system, unreadable=unreadable)
         return attempt
 
 
@@ -180,26 +194,27 @@ def test_auditor_independent_control_per_system(pytester: pytest.Pytester) -> No
     assert found["kms-reader"] == ("passed", "")
     assert found["vault-reader"] == ("passed", "")
     assert found["kms-admin"] == ("failed", (
-        f"key policies grant the auditing identity arn:aws:iam::{ACCOUNT}:role/Auditor key "
-        "administration: arn:aws:kms:eu-west-1:1:key/kms-admin: kms:DisableKey, "
+        f"the auditing identity arn:aws:iam::{ACCOUNT}:role/Auditor may administer what it "
+        "audits: key policy of arn:aws:kms:eu-west-1:1:key/kms-admin: kms:DisableKey, "
         "kms:DisableKeyRotation"))
-    assert found["kms-unreadable"] == ("error", (
-        "CryptoAuditError: cannot judge independence: key policy unreadable: "
-        "arn:aws:kms:eu-west-1:1:key/kms-unreadable: AccessDeniedException: kms:GetKeyPolicy"))
+    assert found["kms-unreadable"][0] == "error"
+    assert found["kms-unreadable"][1].endswith(
+        "auditor_admin_rights: key policy unreadable: "
+        "arn:aws:kms:eu-west-1:1:key/kms-unreadable: AccessDeniedException: kms:GetKeyPolicy")
     assert found["kms-listed-admin"] == ("failed", (
         f"auditing identity arn:aws:iam::{ACCOUNT}:role/KeyAdmin is a configured key "
         "administrator (*:role/KeyAdmin)"))
     assert found["vault-writer"] == ("failed", (
-        "auditing token token-ops may write key or system configuration: "
+        "the auditing identity token-ops may administer what it audits: "
         "writer: transit/* (create, update)"))
     assert found["vault-admins"] == ("failed", (
-        "auditing token token-boss may write key or system configuration: "
+        "the auditing identity token-boss may administer what it audits: "
         "vault-admins: * (create, delete, sudo, update)"))
-    assert found["vault-ghost"] == ("error", (
-        "CryptoAuditError: cannot judge independence: rules of the auditing token's policies "
-        "not read: ghost"))
-    assert found["vault-no-acl"] == ("error", (
-        "CryptoAuditError: cannot judge independence: acl_policies: permission denied: "
-        "sys/policies/acl"))
+    assert found["vault-ghost"][0] == "error"
+    assert found["vault-ghost"][1].endswith(
+        "auditor_admin_rights: rules of the auditing token's policies not read: ghost")
+    assert found["vault-no-acl"][0] == "error"
+    assert found["vault-no-acl"][1].endswith(
+        "auditor_admin_rights: acl_policies: permission denied: sys/policies/acl")
     assert found["vault-anonymous"][0] == "error"
     assert "auditor_identity: not reported by the provider" in found["vault-anonymous"][1]

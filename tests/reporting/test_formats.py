@@ -79,7 +79,7 @@ def test_allure_labels_links_parameters_and_evidence(full_run: FullRun) -> None:
     waived = results[f"test_key_strength[key-strength-{WEAK}]"]
     labels = _labels(waived)
     assert labels["epic"] == ["CEK: Cryptography, Encryption and Key Management"]
-    assert labels["feature"] == ["CEK-04 Encryption algorithm"]
+    assert labels["feature"] == ["CEK-04 Encryption Algorithm"]
     assert labels["story"] == ["key-strength"]
     assert labels["severity"] == ["critical"]  # tier high
     assert {"owner:CSC", "system:app-keys"} <= set(labels["tag"])

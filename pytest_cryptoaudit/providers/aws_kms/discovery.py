@@ -14,9 +14,19 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
+from ...facts import Grant
 from .. import Discovery, DiscoveryContext
 from .clients import Account, Clients, api_errors, describe, paginate
 from .cloudtrail import TrailBook
+from .facts import (
+    base_facts,
+    kms_grants,
+    managed_facts,
+    policy_grants,
+    rotation_fact,
+    unreadable_facts,
+)
+from .independence import admin_rights
 from .keyspec import kind_of, record_fields, spec_of
 from .options import AwsKmsOptions
 from .rotation import read_rotation
@@ -25,18 +35,35 @@ NOT_FETCHED = "not fetched: no selected control needs it"
 PROGRESS_EVERY = 50
 
 
+#: Fact -> the calls that fill it, for the calls made only when a selected control needs
+#: the fact. DescribeKey, ListResourceTags, ListKeys and ListAliases are always made.
+ROTATION_CALLS = ("kms:GetKeyRotationStatus", "kms:ListKeyRotations")
+FETCHES: dict[str, tuple[str, ...]] = {
+    # The record's rotation_enabled / rotation_period_days come from the same calls.
+    **dict.fromkeys(("managed.rotation", "rotated"), ROTATION_CALLS),
+    "managed.access": ("kms:GetKeyPolicy", "kms:ListGrants"),
+    "auditor_admin_rights": ("kms:GetKeyPolicy",),
+    "cloudtrail_regions": ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
+                           "cloudtrail:GetEventSelectors"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """Which optional calls the selected controls need."""
+    """Which optional calls the selected controls need, from the facts they name."""
 
     rotation: bool
-    access: bool
+    policy: bool
+    grants: bool
     trails: bool
 
     @classmethod
     def of(cls, context: DiscoveryContext) -> Plan:
-        return cls(rotation=context.wants("CEK-12"), access=context.wants("CEK-08"),
-                   trails=context.wants("CEK-09"))
+        def needs(call: str) -> bool:
+            return context.needs(*(fact for fact, calls in FETCHES.items() if call in calls))
+
+        return cls(rotation=needs("kms:GetKeyRotationStatus"), policy=needs("kms:GetKeyPolicy"),
+                   grants=needs("kms:ListGrants"), trails=needs("cloudtrail:DescribeTrails"))
 
 
 @dataclasses.dataclass
@@ -56,6 +83,8 @@ class KeyResult:
     kind: str = ""
     fields: dict[str, Any] | None = None
     error: str | None = None
+    #: The parsed key policy, kept for the auditor's rights, never put on the record.
+    policy: Any = None
 
 
 def key_id(arn: str) -> str:
@@ -77,8 +106,10 @@ class KmsDiscovery:
         self.audited: list[Account] = []
         self.scopes: list[tuple[Account, str]] = []
         self.trails = TrailBook(self.clients)
-        # Most keys of an account share a handful of policy texts: parse each text once.
+        # Most keys of an account share a handful of policy texts: parse each text once,
+        # and normalise it once per owning account (the grants are immutable, so shared).
         self._policies: dict[str, Any] = {}
+        self._policy_grants: dict[tuple[str, str], tuple[Grant, ...]] = {}
 
     # -- accounts and regions (controller thread) ---------------------------------------
 
@@ -184,34 +215,60 @@ class KmsDiscovery:
             # AWS-managed keys cannot carry tags; asking would only cost a call.
             tags = [] if metadata.get("KeyManager") == "AWS" else paginate(
                 kms, "list_resource_tags", "Tags", KeyId=arn)
+            facts = base_facts(metadata)
+            fields["unreadable"].update(unreadable_facts(metadata))
             if self.plan.rotation:
                 read_rotation(kms, arn, metadata, fields)
+            elif facts["can_rotate"]:
+                fields["unreadable"]["managed.rotation"] = NOT_FETCHED
         except self.errors as exc:
             return KeyResult(arn, error=describe(exc))
         fields["tags"] = {tag["TagKey"]: tag["TagValue"] for tag in tags}
         attributes = fields["attributes"]
         attributes["aliases"] = sorted(listing.aliases.get(key_id(arn), ()))
-        self._read_access(kms, arn, fields)
-        return KeyResult(arn, kind_of(spec_of(metadata), metadata.get("KeyUsage")), fields)
+        access, policy = self._read_access(kms, arn, metadata, fields["unreadable"])
+        rotation = rotation_fact(fields, attributes.get("rotation_period_source", ""))
+        if "rotation_enabled" in fields["unreadable"]:
+            fields["unreadable"]["managed.rotation"] = fields["unreadable"]["rotation_enabled"]
+        fields["managed"] = managed_facts(facts, rotation=rotation, access=access)
+        return KeyResult(arn, kind_of(spec_of(metadata), metadata.get("KeyUsage")), fields,
+                         policy=policy)
 
-    def _read_access(self, kms: Any, arn: str, fields: dict[str, Any]) -> None:
-        """Key policy and grants; a refusal makes just that attribute unreadable."""
-        attributes, unreadable = fields["attributes"], fields["unreadable"]
-        if not self.plan.access:
-            unreadable.update(policy=NOT_FETCHED, grants=NOT_FETCHED)
-            return
+    def _read_access(self, kms: Any, arn: str, metadata: dict[str, Any],
+                     unreadable: dict[str, str]) -> tuple[tuple[Grant, ...] | None, Any]:
+        """Key policy and grants as normalised grants, and the parsed policy; a refusal
+        makes the access fact unreadable (naming the call), never an empty list."""
+        if not (self.plan.policy or self.plan.grants):
+            unreadable["managed.access"] = NOT_FETCHED
+            return None, None
+        trusted = {metadata.get("AWSAccountId", ""), *self.options.allowed_principal_accounts}
+        found: list[Grant] = []
+        policy = None
         try:
             text = kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"]
-            attributes["policy"] = self._parse_policy(text)
+            policy = self._parse_policy(text)
+            found += self._normalised(text, metadata.get("AWSAccountId", ""), policy, trusted)
         except self.errors as exc:
-            unreadable["policy"] = describe(exc)
+            unreadable["managed.access"] = f"key policy: {describe(exc)}"
         except ValueError as exc:
-            unreadable["policy"] = f"key policy is not a JSON object: {exc}"
+            unreadable["managed.access"] = f"key policy is not a JSON object: {exc}"
+        if not self.plan.grants:
+            unreadable.setdefault("managed.access", NOT_FETCHED)
+            return None, policy
         try:
-            grants = paginate(kms, "list_grants", "Grants", KeyId=arn)
-            attributes["grants"] = [_grant_summary(grant) for grant in grants]
+            found += kms_grants(paginate(kms, "list_grants", "Grants", KeyId=arn), trusted)
         except self.errors as exc:
-            unreadable["grants"] = describe(exc)
+            unreadable.setdefault("managed.access", f"grants: {describe(exc)}")
+        if "managed.access" in unreadable:
+            return None, policy
+        return tuple(found), policy
+
+    def _normalised(self, text: str, account: str, policy: Any,
+                    trusted: set[str]) -> tuple[Grant, ...]:
+        cached = self._policy_grants.get((text, account))
+        if cached is None:
+            cached = self._policy_grants[(text, account)] = tuple(policy_grants(policy, trusted))
+        return cached
 
     def _parse_policy(self, text: str) -> Any:
         parsed = self._policies.get(text)
@@ -231,10 +288,12 @@ class KmsDiscovery:
             attempt.error(reason, key_uid=key_uid)
         return attempt
 
-
-def _grant_summary(grant: dict[str, Any]) -> dict[str, Any]:
-    """Only who may do what: principals and operations (never tokens or constraints)."""
-    summary = {"grantee": grant.get("GranteePrincipal"), "operations": grant.get("Operations", [])}
-    if grant.get("RetiringPrincipal"):
-        summary["retiring"] = grant["RetiringPrincipal"]
-    return summary
+    def auditor_facts(self) -> dict[str, Any]:
+        """``auditor_admin_rights`` from the key policies read (or why it cannot be told)."""
+        if not self.plan.policy:
+            return {"unreadable": NOT_FETCHED}
+        callers = {account.account_id: account.caller_arn for account in self.audited}
+        policies = [(r.arn, (r.fields or {}).get("attributes", {}).get("account", ""), r.policy,
+                     (r.fields or {}).get("unreadable", {}).get("managed.access"))
+                    for r in self.found]
+        return admin_rights(callers, policies)

@@ -12,8 +12,6 @@ from .. import ProviderOptions
 
 AccountId = Annotated[str, pydantic.StringConstraints(pattern=r"^\d{12}$")]
 RoleArn = Annotated[str, pydantic.StringConstraints(pattern=r"^arn:[\w-]+:iam::\d{12}:role/.+$")]
-ALL_ORIGINS = ["AWS_KMS", "AWS_CLOUDHSM", "EXTERNAL", "EXTERNAL_KEY_STORE"]
-GENERATED_IN_AWS = ["AWS_KMS", "AWS_CLOUDHSM"]
 NON_NIST_SPECS = ["ECC_SECG_P256K1", "SM2"]
 
 
@@ -48,20 +46,9 @@ class AwsKmsOptions(ProviderOptions, LimitOptions):
     allowed_principal_accounts: list[AccountId] = []
 
 
+#: Settings only AWS KMS controls use; the managed-key settings (rotation, origins, state,
+#: deletion) are builtin, named ``managed_key_*`` (the old ``aws_kms_*`` names are aliases).
 POLICY_SETTINGS: tuple[PolicySetting, ...] = (
-    PolicySetting(
-        "aws_kms_rotation_required", tiered(True, True, True, True),
-        "Whether customer-managed symmetric KMS keys must rotate automatically.",
-        "AWS FSBP KMS.4; NIST SP 800-57 Part 1 Rev 5, 5.3.6"),
-    PolicySetting(
-        "aws_kms_allowed_origins",
-        tiered(ALL_ORIGINS, ALL_ORIGINS, ALL_ORIGINS, GENERATED_IN_AWS),
-        "Key material origins allowed per tier: AWS_KMS, AWS_CLOUDHSM, EXTERNAL (imported, "
-        "BYOK), EXTERNAL_KEY_STORE (HYOK).", "CSA CCM v4 CEK-10; NIST SP 800-57 Part 1 Rev 5"),
-    PolicySetting(
-        "aws_kms_imported_material_must_expire", tiered(False, False, True, True),
-        "Whether imported key material must carry an expiry (ExpirationModel "
-        "KEY_MATERIAL_EXPIRES).", "CSA CCM v4 CEK-10, CEK-17"),
     PolicySetting(
         "aws_kms_disallowed_key_specs", tiered([], [], NON_NIST_SPECS, NON_NIST_SPECS),
         "KMS key specs not allowed per tier (secp256k1 and SM2 are not NIST-approved).",
@@ -73,16 +60,4 @@ POLICY_SETTINGS: tuple[PolicySetting, ...] = (
          "other": ["ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"]},
         "Key usages allowed per key family (symmetric, rsa, ecc, hmac, other).",
         "NIST SP 800-57 Part 1 Rev 5, 5.2"),
-    PolicySetting(
-        "aws_kms_pending_deletion_waivable", tiered(True, True, False, False),
-        "Whether a waiver may accept a key scheduled for deletion (an approved deletion).",
-        "CSA CCM v4 CEK-14; AWS FSBP KMS.3"),
-    PolicySetting(
-        "aws_kms_allow_disabled_keys", tiered(True, True, False, False),
-        "Whether a disabled (suspended) key is acceptable without review.",
-        "CSA CCM v4 CEK-16"),
-    PolicySetting(
-        "aws_kms_allow_aws_managed_keys", tiered(True, True, False, False),
-        "Whether AWS-managed keys (no customer control of policy or rotation) are acceptable; "
-        "only audited with include_aws_managed = true.", "CSA CCM v4 CEK-08"),
 )

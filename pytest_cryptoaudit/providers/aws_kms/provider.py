@@ -6,7 +6,8 @@ import dataclasses
 from typing import Any
 
 from .. import Discovery, DiscoveryContext, Provider
-from .discovery import NOT_FETCHED, KmsDiscovery
+from .discovery import FETCHES, NOT_FETCHED, KmsDiscovery
+from .independence import auditor_names
 from .options import POLICY_SETTINGS, AwsKmsOptions
 
 
@@ -18,6 +19,7 @@ class AwsKmsProvider(Provider):
     component = "kms"
     Options = AwsKmsOptions
     policy_settings = POLICY_SETTINGS
+    fetches = FETCHES
 
     def discover(self, system: Any, context: DiscoveryContext) -> Discovery:
         options: AwsKmsOptions = system.options
@@ -28,10 +30,16 @@ class AwsKmsProvider(Provider):
             "accounts": [account.account_id for account in accounts],
             "regions": sorted({region for _, region in run.scopes}),
             "auditor_identity": {a.account_id: a.caller_arn for a in accounts},
+            "auditor_names": auditor_names({a.account_id: a.caller_arn for a in accounts}),
             "allowed_principal_accounts": sorted(options.allowed_principal_accounts),
             "aws_managed_keys_skipped": run.skipped_aws_managed,
         }
         unreadable = {}
+        rights = run.auditor_facts()
+        if "unreadable" in rights:
+            unreadable["auditor_admin_rights"] = rights["unreadable"]
+        else:
+            attributes.update(rights)
         if run.plan.trails:
             attributes.update(run.trails.attributes())
         else:

@@ -26,6 +26,14 @@ from ...budget import LimitOptions
 from .. import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .settings import VAULT_SETTINGS
 
+#: Fact -> the reads that fill it, for the reads made only when a selected control needs it.
+FETCHES = {
+    "audit_devices": ("GET sys/audit",),
+    "acl_policies": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
+    "auditor_admin_rights": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
+    "pki_roles": ("GET sys/mounts/MOUNT/tune", "LIST MOUNT/roles", "GET MOUNT/roles/NAME"),
+}
+
 
 class VaultOptions(ProviderOptions, LimitOptions):
     """Options of a ``provider = "vault"`` system."""
@@ -57,6 +65,7 @@ class VaultProvider(Provider):
     component = "secrets-engine"
     Options = VaultOptions
     policy_settings = VAULT_SETTINGS
+    fetches = FETCHES
 
     def discover(self, system: Any, context: DiscoveryContext) -> Discovery:
         from .discovery import VaultDiscovery

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...transport import Limits
 from .client import VaultReader, VaultReadError, load_token, path_of
+from .independence import admin_rights
 from .pki import (
     issuer_uid,
     list_issuers,
@@ -40,10 +41,14 @@ if TYPE_CHECKING:
     from ...config import SystemConfig
     from .. import Discovery, DiscoveryContext
 
+#: Optional reads -> the facts that need them; a fact maps to the calls of FETCHES.
+FACTS_FROM = {"audit_devices": ("audit_devices",),
+              "acl_policies": ("acl_policies", "auditor_admin_rights")}
 #: System attributes the Vault controls read; all unreadable when the server cannot be read.
 SYSTEM_FACTS = ("seal_type", "auditor_identity", "mounts", "transit_mounts", "audit_devices",
                 "acl_policies", "pki_roles")
 PROGRESS_EVERY = 250
+NOT_FETCHED = "not fetched: no selected control needs it"
 
 
 class VaultDiscovery:
@@ -86,10 +91,9 @@ class VaultDiscovery:
         audited = self._audited_mounts(reader)
         with ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="vault") as pool:
             # Server-wide reads overlap with the key reads (parsing policies takes a while).
-            facts = {name: pool.submit(read, reader) for name, read, controls
-                     in (("audit_devices", audit_devices, ("CEK-09",)),
-                         ("acl_policies", acl_policies, ("CEK-08", "CEK-09")))
-                     if self.context.wants(*controls)}
+            facts = {name: pool.submit(read, reader) for name, read
+                     in (("audit_devices", audit_devices), ("acl_policies", acl_policies))
+                     if self.context.needs(*FACTS_FROM[name])}
             roles = self._keys(reader, pool, audited)
             for name, future in facts.items():
                 self._fact(name, future.result)
@@ -139,7 +143,7 @@ class VaultDiscovery:
         return roles
 
     def _wants_roles(self) -> bool:
-        return self.context.wants("CEK-04", "CEK-11", "CEK-12")
+        return self.context.needs("pki_roles")
 
     # -- system facts ------------------------------------------------------------------------
 
@@ -164,14 +168,26 @@ class VaultDiscovery:
 
     def _finish(self) -> Discovery:
         record = self.attempt.system
+        self.attributes["admin_policies"] = sorted({*BUILTIN_ADMIN_POLICIES,
+                                                    *self.options.admin_policies})
+        self._auditor_rights()
         self.attempt.system = dataclasses.replace(
             record,
-            attributes={**record.attributes, **self.attributes,
-                        "admin_policies": sorted({*BUILTIN_ADMIN_POLICIES,
-                                                  *self.options.admin_policies})},
+            attributes={**record.attributes, **self.attributes},
             unreadable={**record.unreadable, **self.unreadable},
         )
         return self.attempt
+
+    def _auditor_rights(self) -> None:
+        """``auditor_admin_rights`` from the token's policies (or why it cannot be told)."""
+        if not self.context.needs("auditor_admin_rights"):
+            self.unreadable.setdefault("auditor_admin_rights", NOT_FETCHED)
+            return
+        rights = admin_rights(self.attributes, self.unreadable)
+        if "unreadable" in rights:
+            self.unreadable.setdefault("auditor_admin_rights", rights["unreadable"])
+        else:
+            self.attributes.update(rights)
 
     # -- mounts --------------------------------------------------------------------------------
 

@@ -1,0 +1,75 @@
+"""Who may use or administer a managed key (CEK-08; ISO 27001 A.8.24; AWS FSBP KMS.5):
+nobody unnamed, and nobody outside the owning account or the accounts the system trusts.
+
+The checks judge the normalised access list of each key (``managed.access``: key policies,
+grants, IAM bindings, ACLs, access policies, each entry naming its source), so they serve
+every key store whose provider fills it."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_cryptoaudit.facts import PrincipalKind, managed, reported
+from pytest_cryptoaudit.references import AWS_FSBP_KMS, ISO27001_A824, ccm
+
+pytestmark = pytest.mark.ssrm("CSC")
+
+ACCESS_REFERENCES = [ccm("CEK-08"), ISO27001_A824, AWS_FSBP_KMS]
+#: The source of entries that delegate access case by case; every other source is a policy.
+DELEGATED = "grant"
+
+
+def _with_access(key) -> bool:
+    return managed(key) is not None and reported(key, "managed.access")
+
+
+def _outside(key, delegated: bool) -> list[str]:
+    """``principal (ref; actions)`` of entries outside the trusted accounts, by source."""
+    return sorted({
+        f"{g.principal} ({g.ref}; {', '.join(a.value for a in g.actions) or 'no actions'})"
+        for g in key.managed.access
+        if g.outside and (g.source == DELEGATED) == delegated
+        and g.kind is not PrincipalKind.SERVICE})
+
+
+@pytest.mark.control(
+    "CEK-08", check="kms-policy-not-public",
+    references=ACCESS_REFERENCES,
+    remediation="Name the principals in the key's access policy, or add a condition that "
+                "pins callers to known accounts, organisations or networks.",
+    applies_to=_with_access, requires=["managed.access"],
+)
+def test_kms_policy_not_public(crypto_key):
+    """No access entry allows anyone (any principal) without a restricting condition."""
+    public = sorted({f"{g.source} {g.ref}".strip()
+                     for g in crypto_key.managed.access if g.is_public})
+    assert not public, (
+        f"{', '.join(public)} allows any principal without a restricting condition")
+
+
+@pytest.mark.control(
+    "CEK-08", check="kms-policy-principals",
+    references=ACCESS_REFERENCES,
+    remediation="Remove the principal from the key's access policy, or add its account to "
+                "the system's trusted accounts after review.",
+    applies_to=_with_access, requires=["managed.access"],
+)
+def test_kms_policy_principals(crypto_key):
+    """Every principal the key's access policies allow belongs to the key's account or an
+    account the system trusts (a principal whose account cannot be told is outside)."""
+    foreign = _outside(crypto_key, delegated=False)
+    assert not foreign, (
+        f"key policy allows principals outside the allowed accounts: {'; '.join(foreign)}")
+
+
+@pytest.mark.control(
+    "CEK-08", check="kms-grantees",
+    references=ACCESS_REFERENCES,
+    remediation="Revoke the grant, or add the grantee's account to the system's trusted "
+                "accounts after review.",
+    applies_to=_with_access, requires=["managed.access"],
+)
+def test_kms_grantees(crypto_key):
+    """No grant gives a principal outside the trusted accounts use of the key."""
+    foreign = _outside(crypto_key, delegated=True)
+    assert not foreign, f"grants to principals outside the allowed accounts: {'; '.join(foreign)}"

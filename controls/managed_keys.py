@@ -1,0 +1,209 @@
+"""Keys held by a key-management service: who manages them (CEK-08), generation and origin
+(CEK-10), rotation (CEK-12), destruction (CEK-14), activation, suspension and deactivation
+(CEK-15..17). The checks judge typed managed-key facts, so every provider that fills them
+gets these checks; the ``kms-`` check ids are kept, as the ledger knows findings by them."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_cryptoaudit.facts import KeyManager, KeyOrigin, KeyState, managed, reported
+from pytest_cryptoaudit.references import (
+    AWS_FSBP_KMS,
+    ISO27001_A824,
+    SP800_57,
+    SP800_57_CRYPTOPERIODS,
+    ccm,
+)
+
+pytestmark = pytest.mark.ssrm("CSC")
+
+ORIGINS = {KeyOrigin.GENERATED: "generated in the key service",
+           KeyOrigin.HSM: "generated in a dedicated HSM",
+           KeyOrigin.IMPORTED: "imported key material (BYOK)",
+           KeyOrigin.EXTERNAL: "held in an external key store (HYOK)"}
+
+
+def _customer(key) -> bool:
+    facts = managed(key)
+    return facts is not None and facts.manager is KeyManager.CUSTOMER
+
+
+def _rotatable(key) -> bool:
+    """Customer-managed keys the service can rotate, where the provider reports rotation."""
+    return _customer(key) and managed(key).can_rotate and reported(key, "managed.rotation")
+
+
+def _rotating(key) -> bool:
+    return _rotatable(key) and getattr(managed(key).rotation, "automatic", False) is True
+
+
+def _imported(key) -> bool:
+    return managed(key) is not None and managed(key).origin is KeyOrigin.IMPORTED
+
+
+def _state(key) -> str:
+    """The service's own word for the state (what its operators recognise), else ours."""
+    facts = managed(key)
+    return facts.native_state or facts.state.value
+
+
+@pytest.mark.control(
+    "CEK-12", check="kms-rotation-enabled",
+    references=[AWS_FSBP_KMS, SP800_57_CRYPTOPERIODS, ISO27001_A824],
+    remediation="Enable automatic rotation of the key, with a period within the cryptoperiod.",
+    applies_to=_rotatable, requires=["managed.rotation"],
+)
+def test_kms_rotation_enabled(crypto_key, crypto_policy, crypto_note):
+    """A customer-managed key the service can rotate rotates automatically where its tier
+    requires it. (Keys the service cannot rotate are covered by the key-age check.)"""
+    tier = crypto_key.risk_tier.value
+    if not crypto_policy.for_tier("managed_key_rotation_required", tier):
+        crypto_note(f"automatic rotation not required at tier {tier} by policy")
+        return
+    assert crypto_key.managed.rotation.automatic, (
+        f"automatic rotation is disabled; tier {tier} requires it")
+
+
+@pytest.mark.control(
+    "CEK-12", check="kms-rotation-period",
+    references=[SP800_57_CRYPTOPERIODS],
+    remediation="Shorten the automatic rotation period to at most the symmetric cryptoperiod.",
+    applies_to=_rotating, requires=["managed.rotation.period_days"],
+)
+def test_kms_rotation_period(crypto_key, crypto_policy, crypto_note):
+    """The automatic rotation period is within the symmetric cryptoperiod of the tier."""
+    rotation = crypto_key.managed.rotation
+    if rotation.period_source:
+        crypto_note(f"rotation period of {rotation.period_days} days is the "
+                    f"{rotation.period_source}")
+    tier = crypto_key.risk_tier.value
+    period = crypto_policy.for_tier("cryptoperiod_days", tier, "symmetric")
+    assert rotation.period_days <= period, (
+        f"rotates every {rotation.period_days} days; the symmetric cryptoperiod for tier "
+        f"{tier} is {period} days")
+
+
+@pytest.mark.control(
+    "CEK-14", check="kms-not-pending-deletion",
+    references=[AWS_FSBP_KMS, SP800_57, ISO27001_A824],
+    remediation="Cancel the deletion unless it was approved and no data still depends on the "
+                "key; record the approval as a waiver.",
+    applies_to=lambda key: managed(key) is not None, requires=["managed.state"],
+    waivable="managed_key_pending_deletion_waivable",
+)
+def test_kms_not_pending_deletion(crypto_key, crypto_policy):
+    """The key is not scheduled for deletion: deleting it destroys every ciphertext it
+    protects. A waiver may accept an approved deletion only at the tiers policy allows."""
+    facts = crypto_key.managed
+    when_date = facts.deletion.scheduled_for if facts.deletion else None
+    when = f"on {when_date:%Y-%m-%d}" if when_date else "(date not reported)"
+    tier = crypto_key.risk_tier.value
+    waivable = crypto_policy.for_tier("managed_key_pending_deletion_waivable", tier)
+    assert facts.state is not KeyState.PENDING_DELETION, (
+        f"{_state(crypto_key)}: the key will be deleted {when}; at tier {tier} "
+        + ("a waiver may accept an approved deletion" if waivable else "no waiver applies"))
+
+
+@pytest.mark.control(
+    "CEK-15", check="kms-key-material-imported",
+    references=[SP800_57],
+    remediation="Import the key material (or re-import it if it expired), or schedule the "
+                "unused key for deletion.",
+    applies_to=_imported, requires=["managed.state"],
+)
+def test_kms_key_material_imported(crypto_key):
+    """A key for imported material has its material: it is not left pending import."""
+    assert crypto_key.managed.state is not KeyState.PENDING_IMPORT, (
+        f"{_state(crypto_key)}: the key has no key material (never imported, or expired or "
+        "deleted) and cannot be used")
+
+
+@pytest.mark.control(
+    "CEK-16", check="kms-key-enabled",
+    references=[SP800_57],
+    remediation="Re-enable the key if it is needed, or schedule it for deletion after review.",
+    applies_to=lambda key: managed(key) is not None, requires=["managed.state"],
+)
+def test_kms_key_enabled(crypto_key, crypto_policy, crypto_note):
+    """A disabled (suspended) key is reported; above the tiers where policy accepts it, it is
+    a finding until it is re-enabled or retired."""
+    if crypto_key.managed.state is not KeyState.DISABLED:
+        return
+    tier = crypto_key.risk_tier.value
+    allowed = crypto_policy.for_tier("managed_key_allow_disabled", tier)
+    assert allowed, f"{_state(crypto_key)}: the key is suspended; tier {tier} requires a decision"
+    crypto_note(f"{_state(crypto_key)} (suspended); accepted at tier {tier} by policy")
+
+
+@pytest.mark.control(
+    "CEK-17", check="kms-key-store-connected",
+    references=[SP800_57],
+    remediation="Reconnect the key store, or retire the keys it holds.",
+    applies_to=lambda key: managed(key) is not None and managed(key).key_store is not None,
+    requires=["managed.state"],
+)
+def test_kms_key_store_connected(crypto_key):
+    """A key in a dedicated or external key store is not unavailable."""
+    assert crypto_key.managed.state is not KeyState.UNAVAILABLE, (
+        f"{_state(crypto_key)}: key store {crypto_key.managed.key_store} is disconnected; the "
+        "key cannot be used")
+
+
+@pytest.mark.control(
+    "CEK-10", check="kms-key-origin",
+    references=[ccm("CEK-08"), SP800_57, ISO27001_A824],
+    remediation="Replace the key with one generated in the key service or a dedicated HSM, or "
+                "record the approval of imported/external material in policy "
+                "(managed_key_allowed_origins).",
+    applies_to=_customer, requires=["managed.origin"],
+)
+def test_kms_key_origin(crypto_key, crypto_policy):
+    """The key material comes from an origin the tier allows (critical: generated in the
+    service or a dedicated HSM)."""
+    origin = crypto_key.managed.origin
+    tier = crypto_key.risk_tier.value
+    allowed = crypto_policy.for_tier("managed_key_allowed_origins", tier)
+    assert origin.value in allowed, (
+        f"origin {origin.value} ({ORIGINS[origin]}) is not allowed at tier {tier} "
+        f"(allowed: {', '.join(allowed)})")
+
+
+@pytest.mark.control(
+    "CEK-10", check="kms-imported-material-expiry",
+    references=[ccm("CEK-10"), ccm("CEK-17"), SP800_57],
+    remediation="Re-import the key material with an expiry date.",
+    applies_to=lambda key: (_customer(key) and _imported(key)
+                            and managed(key).state is not KeyState.PENDING_IMPORT
+                            and reported(key, "managed.material_expires")),
+    requires=["managed.material_expires"],
+)
+def test_kms_imported_material_expiry(crypto_key, crypto_policy, crypto_note):
+    """Imported key material carries an expiry where the tier requires one."""
+    if crypto_key.managed.material_expires:
+        return
+    tier = crypto_key.risk_tier.value
+    required = crypto_policy.for_tier("managed_key_imported_material_must_expire", tier)
+    assert not required, f"imported key material never expires; tier {tier} requires it"
+    crypto_note(f"imported key material never expires; accepted at tier {tier}")
+
+
+@pytest.mark.control(
+    "CEK-08", check="kms-customer-managed",
+    references=[ccm("CEK-10"), ISO27001_A824],
+    remediation="Protect the data with a customer-managed key whose policy and rotation the "
+                "customer controls.",
+    applies_to=lambda key: managed(key) is not None, requires=["managed.manager"],
+)
+def test_kms_customer_managed(crypto_key, crypto_policy, crypto_note):
+    """The customer manages the key (or policy accepts a service-managed key at the tier);
+    BYOK, HYOK and dedicated-HSM keys are recorded in a note."""
+    facts = crypto_key.managed
+    if facts.origin is not KeyOrigin.GENERATED:
+        store = f", key store {facts.key_store}" if facts.key_store else ""
+        crypto_note(f"{ORIGINS[facts.origin]}{store}")
+    tier = crypto_key.risk_tier.value
+    if facts.manager is not KeyManager.CUSTOMER:
+        assert crypto_policy.for_tier("managed_key_allow_service_managed", tier), (
+            f"{facts.manager.value}-managed key: the customer controls neither its policy nor "
+            f"its rotation; tier {tier} requires customer-managed keys")

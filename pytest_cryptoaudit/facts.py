@@ -1,0 +1,193 @@
+"""Typed facts per key family, filled by providers and judged by generic controls.
+
+A provider that fills :class:`ManagedKeyFacts` for the keys of a key-management service
+(AWS KMS, Vault transit, a cloud key vault, an HSM) gets every generic managed-key control
+without writing one: the controls read these facts, never a provider name or one service's
+attribute strings.
+
+A fact is named by a dotted path from the record (``managed.state``, ``managed.access``).
+Names are what controls list in ``requires`` / ``reads`` and what providers map to the calls
+that fill them (``Provider.fetches``). A fact the provider tried and failed to read (or was
+told not to fetch) goes to the record's ``unreadable`` under its name, so a control that
+requires it errors with the reason instead of passing. ``None`` means the provider does not
+report that fact at all, and the controls that judge it do not apply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime
+from typing import Any
+
+#: The fact families a record may carry, by field name on the record.
+MANAGED = "managed"
+
+
+class KeyManager(enum.StrEnum):
+    """Who decides the key's policy and lifecycle."""
+
+    CUSTOMER = "customer"
+    SERVICE = "service"
+
+
+class KeyOrigin(enum.StrEnum):
+    """Where the key material came from."""
+
+    GENERATED = "generated"  # generated inside the service
+    IMPORTED = "imported"  # imported by the customer (BYOK)
+    EXTERNAL = "external"  # held in a key store outside the service (HYOK)
+    HSM = "hsm"  # generated in a dedicated HSM the customer controls
+
+
+class ProtectionLevel(enum.StrEnum):
+    """What protects the key material at rest and in use."""
+
+    SOFTWARE = "software"
+    HSM = "hsm"
+    EXTERNAL = "external"
+
+
+class KeyState(enum.StrEnum):
+    """The lifecycle state, shared by every service."""
+
+    ENABLED = "enabled"
+    CREATING = "creating"
+    DISABLED = "disabled"
+    PENDING_DELETION = "pending-deletion"
+    PENDING_IMPORT = "pending-import"
+    DESTROYED = "destroyed"
+    UNAVAILABLE = "unavailable"
+
+
+class PrincipalKind(enum.StrEnum):
+    """What a principal named in an access grant is; ``unknown`` counts as outside."""
+
+    ACCOUNT = "account"
+    ROLE = "role"
+    USER = "user"
+    SERVICE = "service"
+    GROUP = "group"
+    ANYONE = "anyone"
+    UNKNOWN = "unknown"
+
+
+class Action(enum.StrEnum):
+    """The small vocabulary every service's permissions are normalised to."""
+
+    USE = "use"  # encrypt, decrypt, sign, verify, derive, MAC
+    MANAGE = "manage"  # change policy, rotation, state, description, aliases, tags
+    EXPORT = "export"  # take key material out
+    DELETE = "delete"  # schedule deletion, destroy versions or imported material
+    GRANT = "grant"  # give others access (grants, role assignments)
+
+
+#: Actions that administer a key rather than use it.
+ADMIN_ACTIONS = frozenset({Action.MANAGE, Action.DELETE, Action.GRANT, Action.EXPORT})
+
+
+# slots: thousands of keys carry these; a shared tuple of grants serves identical policies.
+@dataclasses.dataclass(frozen=True, slots=True)
+class Grant:
+    """One normalised access entry: who may do what with the key, and where it says so.
+
+    ``outside`` is true when the principal is outside the key's owning account/tenant and
+    the accounts the system trusts; a principal whose account cannot be told is outside.
+    ``restricted`` is true when conditions narrow who may use the entry. ``ref`` names the
+    entry in its source (a policy statement's Sid, a grant id) for findings.
+    """
+
+    principal: str
+    kind: PrincipalKind
+    actions: tuple[Action, ...]
+    source: str  # key-policy, grant, iam, vault-acl, access-policy, rbac ...
+    outside: bool = False
+    restricted: bool = False
+    ref: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", PrincipalKind(self.kind))
+        object.__setattr__(self, "actions", tuple(sorted(Action(a) for a in self.actions)))
+
+    @property
+    def is_public(self) -> bool:
+        """Anyone may act under this entry, and no condition narrows it."""
+        return self.kind is PrincipalKind.ANYONE and not self.restricted
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rotation:
+    """Automatic rotation of a key the service can rotate."""
+
+    automatic: bool
+    period_days: int | None = None
+    last: datetime | None = None
+    next: datetime | None = None
+    #: Where the period comes from when the service did not state it (a documented default).
+    period_source: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deletion:
+    """A scheduled deletion: when the material goes, and the waiting period."""
+
+    scheduled_for: datetime | None = None
+    window_days: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ManagedKeyFacts:
+    """What an auditor needs to know about a key held by a key-management service.
+
+    ``native_state`` keeps the service's own word for the state, for findings a service's
+    operator recognises. ``key_store`` names a dedicated or external key store holding the
+    key (None: the service's own store). ``rotation`` is read only where ``can_rotate``;
+    ``access`` is None where the provider does not report access at all.
+    """
+
+    manager: KeyManager
+    origin: KeyOrigin
+    protection: ProtectionLevel
+    state: KeyState
+    native_state: str = ""
+    can_rotate: bool = False
+    rotation: Rotation | None = None
+    deletion: Deletion | None = None
+    key_store: str | None = None
+    material_expires: bool | None = None
+    multi_region: bool = False
+    replicas: tuple[str, ...] = ()
+    access: tuple[Grant, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name, kind in (("manager", KeyManager), ("origin", KeyOrigin),
+                           ("protection", ProtectionLevel), ("state", KeyState)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
+        object.__setattr__(self, "replicas", tuple(self.replicas))
+        if self.access is not None:
+            object.__setattr__(self, "access", tuple(self.access))
+
+
+def fact(record: Any, name: str) -> Any:
+    """The value of a fact by dotted name (``managed.rotation``), None where absent.
+
+    A first segment that is no field of the record is looked up in its ``attributes``.
+    """
+    head, *rest = name.split(".")
+    if hasattr(record, head):
+        value = getattr(record, head)
+    else:
+        value = getattr(record, "attributes", {}).get(head)
+    for part in rest:
+        value = getattr(value, part, None)
+    return value
+
+
+def reported(record: Any, name: str) -> bool:
+    """True if the provider reports the fact for this record, read or not (unreadable)."""
+    return name in getattr(record, "unreadable", {}) or fact(record, name) is not None
+
+
+def managed(record: Any) -> ManagedKeyFacts | None:
+    value = getattr(record, MANAGED, None)
+    return value if isinstance(value, ManagedKeyFacts) else None
