@@ -20,6 +20,7 @@ DELEGATED = "grant"
 
 
 def _with_access(key) -> bool:
+    """A managed key whose provider reports who may use it."""
     return managed(key) is not None and reported(key, "managed.access")
 
 

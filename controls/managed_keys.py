@@ -24,7 +24,13 @@ ORIGINS = {KeyOrigin.GENERATED: "generated in the key service",
            KeyOrigin.EXTERNAL: "held in an external key store (HYOK)"}
 
 
+def _managed(key) -> bool:
+    """A key held in a key-management service (its provider reports managed-key facts)."""
+    return managed(key) is not None
+
+
 def _customer(key) -> bool:
+    """A customer-managed key in a key-management service."""
     facts = managed(key)
     return facts is not None and facts.manager is KeyManager.CUSTOMER
 
@@ -35,11 +41,26 @@ def _rotatable(key) -> bool:
 
 
 def _rotating(key) -> bool:
+    """A customer-managed key that the service rotates automatically."""
     return _rotatable(key) and getattr(managed(key).rotation, "automatic", False) is True
 
 
 def _imported(key) -> bool:
+    """A managed key whose material was imported (BYOK)."""
     return managed(key) is not None and managed(key).origin is KeyOrigin.IMPORTED
+
+
+def _in_key_store(key) -> bool:
+    """A managed key held in a custom or external key store."""
+    return _managed(key) and managed(key).key_store is not None
+
+
+def _imported_material(key) -> bool:
+    """A customer-managed key whose imported material is present and whose expiry the
+    provider reports."""
+    return (_customer(key) and _imported(key)
+            and managed(key).state is not KeyState.PENDING_IMPORT
+            and reported(key, "managed.material_expires"))
 
 
 def _state(key) -> str:
@@ -89,7 +110,7 @@ def test_kms_rotation_period(crypto_key, crypto_policy, crypto_note):
     references=[AWS_FSBP_KMS, SP800_57, ISO27001_A824],
     remediation="Cancel the deletion unless it was approved and no data still depends on the "
                 "key; record the approval as a waiver.",
-    applies_to=lambda key: managed(key) is not None, requires=["managed.state"],
+    applies_to=_managed, requires=["managed.state"],
     waivable="managed_key_pending_deletion_waivable",
 )
 def test_kms_not_pending_deletion(crypto_key, crypto_policy):
@@ -123,7 +144,7 @@ def test_kms_key_material_imported(crypto_key):
     "CEK-16", check="kms-key-enabled",
     references=[SP800_57],
     remediation="Re-enable the key if it is needed, or schedule it for deletion after review.",
-    applies_to=lambda key: managed(key) is not None, requires=["managed.state"],
+    applies_to=_managed, requires=["managed.state"],
 )
 def test_kms_key_enabled(crypto_key, crypto_policy, crypto_note):
     """A disabled (suspended) key is reported; above the tiers where policy accepts it, it is
@@ -140,7 +161,7 @@ def test_kms_key_enabled(crypto_key, crypto_policy, crypto_note):
     "CEK-17", check="kms-key-store-connected",
     references=[SP800_57],
     remediation="Reconnect the key store, or retire the keys it holds.",
-    applies_to=lambda key: managed(key) is not None and managed(key).key_store is not None,
+    applies_to=_in_key_store,
     requires=["managed.state"],
 )
 def test_kms_key_store_connected(crypto_key):
@@ -173,9 +194,7 @@ def test_kms_key_origin(crypto_key, crypto_policy):
     "CEK-10", check="kms-imported-material-expiry",
     references=[ccm("CEK-10"), ccm("CEK-17"), SP800_57],
     remediation="Re-import the key material with an expiry date.",
-    applies_to=lambda key: (_customer(key) and _imported(key)
-                            and managed(key).state is not KeyState.PENDING_IMPORT
-                            and reported(key, "managed.material_expires")),
+    applies_to=_imported_material,
     requires=["managed.material_expires"],
 )
 def test_kms_imported_material_expiry(crypto_key, crypto_policy, crypto_note):
@@ -193,7 +212,7 @@ def test_kms_imported_material_expiry(crypto_key, crypto_policy, crypto_note):
     references=[ccm("CEK-10"), ISO27001_A824],
     remediation="Protect the data with a customer-managed key whose policy and rotation the "
                 "customer controls.",
-    applies_to=lambda key: managed(key) is not None, requires=["managed.manager"],
+    applies_to=_managed, requires=["managed.manager"],
 )
 def test_kms_customer_managed(crypto_key, crypto_policy, crypto_note):
     """The customer manages the key (or policy accepts a service-managed key at the tier);

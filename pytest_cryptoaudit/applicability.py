@@ -143,7 +143,8 @@ def _predicate_words(predicate: Callable[[Any], bool]) -> str:
     lambda's body, a one-line function's ``return``), else its name."""
     doc = (predicate.__doc__ or "").strip().splitlines()
     if doc:
-        return doc[0].rstrip(".")
+        line = doc[0].rstrip(".")
+        return line[:1].lower() + line[1:]  # it continues "... matches: "
     name = getattr(predicate, "__name__", "predicate")
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(predicate)).strip().rstrip(","))

@@ -148,12 +148,19 @@ class Policy:
     def __init__(self, settings: Iterable[PolicySetting], overrides: Mapping[str, Any]) -> None:
         self.settings = {s.name: s for s in settings}
         model = overrides_model(self.settings.values())
-        # A deprecated name is read as its replacement (the aliases of managed_policy).
-        current = dict(resolve_alias(name, value) for name, value in overrides.items())
+        # A deprecated name is read as its replacement (the aliases of managed_policy); an
+        # error still names what the user wrote.
+        current, written = {}, {}
+        for name, value in overrides.items():
+            new_name, current[new_name] = resolve_alias(name, value)
+            written[new_name] = name
         try:
             given = model.model_validate(current)
         except pydantic.ValidationError as exc:
-            raise PolicyError(describe_validation_error(exc, "policy", model)) from None
+            message = describe_validation_error(exc, "policy", model)
+            for new_name, name in written.items():
+                message = message.replace(f"policy.{new_name}", f"policy.{name}")
+            raise PolicyError(message) from None
         values = {name: s.default for name, s in self.settings.items()}
         for name in given.model_fields_set:
             values[name] = _merge(values[name], getattr(given, name))

@@ -25,6 +25,10 @@ KEY_FILE = re.compile(
     r"\.(pem|key|crt|cer|der|p12|pfx|pub)$|(^|/)id_(rsa|dsa|ecdsa|ed25519)$", re.IGNORECASE)
 
 
+#: Keys committed to a repository answer to whoever maintains it, unless the hook says who.
+REPOSITORY_OWNER = "the repository's maintainers"
+
+
 def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     own, separator, pytest_args = _split_at_separator(list(argv))
     parser = argparse.ArgumentParser(
@@ -32,7 +36,11 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
         description="Audit the key and certificate files given (as pre-commit passes them).")
     parser.add_argument("--risk-tier", choices=[t.value for t in RiskTier], default="medium",
                         help="The tier the files are judged at (default medium).")
-    parser.add_argument("--owner", default="CSC", help="The SSRM owner (default CSC).")
+    parser.add_argument("--ssrm-owner", "--owner", dest="owner", default="CSC",
+                        help="The SSRM owner (default CSC).")
+    parser.add_argument("--accountable-owner", default=REPOSITORY_OWNER,
+                        help="The team or person that answers for the committed keys "
+                             f"(CEK-21 has-owner; default {REPOSITORY_OWNER!r}).")
     parser.add_argument("filenames", nargs="*", help="Files to audit.")
     return parser.parse_args(own), pytest_args if separator else []
 
@@ -48,9 +56,11 @@ def key_files(filenames: Sequence[str]) -> list[Path]:
     return sorted({Path(name).resolve() for name in filenames if KEY_FILE.search(name)})
 
 
-def write_config(folder: Path, files: Sequence[Path], tier: str, owner: str) -> Path:
+def write_config(folder: Path, files: Sequence[Path], tier: str, owner: str,
+                 accountable_owner: str = REPOSITORY_OWNER) -> Path:
     """A configuration for one files system holding exactly ``files``."""
     system = {"name": "commit", "provider": "files", "risk_tier": tier, "ssrm_owner": owner,
+              "accountable_owner": accountable_owner,
               "paths": [str(path) for path in files]}
     config = folder / "cryptoaudit.toml"
     config.write_text(tomli_w.dumps({"systems": [system]}), encoding="utf-8")
@@ -77,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="cryptoaudit-precommit-") as temporary:
         folder = Path(temporary)
-        config = write_config(folder, files, options.risk_tier, options.owner)
+        config = write_config(folder, files, options.risk_tier, options.owner,
+                              options.accountable_owner)
         return int(pytest.main(pytest_arguments(folder, config, extra)))
 
 

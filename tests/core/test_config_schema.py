@@ -57,7 +57,8 @@ def test_each_provider_has_its_own_options(schema):
     assert not validator.is_valid({"tags": {"owner": "team"}})
     policy = schema["definitions"]["policy"]["properties"]
     assert policy["min_rsa_bits"]["default"]["critical"] == 3072
-    assert "aws_kms_rotation_required" in policy  # a provider's settings are listed too
+    assert "managed_key_rotation_required" in policy  # generic managed-key settings
+    assert "aws_kms_disallowed_key_specs" in policy  # and a provider's own settings
 
 
 def test_the_command_prints_it(schema, capsys):

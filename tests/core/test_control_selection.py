@@ -57,7 +57,7 @@ def test_control_ids_are_case_insensitive(estate):
 def test_a_user_control_is_known_and_selected_in_any_case(estate):
     estate.makepyfile(test_mine=USER_CONTROL)
     result = estate.runpytest("--cryptoaudit", "--cryptoaudit-control", "org-01", "-v")
-    result.stdout.fnmatch_lines(["*test_pem_suffix[[]files:keys/weak.pem[]] PASSED*"])
+    result.stdout.fnmatch_lines(["*test_pem_suffix[[]pem-suffix-files:keys/weak.pem[]] PASSED*"])
     missing = estate.runpytest("--cryptoaudit", "--cryptoaudit-control", "ORG-02")
     assert missing.ret == pytest.ExitCode.USAGE_ERROR
     missing.stderr.fnmatch_lines(["*unknown control ORG-02 (known: *ORG-01*"])

@@ -121,7 +121,7 @@ def test_a_panicking_parser_does_not_end_the_run(tmp_path: Path) -> None:
         text=True, timeout=300, check=False)
     assert "INTERNALERROR" not in completed.stdout + completed.stderr
     assert completed.returncode == pytest.ExitCode.TESTS_FAILED
-    assert "test_discovery_complete[files:keys/short-iv.pem]" in completed.stdout
+    assert "test_discovery_complete[discovery-complete-files:keys/short-iv.pem]" in completed.stdout
     assert (tmp_path / "evidence.json").exists()
 
 

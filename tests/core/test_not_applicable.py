@@ -75,13 +75,13 @@ def test_every_check_is_accounted_for_in_a_clean_system(full):
 def test_the_reason_comes_from_the_controls_applicability(full):
     reasons = _pairs(full.evidence["not_applicable"])
     assert reasons[("CEK-08", "kms-policy-not-public", "tools")] == (
-        "no key in system tools matches: provider aws-kms")
+        "no key in system tools matches: a managed key whose provider reports who may use it")
     assert reasons[("CEK-03", "tls-protocol-versions", "tools")] == (
         "no endpoint in system tools matches: protocol tls")
     assert reasons[("CEK-09", "vault-seal-type", "tools")] == (
         "system tools does not match: provider vault")
     assert reasons[("CEK-12", "kms-rotation-enabled", "tools")].startswith(
-        "no key in system tools matches: Customer-managed symmetric keys")
+        "no key in system tools matches: customer-managed keys the service can rotate")
 
 
 def test_a_system_that_could_not_be_read_is_not_judged(full):
@@ -116,7 +116,8 @@ def test_oscal_shows_not_applicable_and_validates(full):
     result = document["assessment-results"]["results"][0]
     observation = next(o for o in result["observations"]
                        if o["title"] == "CEK-08 kms-grantees on tools: not applicable")
-    assert "no key in system tools matches: provider aws-kms" in observation["description"]
+    assert "no key in system tools matches: a managed key whose provider reports who may use " \
+           "it" in observation["description"]
     assert observation["methods"] == ["EXAMINE"]
     finding = next(f for f in result["findings"] if f["target"]["target-id"] == "cek-08_obj")
     assert finding["target"]["implementation-status"]["state"] == "not-applicable"
@@ -130,7 +131,7 @@ def test_html_summary_lists_them_with_why(full):
     assert "<th>Not applicable</th>" in html
     assert 'id="cryptoaudit-not-applicable"' in html
     assert "CEK-08 <code>kms-grantees</code> on tools: no key in system tools matches: " \
-           "provider aws-kms" in html
+           "a managed key whose provider reports who may use it" in html
 
 
 def test_one_list_of_outcomes():
@@ -149,7 +150,7 @@ def _documented(key) -> bool:
     (None, []),
     ({"provider": "aws-kms", "kind": ["symmetric", "private-key"]},
      ["provider aws-kms", "kind symmetric or private-key"]),
-    (_documented, ["Keys worth a sentence"]),
+    (_documented, ["keys worth a sentence"]),
     (lambda key: key.size > 2, ["key.size > 2"]),
 ])
 def test_applies_to_in_words(applies_to, words):

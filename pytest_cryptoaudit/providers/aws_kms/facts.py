@@ -23,7 +23,7 @@ from ...facts import (
     ProtectionLevel,
     Rotation,
 )
-from .keyspec import rotates, utc
+from .keyspec import may_rotate, utc
 from .policydoc import (
     ACCOUNT_CONDITION_KEYS,
     ARN_CONDITION_KEYS,
@@ -74,7 +74,7 @@ def base_facts(metadata: Mapping[str, Any]) -> dict[str, Any]:
         "protection": PROTECTION.get(origin, ProtectionLevel.HSM),  # KMS keys live in HSMs
         "state": STATES.get(state, KeyState.UNAVAILABLE),
         "native_state": state,
-        "can_rotate": rotates(metadata) and metadata.get("KeyManager") != "AWS",
+        "can_rotate": may_rotate(metadata) and metadata.get("KeyManager") != "AWS",
         "deletion": Deletion(deletion, metadata.get("PendingDeletionWindowInDays"))
         if deletion or state in ("PendingDeletion", "PendingReplicaDeletion") else None,
         "key_store": (store or "(id not reported)") if origin in PROTECTION else None,

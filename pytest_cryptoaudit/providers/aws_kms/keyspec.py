@@ -80,6 +80,15 @@ def rotates(metadata: Mapping[str, Any]) -> bool:
             and metadata.get("KeyState") not in NO_ROTATION_STATES)
 
 
+def may_rotate(metadata: Mapping[str, Any]) -> bool:
+    """Whether KMS rotates the key, or might: with its spec unreported, a key that no usage
+    proves asymmetric keeps its rotation checks, which then error for the missing spec."""
+    if spec_of(metadata) is not None or metadata.get("KeyUsage") in ASYMMETRIC_USAGES:
+        return rotates(metadata)
+    return (metadata.get("Origin") == "AWS_KMS"
+            and metadata.get("KeyState") not in NO_ROTATION_STATES)
+
+
 def utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
