@@ -14,7 +14,13 @@ from datetime import date
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
-from pytest_cryptoaudit.pqverdict import PqStatus, PqVerdict, last_safe_date, verdict_for_key
+from pytest_cryptoaudit.pqverdict import (
+    PqStatus,
+    PqVerdict,
+    last_safe_date,
+    verdict_for_group,
+    verdict_for_key,
+)
 from pytest_cryptoaudit.references import (
     BSI_TR_02102_1,
     CNSA_2_0,
@@ -78,3 +84,35 @@ def test_pq_readiness(crypto_key, crypto_policy, crypto_note, crypto_now):
         assert verdict.disallowed is not None and today < verdict.disallowed, (
             f"{_dated(verdict, today)}")
     crypto_note(_dated(verdict, today))
+
+
+@pytest.mark.control(
+    "CEK-04", "Encryption algorithm",
+    check="pq-key-exchange",
+    references=PQ_REFERENCES,
+    remediation="Offer a hybrid post-quantum group on the endpoint (X25519MLKEM768 first: "
+                "OpenSSL 3.5+ does by default) before the roadmap's disallowed date.",
+    applies_to={"protocol": "tls"},
+    requires=["pq_key_exchange"],
+)
+@pytest.mark.ssrm("CSC")
+def test_pq_key_exchange(crypto_endpoint, crypto_policy, crypto_note, crypto_now):
+    """The endpoint negotiates a hybrid or post-quantum group with a client that offers one,
+    or the roadmap's disallowed date for classical key exchange has not passed."""
+    probe = crypto_endpoint.attributes["pq_key_exchange"]
+    group = probe.get("negotiated_group")
+    try:
+        verdict = verdict_for_group(group, crypto_endpoint.risk_tier, crypto_policy)
+    except ValueError as exc:
+        raise CryptoAuditError(f"cannot judge {crypto_endpoint.uid} (system "
+                               f"{crypto_endpoint.system}) key exchange: {exc}") from None
+    accepted = ", ".join(probe.get("pq_groups") or ()) or "none"
+    if verdict.status is not PqStatus.VULNERABLE:
+        crypto_note(f"negotiates {group} ({verdict.status.value}); post-quantum groups "
+                    f"accepted: {accepted}")
+        return
+    today = crypto_now.date()
+    chosen = group or "no TLS 1.3 group"
+    message = f"classical-only key exchange ({chosen}): {_dated(verdict, today)}"
+    assert verdict.disallowed is not None and today < verdict.disallowed, message
+    crypto_note(message)

@@ -214,3 +214,19 @@ def evidence_entry(key: KeyRecord, policy: Policy, today: date) -> dict[str, Any
         return verdict_for_key(key, policy).as_dict(today)
     except ValueError as exc:
         return {"status": "unknown", "error": str(exc)}
+
+
+#: Classical TLS groups as (algorithm, size) for the roadmaps' strength categories.
+CLASSICAL_GROUPS = {"x25519": ("X25519", 256), "x448": ("X448", 448),
+                    "secp256r1": ("ECDH", 256), "secp384r1": ("ECDH", 384),
+                    "secp521r1": ("ECDH", 521), "ffdhe2048": ("DH", 2048),
+                    "ffdhe3072": ("DH", 3072), "ffdhe4096": ("DH", 4096)}
+
+
+def verdict_for_group(group: str | None, tier: RiskTier, policy: Policy) -> PqVerdict:
+    """The verdict of the key exchange an endpoint negotiates (``None``: no TLS 1.3 group,
+    so a classical exchange of unknown strength)."""
+    if group is not None and group not in CLASSICAL_GROUPS:
+        return judge(group, None, Purpose.ENCRYPTION, tier, {}, policy)
+    algorithm, size = CLASSICAL_GROUPS.get(group or "", ("ECDH", None))
+    return judge(algorithm, size, Purpose.ENCRYPTION, tier, {}, policy)

@@ -13,6 +13,8 @@ signed with SHA-256 by the lab CA, valid 90 days, for signing only.
 ``default``: Python's default server context (OpenSSL's defaults: more groups and suites
 than a Mozilla profile lists, nothing weaker) with the ``modern`` leaf, as a server
 configured by nobody in particular is.
+``pq``: OpenSSL 3.5+ defaults through pyOpenSSL (see :mod:`.tls_pq`): the hybrid
+X25519MLKEM768 group first, with the ``modern`` leaf.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from .processes import (
 from .tls_pki import HOSTNAME, LEAVES, LabPki, write_pki
 
 #: The leaf each profile serves.
-LEAF_OF = {**{profile: profile for profile in LEAVES}, "default": "modern"}
+LEAF_OF = {**{profile: profile for profile in LEAVES}, "default": "modern", "pq": "modern"}
 PROFILES = tuple(LEAF_OF)
 
 def server_context(profile: str, pki: LabPki) -> ssl.SSLContext:
@@ -92,8 +94,14 @@ class _Server(socketserver.ThreadingTCPServer):
 
 def serve(profile: str, pki: LabPki, port: int, host: str = LOOPBACK) -> None:
     """Serve ``profile`` on ``host:port`` until SIGTERM or SIGINT."""
-    server = _Server((host, port), _Handler)
-    server.tls_context = server_context(profile, pki)  # type: ignore[attr-defined]
+    if profile == "pq":
+        from .tls_pq import PqHandler, pq_context
+
+        server = _Server((host, port), PqHandler)
+        server.tls_context = pq_context(pki, LEAF_OF[profile])  # type: ignore[attr-defined]
+    else:
+        server = _Server((host, port), _Handler)
+        server.tls_context = server_context(profile, pki)  # type: ignore[attr-defined]
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
