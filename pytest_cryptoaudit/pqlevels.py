@@ -13,7 +13,7 @@ from .pqverdict import LEGACY_CIPHERS, SHOR_BROKEN, SYMMETRIC, family, is_hybrid
 
 #: Parameter set (from the name, else the size) -> category, per post-quantum family.
 PQ_LEVELS: dict[str, dict[int, int]] = {
-    "ML-KEM": {512: 1, 768: 3, 1024: 5},
+    "ML-KEM": {512: 1, 768: 3, 1024: 5, 128: 1, 192: 3, 256: 5},
     "ML-DSA": {44: 2, 65: 3, 87: 5, 128: 2, 192: 3, 256: 5},
     "SLH-DSA": {128: 1, 192: 3, 256: 5},
 }
