@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import signal
 import socket
 import socketserver
@@ -165,8 +166,15 @@ def _ready(process: subprocess.Popen[bytes], profile: str, log: Path, port: int)
 
 
 #: The systems ``cryptoaudit lab`` makes of the servers: the legacy one at tier high, the
-#: modern one at the strictest tier (where it passes every control).
-LAB_SYSTEMS = {"legacy": ("web-legacy", "high"), "modern": ("web-modern", "critical")}
+#: modern one at the strictest tier (where it passes every control), and, where pyOpenSSL
+#: is installed, a post-quantum one (hybrid X25519MLKEM768 key exchange) at tier high.
+LAB_SYSTEMS = {"legacy": ("web-legacy", "high"), "modern": ("web-modern", "critical"),
+               "pq": ("web-pq", "high")}
+
+
+def lab_profiles() -> list[str]:
+    """The profiles ``cryptoaudit lab`` starts: ``pq`` only where pyOpenSSL can serve it."""
+    return [p for p in LAB_SYSTEMS if p != "pq" or importlib.util.find_spec("OpenSSL")]
 
 
 def start_lab_estate(folder: Path, record_pid: Callable[[int], None]) -> list[dict[str, Any]]:
@@ -174,7 +182,8 @@ def start_lab_estate(folder: Path, record_pid: Callable[[int], None]) -> list[di
     and return their ``[[systems]]`` entries."""
     pki = write_pki(folder)
     systems = []
-    for profile, (name, tier) in LAB_SYSTEMS.items():
+    for profile in lab_profiles():
+        name, tier = LAB_SYSTEMS[profile]
         server = start_tls_server(profile, pki)
         record_pid(server.pid)
         systems.append({"name": name, "provider": "tls", "risk_tier": tier, "ssrm_owner": "CSC",

@@ -155,3 +155,20 @@ def test_classical_key_exchange_fails_on_the_roadmaps_date(
     if classical == "failed":
         assert "classical-only key exchange (x25519)" in (
             results["classical.test:443"]["message"])
+
+
+def test_the_lab_plants_a_pq_and_a_classical_endpoint(tmp_path) -> None:
+    from pytest_cryptoaudit.lab.processes import stop_pid
+    from pytest_cryptoaudit.lab.tls_server import start_lab_estate
+
+    pids: list[int] = []
+    try:
+        systems = {s["name"]: s for s in start_lab_estate(tmp_path / "tls", pids.append)}
+        groups = {}
+        for name in ("web-pq", "web-modern"):
+            host, port = systems[name]["endpoints"][0].rsplit(":", 1)
+            groups[name] = probe_key_exchange(host, int(port), HOSTNAME)["negotiated_group"]
+    finally:
+        for pid in pids:
+            stop_pid(pid)
+    assert groups == {"web-pq": "X25519MLKEM768", "web-modern": "secp256r1"}
