@@ -29,6 +29,7 @@ from pytest_cryptoaudit.references import (
     NIST_IR_8547,
     ccm,
 )
+from pytest_cryptoaudit.text import plural
 
 PQ_REFERENCES = [ccm("CEK-04"), NIST_IR_8547, CNSA_2_0, BSI_TR_02102_1, EU_PQC_ROADMAP,
                  FIPS_203_204]
@@ -45,7 +46,11 @@ def _dated(verdict: PqVerdict, today: date) -> str:
     return (f"{verdict.algorithm} is {verdict.status.value} ({verdict.purpose.value}): "
             f"deprecated from {deprecated}, disallowed from {verdict.disallowed} under "
             f"{verdict.roadmap}" + (f" ({verdict.category})" if verdict.category else "")
-            + f"; {verdict.days_left(today)} days left; plan {verdict.replacement}")
+            + f"; {_days(verdict.days_left(today) or 0)}; plan {verdict.replacement}")
+
+
+def _days(left: int) -> str:
+    return f"{plural(left, 'day')} left" if left >= 0 else f"{plural(-left, 'day')} past"
 
 
 def _judge_horizon(crypto_key, verdict: PqVerdict, policy, today: date) -> None:

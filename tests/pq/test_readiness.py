@@ -60,7 +60,7 @@ def test_passes_with_dates_and_days_left_before_the_disallowed_date(
     assert rsa["outcome"] == "passed"
     assert rsa["notes"] == [
         "RSA is quantum-vulnerable (encryption): deprecated from 2031-01-01, disallowed from "
-        "2036-01-01 under nist-ir-8547 (112); 1 days left; plan ML-KEM-768 hybrid"]
+        "2036-01-01 under nist-ir-8547 (112); 1 day left; plan ML-KEM-768 hybrid"]
     assert results[(EC, "pq-readiness")]["outcome"] == "passed"
     assert "no deprecation step" in results[(EC, "pq-readiness")]["notes"][0]
 
@@ -70,6 +70,7 @@ def test_fails_once_the_disallowed_date_has_passed(estate: pytest.Pytester) -> N
     assert {uid: r["outcome"] for (uid, _), r in results.items()} == {
         RSA: "failed", EC: "failed", CERT: "failed"}
     assert "disallowed from 2036-01-01" in results[(RSA, "pq-readiness")]["message"]
+    assert "0 days left" in results[(RSA, "pq-readiness")]["message"]
     assert "plan ML-DSA-65" in results[(CERT, "pq-readiness")]["message"]
 
 
