@@ -8,7 +8,11 @@ keeps OpenSSL's defaults, which is what a PQ-capable server configured by nobody
 
 from __future__ import annotations
 
+import select
+import socket
 import socketserver
+import time
+from collections.abc import Callable
 from typing import Any
 
 from .processes import ServiceError
@@ -42,14 +46,33 @@ class PqHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         from OpenSSL import SSL
 
-        self.request.settimeout(5)
+        # pyOpenSSL sees a socket with a timeout as non-blocking: a call raises WantReadError
+        # whenever the peer's bytes have not arrived yet, so wait for them explicitly.
+        self.request.setblocking(False)
         connection = SSL.Connection(self.server.tls_context, self.request)  # type: ignore[attr-defined]
         connection.set_accept_state()
         try:
-            connection.do_handshake()
-            if connection.recv(1024):
+            _patiently(self.request, connection.do_handshake)
+            if _patiently(self.request, lambda: connection.recv(1024)):
                 connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
                                    b"Connection: close\r\n\r\nok\n")
             connection.shutdown()
         except (OSError, SSL.Error):
             return  # scanners and probes abort handshakes on purpose
+
+
+def _patiently(sock: socket.socket, call: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """``call()``, retried while OpenSSL waits for the peer, for at most ``timeout``."""
+    from OpenSSL import SSL
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except (SSL.WantReadError, SSL.WantWriteError) as wait:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the peer sent nothing in time") from None
+            reading = isinstance(wait, SSL.WantReadError)
+            select.select([sock] if reading else [], [] if reading else [sock], [],
+                          min(left, 0.1))

@@ -172,3 +172,15 @@ def test_the_lab_plants_a_pq_and_a_classical_endpoint(tmp_path) -> None:
         for pid in pids:
             stop_pid(pid)
     assert groups == {"web-pq": "X25519MLKEM768", "web-modern": "secp256r1"}
+
+
+def test_the_pq_lab_server_waits_for_a_slow_client(pq_lab: PqLab) -> None:
+    """pyOpenSSL sees a socket with a timeout as non-blocking; a ClientHello that arrives
+    after the accept must still be answered, not met with a closed connection."""
+    from pytest_cryptoaudit import pqprobe
+
+    with socket.create_connection((pq_lab.pq.host, pq_lab.pq.port), timeout=5) as sock:
+        threading.Event().wait(0.5)
+        sock.sendall(client_hello(HOSTNAME, ("X25519MLKEM768",)))
+        _kind, payload = pqprobe._first_handshake_or_alert(sock)
+    assert parse_server_hello(payload).selected == "X25519MLKEM768"
