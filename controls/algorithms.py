@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
+from pytest_cryptoaudit.pqoids import PQ_OIDS
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, SP800_131A
 
 pytestmark = pytest.mark.ssrm("CSC")
@@ -13,7 +14,8 @@ FINITE_FIELD = {"RSA", "DSA", "DH"}
 ELLIPTIC = {"EC"}
 FIXED_STRENGTH = {"Ed25519", "Ed448", "X25519", "X448"}
 #: Signature algorithms that hash internally and so name no separate hash.
-HASHLESS = {"ed25519", "ed448"}
+HASHLESS = {"ed25519", "ed448",
+            *(name.lower() for family, _, name in PQ_OIDS.values() if family != "ML-KEM")}
 SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3"}
 
 

@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed25519, rsa, x448, x25519
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from .model import CertificateInfo
+from .pqoids import PQ_OIDS, describe_by_oid
 
 _FIXED = {
     ed25519.Ed25519PublicKey: ("Ed25519", 256),
@@ -105,7 +107,7 @@ def certificate_info(cert: x509.Certificate) -> CertificateInfo:
         serial=format(cert.serial_number, "x"),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        signature_algorithm=cert.signature_algorithm_oid._name,
+        signature_algorithm=_signature_name(cert.signature_algorithm_oid),
         signature_hash=_signature_hash(cert),
         is_ca=bool(constraints and constraints.ca),
         self_signed=cert.subject == cert.issuer,
@@ -115,11 +117,27 @@ def certificate_info(cert: x509.Certificate) -> CertificateInfo:
     )
 
 
+def _signature_name(oid: x509.ObjectIdentifier) -> str:
+    known = PQ_OIDS.get(oid.dotted_string)
+    return known[2] if known else oid._name
+
+
+def _certificate_key(cert: x509.Certificate) -> dict[str, Any]:
+    """The certificate's public key; one newer than the parser is recorded by its OID."""
+    try:
+        return describe_public_key(cert.public_key())
+    except (UnsupportedAlgorithm, ValueError):  # cryptography: "Unknown key type: <OID>"
+        fields = describe_by_oid(cert.public_key_algorithm_oid.dotted_string)
+        if fields is None:
+            raise
+        return {key: value for key, value in fields.items() if key != "attributes"}
+
+
 def certificate_fields(cert: x509.Certificate) -> dict[str, Any]:
     """KeyRecord fields for a certificate: its public key, validity and X.509 details."""
     info = certificate_info(cert)
     return {
-        **describe_public_key(cert.public_key()),
+        **_certificate_key(cert),
         "created": info.not_before,
         "expires": info.not_after,
         "usage": info.key_usage,

@@ -72,6 +72,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write OSCAL assessment-results JSON to PATH.")
     group.addoption("--cryptoaudit-cbom", metavar="PATH",
                     help="Write a CycloneDX 1.6 cryptographic bill of materials to PATH.")
+    group.addoption("--cryptoaudit-pq", metavar="PATH",
+                    help="Write the post-quantum migration inventory (every "
+                         "quantum-vulnerable asset with its roadmap dates) to PATH "
+                         "(.csv or .json).")
     group.addoption("--cryptoaudit-markdown", metavar="PATH",
                     help="Write a Markdown summary to PATH (also appended to "
                          "$GITHUB_STEP_SUMMARY when that is set).")

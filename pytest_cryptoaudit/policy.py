@@ -44,6 +44,38 @@ SP800_131A = "NIST SP 800-131A Rev 2"
 CEK09 = "CSA CCM v4 / AICM CEK-09"
 SP800_57 = "NIST SP 800-57 Part 1 Rev 5, 5.3.6"
 
+PQ_SOURCES = ("NIST IR 8547 ipd (Nov 2024); NSA CNSA 2.0; BSI TR-02102-1 (2026); "
+              "EU coordinated PQC roadmap (June 2025)")
+MOSCA = "Mosca, Cybersecurity in an era with quantum computers (2018): x + y > z"
+
+#: Post-quantum readiness (CEK-04 pq-readiness); the roadmaps' dates are in pq_roadmaps.py.
+PQ_SETTINGS: tuple[PolicySetting, ...] = (
+    PolicySetting(
+        "pq_roadmap", "nist-ir-8547",
+        "Roadmap that dates quantum-vulnerable assets: nist-ir-8547, cnsa-2.0, bsi-tr-02102 "
+        "or eu-roadmap.", PQ_SOURCES),
+    PolicySetting(
+        "pq_cnsa_category", "everything",
+        "CNSA 2.0 category of an asset without a `cnsa-category` tag (software-signing, "
+        "networking, browsers-servers-cloud, operating-systems, niche, custom-legacy, "
+        "everything).", "NSA CNSA 2.0"),
+    PolicySetting(
+        "pq_pinned_dates", {"deprecated": "", "disallowed": ""},
+        "Your own deprecated/disallowed dates (YYYY-MM-DD) for every quantum-vulnerable "
+        "asset, replacing the roadmap's; empty keeps the roadmap's.", PQ_SOURCES),
+    PolicySetting(
+        "pq_judge_horizon", tiered(False, False, False, False),
+        "Judge the protection horizon (Mosca) instead of the disallowed date at this tier.",
+        MOSCA),
+    PolicySetting(
+        "pq_data_shelf_life_years", tiered(1, 3, 7, 10),
+        "How long data protected by an encryption or key-establishment key must stay "
+        "confidential (harvest now, decrypt later).", MOSCA),
+    PolicySetting(
+        "pq_migration_years", tiered(3, 3, 3, 3),
+        "How long a migration to post-quantum cryptography takes.", MOSCA),
+)
+
 BUILTIN_SETTINGS: tuple[PolicySetting, ...] = (
     PolicySetting(
         "min_rsa_bits", tiered(2048, 2048, 2048, 3072),
@@ -102,6 +134,7 @@ BUILTIN_SETTINGS: tuple[PolicySetting, ...] = (
         "procedures_review_max_days", 365,
         "Longest time since the crypto policy and audit procedures were last reviewed.",
         CEK09 + " guideline 10; ISO/IEC 27001:2022 clause 9.2"),
+    *PQ_SETTINGS,
 )
 
 

@@ -34,3 +34,9 @@ CAIQ_CEK09_1 = ("Are encryption and key management systems, policies, and proces
                 "with a frequency proportional to the system's risk exposure?")
 CAIQ_CEK09_2 = ("Are encryption and key management systems, policies, and processes audited "
                 "preferably continuously but at least annually and after any security event?")
+
+NIST_IR_8547 = "NIST IR 8547 ipd (Nov 2024), Transition to Post-Quantum Cryptography Standards"
+CNSA_2_0 = "NSA CNSA 2.0 (Commercial National Security Algorithm Suite 2.0)"
+BSI_TR_02102_1 = "BSI TR-02102-1 (2026)"
+EU_PQC_ROADMAP = "EU coordinated implementation roadmap for the transition to PQC (June 2025)"
+FIPS_203_204 = "NIST FIPS 203 (ML-KEM), FIPS 204 (ML-DSA), FIPS 205 (SLH-DSA)"

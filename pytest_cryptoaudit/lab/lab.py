@@ -95,8 +95,10 @@ def _start_files(state: LabState, say: Say) -> None:
 
 
 def _start_tls(state: LabState, say: Say) -> None:
-    state.systems.extend(start_lab_estate(state.directory / "services" / "tls", state.add_pid))
-    say("lab: TLS servers on loopback (web-legacy, web-modern)")
+    systems = start_lab_estate(state.directory / "services" / "tls", state.add_pid)
+    state.systems.extend(systems)
+    names = ", ".join(system["name"] for system in systems)
+    say(f"lab: TLS servers on loopback ({names})")
 
 
 def _start_hsm(state: LabState, say: Say) -> None:

@@ -13,12 +13,15 @@ signed with SHA-256 by the lab CA, valid 90 days, for signing only.
 ``default``: Python's default server context (OpenSSL's defaults: more groups and suites
 than a Mozilla profile lists, nothing weaker) with the ``modern`` leaf, as a server
 configured by nobody in particular is.
+``pq``: OpenSSL 3.5+ defaults through pyOpenSSL (see :mod:`.tls_pq`): the hybrid
+X25519MLKEM768 group first, with the ``modern`` leaf.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import signal
 import socket
 import socketserver
@@ -43,7 +46,7 @@ from .processes import (
 from .tls_pki import HOSTNAME, LEAVES, LabPki, write_pki
 
 #: The leaf each profile serves.
-LEAF_OF = {**{profile: profile for profile in LEAVES}, "default": "modern"}
+LEAF_OF = {**{profile: profile for profile in LEAVES}, "default": "modern", "pq": "modern"}
 PROFILES = tuple(LEAF_OF)
 
 def server_context(profile: str, pki: LabPki) -> ssl.SSLContext:
@@ -92,8 +95,14 @@ class _Server(socketserver.ThreadingTCPServer):
 
 def serve(profile: str, pki: LabPki, port: int, host: str = LOOPBACK) -> None:
     """Serve ``profile`` on ``host:port`` until SIGTERM or SIGINT."""
-    server = _Server((host, port), _Handler)
-    server.tls_context = server_context(profile, pki)  # type: ignore[attr-defined]
+    if profile == "pq":
+        from .tls_pq import PqHandler, pq_context
+
+        server = _Server((host, port), PqHandler)
+        server.tls_context = pq_context(pki, LEAF_OF[profile])  # type: ignore[attr-defined]
+    else:
+        server = _Server((host, port), _Handler)
+        server.tls_context = server_context(profile, pki)  # type: ignore[attr-defined]
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
@@ -157,8 +166,15 @@ def _ready(process: subprocess.Popen[bytes], profile: str, log: Path, port: int)
 
 
 #: The systems ``cryptoaudit lab`` makes of the servers: the legacy one at tier high, the
-#: modern one at the strictest tier (where it passes every control).
-LAB_SYSTEMS = {"legacy": ("web-legacy", "high"), "modern": ("web-modern", "critical")}
+#: modern one at the strictest tier (where it passes every control), and, where pyOpenSSL
+#: is installed, a post-quantum one (hybrid X25519MLKEM768 key exchange) at tier high.
+LAB_SYSTEMS = {"legacy": ("web-legacy", "high"), "modern": ("web-modern", "critical"),
+               "pq": ("web-pq", "high")}
+
+
+def lab_profiles() -> list[str]:
+    """The profiles ``cryptoaudit lab`` starts: ``pq`` only where pyOpenSSL can serve it."""
+    return [p for p in LAB_SYSTEMS if p != "pq" or importlib.util.find_spec("OpenSSL")]
 
 
 def start_lab_estate(folder: Path, record_pid: Callable[[int], None]) -> list[dict[str, Any]]:
@@ -166,7 +182,8 @@ def start_lab_estate(folder: Path, record_pid: Callable[[int], None]) -> list[di
     and return their ``[[systems]]`` entries."""
     pki = write_pki(folder)
     systems = []
-    for profile, (name, tier) in LAB_SYSTEMS.items():
+    for profile in lab_profiles():
+        name, tier = LAB_SYSTEMS[profile]
         server = start_tls_server(profile, pki)
         record_pid(server.pid)
         systems.append({"name": name, "provider": "tls", "risk_tier": tier, "ssrm_owner": "CSC",

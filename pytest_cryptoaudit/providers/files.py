@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ..isolation import describe, must_propagate
 from ..keyinfo import certificate_fields, describe_public_key, state_of_certificate
+from ..pqoids import load_or_describe_by_oid
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .file_paths import FolderErrors, ParseError, display, expand, read_bounded
 from .openssh import openssh_private, ssh_public
@@ -153,9 +154,13 @@ def _parse_pem(label: str, block: bytes, body: bytes,
         if label in ("CERTIFICATE", "TRUSTED CERTIFICATE"):
             return "certificate", _certificate(x509.load_pem_x509_certificate(block), "PEM")
         if label in ("PUBLIC KEY", "RSA PUBLIC KEY"):
-            return "public-key", _public(serialization.load_pem_public_key(block), "PEM")
+            return "public-key", load_or_describe_by_oid(
+                lambda: _public(serialization.load_pem_public_key(block), "PEM"), block)
         if label == "OPENSSH PRIVATE KEY":
             return "private-key", openssh_private(body)
+        if label == "PRIVATE KEY":
+            return "private-key", load_or_describe_by_oid(
+                lambda: _pem_private(label, block, body, options), block)
         if label.endswith("PRIVATE KEY"):
             return "private-key", _pem_private(label, block, body, options)
     except ValueError as exc:

@@ -141,14 +141,35 @@ class TlsProvider(Provider):
             per_server_concurrent_connections_limit=options.connections_per_endpoint,
             concurrent_server_scans_limit=options.max_workers)
         scanner.queue_scans([request for _, request in pending.values()])
+        key_exchange = _probe_key_exchange(
+            [e for e, _ in pending.values()], options) if context.wants("CEK-04") else {}
         with quiet_trust_stores():
             for result in scanner.get_results():
                 endpoint, _ = pending.pop(result.uuid)
-                record_scan(attempt, endpoint, result, ca_file, context.now)
+                record_scan(attempt, endpoint, result, ca_file, context.now,
+                            key_exchange.get(endpoint))
                 context.progress(attempt.system.name, len(attempt.keys), len(attempt.errors))
         for endpoint, _ in pending.values():  # never expected; never silently dropped
             attempt.error(f"endpoint {endpoint}: sslyze returned no result",
                           key_uid=f"tls:{endpoint}")
+
+
+def _probe_key_exchange(endpoints: list[str], options: TlsOptions
+                        ) -> dict[str, tuple[str, Any]]:
+    """Per endpoint, ("pq_key_exchange", what it negotiates) or ("error", why not): sslyze
+    cannot see ML-KEM groups, so a ClientHello of our own asks (see pqprobe)."""
+    from ..pqprobe import ProbeError, probe_key_exchange
+
+    def one(endpoint: str) -> tuple[str, Any]:
+        host, port = parse_endpoint(endpoint)
+        try:
+            return "pq_key_exchange", probe_key_exchange(host, port, options.server_name,
+                                                         options.timeout)
+        except ProbeError as exc:
+            return "error", f"post-quantum group probe failed: {exc}"
+
+    with ThreadPoolExecutor(max_workers=min(options.max_workers, len(endpoints) or 1)) as pool:
+        return dict(zip(endpoints, pool.map(one, endpoints), strict=True))
 
 
 def _requests(attempt: Discovery, endpoints: list[str], options: TlsOptions,

@@ -51,8 +51,9 @@ def quiet_trust_stores() -> Iterator[None]:
 
 
 def record_scan(attempt: Discovery, endpoint: str, result: Any, ca_file: Path | None,
-                now: datetime) -> None:
-    """Add the endpoint (and its certificates) of one finished scan, or an error for it."""
+                now: datetime, key_exchange: tuple[str, Any] | None = None) -> None:
+    """Add the endpoint (and its certificates) of one finished scan, or an error for it.
+    ``key_exchange`` is the post-quantum group probe's answer, when it ran."""
     uid = f"tls:{endpoint}"
     if result.scan_result is None or result.connectivity_result is None:
         attempt.error(f"endpoint {endpoint}: {_connectivity_reason(result)}", key_uid=uid)
@@ -69,6 +70,9 @@ def record_scan(attempt: Discovery, endpoint: str, result: Any, ca_file: Path | 
     _suites_and_groups(scan, attributes, unreadable)
     attributes["certificates"] = _certificates(attempt, endpoint, scan, ca_file, now)
     _mozilla_profiles(result, attributes, unreadable)
+    if key_exchange is not None:
+        kind, value = key_exchange
+        (attributes if kind == "pq_key_exchange" else unreadable)["pq_key_exchange"] = value
     attempt.add_endpoint(uid, endpoint, protocol="tls", attributes=attributes,
                          unreadable=unreadable)
 

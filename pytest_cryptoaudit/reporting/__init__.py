@@ -31,6 +31,7 @@ def every_report_arguments(folder: Path) -> list[str]:
         "--junitxml", str(folder / "junit.xml"), "-o", "junit_family=xunit1",
         "--cryptoaudit-oscal", str(folder / "oscal.json"),
         "--cryptoaudit-markdown", str(folder / "summary.md"),
+        "--cryptoaudit-pq", str(folder / "pq-inventory.csv"),
     ]
     if find_spec("pytest_html"):
         arguments += ["--html", str(folder / "report.html"), "--self-contained-html"]
@@ -57,13 +58,19 @@ def register_reporters(config: pytest.Config, audit: AuditSession) -> None:
 
 
 class FileReports:
-    """Writes the file formats derived from the evidence: OSCAL, CBOM and Markdown."""
+    """Writes the file formats derived from the evidence: OSCAL, CBOM, Markdown and the
+    post-quantum migration inventory."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.oscal = config.getoption("cryptoaudit_oscal")
         self.cbom = config.getoption("cryptoaudit_cbom")
         self.markdown = config.getoption("cryptoaudit_markdown")
+        self.pq = config.getoption("cryptoaudit_pq")
+        if self.pq:
+            from .pq_inventory import check_path
+
+            check_path(self.pq)
         if self.cbom:
             from .cbom import require_cyclonedx
 
@@ -84,6 +91,10 @@ class FileReports:
             from .cbom import write_cbom
 
             write_cbom(evidence, self._path(self.cbom))
+        if self.pq:
+            from .pq_inventory import write_pq_inventory
+
+            write_pq_inventory(evidence, self._path(self.pq))
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.markdown or step_summary:
             self._write_markdown(evidence, step_summary)

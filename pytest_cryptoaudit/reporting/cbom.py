@@ -5,8 +5,9 @@ extra). Keys become ``related-crypto-material`` components (type, state, size, d
 format, what secures them, a reference to their algorithm); certificates become
 ``certificate`` components that reference their signature algorithm and a public-key
 component; each distinct algorithm (family, size, curve) becomes one ``algorithm``
-component; each protocol version a TLS endpoint accepts becomes a ``protocol`` component
-with its cipher suites and the certificates the endpoint presents. The ``value`` of related
+component with its classical and NIST post-quantum security levels (0: Shor breaks it);
+each protocol version a TLS endpoint accepts becomes a ``protocol`` component with its
+cipher suites and the certificates the endpoint presents. The ``value`` of related
 crypto material is never set: no key material.
 """
 
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ..pqlevels import nist_quantum_level
 
 #: Algorithm family -> (CycloneDX primitive, OID of the key algorithm).
 ALGORITHMS: Mapping[str, tuple[str, str | None]] = {
@@ -104,7 +107,8 @@ class _CbomBuilder:
             properties = crypto.AlgorithmProperties(
                 primitive=crypto.CryptoPrimitive(primitive or known_primitive),
                 parameter_set_identifier=str(size) if size and not curve else None,
-                curve=curve, classical_security_level=security_bits(name or "", size))
+                curve=curve, classical_security_level=security_bits(name or "", size),
+                nist_quantum_security_level=nist_quantum_level(name or "", size))
             self.algorithms[label] = self._component(
                 f"algorithm:{label}", label, crypto.CryptoProperties(
                     asset_type=crypto.CryptoAssetType.ALGORITHM,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..model import Outcome
+from ..pqverdict import evidence_entry
 from ..results import summarize
 from ..serialize import to_jsonable
 
@@ -155,7 +156,8 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
             "cadence_days": {tier.value: days for tier, days in audit_config.cadence.items()},
         },
         "systems": _systems(session),
-        "inventory": [to_jsonable(key) for key in session.inventory.keys],
+        "inventory": [{**to_jsonable(key), "pq": evidence_entry(
+            key, audit_config.policy, session.started.date())} for key in session.inventory.keys],
         "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
         "results": [result.as_dict() for result in results],
         "not_applicable": session.not_applicable,

@@ -81,8 +81,12 @@ class HtmlReporter:
 
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str],
                                     postfix: list[str], session: pytest.Session) -> None:
-        """The per-control table and the waivers, at the top of the report."""
-        prefix.append(STYLE + summary_html(self.audit.evidence()))
+        """The per-control table, the waivers and the post-quantum migration section, at the
+        top of the report."""
+        from .pq_chart import pq_section_html
+
+        evidence = self.audit.evidence()
+        prefix.append(STYLE + summary_html(evidence) + pq_section_html(evidence))
 
     def evidence(self, data: Mapping[str, Any]) -> str:
         """The result and the audited attributes of its subject, as an HTML table."""

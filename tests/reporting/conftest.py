@@ -163,8 +163,8 @@ class FullRun:
 
 @pytest.fixture(scope="session")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
-    """The estate audited once, under xdist, with JSON, HTML, JUnit, Allure, OSCAL, CBOM and
-    Markdown output and a GitHub step summary."""
+    """The estate audited once, under xdist, with JSON, HTML, JUnit, Allure, OSCAL, CBOM,
+    Markdown and post-quantum inventory output and a GitHub step summary."""
     estate = build_estate(tmp_path_factory.mktemp("estate"))
     out = estate.root / "out"
     out.mkdir()
@@ -179,6 +179,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
         "--cryptoaudit-oscal", "out/oscal.json",
         "--cryptoaudit-cbom", "out/cbom.json",
         "--cryptoaudit-markdown", "out/summary.md",
+        "--cryptoaudit-pq", "out/pq-inventory.csv",
         env=env,
     )
     assert (out / "evidence.json").is_file(), process.stdout + process.stderr

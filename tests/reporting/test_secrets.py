@@ -33,7 +33,7 @@ def _outputs(full_run: FullRun) -> dict[str, str]:
 def test_every_format_was_produced(full_run: FullRun) -> None:
     names = set(_outputs(full_run))
     expected = {"evidence.json", "report.html", "junit.xml", "oscal.json", "cbom.json",
-                "summary.md", "step-summary.md"}
+                "summary.md", "step-summary.md", "pq-inventory.csv"}
     assert expected <= names
     assert any(name.startswith("allure/") and name.endswith("attachment.json")
                for name in names)

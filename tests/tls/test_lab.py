@@ -52,9 +52,9 @@ def test_lab_estate_records_every_server_it_starts(tmp_path):
     pids: list[int] = []
     systems = start_lab_estate(tmp_path / "tls", pids.append)
     try:
-        assert [(s["name"], s["risk_tier"]) for s in systems] == [("web-legacy", "high"),
-                                                                   ("web-modern", "critical")]
-        assert len(pids) == 2 and all(pid_alive(pid) for pid in pids)
+        assert [(s["name"], s["risk_tier"]) for s in systems] == [
+            ("web-legacy", "high"), ("web-modern", "critical"), ("web-pq", "high")]
+        assert len(pids) == 3 and all(pid_alive(pid) for pid in pids)
         for system in systems:
             host, port = system["endpoints"][0].rsplit(":", 1)
             assert accepts_connections(host, int(port))
