@@ -71,7 +71,8 @@ class TlsOptions(ProviderOptions, DeadlineOptions):
 #: Facts filled by the cipher-suite and curve scans (made only when a control needs one).
 CIPHER_SCAN_FACTS = ("protocols", "cipher_suites", "key_exchange_groups")
 FETCHES = {**dict.fromkeys(CIPHER_SCAN_FACTS, ("sslyze: *_CIPHER_SUITES", "ELLIPTIC_CURVES")),
-           "mozilla_profile_issues": ("sslyze: the Mozilla checker's scan commands",)}
+           "mozilla_profile_issues": ("sslyze: the Mozilla checker's scan commands",),
+           "pq_key_exchange": ("a TLS 1.3 ClientHello offering post-quantum groups (pqprobe)",)}
 
 
 class TlsProvider(Provider):
@@ -142,7 +143,7 @@ class TlsProvider(Provider):
             concurrent_server_scans_limit=options.max_workers)
         scanner.queue_scans([request for _, request in pending.values()])
         key_exchange = _probe_key_exchange(
-            [e for e, _ in pending.values()], options) if context.wants("CEK-04") else {}
+            [e for e, _ in pending.values()], options) if context.needs("pq_key_exchange") else {}
         with quiet_trust_stores():
             for result in scanner.get_results():
                 endpoint, _ = pending.pop(result.uuid)
