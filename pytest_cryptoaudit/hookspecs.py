@@ -14,6 +14,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .config import AuditConfig
+    from .evidence_model import Evidence
     from .model import Event, Inventory
     from .policy import PolicySetting
     from .providers import ProviderRegistry
@@ -56,6 +57,9 @@ def pytest_cryptoaudit_inventory_ready(inventory: Inventory, audit_config: Audit
 
 
 @pytest.hookspec
-def pytest_cryptoaudit_evidence(evidence: dict[str, Any], config: pytest.Config) -> None:
-    """Called on the controller with the finished JSON evidence; reporters and the ledger
-    derive their output from it."""
+def pytest_cryptoaudit_evidence(evidence: dict[str, Any], evidence_model: Evidence,
+                                audit_config: AuditConfig, config: pytest.Config) -> None:
+    """Called on the controller with the finished evidence; reporters and the ledger derive
+    their output from it. ``evidence_model`` is the typed evidence (read it rather than
+    ``evidence``, its JSON document, kept for existing implementations); ``audit_config``
+    is the run's configuration, so no implementation needs to reach into the session."""

@@ -24,6 +24,7 @@ from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_f
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
+from .evidence_model import Evidence
 from .model import (
     DiscoveryError,
     EndpointRecord,
@@ -69,7 +70,7 @@ class AuditSession:
         self.inventory = Inventory()
         self.results: dict[str, Result] = {}
         self.waivers: tuple[Waiver, ...] = ()
-        self._evidence: dict[str, Any] | None = None
+        self._evidence: Evidence | None = None
         self._selected: frozenset[str] | None = None
         self.refusal: str | None = None  # a usage error found after discovery
         self.not_applicable: list[dict[str, Any]] = []  # (check, system) with no subject
@@ -390,8 +391,11 @@ class AuditSession:
                                 or session.shouldfail or session.shouldstop)
         from .reporting.evidence import write_evidence
 
-        evidence = self.evidence()
-        self.config.hook.pytest_cryptoaudit_evidence(evidence=evidence, config=self.config)
+        typed = self.evidence()
+        evidence = typed.as_json()
+        self.config.hook.pytest_cryptoaudit_evidence(
+            evidence=evidence, evidence_model=typed, audit_config=self.audit_config,
+            config=self.config)
         path = self.config.getoption("cryptoaudit_json")
         if path:
             write_evidence(evidence, Path(path))
@@ -399,8 +403,8 @@ class AuditSession:
         # the session's exit status: start from it rather than from the status given here.
         session.exitstatus = self._exit_status(session.exitstatus)
 
-    def evidence(self) -> dict[str, Any]:
-        """The JSON evidence of the finished run, built once; every report derives from it."""
+    def evidence(self) -> Evidence:
+        """The typed evidence of the finished run, built once; every report derives from it."""
         if self._evidence is None:
             from .reporting.evidence import build_evidence
 

@@ -1,7 +1,8 @@
 """The JSON evidence of a run: the contract every other report and the ledger derive from.
 
-Its JSON Schema ships in the package (``schemas/evidence-1.schema.json``); bump
-``SCHEMA_VERSION`` with any incompatible change.
+The typed models live in ``evidence_model.py``; the JSON Schema that ships in the package
+(``schemas/evidence-1.schema.json``) is generated from them. Bump ``SCHEMA_VERSION`` there
+with any incompatible change.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import json
 import os
 import platform
 from datetime import timedelta
-from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Evidence
 from ..model import Outcome
 from ..results import summarize
 from ..serialize import to_jsonable
@@ -24,7 +25,6 @@ from ..serialize import to_jsonable
 if TYPE_CHECKING:
     from ..session import AuditSession
 
-SCHEMA_VERSION = "1.0"
 #: How far back the evidence lists events (the annual audit period of CEK-09).
 EVENTS_LOOKBACK = timedelta(days=366)
 #: Options that narrow a run, so that it is no complete audit of the systems it touched.
@@ -134,7 +134,12 @@ def scope(session: AuditSession) -> dict[str, Any]:
             "unreachable": [{"system": k, "reason": v} for k, v in sorted(unreachable.items())]}
 
 
-def build_evidence(session: AuditSession) -> dict[str, Any]:
+def build_evidence(session: AuditSession) -> Evidence:
+    """The typed evidence of the finished run, validated against its models."""
+    return Evidence.model_validate(_evidence_data(session))
+
+
+def _evidence_data(session: AuditSession) -> dict[str, Any]:
     results = sorted(session.results.values(), key=lambda r: r.nodeid)
     audit_config = session.audit_config
     return {
@@ -183,13 +188,13 @@ def _waivers(session: AuditSession) -> dict[str, Any]:
     return {"file": str(option) if option else None, **session.waiver_status()}
 
 
-def write_evidence(evidence: dict[str, Any], path: Path) -> None:
+def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
+    data = evidence.as_json() if isinstance(evidence, Evidence) else evidence
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(evidence, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def evidence_schema() -> dict[str, Any]:
-    text = resources.files("pytest_cryptoaudit").joinpath(
-        "schemas/evidence-1.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    """The published schema, as committed (generated from :class:`Evidence`)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return schema

@@ -80,7 +80,7 @@ class HtmlReporter:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str],
                                     postfix: list[str], session: pytest.Session) -> None:
         """The per-control table and the waivers, at the top of the report."""
-        prefix.append(STYLE + summary_html(self.audit.evidence()))
+        prefix.append(STYLE + summary_html(self.audit.evidence().as_json()))
 
     def evidence(self, data: Mapping[str, Any]) -> str:
         """The result and the audited attributes of its subject, as an HTML table."""
