@@ -40,12 +40,6 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class PolicyDocument(_Open):
-    version: str | None = None
-    reviewed_on: str | None = Field(default=None, json_schema_extra={"format": "date"})
-    reviewed_by: str | None = None
-
-
 class Selection(_Closed):
     """What narrowed this run; the ledger counts only unnarrowed audits as complete."""
 
@@ -67,7 +61,10 @@ class Run(_Closed):
     discovery_seconds: float = 0.0
     policy: dict[str, Any] = Field(default_factory=dict)
     policy_sha256: Sha256 | None = None
-    policy_document: PolicyDocument = Field(default_factory=PolicyDocument)
+    policy_document: dict[str, str] = Field(
+        default_factory=dict, description=(
+            "The policy document's version facts, as configured: version, reviewed_on "
+            "(a date), reviewed_by."))
     selection: Selection | None = None
     cadence_days: dict[RiskTier, Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=dict,

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..evidence_model import Waivers
 from ..text import plural
+from ..waivers import APPLIED, waiver_lines
 from .links import reference_url
 from .subjects import Subjects
 
@@ -167,19 +169,9 @@ def _run_line(evidence: Mapping[str, Any]) -> str:
 
 
 def _waivers_html(waivers: Mapping[str, Any]) -> str:
-    items = []
-    for waiver in waivers.get("applied", []):
-        items.append(f"applied {escape(waiver['id'])} ({escape(waiver['control'])}, approver "
-                     f"{escape(waiver['approver'])}, until {waiver['expires']}): "
-                     f"{plural(len(waiver['waived']), 'finding')} waived")
-    for waiver in waivers.get("expired", []):
-        items.append(f"<b>expired</b> {escape(waiver['id'])} ({escape(waiver['control'])}, "
-                     f"expired {waiver['expires']}): {plural(len(waiver['unwaived']), 'finding')} "
-                     "no longer waived")
-    for waiver in waivers.get("stale", []):
-        items.append(f"<b>stale</b> {escape(waiver['id'])} ({escape(waiver['control'])}): "
-                     f"{escape(waiver['reason'])}")
-    if not items:
+    lines = waiver_lines(Waivers.model_validate(waivers))
+    if not lines:
         return ""
-    listed = "".join(f"<li>{item}</li>" for item in items)
+    listed = "".join(f"<li>{'<b>' + w.status + '</b>' if w.status != APPLIED else w.status}"
+                     f"{escape(w.text[len(w.status):])}</li>" for w in lines)
     return f'<h3>Waivers</h3><ul id="cryptoaudit-waivers">{listed}</ul>'

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from pytest_cryptoaudit.cli import main
-from pytest_cryptoaudit.ledger.records import finding_id
+from pytest_cryptoaudit.findings import finding_id
 from pytest_cryptoaudit.ledger.store import open_ledger
 
 from ..factories import private_pem, rsa_key, write
@@ -266,7 +266,8 @@ def test_config_errors_name_the_key(pytester: pytest.Pytester, tmp_path: Path) -
     make_project(pytester.path, top='ledger = "postgresql://u:secret@db/ledger"\n')
     result = pytester.runpytest("--cryptoaudit")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*ledger.location: the location carries a password; put it in PGPASSWORD*"])
+    result.stderr.fnmatch_lines(
+        ["*ledger.location: the location carries a password; put it in PGPASSWORD*"])
     assert "secret" not in result.stderr.str()
     make_project(pytester.path, reviewed_on='"last spring"')
     result = pytester.runpytest("--cryptoaudit")
