@@ -12,12 +12,18 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pytest
+
 from .model import Outcome
 
 #: Outcomes that are a finding standing against the audited system.
 FINDING_OUTCOMES = frozenset({Outcome.FAILED, Outcome.ERROR})
 #: Findings as reports list them: those standing and those a waiver accepted.
 REPORTED_OUTCOMES = FINDING_OUTCOMES | {Outcome.WAIVED}
+#: Findings of the previous complete audits (in the shape of
+#: :func:`pytest_cryptoaudit.reporting.markdown.findings_of`): the ledger puts them in
+#: ``config.stash`` so that the Markdown summary can say what is new and what was resolved.
+PREVIOUS_FINDINGS = pytest.StashKey[list[dict[str, Any]]]()
 #: The fields a finding keeps from its result.
 FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier", "message")
 

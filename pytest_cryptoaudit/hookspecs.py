@@ -14,6 +14,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .config import AuditConfig
+    from .context import RunContext
     from .evidence_model import Evidence
     from .model import Event, Inventory
     from .policy import PolicySetting
@@ -46,14 +47,11 @@ def pytest_cryptoaudit_events(audit_config: AuditConfig) -> Iterable[Event] | No
     ledger answers with its recorded events and the changes detected in this run)."""
 
 
-@pytest.hookspec(firstresult=True)
-def pytest_cryptoaudit_discover(audit_config: AuditConfig) -> Inventory | None:
-    """Discover the inventory for this session; the built-in implementation asks every provider."""
-
-
 @pytest.hookspec
-def pytest_cryptoaudit_inventory_ready(inventory: Inventory, audit_config: AuditConfig) -> None:
-    """Called once on the controller after discovery, before any control is collected."""
+def pytest_cryptoaudit_inventory_ready(inventory: Inventory, audit_config: AuditConfig,
+                                       run: RunContext) -> None:
+    """Called once on the controller after discovery, before any control is collected;
+    ``run`` says which run this is and which controls it selected."""
 
 
 @pytest.hookspec

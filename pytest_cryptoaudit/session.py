@@ -22,6 +22,7 @@ import pytest
 from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
+from .context import RunContext
 from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
 from .evidence_model import Evidence
@@ -88,6 +89,11 @@ class AuditSession:
     @property
     def now(self) -> datetime:
         return self.started
+
+    def context(self) -> RunContext:
+        """What the ledger and the reporters may know of this run (see ``context.py``)."""
+        return RunContext(self.run_id, self.started, self.audit_config,
+                          self.selected_controls())
 
     @property
     def is_controller(self) -> bool:
@@ -197,7 +203,7 @@ class AuditSession:
         self.board.clear()
         self.discovery_seconds = time.perf_counter() - begun
         self.config.hook.pytest_cryptoaudit_inventory_ready(
-            inventory=self.inventory, audit_config=self.audit_config)
+            inventory=self.inventory, audit_config=self.audit_config, run=self.context())
 
     def _write(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")

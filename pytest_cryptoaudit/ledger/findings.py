@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ..findings import FINDING_FIELDS, diff_findings, identity, is_finding
+from . import LEDGER_PLUGIN
 from .history import Action, AuditView, LedgerHistory
 from .records import incomplete_reasons
 
@@ -161,8 +162,6 @@ def previous_findings(history: LedgerHistory, systems: Iterable[str],
 def findings_diff_for(config: Any, evidence: Mapping[str, Any]) -> FindingsDiff | None:
     """For a reporter inside ``pytest_cryptoaudit_evidence``: the diff against the ledger as
     it stood before this run, or None when the run has no ledger (disabled or unreadable)."""
-    from ..plugin import LEDGER_PLUGIN
-
     plugin = config.pluginmanager.get_plugin(LEDGER_PLUGIN)
     if plugin is None or not plugin.enabled or plugin.history is None:
         return None

@@ -8,7 +8,6 @@ with any incompatible change.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import platform
@@ -17,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..context import narrowing_filters, policy_sha256
 from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Evidence
 from ..model import Outcome
 from ..results import summarize
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 
 #: How far back the evidence lists events (the annual audit period of CEK-09).
 EVENTS_LOOKBACK = timedelta(days=366)
-#: Options that narrow a run, so that it is no complete audit of the systems it touched.
-NARROWING_OPTIONS = (("keyword", "-k"), ("markexpr", "-m"), ("deselect", "--deselect"),
-                     ("lf", "--last-failed"), ("stepwise", "--stepwise"))
 
 
 def catalog_version() -> str:
@@ -91,21 +88,10 @@ def _system_sha256(session: AuditSession, name: str) -> str | None:
         return None
 
 
-def policy_sha256(session: AuditSession) -> str:
-    """One hash over the effective thresholds and the policy document's version facts."""
-    audit_config = session.audit_config
-    data = {"thresholds": to_jsonable(audit_config.policy.as_dict()),
-            "document": dict(audit_config.policy_document)}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
 def selection(session: AuditSession) -> dict[str, Any]:
     """What narrowed this run; the ledger counts only unnarrowed audits as complete."""
     config = session.config
-    filters = [f"{flag} {getattr(config.option, name)}".strip()
-               for name, flag in NARROWING_OPTIONS if getattr(config.option, name, None)]
-    if config.getoption("cryptoaudit_no_builtin"):
-        filters.append("--cryptoaudit-no-builtin")
+    filters = narrowing_filters(config)
     controls = session.selected_controls()
     return {
         "systems": sorted(s.name for s in session.audit_config.systems),
@@ -154,7 +140,7 @@ def _evidence_data(session: AuditSession) -> dict[str, Any]:
             "config_sha256": audit_config.sha256,
             "discovery_seconds": round(session.discovery_seconds, 3),
             "policy": to_jsonable(audit_config.policy.as_dict()),
-            "policy_sha256": policy_sha256(session),
+            "policy_sha256": policy_sha256(audit_config),
             "policy_document": dict(audit_config.policy_document),
             "selection": selection(session),
             "cadence_days": {tier.value: days for tier, days in audit_config.cadence.items()},
