@@ -86,7 +86,7 @@ class FileReports:
         if self.cbom:
             from .cbom import write_cbom
 
-            write_cbom(evidence, self._path(self.cbom))
+            write_cbom(evidence_model, self._path(self.cbom))
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.markdown or step_summary:
             self._write_markdown(evidence, step_summary)
