@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from .model import EventKind, KeyKind, Outcome, RiskTier
 
@@ -29,15 +29,16 @@ Accountable = Annotated[str, Field(description=(
 
 
 class _Closed(BaseModel):
-    """What this project writes: every field declared, nothing else accepted."""
+    """What this project writes: every field declared, nothing else accepted; frozen, since
+    every report reads the same evidence."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
 class _Open(BaseModel):
     """A record a provider fills: further fields are kept, not refused."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", frozen=True)
 
 
 class Selection(_Closed):
@@ -257,9 +258,20 @@ class Evidence(_Closed):
     events: list[EventRecord] = Field(default_factory=list)
     scope: Scope = Field(default_factory=Scope)
     waivers: Waivers = Field(default_factory=Waivers)
+    _document: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Evidence:
+        """Validate a JSON document and keep it as this evidence's JSON form: a run's
+        evidence is written as built, not serialized a second time (a cost per result)."""
+        evidence = cls.model_validate(document)
+        evidence._document = document
+        return evidence
 
     def as_json(self) -> dict[str, Any]:
         """The JSON document, with the field names of the published schema."""
+        if self._document is not None:
+            return self._document
         return self.model_dump(mode="json", by_alias=True)
 
 

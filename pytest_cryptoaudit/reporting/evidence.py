@@ -122,7 +122,7 @@ def scope(session: AuditSession) -> dict[str, Any]:
 
 def build_evidence(session: AuditSession) -> Evidence:
     """The typed evidence of the finished run, validated against its models."""
-    return Evidence.model_validate(_evidence_data(session))
+    return Evidence.from_document(_evidence_data(session))
 
 
 def _evidence_data(session: AuditSession) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def test_the_outcomes_are_those_of_the_model() -> None:
 
 def test_a_run_reads_back_into_the_models_unchanged(full_run: FullRun) -> None:
     typed = Evidence.model_validate(full_run.evidence)
-    assert typed.as_json() == full_run.evidence
+    assert typed.model_dump(mode="json", by_alias=True) == full_run.evidence
     waived = [r for r in typed.results if r.outcome is Outcome.WAIVED]
     assert waived and all(r.waiver is not None and r.waiver.status == "applied" for r in waived)
     assert typed.summary["CEK-04"].total > 0
