@@ -82,6 +82,11 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.document == "evidence":
+        from .evidence_model import schema_text
+
+        sys.stdout.write(schema_text())
+        return 0
     sys.stdout.write(render(config_schema(ProviderRegistry(), builtin_only=args.builtin_only)))
     return 0
 
@@ -89,8 +94,9 @@ def _run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "schema", help="Print the JSON Schema of cryptoaudit.toml (for Taplo / Even Better "
-                       "TOML).")
-    parser.add_argument("document", choices=("config",), help="Which document: config.")
+                       "TOML) or of the JSON evidence.")
+    parser.add_argument("document", choices=("config", "evidence"),
+                        help="Which document: config or evidence.")
     parser.add_argument("--builtin-only", action="store_true",
                         help="Only the built-in providers (the published schema).")
     parser.set_defaults(handler=_run)

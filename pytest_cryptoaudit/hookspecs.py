@@ -14,6 +14,8 @@ import pytest
 
 if TYPE_CHECKING:
     from .config import AuditConfig
+    from .context import RunContext
+    from .evidence_model import Evidence
     from .model import Event, Inventory
     from .policy import PolicySetting
     from .providers import ProviderRegistry
@@ -45,17 +47,17 @@ def pytest_cryptoaudit_events(audit_config: AuditConfig) -> Iterable[Event] | No
     ledger answers with its recorded events and the changes detected in this run)."""
 
 
-@pytest.hookspec(firstresult=True)
-def pytest_cryptoaudit_discover(audit_config: AuditConfig) -> Inventory | None:
-    """Discover the inventory for this session; the built-in implementation asks every provider."""
+@pytest.hookspec
+def pytest_cryptoaudit_inventory_ready(inventory: Inventory, audit_config: AuditConfig,
+                                       run: RunContext) -> None:
+    """Called once on the controller after discovery, before any control is collected;
+    ``run`` says which run this is and which controls it selected."""
 
 
 @pytest.hookspec
-def pytest_cryptoaudit_inventory_ready(inventory: Inventory, audit_config: AuditConfig) -> None:
-    """Called once on the controller after discovery, before any control is collected."""
-
-
-@pytest.hookspec
-def pytest_cryptoaudit_evidence(evidence: dict[str, Any], config: pytest.Config) -> None:
-    """Called on the controller with the finished JSON evidence; reporters and the ledger
-    derive their output from it."""
+def pytest_cryptoaudit_evidence(evidence: dict[str, Any], evidence_model: Evidence,
+                                audit_config: AuditConfig, config: pytest.Config) -> None:
+    """Called on the controller with the finished evidence; reporters and the ledger derive
+    their output from it. ``evidence_model`` is the typed evidence (read it rather than
+    ``evidence``, its JSON document, kept for existing implementations); ``audit_config``
+    is the run's configuration, so no implementation needs to reach into the session."""

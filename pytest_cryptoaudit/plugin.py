@@ -15,6 +15,7 @@ import pytest
 from . import hookspecs
 from .catalog import MARKERS
 from .errors import CryptoAuditError
+from .ledger import LEDGER_PLUGIN
 from .model import RiskTier
 from .results import NOTES
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from .session import AuditSession
 
 SESSION_PLUGIN = "cryptoaudit-session"
-LEDGER_PLUGIN = "cryptoaudit-ledger"
 COMPACT_PLUGIN = "cryptoaudit-compact"
 
 
@@ -184,10 +184,10 @@ def crypto_now(request: pytest.FixtureRequest) -> Any:
 def crypto_ledger(request: pytest.FixtureRequest) -> AuditTrail:
     """The audit ledger as it stood before this run (audits, events, corrective actions),
     with the cadence and policy that judge it; for the CEK-09 controls."""
-    _audit(request)
+    audit = _audit(request)
     ledger: LedgerPlugin | None = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
     assert ledger is not None, "registered with the audit session"
-    return ledger.trail()
+    return ledger.trail(audit.context())
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,10 @@ import pytest
 from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
+from .context import RunContext
 from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
+from .evidence_model import Evidence
 from .model import (
     DiscoveryError,
     EndpointRecord,
@@ -79,7 +81,7 @@ class AuditSession:
         self.results: dict[str, Result] = {}
         self._specs: dict[tuple[str, str], ControlSpec | None] = {}
         self.waivers: tuple[Waiver, ...] = ()
-        self._evidence: dict[str, Any] | None = None
+        self._evidence: Evidence | None = None
         self._selected: frozenset[str] | None = None
         self.refusal: str | None = None  # a usage error found after discovery
         self.not_applicable: list[dict[str, Any]] = []  # (check, system) with no subject
@@ -99,6 +101,11 @@ class AuditSession:
     @property
     def now(self) -> datetime:
         return self.started
+
+    def context(self) -> RunContext:
+        """What the ledger and the reporters may know of this run (see ``context.py``)."""
+        return RunContext(self.run_id, self.started, self.audit_config,
+                          self.selected_controls())
 
     @property
     def is_controller(self) -> bool:
@@ -208,7 +215,7 @@ class AuditSession:
         self.board.clear()
         self.discovery_seconds = time.perf_counter() - begun
         self.config.hook.pytest_cryptoaudit_inventory_ready(
-            inventory=self.inventory, audit_config=self.audit_config)
+            inventory=self.inventory, audit_config=self.audit_config, run=self.context())
 
     def _write(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -428,8 +435,11 @@ class AuditSession:
                                 or session.shouldfail or session.shouldstop)
         from .reporting.evidence import write_evidence
 
-        evidence = self.evidence()
-        self.config.hook.pytest_cryptoaudit_evidence(evidence=evidence, config=self.config)
+        typed = self.evidence()
+        evidence = typed.as_json()
+        self.config.hook.pytest_cryptoaudit_evidence(
+            evidence=evidence, evidence_model=typed, audit_config=self.audit_config,
+            config=self.config)
         path = self.config.getoption("cryptoaudit_json")
         if path:
             write_evidence(evidence, Path(path))
@@ -437,8 +447,8 @@ class AuditSession:
         # the session's exit status: start from it rather than from the status given here.
         session.exitstatus = self._exit_status(session.exitstatus)
 
-    def evidence(self) -> dict[str, Any]:
-        """The JSON evidence of the finished run, built once; every report derives from it."""
+    def evidence(self) -> Evidence:
+        """The typed evidence of the finished run, built once; every report derives from it."""
         if self._evidence is None:
             from .reporting.evidence import build_evidence
 

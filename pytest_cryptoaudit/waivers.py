@@ -37,6 +37,7 @@ from .text import plural
 from .validation import describe_validation_error
 
 if TYPE_CHECKING:
+    from .evidence_model import Waivers
     from .results import Result
 
 CONTROL_ID = re.compile(r"^[A-Z]+-[0-9]+$")
@@ -268,3 +269,37 @@ def _stale_reason(covered: Sequence[Result]) -> str:
     if not covered:
         return "matched no check in this run"
     return f"matched {plural(len(covered), 'check')} in this run, none failed"
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WaiverLine:
+    """One waiver of the run as every report shows it (terminal, Markdown, HTML)."""
+
+    status: str  # applied, expired or stale
+    id: str
+    control: str
+    approver: str
+    expires: str
+    effect: str
+
+    @property
+    def text(self) -> str:
+        until = "expired" if self.status == EXPIRED else "until"
+        return (f"{self.status} {self.id} ({self.control}, {until} {self.expires}, approver "
+                f"{self.approver}): {self.effect}")
+
+
+def waiver_lines(waivers: Waivers) -> list[WaiverLine]:
+    """The waivers of a run, applied then expired then stale, each with its effect."""
+    def line(status: str, waiver: Any, effect: str) -> WaiverLine:
+        return WaiverLine(status, waiver.id, waiver.control, waiver.approver, waiver.expires,
+                          effect)
+
+    return ([line(APPLIED, w, f"{plural(len(w.waived), 'finding')} waived")
+             for w in waivers.applied]
+            + [line(EXPIRED, w, f"{plural(len(w.unwaived), 'finding')} no longer waived")
+               for w in waivers.expired]
+            + [line("stale", w, w.reason) for w in waivers.stale])

@@ -11,6 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+#: The name the ledger's plugin object is registered under.
+LEDGER_PLUGIN = "cryptoaudit-ledger"
+
 _EXPORTS = {
     "open_ledger": "store",
     "LedgerStore": "store",
@@ -24,7 +27,7 @@ _EXPORTS = {
     "FindingsDiff": "findings",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "LEDGER_PLUGIN"])
 
 
 def __getattr__(name: str) -> Any:

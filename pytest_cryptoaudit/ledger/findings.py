@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ..findings import FINDING_FIELDS, diff_findings, identity, is_finding
+from . import LEDGER_PLUGIN
 from .history import Action, AuditView, LedgerHistory
-from .records import FINDING_OUTCOMES, finding_id
+from .records import incomplete_reasons
 
 OPEN, WAIVED, RESOLVED = "open", "waived", "resolved"
 
@@ -86,8 +88,8 @@ class FindingsDiff:
     """New and resolved findings of a run against each system's previous complete audit."""
 
     previous_runs: dict[str, str]
-    new: list[dict[str, Any]]
-    resolved: list[dict[str, Any]]
+    new: list[Mapping[str, Any]]
+    resolved: list[Mapping[str, Any]]
     still_open: int
     without_previous: list[str]
 
@@ -112,21 +114,14 @@ class FindingsDiff:
         return "\n".join(lines) + "\n"
 
 
-def _current_findings(evidence: Mapping[str, Any], system: str) -> dict[str, dict[str, Any]]:
-    return {
-        finding_id(system, r["control"], r["check"], r["key_uid"]): {
-            "id": finding_id(system, r["control"], r["check"], r["key_uid"]), "system": system,
-            "control": r["control"], "check": r["check"], "key_uid": r["key_uid"],
-            "outcome": r["outcome"], "risk_tier": r["risk_tier"]}
-        for r in evidence["results"]
-        if r["system"] == system and r["outcome"] in FINDING_OUTCOMES
-    }
+def _current_findings(evidence: Mapping[str, Any], system: str) -> list[dict[str, Any]]:
+    found = [{f: r.get(f) for f in FINDING_FIELDS if f != "message"} for r in evidence["results"]
+             if r["system"] == system and is_finding(r["outcome"])]
+    return [{"id": identity(f), **f} for f in found]
 
 
 def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> FindingsDiff:
     """Compare the evidence of a run with each system's previous complete audit."""
-    from .records import incomplete_reasons
-
     run_id = evidence["run"]["id"]
     diff = FindingsDiff({}, [], [], 0, [])
     for system in evidence["systems"]:
@@ -137,12 +132,12 @@ def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> Findin
             continue
         last = max(previous, key=lambda a: a.started)
         diff.previous_runs[name] = last.data["run_id"]
-        before = {f["id"]: {**f, "system": name} for f in last.data.get("findings", ())}
-        now = _current_findings(evidence, name)
-        diff.new += [now[i] for i in sorted(set(now) - set(before))]
-        diff.still_open += len(set(now) & set(before))
+        before = [{**f, "system": name} for f in last.data.get("findings", ())]
+        changed = diff_findings(before, _current_findings(evidence, name))
+        diff.new += changed.new
+        diff.still_open += len(changed.persisting)
         if not incomplete_reasons(evidence["run"], system):
-            diff.resolved += [before[i] for i in sorted(set(before) - set(now))]
+            diff.resolved += changed.resolved
     return diff
 
 
@@ -167,8 +162,6 @@ def previous_findings(history: LedgerHistory, systems: Iterable[str],
 def findings_diff_for(config: Any, evidence: Mapping[str, Any]) -> FindingsDiff | None:
     """For a reporter inside ``pytest_cryptoaudit_evidence``: the diff against the ledger as
     it stood before this run, or None when the run has no ledger (disabled or unreadable)."""
-    from ..plugin import LEDGER_PLUGIN
-
     plugin = config.pluginmanager.get_plugin(LEDGER_PLUGIN)
     if plugin is None or not plugin.enabled or plugin.history is None:
         return None

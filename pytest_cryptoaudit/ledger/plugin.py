@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..context import NARROWING_OPTIONS, RunContext, policy_sha256
+from ..findings import PREVIOUS_FINDINGS
 from ..model import Event, Inventory
 from ..serialize import to_jsonable
 from ..text import plural
 from .chain import Entry
+from .findings import previous_findings
 from .history import LedgerHistory, event_from
 from .records import Changes, audit_drafts, change_event, detect_changes
 from .status import DUE, OVERDUE, statuses
@@ -55,6 +58,7 @@ class LedgerPlugin:
         self.previous: dict[str, Entry] = {}
         self.change_events: list[Event] = []
         self.due: list[str] | None = None
+        self.unreached: list[str] = []  # systems discovery could not reach at all
         self.notice = ""
         self.appended = 0
         self.session: pytest.Session | None = None
@@ -117,22 +121,20 @@ class LedgerPlugin:
 
     @pytest.hookimpl
     def pytest_cryptoaudit_inventory_ready(self, inventory: Inventory,
-                                           audit_config: AuditConfig) -> None:
+                                           audit_config: AuditConfig, run: RunContext) -> None:
+        self.unreached = sorted({e.system for e in inventory.errors if e.key_uid is None})
         if not self.enabled or self.load(audit_config) is None:
             return
-        audit = self._audit_session()
-        self._share_previous_findings(inventory, audit.selected_controls())
-        if audit.selected_controls() or _narrowed(self.config):
+        self._share_previous_findings(inventory, run.selected_controls)
+        if run.selected_controls or _narrowed(self.config):
             return  # a narrowed run may not have read everything: no change to compare
-        from ..reporting.evidence import policy_sha256
-
         try:
             with self._open(audit_config) as store:
                 self.previous = store.latest_audits([s.name for s in inventory.systems])
         except LedgerError as exc:
             self.error = str(exc)
             return
-        policy = policy_sha256(audit)
+        policy = policy_sha256(audit_config)
         for system in inventory.systems:
             found = detect_changes(_system_json(inventory, audit_config, system.name),
                                    [to_jsonable(k) for k in inventory.keys_of(system.name)],
@@ -140,8 +142,8 @@ class LedgerPlugin:
             if found:
                 self.changes[system.name] = found
         self.change_events = [
-            event_from(change_event(name, kind, listed, audit.run_id,
-                                    audit.started.isoformat())).event
+            event_from(change_event(name, kind, listed, run.run_id,
+                                    run.started.isoformat())).event
             for name, found in sorted(self.changes.items()) for kind, listed in found]
 
     def _share_previous_findings(self, inventory: Inventory,
@@ -149,9 +151,6 @@ class LedgerPlugin:
         """Give the Markdown summary the findings of the last complete audits, so that it
         can say what is new and what was resolved (not when ``-k`` & co. narrowed the run:
         what it did not look at would look resolved)."""
-        from ..reporting import PREVIOUS_FINDINGS
-        from .findings import previous_findings
-
         if self.history is None or _narrowed(self.config):
             return
         reached = [s.name for s in inventory.systems
@@ -165,15 +164,11 @@ class LedgerPlugin:
                                       items: list[pytest.Item]) -> None:
         """Leave out the CEK-09 checks of systems this run could not reach: CEK-21 already
         errors for each, and the ledger records their audit as incomplete."""
-        inventory = self._audit_session().inventory
-        unreached = {e.system for e in inventory.errors if e.key_uid is None}
+        unreached = set(self.unreached)
         drop = [item for item in items if _cek09_subject(item) in unreached]
         if drop:
             config.hook.pytest_deselected(items=drop)
             items[:] = [item for item in items if item not in drop]
-
-    def _audit_session(self) -> Any:
-        return self.config.pluginmanager.get_plugin("cryptoaudit-session")
 
     @pytest.hookimpl
     def pytest_cryptoaudit_events(self, audit_config: AuditConfig) -> list[Event]:
@@ -188,28 +183,29 @@ class LedgerPlugin:
             "history": self.history.to_json() if self.history else None,
             "error": self.error, "location": self.location, "due": self.due,
             "changes": [to_jsonable(e) for e in self.change_events],
+            "unreached": self.unreached,
         })
 
     def _receive(self, data: dict[str, Any]) -> None:
         self.history = LedgerHistory.from_json(data["history"]) if data["history"] else None
         self.error, self.location, self.due = data["error"], data["location"], data["due"]
         self.change_events = [event_from(e).event for e in data["changes"]]
+        self.unreached = data["unreached"]
 
     # -- what controls see --------------------------------------------------------------------
 
-    def trail(self) -> AuditTrail:
+    def trail(self, run: RunContext) -> AuditTrail:
         """The ``crypto_ledger`` fixture's value; skips or errors when there is no history."""
         from ..errors import CryptoAuditError
 
         if not self.enabled:
             pytest.skip("the ledger is disabled (--cryptoaudit-no-ledger)")
-        audit = self._audit_session()
-        history = self.load(audit.audit_config) if self.is_controller else self.history
+        audit_config = run.audit_config
+        history = self.load(audit_config) if self.is_controller else self.history
         if history is None:
             raise CryptoAuditError(f"cannot read the audit ledger: {self.error}")
-        audit_config = audit.audit_config
-        return AuditTrail(history, audit_config.cadence, audit_config.policy, audit.now,
-                          audit.run_id, tuple(audit_config.events), tuple(self.change_events),
+        return AuditTrail(history, audit_config.cadence, audit_config.policy, run.now,
+                          run.run_id, tuple(audit_config.events), tuple(self.change_events),
                           dict(audit_config.auditor), dict(audit_config.policy_document),
                           self.location)
 
@@ -217,10 +213,9 @@ class LedgerPlugin:
 
     @pytest.hookimpl
     def pytest_cryptoaudit_evidence(self, evidence: dict[str, Any],
-                                    config: pytest.Config) -> None:
+                                    audit_config: AuditConfig) -> None:
         if not (self.enabled and self.writes and self.is_controller):
             return
-        audit_config = self._audit_session().audit_config
         try:
             with self._open(audit_config) as store:
                 drafts = audit_drafts(evidence, self.changes, self.previous)
@@ -269,8 +264,6 @@ def _cek09_subject(item: pytest.Item) -> str | None:
 
 
 def _narrowed(config: pytest.Config) -> bool:
-    from ..reporting.evidence import NARROWING_OPTIONS
-
     return any(getattr(config.option, name, None) for name, _flag in NARROWING_OPTIONS) or \
         bool(config.getoption("cryptoaudit_no_builtin"))
 

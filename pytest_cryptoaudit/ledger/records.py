@@ -15,18 +15,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..model import EventKind
-from .chain import Draft, Entry, sha256
+from ..findings import FINDING_OUTCOMES, finding_id
+from ..model import EventKind, Outcome
+from .chain import Draft, Entry
 from .fingerprint import inventory_changes, inventory_fingerprint, summarize_changes
 
 MESSAGE_LIMIT = 500
-FINDING_OUTCOMES = ("failed", "error")
 Changes = list[tuple[str, list[str]]]
-
-
-def finding_id(system: str, control: str, check: str, key_uid: str) -> str:
-    """A stable short id for one finding: the same check failing on the same subject."""
-    return "F-" + sha256(f"{system}|{control}|{check}|{key_uid}")[:10]
 
 
 def system_error(system: Mapping[str, Any]) -> str | None:
@@ -51,7 +46,7 @@ def incomplete_reasons(run: Mapping[str, Any], system: Mapping[str, Any]) -> lis
 
 
 def _findings(results: list[Mapping[str, Any]],
-              outcomes: tuple[str, ...] = FINDING_OUTCOMES) -> list[dict[str, Any]]:
+              outcomes: frozenset[Outcome] = FINDING_OUTCOMES) -> list[dict[str, Any]]:
     return [
         {"id": finding_id(r["system"], r["control"], r["check"], r["key_uid"]),
          "control": r["control"], "check": r["check"], "key_uid": r["key_uid"],
@@ -141,7 +136,7 @@ def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes
         "summary": dict(sorted(Counter(r["outcome"] for r in results).items())),
         "controls": _per_control(results),
         "findings": _findings(results),
-        "waived": _findings(results, ("waived",)),
+        "waived": _findings(results, frozenset({Outcome.WAIVED})),
         "changes": [change for _kind, listed in changes for change in listed],
     }
     if previous is not None and previous.data.get("inventory_sha256") == fingerprint["sha256"]:

@@ -216,11 +216,6 @@ class LedgerStore(abc.ABC):
         with self._read_cursor() as cursor:
             return self._head(cursor)
 
-    def last_seq(self) -> int:
-        with self._read_cursor() as cursor:
-            last = self._last(cursor)
-        return last.seq if last else 0
-
     def _filters(self, types: Sequence[str], systems: Sequence[str],
                  max_seq: int | None, min_seq: int | None = None) -> tuple[str, list[Any]]:
         clauses: list[str] = []

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..findings import PREVIOUS_FINDINGS
+
 if TYPE_CHECKING:
+    from ..evidence_model import Evidence
     from ..session import AuditSession
 
-#: Findings of the previous run, in the shape of :func:`markdown.findings_of`; the ledger
-#: fills this so that the Markdown summary can say what is new and what was resolved.
-PREVIOUS_FINDINGS = pytest.StashKey[list[dict[str, Any]]]()
+__all__ = ["PREVIOUS_FINDINGS", "FileReports", "every_report_arguments", "register_reporters"]
+
 
 
 def every_report_arguments(folder: Path) -> list[str]:
@@ -81,16 +83,17 @@ class FileReports:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def pytest_cryptoaudit_evidence(self, evidence: dict[str, Any], config: pytest.Config) -> None:
+    def pytest_cryptoaudit_evidence(self, evidence: dict[str, Any],
+                                    evidence_model: Evidence) -> None:
         """Write each requested format from the finished evidence."""
         if self.oscal:
             from .oscal import write_oscal
 
-            write_oscal(evidence, self._path(self.oscal))
+            write_oscal(evidence_model, self._path(self.oscal))
         if self.cbom:
             from .cbom import write_cbom
 
-            write_cbom(evidence, self._path(self.cbom))
+            write_cbom(evidence_model, self._path(self.cbom))
         if self.pq:
             from .pq_inventory import write_pq_inventory
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from ..evidence_model import Endpoint, Evidence, Key
 from ..pqlevels import nist_quantum_level
 
 #: Algorithm family -> (CycloneDX primitive, OID of the key algorithm).
@@ -80,15 +81,15 @@ def _date(value: str | None) -> datetime | None:
 class _CbomBuilder:
     """Collects the components of one BOM, one algorithm component per distinct algorithm."""
 
-    def __init__(self, evidence: Mapping[str, Any]) -> None:
+    def __init__(self, evidence: Evidence) -> None:
         from cyclonedx.model.bom import Bom
 
-        run = evidence["run"]
-        self.bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"cryptoaudit/{run['id']}"))
-        self.bom.metadata.timestamp = datetime.fromisoformat(run["finished"])
-        self.components = {s["name"]: s.get("component", "") for s in evidence["systems"]}
+        run = evidence.run
+        self.bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"cryptoaudit/{run.id}"))
+        self.bom.metadata.timestamp = datetime.fromisoformat(run.finished)
+        self.components = {s.name: s.component for s in evidence.systems}
         self.algorithms: dict[str, Any] = {}
-        self._add_tool(run["catalog_version"])
+        self._add_tool(run.catalog_version)
 
     def _add_tool(self, version: str) -> None:
         from cyclonedx.model.component import Component, ComponentType
@@ -129,45 +130,45 @@ class _CbomBuilder:
         self.bom.components.add(component)
         return component
 
-    def key(self, key: Mapping[str, Any], ref: str | None = None,
+    def key(self, key: Key, ref: str | None = None,
             kind: str | None = None) -> Any:
         """A related-crypto-material component for a key (or a certificate's public key)."""
         from cyclonedx.model import crypto
 
-        attributes = key.get("attributes") or {}
-        state = STATES.get(re.sub(r"[^a-z]", "", (key.get("state") or "").lower()))
+        attributes = key.attributes
+        state = STATES.get(re.sub(r"[^a-z]", "", (key.state or "").lower()))
         material = crypto.RelatedCryptoMaterialProperties(
-            type=crypto.RelatedCryptoMaterialType(kind or key["kind"]),
-            id=key["uid"],
+            type=crypto.RelatedCryptoMaterialType(kind or key.kind),
+            id=key.uid,
             state=crypto.RelatedCryptoMaterialState(state) if state else None,
-            algorithm_ref=self.algorithm(key.get("algorithm"), key.get("size"), key.get("curve")),
-            creation_date=_date(key.get("created")),
-            update_date=_date(key.get("rotated")),
-            expiration_date=_date(key.get("expires")),
-            size=key.get("size"),
+            algorithm_ref=self.algorithm(key.algorithm, key.size, key.curve),
+            creation_date=_date(key.created),
+            update_date=_date(key.rotated),
+            expiration_date=_date(key.expires),
+            size=key.size,
             format=attributes.get("format"),
             secured_by=self._secured_by(key, attributes))
         return self._component(
-            ref or f"key:{key['uid']}", key["uid"], crypto.CryptoProperties(
+            ref or f"key:{key.uid}", key.uid, crypto.CryptoProperties(
                 asset_type=crypto.CryptoAssetType.RELATED_CRYPTO_MATERIAL,
                 related_crypto_material_properties=material),
             properties=_key_properties(key))
 
-    def _secured_by(self, key: Mapping[str, Any], attributes: Mapping[str, Any]) -> Any:
+    def _secured_by(self, key: Key, attributes: Mapping[str, Any]) -> Any:
         from cyclonedx.model import crypto
 
-        mechanism = SECURED_BY.get(self.components.get(key["system"], ""))
+        mechanism = SECURED_BY.get(self.components.get(key.system, ""))
         if mechanism is None and "encrypted" in attributes:
             mechanism = "Software" if attributes["encrypted"] else "None"
         return crypto.RelatedCryptoMaterialSecuredBy(mechanism=mechanism) if mechanism else None
 
-    def certificate(self, key: Mapping[str, Any]) -> Any:
+    def certificate(self, key: Key) -> Any:
         """A certificate component referencing its signature algorithm and public key."""
         from cyclonedx.model import crypto
 
-        info = key.get("certificate") or {}
-        public = self.key({**key, "state": None}, ref=f"certificate:{key['uid']}#public-key",
-                          kind="public-key")
+        info = key.certificate or {}
+        public = self.key(key.model_copy(update={"state": None}),
+                          ref=f"certificate:{key.uid}#public-key", kind="public-key")
         signature = info.get("signature_algorithm")
         properties = crypto.CertificateProperties(
             subject_name=info.get("subject"), issuer_name=info.get("issuer"),
@@ -176,21 +177,21 @@ class _CbomBuilder:
             signature_algorithm_ref=self.algorithm(signature, None, None, "signature")
             if signature else None,
             subject_public_key_ref=public.bom_ref, certificate_format="X.509",
-            certificate_extension=CERT_EXTENSIONS.get((key.get("attributes") or {}).get(
+            certificate_extension=CERT_EXTENSIONS.get(key.attributes.get(
                 "format", "")))
         return self._component(
-            f"certificate:{key['uid']}", key["uid"], crypto.CryptoProperties(
+            f"certificate:{key.uid}", key.uid, crypto.CryptoProperties(
                 asset_type=crypto.CryptoAssetType.CERTIFICATE, certificate_properties=properties),
             properties={**_key_properties(key), "serial": info.get("serial")},
             description=info.get("subject"))
 
 
-    def protocol(self, endpoint: Mapping[str, Any], certificates: list[Any]) -> None:
+    def protocol(self, endpoint: Endpoint, certificates: list[Any]) -> None:
         """One ``protocol`` component per protocol version an endpoint accepts, with the
         cipher suites accepted for it and references to the certificates it presents."""
         from cyclonedx.model import crypto
 
-        attributes = endpoint.get("attributes") or {}
+        attributes = endpoint.attributes
         suites = attributes.get("cipher_suites") or {}
         for version in attributes.get("protocols") or ():
             protocol = crypto.ProtocolProperties(
@@ -200,17 +201,17 @@ class _CbomBuilder:
                                for name in suites.get(version, ())],
                 crypto_refs=certificates)
             self._component(
-                f"protocol:{endpoint['uid']}@{version}", f"{endpoint['uid']} {version}",
+                f"protocol:{endpoint.uid}@{version}", f"{endpoint.uid} {version}",
                 crypto.CryptoProperties(asset_type=crypto.CryptoAssetType.PROTOCOL,
                                         protocol_properties=protocol),
-                properties={"system": endpoint["system"], "provider": endpoint["provider"],
-                            "risk-tier": endpoint["risk_tier"], "owner": endpoint["owner"],
-                            "accountable-owner": endpoint.get("accountable_owner"),
-                            "address": endpoint.get("address")})
+                properties={"system": endpoint.system, "provider": endpoint.provider,
+                            "risk-tier": endpoint.risk_tier, "owner": endpoint.owner,
+                            "accountable-owner": endpoint.accountable_owner,
+                            "address": endpoint.address})
 
 
-def _protocol_type(endpoint: Mapping[str, Any]) -> str:
-    protocol = str(endpoint.get("protocol") or "tls").lower()
+def _protocol_type(endpoint: Endpoint) -> str:
+    protocol = str(endpoint.protocol or "tls").lower()
     return protocol if protocol in ("tls", "ssh", "ipsec", "ike", "sstp", "wpa") else "other"
 
 
@@ -222,33 +223,36 @@ def _algorithm_label(name: str, size: int | None, curve: str | None) -> str:
     return name
 
 
-def _key_properties(key: Mapping[str, Any]) -> dict[str, Any]:
-    return {"system": key["system"], "provider": key["provider"], "kind": key["kind"],
-            "risk-tier": key["risk_tier"], "owner": key["owner"],
-            "accountable-owner": key.get("accountable_owner"),
-            "state": key.get("state"), "fingerprint": key.get("fingerprint")}
+def _key_properties(key: Key) -> dict[str, Any]:
+    return {"system": key.system, "provider": key.provider, "kind": key.kind,
+            "risk-tier": key.risk_tier, "owner": key.owner,
+            "accountable-owner": key.accountable_owner,
+            "state": key.state, "fingerprint": key.fingerprint}
 
 
-def build_cbom(evidence: Mapping[str, Any]) -> str:
-    """The CBOM of the run's inventory, as CycloneDX 1.6 JSON."""
+def build_cbom(evidence: Evidence | Mapping[str, Any]) -> str:
+    """The CBOM of the run's inventory, as CycloneDX 1.6 JSON (from the typed evidence, or
+    its JSON)."""
+    if not isinstance(evidence, Evidence):
+        evidence = Evidence.model_validate(evidence)
     from cyclonedx.output import make_outputter
     from cyclonedx.schema import OutputFormat, SchemaVersion
 
     builder = _CbomBuilder(evidence)
     presented: dict[str, list[Any]] = {}
-    for key in evidence["inventory"]:
-        if key["kind"] == "certificate":
+    for key in evidence.inventory:
+        if key.kind == "certificate":
             component = builder.certificate(key)
-            endpoint = (key.get("attributes") or {}).get("endpoint")
+            endpoint = key.attributes.get("endpoint")
             if endpoint:
                 presented.setdefault(endpoint, []).append(component.bom_ref)
         else:
             builder.key(key)
-    for endpoint in evidence.get("endpoints", ()):
-        builder.protocol(endpoint, presented.get(endpoint["uid"], []))
+    for endpoint in evidence.endpoints:
+        builder.protocol(endpoint, presented.get(endpoint.uid, []))
     outputter = make_outputter(builder.bom, OutputFormat.JSON, SchemaVersion.V1_6)
     return outputter.output_as_string(indent=2)
 
 
-def write_cbom(evidence: Mapping[str, Any], path: Path) -> None:
+def write_cbom(evidence: Evidence, path: Path) -> None:
     path.write_text(build_cbom(evidence) + "\n", encoding="utf-8")

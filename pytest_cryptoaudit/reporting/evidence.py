@@ -1,22 +1,23 @@
 """The JSON evidence of a run: the contract every other report and the ledger derive from.
 
-Its JSON Schema ships in the package (``schemas/evidence-1.schema.json``); bump
-``SCHEMA_VERSION`` with any incompatible change.
+The typed models live in ``evidence_model.py``; the JSON Schema that ships in the package
+(``schemas/evidence-1.schema.json``) is generated from them. Bump ``SCHEMA_VERSION`` there
+with any incompatible change.
 """
 
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
 import os
 import platform
 from datetime import timedelta
-from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..context import narrowing_filters, policy_sha256
+from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Evidence
 from ..model import Outcome
 from ..pqverdict import evidence_entry
 from ..results import summarize
@@ -25,12 +26,8 @@ from ..serialize import to_jsonable
 if TYPE_CHECKING:
     from ..session import AuditSession
 
-SCHEMA_VERSION = "1.0"
 #: How far back the evidence lists events (the annual audit period of CEK-09).
 EVENTS_LOOKBACK = timedelta(days=366)
-#: Options that narrow a run, so that it is no complete audit of the systems it touched.
-NARROWING_OPTIONS = (("keyword", "-k"), ("markexpr", "-m"), ("deselect", "--deselect"),
-                     ("lf", "--last-failed"), ("stepwise", "--stepwise"))
 
 
 def catalog_version() -> str:
@@ -92,21 +89,10 @@ def _system_sha256(session: AuditSession, name: str) -> str | None:
         return None
 
 
-def policy_sha256(session: AuditSession) -> str:
-    """One hash over the effective thresholds and the policy document's version facts."""
-    audit_config = session.audit_config
-    data = {"thresholds": to_jsonable(audit_config.policy.as_dict()),
-            "document": dict(audit_config.policy_document)}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
 def selection(session: AuditSession) -> dict[str, Any]:
     """What narrowed this run; the ledger counts only unnarrowed audits as complete."""
     config = session.config
-    filters = [f"{flag} {getattr(config.option, name)}".strip()
-               for name, flag in NARROWING_OPTIONS if getattr(config.option, name, None)]
-    if config.getoption("cryptoaudit_no_builtin"):
-        filters.append("--cryptoaudit-no-builtin")
+    filters = narrowing_filters(config)
     controls = session.selected_controls()
     return {
         "systems": sorted(s.name for s in session.audit_config.systems),
@@ -135,7 +121,12 @@ def scope(session: AuditSession) -> dict[str, Any]:
             "unreachable": [{"system": k, "reason": v} for k, v in sorted(unreachable.items())]}
 
 
-def build_evidence(session: AuditSession) -> dict[str, Any]:
+def build_evidence(session: AuditSession) -> Evidence:
+    """The typed evidence of the finished run, validated against its models."""
+    return Evidence.from_document(_evidence_data(session))
+
+
+def _evidence_data(session: AuditSession) -> dict[str, Any]:
     results = sorted(session.results.values(), key=lambda r: r.nodeid)
     audit_config = session.audit_config
     return {
@@ -150,7 +141,7 @@ def build_evidence(session: AuditSession) -> dict[str, Any]:
             "config_sha256": audit_config.sha256,
             "discovery_seconds": round(session.discovery_seconds, 3),
             "policy": to_jsonable(audit_config.policy.as_dict()),
-            "policy_sha256": policy_sha256(session),
+            "policy_sha256": policy_sha256(audit_config),
             "policy_document": dict(audit_config.policy_document),
             "selection": selection(session),
             "cadence_days": {tier.value: days for tier, days in audit_config.cadence.items()},
@@ -185,13 +176,13 @@ def _waivers(session: AuditSession) -> dict[str, Any]:
     return {"file": str(option) if option else None, **session.waiver_status()}
 
 
-def write_evidence(evidence: dict[str, Any], path: Path) -> None:
+def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
+    data = evidence.as_json() if isinstance(evidence, Evidence) else evidence
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(evidence, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def evidence_schema() -> dict[str, Any]:
-    text = resources.files("pytest_cryptoaudit").joinpath(
-        "schemas/evidence-1.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    """The published schema, as committed (generated from :class:`Evidence`)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return schema

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..evidence_model import Waivers
 from ..text import plural
+from ..waivers import APPLIED, waiver_lines
 from .links import reference_url
 from .subjects import Subjects
 from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
@@ -85,7 +87,7 @@ class HtmlReporter:
         top of the report."""
         from .pq_chart import pq_section_html
 
-        evidence = self.audit.evidence()
+        evidence = self.audit.evidence().as_json()
         prefix.append(STYLE + summary_html(evidence) + pq_section_html(evidence))
 
     def evidence(self, data: Mapping[str, Any]) -> str:
@@ -193,19 +195,9 @@ def _run_line(evidence: Mapping[str, Any]) -> str:
 
 
 def _waivers_html(waivers: Mapping[str, Any]) -> str:
-    items = []
-    for waiver in waivers.get("applied", []):
-        items.append(f"applied {escape(waiver['id'])} ({escape(waiver['control'])}, approver "
-                     f"{escape(waiver['approver'])}, until {waiver['expires']}): "
-                     f"{plural(len(waiver['waived']), 'finding')} waived")
-    for waiver in waivers.get("expired", []):
-        items.append(f"<b>expired</b> {escape(waiver['id'])} ({escape(waiver['control'])}, "
-                     f"expired {waiver['expires']}): {plural(len(waiver['unwaived']), 'finding')} "
-                     "no longer waived")
-    for waiver in waivers.get("stale", []):
-        items.append(f"<b>stale</b> {escape(waiver['id'])} ({escape(waiver['control'])}): "
-                     f"{escape(waiver['reason'])}")
-    if not items:
+    lines = waiver_lines(Waivers.model_validate(waivers))
+    if not lines:
         return ""
-    listed = "".join(f"<li>{item}</li>" for item in items)
+    listed = "".join(f"<li>{'<b>' + w.status + '</b>' if w.status != APPLIED else w.status}"
+                     f"{escape(w.text[len(w.status):])}</li>" for w in lines)
     return f'<h3>Waivers</h3><ul id="cryptoaudit-waivers">{listed}</ul>'

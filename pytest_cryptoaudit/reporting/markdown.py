@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..evidence_model import Waivers
+from ..findings import FINDING_FIELDS, diff_findings, is_finding
 from ..text import plural
+from ..waivers import EXPIRED, waiver_lines
 from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
 
-FINDING_OUTCOMES = ("failed", "error", "waived")
-FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier", "message")
 LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "waived": "waived",
           "skipped": "skipped"}
 
@@ -23,27 +24,7 @@ LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "waived": "
 def findings_of(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The findings of a run (failed, error and waived results), in a stable shape."""
     return [{f: r.get(f) for f in FINDING_FIELDS}
-            for r in evidence["results"] if r["outcome"] in FINDING_OUTCOMES]
-
-
-def _identity(finding: Mapping[str, Any]) -> tuple[str, str, str]:
-    return finding["control"], finding["check"], finding["key_uid"]
-
-
-def diff_findings(previous: Iterable[Mapping[str, Any]],
-                  current: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
-    """Findings new in ``current`` and findings of ``previous`` that are gone (resolved).
-
-    A finding is identified by (control, check, key uid); one present in both runs is
-    ``persisting`` even if its outcome changed (failed to waived, say).
-    """
-    before = {_identity(f): f for f in previous}
-    now = {_identity(f): f for f in current}
-    return {
-        "new": [now[k] for k in sorted(now.keys() - before.keys())],
-        "resolved": [before[k] for k in sorted(before.keys() - now.keys())],
-        "persisting": [now[k] for k in sorted(now.keys() & before.keys())],
-    }
+            for r in evidence["results"] if is_finding(r["outcome"], accepted=True)]
 
 
 def _cell(value: Any) -> str:
@@ -105,25 +86,21 @@ def _changes(evidence: Mapping[str, Any],
         return []
     diff = diff_findings(previous, findings_of(evidence))
     lines = ["", "### Since the last run", "",
-             f"{len(diff['new'])} new, {len(diff['resolved'])} resolved, "
-             f"{len(diff['persisting'])} persisting findings."]
-    for label, key in (("New", "new"), ("Resolved", "resolved")):
-        if diff[key]:
+             f"{len(diff.new)} new, {len(diff.resolved)} resolved, "
+             f"{len(diff.persisting)} persisting findings."]
+    for label, listed in (("New", diff.new), ("Resolved", diff.resolved)):
+        if listed:
             rows = [(f["risk_tier"], f["control"], f["check"], f"`{f['key_uid']}`", f["outcome"])
-                    for f in diff[key]]
+                    for f in listed]
             lines += ["", f"**{label}**", "",
                       *_table(("Tier", "Control", "Check", "Key", "Outcome"), rows)]
     return lines
 
 
 def _waivers(evidence: Mapping[str, Any]) -> list[str]:
-    waivers = evidence.get("waivers") or {}
-    rows = [("applied", w["id"], w["control"], w["approver"], w["expires"],
-             f"{len(w['waived'])} waived") for w in waivers.get("applied", [])]
-    rows += [("**expired**", w["id"], w["control"], w["approver"], w["expires"],
-              f"{len(w['unwaived'])} no longer waived") for w in waivers.get("expired", [])]
-    rows += [("stale", w["id"], w["control"], w["approver"], w["expires"], w["reason"])
-             for w in waivers.get("stale", [])]
+    lines = waiver_lines(Waivers.model_validate(evidence.get("waivers") or {}))
+    rows = [(f"**{w.status}**" if w.status == EXPIRED else w.status, w.id, w.control,
+             w.approver, w.expires, w.effect) for w in lines]
     if not rows:
         return []
     return ["", "### Waivers", "",

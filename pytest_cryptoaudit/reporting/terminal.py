@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..evidence_model import Waivers
 from ..model import Inventory, Outcome
 from ..results import Result, summarize
 from ..text import plural
+from ..waivers import APPLIED, waiver_lines
 from .summary import HEADLINE_GROUPS, Group, finding_line, headline, summary_view
 
 
@@ -37,20 +39,15 @@ def write_summary(terminal: Any, results: list[Result], inventory: Inventory,
 
 
 def _write_waivers(terminal: Any, waivers: dict[str, list[dict[str, Any]]]) -> None:
-    applied, expired, stale = (waivers.get(k, []) for k in ("applied", "expired", "stale"))
-    if not (applied or expired or stale):
+    status = Waivers.model_validate(waivers)
+    if not (status.applied or status.expired or status.stale):
         return
     terminal.write_line("")
-    terminal.write_line(f"waivers: {len(applied)} applied, {len(expired)} expired, "
-                        f"{len(stale)} stale")
-    for waiver in expired:
-        terminal.write_line(f"  expired {waiver['id']} ({waiver['control']}, expired "
-                            f"{waiver['expires']}, approver {waiver['approver']}): "
-                            f"{plural(len(waiver['unwaived']), 'finding')} no longer waived",
-                            yellow=True)
-    for waiver in stale:
-        terminal.write_line(f"  stale {waiver['id']} ({waiver['control']}): {waiver['reason']}",
-                            yellow=True)
+    terminal.write_line(f"waivers: {len(status.applied)} applied, {len(status.expired)} "
+                        f"expired, {len(status.stale)} stale")
+    for line in waiver_lines(status):
+        if line.status != APPLIED:  # what needs attention: an applied waiver does its job
+            terminal.write_line(f"  {line.text}", yellow=True)
 
 
 def _write_findings(terminal: Any, results: list[Result]) -> None:

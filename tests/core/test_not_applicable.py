@@ -136,8 +136,8 @@ def test_html_summary_lists_them_with_why(full):
 
 def test_one_list_of_outcomes():
     schema = evidence_schema()
-    assert schema["$defs"]["outcome"]["enum"] == [o.value for o in Outcome]
-    item = schema["properties"]["not_applicable"]["items"]["properties"]["outcome"]
+    assert schema["$defs"]["Outcome"]["enum"] == [o.value for o in Outcome]
+    item = schema["$defs"]["NotApplicable"]["properties"]["outcome"]
     assert item["const"] == Outcome.NOT_APPLICABLE.value
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pytest_cryptoaudit.findings import finding_id
 from pytest_cryptoaudit.ledger.findings import OPEN, RESOLVED, WAIVED, findings_diff, findings_log
 from pytest_cryptoaudit.ledger.history import LedgerHistory
-from pytest_cryptoaudit.ledger.records import detect_changes, finding_id
+from pytest_cryptoaudit.ledger.records import detect_changes
 from pytest_cryptoaudit.ledger.store import LedgerStore, open_ledger
 
 from .helpers import evidence, key, record_run, result

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from pytest_cryptoaudit.cli import main
-from pytest_cryptoaudit.ledger.records import finding_id
+from pytest_cryptoaudit.findings import finding_id
 from pytest_cryptoaudit.ledger.store import open_ledger
 
 from ..factories import private_pem, rsa_key, write

@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pytest_cryptoaudit.reporting.markdown import diff_findings, findings_of, render_markdown
+from pytest_cryptoaudit.findings import diff_findings, finding_id
+from pytest_cryptoaudit.reporting.markdown import findings_of, render_markdown
 from tests.reporting.conftest import FullRun
 
 
-def _finding(check: str, key: str, outcome: str = "failed") -> dict[str, Any]:
-    return {"control": "CEK-04", "check": check, "key_uid": key, "system": "s",
+def _finding(check: str, key: str, outcome: str = "failed", system: str = "s") -> dict[str, Any]:
+    return {"control": "CEK-04", "check": check, "key_uid": key, "system": system,
             "outcome": outcome, "risk_tier": "high", "message": "m"}
 
 
@@ -18,9 +19,20 @@ def test_diff_findings() -> None:
     previous = [_finding("key-strength", "a"), _finding("key-strength", "b")]
     current = [_finding("key-strength", "b", "waived"), _finding("algorithm-allowed", "a")]
     diff = diff_findings(previous, current)
-    assert [(f["check"], f["key_uid"]) for f in diff["new"]] == [("algorithm-allowed", "a")]
-    assert [(f["check"], f["key_uid"]) for f in diff["resolved"]] == [("key-strength", "a")]
-    assert [f["outcome"] for f in diff["persisting"]] == ["waived"]
+    assert [(f["check"], f["key_uid"]) for f in diff.new] == [("algorithm-allowed", "a")]
+    assert [(f["check"], f["key_uid"]) for f in diff.resolved] == [("key-strength", "a")]
+    assert [f["outcome"] for f in diff.persisting] == ["waived"]
+
+
+def test_a_finding_is_the_same_finding_in_the_summary_and_the_ledger() -> None:
+    """One identity: the ledger's stored id, which includes the system, so the same check on
+    a same-named key of another system is another finding (it was one in the summary)."""
+    previous = [_finding("key-strength", "a", system="one")]
+    current = [_finding("key-strength", "a", system="two")]
+    diff = diff_findings(previous, current)
+    assert (len(diff.new), len(diff.resolved), diff.persisting) == (1, 1, [])
+    assert finding_id("one", "CEK-04", "key-strength", "a") != \
+        finding_id("two", "CEK-04", "key-strength", "a")
 
 
 def test_new_and_resolved_since_previous_run(full_run: FullRun) -> None:

@@ -1,0 +1,306 @@
+"""The typed evidence of a run: the models every report and the ledger read.
+
+The published JSON Schema (``schemas/evidence-1.schema.json``) is generated from these models
+(``cryptoaudit schema evidence``); a test fails when the committed file
+differs. Records that providers fill (inventory, endpoints) allow extra fields, so a provider
+that adds a fact does not break the schema; everything this project writes is declared here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from .model import EventKind, KeyKind, Outcome, RiskTier
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_ID = "https://pytest-cryptoaudit.dev/schemas/evidence-1.schema.json"
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "evidence-1.schema.json"
+
+Sha256 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
+ControlId = Annotated[str, Field(pattern="^[A-Z]+-[0-9]+$")]
+Owner = Annotated[str, Field(description="SSRM party: CSP, CSC, MP, OSP, AP, AIC or a shared pair")]
+Accountable = Annotated[str, Field(description=(
+    "The team or person that answers for the subject (its owner tag, else its system's "
+    "accountable_owner); empty when neither is set"))]
+
+
+class _Closed(BaseModel):
+    """What this project writes: every field declared, nothing else accepted; frozen, since
+    every report reads the same evidence."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class _Open(BaseModel):
+    """A record a provider fills: further fields are kept, not refused."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Selection(_Closed):
+    """What narrowed this run; the ledger counts only unnarrowed audits as complete."""
+
+    systems: list[str]
+    controls: list[str] | None
+    filters: list[str]
+    due_only: bool
+    interrupted: bool
+
+
+class Run(_Closed):
+    id: str
+    started: str = Field(json_schema_extra={"format": "date-time"})
+    finished: str = Field(json_schema_extra={"format": "date-time"})
+    auditor: dict[str, Any]
+    catalog_version: str
+    config_path: str | None = None
+    config_sha256: Sha256
+    discovery_seconds: float = 0.0
+    policy: dict[str, Any] = Field(default_factory=dict)
+    policy_sha256: Sha256 | None = None
+    policy_document: dict[str, str] = Field(
+        default_factory=dict, description=(
+            "The policy document's version facts, as configured: version, reviewed_on "
+            "(a date), reviewed_by."))
+    selection: Selection | None = None
+    cadence_days: dict[RiskTier, Annotated[int, Field(ge=1, le=365)]] = Field(
+        default_factory=dict,
+        description="Longest interval between audits per risk tier (CEK-09).")
+
+
+class DiscoveryFailure(_Closed):
+    key_uid: str | None = None
+    reason: str
+
+
+class System(_Closed):
+    name: str
+    provider: str
+    component: str = "other"
+    risk_tier: RiskTier
+    owner: Owner
+    accountable_owner: Accountable = ""
+    keys_found: int = Field(ge=0)
+    endpoints_found: int = Field(default=0, ge=0)
+    discovery_errors: list[DiscoveryFailure]
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    config_sha256: str | None = None
+
+
+class Subject(_Open):
+    """What every audited subject (key, certificate, endpoint) carries."""
+
+    uid: str
+    system: str
+    provider: str
+    risk_tier: RiskTier
+    owner: Owner
+    accountable_owner: Accountable = ""
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    unreadable: dict[str, str] = Field(default_factory=dict)
+
+
+class PqVerdict(_Closed):
+    """Post-quantum verdict under the policy's roadmap (CEK-04 pq-readiness); dates are the
+    first day of each state and null unless quantum-vulnerable; days_left counts to the
+    disallowed date from the run's start. A key that cannot be judged has status unknown and
+    an error."""
+
+    status: Literal["quantum-vulnerable", "quantum-resistant", "hybrid", "unknown"]
+    algorithm: str | None = None
+    purpose: Literal["signing", "encryption"] | None = None
+    roadmap: str | None = None
+    category: str | None = None
+    deprecated: str | None = None
+    disallowed: str | None = None
+    days_left: int | None = None
+    replacement: str | None = None
+    note: str | None = None
+    error: str | None = None
+
+
+class Key(Subject):
+    kind: KeyKind
+    algorithm: str | None = None
+    size: int | None = None
+    curve: str | None = None
+    usage: list[str] = Field(default_factory=list)
+    state: str | None = None
+    origin: str | None = None
+    created: str | None = None
+    rotated: str | None = None
+    expires: str | None = None
+    rotation_enabled: bool | None = None
+    rotation_period_days: int | None = None
+    fingerprint: str | None = None
+    certificate: dict[str, Any] | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    pq: PqVerdict | None = None
+
+
+class Endpoint(Subject):
+    """A network endpoint audited for what it accepts; the certificates it presents are in
+    the inventory with ``attributes.endpoint`` set to its uid."""
+
+    address: str
+    protocol: str
+
+
+class WaiverRecord(_Closed):
+    """One waiver as the waivers file declared it."""
+
+    id: str
+    control: str
+    check: str | None = None
+    key: str | None = Field(default=None, description="Key uid glob.")
+    system: str | None = None
+    justification: str = Field(min_length=1)
+    approver: str = Field(min_length=1)
+    expires: str = Field(json_schema_extra={"format": "date"})
+    ticket: str | None = None
+    risk: str | None = None
+    source: str = ""
+
+
+class AppliedWaiver(WaiverRecord):
+    """The waiver that matched a result: ``applied`` waives it, ``expired`` waives nothing."""
+
+    status: Literal["applied", "expired"]
+
+
+class Result(_Closed):
+    nodeid: str
+    control: ControlId
+    title: str = ""
+    check: str
+    system: str
+    key_uid: str
+    outcome: Outcome
+    risk_tier: RiskTier
+    owner: Owner
+    accountable_owner: Accountable = ""
+    message: str
+    references: list[str]
+    remediation: str = ""
+    ssrm: str = ""
+    duration: float = 0.0
+    waiver: AppliedWaiver | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class NotApplicable(_Closed):
+    """A (check, system) of the selected controls in which the check had no subject."""
+
+    control: str
+    title: str = ""
+    check: str
+    system: str
+    risk_tier: RiskTier
+    owner: str = ""
+    outcome: Literal["not-applicable"] = "not-applicable"
+    reason: str
+
+
+class ControlSummary(_Closed):
+    """Counts of one control's results; ``not-applicable`` is not in ``total``."""
+
+    title: str
+    total: int
+    passed: int
+    failed: int
+    error: int
+    skipped: int
+    waived: int
+    not_applicable: int = Field(
+        default=0, alias="not-applicable",
+        description="Systems in which the control had no subject (not in total).")
+    worst_failing_tier: RiskTier | None = None
+
+
+class EventRecord(_Closed):
+    system: str
+    kind: EventKind
+    at: str = Field(json_schema_extra={"format": "date-time"})
+    note: str = ""
+    key: str | None = None
+    versions: list[int] = Field(default_factory=list)
+    source: str
+
+
+class Unreachable(_Closed):
+    system: str
+    reason: str
+
+
+class Scope(_Closed):
+    components: dict[str, list[str]] = Field(default_factory=dict)
+    unreachable: list[Unreachable] = Field(default_factory=list)
+
+
+class AppliedEntry(WaiverRecord):
+    waived: list[str]
+
+
+class ExpiredEntry(WaiverRecord):
+    unwaived: list[str]
+
+
+class StaleEntry(WaiverRecord):
+    reason: str
+
+
+class Waivers(_Closed):
+    """Waivers of the run: applied (waived at least one finding), expired (ignored), stale
+    (waived nothing)."""
+
+    file: str | None = None
+    applied: list[AppliedEntry] = Field(default_factory=list)
+    expired: list[ExpiredEntry] = Field(default_factory=list)
+    stale: list[StaleEntry] = Field(default_factory=list)
+
+
+class Evidence(_Closed):
+    """The evidence of one audit run: who audited what, with which result, against which
+    control."""
+
+    schema_version: Literal["1.0"]
+    run: Run
+    systems: list[System]
+    inventory: list[Key]
+    endpoints: list[Endpoint] = Field(default_factory=list)
+    results: list[Result]
+    not_applicable: list[NotApplicable] = Field(default_factory=list)
+    summary: dict[str, ControlSummary]
+    events: list[EventRecord] = Field(default_factory=list)
+    scope: Scope = Field(default_factory=Scope)
+    waivers: Waivers = Field(default_factory=Waivers)
+    _document: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Evidence:
+        """Validate a JSON document and keep it as this evidence's JSON form: a run's
+        evidence is written as built, not serialized a second time (a cost per result)."""
+        evidence = cls.model_validate(document)
+        evidence._document = document
+        return evidence
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON document, with the field names of the published schema."""
+        if self._document is not None:
+            return self._document
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def generated_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`Evidence`, as published."""
+    schema = Evidence.model_json_schema(by_alias=True, mode="serialization")
+    return {**schema, "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": SCHEMA_ID, "title": "pytest-cryptoaudit evidence"}
+
+
+def schema_text() -> str:
+    return json.dumps(generated_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,38 @@
+"""The typed evidence: its published schema is generated from the models, and a real run's
+evidence reads back into them unchanged."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from pydantic import ValidationError
+
+from pytest_cryptoaudit.evidence_model import SCHEMA_PATH, Evidence, generated_schema, schema_text
+from pytest_cryptoaudit.model import Outcome
+from tests.reporting.conftest import FullRun
+
+
+def test_the_published_schema_is_generated_from_the_models() -> None:
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), (
+        "regenerate: cryptoaudit schema evidence > "
+        "pytest_cryptoaudit/schemas/evidence-1.schema.json")
+    jsonschema.Draft202012Validator.check_schema(generated_schema())
+
+
+def test_the_outcomes_are_those_of_the_model() -> None:
+    assert generated_schema()["$defs"]["Outcome"]["enum"] == [o.value for o in Outcome]
+
+
+def test_a_run_reads_back_into_the_models_unchanged(full_run: FullRun) -> None:
+    typed = Evidence.model_validate(full_run.evidence)
+    assert typed.model_dump(mode="json", by_alias=True) == full_run.evidence
+    waived = [r for r in typed.results if r.outcome is Outcome.WAIVED]
+    assert waived and all(r.waiver is not None and r.waiver.status == "applied" for r in waived)
+    assert typed.summary["CEK-04"].total > 0
+
+
+def test_a_field_the_models_do_not_know_is_refused(full_run: FullRun) -> None:
+    """What this project writes is declared: a typo in a writer fails instead of shipping."""
+    broken = {**full_run.evidence, "sumary": {}}
+    with pytest.raises(ValidationError, match="sumary"):
+        Evidence.model_validate(broken)
