@@ -211,9 +211,16 @@ def evidence_entry(key: KeyRecord, policy: Policy, today: date) -> dict[str, Any
     """The verdict as the JSON evidence carries it on each key; a key that cannot be judged
     carries the reason instead, so the inventory never lists it as clean."""
     try:
-        return verdict_for_key(key, policy).as_dict(today)
+        entry = verdict_for_key(key, policy).as_dict(today)
     except ValueError as exc:
-        return {"status": "unknown", "error": str(exc)}
+        entry = {"status": "unknown", "error": str(exc)}
+    return {**EMPTY_ENTRY, **entry}
+
+
+#: Every field of an evidence entry, so that each key's entry has the same shape.
+EMPTY_ENTRY: dict[str, Any] = dict.fromkeys(
+    ("algorithm", "purpose", "roadmap", "category", "deprecated", "disallowed", "days_left",
+     "replacement", "note", "error"))
 
 
 #: Classical TLS groups as (algorithm, size) for the roadmaps' strength categories.
