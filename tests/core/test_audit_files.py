@@ -34,7 +34,7 @@ def test_each_broken_file_is_one_named_error(audited):
     assert "cap" in errors["files:bad/oversized.pem"]["message"]
     assert "no key or certificate" in errors["files:bad/junk.txt"]["message"]
     assert "broken-files" in errors["files:bad/junk.txt"]["message"]
-    assert "ERROR inventory.py::test_discovery_complete[files:bad/junk.txt]" in audited.stdout
+    assert "ERROR inventory.py::test_discovery_complete[files:bad/junk.txt]" in audited.output
 
 
 def test_evidence_matches_its_schema(audited):
@@ -62,7 +62,7 @@ def test_inventory_records_formats_and_encryption(audited):
 
 
 def test_terminal_summary_groups_by_control(audited):
-    lines = audited.stdout.splitlines()
+    lines = audited.output.splitlines()
     summary = lines[next(i for i, line in enumerate(lines) if "cryptoaudit summary" in line):]
     assert any(line.startswith("CEK-04   Encryption algorithm") for line in summary)
     assert any(line.startswith("CEK-21   Key inventory management") for line in summary)
