@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -45,7 +46,11 @@ def require_executable(name: str, install_hint: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed: {install_hint}"
+    missing_service(f"{name} is not installed: {install_hint}")
+
+
+def missing_service(message: str) -> NoReturn:
+    """Skip (locally) or fail (with ``CRYPTOAUDIT_REQUIRE_SERVICES=1``, in CI)."""
     if os.environ.get("CRYPTOAUDIT_REQUIRE_SERVICES") == "1":
         pytest.fail(message)
     pytest.skip(message)
