@@ -8,6 +8,10 @@ import pytest
 from pytest_cryptoaudit.reporting.evidence import evidence_schema
 from tests.core.conftest import BROKEN, PLANTED, outcomes
 
+#: Records of web-tier: 13 key files (the PKCS#12 bundle holds a key and a certificate) and
+#: 9 certificate files (chain.pem holds the leaf and its CA): one per file that was read.
+WEB_TIER_RECORDS = 24
+
 
 def test_every_planted_weakness_fails(audited):
     found = outcomes(audited.evidence)
@@ -42,7 +46,8 @@ def test_evidence_matches_its_schema(audited):
     jsonschema.validate(evidence, evidence_schema())
     assert evidence["run"]["config_sha256"]
     systems = {s["name"]: s for s in evidence["systems"]}
-    assert systems["web-tier"]["keys_found"] >= 20
+    web_tier = [k for k in evidence["inventory"] if k["system"] == "web-tier"]
+    assert systems["web-tier"]["keys_found"] == len(web_tier) == WEB_TIER_RECORDS
     assert len(systems["broken-files"]["discovery_errors"]) == len(BROKEN)
 
 
