@@ -24,18 +24,19 @@ SERVICE_FIXTURES = frozenset({
     "bao_server",       # OpenBao in dev mode
     "bao_binary_available",  # asked only by tests that start their own OpenBao
     "softhsm_token",    # a SoftHSM2 token
+    "own_token",        # a SoftHSM2 token of one test
     "tls_lab",          # the TLS servers
     "postgres",         # a PostgreSQL cluster
     "postgres_url",
     "browser",          # Chromium
     "distributions",    # built sdist and wheel
-    "full_run",         # one audit under xdist with every report format
 })
 #: Test modules (or single tests) that start services, or build wheels and virtual
 #: environments, in their bodies where no fixture shows it; paths relative to this folder.
 SERVICE_MODULES = frozenset({
     "lab/test_lab.py", "aws/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
     "core/test_wheel.py", "ledger/test_ingest.py::test_live_openbao_audit_log",
+    "ledger/test_ingest.py::test_cloudtrail_s3_prefix",
     "shipping/test_package.py", "shipping/test_container.py",
 })
 HERE = Path(__file__).parent

@@ -88,3 +88,11 @@ def test_fast_lane_leaves_out_service_tests_and_keeps_pure_ones() -> None:
     assert f"{pure}::" in listed, listed
     assert f"{service}::" not in listed and f"{lab}::" not in listed, listed
     assert "[sqlite" in listed and "[postgresql" not in listed, listed
+
+
+def test_the_contributing_example_runs(pytester: pytest.Pytester) -> None:
+    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split("### Test a control with `pytest_cryptoaudit.testing`")[1]
+    pytester.makepyfile(test_example=section.split("```python\n")[1].split("```")[0])
+    result = pytester.runpytest("-p", "pytester", "-p", "no:cacheprovider", "test_example.py")
+    result.assert_outcomes(passed=1)
