@@ -51,13 +51,13 @@ def test_a_run_without_evidence_fails_with_its_output(pytester: pytest.Pytester)
         audit_pytester(pytester)  # no configuration at all: a usage error
 
 
-def test_subprocess_run_of_a_toml_file(tmp_path: Path) -> None:
+def test_a_toml_file_elsewhere_is_the_config(pytester: pytest.Pytester, tmp_path: Path) -> None:
     config = tmp_path / "elsewhere.toml"
     config.write_text('[[systems]]\nname = "keys"\nprovider = "files"\nrisk_tier = "low"\n'
                       'ssrm_owner = "CSC"\naccountable_owner = "team"\npaths = ["keys"]\n')
-    (tmp_path / "audit" / "keys").mkdir(parents=True)
-    run = audit_subprocess(tmp_path / "audit", "--cryptoaudit-no-ledger", config=config)
-    assert run.run_result is None
+    (pytester.path / "keys").mkdir()
+    run = audit_pytester(pytester, "--cryptoaudit-no-ledger", config=config)
+    assert run.run_result is not None
     assert run.outcome("discovery-complete", "files:keys") == "error"  # an empty folder
     assert "path 'keys' matched no file" in run.message("discovery-complete", "files:keys")
 
@@ -65,6 +65,7 @@ def test_subprocess_run_of_a_toml_file(tmp_path: Path) -> None:
 def test_subprocess_run_of_planted_records(tmp_path: Path) -> None:
     run = audit_subprocess(tmp_path, "--cryptoaudit-no-ledger", inventory=[
         key_record("memory:des", algorithm="DES", size=56)])
+    assert run.run_result is None
     assert run.outcome("algorithm-allowed", "memory:des") == "failed"
 
 
@@ -75,8 +76,8 @@ def _collect(*args: str) -> str:
     return completed.stdout + completed.stderr
 
 
-def test_service_marker_is_registered() -> None:
-    assert "@pytest.mark.service:" in _collect("--markers")
+def test_service_marker_is_registered(pytestconfig: pytest.Config) -> None:
+    assert any(line.startswith("service:") for line in pytestconfig.getini("markers"))
 
 
 def test_fast_lane_leaves_out_service_tests_and_keeps_pure_ones() -> None:
