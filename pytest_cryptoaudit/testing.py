@@ -8,7 +8,7 @@ whose outcomes are read by ``(check, uid)``::
     from pytest_cryptoaudit.testing import audit_pytester, key_record
 
     def test_weak_rsa_fails(pytester):
-        weak = key_record("memory:weak", algorithm="RSA", size=1024)
+        weak = key_record("memory:weak", kind="private-key", algorithm="RSA", size=1024)
         run = audit_pytester(pytester, inventory=[weak])
         assert run.outcome("key-strength", "memory:weak") == "failed"
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .model import DiscoveryError, EndpointRecord, KeyKind, KeyRecord, RiskTier
 from .providers import Discovery, DiscoveryContext, Provider, ProviderOptions
-from .serialize import _from_dict, key_from_dict, to_jsonable
+from .serialize import inventory_from_dict, to_jsonable
 
 if TYPE_CHECKING:
     from .config import SystemConfig
@@ -110,12 +110,12 @@ class MemoryProvider(Provider):
         options = system.options
         assert isinstance(options, MemoryOptions)
         data = json.loads((context.base_dir / options.records).read_text(encoding="utf-8"))
-        mine = {group: [r for r in data[group] if r["system"] == system.name]
-                for group in ("keys", "endpoints", "errors")}
+        planted = inventory_from_dict({group: [r for r in records if r["system"] == system.name]
+                                       for group, records in data.items()})
         discovery = self.new_discovery(system)
-        discovery.keys.extend(key_from_dict(r) for r in mine["keys"])
-        discovery.endpoints.extend(_from_dict(EndpointRecord, r) for r in mine["endpoints"])
-        discovery.errors.extend(_from_dict(DiscoveryError, r) for r in mine["errors"])
+        discovery.keys.extend(planted.keys)
+        discovery.endpoints.extend(planted.endpoints)
+        discovery.errors.extend(planted.errors)
         return discovery
 
 
