@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -40,13 +41,25 @@ def render(html: Path, png: Path, width: int = 1400, height: int = 1000) -> Path
         subprocess.run(command, check=True, capture_output=True, timeout=120)
     if not png.is_file():
         raise SystemExit(f"chromium wrote no screenshot to {png}")
+    check_png(png, width, height)
     return png
+
+
+def check_png(png: Path, width: int, height: int) -> None:
+    """Refuse a file that is not a PNG of the asked size (a blank or cut-off render)."""
+    header = png.read_bytes()[:24]
+    if header[:8] != b"\x89PNG\r\n\x1a\n":
+        raise SystemExit(f"{png} is not a PNG")
+    size = struct.unpack(">II", header[16:24])
+    if size != (width, height):
+        raise SystemExit(f"{png} is {size[0]}x{size[1]}, not {width}x{height}")
 
 
 def demo_report(folder: Path) -> Path:
     """Audit a generated estate with planted weaknesses and return its HTML report."""
     sys.path.insert(0, str(ROOT))
-    from tests.reporting.conftest import SECRET_ENV, audit_env, build_estate, run_audit
+    from pytest_cryptoaudit.testing import audit_env
+    from tests.reporting.conftest import SECRET_ENV, build_estate, run_audit
 
     build_estate(folder)
     report = folder / "report.html"

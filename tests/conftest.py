@@ -3,14 +3,43 @@
 Locally, a test whose service (say the softhsm2 Debian package) is not installed is skipped
 with the command that installs it. With ``CRYPTOAUDIT_REQUIRE_SERVICES=1`` (set by
 ``.ci/run``) the same situation fails, so CI can never pass by skipping.
+
+Every test that starts a service carries the ``service`` mark, so that
+``pytest -m "not service"`` is the fast lane; the full run stays the CI command.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
+
+#: Fixtures that start a service: a test that uses one (even through another fixture) is
+#: a service test.
+SERVICE_FIXTURES = frozenset({
+    "moto_server",      # the KMS API server
+    "bao_server",       # OpenBao in dev mode
+    "bao_binary_available",  # asked only by tests that start their own OpenBao
+    "softhsm_token",    # a SoftHSM2 token
+    "own_token",        # a SoftHSM2 token of one test
+    "tls_lab",          # the TLS servers
+    "postgres",         # a PostgreSQL cluster
+    "postgres_url",
+    "browser",          # Chromium
+    "distributions",    # built sdist and wheel
+})
+#: Test modules (or single tests) that start services, or build wheels and virtual
+#: environments, in their bodies where no fixture shows it; paths relative to this folder.
+SERVICE_MODULES = frozenset({
+    "lab/test_lab.py", "aws/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
+    "core/test_wheel.py", "ledger/test_ingest.py::test_live_openbao_audit_log",
+    "ledger/test_ingest.py::test_cloudtrail_s3_prefix",
+    "shipping/test_package.py", "shipping/test_container.py",
+})
+HERE = Path(__file__).parent
 
 
 def require_executable(name: str, install_hint: str) -> str:
@@ -18,7 +47,11 @@ def require_executable(name: str, install_hint: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    message = f"{name} is not installed: {install_hint}"
+    missing_service(f"{name} is not installed: {install_hint}")
+
+
+def missing_service(message: str) -> NoReturn:
+    """Skip (locally) or fail (with ``CRYPTOAUDIT_REQUIRE_SERVICES=1``, in CI)."""
     if os.environ.get("CRYPTOAUDIT_REQUIRE_SERVICES") == "1":
         pytest.fail(message)
     pytest.skip(message)
@@ -28,3 +61,30 @@ def require_executable(name: str, install_hint: str) -> str:
 def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Audits inside the tests must not write to the CI run's own step summary."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "service: starts a service (KMS API server, OpenBao, SoftHSM2, TLS "
+        "servers, PostgreSQL, Chromium, the lab) or builds wheels; deselect with "
+        '-m "not service" for the fast lane')
+
+
+def starts_service(item: pytest.Item) -> bool:
+    """True if ``item`` starts a service: by the fixtures it uses, its parameters or its
+    module."""
+    if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    # The ledger's ``location`` fixture asks for PostgreSQL lazily, by parameter.
+    if callspec is not None and callspec.params.get("location") == "postgresql":
+        return True
+    where = item.path.relative_to(HERE).as_posix() if item.path.is_relative_to(HERE) else ""
+    name = getattr(item, "originalname", item.name)
+    return where in SERVICE_MODULES or f"{where}::{name}" in SERVICE_MODULES
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if starts_service(item):
+            item.add_marker(pytest.mark.service)

@@ -16,6 +16,7 @@ import pytest
 from pytest_cryptoaudit.lab import estate_kms
 from pytest_cryptoaudit.lab.moto import MotoServer, environment
 from pytest_cryptoaudit.lab.processes import LOOPBACK
+from pytest_cryptoaudit.testing import audit_pytester
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +62,8 @@ def audit(pytester: pytest.Pytester, aws_env: None) -> Callable[..., tuple[Any, 
     """Run ``pytest --cryptoaudit`` over a config; returns the outcome and the evidence."""
 
     def run(config: str, *args: str) -> tuple[Any, dict[str, Any]]:
-        pytester.makefile(".toml", cryptoaudit=config)
-        evidence = pytester.path / "evidence.json"
-        # hypothesis' plugin re-imports hypothesis in every in-process run (~2 s each).
-        result = pytester.runpytest("--cryptoaudit", f"--cryptoaudit-json={evidence}",
-                                    "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-                                    *args)
-        return result, json.loads(evidence.read_text())
+        done = audit_pytester(pytester, *args, config=config)
+        return done.run_result, done.evidence
 
     return run
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from pytest_cryptoaudit.testing import AuditRun, audit_env, audit_subprocess
 from tests.factories import (
     NOW,
     ca_and_leaf,
@@ -185,24 +183,10 @@ def estate(estate_template: Path, pytester: pytest.Pytester,
     return pytester.path
 
 
-@dataclasses.dataclass
-class AuditRun:
-    """One ``pytest --cryptoaudit`` run in a subprocess: exit code, output and evidence."""
-
-    ret: int
-    stdout: str
-    evidence: dict[str, Any]
-
-
 def run_audit(folder: Path, *args: str) -> AuditRun:
-    env = {**os.environ, PASSPHRASE_ENV: PASSPHRASE, P12_ENV: P12_PASSWORD}
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
-         "--cryptoaudit-json=evidence.json", *args],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    return AuditRun(completed.returncode, completed.stdout + completed.stderr,
-                    read_evidence(folder / "evidence.json"))
+    """``pytest --cryptoaudit`` over ``folder`` in a fresh interpreter, with the passphrases."""
+    return audit_subprocess(folder, *args, env=audit_env(**{PASSPHRASE_ENV: PASSPHRASE,
+                                                           P12_ENV: P12_PASSWORD}))
 
 
 @pytest.fixture(scope="module")

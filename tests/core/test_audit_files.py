@@ -8,6 +8,10 @@ import pytest
 from pytest_cryptoaudit.reporting.evidence import evidence_schema
 from tests.core.conftest import BROKEN, PLANTED, outcomes
 
+#: Records of web-tier: 13 key files (the PKCS#12 bundle holds a key and a certificate) and
+#: 9 certificate files (chain.pem holds the leaf and its CA): one per file that was read.
+WEB_TIER_RECORDS = 24
+
 
 def test_every_planted_weakness_fails(audited):
     found = outcomes(audited.evidence)
@@ -35,7 +39,7 @@ def test_each_broken_file_is_one_named_error(audited):
     assert "no key or certificate" in errors["files:bad/junk.txt"]["message"]
     assert "broken-files" in errors["files:bad/junk.txt"]["message"]
     assert ("ERROR inventory.py::test_discovery_complete[discovery-complete-files:bad/junk.txt]"
-            in audited.stdout)
+            in audited.output)
 
 
 def test_evidence_matches_its_schema(audited):
@@ -43,7 +47,8 @@ def test_evidence_matches_its_schema(audited):
     jsonschema.validate(evidence, evidence_schema())
     assert evidence["run"]["config_sha256"]
     systems = {s["name"]: s for s in evidence["systems"]}
-    assert systems["web-tier"]["keys_found"] >= 20
+    web_tier = [k for k in evidence["inventory"] if k["system"] == "web-tier"]
+    assert systems["web-tier"]["keys_found"] == len(web_tier) == WEB_TIER_RECORDS
     assert len(systems["broken-files"]["discovery_errors"]) == len(BROKEN)
 
 
@@ -63,7 +68,7 @@ def test_inventory_records_formats_and_encryption(audited):
 
 
 def test_terminal_summary_groups_by_control(audited):
-    lines = audited.stdout.splitlines()
+    lines = audited.output.splitlines()
     summary = lines[next(i for i, line in enumerate(lines) if "cryptoaudit summary" in line):]
     assert any(line.startswith("CEK-04   Encryption Algorithm") for line in summary)
     assert any(line.startswith("CEK-21   Key Inventory Management") for line in summary)

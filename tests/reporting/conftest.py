@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from pytest_cryptoaudit.testing import AuditRun, audit_env, audit_subprocess
 from tests import factories
 from tests.ledger.conftest import postgres, postgres_url  # noqa: F401 - the ledger sweep's server
 
@@ -127,21 +125,11 @@ def build_estate(root: Path) -> Estate:
     return Estate(root, secrets)
 
 
-def audit_env(**extra: str) -> dict[str, str]:
-    """The environment of an audit subprocess: no CI summary of the outer run, no addopts."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("GITHUB_STEP_SUMMARY", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
-    env.update(extra)
-    return env
-
-
 def run_audit(root: Path, *args: str, env: dict[str, str] | None = None,
-              ) -> subprocess.CompletedProcess[str]:
+              evidence: str = "evidence.json") -> AuditRun:
     """``pytest --cryptoaudit`` in ``root``, in a fresh interpreter."""
-    command = [sys.executable, "-m", "pytest", "--cryptoaudit", "-p", "no:cacheprovider",
-               "-p", "no:randomly", *args]
-    return subprocess.run(command, cwd=root, env=env or audit_env(), capture_output=True,
-                          text=True, timeout=120, check=False)
+    return audit_subprocess(root, "-p", "no:randomly", *args, env=env, timeout=120,
+                            evidence=evidence)
 
 
 @dataclasses.dataclass
@@ -150,15 +138,14 @@ class FullRun:
 
     estate: Estate
     out: Path
-    process: subprocess.CompletedProcess[str]
+    run: AuditRun
 
     @property
     def evidence(self) -> dict[str, Any]:
-        return json.loads((self.out / "evidence.json").read_text())
+        return self.run.evidence
 
     def result(self, check: str, key_uid: str) -> dict[str, Any]:
-        return next(r for r in self.evidence["results"]
-                    if r["check"] == check and r["key_uid"] == key_uid)
+        return self.run.result(check, key_uid)
 
 
 @pytest.fixture(scope="session")
@@ -169,10 +156,9 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
     out = estate.root / "out"
     out.mkdir()
     env = audit_env(**SECRET_ENV, GITHUB_STEP_SUMMARY=str(out / "step-summary.md"))
-    process = run_audit(
+    run = run_audit(
         estate.root, "-n", "2", "-rA",
         "--cryptoaudit-waivers", "waivers.toml",
-        "--cryptoaudit-json", "out/evidence.json",
         "--html", "out/report.html", "--self-contained-html",
         "--junitxml", "out/junit.xml", "-o", "junit_family=xunit1",
         "--alluredir", "out/allure",
@@ -180,10 +166,9 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
         "--cryptoaudit-cbom", "out/cbom.json",
         "--cryptoaudit-markdown", "out/summary.md",
         "--cryptoaudit-pq", "out/pq-inventory.csv",
-        env=env,
+        env=env, evidence="out/evidence.json",
     )
-    assert (out / "evidence.json").is_file(), process.stdout + process.stderr
-    return FullRun(estate, out, process)
+    return FullRun(estate, out, run)
 
 
 def chromium_arguments(user_data_dir: Path) -> list[str]:

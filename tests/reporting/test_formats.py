@@ -21,7 +21,7 @@ PROPERTIES = ("control", "check", "system", "key_uid", "risk_tier", "owner", "ac
 
 def test_run_outcomes_per_key(full_run: FullRun) -> None:
     """The planted weaknesses are caught and the clean keys pass (the base of every format)."""
-    assert full_run.process.returncode == 1, full_run.process.stdout
+    assert full_run.run.ret == 1, full_run.run.output
     assert full_run.result("key-strength", WEAK)["outcome"] == "waived"
     assert full_run.result("private-key-encrypted", WEAK)["outcome"] == "failed"
     assert full_run.result("not-expired", EXPIRED)["outcome"] == "failed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,10 +12,15 @@ from tests.reporting.conftest import FullRun, build_estate
 COLUMNS = ["Control", "Check", "System", "Key", "Risk tier", "Owner", "Accountable owner"]
 
 
-@pytest.fixture(scope="module")
-def page(browser: Any, full_run: FullRun) -> Any:
+@pytest.fixture
+def page(browser: Any, full_run: FullRun) -> Iterator[Any]:
+    """The report in a tab of its own: filters, sorting and opened rows (kept in the tab's
+    session storage) never carry over, so one test's failure cannot fail the next."""
+    browser.switch_to.new_window("tab")
     browser.get((full_run.out / "report.html").as_uri())
-    return browser
+    yield browser
+    browser.close()
+    browser.switch_to.window(browser.window_handles[0])
 
 
 def _rows(page: Any) -> list[Any]:

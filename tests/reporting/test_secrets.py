@@ -25,8 +25,7 @@ from tests.reporting.conftest import FullRun
 def _outputs(full_run: FullRun) -> dict[str, str]:
     texts = {str(p.relative_to(full_run.out)): p.read_text(errors="replace")
              for p in sorted(full_run.out.rglob("*")) if p.is_file()}
-    texts["terminal stdout"] = full_run.process.stdout
-    texts["terminal stderr"] = full_run.process.stderr
+    texts["terminal output"] = full_run.run.output
     return texts
 
 

@@ -14,6 +14,7 @@ import time_machine
 
 from pytest_cryptoaudit.model import Outcome, RiskTier
 from pytest_cryptoaudit.results import Result
+from pytest_cryptoaudit.testing import audit_pytester
 from pytest_cryptoaudit.waivers import Waiver, decide, status_report
 from tests import factories
 
@@ -52,9 +53,9 @@ def legacy(pytester: pytest.Pytester) -> pytest.Pytester:
 def audit(pytester: pytest.Pytester, waivers: str, *args: str,
           name: str = "waivers.toml") -> tuple[pytest.RunResult, dict[str, Any]]:
     (pytester.path / name).write_text(waivers)
-    result = pytester.runpytest("--cryptoaudit", "--cryptoaudit-waivers", name,
-                                "--cryptoaudit-json", "evidence.json", *args)
-    return result, json.loads((pytester.path / "evidence.json").read_text())
+    run = audit_pytester(pytester, "--cryptoaudit-waivers", name, *args)
+    assert run.run_result is not None
+    return run.run_result, run.evidence
 
 
 def outcome_of(evidence: dict[str, Any], check: str, key_uid: str) -> dict[str, Any]:

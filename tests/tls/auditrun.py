@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+from pytest_cryptoaudit.testing import audit_subprocess
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,13 +37,5 @@ class AuditRun:
 
 def run_audit(folder: Path, config: str, *args: str) -> AuditRun:
     """Run the audit in a child pytest (as a user would) and read its evidence."""
-    (folder / "cryptoaudit.toml").write_text(config, encoding="utf-8")
-    evidence = folder / "evidence.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--cryptoaudit",
-         "--cryptoaudit-json", str(evidence), "-q", "-rN", *args],
-        cwd=folder, capture_output=True, text=True, timeout=120, check=False)
-    output = completed.stdout + completed.stderr
-    if not evidence.is_file():
-        pytest.fail(f"the audit wrote no evidence (exit {completed.returncode}):\n{output}")
-    return AuditRun(completed.returncode, output, json.loads(evidence.read_text()))
+    done = audit_subprocess(folder, "-q", "-rN", *args, config=config, timeout=120)
+    return AuditRun(done.ret, done.output, done.evidence)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from pytest_cryptoaudit.testing import audit_pytester
 
 
 @dataclasses.dataclass
@@ -15,10 +16,6 @@ class Evidence:
 
     data: dict[str, Any]
     output: str = ""
-
-    @classmethod
-    def read(cls, path: Path, output: str = "") -> Evidence:
-        return cls(json.loads(path.read_text(encoding="utf-8")), output)
 
     def results(self, check: str | None = None, uid: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.data["results"]
@@ -80,6 +77,5 @@ def write_config(folder: Path, text: str) -> Path:
 
 def run_audit(pytester: Any, *args: str) -> Evidence:
     """Run ``pytest --cryptoaudit`` in-process on the config in ``pytester``'s folder."""
-    result = pytester.runpytest("--cryptoaudit", "--cryptoaudit-json", "evidence.json",
-                                "-p", "no:cacheprovider", *args)
-    return Evidence.read(pytester.path / "evidence.json", "\n".join(result.outlines))
+    done = audit_pytester(pytester, *args)
+    return Evidence(done.evidence, done.output)

@@ -6,11 +6,9 @@ namespace, a token without enough rights, a server that never answers, and a mis
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
+
+from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
 from .conftest import TRANSIT_KEYS
 from .helpers import Evidence, event, system, write_config
@@ -64,16 +62,13 @@ def audit(seeded_vault, silent_port, tmp_path_factory) -> Evidence:
         event("vault-high", seeded_vault.before_seeding, "transit/compromised-not-rotated", [1]),
         event("vault-high", seeded_vault.after_seeding, "transit/compromised-whole"),
     ]))
-    env = {**os.environ, "TEST_VAULT_AUDITOR": seeded_vault.auditor_token,
-           "TEST_VAULT_ROOT": seeded_vault.server.root_token,
-           "TEST_VAULT_LIMITED": seeded_vault.limited_token}
+    env = audit_env(TEST_VAULT_AUDITOR=seeded_vault.auditor_token,
+                    TEST_VAULT_ROOT=seeded_vault.server.root_token,
+                    TEST_VAULT_LIMITED=seeded_vault.limited_token)
     env.pop("TEST_VAULT_UNSET", None)
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--cryptoaudit", "--cryptoaudit-json", "evidence.json",
-         "-p", "no:cacheprovider", "-q", "-rA"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert run.returncode == 1, run.stdout + run.stderr
-    return Evidence.read(folder / "evidence.json", run.stdout + run.stderr)
+    run = audit_subprocess(folder, "-q", "-rA", env=env, timeout=120)
+    assert run.ret == 1, run.output
+    return Evidence(run.evidence, run.output)
 
 
 @pytest.mark.parametrize("path", sorted(FINDINGS))

@@ -15,14 +15,18 @@ def test_defaults():
     assert options.admin_policies == ["root"] and options.verify is True
 
 
-@pytest.mark.parametrize("options", [
-    {"url": "vault.example.test:8200"},                     # no scheme
-    {"url": "https://v", "token": "s.abc"},                  # a token never lives in config
-    {"url": "https://v", "mounts": []},                      # would audit nothing
-    {"url": "https://v", "max_workers": 0},
-    {"url": "https://v", "timeout": 0},
-    {"url": "https://v", "verify": "no"},
+@pytest.mark.parametrize(("options", "field", "reason"), [
+    ({"url": "vault.example.test:8200"}, "url", "expected an http:// or https:// URL"),
+    ({"url": "https://v", "token": "s.abc"}, "token", "Extra inputs are not permitted"),
+    ({"url": "https://v", "mounts": []}, "mounts", "at least 1 item"),  # would audit nothing
+    ({"url": "https://v", "max_workers": 0}, "max_workers", "greater than or equal to 1"),
+    ({"url": "https://v", "timeout": 0}, "timeout", "greater than 0"),
+    ({"url": "https://v", "verify": "no"}, "verify", "valid boolean"),
 ])
-def test_rejected(options):
-    with pytest.raises(pydantic.ValidationError):
+def test_rejected(options, field, reason):
+    """Each mistake is refused for the field it is in, and for the reason it is wrong."""
+    with pytest.raises(pydantic.ValidationError) as info:
         VaultOptions.model_validate(options)
+    [error] = info.value.errors()
+    assert error["loc"] == (field,)
+    assert reason in error["msg"]

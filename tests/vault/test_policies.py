@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pytest_cryptoaudit.providers.vault.policies import (
@@ -53,12 +55,12 @@ def test_empty_policy_has_no_rules():
     assert parse_policy("  \n") == {}
 
 
-@pytest.mark.parametrize("text", [
-    'path "a" {{',
-    'path "a" { capabilities = "read" }',
-    'path "a" { policy = "everything" }',
-    '{"path": ',
+@pytest.mark.parametrize(("text", "reason"), [
+    ('path "a" {{', "invalid HCL policy: Unexpected token"),
+    ('path "a" { capabilities = "read" }', "path 'a': capabilities must be a list of strings"),
+    ('path "a" { policy = "everything" }', "path 'a': unknown policy value 'everything'"),
+    ('{"path": ', "invalid JSON policy: Expecting value"),
 ])
-def test_unreadable_policy_is_an_error_not_empty(text):
-    with pytest.raises(PolicyParseError):
+def test_unreadable_policy_is_an_error_not_empty(text, reason):
+    with pytest.raises(PolicyParseError, match=re.escape(reason)):
         parse_policy(text)
