@@ -26,6 +26,7 @@ SERVICE_FIXTURES = frozenset({
     "softhsm_token",    # a SoftHSM2 token
     "own_token",        # a SoftHSM2 token of one test
     "tls_lab",          # the TLS servers
+    "pq_lab",           # the post-quantum and classical TLS servers
     "postgres",         # a PostgreSQL cluster
     "postgres_url",
     "browser",          # Chromium
@@ -34,7 +35,7 @@ SERVICE_FIXTURES = frozenset({
 #: Test modules (or single tests) that start services, or build wheels and virtual
 #: environments, in their bodies where no fixture shows it; paths relative to this folder.
 SERVICE_MODULES = frozenset({
-    "lab/test_lab.py", "aws/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
+    "lab/test_lab.py", "lab/test_controls_alone.py", "aws/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
     "core/test_wheel.py", "ledger/test_ingest.py::test_live_openbao_audit_log",
     "ledger/test_ingest.py::test_cloudtrail_s3_prefix",
     "shipping/test_package.py", "shipping/test_container.py",
