@@ -96,7 +96,8 @@ def test_pq_readiness(crypto_key, crypto_policy, crypto_note, crypto_now):
     references=PQ_REFERENCES,
     remediation="Offer a hybrid post-quantum group on the endpoint (X25519MLKEM768 first: "
                 "OpenSSL 3.5+ does by default) before the roadmap's disallowed date.",
-    applies_to={"protocol": "tls"},
+    # Every endpoint, whatever its protocol: a provider that cannot tell the key exchange
+    # makes the check error (fail closed), never skip.
     requires=["pq_key_exchange"],
 )
 def test_pq_key_exchange(crypto_endpoint, crypto_policy, crypto_note, crypto_now):
