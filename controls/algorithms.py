@@ -27,12 +27,15 @@ SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3"}
 
 
 def _minimum_bits(algorithm: str, policy: Policy, tier: RiskTier) -> int | None:
-    setting = ("min_rsa_bits" if algorithm in FINITE_FIELD else
-               "min_ec_bits" if algorithm in ELLIPTIC else
-               "min_symmetric_bits" if algorithm in SYMMETRIC else None)
-    if setting is None:
+    if algorithm in FINITE_FIELD:
+        setting = "min_rsa_bits"
+    elif algorithm in ELLIPTIC:
+        setting = "min_ec_bits"
+    elif algorithm in SYMMETRIC:
+        setting = "min_symmetric_bits"
+    else:
         return None
-    minimum: int = policy.for_tier(setting, tier)
+    minimum: int = policy.for_tier(setting, tier)  # overrides are checked against the int default
     return minimum
 
 
