@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
+from pytest_cryptoaudit.facts import required
 from pytest_cryptoaudit.pqoids import PQ_OIDS
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, SP800_131A
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_cryptoaudit.model import KeyRecord, RiskTier
+    from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
@@ -19,14 +28,17 @@ HASHLESS = {"ed25519", "ed448",
 SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3"}
 
 
-def _minimum_bits(algorithm: str, policy, tier) -> int | None:
+def _minimum_bits(algorithm: str, policy: Policy, tier: RiskTier) -> int | None:
     if algorithm in FINITE_FIELD:
-        return policy.for_tier("min_rsa_bits", tier)
-    if algorithm in ELLIPTIC:
-        return policy.for_tier("min_ec_bits", tier)
-    if algorithm in SYMMETRIC:
-        return policy.for_tier("min_symmetric_bits", tier)
-    return None
+        setting = "min_rsa_bits"
+    elif algorithm in ELLIPTIC:
+        setting = "min_ec_bits"
+    elif algorithm in SYMMETRIC:
+        setting = "min_symmetric_bits"
+    else:
+        return None
+    minimum: int = policy.for_tier(setting, tier)  # overrides are checked against the int default
+    return minimum
 
 
 @pytest.mark.control(
@@ -38,17 +50,21 @@ def _minimum_bits(algorithm: str, policy, tier) -> int | None:
     applies_to=lambda key: key.algorithm is None or key.algorithm not in FIXED_STRENGTH,
     requires=["algorithm", "size"],
 )
-def test_key_strength(crypto_key, crypto_policy, crypto_note):
+def test_key_strength(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """The key is at least as strong as the policy requires for its risk tier."""
-    minimum = _minimum_bits(crypto_key.algorithm, crypto_policy, crypto_key.risk_tier)
+    algorithm = required(crypto_key.uid, "algorithm", crypto_key.algorithm)
+    size = required(crypto_key.uid, "size", crypto_key.size)
+    minimum = _minimum_bits(algorithm, crypto_policy, crypto_key.risk_tier)
     if minimum is None:
         pytest.skip(f"no strength rule for algorithm {crypto_key.algorithm}")
-    assert crypto_key.size >= minimum, (
+    assert size >= minimum, (
         f"{crypto_key.algorithm}-{crypto_key.size} is below the {minimum}-bit minimum "
         f"for tier {crypto_key.risk_tier.value}"
     )
     post_2030 = crypto_policy["post_2030_min_rsa_bits"]
-    if crypto_key.algorithm in FINITE_FIELD and crypto_key.size < post_2030:
+    if algorithm in FINITE_FIELD and size < post_2030:
         crypto_note(
             f"{crypto_key.algorithm}-{crypto_key.size} gives 112-bit strength, deprecated "
             f"after 2030 (SP 800-131A Rev 3 draft): plan a move to {post_2030} bits"
@@ -63,10 +79,11 @@ def test_key_strength(crypto_key, crypto_policy, crypto_note):
                 "ECDSA/EdDSA) and retire the key.",
     requires=["algorithm"],
 )
-def test_algorithm_allowed(crypto_key, crypto_policy):
+def test_algorithm_allowed(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key's algorithm is not on the policy's list of disallowed algorithms."""
     disallowed = {a.upper() for a in crypto_policy["disallowed_algorithms"]}
-    assert crypto_key.algorithm.upper() not in disallowed, (
+    algorithm = required(crypto_key.uid, "algorithm", crypto_key.algorithm)
+    assert algorithm.upper() not in disallowed, (
         f"algorithm {crypto_key.algorithm} is disallowed by policy"
     )
 
@@ -79,9 +96,9 @@ def test_algorithm_allowed(crypto_key, crypto_policy):
     applies_to={"kind": "certificate"},
     requires=["certificate"],
 )
-def test_certificate_signature_hash(crypto_key, crypto_policy):
+def test_certificate_signature_hash(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The certificate is not signed with a disallowed hash (MD5, SHA-1)."""
-    info = crypto_key.certificate
+    info = required(crypto_key.uid, "certificate", crypto_key.certificate)
     if info.signature_hash is None and info.signature_algorithm.lower() not in HASHLESS:
         # An algorithm we cannot name is a failure to look, never a pass.
         raise CryptoAuditError(

@@ -5,15 +5,21 @@ judge. Lifecycle, origin and rotation are generic managed-key checks
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pytest_cryptoaudit.providers.aws_kms.keyspec import family
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_131A
 
+if TYPE_CHECKING:
+    from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.policy import Policy
+
 pytestmark = pytest.mark.ssrm("CSC")
 
 
-def _kms(key) -> bool:
+def _kms(key: KeyRecord) -> bool:
     return key.provider == "aws-kms"
 
 
@@ -23,7 +29,7 @@ def _kms(key) -> bool:
     remediation="Create a key of an approved spec and migrate to it; disable the old key.",
     applies_to=_kms, requires=["key_spec"],
 )
-def test_kms_key_spec(crypto_key, crypto_policy):
+def test_kms_key_spec(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key spec is not one the policy disallows at the key's tier."""
     spec = crypto_key.attributes["key_spec"]
     tier = crypto_key.risk_tier.value
@@ -39,7 +45,7 @@ def test_kms_key_spec(crypto_key, crypto_policy):
                 "key family.",
     applies_to=_kms, requires=["key_spec", "usage"],
 )
-def test_kms_key_usage(crypto_key, crypto_policy):
+def test_kms_key_usage(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key has one usage, and one that the policy allows for its key family."""
     spec = crypto_key.attributes["key_spec"]
     allowed = crypto_policy["aws_kms_allowed_key_usages"][family(spec)]

@@ -4,11 +4,18 @@ may use a key (policies, grants) is judged on the normalised access facts by
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.providers.aws_kms.cloudtrail import region_coverage
 from pytest_cryptoaudit.references import ISO27001_A824
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pytest_cryptoaudit.model import SystemRecord
 
 KMS = {"provider": "aws-kms"}
 KMS_EVENTS = {"read", "write"}
@@ -16,7 +23,7 @@ KMS_EVENTS = {"read", "write"}
 pytestmark = pytest.mark.ssrm("CSC")
 
 
-def _region_gaps(attributes) -> tuple[dict[str, str], dict[str, str]]:
+def _region_gaps(attributes: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """Per account/region: the KMS events no logging trail records, and what was unreadable."""
     trails = attributes["cloudtrail_trails"]
     gaps, unknown = {}, dict(attributes.get("cloudtrail_unreadable", {}))
@@ -39,7 +46,7 @@ def _region_gaps(attributes) -> tuple[dict[str, str], dict[str, str]]:
                 "write) and does not exclude kms.amazonaws.com; make sure it is logging.",
     applies_to=KMS, requires=["cloudtrail_regions"],
 )
-def test_kms_cloudtrail(crypto_system):
+def test_kms_cloudtrail(crypto_system: SystemRecord) -> None:
     """Every audited region has a logging CloudTrail trail recording KMS management events
     (read and write), so that key use is continuously recorded."""
     gaps, unknown = _region_gaps(crypto_system.attributes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,6 +27,15 @@ from pytest_cryptoaudit.references import (
     ccm,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from pytest_cryptoaudit.config import AuditConfig
+    from pytest_cryptoaudit.ledger.trail import AuditTrail
+    from pytest_cryptoaudit.model import Inventory, SystemRecord
+    from pytest_cryptoaudit.policy import Policy
+
 CEK09 = ccm("CEK-09")
 AUDIT_PERIOD = timedelta(days=366)
 SHOWN = 10
@@ -33,12 +43,12 @@ SHOWN = 10
 pytestmark = pytest.mark.ssrm("CSC")
 
 
-def _unreached(system, inventory) -> str | None:
+def _unreached(system: SystemRecord, inventory: Inventory) -> str | None:
     reasons = [e.reason for e in inventory.errors_of(system.name) if e.key_uid is None]
     return "; ".join(reasons) or None
 
 
-def _error_if_unreached(system, inventory) -> None:
+def _error_if_unreached(system: SystemRecord, inventory: Inventory) -> None:
     """Nothing to fault, but a system this run could not reach gets no passing result (the
     ledger plugin already leaves these checks out for it; this guards running without it)."""
     reason = _unreached(system, inventory)
@@ -60,7 +70,10 @@ def _listing(items: list[str]) -> str:
                 "system is audited within its tier's interval; see `cryptoaudit plan`.",
     caiq=[CAIQ_CEK09_1, CAIQ_CEK09_2],
 )
-def test_cadence_met(crypto_system, crypto_ledger, crypto_inventory, crypto_note):
+def test_cadence_met(
+    crypto_system: SystemRecord, crypto_ledger: AuditTrail, crypto_inventory: Inventory,
+    crypto_note: Callable[[str], None],
+) -> None:
     """The system had a complete audit within its risk tier's interval before this run."""
     tier = crypto_system.risk_tier
     status = crypto_ledger.status(crypto_system.name, tier)
@@ -79,7 +92,9 @@ def test_cadence_met(crypto_system, crypto_ledger, crypto_inventory, crypto_note
     _error_if_unreached(crypto_system, crypto_inventory)
 
 
-def _note_past_gaps(system, interval_days, trail, note):
+def _note_past_gaps(
+    system: str, interval_days: int, trail: AuditTrail, note: Callable[[str], None],
+) -> None:
     starts = [a.started for a in trail.history.complete_audits(system)
               if a.started >= trail.now - AUDIT_PERIOD]
     for before, after in itertools.pairwise(starts):
@@ -96,7 +111,10 @@ def _note_past_gaps(system, interval_days, trail, note):
                 "change (`pytest --cryptoaudit --cryptoaudit-due` picks it up).",
     caiq=[CAIQ_CEK09_2],
 )
-def test_event_follow_up(crypto_system, crypto_ledger, crypto_inventory, crypto_note):
+def test_event_follow_up(
+    crypto_system: SystemRecord, crypto_ledger: AuditTrail, crypto_inventory: Inventory,
+    crypto_note: Callable[[str], None],
+) -> None:
     """Every security event and material change of the last year was followed by a complete
     audit of the system within the tier's follow-up time."""
     trail, name = crypto_ledger, crypto_system.name
@@ -129,8 +147,10 @@ def test_event_follow_up(crypto_system, crypto_ledger, crypto_inventory, crypto_
     remediation="Fix the finding, waive it with an approved, expiring waiver, or record a "
                 "corrective action: `cryptoaudit finding assign ID --owner NAME --due DATE`.",
 )
-def test_findings_followed_up(crypto_system, crypto_ledger, crypto_policy, crypto_inventory,
-                              crypto_note):
+def test_findings_followed_up(
+    crypto_system: SystemRecord, crypto_ledger: AuditTrail, crypto_policy: Policy,
+    crypto_inventory: Inventory, crypto_note: Callable[[str], None],
+) -> None:
     """Every open finding of earlier audits has a corrective action (owner, due date not
     passed), once its triage time is over."""
     tier = crypto_system.risk_tier
@@ -155,7 +175,7 @@ def test_findings_followed_up(crypto_system, crypto_ledger, crypto_policy, crypt
     _error_if_unreached(crypto_system, crypto_inventory)
 
 
-def _judges_independence(system) -> bool:
+def _judges_independence(system: SystemRecord) -> bool:
     """Systems whose provider reports who audited, or whether that identity administers."""
     return reported(system, "auditor_identity") or reported(system, "auditor_admin_rights")
 
@@ -169,7 +189,10 @@ def _judges_independence(system) -> bool:
     applies_to=_judges_independence,
     requires=["auditor_identity", "auditor_admin_rights"],
 )
-def test_auditor_independent(crypto_system, crypto_audit_config, crypto_note):
+def test_auditor_independent(
+    crypto_system: SystemRecord, crypto_audit_config: AuditConfig,
+    crypto_note: Callable[[str], None],
+) -> None:
     """The identity that ran the audit does not administer the keys it audits."""
     attributes = crypto_system.attributes
     identity = attributes["auditor_identity"]
@@ -194,7 +217,9 @@ def test_auditor_independent(crypto_system, crypto_audit_config, crypto_note):
     remediation="Give the auditing identity network and read access to the system, or remove "
                 "it from scope with a recorded decision.",
 )
-def test_scope_coverage(crypto_system, crypto_inventory, crypto_note):
+def test_scope_coverage(
+    crypto_system: SystemRecord, crypto_inventory: Inventory, crypto_note: Callable[[str], None],
+) -> None:
     """The configured system was reached and yielded at least one key, certificate or
     endpoint, so its component class is covered by the audit (the evidence's ``scope`` lists
     classes audited and systems not reached)."""
@@ -218,8 +243,10 @@ def test_scope_coverage(crypto_system, crypto_inventory, crypto_note):
     remediation="Review the crypto policy and audit procedures, then record `version` and "
                 "`reviewed_on` under [policy].",
 )
-def test_procedures_current(crypto_system, crypto_audit_config, crypto_policy, crypto_inventory,
-                            crypto_now):
+def test_procedures_current(
+    crypto_system: SystemRecord, crypto_audit_config: AuditConfig, crypto_policy: Policy,
+    crypto_inventory: Inventory, crypto_now: datetime,
+) -> None:
     """The crypto policy names its version and was reviewed within the policy's period."""
     _error_if_unreached(crypto_system, crypto_inventory)
     document = crypto_audit_config.policy_document

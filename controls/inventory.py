@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pytest_cryptoaudit.model import is_valid_owner
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, ccm
+
+if TYPE_CHECKING:
+    from pytest_cryptoaudit.model import DiscoveryError, KeyRecord
 
 pytestmark = pytest.mark.ssrm("CSC")
 
@@ -17,7 +22,7 @@ pytestmark = pytest.mark.ssrm("CSC")
     remediation="Give the auditing identity read access to the system, or fix the file, so "
                 "that the inventory is complete.",
 )
-def test_discovery_complete(crypto_discovery_error):
+def test_discovery_complete(crypto_discovery_error: DiscoveryError) -> None:
     """Every configured system and key could be read (the fixture errors with the reason)."""
     pytest.fail(f"discovery error not raised for {crypto_discovery_error.uid}")
 
@@ -30,7 +35,7 @@ def test_discovery_complete(crypto_discovery_error):
                 "(`cryptoaudit:risk-tier`: low, medium, high, critical; "
                 "`cryptoaudit:ssrm-owner`: CSP, CSC, MP, OSP, AP, AIC or a shared pair).",
 )
-def test_classified(crypto_key):
+def test_classified(crypto_key: KeyRecord) -> None:
     """The key has a valid risk tier and SSRM owner (from its system or its override tags)."""
     invalid = [crypto_key.unreadable[field] for field in ("risk_tier", "ssrm_owner")
                if field in crypto_key.unreadable]
@@ -46,7 +51,7 @@ def test_classified(crypto_key):
                 "name set in `[tags] accountable_owner`), or set `accountable_owner` on its "
                 "system.",
 )
-def test_has_owner(crypto_key):
+def test_has_owner(crypto_key: KeyRecord) -> None:
     """The key has an accountable owner: its owner tag, else its system's accountable_owner."""
     assert crypto_key.accountable_owner, (
         f"nobody answers for this key: no owner tag, and system {crypto_key.system!r} sets no "

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_cryptoaudit.facts import required
 from pytest_cryptoaudit.references import CAB_BR, ISO27001_A824, SP800_57_CRYPTOPERIODS
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
 KEY_CLASS = {"secret-key": "symmetric", "private-key": "private"}
 
 
-def _is_leaf(key) -> bool:
+def _is_leaf(key: KeyRecord) -> bool:
     return key.kind == "certificate" and key.certificate is not None and not key.certificate.is_ca
 
 
@@ -25,10 +33,10 @@ def _is_leaf(key) -> bool:
     applies_to=_is_leaf,
     requires=["certificate"],
 )
-def test_certificate_lifetime(crypto_key, crypto_policy):
+def test_certificate_lifetime(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """A leaf certificate's validity is within the policy's maximum for its tier."""
     maximum = crypto_policy.for_tier("max_certificate_lifetime_days", crypto_key.risk_tier)
-    lifetime = crypto_key.certificate.lifetime_days
+    lifetime = required(crypto_key.uid, "certificate", crypto_key.certificate).lifetime_days
     assert lifetime <= maximum, (
         f"certificate valid for {lifetime:.0f} days; tier {crypto_key.risk_tier.value} "
         f"allows at most {maximum}"
@@ -43,11 +51,11 @@ def test_certificate_lifetime(crypto_key, crypto_policy):
     applies_to=lambda key: key.kind in KEY_CLASS,
     requires=["created"], reads=["rotated"],
 )
-def test_key_age(crypto_key, crypto_policy, crypto_now):
+def test_key_age(crypto_key: KeyRecord, crypto_policy: Policy, crypto_now: datetime) -> None:
     """The key (or its latest rotation) is younger than its cryptoperiod."""
     key_class = KEY_CLASS[crypto_key.kind.value]
     period = crypto_policy.for_tier("cryptoperiod_days", crypto_key.risk_tier, key_class)
-    since = crypto_key.rotated or crypto_key.created
+    since = crypto_key.rotated or required(crypto_key.uid, "created", crypto_key.created)
     age_days = (crypto_now - since).total_seconds() / 86400
     assert age_days <= period, (
         f"{key_class} key last (re)keyed {age_days:.0f} days ago ({since:%Y-%m-%d}); "
@@ -63,12 +71,13 @@ def test_key_age(crypto_key, crypto_policy, crypto_now):
     applies_to=lambda key: key.kind == "certificate" or key.expires is not None,
     requires=["expires"],
 )
-def test_expiry_window(crypto_key, crypto_policy, crypto_now):
+def test_expiry_window(crypto_key: KeyRecord, crypto_policy: Policy, crypto_now: datetime) -> None:
     """The key or certificate does not expire within the tier's warning window."""
-    if crypto_key.expires <= crypto_now:
+    expires = required(crypto_key.uid, "expires", crypto_key.expires)
+    if expires <= crypto_now:
         pytest.skip("already expired: reported by CEK-17 not-expired")
     window = crypto_policy.for_tier("expiry_warning_days", crypto_key.risk_tier)
-    remaining = crypto_key.expires - crypto_now
+    remaining = expires - crypto_now
     assert remaining > timedelta(days=window), (
         f"expires {crypto_key.expires:%Y-%m-%d} (in {remaining.days} days), inside the "
         f"{window}-day window for tier {crypto_key.risk_tier.value}"
@@ -83,9 +92,9 @@ def test_expiry_window(crypto_key, crypto_policy, crypto_now):
     applies_to={"kind": "certificate"},
     requires=["expires"],
 )
-def test_not_expired(crypto_key, crypto_now):
+def test_not_expired(crypto_key: KeyRecord, crypto_now: datetime) -> None:
     """The certificate has not expired (an expired one still deployed is not deactivated)."""
-    assert crypto_key.expires > crypto_now, (
+    assert required(crypto_key.uid, "expires", crypto_key.expires) > crypto_now, (
         f"expired on {crypto_key.expires:%Y-%m-%d %H:%M} UTC"
     )
 
@@ -98,7 +107,7 @@ def test_not_expired(crypto_key, crypto_now):
     applies_to={"kind": "certificate"},
     requires=["certificate"],
 )
-def test_already_valid(crypto_key, crypto_now):
+def test_already_valid(crypto_key: KeyRecord, crypto_now: datetime) -> None:
     """The certificate's validity has begun (deployed before activation otherwise)."""
-    not_before = crypto_key.certificate.not_before
+    not_before = required(crypto_key.uid, "certificate", crypto_key.certificate).not_before
     assert not_before <= crypto_now, f"not valid before {not_before:%Y-%m-%d %H:%M} UTC"

@@ -7,10 +7,15 @@ every key store whose provider fills it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from pytest_cryptoaudit.facts import PrincipalKind, managed, reported
+from pytest_cryptoaudit.facts import Grant, PrincipalKind, managed, reported, required
 from pytest_cryptoaudit.references import AWS_FSBP_KMS, ISO27001_A824, ccm
+
+if TYPE_CHECKING:
+    from pytest_cryptoaudit.model import KeyRecord
 
 pytestmark = pytest.mark.ssrm("CSC")
 
@@ -19,16 +24,21 @@ ACCESS_REFERENCES = [ccm("CEK-08"), ISO27001_A824, AWS_FSBP_KMS]
 DELEGATED = "grant"
 
 
-def _with_access(key) -> bool:
+def _with_access(key: KeyRecord) -> bool:
     """A managed key whose provider reports who may use it."""
     return managed(key) is not None and reported(key, "managed.access")
 
 
-def _outside(key, delegated: bool) -> list[str]:
+def _access(key: KeyRecord) -> tuple[Grant, ...]:
+    facts = required(key.uid, "managed", managed(key))
+    return required(key.uid, "managed.access", facts.access)
+
+
+def _outside(key: KeyRecord, delegated: bool) -> list[str]:
     """``principal (ref; actions)`` of entries outside the trusted accounts, by source."""
     return sorted({
         f"{g.principal} ({g.ref}; {', '.join(a.value for a in g.actions) or 'no actions'})"
-        for g in key.managed.access
+        for g in _access(key)
         if g.outside and (g.source == DELEGATED) == delegated
         and g.kind is not PrincipalKind.SERVICE})
 
@@ -40,10 +50,10 @@ def _outside(key, delegated: bool) -> list[str]:
                 "pins callers to known accounts, organisations or networks.",
     applies_to=_with_access, requires=["managed.access"],
 )
-def test_kms_policy_not_public(crypto_key):
+def test_kms_policy_not_public(crypto_key: KeyRecord) -> None:
     """No access entry allows anyone (any principal) without a restricting condition."""
     public = sorted({f"{g.source} {g.ref}".strip()
-                     for g in crypto_key.managed.access if g.is_public})
+                     for g in _access(crypto_key) if g.is_public})
     assert not public, (
         f"{', '.join(public)} allows any principal without a restricting condition")
 
@@ -55,7 +65,7 @@ def test_kms_policy_not_public(crypto_key):
                 "the system's trusted accounts after review.",
     applies_to=_with_access, requires=["managed.access"],
 )
-def test_kms_policy_principals(crypto_key):
+def test_kms_policy_principals(crypto_key: KeyRecord) -> None:
     """Every principal the key's access policies allow belongs to the key's account or an
     account the system trusts (a principal whose account cannot be told is outside)."""
     foreign = _outside(crypto_key, delegated=False)
@@ -70,7 +80,7 @@ def test_kms_policy_principals(crypto_key):
                 "accounts after review.",
     applies_to=_with_access, requires=["managed.access"],
 )
-def test_kms_grantees(crypto_key):
+def test_kms_grantees(crypto_key: KeyRecord) -> None:
     """No grant gives a principal outside the trusted accounts use of the key."""
     foreign = _outside(crypto_key, delegated=True)
     assert not foreign, f"grants to principals outside the allowed accounts: {'; '.join(foreign)}"

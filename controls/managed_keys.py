@@ -5,9 +5,20 @@ gets these checks; the ``kms-`` check ids are kept, as the ledger knows findings
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from pytest_cryptoaudit.facts import KeyManager, KeyOrigin, KeyState, managed, reported
+from pytest_cryptoaudit.facts import (
+    KeyManager,
+    KeyOrigin,
+    KeyState,
+    ManagedKeyFacts,
+    Rotation,
+    managed,
+    reported,
+    required,
+)
 from pytest_cryptoaudit.references import (
     AWS_FSBP_KMS,
     ISO27001_A824,
@@ -15,6 +26,12 @@ from pytest_cryptoaudit.references import (
     SP800_57_CRYPTOPERIODS,
     ccm,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
@@ -24,48 +41,57 @@ ORIGINS = {KeyOrigin.GENERATED: "generated in the key service",
            KeyOrigin.EXTERNAL: "held in an external key store (HYOK)"}
 
 
-def _managed(key) -> bool:
+def _facts(key: KeyRecord) -> ManagedKeyFacts:
+    """The managed-key facts of a key the check applies to (its predicates saw them)."""
+    return required(key.uid, "managed", managed(key))
+
+
+def _rotation(key: KeyRecord) -> Rotation:
+    return required(key.uid, "managed.rotation", _facts(key).rotation)
+
+
+def _managed(key: KeyRecord) -> bool:
     """A key held in a key-management service (its provider reports managed-key facts)."""
     return managed(key) is not None
 
 
-def _customer(key) -> bool:
+def _customer(key: KeyRecord) -> bool:
     """A customer-managed key in a key-management service."""
     facts = managed(key)
     return facts is not None and facts.manager is KeyManager.CUSTOMER
 
 
-def _rotatable(key) -> bool:
+def _rotatable(key: KeyRecord) -> bool:
     """Customer-managed keys the service can rotate, where the provider reports rotation."""
-    return _customer(key) and managed(key).can_rotate and reported(key, "managed.rotation")
+    return _customer(key) and _facts(key).can_rotate and reported(key, "managed.rotation")
 
 
-def _rotating(key) -> bool:
+def _rotating(key: KeyRecord) -> bool:
     """A customer-managed key that the service rotates automatically."""
-    return _rotatable(key) and getattr(managed(key).rotation, "automatic", False) is True
+    return _rotatable(key) and getattr(_facts(key).rotation, "automatic", False) is True
 
 
-def _imported(key) -> bool:
+def _imported(key: KeyRecord) -> bool:
     """A managed key whose material was imported (BYOK)."""
-    return managed(key) is not None and managed(key).origin is KeyOrigin.IMPORTED
+    return managed(key) is not None and _facts(key).origin is KeyOrigin.IMPORTED
 
 
-def _in_key_store(key) -> bool:
+def _in_key_store(key: KeyRecord) -> bool:
     """A managed key held in a custom or external key store."""
-    return _managed(key) and managed(key).key_store is not None
+    return _managed(key) and _facts(key).key_store is not None
 
 
-def _imported_material(key) -> bool:
+def _imported_material(key: KeyRecord) -> bool:
     """A customer-managed key whose imported material is present and whose expiry the
     provider reports."""
     return (_customer(key) and _imported(key)
-            and managed(key).state is not KeyState.PENDING_IMPORT
+            and _facts(key).state is not KeyState.PENDING_IMPORT
             and reported(key, "managed.material_expires"))
 
 
-def _state(key) -> str:
+def _state(key: KeyRecord) -> str:
     """The service's own word for the state (what its operators recognise), else ours."""
-    facts = managed(key)
+    facts = _facts(key)
     return facts.native_state or facts.state.value
 
 
@@ -75,14 +101,16 @@ def _state(key) -> str:
     remediation="Enable automatic rotation of the key, with a period within the cryptoperiod.",
     applies_to=_rotatable, requires=["managed.rotation"],
 )
-def test_kms_rotation_enabled(crypto_key, crypto_policy, crypto_note):
+def test_kms_rotation_enabled(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """A customer-managed key the service can rotate rotates automatically where its tier
     requires it. (Keys the service cannot rotate are covered by the key-age check.)"""
     tier = crypto_key.risk_tier.value
     if not crypto_policy.for_tier("managed_key_rotation_required", tier):
         crypto_note(f"automatic rotation not required at tier {tier} by policy")
         return
-    assert crypto_key.managed.rotation.automatic, (
+    assert _rotation(crypto_key).automatic, (
         f"automatic rotation is disabled; tier {tier} requires it")
 
 
@@ -92,9 +120,11 @@ def test_kms_rotation_enabled(crypto_key, crypto_policy, crypto_note):
     remediation="Shorten the automatic rotation period to at most the symmetric cryptoperiod.",
     applies_to=_rotating, requires=["managed.rotation.period_days"],
 )
-def test_kms_rotation_period(crypto_key, crypto_policy, crypto_note):
+def test_kms_rotation_period(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """The automatic rotation period is within the symmetric cryptoperiod of the tier."""
-    rotation = crypto_key.managed.rotation
+    rotation = _rotation(crypto_key)
     if rotation.period_source:
         crypto_note(f"rotation period of {rotation.period_days} days is the "
                     f"{rotation.period_source}")
@@ -113,10 +143,10 @@ def test_kms_rotation_period(crypto_key, crypto_policy, crypto_note):
     applies_to=_managed, requires=["managed.state"],
     waivable="managed_key_pending_deletion_waivable",
 )
-def test_kms_not_pending_deletion(crypto_key, crypto_policy):
+def test_kms_not_pending_deletion(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key is not scheduled for deletion: deleting it destroys every ciphertext it
     protects. A waiver may accept an approved deletion only at the tiers policy allows."""
-    facts = crypto_key.managed
+    facts = _facts(crypto_key)
     when_date = facts.deletion.scheduled_for if facts.deletion else None
     when = f"on {when_date:%Y-%m-%d}" if when_date else "(date not reported)"
     tier = crypto_key.risk_tier.value
@@ -133,9 +163,9 @@ def test_kms_not_pending_deletion(crypto_key, crypto_policy):
                 "unused key for deletion.",
     applies_to=_imported, requires=["managed.state"],
 )
-def test_kms_key_material_imported(crypto_key):
+def test_kms_key_material_imported(crypto_key: KeyRecord) -> None:
     """A key for imported material has its material: it is not left pending import."""
-    assert crypto_key.managed.state is not KeyState.PENDING_IMPORT, (
+    assert _facts(crypto_key).state is not KeyState.PENDING_IMPORT, (
         f"{_state(crypto_key)}: the key has no key material (never imported, or expired or "
         "deleted) and cannot be used")
 
@@ -146,10 +176,12 @@ def test_kms_key_material_imported(crypto_key):
     remediation="Re-enable the key if it is needed, or schedule it for deletion after review.",
     applies_to=_managed, requires=["managed.state"],
 )
-def test_kms_key_enabled(crypto_key, crypto_policy, crypto_note):
+def test_kms_key_enabled(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """A disabled (suspended) key is reported; above the tiers where policy accepts it, it is
     a finding until it is re-enabled or retired."""
-    if crypto_key.managed.state is not KeyState.DISABLED:
+    if _facts(crypto_key).state is not KeyState.DISABLED:
         return
     tier = crypto_key.risk_tier.value
     allowed = crypto_policy.for_tier("managed_key_allow_disabled", tier)
@@ -164,10 +196,10 @@ def test_kms_key_enabled(crypto_key, crypto_policy, crypto_note):
     applies_to=_in_key_store,
     requires=["managed.state"],
 )
-def test_kms_key_store_connected(crypto_key):
+def test_kms_key_store_connected(crypto_key: KeyRecord) -> None:
     """A key in a dedicated or external key store is not unavailable."""
-    assert crypto_key.managed.state is not KeyState.UNAVAILABLE, (
-        f"{_state(crypto_key)}: key store {crypto_key.managed.key_store} is disconnected; the "
+    assert _facts(crypto_key).state is not KeyState.UNAVAILABLE, (
+        f"{_state(crypto_key)}: key store {_facts(crypto_key).key_store} is disconnected; the "
         "key cannot be used")
 
 
@@ -179,10 +211,10 @@ def test_kms_key_store_connected(crypto_key):
                 "(managed_key_allowed_origins).",
     applies_to=_customer, requires=["managed.origin"],
 )
-def test_kms_key_origin(crypto_key, crypto_policy):
+def test_kms_key_origin(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key material comes from an origin the tier allows (critical: generated in the
     service or a dedicated HSM)."""
-    origin = crypto_key.managed.origin
+    origin = _facts(crypto_key).origin
     tier = crypto_key.risk_tier.value
     allowed = crypto_policy.for_tier("managed_key_allowed_origins", tier)
     assert origin.value in allowed, (
@@ -197,9 +229,11 @@ def test_kms_key_origin(crypto_key, crypto_policy):
     applies_to=_imported_material,
     requires=["managed.material_expires"],
 )
-def test_kms_imported_material_expiry(crypto_key, crypto_policy, crypto_note):
+def test_kms_imported_material_expiry(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """Imported key material carries an expiry where the tier requires one."""
-    if crypto_key.managed.material_expires:
+    if _facts(crypto_key).material_expires:
         return
     tier = crypto_key.risk_tier.value
     required = crypto_policy.for_tier("managed_key_imported_material_must_expire", tier)
@@ -214,10 +248,12 @@ def test_kms_imported_material_expiry(crypto_key, crypto_policy, crypto_note):
                 "customer controls.",
     applies_to=_managed, requires=["managed.manager"],
 )
-def test_kms_customer_managed(crypto_key, crypto_policy, crypto_note):
+def test_kms_customer_managed(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """The customer manages the key (or policy accepts a service-managed key at the tier);
     BYOK, HYOK and dedicated-HSM keys are recorded in a note."""
-    facts = crypto_key.managed
+    facts = _facts(crypto_key)
     if facts.origin is not KeyOrigin.GENERATED:
         store = f", key store {facts.key_store}" if facts.key_store else ""
         crypto_note(f"{ORIGINS[facts.origin]}{store}")

@@ -8,6 +8,8 @@ every token object, DES and DES3 included. Thresholds per tier come from the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
@@ -18,6 +20,13 @@ from pytest_cryptoaudit.references import (
     SP800_57,
     SP800_57_KEY_USAGE,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
@@ -30,19 +39,19 @@ PURPOSES = {
 }
 
 
-def _token_secret(key) -> bool:
+def _token_secret(key: KeyRecord) -> bool:
     return key.provider == "pkcs11" and key.kind in ("secret-key", "private-key")
 
 
-def _token_key(key) -> bool:
+def _token_key(key: KeyRecord) -> bool:
     return key.provider == "pkcs11"
 
 
-def _with_end_date(key) -> bool:
+def _with_end_date(key: KeyRecord) -> bool:
     return key.provider == "pkcs11" and (key.expires is not None or "expires" in key.unreadable)
 
 
-def _flag(key, name: str) -> bool:
+def _flag(key: KeyRecord, name: str) -> bool:
     """A boolean attribute the policy needs; unreadable means the check cannot look."""
     value = key.attributes.get(name)
     if value is None:
@@ -51,7 +60,7 @@ def _flag(key, name: str) -> bool:
     return bool(value)
 
 
-def _required(policy, name: str, key) -> bool:
+def _required(policy: Policy, name: str, key: KeyRecord) -> bool:
     return bool(policy.for_tier(name, key.risk_tier))
 
 
@@ -64,7 +73,7 @@ def _required(policy, name: str, key) -> bool:
     applies_to=_token_secret,
     requires=["sensitive"],
 )
-def test_sensitive(crypto_key, crypto_policy):
+def test_sensitive(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """A secret or private key on a token is sensitive, and has always been where required."""
     problems = []
     if _required(crypto_policy, "pkcs11_require_sensitive", crypto_key) \
@@ -85,7 +94,9 @@ def test_sensitive(crypto_key, crypto_policy):
     applies_to=_token_secret,
     requires=["extractable"],
 )
-def test_never_extractable(crypto_key, crypto_policy, crypto_note):
+def test_never_extractable(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """A secret or private key has never been extractable from the token, where required."""
     extractable = _flag(crypto_key, "extractable")
     if not _required(crypto_policy, "pkcs11_require_never_extractable", crypto_key):
@@ -109,7 +120,9 @@ def test_never_extractable(crypto_key, crypto_policy, crypto_note):
     applies_to=_token_secret,
     requires=["local"],
 )
-def test_generated_on_token(crypto_key, crypto_policy, crypto_note):
+def test_generated_on_token(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """A secret or private key was generated on the token (CKA_LOCAL), where required."""
     local = _flag(crypto_key, "local")
     if not _required(crypto_policy, "pkcs11_require_generated_on_token", crypto_key):
@@ -128,7 +141,9 @@ def test_generated_on_token(crypto_key, crypto_policy, crypto_note):
                 "(or generate separate keys for encryption, signing, wrapping, derivation).",
     applies_to=_token_key,
 )
-def test_single_purpose_usage(crypto_key, crypto_policy, crypto_note):
+def test_single_purpose_usage(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """A token key's usage attributes allow one purpose: encryption, signature, key
     wrapping or key derivation."""
     usage = set(crypto_key.usage)
@@ -152,7 +167,7 @@ def test_single_purpose_usage(crypto_key, crypto_policy, crypto_note):
                 "(CKA_ENCRYPT, CKA_SIGN, CKA_WRAP ...) or destroy it once it is past its end date.",
     applies_to=_with_end_date,
 )
-def test_unusable_after_end_date(crypto_key, crypto_now):
+def test_unusable_after_end_date(crypto_key: KeyRecord, crypto_now: datetime) -> None:
     """A token key past its end date (CKA_END_DATE) can no longer be used for anything."""
     if crypto_key.expires is None:
         pytest.skip(f"end date unknown: {crypto_key.unreadable['expires']}")

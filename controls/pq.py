@@ -9,7 +9,8 @@ horizon instead (Mosca's inequality: harvest now, decrypt later).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -30,12 +31,18 @@ from pytest_cryptoaudit.references import (
 )
 from pytest_cryptoaudit.text import plural
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_cryptoaudit.model import EndpointRecord, KeyRecord
+    from pytest_cryptoaudit.policy import Policy
+
 PQ_REFERENCES = [NIST_IR_8547, CNSA_2_0, BSI_TR_02102_1, EU_PQC_ROADMAP, FIPS_203_204]
 
 pytestmark = pytest.mark.ssrm("CSC")
 
 
-def _valid_until(crypto_key) -> date | None:
+def _valid_until(crypto_key: KeyRecord) -> date | None:
     if crypto_key.certificate is not None:
         return crypto_key.certificate.not_after.date()
     return crypto_key.expires.date() if crypto_key.expires else None
@@ -53,7 +60,8 @@ def _days(left: int) -> str:
     return f"{plural(left, 'day')} left" if left >= 0 else f"{plural(-left, 'day')} past"
 
 
-def _judge_horizon(crypto_key, verdict: PqVerdict, policy, today: date) -> None:
+def _judge_horizon(crypto_key: KeyRecord, verdict: PqVerdict, policy: Policy,
+                   today: date) -> None:
     last_safe = last_safe_date(verdict, crypto_key.risk_tier, policy, _valid_until(crypto_key))
     assert last_safe is None or today <= last_safe, (
         f"{_dated(verdict, today)}; the protection horizon (migration and data shelf life "
@@ -69,7 +77,8 @@ def _judge_horizon(crypto_key, verdict: PqVerdict, policy, today: date) -> None:
                 "for symmetric encryption.",
     requires=["algorithm"],
 )
-def test_pq_readiness(crypto_key, crypto_policy, crypto_note, crypto_now):
+def test_pq_readiness(crypto_key: KeyRecord, crypto_policy: Policy,
+                      crypto_note: Callable[[str], None], crypto_now: datetime) -> None:
     """The key is quantum-resistant, or its roadmap's disallowed date has not passed
     (or, where the policy opts in for the tier, its protection horizon has not)."""
     try:
@@ -100,7 +109,8 @@ def test_pq_readiness(crypto_key, crypto_policy, crypto_note, crypto_now):
     # makes the check error (fail closed), never skip.
     requires=["pq_key_exchange"],
 )
-def test_pq_key_exchange(crypto_endpoint, crypto_policy, crypto_note, crypto_now):
+def test_pq_key_exchange(crypto_endpoint: EndpointRecord, crypto_policy: Policy,
+                         crypto_note: Callable[[str], None], crypto_now: datetime) -> None:
     """The endpoint negotiates a hybrid or post-quantum group with a client that offers one,
     or the roadmap's disallowed date for classical key exchange has not passed."""
     probe = crypto_endpoint.attributes["pq_key_exchange"]

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
+from pytest_cryptoaudit.facts import required
 from pytest_cryptoaudit.references import ISO27001_A824, RFC5280, SP800_57
+
+if TYPE_CHECKING:
+    from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
@@ -13,11 +20,11 @@ ENCIPHERMENT = {"key_encipherment", "data_encipherment"}
 LEAF_USES = {"serverAuth", "clientAuth", "codeSigning", "emailProtection"}
 
 
-def _leaf_certificate(key) -> bool:
+def _leaf_certificate(key: KeyRecord) -> bool:
     return key.kind == "certificate" and key.certificate is not None and not key.certificate.is_ca
 
 
-def _ca_certificate(key) -> bool:
+def _ca_certificate(key: KeyRecord) -> bool:
     return key.kind == "certificate" and key.certificate is not None and key.certificate.is_ca
 
 
@@ -29,9 +36,9 @@ def _ca_certificate(key) -> bool:
     applies_to=_leaf_certificate,
     requires=["certificate"],
 )
-def test_single_purpose(crypto_key, crypto_policy):
+def test_single_purpose(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """A certificate's key usage does not mix signing with encipherment, unless allowed."""
-    usage = set(crypto_key.certificate.key_usage)
+    usage = set(required(crypto_key.uid, "certificate", crypto_key.certificate).key_usage)
     if crypto_policy.for_tier("allow_mixed_key_usage", crypto_key.risk_tier):
         return
     mixed = usage & SIGNING and usage & ENCIPHERMENT
@@ -48,9 +55,9 @@ def test_single_purpose(crypto_key, crypto_policy):
     applies_to=_ca_certificate,
     requires=["certificate"],
 )
-def test_ca_not_leaf(crypto_key):
+def test_ca_not_leaf(crypto_key: KeyRecord) -> None:
     """A CA certificate is not used as an end-entity (server, client or signing) certificate."""
-    info = crypto_key.certificate
+    info = required(crypto_key.uid, "certificate", crypto_key.certificate)
     leaf_uses = LEAF_USES & set(info.extended_key_usage)
     assert not leaf_uses, f"CA certificate carries end-entity uses: {', '.join(sorted(leaf_uses))}"
     assert crypto_key.attributes.get("chain_position") != 0, (

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pytest_cryptoaudit.references import ISO27001_A824, PCI_DSS_3_6, SP800_57
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
@@ -20,7 +28,9 @@ PRIVATE_FILE = {"provider": "files", "kind": "private-key"}
     applies_to=PRIVATE_FILE,
     requires=["encrypted"],
 )
-def test_private_key_encrypted(crypto_key, crypto_policy, crypto_note):
+def test_private_key_encrypted(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """A private key file is encrypted where the tier requires it."""
     if crypto_key.attributes["encrypted"]:
         return
@@ -40,7 +50,7 @@ def test_private_key_encrypted(crypto_key, crypto_policy, crypto_note):
     applies_to=PRIVATE_FILE,
     requires=["file_mode"],
 )
-def test_private_key_permissions(crypto_key, crypto_policy):
+def test_private_key_permissions(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """A private key file is not readable by others (nor by its group, unless allowed)."""
     mode = int(crypto_key.attributes["file_mode"], 8)
     group_ok = crypto_policy.for_tier("allow_private_key_group_readable", crypto_key.risk_tier)

@@ -10,6 +10,7 @@ validation, which needs a peer and a trust store, is added here.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -32,6 +33,12 @@ from pytest_cryptoaudit.tlsinfo import (
 )
 from pytest_cryptoaudit.tlsprofile import Deviation, describe, judge_all
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from pytest_cryptoaudit.model import EndpointRecord, KeyRecord
+    from pytest_cryptoaudit.policy import Policy
+
 pytestmark = pytest.mark.ssrm("CSC")
 
 TLS = {"protocol": "tls"}
@@ -39,18 +46,18 @@ MOZILLA_PROFILES = ("modern", "intermediate", "old")
 SHOWN = 4
 
 
-def _accepted_suites(endpoint) -> list[str]:
+def _accepted_suites(endpoint: EndpointRecord) -> list[str]:
     suites = endpoint.attributes["cipher_suites"]
     return sorted({suite for version in suites for suite in suites[version]})
 
 
-def _some(names, shown: int = SHOWN) -> str:
+def _some(names: Iterable[str], shown: int = SHOWN) -> str:
     names = sorted(names)
     more = f" and {len(names) - shown} more" if len(names) > shown else ""
     return ", ".join(names[:shown]) + more
 
 
-def _read(endpoint, name: str):
+def _read(endpoint: EndpointRecord, name: str) -> Any:
     """An attribute the check needs but cannot declare in ``requires`` (its need depends
     on the policy); missing or unreadable is an error, never a pass."""
     if name in endpoint.unreadable:
@@ -70,7 +77,7 @@ def _read(endpoint, name: str):
     applies_to=TLS,
     requires=["protocols"],
 )
-def test_tls_protocol_versions(crypto_endpoint, crypto_policy):
+def test_tls_protocol_versions(crypto_endpoint: EndpointRecord, crypto_policy: Policy) -> None:
     """The endpoint accepts no protocol version that the policy disallows for its tier."""
     tier = crypto_endpoint.risk_tier
     disallowed = set(crypto_policy.for_tier("tls_disallowed_protocols", tier))
@@ -92,7 +99,7 @@ def test_tls_protocol_versions(crypto_endpoint, crypto_policy):
     applies_to=TLS,
     requires=["cipher_suites"],
 )
-def test_tls_cipher_suites(crypto_endpoint, crypto_policy):
+def test_tls_cipher_suites(crypto_endpoint: EndpointRecord, crypto_policy: Policy) -> None:
     """The endpoint accepts no cipher suite of a class the policy disallows for its tier."""
     tier = crypto_endpoint.risk_tier
     disallowed = set(crypto_policy.for_tier("tls_disallowed_suite_classes", tier))
@@ -117,7 +124,7 @@ def test_tls_cipher_suites(crypto_endpoint, crypto_policy):
     applies_to=TLS,
     requires=["cipher_suites"],
 )
-def test_tls_forward_secrecy(crypto_endpoint, crypto_policy):
+def test_tls_forward_secrecy(crypto_endpoint: EndpointRecord, crypto_policy: Policy) -> None:
     """Every suite the endpoint accepts has forward secrecy, where the policy requires it."""
     tier = crypto_endpoint.risk_tier
     if not crypto_policy.for_tier("tls_require_forward_secrecy", tier):
@@ -138,7 +145,9 @@ def test_tls_forward_secrecy(crypto_endpoint, crypto_policy):
     applies_to=TLS,
     reads=["mozilla_profile_issues"],
 )
-def test_tls_mozilla_profile(crypto_endpoint, crypto_policy, crypto_note):
+def test_tls_mozilla_profile(
+    crypto_endpoint: EndpointRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """The endpoint offers nothing weaker than the Mozilla server-side TLS profile the policy
     names for its tier (offering more strength, such as X448 or a post-quantum group, is a
     note, not a finding)."""
@@ -179,7 +188,7 @@ def _shorten(text: str, limit: int = 200) -> str:
     applies_to=TLS,
     requires=["key_exchange_groups"],
 )
-def test_tls_key_exchange_strength(crypto_endpoint, crypto_policy):
+def test_tls_key_exchange_strength(crypto_endpoint: EndpointRecord, crypto_policy: Policy) -> None:
     """Every key exchange group the endpoint accepts is as strong as the policy requires."""
     tier = crypto_endpoint.risk_tier
     weak = []
@@ -194,7 +203,7 @@ def test_tls_key_exchange_strength(crypto_endpoint, crypto_policy):
     assert not weak, f"accepts weak key exchange groups at tier {tier.value}: {', '.join(weak)}"
 
 
-def _validated_leaf(key) -> bool:
+def _validated_leaf(key: KeyRecord) -> bool:
     return key.kind == "certificate" and (
         "validated" in key.attributes or "validated" in key.unreadable)
 
@@ -208,7 +217,7 @@ def _validated_leaf(key) -> bool:
     applies_to=_validated_leaf,
     requires=["validated"],
 )
-def test_certificate_chain_validates(crypto_key):
+def test_certificate_chain_validates(crypto_key: KeyRecord) -> None:
     """The chain presented with this leaf validates against the configured trust store."""
     facts = crypto_key.attributes
     assert facts["validated"], (

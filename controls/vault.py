@@ -8,6 +8,7 @@ versions, audit devices, the seal and the ACL policies.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +17,12 @@ from pytest_cryptoaudit.model import EventKind
 from pytest_cryptoaudit.providers.vault.policies import globs_overlap
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57_CRYPTOPERIODS, SP800_131A, ccm
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+    from pytest_cryptoaudit.model import Event, KeyRecord, SystemRecord
+    from pytest_cryptoaudit.policy import Policy
+
 pytestmark = pytest.mark.ssrm("CSC")
 
 VAULT_SYSTEM = {"provider": "vault"}
@@ -23,11 +30,11 @@ KEY_CLASS = {"secret-key": "symmetric", "private-key": "private"}
 REFS_ACCESS = [ccm("CEK-08"), ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 6.1"]
 
 
-def _transit(key) -> bool:
+def _transit(key: KeyRecord) -> bool:
     return key.provider == "vault" and "transit_type" in key.attributes
 
 
-def _allowed(policy, name, key) -> bool:
+def _allowed(policy: Policy, name: str, key: KeyRecord) -> bool:
     return bool(policy.for_tier(name, key.risk_tier))
 
 
@@ -38,7 +45,7 @@ def _allowed(policy, name, key) -> bool:
                 "this key.",
     applies_to=_transit, requires=["transit_type"],
 )
-def test_transit_key_type(crypto_key, crypto_policy):
+def test_transit_key_type(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The transit key type is one the policy allows for the key's tier."""
     allowed = crypto_policy.for_tier("vault_transit_key_types", crypto_key.risk_tier)
     key_type = crypto_key.attributes["transit_type"]
@@ -54,7 +61,9 @@ def test_transit_key_type(crypto_key, crypto_policy):
     remediation="Set auto_rotate_period on keys/NAME/config to at most the cryptoperiod.",
     applies_to=_transit, requires=["auto_rotate_period_seconds"],
 )
-def test_auto_rotate_period(crypto_key, crypto_policy, crypto_note):
+def test_auto_rotate_period(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """Automatic rotation is set (where the tier requires it) and within the cryptoperiod."""
     tier = crypto_key.risk_tier
     cryptoperiod = crypto_policy.for_tier("cryptoperiod_days", tier, KEY_CLASS[crypto_key.kind])
@@ -81,7 +90,7 @@ def test_auto_rotate_period(crypto_key, crypto_policy, crypto_note):
                 "data under it, and delete this key.",
     applies_to=_transit, requires=["exportable"],
 )
-def test_transit_not_exportable(crypto_key, crypto_policy):
+def test_transit_not_exportable(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key cannot be exported from Vault, unless the tier allows it."""
     assert not crypto_key.attributes["exportable"] or _allowed(
         crypto_policy, "vault_allow_exportable_keys", crypto_key), (
@@ -96,7 +105,7 @@ def test_transit_not_exportable(crypto_key, crypto_policy):
                 "and delete this key (the setting cannot be turned off).",
     applies_to=_transit, requires=["allow_plaintext_backup"],
 )
-def test_transit_no_plaintext_backup(crypto_key, crypto_policy):
+def test_transit_no_plaintext_backup(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key does not allow plaintext backups, unless the tier allows it."""
     assert not crypto_key.attributes["allow_plaintext_backup"] or _allowed(
         crypto_policy, "vault_allow_plaintext_backup", crypto_key), (
@@ -112,7 +121,7 @@ def test_transit_no_plaintext_backup(crypto_key, crypto_policy):
                 "destruction procedure.",
     applies_to=_transit, requires=["deletion_allowed"],
 )
-def test_transit_deletion_protected(crypto_key, crypto_policy):
+def test_transit_deletion_protected(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     """The key cannot be deleted by a single API call, unless the tier allows it."""
     assert not crypto_key.attributes["deletion_allowed"] or _allowed(
         crypto_policy, "vault_allow_deletion", crypto_key), (
@@ -121,14 +130,14 @@ def test_transit_deletion_protected(crypto_key, crypto_policy):
     )
 
 
-def _compromises(key, events):
+def _compromises(key: KeyRecord, events: Sequence[Event]) -> list[Event]:
     """The key-compromise events of this key (or of its whole system, when no key is named)."""
     names = {key.uid, f"{key.attributes['mount']}/{key.attributes['name']}"}
     return [e for e in events if e.kind == EventKind.KEY_COMPROMISE
             and e.system == key.system and (e.key is None or e.key in names)]
 
 
-def _compromised_versions(key, events) -> set[int]:
+def _compromised_versions(key: KeyRecord, events: Sequence[Event]) -> set[int]:
     versions: set[int] = set()
     times = key.attributes["versions"]
     for event in events:
@@ -151,7 +160,9 @@ def _compromised_versions(key, events) -> set[int]:
                 "min_decryption_version above every compromised version.",
     applies_to=_transit, requires=["min_decryption_version", "versions"],
 )
-def test_compromised_versions_revoked(crypto_key, crypto_events):
+def test_compromised_versions_revoked(
+    crypto_key: KeyRecord, crypto_events: tuple[Event, ...],
+) -> None:
     """After a key compromise, no compromised version can still decrypt or verify."""
     events = _compromises(crypto_key, crypto_events)
     if not events:
@@ -171,7 +182,7 @@ def test_compromised_versions_revoked(crypto_key, crypto_events):
                 "that was not compromised.",
     applies_to=_transit, requires=["latest_version", "versions"],
 )
-def test_rotated_after_compromise(crypto_key, crypto_events):
+def test_rotated_after_compromise(crypto_key: KeyRecord, crypto_events: tuple[Event, ...]) -> None:
     """After a key compromise, the version in use is not a compromised one.
 
     An event that names no versions compromises every version that existed at its time, so
@@ -194,7 +205,7 @@ def test_rotated_after_compromise(crypto_key, crypto_events):
     remediation="Enable at least one audit device (file, syslog or socket) on the server.",
     applies_to=VAULT_SYSTEM, requires=["audit_devices"],
 )
-def test_vault_audit_device(crypto_system):
+def test_vault_audit_device(crypto_system: SystemRecord) -> None:
     """At least one audit device records the requests made to the server."""
     devices = crypto_system.attributes["audit_devices"]
     assert devices, "no audit device is enabled: key operations leave no audit trail"
@@ -207,7 +218,9 @@ def test_vault_audit_device(crypto_system):
                 "backed by a KMS or an HSM).",
     applies_to=VAULT_SYSTEM, requires=["seal_type"],
 )
-def test_vault_seal_type(crypto_system, crypto_policy, crypto_note):
+def test_vault_seal_type(
+    crypto_system: SystemRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
     """The seal type is recorded and is one the policy allows for the server's tier."""
     seal = crypto_system.attributes["seal_type"]
     crypto_note(f"seal type: {seal}")
@@ -218,14 +231,19 @@ def test_vault_seal_type(crypto_system, crypto_policy, crypto_note):
     )
 
 
-def _privileged_patterns(policy, transit_mounts):
+def _privileged_patterns(
+    policy: Policy, transit_mounts: Iterable[str],
+) -> Iterator[tuple[str, set[str]]]:
     for entry in policy["vault_privileged_paths"]:
         for mount in transit_mounts if "{transit}" in entry["path"] else [None]:
             path = entry["path"].replace("{transit}", mount) if mount else entry["path"]
             yield path, set(entry["capabilities"])
 
 
-def _grants(rules, patterns, exempt):
+def _grants(
+    rules: Mapping[str, Sequence[str]], patterns: Sequence[tuple[str, set[str]]],
+    exempt: set[str],
+) -> Iterator[str]:
     for path, capabilities in sorted(rules.items()):
         if path in exempt or "deny" in capabilities:
             continue
@@ -242,7 +260,7 @@ def _grants(rules, patterns, exempt):
                 "it is an administrators' policy.",
     applies_to=VAULT_SYSTEM, requires=["acl_policies", "transit_mounts"],
 )
-def test_vault_least_privilege(crypto_system, crypto_policy):
+def test_vault_least_privilege(crypto_system: SystemRecord, crypto_policy: Policy) -> None:
     """No policy but the admin policies grants write or sudo on sys/, key configs or exports."""
     attributes = crypto_system.attributes
     patterns = list(_privileged_patterns(crypto_policy, attributes["transit_mounts"]))

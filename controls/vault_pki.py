@@ -8,9 +8,11 @@ result per server lists every role that breaks the policy, by mount and name.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_cryptoaudit.facts import required
 from pytest_cryptoaudit.references import (
     CAB_BR,
     ISO27001_A824,
@@ -18,27 +20,34 @@ from pytest_cryptoaudit.references import (
     SP800_131A,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from pytest_cryptoaudit.model import KeyRecord, RiskTier, SystemRecord
+    from pytest_cryptoaudit.policy import Policy
+
 pytestmark = pytest.mark.ssrm("CSC")
 
 #: Which minimum-size setting governs each role key type.
 MIN_BITS_SETTING = {"rsa": "min_rsa_bits", "ec": "min_ec_bits"}
 
 
-def _has_roles(system) -> bool:
+def _has_roles(system: SystemRecord) -> bool:
     return system.provider == "vault" and bool(
         system.attributes.get("pki_roles") or "pki_roles" in system.unreadable)
 
 
-def _vault_issuer(key) -> bool:
+def _vault_issuer(key: KeyRecord) -> bool:
     return (key.provider == "vault" and key.kind == "certificate"
             and key.attributes.get("longest_role_max_ttl_seconds") is not None)
 
 
-def _role(role) -> str:
+def _role(role: Mapping[str, Any]) -> str:
     return f"{role['mount']}/roles/{role['name']}"
 
 
-def _key_size_problem(role, policy, tier) -> str | None:
+def _key_size_problem(role: Mapping[str, Any], policy: Policy, tier: RiskTier) -> str | None:
     key_type, bits = role["key_type"], role["key_bits"]
     if key_type == "any":
         if policy.for_tier("vault_pki_allow_any_key_type", tier):
@@ -59,7 +68,7 @@ def _key_size_problem(role, policy, tier) -> str | None:
     remediation="Set key_type and key_bits on the role to an allowed type and size.",
     applies_to=_has_roles, requires=["pki_roles"],
 )
-def test_pki_role_key_size(crypto_system, crypto_policy):
+def test_pki_role_key_size(crypto_system: SystemRecord, crypto_policy: Policy) -> None:
     """Every PKI role issues (or signs) keys of an allowed type and at least the minimum size."""
     tier = crypto_system.risk_tier
     problems = [p for role in crypto_system.attributes["pki_roles"]
@@ -74,7 +83,7 @@ def test_pki_role_key_size(crypto_system, crypto_policy):
                 "policy's certificate lifetime.",
     applies_to=_has_roles, requires=["pki_roles"],
 )
-def test_pki_role_max_ttl(crypto_system, crypto_policy):
+def test_pki_role_max_ttl(crypto_system: SystemRecord, crypto_policy: Policy) -> None:
     """No PKI role issues certificates valid longer than the tier's maximum lifetime."""
     tier = crypto_system.risk_tier
     maximum = crypto_policy.for_tier("max_certificate_lifetime_days", tier)
@@ -95,7 +104,7 @@ def test_pki_role_max_ttl(crypto_system, crypto_policy):
                 "allow_wildcard_certificates where the tier forbids them.",
     applies_to=_has_roles, requires=["pki_roles"],
 )
-def test_pki_role_names(crypto_system, crypto_policy):
+def test_pki_role_names(crypto_system: SystemRecord, crypto_policy: Policy) -> None:
     """PKI roles issue only for the names they are meant for (no any-name or wildcards)."""
     tier = crypto_system.risk_tier
     any_name = crypto_policy.for_tier("vault_pki_allow_any_name", tier)
@@ -116,10 +125,10 @@ def test_pki_role_names(crypto_system, crypto_policy):
                 "remaining validity is shorter than the longest role max_ttl.",
     applies_to=_vault_issuer, requires=["expires"],
 )
-def test_pki_ca_outlives_roles(crypto_key, crypto_now):
+def test_pki_ca_outlives_roles(crypto_key: KeyRecord, crypto_now: datetime) -> None:
     """The CA stays valid for at least the longest certificate its mount's roles may issue."""
     longest = timedelta(seconds=crypto_key.attributes["longest_role_max_ttl_seconds"])
-    remaining = crypto_key.expires - crypto_now
+    remaining = required(crypto_key.uid, "expires", crypto_key.expires) - crypto_now
     assert remaining >= longest, (
         f"CA expires {crypto_key.expires:%Y-%m-%d} (in {remaining.days} days) but roles of "
         f"{crypto_key.attributes['mount']} may issue certificates for {longest.days} days"

@@ -18,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from .errors import CryptoAuditError
 
 #: The fact families a record may carry, by field name on the record.
 MANAGED = "managed"
@@ -191,3 +193,14 @@ def reported(record: Any, name: str) -> bool:
 def managed(record: Any) -> ManagedKeyFacts | None:
     value = getattr(record, MANAGED, None)
     return value if isinstance(value, ManagedKeyFacts) else None
+
+
+T = TypeVar("T")
+
+
+def required(uid: str, name: str, value: T | None) -> T:
+    """``value``, a fact the check names in ``requires``: the run checks it is there before
+    the check runs, so None here is a provider bug, and an error naming the record."""
+    if value is None:
+        raise CryptoAuditError(f"cannot audit {uid}: {name}: not reported by the provider")
+    return value

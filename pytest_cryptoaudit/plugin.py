@@ -8,7 +8,7 @@ parsing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +20,8 @@ from .model import RiskTier
 from .results import NOTES
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .config import AuditConfig
     from .ledger.plugin import LedgerPlugin
     from .ledger.trail import AuditTrail
@@ -122,13 +124,15 @@ def _audit(request: pytest.FixtureRequest) -> AuditSession:
 @pytest.fixture
 def crypto_key(request: pytest.FixtureRequest) -> KeyRecord:
     """The key or certificate under audit; parametrized over the keys the control applies to."""
-    return _audit(request).subject(request)
+    key: KeyRecord = _audit(request).subject(request)
+    return key
 
 
 @pytest.fixture
 def crypto_system(request: pytest.FixtureRequest) -> SystemRecord:
     """The system under audit, for system-level controls (audit devices, trails, cadence)."""
-    return _audit(request).subject(request)
+    system: SystemRecord = _audit(request).subject(request)
+    return system
 
 
 @pytest.fixture
@@ -164,7 +168,7 @@ def crypto_inventory(request: pytest.FixtureRequest) -> Inventory:
 @pytest.fixture
 def crypto_note(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Add a note to this result without failing it (e.g. a post-2030 transition warning)."""
-    notes = request.node.stash.setdefault(NOTES, [])
+    notes: list[str] = request.node.stash.setdefault(NOTES, [])
     return notes.append
 
 
@@ -175,7 +179,7 @@ def crypto_events(request: pytest.FixtureRequest) -> tuple[Event, ...]:
 
 
 @pytest.fixture(scope="session")
-def crypto_now(request: pytest.FixtureRequest) -> Any:
+def crypto_now(request: pytest.FixtureRequest) -> datetime:
     """The instant the audit started (UTC); controls measure ages against it."""
     return _audit(request).now
 

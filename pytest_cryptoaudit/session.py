@@ -515,7 +515,8 @@ def _case(spec: ControlSpec | None, subject: Any) -> Any:
 @functools.cache
 def _mark(name: str, keyword: str, value: str) -> pytest.MarkDecorator:
     """One shared mark per value: a large estate has few tiers and owners, many cases."""
-    return getattr(pytest.mark, name)(**{keyword: value})
+    decorator: pytest.MarkDecorator = getattr(pytest.mark, name)(**{keyword: value})
+    return decorator
 
 
 def _subject_id(subject: Any) -> str:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    PrivateKeyTypes,
+)
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 NOW = dt.datetime.now(dt.UTC)
@@ -30,13 +35,14 @@ def dsa_key(bits: int = 2048) -> dsa.DSAPrivateKey:
     return dsa.generate_private_key(key_size=bits)
 
 
-def private_pem(key, password: bytes | None = None, fmt=serialization.PrivateFormat.PKCS8) -> bytes:
+def private_pem(key: PrivateKeyTypes, password: bytes | None = None,
+                fmt: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> bytes:
     encryption = (serialization.BestAvailableEncryption(password) if password
                   else serialization.NoEncryption())
     return key.private_bytes(serialization.Encoding.PEM, fmt, encryption)
 
 
-def public_pem(key) -> bytes:
+def public_pem(key: PrivateKeyTypes) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.PEM,
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -46,10 +52,10 @@ def name(common_name: str) -> x509.Name:
 
 
 def certificate(
-    key,
+    key: CertificateIssuerPrivateKeyTypes,
     *,
     subject: str = "service.example.test",
-    issuer_key=None,
+    issuer_key: CertificateIssuerPrivateKeyTypes | None = None,
     issuer: str | None = None,
     days_valid: int = 90,
     not_before: dt.datetime | None = None,
@@ -95,8 +101,11 @@ def certificate(
     return builder.sign(signer, algorithm)  # type: ignore[arg-type]
 
 
-def ca_and_leaf(hostname: str = "localhost", *, leaf_key=None, days_valid: int = 90,
-                hash_algorithm: hashes.HashAlgorithm | None = None):
+def ca_and_leaf(
+    hostname: str = "localhost", *, leaf_key: CertificateIssuerPrivateKeyTypes | None = None,
+    days_valid: int = 90, hash_algorithm: hashes.HashAlgorithm | None = None,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate,
+           CertificateIssuerPrivateKeyTypes, x509.Certificate]:
     """A small CA and a leaf it issued (a bare self-signed leaf fails path validation)."""
     ca_key = ec_key()
     ca = certificate(ca_key, subject="Test Root CA", is_ca=True, days_valid=3650,
@@ -122,7 +131,7 @@ _SHA256_RSA_OID = bytes.fromhex("06092a864886f70d01010b")  # sha256WithRSAEncryp
 _SHA1_RSA_OID = bytes.fromhex("06092a864886f70d010105")  # sha1WithRSAEncryption
 
 
-def sha1_certificate(key: rsa.RSAPrivateKey, **options) -> x509.Certificate:
+def sha1_certificate(key: rsa.RSAPrivateKey, **options: Any) -> x509.Certificate:
     """A certificate signed with SHA-1, which current ``cryptography`` refuses to produce."""
     signer = options.get("issuer_key") or key
     return resigned_with_sha1(certificate(key, **options), signer)

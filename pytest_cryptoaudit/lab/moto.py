@@ -96,14 +96,15 @@ def apply_lab_patches(*, fast_keys: bool = False) -> None:
     if fast_keys and "fast_keys" not in _patched:
         import moto.kms.models as models
 
-        generate = models.generate_private_key
+        # moto imports the function into its models module without re-exporting it.
+        generate = models.generate_private_key  # type: ignore[attr-defined]
 
         def cached(key_spec: str) -> Any:
             if key_spec not in _key_cache:
                 _key_cache[key_spec] = generate(key_spec)
             return _key_cache[key_spec]
 
-        models.generate_private_key = cached
+        models.generate_private_key = cached  # type: ignore[attr-defined]
         _patched.add("fast_keys")
 
 

@@ -56,7 +56,9 @@ class SystemStatus:
         return tuple(e for e in self.pending if e.event.source != "change-detection")
 
     def as_dict(self) -> dict[str, Any]:
-        iso = lambda value: value.isoformat() if value else None  # noqa: E731
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
         return {
             "system": self.system, "risk_tier": self.risk_tier.value,
             "interval_days": self.interval_days, "last_complete_audit": iso(self.last_complete),
