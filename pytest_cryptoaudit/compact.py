@@ -21,8 +21,7 @@ import pytest
 
 from .errors import CryptoAuditError
 from .model import Outcome
-from .results import assertion_message
-from .session import METADATA
+from .results import METADATA, assertion_message
 
 
 class CompactReports:

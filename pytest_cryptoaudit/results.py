@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 
-from .catalog import ControlSpec
-from .model import Outcome, RiskTier
+from .catalog import SUBJECT_FIXTURES, ControlSpec, spec_from_node
+from .model import DiscoveryError, EndpointRecord, KeyRecord, Outcome, RiskTier, SystemRecord
 
 #: Notes a control adds to its result without failing it (see the ``crypto_note`` fixture).
 NOTES = pytest.StashKey[list[str]]()
+#: The control metadata of a collected audit test, set at collection.
+METADATA = pytest.StashKey[dict[str, Any]]()
 
 _SEVERITY = {Outcome.PASSED: 0, Outcome.SKIPPED: 1, Outcome.WAIVED: 2, Outcome.FAILED: 3,
              Outcome.ERROR: 4}
@@ -171,3 +173,22 @@ def summarize(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
             if worst is None or result.risk_tier > RiskTier(worst):
                 entry["worst_failing_tier"] = result.risk_tier.value
     return summary
+
+
+def metadata_of(item: pytest.Item) -> dict[str, Any] | None:
+    """The control metadata of a collected item (None for anything but a control test)."""
+    spec = spec_from_node(item)
+    subject = subject_of(item)
+    if spec is None or subject is None:
+        return None
+    return subject_metadata(spec, subject)
+
+
+def subject_of(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    subject = next((callspec.params[f] for f in SUBJECT_FIXTURES if f in callspec.params), None)
+    # An empty parameter set (a control that applies to no key) yields no test at all.
+    subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
+    return subject if isinstance(subject, subject_types) else None

@@ -28,19 +28,16 @@ from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
 from .evidence_model import Evidence
 from .model import (
-    DiscoveryError,
-    EndpointRecord,
     Event,
     Inventory,
-    KeyRecord,
     Outcome,
     RiskTier,
-    SystemRecord,
 )
 from .policy import BUILTIN_SETTINGS
 from .progress import ProgressBoard
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import (
+    METADATA,
     NOTES,
     Result,
     fold,
@@ -48,6 +45,7 @@ from .results import (
     phase_data,
     phase_outcome,
     subject_metadata,
+    subject_of,
 )
 from .selection import (
     WORKEROUTPUT_KEY,
@@ -61,7 +59,6 @@ from .serialize import inventory_from_dict, inventory_to_dict
 from .text import plural
 from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
-METADATA = pytest.StashKey[dict[str, Any]]()
 WORKERINPUT_KEY = "cryptoaudit"
 PROGRESS_INTERVAL_SECONDS = 2.0
 
@@ -292,7 +289,7 @@ class AuditSession:
         keep, drop = [], []
         for item in items:
             spec = self.spec_of(item)
-            subject = _subject_of(item)
+            subject = subject_of(item)
             if spec is None or subject is None or not selects(selected, spec.id):
                 drop.append(item)
                 continue
@@ -479,25 +476,6 @@ class AuditSession:
 
 def _matches_python_files(config: pytest.Config, path: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
-
-
-def metadata_of(item: pytest.Item) -> dict[str, Any] | None:
-    """The control metadata of a collected item (None for anything but a control test)."""
-    spec = spec_from_node(item)
-    subject = _subject_of(item)
-    if spec is None or subject is None:
-        return None
-    return subject_metadata(spec, subject)
-
-
-def _subject_of(item: pytest.Item) -> Any:
-    callspec = getattr(item, "callspec", None)
-    if callspec is None:
-        return None
-    subject = next((callspec.params[f] for f in SUBJECT_FIXTURES if f in callspec.params), None)
-    # An empty parameter set (a control that applies to no key) yields no test at all.
-    subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
-    return subject if isinstance(subject, subject_types) else None
 
 
 def _case(spec: ControlSpec | None, subject: Any) -> Any:

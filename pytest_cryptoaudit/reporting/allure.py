@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..results import METADATA, metadata_of
 from .links import reference_url
 from .subjects import Subjects
 
@@ -63,8 +64,6 @@ class AllureReporter:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Add the marks before allure-pytest selects tests by label (--allure-epics...)."""
-        from ..session import metadata_of
-
         for item in items:
             metadata = metadata_of(item)
             if metadata is not None:
@@ -73,8 +72,6 @@ class AllureReporter:
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Show the subject as its uid, not as the record's repr."""
-        from ..session import metadata_of
-
         metadata = metadata_of(item)
         commons = _commons()
         if metadata is None or commons is None:
@@ -96,8 +93,6 @@ class AllureReporter:
         if data is None or commons is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            from ..session import METADATA
-
             metadata: dict[str, Any] = item.stash[METADATA]
             result = {**metadata, **data}
             result.pop("metadata", None)

@@ -35,6 +35,13 @@ def test_nothing_reaches_the_session_by_its_plugin_name(path: Path) -> None:
     assert "cryptoaudit-session" not in text and "SESSION_PLUGIN" not in text
 
 
+@pytest.mark.parametrize("path", REPORTERS, ids=lambda p: p.name)
+def test_reporters_do_not_import_the_session_at_run_time(path: Path) -> None:
+    """The session imports the reporters; a reporter reads control metadata from
+    ``results`` instead, so there is no import cycle between them."""
+    assert "..session" not in _runtime_imports(path)
+
+
 @pytest.mark.parametrize("path", LEDGER, ids=lambda p: p.name)
 def test_the_ledger_imports_neither_reporters_nor_the_plugin(path: Path) -> None:
     reaching_up = {m for m in _runtime_imports(path)
