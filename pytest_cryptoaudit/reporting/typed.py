@@ -13,7 +13,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..evidence_model import ControlSummary, Evidence, Result, Run, System, Waivers
+from ..evidence_model import (
+    ControlSummary,
+    Evidence,
+    NotApplicable,
+    Result,
+    Run,
+    System,
+    Waivers,
+)
 
 
 def typed_evidence(evidence: Evidence | Mapping[str, Any]) -> Evidence:
@@ -32,6 +40,8 @@ def _constructed(evidence: Mapping[str, Any]) -> Evidence:
         systems=[System.model_construct(**s) for s in evidence.get("systems", [])],
         inventory=list(evidence.get("inventory", [])),
         results=[typed_result(r) for r in evidence.get("results", [])],
+        not_applicable=[NotApplicable.model_construct(**n)
+                        for n in evidence.get("not_applicable") or []],
         summary={c: ControlSummary.model_construct(**e)
                  for c, e in evidence.get("summary", {}).items()},
         waivers=Waivers.model_validate(evidence.get("waivers") or {}))
