@@ -97,7 +97,7 @@ class FileReports:
         if self.pq:
             from .pq_inventory import write_pq_inventory
 
-            write_pq_inventory(evidence, self._path(self.pq))
+            write_pq_inventory(evidence_model, self._path(self.pq))
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.markdown or step_summary:
             self._write_markdown(evidence_model, step_summary)

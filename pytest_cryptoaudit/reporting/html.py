@@ -89,7 +89,7 @@ class HtmlReporter:
         from .pq_chart import pq_section_html
 
         evidence = self.audit.evidence()
-        prefix.append(STYLE + summary_html(evidence) + pq_section_html(evidence.as_json()))
+        prefix.append(STYLE + summary_html(evidence) + pq_section_html(evidence))
 
     def evidence(self, data: Mapping[str, Any]) -> str:
         """The result and the audited attributes of its subject, as an HTML table."""

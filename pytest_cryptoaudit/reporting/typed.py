@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from ..evidence_model import (
     ControlSummary,
     Evidence,
+    Key,
     NotApplicable,
+    PqVerdict,
     Result,
     Run,
     System,
@@ -38,13 +40,19 @@ def _constructed(evidence: Mapping[str, Any]) -> Evidence:
     return Evidence.model_construct(
         run=Run.model_construct(**evidence.get("run", {})),
         systems=[System.model_construct(**s) for s in evidence.get("systems", [])],
-        inventory=list(evidence.get("inventory", [])),
+        inventory=[_key(k) for k in evidence.get("inventory", [])],
         results=[typed_result(r) for r in evidence.get("results", [])],
         not_applicable=[NotApplicable.model_construct(**n)
                         for n in evidence.get("not_applicable") or []],
         summary={c: ControlSummary.model_construct(**e)
                  for c, e in evidence.get("summary", {}).items()},
         waivers=Waivers.model_validate(evidence.get("waivers") or {}))
+
+
+def _key(key: Mapping[str, Any]) -> Key:
+    verdict = key.get("pq")
+    return Key.model_construct(**{**key, "pq": PqVerdict.model_construct(**verdict)
+                                  if verdict else None})
 
 
 def typed_result(result: Result | Mapping[str, Any]) -> Result:
