@@ -97,12 +97,12 @@ class FileReports:
         if self.pq:
             from .pq_inventory import write_pq_inventory
 
-            write_pq_inventory(evidence, self._path(self.pq))
+            write_pq_inventory(evidence_model, self._path(self.pq))
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.markdown or step_summary:
-            self._write_markdown(evidence, step_summary)
+            self._write_markdown(evidence_model, step_summary)
 
-    def _write_markdown(self, evidence: dict[str, Any], step_summary: str | None) -> None:
+    def _write_markdown(self, evidence: Evidence, step_summary: str | None) -> None:
         from .markdown import render_markdown
 
         text = render_markdown(evidence, self.config.stash.get(PREVIOUS_FINDINGS, None))

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..evidence_model import Waivers
+from ..evidence_model import Evidence, NotApplicable, Waivers
 from ..text import plural
 from ..waivers import APPLIED, waiver_lines
 from .links import reference_url
 from .subjects import Subjects
 from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
+from .typed import typed_evidence
 
 if TYPE_CHECKING:
     from ..session import AuditSession
@@ -87,7 +88,7 @@ class HtmlReporter:
         top of the report."""
         from .pq_chart import pq_section_html
 
-        evidence = self.audit.evidence().as_json()
+        evidence = self.audit.evidence()
         prefix.append(STYLE + summary_html(evidence) + pq_section_html(evidence))
 
     def evidence(self, data: Mapping[str, Any]) -> str:
@@ -135,41 +136,43 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
         yield prefix, escape(str(value))
 
 
-def summary_html(evidence: Mapping[str, Any]) -> str:
+def summary_html(evidence: Evidence | Mapping[str, Any]) -> str:
     """The per-control summary and the waiver status of the run."""
+    evidence = typed_evidence(evidence)
     head = "".join(f"<th>{t}</th>" for t in ("Control", "Title", *(c for c, _ in COUNTS),
                                               "Worst tier failing"))
     rows = []
-    for control, entry in evidence["summary"].items():
-        bad = entry["failed"] or entry["error"]
-        counts = "".join(f"<td>{entry.get(key, 0)}</td>" for _, key in COUNTS)
-        worst = escape(entry["worst_failing_tier"] or "")
+    for control, entry in evidence.summary.items():
+        bad = entry.failed or entry.error
+        counts = "".join(f"<td>{getattr(entry, key.replace('-', '_'), 0)}</td>"
+                         for _, key in COUNTS)
+        worst = escape(entry.worst_failing_tier or "")
         rows.append(f'<tr class="{"failing" if bad else "clean"}"><td>{escape(control)}</td>'
-                    f'<td>{escape(entry["title"])}</td>{counts}'
+                    f'<td>{escape(entry.title)}</td>{counts}'
                     f'<td class="{"bad" if bad else ""}">{worst}</td></tr>')
     table = (f'<table id="cryptoaudit-controls"><thead><tr>{head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
     return (f'<div class="cryptoaudit-summary"><h2>Controls</h2>{_run_line(evidence)}'
             f"{table}{_ranked_html(evidence)}"
-            f"{_not_applicable_html(evidence.get('not_applicable') or [])}"
-            f"{_waivers_html(evidence.get('waivers') or {})}</div>")
+            f"{_not_applicable_html(evidence.not_applicable)}"
+            f"{_waivers_html(evidence.waivers)}</div>")
 
 
-def _not_applicable_html(entries: list[Mapping[str, Any]]) -> str:
+def _not_applicable_html(entries: list[NotApplicable]) -> str:
     """Each check that had no subject in a system, and why (counted in no total)."""
     if not entries:
         return ""
-    rows = "".join(f"<li>{escape(e['control'])} <code>{escape(e['check'])}</code> on "
-                   f"{escape(e['system'])}: {escape(e['reason'])}</li>" for e in entries)
+    rows = "".join(f"<li>{escape(e.control)} <code>{escape(e.check)}</code> on "
+                   f"{escape(e.system)}: {escape(e.reason)}</li>" for e in entries)
     return (f'<details id="cryptoaudit-not-applicable"><summary>Not applicable: '
             f"{plural(len(entries), 'check')} had no subject in a system</summary><ul>{rows}</ul>"
             "</details>")
 
 
-def _ranked_html(evidence: Mapping[str, Any]) -> str:
+def _ranked_html(evidence: Evidence) -> str:
     """The summary view: findings ranked by tier then control, grouped by reason; errors
     apart."""
-    view = summary_view(evidence["results"])
+    view = summary_view(evidence.results)
     parts = []
     for anchor, title, groups in (
             ("cryptoaudit-findings", f"Findings: {headline(view)}", view.finding_groups),
@@ -185,17 +188,17 @@ def _ranked_html(evidence: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-def _run_line(evidence: Mapping[str, Any]) -> str:
-    run = evidence["run"]
-    errors = sum(len(s["discovery_errors"]) for s in evidence["systems"])
-    return (f"<p>Run {escape(run['id'])}, {escape(run['started'])} to "
-            f"{escape(run['finished'])}: {plural(len(evidence['systems']), 'system')}, "
-            f"{plural(len(evidence['inventory']), 'key')}, "
+def _run_line(evidence: Evidence) -> str:
+    run = evidence.run
+    errors = sum(len(s.discovery_errors) for s in evidence.systems)
+    return (f"<p>Run {escape(run.id)}, {escape(run.started)} to "
+            f"{escape(run.finished)}: {plural(len(evidence.systems), 'system')}, "
+            f"{plural(len(evidence.inventory), 'key')}, "
             f"{plural(errors, 'discovery error')}.</p>")
 
 
-def _waivers_html(waivers: Mapping[str, Any]) -> str:
-    lines = waiver_lines(Waivers.model_validate(waivers))
+def _waivers_html(waivers: Waivers) -> str:
+    lines = waiver_lines(waivers)
     if not lines:
         return ""
     listed = "".join(f"<li>{'<b>' + w.status + '</b>' if w.status != APPLIED else w.status}"

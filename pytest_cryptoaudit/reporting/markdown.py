@@ -11,20 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..evidence_model import Waivers
+from ..evidence_model import Evidence
 from ..findings import FINDING_FIELDS, diff_findings, is_finding
 from ..text import plural
 from ..waivers import EXPIRED, waiver_lines
-from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
+from .summary import GROUP_COLUMNS, field, group_rows, headline, more, summary_view
+from .typed import typed_evidence
 
 LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "waived": "waived",
           "skipped": "skipped"}
 
 
-def findings_of(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
+def findings_of(evidence: Evidence | Mapping[str, Any]) -> list[dict[str, Any]]:
     """The findings of a run (failed, error and waived results), in a stable shape."""
-    return [{f: r.get(f) for f in FINDING_FIELDS}
-            for r in evidence["results"] if is_finding(r["outcome"], accepted=True)]
+    return [{f: field(r, f) for f in FINDING_FIELDS}
+            for r in typed_evidence(evidence).results if is_finding(r.outcome, accepted=True)]
 
 
 def _cell(value: Any) -> str:
@@ -38,35 +39,35 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     return lines
 
 
-def _headline(evidence: Mapping[str, Any]) -> list[str]:
-    run = evidence["run"]
-    counts = {o: sum(1 for r in evidence["results"] if r["outcome"] == o)
+def _headline(evidence: Evidence) -> list[str]:
+    run = evidence.run
+    counts = {o: sum(1 for r in evidence.results if r.outcome == o)
               for o in ("passed", "failed", "error", "waived", "skipped")}
-    errors = sum(len(s["discovery_errors"]) for s in evidence["systems"])
+    errors = sum(len(s.discovery_errors) for s in evidence.systems)
     verdict = "clean" if not (counts["failed"] or counts["error"]) else "findings"
     return [
-        f"## Crypto audit {run['id'][:8]}: {verdict}",
+        f"## Crypto audit {run.id[:8]}: {verdict}",
         "",
-        f"Run `{run['id']}` from {run['started']} to {run['finished']}: "
-        f"{plural(len(evidence['systems']), 'system')}, "
-        f"{plural(len(evidence['inventory']), 'key')}, {plural(errors, 'discovery error')}. "
+        f"Run `{run.id}` from {run.started} to {run.finished}: "
+        f"{plural(len(evidence.systems), 'system')}, "
+        f"{plural(len(evidence.inventory), 'key')}, {plural(errors, 'discovery error')}. "
         + ", ".join(f"**{n} {LABELS[o]}**" if o in ("failed", "error") and n
                     else f"{n} {LABELS[o]}" for o, n in counts.items()) + ".",
     ]
 
 
-def _controls(evidence: Mapping[str, Any]) -> list[str]:
-    rows = [(c, e["title"], e["passed"], e["failed"], e["error"], e["waived"], e["skipped"],
-             e["worst_failing_tier"] or "") for c, e in evidence["summary"].items()]
+def _controls(evidence: Evidence) -> list[str]:
+    rows = [(c, e.title, e.passed, e.failed, e.error, e.waived, e.skipped,
+             e.worst_failing_tier or "") for c, e in evidence.summary.items()]
     header = ("Control", "Title", "Passed", "Failed", "Errors", "Waived", "Skipped",
               "Worst tier failing")
     return ["", "### Controls", "", *_table(header, rows)]
 
 
-def _ranked(evidence: Mapping[str, Any]) -> list[str]:
+def _ranked(evidence: Evidence) -> list[str]:
     """The summary view: findings ranked by tier then control, identical reasons grouped,
     then the errors apart."""
-    view = summary_view(evidence["results"])
+    view = summary_view(evidence.results)
     lines: list[str] = []
     for title, groups in ((f"Findings: {headline(view)}", view.finding_groups),
                           (f"Errors ({len(view.errors)})", view.error_groups)):
@@ -80,7 +81,7 @@ def _ranked(evidence: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _changes(evidence: Mapping[str, Any],
+def _changes(evidence: Evidence,
              previous: Iterable[Mapping[str, Any]] | None) -> list[str]:
     if previous is None:
         return []
@@ -97,8 +98,8 @@ def _changes(evidence: Mapping[str, Any],
     return lines
 
 
-def _waivers(evidence: Mapping[str, Any]) -> list[str]:
-    lines = waiver_lines(Waivers.model_validate(evidence.get("waivers") or {}))
+def _waivers(evidence: Evidence) -> list[str]:
+    lines = waiver_lines(evidence.waivers)
     rows = [(f"**{w.status}**" if w.status == EXPIRED else w.status, w.id, w.control,
              w.approver, w.expires, w.effect) for w in lines]
     if not rows:
@@ -107,9 +108,10 @@ def _waivers(evidence: Mapping[str, Any]) -> list[str]:
             *_table(("Status", "Waiver", "Control", "Approver", "Expires", "Effect"), rows)]
 
 
-def render_markdown(evidence: Mapping[str, Any],
+def render_markdown(evidence: Evidence | Mapping[str, Any],
                     previous: Iterable[Mapping[str, Any]] | None = None) -> str:
     """The whole summary; ``previous`` (findings of the last run) adds new/resolved."""
+    evidence = typed_evidence(evidence)
     lines = [*_headline(evidence), *_controls(evidence), *_ranked(evidence),
              *_changes(evidence, previous), *_waivers(evidence)]
     return "\n".join(lines) + "\n"

@@ -13,8 +13,10 @@ from datetime import date, timedelta
 from html import escape
 from typing import Any
 
+from ..evidence_model import Evidence
 from ..model import RiskTier
 from .pq_inventory import inventory_rows
+from .typed import typed_evidence
 
 TIER_COLOURS = {"critical": "#8b0000", "high": "#d9480f", "medium": "#f0a202", "low": "#6c8ebf"}
 TIERS = tuple(t.value for t in reversed(RiskTier))  # critical at the bottom of each bar
@@ -96,10 +98,11 @@ def _unjudged(rows: Sequence[Mapping[str, Any]]) -> str:
         if items else ""
 
 
-def pq_section_html(evidence: Mapping[str, Any]) -> str:
+def pq_section_html(evidence: Evidence | Mapping[str, Any]) -> str:
     """The migration inventory section: chart, unjudged assets and the dated table."""
+    evidence = typed_evidence(evidence)
     rows = inventory_rows(evidence)
-    roadmap = escape(str(evidence["run"]["policy"].get("pq_roadmap", "")))
+    roadmap = escape(str(evidence.run.policy.get("pq_roadmap", "")))
     vulnerable = [r for r in rows if r["status"] != "unknown"]
     intro = (f"<p>{len(vulnerable)} quantum-vulnerable assets under the {roadmap} roadmap, "
              "sorted by deadline.</p>")

@@ -10,6 +10,7 @@ inventory never looks more complete than it is (OMB M-23-02 asks for this list y
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -18,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from ..evidence_model import Evidence, Key, PqVerdict
 from ..model import RiskTier
+from .typed import typed_evidence
 
 COLUMNS = ("uid", "system", "risk_tier", "owner", "accountable_owner", "kind", "algorithm",
            "size", "purpose", "status", "roadmap", "category", "deprecated", "disallowed",
@@ -33,11 +36,16 @@ def check_path(path: str) -> None:
         raise pytest.UsageError(f"--cryptoaudit-pq {path}: expected a .csv or .json file")
 
 
-def _row(key: Mapping[str, Any]) -> dict[str, Any]:
-    verdict = key.get("pq") or {"status": "unknown", "error": "no verdict in the evidence"}
-    row = {name: key.get(name) for name in COLUMNS[:8]}
-    row.update({name: verdict.get(name) for name in COLUMNS[8:]})
-    row["algorithm"] = key.get("algorithm") or verdict.get("algorithm")
+def _text(value: Any) -> Any:
+    """Enum members as their value: the rows are written as JSON and CSV."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _row(key: Key) -> dict[str, Any]:
+    verdict = key.pq or PqVerdict(status="unknown", error="no verdict in the evidence")
+    row = {name: _text(getattr(key, name, None)) for name in COLUMNS[:8]}
+    row.update({name: getattr(verdict, name, None) for name in COLUMNS[8:]})
+    row["algorithm"] = key.algorithm or verdict.algorithm
     return row
 
 
@@ -47,9 +55,9 @@ def _deadline(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return (row["status"] != "unknown", row.get("disallowed") or "", -tier, row["uid"])
 
 
-def inventory_rows(evidence: Mapping[str, Any]) -> list[dict[str, Any]]:
+def inventory_rows(evidence: Evidence | Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every quantum-vulnerable or unjudged asset of the run, sorted by deadline."""
-    rows = [_row(key) for key in evidence["inventory"]]
+    rows = [_row(key) for key in typed_evidence(evidence).inventory]
     return sorted((r for r in rows if r["status"] in LISTED), key=_deadline)
 
 
@@ -61,11 +69,12 @@ def render_csv(rows: Iterable[Mapping[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def write_pq_inventory(evidence: Mapping[str, Any], path: Path) -> None:
+def write_pq_inventory(evidence: Evidence | Mapping[str, Any], path: Path) -> None:
+    evidence = typed_evidence(evidence)
     rows = inventory_rows(evidence)
     if path.suffix.lower() == ".csv":
         path.write_text(render_csv(rows), encoding="utf-8")
         return
-    document = {"run": evidence["run"]["id"], "generated": evidence["run"]["finished"],
-                "roadmap": evidence["run"]["policy"].get("pq_roadmap"), "assets": rows}
+    document = {"run": evidence.run.id, "generated": evidence.run.finished,
+                "roadmap": evidence.run.policy.get("pq_roadmap"), "assets": rows}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

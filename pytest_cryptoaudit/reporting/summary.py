@@ -12,7 +12,11 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..evidence_model import Result
 from ..model import Outcome, RiskTier
+
+#: A result of the evidence, typed, or as a dict (the terminal's results of the run).
+ResultLike = Result | Mapping[str, Any]
 
 #: How many groups of each kind the headline shows; every finding is still listed.
 HEADLINE_GROUPS = 10
@@ -40,39 +44,49 @@ class Group:
 class SummaryView:
     """Findings and errors of a run, ranked and grouped."""
 
-    findings: list[Mapping[str, Any]]
-    errors: list[Mapping[str, Any]]
+    findings: list[ResultLike]
+    errors: list[ResultLike]
     finding_groups: list[Group]
     error_groups: list[Group]
 
 
-def reason(result: Mapping[str, Any]) -> str:
+def field(result: ResultLike, name: str) -> Any:
+    """A field of a typed result or of a result dict, as text when it is an enum member."""
+    value = result.get(name) if isinstance(result, Mapping) else getattr(result, name, None)
+    return str(value) if isinstance(value, (Outcome, RiskTier)) else value
+
+
+def reason(result: ResultLike) -> str:
     """The first line of a result's message: what groups identical findings."""
-    message = result.get("message") or ""
+    message = field(result, "message") or ""
     return message.splitlines()[0] if message else ""
 
 
-def _rank(result: Mapping[str, Any]) -> tuple[int, str, str, str]:
-    tier = RiskTier(result["risk_tier"])
-    return -tier.rank, result["control"], result["check"], result["key_uid"]
+def _rank(result: ResultLike) -> tuple[int, str, str, str]:
+    tier = RiskTier(field(result, "risk_tier"))
+    return (-tier.rank, field(result, "control"), field(result, "check"),
+            field(result, "key_uid"))
 
 
-def _groups(results: list[Mapping[str, Any]]) -> list[Group]:
-    grouped: dict[tuple[str, str, str, str], list[Mapping[str, Any]]] = {}
+def _groups(results: list[ResultLike]) -> list[Group]:
+    grouped: dict[tuple[str, str, str, str], list[ResultLike]] = {}
     for result in results:  # already ranked, so groups come out in rank order
-        key = (result["risk_tier"], result["control"], result["check"], reason(result))
+        key = (field(result, "risk_tier"), field(result, "control"), field(result, "check"),
+               reason(result))
         grouped.setdefault(key, []).append(result)
-    return [Group(*key, count=len(members), example=members[0]["key_uid"])
+    return [Group(*key, count=len(members), example=field(members[0], "key_uid"))
             for key, members in grouped.items()]
 
 
-def summary_view(results: Iterable[Mapping[str, Any]]) -> SummaryView:
+def summary_view(results: Iterable[ResultLike]) -> SummaryView:
     """Rank and group the failed and error results among ``results`` (evidence results)."""
-    findings, errors = [], []
+    findings: list[ResultLike] = []
+    errors: list[ResultLike] = []
     for result in results:
-        if result["outcome"] == Outcome.FAILED.value:
+        outcome = field(result, "outcome")
+        if outcome == Outcome.FAILED.value:
             findings.append(result)
-        elif result["outcome"] == Outcome.ERROR.value:
+        elif outcome == Outcome.ERROR.value:
             errors.append(result)
     findings.sort(key=_rank)
     errors.sort(key=_rank)
@@ -94,13 +108,13 @@ def more(groups: list[Group]) -> int:
     return max(0, len(groups) - HEADLINE_GROUPS)
 
 
-def finding_line(result: Mapping[str, Any]) -> str:
+def finding_line(result: ResultLike) -> str:
     """One compact line per finding: tier, control, check, key, its accountable owner (when
     one is known) and reason."""
-    owner = result.get("accountable_owner")
+    owner = field(result, "accountable_owner")
     whose = f" (owner {owner})" if owner else ""
-    return (f"[{result['risk_tier']}] {result['control']} {result['check']} "
-            f"{result['key_uid']}{whose}: {reason(result)}")
+    return (f"[{field(result, 'risk_tier')}] {field(result, 'control')} "
+            f"{field(result, 'check')} {field(result, 'key_uid')}{whose}: {reason(result)}")
 
 
 def headline(view: SummaryView) -> str:

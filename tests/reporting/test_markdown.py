@@ -1,11 +1,14 @@
-"""The Markdown summary as a pure function of the evidence (and the previous findings)."""
+"""The Markdown summary as a pure function of the evidence (and the previous findings); the
+HTML summary read from the same typed evidence."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+from pytest_cryptoaudit.evidence_model import Evidence
 from pytest_cryptoaudit.findings import diff_findings, finding_id
+from pytest_cryptoaudit.reporting.html import summary_html
 from pytest_cryptoaudit.reporting.markdown import findings_of, render_markdown
 from tests.reporting.conftest import FullRun
 
@@ -58,3 +61,21 @@ def test_pipes_in_messages_do_not_break_tables(full_run: FullRun) -> None:
     row = next(line for line in text.splitlines() if "a \\| b" in line)
     assert row.count(" | ") == 5  # six cells: the pipe in the message is escaped
     assert "second line" not in text
+
+
+def test_the_typed_evidence_renders_as_its_json_document(full_run: FullRun) -> None:
+    """The reporter reads the model; the run's JSON document gives the same summary."""
+    document = full_run.evidence
+    typed = Evidence.model_validate(document)
+    assert render_markdown(typed, findings_of(document)) == \
+        render_markdown(document, findings_of(document))
+    assert findings_of(typed) == findings_of(document)
+    assert {type(f["outcome"]) for f in findings_of(typed)} == {str}  # not the enum
+
+
+def test_the_html_summary_reads_the_typed_evidence(full_run: FullRun) -> None:
+    """The pytest-html summary reads the model too, with the same output as the document's."""
+    document = full_run.evidence
+    html = summary_html(Evidence.model_validate(document))
+    assert html == summary_html(document)
+    assert 'id="cryptoaudit-not-applicable"' in html and "<th>Not applicable</th>" in html

@@ -6,6 +6,9 @@ from __future__ import annotations
 import csv
 import json
 
+from pytest_cryptoaudit.evidence_model import Evidence
+from pytest_cryptoaudit.reporting.pq_chart import pq_section_html
+from pytest_cryptoaudit.reporting.pq_inventory import inventory_rows
 from tests.reporting.conftest import FullRun
 
 
@@ -37,3 +40,13 @@ def test_cbom_gives_every_algorithm_a_nist_quantum_level(full_run: FullRun) -> N
         "nistQuantumSecurityLevel") for c in algorithms}
     assert None not in levels.values(), levels
     assert levels["RSA-1024"] == 0
+
+
+def test_the_pq_outputs_read_the_typed_evidence(full_run: FullRun) -> None:
+    """The inventory and its HTML section read the model, as they read its JSON document."""
+    document = full_run.evidence
+    typed = Evidence.model_validate(document)
+    rows = inventory_rows(typed)
+    assert rows and rows == inventory_rows(document)
+    assert {type(r["risk_tier"]) for r in rows} == {str}  # not the enum, for CSV and JSON
+    assert pq_section_html(typed) == pq_section_html(document)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_cryptoaudit.evidence_model import Result
 from pytest_cryptoaudit.reporting.html import summary_html
 from pytest_cryptoaudit.reporting.markdown import render_markdown
 from pytest_cryptoaudit.reporting.summary import finding_line, headline, summary_view
@@ -70,3 +71,13 @@ def test_html_renders_the_same_view():
     assert findings.index("rsa-1024") < findings.index("vault:des3") < findings.index("hsm:")
     assert "<td>10</td>" in findings
     assert "kms:eu" in html.split('id="cryptoaudit-errors"', 1)[1]
+
+
+def test_typed_results_give_the_same_view() -> None:
+    """The view reads evidence results typed or as dicts alike."""
+    full = [Result.model_validate({**r, "owner": "CSC", "references": []}) for r in RESULTS]
+    typed, plain = summary_view(full), summary_view(RESULTS)
+    assert typed.finding_groups == plain.finding_groups
+    assert typed.error_groups == plain.error_groups
+    assert [finding_line(r) for r in typed.findings] == [finding_line(r) for r in plain.findings]
+    assert finding_line(typed.findings[0]).startswith("[critical] CEK-04 key-strength ")
