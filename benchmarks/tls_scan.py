@@ -9,13 +9,13 @@ all of them with ``max_workers`` 1 and 8, and prints seconds per run and per end
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lab_tls import tls_servers
+
 from pytest_cryptoaudit.config import SystemConfig
-from pytest_cryptoaudit.lab.tls_server import start_tls_server, write_pki
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
 from pytest_cryptoaudit.providers import DiscoveryContext
 from pytest_cryptoaudit.providers.tls import TlsOptions, TlsProvider
@@ -33,19 +33,12 @@ def discover(endpoints: list[str], ca_file: Path, workers: int) -> tuple[float, 
 
 
 def main(count: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        pki = write_pki(Path(folder))
-        servers = [start_tls_server(("legacy", "modern")[i % 2], pki) for i in range(count)]
-        try:
-            endpoints = [server.endpoint for server in servers]
-            discover(endpoints[:1], pki.ca_file, 1)  # warm up imports and trust stores
-            for workers in (1, 8):
-                seconds, scanned, errors = discover(endpoints, pki.ca_file, workers)
-                print(f"max_workers={workers}: {scanned} endpoints ({errors} errors) in "
-                      f"{seconds:.2f} s, {seconds / count:.2f} s per endpoint")
-        finally:
-            for server in servers:
-                server.stop()
+    with tls_servers(count) as (endpoints, ca_file):
+        discover(endpoints[:1], ca_file, 1)  # warm up imports and trust stores
+        for workers in (1, 8):
+            seconds, scanned, errors = discover(endpoints, ca_file, workers)
+            print(f"max_workers={workers}: {scanned} endpoints ({errors} errors) in "
+                  f"{seconds:.2f} s, {seconds / count:.2f} s per endpoint")
 
 
 if __name__ == "__main__":
