@@ -300,7 +300,7 @@ class AuditSession:
             items[:] = keep
 
     def _refuse_unknown(self, selected: frozenset[str], items: list[pytest.Item]) -> bool:
-        specs = (spec_from_node(item) for item in items)
+        specs = (self.spec_of(item) for item in items)
         self.refusal = unknown_message(selected, [*(s.id for s in specs if s),
                                                   *self._builtin_ids()])
         if self.refusal and self.is_controller:
