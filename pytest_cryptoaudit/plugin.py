@@ -78,6 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write the post-quantum migration inventory (every "
                          "quantum-vulnerable asset with its roadmap dates) to PATH "
                          "(.csv or .json).")
+    group.addoption("--cryptoaudit-sarif", metavar="PATH",
+                    help="Write SARIF 2.1.0 to PATH for code scanning: one rule per check, "
+                         "each finding at the file and line that declares its subject.")
     group.addoption("--cryptoaudit-markdown", metavar="PATH",
                     help="Write a Markdown summary to PATH (also appended to "
                          "$GITHUB_STEP_SUMMARY when that is set).")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..context import narrowing_filters, policy_sha256
 from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Evidence
-from ..model import Outcome
+from ..model import DiscoveryError, Outcome
 from ..pqverdict import evidence_entry
 from ..results import summarize
 from ..serialize import to_jsonable
@@ -72,14 +72,19 @@ def _systems(session: AuditSession) -> list[dict[str, Any]]:
             "accountable_owner": system.accountable_owner,
             "keys_found": len(inventory.keys_of(system.name)),
             "endpoints_found": len(inventory.endpoints_of(system.name)),
-            "discovery_errors": [
-                {"key_uid": e.key_uid, "reason": e.reason} for e in inventory.errors_of(system.name)
-            ],
+            "discovery_errors": [_failure(e) for e in inventory.errors_of(system.name)],
             "attributes": to_jsonable(system.attributes),
             "config_sha256": _system_sha256(session, system.name),
         }
         for system in inventory.systems
     ]
+
+
+def _failure(error: DiscoveryError) -> dict[str, Any]:
+    failure: dict[str, Any] = {"key_uid": error.key_uid, "reason": error.reason}
+    if error.location is not None:
+        failure["location"] = to_jsonable(error.location)
+    return failure
 
 
 def _system_sha256(session: AuditSession, name: str) -> str | None:
