@@ -220,16 +220,17 @@ def test_auditor_independent(
 def test_scope_coverage(
     crypto_system: SystemRecord, crypto_inventory: Inventory, crypto_note: Callable[[str], None],
 ) -> None:
-    """The configured system was reached and yielded at least one key, certificate or
-    endpoint, so its component class is covered by the audit (the evidence's ``scope`` lists
-    classes audited and systems not reached)."""
+    """The configured system was reached and yielded at least one key, certificate,
+    endpoint or crypto library, so its component class is covered by the audit (the
+    evidence's ``scope`` lists classes audited and systems not reached)."""
     _error_if_unreached(crypto_system, crypto_inventory)
     assert crypto_system.component, "the provider declares no component class"
     name = crypto_system.name
     # A system that yields nothing was looked at but proves nothing: say so, never pass it.
     unread = len(crypto_inventory.errors_of(name))
-    assert crypto_inventory.keys_of(name) or crypto_inventory.endpoints_of(name), (
-        f"{name} yielded no key, certificate or endpoint"
+    assert (crypto_inventory.keys_of(name) or crypto_inventory.endpoints_of(name)
+            or crypto_system.attributes.get("libraries")), (
+        f"{name} yielded no key, certificate, endpoint or crypto library"
         + (f" ({unread} could not be read)" if unread else "")
         + ": its scope is empty, so this audit covered nothing in it (check its "
         "configuration and the auditing identity's access)")
