@@ -42,6 +42,7 @@ def test_tenant_isolation_on_kms(audit, tenant_keys, moto_server):
     assert ran == {("tenant-acme", "tenant-key-assigned"), ("tenant-acme", "tenant-key-isolation"),
                    ("tenant-shared-context", "tenant-key-assigned"),
                    ("tenant-shared-context", "tenant-shared-key-context")}
+    assert evidence["scope"]["items"] == {"tenant-isolation": ["kms-tenants"]}
     tenancy = {k["uid"]: k["attributes"].get("tenancy") for k in evidence["inventory"]}
     assert tenancy[tenant_keys["tenant-globex"]] == {"tenants": ["globex"], "shared": False}
 

@@ -142,6 +142,11 @@ def test_libraries_are_in_the_evidence_with_their_sources(audited):
         "source"]
     assert outcome(audited, "scope-coverage", "bookworm") == "passed"
     assert "encryption-libraries" in audited.evidence["scope"]["components"]
+    assert audited.evidence["scope"]["items"] == {
+        "encryption-libraries": ["bookworm", "buster", "fips", "image", "unnamed"]}
+    notes = audited.result("scope-coverage", "libraries:bookworm")["notes"]
+    count = len(system["attributes"]["libraries"])
+    assert f"scope items audited: encryption-libraries ({count} libraries)" in notes
 
 
 def test_this_host(tmp_path):
