@@ -26,7 +26,7 @@ from pytest_cryptoaudit.references import (
     ISO27001_CLAUSE_92,
     ccm,
 )
-from pytest_cryptoaudit.scope_items import describe, system_items
+from pytest_cryptoaudit.scope_items import describe, libraries_of, system_items
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -232,7 +232,7 @@ def test_scope_coverage(
     # A system that yields nothing was looked at but proves nothing: say so, never pass it.
     unread = len(crypto_inventory.errors_of(name))
     assert (crypto_inventory.keys_of(name) or crypto_inventory.endpoints_of(name)
-            or crypto_system.attributes.get("libraries")), (
+            or libraries_of(crypto_system)), (
         f"{name} yielded no key, certificate, endpoint or crypto library"
         + (f" ({unread} could not be read)" if unread else "")
         + ": its scope is empty, so this audit covered nothing in it (check its "

@@ -13,6 +13,8 @@ ENCRYPTION_LIBRARIES = "encryption-libraries"
 TENANT_ISOLATION = "tenant-isolation"
 BYOK = "byok"
 HYOK = "hyok"
+#: The system attribute that lists a host's or image's crypto libraries.
+LIBRARIES = "libraries"
 #: The items beside the component classes, in the order reports list them.
 ITEMS = (ENCRYPTION_LIBRARIES, TENANT_ISOLATION, BYOK, HYOK)
 
@@ -31,11 +33,16 @@ def key_items(keys: Iterable[Any]) -> dict[str, int]:
     return counts
 
 
+def libraries_of(system: Any) -> list[Any]:
+    """The crypto libraries a system record lists (a library inventory's subjects)."""
+    return list(system.attributes.get(LIBRARIES) or ())
+
+
 def system_items(system: Any, keys: Iterable[Any]) -> dict[str, int]:
     """Scope item -> count (libraries, keys) of the items this system's records cover;
     items it does not cover are left out."""
     counts = key_items(keys)
-    counts[ENCRYPTION_LIBRARIES] = len(system.attributes.get("libraries") or ())
+    counts[ENCRYPTION_LIBRARIES] = len(libraries_of(system))
     return {item: count for item, count in counts.items() if count}
 
 

@@ -263,3 +263,40 @@ def test_osv_ranges(tmp_path):
         {"id": "DSA-1", "severity": "high", "fix": "fixed in 3.0.19-1~deb12u3"}]
     assert matching({**library, "package_version": "3.0.19-1~deb12u3"}, known) == []
     assert matching({**library, "source": "python"}, known) == []
+
+
+RPM_SPEC = """Name: openssl
+Version: 1.1.1k
+Release: 12.el8
+Summary: the libraries of a test build
+License: ASL 2.0
+BuildArch: noarch
+%description
+test
+%package libs
+Summary: libs
+%description libs
+libs
+%files libs
+"""
+
+
+def test_rpm_database_read_through_rpm(tmp_path):
+    """A real rpm database: a package built with rpmbuild, registered with rpm itself."""
+    from tests.conftest import require_executable
+
+    rpm = require_executable("rpm", "apt-get install rpm")
+    rpmbuild = require_executable("rpmbuild", "apt-get install rpm")
+    (tmp_path / "openssl.spec").write_text(RPM_SPEC)
+    subprocess.run([rpmbuild, "-bb", "--define", f"_topdir {tmp_path / 'top'}",
+                    str(tmp_path / "openssl.spec")], check=True, capture_output=True)
+    package = next((tmp_path / "top").rglob("openssl-libs-*.rpm"))
+    root = tmp_path / "root"
+    database = ["--root", str(root), "--dbpath", "/var/lib/rpm"]
+    subprocess.run([rpm, *database, "--initdb"], check=True, capture_output=True)
+    subprocess.run([rpm, *database, "-i", "--nodeps", "--justdb", "--noscripts", str(package)],
+                   check=True, capture_output=True)
+    assert rpm_libraries(root) == [{
+        "name": "openssl", "version": "1.1.1k", "package": "openssl-libs",
+        "source_package": "openssl", "package_version": "1.1.1k-12.el8", "source": "rpm",
+        "location": "/var/lib/rpm"}]

@@ -130,20 +130,25 @@ def apk_libraries(root: Path) -> list[dict[str, Any]] | None:
 
 
 RPM_FORMAT = r"%{NAME}\t%{SOURCERPM}\t%{VERSION}-%{RELEASE}\n"
+RPM_DATABASES = ("var/lib/rpm", "usr/lib/sysimage/rpm")
 
 
 def rpm_libraries(root: Path, timeout: float = 60) -> list[dict[str, Any]] | None:
     """The crypto libraries of an rpm database, read through ``rpm`` itself (its database
     formats differ by release); None where the root has none or ``rpm`` is not installed."""
-    database = next((root / p for p in ("var/lib/rpm", "usr/lib/sysimage/rpm")
+    relative = next((p for p in RPM_DATABASES
                      if (root / p).is_dir() and any((root / p).iterdir())), None)
-    if database is None:
+    if relative is None:
         return None
+    database = root / relative
     rpm = shutil.which("rpm")
     if rpm is None:
         raise DatabaseError(f"{database} holds an rpm database, and `rpm` is not installed "
                             "to read it")
-    completed = subprocess.run([rpm, "--root", str(root.resolve()), "-qa", "--qf", RPM_FORMAT],
+    # --dbpath names the database inside the root: rpm's own default differs by build
+    # (Debian's rpm looks in ~/.rpmdb).
+    completed = subprocess.run([rpm, "--root", str(root.resolve()), "--dbpath", "/" + relative,
+                                "-qa", "--qf", RPM_FORMAT],
                                capture_output=True, text=True, timeout=timeout, check=False)
     if completed.returncode != 0:
         raise DatabaseError(f"rpm -qa failed: {completed.stderr.strip()[:300]}")
@@ -151,7 +156,7 @@ def rpm_libraries(root: Path, timeout: float = 60) -> list[dict[str, Any]] | Non
     for line in completed.stdout.splitlines():
         package, source_rpm, version = ([*line.split("\t"), "", ""])[:3]
         source = re.sub(r"-[^-]+-[^-]+\.src\.rpm$", "", source_rpm) or package
-        entry = _entry(source, package, version, "rpm", str(database))
+        entry = _entry(source, package, version, "rpm", "/" + relative)
         if entry:
             found.append(entry)
     return found
