@@ -300,3 +300,40 @@ def test_rpm_database_read_through_rpm(tmp_path):
         "name": "openssl", "version": "1.1.1k", "package": "openssl-libs",
         "source_package": "openssl", "package_version": "1.1.1k-12.el8", "source": "rpm",
         "location": "/var/lib/rpm"}]
+
+
+DEB_CONTROL = """Package: libssl1.1
+Source: openssl
+Version: 1.1.1n-0+deb11u5
+Architecture: all
+Maintainer: Test <test@example.org>
+Description: OpenSSL 1.1 libraries (test build)
+"""
+
+
+def test_root_installed_by_dpkg(tmp_path):
+    """A root filesystem whose status file dpkg itself wrote, from a package built with
+    dpkg-deb -b."""
+    from tests.conftest import require_executable
+
+    dpkg_deb = require_executable("dpkg-deb", "apt-get install dpkg")
+    dpkg = require_executable("dpkg", "apt-get install dpkg")
+    (tmp_path / "pkg/DEBIAN").mkdir(parents=True)
+    (tmp_path / "pkg/DEBIAN/control").write_text(DEB_CONTROL)
+    subprocess.run([dpkg_deb, "-b", str(tmp_path / "pkg"), str(tmp_path / "libssl.deb")],
+                   check=True, capture_output=True)
+    root = tmp_path / "root"
+    for folder in ("info", "updates", "triggers"):
+        (root / "var/lib/dpkg" / folder).mkdir(parents=True)
+    for name in ("status", "available"):
+        (root / "var/lib/dpkg" / name).touch()
+    subprocess.run([dpkg, f"--root={root}", "--force-not-root", "--force-depends",
+                    "--force-script-chrootless", "--log=/dev/null", "-i",
+                    str(tmp_path / "libssl.deb")], check=True, capture_output=True)
+    assert dpkg_libraries(root) == [{
+        "name": "openssl", "version": "1.1.1n", "package": "libssl1.1",
+        "source_package": "openssl", "package_version": "1.1.1n-0+deb11u5", "source": "dpkg",
+        "location": "/var/lib/dpkg/status"}]
+    subprocess.run([dpkg, f"--root={root}", "--force-not-root", "--force-script-chrootless",
+                    "--log=/dev/null", "-r", "libssl1.1"], check=True, capture_output=True)
+    assert dpkg_libraries(root) == []
