@@ -338,7 +338,7 @@ def create_trail(aws: Any, url: str, region: str, name: str, read_write: str = "
 def serve(port: int, ready_file: Path) -> None:
     """Serve the seeded estate on ``port`` until terminated; ``ready_file`` says when."""
     server = MotoServer(fast_keys=True, port=port).start()
-    arns = seed(server.url, lab_estate())
+    arns = {**seed(server.url, lab_estate()), **seed_tenants(server.url)}
     partial = ready_file.with_suffix(".tmp")
     partial.write_text(json.dumps({"url": server.url, "keys": arns}))
     partial.replace(ready_file)  # whole or absent: the lab never reads half a file
@@ -347,8 +347,9 @@ def serve(port: int, ready_file: Path) -> None:
 
 def start_kms_estate(services_dir: Path, record_pid: Callable[[int], None]
                      ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Start the seeded moto server in its own process; return its config systems and the
-    environment they need (dummy credentials). Its policy is :data:`LAB_POLICY`."""
+    """Start the seeded moto server in its own process; return its config systems (the
+    multi-tenant one last; its ``[tenancy]`` is :func:`tenant_config`) and the environment
+    they need (dummy credentials). Its policy is :data:`LAB_POLICY`."""
     folder = services_dir / "kms"
     folder.mkdir(parents=True, exist_ok=True)
     ready, log = folder / "estate.json", folder / "moto.log"
@@ -363,7 +364,7 @@ def start_kms_estate(services_dir: Path, record_pid: Callable[[int], None]
     wait_until(seeded, "moto KMS lab server", timeout=120)
     url = json.loads(ready.read_text())["url"]
     env = {name: value for name, value in environment() if value is not None}
-    return systems(url), env
+    return [*systems(url), *tenant_config(url)["systems"]], env
 
 
 if __name__ == "__main__":
