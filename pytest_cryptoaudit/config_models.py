@@ -18,6 +18,7 @@ from .cadence import ANNUAL_FLOOR_DAYS
 from .ledger.location import LocationError, parse_location
 from .model import SSRM_PARTIES, EventKind, is_valid_owner
 from .owners import TagNames
+from .tenancy import TenancyTable
 
 STRICT = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
 Text = Annotated[str, pydantic.StringConstraints(min_length=1)]
@@ -190,3 +191,4 @@ class ConfigFile(pydantic.BaseModel):
     events: list[EventEntry] = []
     auditor: AuditorTable = AuditorTable()
     tags: TagNames = TagNames()
+    tenancy: TenancyTable = TenancyTable()

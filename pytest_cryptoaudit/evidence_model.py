@@ -250,6 +250,8 @@ class Unreachable(_Closed):
 
 class Scope(_Closed):
     components: dict[str, list[str]] = Field(default_factory=dict)
+    #: CEK-09 scope items (encryption-libraries, tenant-isolation, byok, hyok) -> systems.
+    items: dict[str, list[str]] = Field(default_factory=dict)
     unreachable: list[Unreachable] = Field(default_factory=list)
 
 
