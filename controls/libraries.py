@@ -135,8 +135,10 @@ def test_library_supported(
     for note in [*verdict["notes"], *_several_versions(libraries)]:
         crypto_note(note)
     if verdict["undated"]:
-        crypto_note("no lifecycle data (add it to the provider's lifecycles file): "
-                    + ", ".join(sorted(set(verdict["undated"]))))
+        crypto_note("no support data for " + ", ".join(sorted(set(verdict["undated"])))
+                    + ": support not judged (add its cycle to the provider's lifecycles file)")
+    if verdict["unjudged"] and verdict["findings"]:  # the failure below must not hide them
+        crypto_note(f"cannot judge support: {_listing(verdict['unjudged'])}")
     assert not verdict["findings"], (
         f"{len(verdict['findings'])} crypto librar{'y' if len(verdict['findings']) == 1 else 'ies'}"
         f" past support: {_listing(verdict['findings'])}")

@@ -38,6 +38,13 @@ def estate(tmp_path_factory):
                BOOKWORM_RELEASE.read_text().replace('VERSION_ID="12"', 'VERSION_ID="10"'))
     plant_root(folder / "unnamed", BOOKWORM_STATUS.read_text(), "")
     (folder / "unnamed/etc/os-release").unlink()
+    mixed = plant_root(folder / "mixed", BOOKWORM_STATUS.read_text(), "")
+    (mixed / "etc/os-release").unlink()
+    newer = {name.replace("python3.12", "python3.13"): content
+             for name, content in dist_info("cryptography", "46.0.1").items()}
+    for name, content in {**dist_info("cryptography", "3.4.8"), **newer}.items():
+        (mixed / name).parent.mkdir(parents=True)
+        (mixed / name).write_bytes(content)
     fips = plant_root(folder / "fips", BOOKWORM_STATUS.read_text(), BOOKWORM_RELEASE.read_text())
     for name, text in FIPS_FILES.items():
         (fips / name).parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +73,7 @@ def audited(estate):
          **common},
         {"name": "buster", "risk_tier": "critical", "root": "buster", **common},
         {"name": "unnamed", "risk_tier": "low", "root": "unnamed", **common},
+        {"name": "mixed", "risk_tier": "low", "root": "mixed", **common},
         {"name": "fips", "risk_tier": "critical", "root": "fips", **common},
         {"name": "image", "risk_tier": "medium", "image": "image", **common},
         {"name": "missing", "risk_tier": "low", "image": "nowhere.tar", **common},
@@ -100,6 +108,19 @@ def test_vendored_library_past_upstream_end_and_versions_noted(audited):
     assert "python3-cryptography" not in message  # testos 99 still supports its package
     notes = " ".join(audited.result("library-supported", "libraries:image")["notes"])
     assert re.search(r"cryptography in 2 versions \(3\.4\.8, 38\.0\.4\)", notes)
+
+
+def test_a_cycle_not_in_the_data_is_named_never_passed_silently(audited):
+    """cryptography is in the data with cycle 3.4 only: 46.0.1 has no support data; 3.4.8
+    past its end is the finding, and the distribution packages it cannot judge (no
+    os-release) are named beside it rather than lost behind the failure."""
+    assert outcome(audited, "library-supported", "mixed") == "failed"
+    message = audited.message("library-supported", "libraries:mixed")
+    assert "cryptography 3.4.8" in message and "46.0.1" not in message
+    notes = " ".join(audited.result("library-supported", "libraries:mixed")["notes"])
+    assert "no support data for cryptography 46.0.1: support not judged" in notes
+    assert "cannot judge support: " in notes
+    assert "an unnamed distribution (no os-release)" in notes
 
 
 def test_unknown_distribution_cannot_be_judged(audited):
@@ -143,7 +164,7 @@ def test_libraries_are_in_the_evidence_with_their_sources(audited):
     assert outcome(audited, "scope-coverage", "bookworm") == "passed"
     assert "encryption-libraries" in audited.evidence["scope"]["components"]
     assert audited.evidence["scope"]["items"] == {
-        "encryption-libraries": ["bookworm", "buster", "fips", "image", "unnamed"]}
+        "encryption-libraries": ["bookworm", "buster", "fips", "image", "mixed", "unnamed"]}
     notes = audited.result("scope-coverage", "libraries:bookworm")["notes"]
     count = len(system["attributes"]["libraries"])
     assert f"scope items audited: encryption-libraries ({count} libraries)" in notes
