@@ -1,0 +1,199 @@
+"""A planted Azure Key Vault estate: every weakness the Key Vault checks look for, beside
+clean keys and certificates, in three stand-in vaults (see :mod:`.keyvault_standin`).
+
+Each planted key carries the outcomes its checks must give (every other check passes), so
+the tests assert the audit per key and check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .keyvault_standin import KeyVaultStandIn, StoredCertificate, StoredKey
+
+FAIL, ERROR, SKIP = "failed", "error", "skipped"
+OWNER = {"owner": "payments-team"}
+ROTATE_90 = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"},
+                                  "action": {"type": "Rotate"}},
+                                 {"trigger": {"timeBeforeExpiry": "P30D"},
+                                  "action": {"type": "Notify"}}],
+             "attributes": {"expiryTime": "P1Y"}}
+ROTATE_2Y = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P2Y"},
+                                  "action": {"type": "Rotate"}}],
+             "attributes": {"expiryTime": "P3Y"}}
+NOTIFY_ONLY = {"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"},
+                                    "action": {"type": "Notify"}}],
+               "attributes": {"expiryTime": "P1Y"}}
+
+
+@dataclasses.dataclass(frozen=True)
+class PlantedVault:
+    """One stand-in vault: the system that audits it and its recovery settings."""
+
+    system: str
+    risk_tier: str
+    recovery_level: str
+    recoverable_days: int | None
+
+
+VAULTS = (
+    PlantedVault("akv-prod", "high", "Recoverable", 90),
+    PlantedVault("akv-legacy", "medium", "Recoverable+Purgeable", 7),
+    PlantedVault("akv-old", "medium", "Purgeable", None),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class PlantedKey:
+    """One key of the estate and the outcomes its checks must give (all others pass)."""
+
+    label: str
+    vault: str = "akv-prod"
+    expect: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    kty: str = "RSA-HSM"
+    size: int | None = 3072
+    curve: str | None = None
+    tags: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(OWNER))
+    age_days: int = 30
+    versions: int = 1
+    expires_in_days: int | None = 300
+    enabled: bool = True
+    rotation_policy: Mapping[str, Any] | None = dataclasses.field(
+        default_factory=lambda: ROTATE_90)
+    deleted: bool = False
+    forbidden: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class PlantedCertificate:
+    label: str
+    auto_renew: bool = True
+    vault: str = "akv-prod"
+    expect: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+ESTATE: tuple[PlantedKey, ...] = (
+    PlantedKey("clean-rsa", versions=3),
+    PlantedKey("clean-ec", kty="EC-HSM", size=None, curve="P-384"),
+    PlantedKey("weak-no-rotation-policy", rotation_policy=None,
+               expect={"kms-rotation-enabled": FAIL}),
+    PlantedKey("weak-notify-only", rotation_policy=NOTIFY_ONLY,
+               expect={"kms-rotation-enabled": FAIL}),
+    PlantedKey("weak-long-rotation", rotation_policy=ROTATE_2Y,
+               expect={"kms-rotation-period": FAIL}),
+    PlantedKey("weak-no-expiry", expires_in_days=None,
+               expect={"keyvault-key-expiry-set": FAIL}),
+    PlantedKey("weak-expired", expires_in_days=-3,
+               expect={"keyvault-key-not-expired": FAIL, "expiry-window": SKIP}),
+    PlantedKey("weak-expiring-soon", expires_in_days=10, expect={"expiry-window": FAIL}),
+    PlantedKey("weak-rsa-2048-critical", size=2048,
+               tags={**OWNER, "cryptoaudit:risk-tier": "critical"},
+               expect={"key-strength": FAIL}),
+    PlantedKey("weak-software", kty="RSA", expect={"keyvault-hsm-protection": FAIL}),
+    PlantedKey("weak-disabled", enabled=False, expect={"kms-key-enabled": FAIL}),
+    PlantedKey("weak-deleted", deleted=True, expect={"kms-not-pending-deletion": FAIL}),
+    PlantedKey("weak-imported-no-expiry", expires_in_days=None,
+               tags={**OWNER, "cryptoaudit:origin": "imported"},
+               expect={"keyvault-key-expiry-set": FAIL, "kms-imported-material-expiry": FAIL}),
+    PlantedKey("weak-old-key", age_days=800, rotation_policy=None,
+               expect={"key-age": FAIL, "kms-rotation-enabled": FAIL}),
+    PlantedKey("denied", forbidden=True, expect={"discovery-complete": ERROR}),
+    PlantedKey("legacy-purgeable", vault="akv-legacy",
+               expect={"keyvault-purge-protection": FAIL}),
+    PlantedKey("old-purgeable", vault="akv-old",
+               expect={"keyvault-soft-delete": FAIL, "keyvault-purge-protection": FAIL}),
+)
+
+CERTIFICATES: tuple[PlantedCertificate, ...] = (
+    PlantedCertificate("cert-auto-renew"),
+    PlantedCertificate("cert-email-only", auto_renew=False,
+                       expect={"keyvault-certificate-auto-renew": FAIL}),
+)
+
+
+def stored_key(planted: PlantedKey, vault: PlantedVault, now: datetime) -> StoredKey:
+    created = now - timedelta(days=planted.age_days)
+    step = timedelta(days=planted.age_days / max(planted.versions, 1))
+    versions = {f"{planted.label}-v{n}".replace("-", "")[:32].ljust(32, "0"):
+                created + step * n for n in range(planted.versions)}
+    return StoredKey(
+        planted.label, planted.kty, size=planted.size, curve=planted.curve,
+        tags=dict(planted.tags), versions=versions, enabled=planted.enabled,
+        expires=None if planted.expires_in_days is None
+        else now + timedelta(days=planted.expires_in_days),
+        recovery_level=vault.recovery_level, recoverable_days=vault.recoverable_days,
+        rotation_policy=dict(planted.rotation_policy) if planted.rotation_policy else None,
+        deleted=now - timedelta(days=1) if planted.deleted else None,
+        purge_date=now + timedelta(days=(vault.recoverable_days or 0) - 1)
+        if planted.deleted else None,
+        forbidden=planted.forbidden)
+
+
+def stored_certificate(planted: PlantedCertificate, now: datetime) -> StoredCertificate:
+    from cryptography.hazmat.primitives import serialization
+
+    from .keygen import ca_and_leaf
+
+    *_, leaf = ca_and_leaf(f"{planted.label}.example.com", days_valid=90)
+    action = "AutoRenew" if planted.auto_renew else "EmailContacts"
+    policy = {
+        "key_props": {"exportable": False, "kty": "EC-HSM", "crv": "P-256", "reuse_key": False},
+        "secret_props": {"contentType": "application/x-pem-file"},
+        "x509_props": {"subject": f"CN={planted.label}.example.com", "validity_months": 12},
+        "lifetime_actions": [{"trigger": {"lifetime_percentage": 80},
+                              "action": {"action_type": action}}],
+        "issuer": {"name": "Self"},
+        "attributes": {"enabled": True},
+    }
+    return StoredCertificate(planted.label, leaf.public_bytes(serialization.Encoding.DER),
+                             policy, created=now - timedelta(days=5), tags=dict(OWNER))
+
+
+def seed(standins: Mapping[str, KeyVaultStandIn], now: datetime | None = None) -> dict[str, str]:
+    """Plant the estate in one stand-in per vault; returns label -> record uid."""
+    now = now or datetime.now(UTC)
+    vaults = {vault.system: vault for vault in VAULTS}
+    uids = {}
+    for planted in ESTATE:
+        standin = standins[planted.vault]
+        standin.vault.add_key(stored_key(planted, vaults[planted.vault], now))
+        uids[planted.label] = f"{standin.url}/keys/{planted.label}"
+    for cert in CERTIFICATES:
+        standin = standins[cert.vault]
+        stored = stored_certificate(cert, now)
+        standin.vault.certificates[cert.label] = stored
+        # The certificate's key is listed among the keys, managed by the certificate.
+        standin.vault.add_key(StoredKey(
+            cert.label, "EC-HSM", curve="P-256", tags=dict(OWNER), managed=True,
+            versions={stored.version: stored.created}, expires=now + timedelta(days=360),
+            recovery_level="Recoverable", recoverable_days=90))
+        uids[cert.label] = f"{standin.url}/certificates/{cert.label}"
+        uids[f"{cert.label}-key"] = f"{standin.url}/keys/{cert.label}"
+    return uids
+
+
+def systems(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> list[dict[str, Any]]:
+    return [{"name": vault.system, "provider": "azure-keyvault", "risk_tier": vault.risk_tier,
+             "ssrm_owner": "CSC", "vault_urls": [standins[vault.system].url],
+             "credential": "access-token", "access_token_env": token_env,
+             "ca_file": str(standins[vault.system].ca_file),
+             "verify_challenge_resource": False}
+            for vault in VAULTS]
+
+
+def config_toml(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> str:
+    import tomli_w
+
+    from . import reviewed_policy
+
+    return tomli_w.dumps({"systems": systems(standins, token_env), "policy": reviewed_policy()})
+
+
+def start(folder: Path, **options: Any) -> dict[str, KeyVaultStandIn]:
+    """One started stand-in per planted vault (close each when done)."""
+    return {vault.system: KeyVaultStandIn(folder / vault.system, **options).__enter__()
+            for vault in VAULTS}
