@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_cryptoaudit.facts import KeyState, ProtectionLevel, managed, required
-from pytest_cryptoaudit.references import ISO27001_A824, SP800_57, ccm
+from pytest_cryptoaudit.references import ISO27001_A824, SP800_57
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,7 +41,7 @@ def _vault_certificate(key: KeyRecord) -> bool:
 
 @pytest.mark.control(
     "CEK-14", check="keyvault-soft-delete",
-    references=[CIS_AZURE, ccm("CEK-14"), SP800_57],
+    references=[CIS_AZURE, SP800_57],
     remediation="Enable soft delete on the vault (it cannot be turned off again) with a "
                 "retention of at least the tier's minimum.",
     applies_to=_vault_key, requires=["recovery_level"],
@@ -61,7 +61,7 @@ def test_keyvault_soft_delete(crypto_key: KeyRecord, crypto_policy: Policy) -> N
 
 @pytest.mark.control(
     "CEK-14", check="keyvault-purge-protection",
-    references=[CIS_AZURE, ccm("CEK-14")],
+    references=[CIS_AZURE, SP800_57],
     remediation="Enable purge protection on the vault, so that no one can purge a deleted "
                 "key before its retention ends.",
     applies_to=_vault_key, requires=["recovery_level"],
@@ -111,7 +111,7 @@ def test_keyvault_key_not_expired(crypto_key: KeyRecord, crypto_now: datetime) -
 
 @pytest.mark.control(
     "CEK-10", check="keyvault-hsm-protection",
-    references=["FIPS 140-3", ccm("CEK-10"), ISO27001_A824],
+    references=["FIPS 140-3", ISO27001_A824],
     remediation="Create the key as RSA-HSM or EC-HSM (Premium vault) or in a Managed HSM, "
                 "and move its users to it.",
     applies_to=_live_key, requires=["managed.protection"],
