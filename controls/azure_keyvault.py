@@ -1,14 +1,16 @@
 """Azure Key Vault's own checks: recoverability (soft delete, purge protection), key
-expiry, HSM protection and certificate renewal. Rotation, state, origin and deletion are
+expiry, HSM protection and certificate renewal per key; the permission model and network
+exposure of each vault per system. Rotation, state, origin and deletion are
 the generic managed-key checks (``managed_keys.py``), which Key Vault keys get through
 their typed facts."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.facts import KeyState, ProtectionLevel, managed, required
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57
 
@@ -16,12 +18,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.model import KeyRecord, SystemRecord
     from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
 CIS_AZURE = "CIS Microsoft Azure Foundations Benchmark v2.1, 8 Key Vault"
+AZURE = {"provider": "azure-keyvault"}
 
 
 def _vault_key(key: KeyRecord) -> bool:
@@ -139,3 +142,57 @@ def test_keyvault_certificate_auto_renew(crypto_key: KeyRecord) -> None:
     assert crypto_key.attributes.get("auto_renew"), (
         f"the certificate policy only has {', '.join(actions) or 'no lifetime action'}; "
         "nothing renews it")
+
+
+def _vaults(system: SystemRecord) -> dict[str, Any]:
+    vaults: dict[str, Any] = system.attributes["vault_properties"]
+    if not vaults:
+        raise CryptoAuditError("no vault audited: nothing shows how the vaults are configured")
+    return vaults
+
+
+@pytest.mark.control(
+    "CEK-08", check="keyvault-rbac-authorization",
+    references=[CIS_AZURE, ISO27001_A824],
+    remediation="Switch the vault's permission model to Azure RBAC and grant key roles "
+                "(Key Vault Crypto User, Crypto Officer) at the narrowest scope.",
+    applies_to=AZURE, requires=["vault_properties"],
+)
+def test_keyvault_rbac_authorization(crypto_system: SystemRecord, crypto_policy: Policy,
+                                     crypto_note: Callable[[str], None]) -> None:
+    """Every vault authorises with Azure RBAC (auditable, conditional, PIM-able) rather
+    than vault access policies, where the tier requires it."""
+    legacy = sorted(url for url, vault in _vaults(crypto_system).items() if not vault["rbac"])
+    if not legacy:
+        return
+    tier = crypto_system.risk_tier.value
+    assert not crypto_policy.for_tier("azure_keyvault_rbac_required", tier), (
+        f"authorised by access policies, not RBAC: {', '.join(legacy)}; tier {tier} "
+        "requires RBAC")
+    crypto_note(f"access policies accepted at tier {tier}: {', '.join(legacy)}")
+
+
+@pytest.mark.control(
+    "CEK-08", check="keyvault-network-restricted",
+    references=[CIS_AZURE, ISO27001_A824],
+    remediation="Disable public network access and reach the vault through a private "
+                "endpoint, or set the firewall's default action to Deny with listed networks.",
+    applies_to=AZURE, requires=["vault_properties"],
+)
+def test_keyvault_network_restricted(crypto_system: SystemRecord, crypto_policy: Policy,
+                                     crypto_note: Callable[[str], None]) -> None:
+    """No vault answers the whole internet (public access disabled, the firewall denying by
+    default, or a private endpoint), where the tier requires it."""
+    open_vaults = sorted(
+        f"{url} (public network access {vault['public_network_access']}, default action "
+        f"{vault['network_default_action']}, {vault['private_endpoints']} private endpoints)"
+        for url, vault in _vaults(crypto_system).items()
+        if vault["public_network_access"] != "Disabled"
+        and vault["network_default_action"] != "Deny" and not vault["private_endpoints"])
+    if not open_vaults:
+        return
+    tier = crypto_system.risk_tier.value
+    assert not crypto_policy.for_tier("azure_keyvault_private_network_required", tier), (
+        f"reachable from any network: {'; '.join(open_vaults)}; tier {tier} requires a "
+        "private network")
+    crypto_note(f"open to any network, accepted at tier {tier}: {'; '.join(open_vaults)}")

@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .keyvault_standin import KeyVaultStandIn, StoredCertificate, StoredKey
+from .keyvault_standin import (
+    TENANT,
+    KeyVaultStandIn,
+    StoredCertificate,
+    StoredKey,
+    access_policy,
+    vault_resource,
+)
 
 FAIL, ERROR, SKIP = "failed", "error", "skipped"
 OWNER = {"owner": "payments-team"}
@@ -30,21 +37,46 @@ NOTIFY_ONLY = {"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"},
                "attributes": {"expiryTime": "P1Y"}}
 
 
+FOREIGN_TENANT = "99999999-8888-7777-6666-555555555555"
+#: Vault resource settings (ARM) of a well-kept vault: RBAC, private endpoint, no public access.
+PRIVATE = {"rbac": True, "public_network_access": "Disabled", "default_action": "Deny",
+           "private_endpoints": 1}
+#: A vault of the access-policy era, open to the internet, one policy for another tenant.
+LEGACY = {"rbac": False, "public_network_access": "Enabled", "default_action": "Allow",
+          "private_endpoints": 0, "purge_protection": False, "retention_days": 7,
+          "access_policies": [
+              access_policy("0a0a0a0a-1111-2222-3333-444444444444", ["all"]),
+              access_policy("0b0b0b0b-1111-2222-3333-444444444444",
+                            ["get", "list", "decrypt", "unwrapKey"], tenant=FOREIGN_TENANT)]}
+
+
 @dataclasses.dataclass(frozen=True)
 class PlantedVault:
-    """One stand-in vault: the system that audits it and its recovery settings."""
+    """One stand-in vault: the system that audits it, its recovery level (what keys
+    report) and, when its subscription is listed, its ARM resource settings."""
 
     system: str
     risk_tier: str
     recovery_level: str
     recoverable_days: int | None
+    subscription: str | None = None
+    resource: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 VAULTS = (
-    PlantedVault("akv-prod", "high", "Recoverable", 90),
-    PlantedVault("akv-legacy", "medium", "Recoverable+Purgeable", 7),
+    PlantedVault("akv-prod", "high", "Recoverable", 90,
+                 "00000000-0000-4000-8000-000000000001", PRIVATE),
+    PlantedVault("akv-legacy", "medium", "Recoverable+Purgeable", 7,
+                 "00000000-0000-4000-8000-000000000002", LEGACY),
+    # No subscription listed: its vault properties cannot be read (an error, not a pass).
     PlantedVault("akv-old", "medium", "Purgeable", None),
 )
+#: Outcomes of the system-level checks (vault properties), per system.
+SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
+    "akv-prod": {},
+    "akv-legacy": {"keyvault-rbac-authorization": FAIL},
+    "akv-old": {"keyvault-rbac-authorization": ERROR, "keyvault-network-restricted": ERROR},
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +135,7 @@ ESTATE: tuple[PlantedKey, ...] = (
                expect={"key-age": FAIL, "kms-rotation-enabled": FAIL}),
     PlantedKey("denied", forbidden=True, expect={"discovery-complete": ERROR}),
     PlantedKey("legacy-purgeable", vault="akv-legacy",
-               expect={"keyvault-purge-protection": FAIL}),
+               expect={"keyvault-purge-protection": FAIL, "kms-policy-principals": FAIL}),
     PlantedKey("old-purgeable", vault="akv-old",
                expect={"keyvault-soft-delete": FAIL, "keyvault-purge-protection": FAIL}),
 )
@@ -157,6 +189,12 @@ def seed(standins: Mapping[str, KeyVaultStandIn], now: datetime | None = None) -
     """Plant the estate in one stand-in per vault; returns label -> record uid."""
     now = now or datetime.now(UTC)
     vaults = {vault.system: vault for vault in VAULTS}
+    for vault in VAULTS:
+        standin = standins[vault.system]
+        if vault.subscription is not None:
+            resource = vault_resource(vault.system, standin.url, vault.subscription,
+                                      tenant=TENANT, **vault.resource)
+            standin.arm[vault.subscription] = [("vaults", resource)]
     uids = {}
     for planted in ESTATE:
         standin = standins[planted.vault]
@@ -176,13 +214,23 @@ def seed(standins: Mapping[str, KeyVaultStandIn], now: datetime | None = None) -
     return uids
 
 
+def system(vault: PlantedVault, standin: KeyVaultStandIn, token_env: str) -> dict[str, Any]:
+    """The config of one planted vault's system: the prod vault is found through its
+    subscription alone, the legacy one is named and its subscription listed, the old one
+    is named only."""
+    found: dict[str, Any] = {
+        "name": vault.system, "provider": "azure-keyvault", "risk_tier": vault.risk_tier,
+        "ssrm_owner": "CSC", "credential": "access-token", "access_token_env": token_env,
+        "ca_file": str(standin.ca_file), "verify_challenge_resource": False}
+    if vault.subscription is not None:
+        found.update(subscriptions=[vault.subscription], arm_endpoint=standin.url)
+    if vault.system != "akv-prod":
+        found["vault_urls"] = [standin.url]
+    return found
+
+
 def systems(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> list[dict[str, Any]]:
-    return [{"name": vault.system, "provider": "azure-keyvault", "risk_tier": vault.risk_tier,
-             "ssrm_owner": "CSC", "vault_urls": [standins[vault.system].url],
-             "credential": "access-token", "access_token_env": token_env,
-             "ca_file": str(standins[vault.system].ca_file),
-             "verify_challenge_resource": False}
-            for vault in VAULTS]
+    return [system(vault, standins[vault.system], token_env) for vault in VAULTS]
 
 
 def config_toml(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> str:
@@ -194,6 +242,6 @@ def config_toml(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> str:
 
 
 def start(folder: Path, **options: Any) -> dict[str, KeyVaultStandIn]:
-    """One started stand-in per planted vault (close each when done)."""
-    return {vault.system: KeyVaultStandIn(folder / vault.system, **options).__enter__()
-            for vault in VAULTS}
+    """One started stand-in per planted vault, all from one test CA in ``folder`` (close
+    each when done)."""
+    return {vault.system: KeyVaultStandIn(folder, **options).__enter__() for vault in VAULTS}

@@ -11,6 +11,9 @@ SDK (``azure-keyvault-keys``, ``azure-keyvault-certificates``) without patching 
   ``WWW-Authenticate: Bearer authorization=..., resource=...`` header the SDK expects; only
   the token the test credential hands out is accepted; the server speaks only TLS, from a
   test CA the client is given (the SDK sends bearer tokens over TLS only);
+* Azure Resource Manager, for the vault resources of a subscription: list vaults and
+  Managed HSMs (``Microsoft.KeyVault`` 2023-07-01), with their soft delete, purge
+  protection, RBAC or access policies, network rules and private endpoints;
 * throttling: past ``requests_per_window`` requests in ``window_seconds`` it answers ``429``
   with ``Retry-After``, as the service does past its per-vault request budget.
 
@@ -40,6 +43,8 @@ from .processes import LOOPBACK
 from .tls_pki import LeafSpec, issue_ca, issue_leaf
 
 API_VERSIONS = ("7.4", "7.5", "7.6")
+#: Versions of the Microsoft.KeyVault resource provider (ARM) the stand-in answers.
+ARM_API_VERSIONS = ("2023-07-01", "2024-11-01")
 TENANT = "11111111-2222-3333-4444-555555555555"
 #: The only bearer token the stand-in accepts (handed out by the test credential).
 TOKEN = "standin-access-token"
@@ -214,6 +219,9 @@ class KeyVaultStandIn:
         self.page_size = page_size
         self.throttle = Throttle(requests_per_window, window_seconds, retry_after)
         self.calls: collections.Counter[str] = collections.Counter()
+        #: ARM resources this server lists, by subscription: ``(type, resource JSON)``
+        #: with type ``vaults`` or ``managedHSMs``.
+        self.arm: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self._lock = threading.Lock()
         context = self._tls_context(folder)
         self.server = ThreadingHTTPServer((LOOPBACK, 0), _handler(self))
@@ -228,16 +236,20 @@ class KeyVaultStandIn:
         return self.folder / "keyvault-ca.pem"
 
     def _tls_context(self, folder: Path) -> ssl.SSLContext:
-        folder.mkdir(parents=True, exist_ok=True)
-        ca_key, leaf_key = ec_key(), ec_key()
-        ca = issue_ca("pytest-cryptoaudit Key Vault stand-in CA", ca_key)
-        spec = LeafSpec(None, 30, 1, ("digital_signature",), trusted_issuer=True)
-        leaf = issue_leaf(spec, leaf_key.public_key(), ca_key, ca)
-        write(self.ca_file, cert_pem(ca), mode=0o644)
-        write(folder / "keyvault-leaf.pem", cert_pem(leaf), mode=0o644)
-        write(folder / "keyvault-leaf-key.pem", private_pem(leaf_key), mode=0o600)
+        """A server context from the folder's test CA and loopback leaf, made on first use:
+        stand-ins that share a folder share one CA (one ``ca_file`` trusts them all)."""
+        leaf_file, key_file = folder / "keyvault-leaf.pem", folder / "keyvault-leaf-key.pem"
+        if not (self.ca_file.is_file() and leaf_file.is_file() and key_file.is_file()):
+            folder.mkdir(parents=True, exist_ok=True)
+            ca_key, leaf_key = ec_key(), ec_key()
+            ca = issue_ca("pytest-cryptoaudit Key Vault stand-in CA", ca_key)
+            spec = LeafSpec(None, 30, 1, ("digital_signature",), trusted_issuer=True)
+            leaf = issue_leaf(spec, leaf_key.public_key(), ca_key, ca)
+            write(leaf_file, cert_pem(leaf), mode=0o644)
+            write(key_file, private_pem(leaf_key), mode=0o600)
+            write(self.ca_file, cert_pem(ca), mode=0o644)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(folder / "keyvault-leaf.pem", folder / "keyvault-leaf-key.pem")
+        context.load_cert_chain(leaf_file, key_file)
         return context
 
     def __enter__(self) -> KeyVaultStandIn:
@@ -294,6 +306,20 @@ class KeyVaultStandIn:
             return 200, vault.certificate_bundle(cert), "GetCertificate"
         return 404, _error("NotFound", f"no operation at {path}"), "Unknown"
 
+    def arm_route(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
+        """``GET /subscriptions/{id}/providers/Microsoft.KeyVault/{vaults|managedHSMs}``."""
+        parts = [part for part in path.split("/") if part]
+        if (len(parts) != 5 or parts[2] != "providers" or parts[3] != "Microsoft.KeyVault"
+                or parts[4] not in ("vaults", "managedHSMs")):
+            return 404, _error("NotFound", f"no operation at {path}"), "Unknown"
+        operation = "Vaults_ListBySubscription" if parts[4] == "vaults" else \
+            "ManagedHsms_ListBySubscription"
+        if parts[1] not in self.arm:
+            return 404, _error("SubscriptionNotFound",
+                               f"The subscription '{parts[1]}' could not be found."), operation
+        items = [item for kind, item in self.arm[parts[1]] if kind == parts[4]]
+        return 200, self.page(items, path, query), operation
+
     def _key_route(self, parts: list[str], path: str,
                    query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
         vault = self.vault
@@ -338,7 +364,9 @@ def _handler(standin: KeyVaultStandIn) -> type[BaseHTTPRequestHandler]:
                                        "Bearer or PoP token."),
                            {"WWW-Authenticate": CHALLENGE})
                 return
-            if query.get("api-version", [""])[0] not in API_VERSIONS:
+            arm = split.path.startswith("/subscriptions/")
+            versions = ARM_API_VERSIONS if arm else API_VERSIONS
+            if query.get("api-version", [""])[0] not in versions:
                 self._send(400, _error("BadParameter", "The specified version "
                                        f"{query.get('api-version')} is not recognized."))
                 return
@@ -348,7 +376,8 @@ def _handler(standin: KeyVaultStandIn) -> type[BaseHTTPRequestHandler]:
                                        "many requests were received."),
                            {"Retry-After": str(standin.throttle.retry_after)})
                 return
-            status, body, operation = standin.route(split.path, query)
+            route = standin.arm_route if arm else standin.route
+            status, body, operation = route(split.path, query)
             standin.count(operation)
             self._send(status, body)
 
@@ -367,3 +396,41 @@ def _handler(standin: KeyVaultStandIn) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def vault_resource(name: str, vault_uri: str, subscription: str, *, tenant: str = TENANT,
+                   soft_delete: bool = True, retention_days: int = 90,
+                   purge_protection: bool = True, rbac: bool = True,
+                   access_policies: list[dict[str, Any]] | None = None,
+                   public_network_access: str = "Disabled", default_action: str = "Deny",
+                   private_endpoints: int = 1) -> dict[str, Any]:
+    """A ``Microsoft.KeyVault/vaults`` resource as ARM lists it (2023-07-01 shape)."""
+    vault_id = (f"/subscriptions/{subscription}/resourceGroups/rg-crypto/providers/"
+                f"Microsoft.KeyVault/vaults/{name}")
+    connections = [{
+        "id": f"{vault_id}/privateEndpointConnections/pe-{n}",
+        "properties": {
+            "privateEndpoint": {"id": f"/subscriptions/{subscription}/resourceGroups/rg-net/"
+                                      f"providers/Microsoft.Network/privateEndpoints/pe-{n}"},
+            "privateLinkServiceConnectionState": {"status": "Approved",
+                                                  "actionsRequired": "None"},
+            "provisioningState": "Succeeded"}} for n in range(private_endpoints)]
+    properties: dict[str, Any] = {
+        "tenantId": tenant, "sku": {"family": "A", "name": "premium"},
+        "accessPolicies": access_policies or [], "vaultUri": vault_uri.rstrip("/") + "/",
+        "enabledForDeployment": False, "enableSoftDelete": soft_delete,
+        "softDeleteRetentionInDays": retention_days, "enableRbacAuthorization": rbac,
+        "publicNetworkAccess": public_network_access,
+        "networkAcls": {"bypass": "AzureServices", "defaultAction": default_action,
+                        "ipRules": [], "virtualNetworkRules": []},
+        "privateEndpointConnections": connections, "provisioningState": "Succeeded"}
+    if purge_protection:
+        properties["enablePurgeProtection"] = True
+    return {"id": vault_id, "name": name, "type": "Microsoft.KeyVault/vaults",
+            "location": "westeurope", "tags": {}, "properties": properties}
+
+
+def access_policy(object_id: str, keys: list[str], tenant: str = TENANT) -> dict[str, Any]:
+    """One access policy entry of a vault (key permissions only)."""
+    return {"tenantId": tenant, "objectId": object_id,
+            "permissions": {"keys": keys, "secrets": [], "certificates": []}}

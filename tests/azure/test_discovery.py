@@ -8,7 +8,7 @@ import time
 import pytest
 
 from pytest_cryptoaudit.budget import BUDGETS
-from pytest_cryptoaudit.lab.keyvault_standin import StoredKey
+from pytest_cryptoaudit.lab.keyvault_standin import StoredKey, access_policy, vault_resource
 from pytest_cryptoaudit.providers.azure_keyvault.clients import READ
 
 from .conftest import TOKEN_ENV
@@ -118,3 +118,50 @@ def test_an_untrusted_server_certificate_is_an_error(keyvault_standin):
     assert not attempt.keys
     (error,) = attempt.errors
     assert "certificate" in error.reason.lower() and standin.url in error.reason, error.reason
+
+
+SUBSCRIPTION = "00000000-0000-4000-8000-00000000abcd"
+
+
+def test_a_subscription_names_its_vaults_and_their_properties(keyvault_standin):
+    standin = keyvault_standin()
+    plant_keys(standin, 2)
+    policies = [access_policy("admin-object", ["all"]),
+                access_policy("reader-object", ["get", "list"]),
+                access_policy("partner-object", ["decrypt"], tenant="partner-tenant")]
+    standin.arm[SUBSCRIPTION] = [("vaults", vault_resource(
+        "kv1", standin.url, SUBSCRIPTION, rbac=False, access_policies=policies,
+        public_network_access="Enabled", default_action="Allow", private_endpoints=0))]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    assert not attempt.errors, attempt.errors
+    assert len(attempt.keys) == 2
+    vault = attempt.system.attributes["vault_properties"][standin.url]
+    assert (vault["rbac"], vault["public_network_access"], vault["private_endpoints"],
+            vault["access_policies"]) == (False, "Enabled", 0, 3)
+    grants = attempt.keys[0].managed.access
+    # The reader's get/list are no actions: only the admin and the partner are grants.
+    assert [(g.principal, g.outside) for g in grants] == [
+        ("admin-object", False), ("partner-object", True)]
+    assert standin.calls["Vaults_ListBySubscription"] == 1
+
+
+def test_an_rbac_vault_reports_no_access_policies(keyvault_standin):
+    standin = keyvault_standin()
+    plant_keys(standin, 1)
+    standin.arm[SUBSCRIPTION] = [("vaults", vault_resource("kv1", standin.url, SUBSCRIPTION))]
+    attempt = discover(standin, subscriptions=[SUBSCRIPTION], arm_endpoint=standin.url)
+    assert attempt.keys[0].managed.access is None
+    assert attempt.system.attributes["vault_properties"][standin.url]["rbac"] is True
+
+
+def test_an_unknown_subscription_is_an_error_naming_it(keyvault_standin):
+    standin = keyvault_standin()
+    plant_keys(standin, 1)
+    attempt = discover(standin, subscriptions=[SUBSCRIPTION], arm_endpoint=standin.url)
+    reasons = [error.reason for error in attempt.errors]
+    assert any(SUBSCRIPTION in r and "SubscriptionNotFound" in r for r in reasons), reasons
+    assert len(attempt.keys) == 1  # the named vault is still audited
+    assert "not found in the listed subscriptions" in attempt.system.unreadable[
+        "vault_properties"]
+    assert "not found" in attempt.keys[0].unreadable["managed.access"]

@@ -6,7 +6,13 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from pytest_cryptoaudit.lab.estate_keyvault import CERTIFICATES, ESTATE, config_toml
+from pytest_cryptoaudit.lab.estate_keyvault import (
+    CERTIFICATES,
+    ESTATE,
+    FOREIGN_TENANT,
+    SYSTEM_EXPECT,
+    config_toml,
+)
 
 from .conftest import TOKEN_ENV
 
@@ -38,7 +44,26 @@ def test_every_weakness_caught_and_every_clean_key_passes(audit, keyvault_estate
     for cert in CERTIFICATES:
         problems += mismatches(f"{cert.label}-key", by_uid.get(uids[f"{cert.label}-key"], {}),
                                {})
+    for system, expect in SYSTEM_EXPECT.items():
+        problems += mismatches(system, by_uid.get(f"azure-keyvault:{system}", {}), dict(expect))
     assert not problems, "\n".join(problems) + "\n" + run.output[-3000:]
     assert run.ret == 1
     audited = {uid for uid in by_uid if uid.startswith("https://")}
     assert audited == set(uids.values())
+    assert_findings_say_what(by_uid, uids)
+
+
+def assert_findings_say_what(by_uid, uids) -> None:
+    def message(label: str, check: str) -> str:
+        return by_uid[uids.get(label, label)][check]["message"]
+
+    assert FOREIGN_TENANT in message("legacy-purgeable", "kms-policy-principals")
+    assert "Recoverable+Purgeable" in message("legacy-purgeable", "keyvault-purge-protection")
+    assert "403" in message("denied", "discovery-complete")
+    old = message("azure-keyvault:akv-old", "keyvault-rbac-authorization")
+    assert "subscriptions" in old, old
+    legacy = message("azure-keyvault:akv-legacy", "keyvault-rbac-authorization")
+    assert "access policies" in legacy and "tier medium" in legacy
+    assert "2048" in message("weak-rsa-2048-critical", "key-strength")
+    assert "RSA key is software-protected" in message("weak-software",
+                                                      "keyvault-hsm-protection")

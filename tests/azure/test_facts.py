@@ -112,7 +112,8 @@ def test_origin_managed_hsm_and_declared_import():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"vault_urls": []}, "at least 1 item"),
+    ({"vault_urls": []}, "name vault_urls, subscriptions, or both"),
+    ({"subscriptions": ["not-a-guid"]}, "should match pattern"),
     ({"vault_urls": ["http://contoso.vault.azure.net"]}, "should match pattern"),
     ({"vault_urls": [VAULT], "credential": "client-secret"}, "needs tenant_id and client_id"),
     ({"vault_urls": [VAULT], "credential": "password"}, "credential"),

@@ -19,7 +19,8 @@ from .options import AzureKeyVaultOptions
 #: The service's published budget for reads of keys, about 4,000 per 10 s per vault.
 READS_PER_SECOND = 400.0
 READ = "keyvault:read"
-SCOPE = "https://vault.azure.net/.default"
+#: The ``Microsoft.KeyVault`` resource-provider version the vault resources are read with.
+ARM_API_VERSION = "2023-07-01"
 
 
 class CredentialError(Exception):
@@ -108,6 +109,16 @@ class Clients:
                                            read_timeout=options.request_timeout)
         self._keys: dict[str, Any] = {}
         self._certificates: dict[str, Any] = {}
+
+    def arm(self, subscription: str) -> Any:
+        """A management client of one subscription (made per call: listings are few)."""
+        from azure.mgmt.keyvault import KeyVaultManagementClient
+
+        endpoint = self.options.arm_endpoint.rstrip("/")
+        return KeyVaultManagementClient(
+            self.credential, subscription, base_url=endpoint,
+            credential_scopes=[f"{endpoint}/.default"], transport=self.transport,
+            api_version=ARM_API_VERSION, retry_total=self.options.max_retries)
 
     def _common(self, vault_url: str) -> dict[str, Any]:
         return {"transport": self.transport, "api_version": self.options.api_version,

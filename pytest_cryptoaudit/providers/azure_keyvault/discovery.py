@@ -16,6 +16,7 @@ from typing import Any
 
 from ...keyinfo import certificate_fields, state_of_certificate
 from .. import Discovery, DiscoveryContext
+from .arm import VaultProperties, access_grants, list_subscription
 from .clients import Clients, CredentialError, api_errors, describe
 from .facts import base_fields, kind_of, latest_rotation, managed_facts, rotation_of, text
 from .options import AzureKeyVaultOptions
@@ -67,6 +68,9 @@ class VaultDiscovery:
         self.failures: list[tuple[str, str | None]] = []
         self.listed: dict[str, int] = {}
         self.clients: Clients | None = None
+        #: ARM properties by vault URL, for the vaults of the listed subscriptions.
+        self.vaults: dict[str, VaultProperties] = {}
+        self.audited: list[str] = []
 
     def run(self, system_name: str) -> None:
         try:
@@ -76,7 +80,7 @@ class VaultDiscovery:
             return
         pool = ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="cryptoaudit-akv")
         try:
-            urls = [url.rstrip("/") for url in self.options.vault_urls]
+            self.audited = urls = self._vault_urls(pool)
             listings = [pool.submit(self.list_vault, url) for url in urls]
             reads: list[Future[Read]] = []
             for done in as_completed(listings):
@@ -85,6 +89,45 @@ class VaultDiscovery:
                 system_name, n, len(self.failures), expected=len(reads)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _vault_urls(self, pool: ThreadPoolExecutor) -> list[str]:
+        """The listed vault URLs and every vault of the listed subscriptions, once each."""
+        listings = {pool.submit(self.list_subscription, s): s for s in self.options.subscriptions}
+        for done in as_completed(listings):
+            for vault in done.result():
+                self.vaults.setdefault(vault.url, vault)
+        named = [url.rstrip("/") for url in self.options.vault_urls]
+        return list(dict.fromkeys([*named, *sorted(self.vaults)]))
+
+    def list_subscription(self, subscription: str) -> list[VaultProperties]:
+        assert self.clients is not None
+        try:
+            return list_subscription(self.clients.arm(subscription))
+        except self.errors as exc:
+            self.failures.append((f"subscription {subscription}: cannot list vaults and "
+                                  f"Managed HSMs: {describe(exc)}", None))
+            return []
+
+    def vault_facts(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The system's ``vault_properties`` (by vault URL), or why they are unreadable."""
+        found = {url: self.vaults[url].summary() for url in self.audited if url in self.vaults}
+        missing = [url for url in self.audited if url not in self.vaults]
+        if not missing:
+            return {"vault_properties": found}, {}
+        why = ("not found in the listed subscriptions" if self.options.subscriptions
+               else "read through Azure Resource Manager: name the vaults' subscriptions")
+        return {"vault_properties_read": found}, {
+            "vault_properties": f"vault properties of {', '.join(missing)}: {why}"}
+
+    def _access(self, vault_url: str) -> tuple[Any, str | None]:
+        """(the key's access grants or None, why unreadable) from the vault's properties."""
+        vault = self.vaults.get(vault_url)
+        if vault is None:
+            return None, ("vault not found in the listed subscriptions"
+                          if self.options.subscriptions else None)
+        if vault.rbac:
+            return None, None  # role assignments are not read (see docs)
+        return access_grants(vault, self.options.allowed_tenants), None
 
     def _collect(self, futures: list[Future[Read]], progress: Callable[[int], None]) -> None:
         for count, future in enumerate(as_completed(futures), start=1):
@@ -144,7 +187,10 @@ class VaultDiscovery:
         rotation = None
         if facts["can_rotate"]:
             rotation = self._rotation(client, subject, fields, current)
-        fields["managed"] = managed_facts(facts, rotation=rotation)
+        access, why = self._access(subject.vault_url)
+        if why:
+            unreadable["managed.access"] = why
+        fields["managed"] = managed_facts(facts, rotation=rotation, access=access)
         if "managed.rotation" in unreadable:
             unreadable.setdefault("rotation_enabled", unreadable["managed.rotation"])
         return Read(subject, kind_of(text(key.key_type)), fields)

@@ -15,6 +15,8 @@ from ...policy import PolicySetting, tiered
 from .. import ProviderOptions
 
 VaultUrl = Annotated[str, pydantic.StringConstraints(pattern=r"^https://[^/?#\s]+/?$")]
+SubscriptionId = Annotated[str, pydantic.StringConstraints(
+    pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
 EnvName = Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Credential = Literal["default", "client-secret", "managed-identity", "workload-identity",
                      "access-token"]
@@ -25,7 +27,15 @@ class AzureKeyVaultOptions(ProviderOptions, LimitOptions):
 
     #: The vaults (``https://NAME.vault.azure.net``) and Managed HSMs
     #: (``https://NAME.managedhsm.azure.net``) to audit.
-    vault_urls: Annotated[list[VaultUrl], pydantic.Field(min_length=1)]
+    vault_urls: list[VaultUrl] = []
+    #: Subscriptions whose every vault and Managed HSM is audited; their properties (soft
+    #: delete, purge protection, RBAC or access policies, network) are read through ARM,
+    #: also for the listed ``vault_urls`` they hold.
+    subscriptions: list[SubscriptionId] = []
+    #: Azure Resource Manager, for sovereign clouds or a test server.
+    arm_endpoint: VaultUrl = "https://management.azure.com"
+    #: Tenants whose principals may appear in access policies, besides the vault's own.
+    allowed_tenants: list[str] = []
     #: How to sign in: DefaultAzureCredential, or one named credential type.
     credential: Credential = "default"
     tenant_id: str | None = None
@@ -58,6 +68,8 @@ class AzureKeyVaultOptions(ProviderOptions, LimitOptions):
 
     @pydantic.model_validator(mode="after")
     def _named_credential_complete(self) -> AzureKeyVaultOptions:
+        if not (self.vault_urls or self.subscriptions):
+            raise ValueError("name vault_urls, subscriptions, or both")
         if self.credential == "client-secret" and not (self.tenant_id and self.client_id):
             raise ValueError('credential = "client-secret" needs tenant_id and client_id')
         return self
@@ -82,6 +94,15 @@ POLICY_SETTINGS: tuple[PolicySetting, ...] = (
         "azure_keyvault_min_retention_days", tiered(7, 7, 30, 90),
         "Fewest days a deleted key stays recoverable (soft-delete retention).",
         "CSA CCM v4 CEK-14"),
+    PolicySetting(
+        "azure_keyvault_rbac_required", tiered(False, True, True, True),
+        "Whether vaults must authorise with Azure RBAC rather than access policies.",
+        "CIS Microsoft Azure Foundations 8.6; Microsoft cloud security benchmark PA-7"),
+    PolicySetting(
+        "azure_keyvault_private_network_required", tiered(False, False, True, True),
+        "Whether vaults must be closed to the internet (public access disabled, or only "
+        "listed networks) or reached through a private endpoint.",
+        "CIS Microsoft Azure Foundations 8.7; Microsoft cloud security benchmark NS-2"),
     PolicySetting(
         "azure_keyvault_hsm_required", tiered(False, False, True, True),
         "Whether keys must be HSM-protected (RSA-HSM, EC-HSM, oct-HSM or a Managed HSM).",

@@ -3,6 +3,7 @@ HSMs, read through the official SDK."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .. import Discovery, DiscoveryContext, Provider
@@ -24,7 +25,10 @@ class AzureKeyVaultProvider(Provider):
         options: AzureKeyVaultOptions = system.options
         run = VaultDiscovery(options, context)
         run.run(system.name)
+        properties, unreadable = run.vault_facts()
         attempt = self.new_discovery(
-            system, vaults=sorted(url.rstrip("/") for url in options.vault_urls),
-            listed=dict(sorted(run.listed.items())), credential=options.credential)
+            system, vaults=sorted(run.audited), subscriptions=list(options.subscriptions),
+            listed=dict(sorted(run.listed.items())), credential=options.credential,
+            **properties)
+        attempt.system = dataclasses.replace(attempt.system, unreadable=unreadable)
         return run.to_discovery(attempt)
