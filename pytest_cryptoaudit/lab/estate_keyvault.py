@@ -8,19 +8,24 @@ the tests assert the audit per key and check.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import json
+import sys
+import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from .keyvault_standin import (
     TENANT,
+    TOKEN,
     KeyVaultStandIn,
     StoredCertificate,
     StoredKey,
     access_policy,
     vault_resource,
 )
+from .processes import ensure_running, start_process, wait_until
 
 FAIL, ERROR, SKIP = "failed", "error", "skipped"
 OWNER = {"owner": "payments-team"}
@@ -214,23 +219,24 @@ def seed(standins: Mapping[str, KeyVaultStandIn], now: datetime | None = None) -
     return uids
 
 
-def system(vault: PlantedVault, standin: KeyVaultStandIn, token_env: str) -> dict[str, Any]:
+def system(vault: PlantedVault, url: str, ca_file: Path, token_env: str) -> dict[str, Any]:
     """The config of one planted vault's system: the prod vault is found through its
     subscription alone, the legacy one is named and its subscription listed, the old one
     is named only."""
     found: dict[str, Any] = {
         "name": vault.system, "provider": "azure-keyvault", "risk_tier": vault.risk_tier,
         "ssrm_owner": "CSC", "credential": "access-token", "access_token_env": token_env,
-        "ca_file": str(standin.ca_file), "verify_challenge_resource": False}
+        "ca_file": str(ca_file), "verify_challenge_resource": False}
     if vault.subscription is not None:
-        found.update(subscriptions=[vault.subscription], arm_endpoint=standin.url)
+        found.update(subscriptions=[vault.subscription], arm_endpoint=url)
     if vault.system != "akv-prod":
-        found["vault_urls"] = [standin.url]
+        found["vault_urls"] = [url]
     return found
 
 
 def systems(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> list[dict[str, Any]]:
-    return [system(vault, standins[vault.system], token_env) for vault in VAULTS]
+    return [system(vault, standins[vault.system].url, standins[vault.system].ca_file,
+                   token_env) for vault in VAULTS]
 
 
 def config_toml(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> str:
@@ -245,3 +251,61 @@ def start(folder: Path, **options: Any) -> dict[str, KeyVaultStandIn]:
     """One started stand-in per planted vault, all from one test CA in ``folder`` (close
     each when done)."""
     return {vault.system: KeyVaultStandIn(folder, **options).__enter__() for vault in VAULTS}
+
+
+#: The variable the lab's configuration names for the stand-in's test token.
+LAB_TOKEN_ENV = "CRYPTOAUDIT_LAB_AZURE_TOKEN"
+#: Clean application keys of the lab's production vault, beside the planted estate.
+LAB_BULK_KEYS = 40
+
+
+def lab_seed(standins: Mapping[str, KeyVaultStandIn]) -> dict[str, str]:
+    """The planted estate and, in the production vault, a realistic run of clean
+    application keys (RSA-HSM 3072 and EC-HSM P-256, rotated every 90 days)."""
+    uids = seed(standins)
+    now = datetime.now(UTC)
+    prod = VAULTS[0]
+    for number in range(LAB_BULK_KEYS):
+        rsa = number % 2 == 0
+        planted = PlantedKey(f"app-{number:03d}", kty="RSA-HSM" if rsa else "EC-HSM",
+                             size=3072 if rsa else None, curve=None if rsa else "P-256",
+                             age_days=10 + number, versions=1 + number % 3)
+        standins[prod.system].vault.add_key(stored_key(planted, prod, now))
+        uids[planted.label] = f"{standins[prod.system].url}/keys/{planted.label}"
+    return uids
+
+
+def serve(folder: Path, ready_file: Path) -> None:
+    """Serve the seeded vaults until terminated; ``ready_file`` says where, when ready."""
+    standins = start(folder)
+    lab_seed(standins)
+    partial = ready_file.with_suffix(".tmp")
+    partial.write_text(json.dumps({"urls": {name: s.url for name, s in standins.items()},
+                                   "ca_file": str(next(iter(standins.values())).ca_file)}))
+    partial.replace(ready_file)  # whole or absent: the lab never reads half a file
+    threading.Event().wait()
+
+
+def start_keyvault_estate(services_dir: Path, record_pid: Callable[[int], None]
+                          ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Start the seeded stand-in vaults in a process of their own; return the config
+    systems and the environment they need (the stand-in's test token)."""
+    folder = services_dir / "keyvault"
+    folder.mkdir(parents=True, exist_ok=True)
+    ready, log = folder / "estate.json", folder / "standin.log"
+    process = start_process([sys.executable, "-m", __name__, str(folder), str(ready)], log)
+    record_pid(process.pid)
+
+    def seeded() -> bool:
+        ensure_running(process, "Key Vault stand-in", log)
+        return ready.exists()
+
+    wait_until(seeded, "Key Vault stand-in", timeout=60)
+    data = json.loads(ready.read_text())
+    found = [system(vault, data["urls"][vault.system], Path(data["ca_file"]), LAB_TOKEN_ENV)
+             for vault in VAULTS]
+    return found, {LAB_TOKEN_ENV: TOKEN}
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]), Path(sys.argv[2]))
