@@ -4,6 +4,7 @@ vaults: every weakness caught on its own key, every clean key passing every chec
 from __future__ import annotations
 
 import collections
+import json
 from typing import Any
 
 from pytest_cryptoaudit.lab.estate_keyvault import (
@@ -13,6 +14,7 @@ from pytest_cryptoaudit.lab.estate_keyvault import (
     SYSTEM_EXPECT,
     config_toml,
 )
+from pytest_cryptoaudit.lab.keyvault_standin import TOKEN
 
 from .conftest import TOKEN_ENV
 
@@ -51,6 +53,7 @@ def test_every_weakness_caught_and_every_clean_key_passes(audit, keyvault_estate
     audited = {uid for uid in by_uid if uid.startswith("https://")}
     assert audited == set(uids.values())
     assert_findings_say_what(by_uid, uids)
+    assert TOKEN not in run.output and TOKEN not in json.dumps(run.evidence)
 
 
 def assert_findings_say_what(by_uid, uids) -> None:

@@ -18,7 +18,15 @@ from ...keyinfo import certificate_fields, state_of_certificate
 from .. import Discovery, DiscoveryContext
 from .arm import VaultProperties, access_grants, list_subscription
 from .clients import Clients, CredentialError, api_errors, describe
-from .facts import base_fields, kind_of, latest_rotation, managed_facts, rotation_of, text
+from .facts import (
+    base_fields,
+    is_managed_hsm,
+    kind_of,
+    latest_rotation,
+    managed_facts,
+    rotation_of,
+    text,
+)
 from .options import AzureKeyVaultOptions
 
 NOT_FETCHED = "not fetched: no selected control needs it"
@@ -150,7 +158,8 @@ class VaultDiscovery:
             ("keys", self.clients.keys(vault_url).list_properties_of_keys)]
         if self.options.include_deleted:
             listings.append(("deleted keys", self.clients.keys(vault_url).list_deleted_keys))
-        if self.options.include_certificates:
+        # A Managed HSM holds keys only: it has no certificates endpoint.
+        if self.options.include_certificates and not is_managed_hsm(vault_url):
             listings.append(("certificates", self.clients.certificates(vault_url)
                              .list_properties_of_certificates))
         subjects: list[Subject] = []
