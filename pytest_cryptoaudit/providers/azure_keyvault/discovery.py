@@ -34,8 +34,10 @@ PROGRESS_EVERY = 50
 
 #: Fact -> the calls that fill it, for calls made only when a selected control needs the
 #: fact. Listing keys and reading each key (``GetKey``) are always made.
+ROTATION_FACTS = ("managed.rotation", "managed.rotation.period_days", "rotation_enabled",
+                  "rotation_period_days")
 FETCHES: dict[str, tuple[str, ...]] = {
-    "managed.rotation": ("keys:GetKeyRotationPolicy",),
+    **dict.fromkeys(ROTATION_FACTS, ("keys:GetKeyRotationPolicy",)),
     "rotated": ("keys:GetKeyVersions",),
 }
 
@@ -69,7 +71,7 @@ class VaultDiscovery:
     def __init__(self, options: AzureKeyVaultOptions, context: DiscoveryContext) -> None:
         self.options = options
         self.context = context
-        self.rotation = context.needs("managed.rotation")
+        self.rotation = context.needs(*ROTATION_FACTS)
         self.versions = context.needs("rotated")
         self.errors = api_errors()
         self.found: list[Read] = []
