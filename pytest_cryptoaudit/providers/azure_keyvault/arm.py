@@ -59,6 +59,11 @@ class VaultProperties:
                 "access_policies": len(self.access_policies)}
 
 
+def vault_key(url: str) -> str:
+    """A vault URL as one spelling: host names are case-insensitive, the slash optional."""
+    return url.rstrip("/").lower()
+
+
 def _approved_endpoints(properties: Mapping[str, Any]) -> int:
     return sum(1 for connection in properties.get("privateEndpointConnections") or ()
                if ((connection.get("properties") or {}).get("privateLinkServiceConnectionState")
@@ -71,7 +76,7 @@ def vault_properties(resource: Mapping[str, Any], managed_hsm: bool) -> VaultPro
     url = (properties.get("hsmUri") if managed_hsm else properties.get("vaultUri")) or ""
     network = properties.get("networkAcls") or {}
     return VaultProperties(
-        url=url.rstrip("/"), resource_id=str(resource.get("id", "")),
+        url=vault_key(url), resource_id=str(resource.get("id", "")),
         tenant_id=str(properties.get("tenantId", "")), managed_hsm=managed_hsm,
         soft_delete=properties.get("enableSoftDelete"),
         retention_days=properties.get("softDeleteRetentionInDays"),

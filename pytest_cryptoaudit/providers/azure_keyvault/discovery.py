@@ -16,7 +16,7 @@ from typing import Any
 
 from ...keyinfo import certificate_fields, state_of_certificate
 from .. import Discovery, DiscoveryContext
-from .arm import VaultProperties, access_grants, list_subscription
+from .arm import VaultProperties, access_grants, list_subscription, vault_key
 from .clients import Clients, CredentialError, api_errors, describe
 from .facts import (
     base_fields,
@@ -106,7 +106,7 @@ class VaultDiscovery:
         for done in as_completed(listings):
             for vault in done.result():
                 self.vaults.setdefault(vault.url, vault)
-        named = [url.rstrip("/") for url in self.options.vault_urls]
+        named = [vault_key(url) for url in self.options.vault_urls]
         return list(dict.fromkeys([*named, *sorted(self.vaults)]))
 
     def list_subscription(self, subscription: str) -> list[VaultProperties]:
