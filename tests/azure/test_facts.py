@@ -129,3 +129,38 @@ def test_options_defaults():
     options = AzureKeyVaultOptions(vault_urls=[VAULT])
     assert (options.credential, options.api_version, options.verify_challenge_resource,
             options.request_budgets) == ("default", "7.5", True, True)
+
+
+def test_access_policies_as_grants():
+    from pytest_cryptoaudit.facts import Action
+    from pytest_cryptoaudit.providers.azure_keyvault.arm import access_grants, vault_properties
+
+    resource = {"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v",
+                "properties": {"tenantId": "Home", "vaultUri": "https://V.vault.azure.net/",
+                               "accessPolicies": [
+        {"tenantId": "home", "objectId": "admin", "permissions": {"keys": ["All"]}},
+        {"tenantId": "home", "objectId": "app", "applicationId": "a1",
+         "permissions": {"keys": ["wrapKey", "unwrapKey", "get"]}},
+        {"tenantId": "partner", "objectId": "backup", "permissions": {"keys": ["backup"]}},
+        {"tenantId": "elsewhere", "objectId": "secrets-only", "permissions": {"secrets": ["get"]}},
+    ]}}
+    vault = vault_properties(resource, managed_hsm=False)
+    assert vault.url == "https://v.vault.azure.net"
+    assert (vault.rbac, vault.network_restricted) == (False, False)
+    grants = {g.principal: g for g in access_grants(vault, allowed_tenants=["PARTNER"])}
+    assert set(grants) == {"admin", "app", "backup"}
+    assert set(grants["admin"].actions) == {Action.USE, Action.MANAGE, Action.EXPORT,
+                                            Action.DELETE}
+    assert grants["app"].actions == (Action.USE,) and grants["app"].restricted
+    assert grants["backup"].actions == (Action.EXPORT,)
+    assert not any(g.outside for g in grants.values())
+    assert [g.principal for g in access_grants(vault, []) if g.outside] == ["backup"]
+
+
+def test_a_managed_hsm_is_always_rbac():
+    from pytest_cryptoaudit.providers.azure_keyvault.arm import vault_properties
+
+    hsm = vault_properties({"properties": {"hsmUri": HSM + "/", "tenantId": "t",
+                                           "publicNetworkAccess": "Disabled"}}, managed_hsm=True)
+    assert (hsm.url, hsm.rbac, hsm.managed_hsm, hsm.network_restricted) == (HSM, True, True,
+                                                                            True)
