@@ -144,12 +144,34 @@ def _start_kms(state: LabState, say: Say) -> None:
         "trails, and a multi-tenant system")
 
 
+def _azure_installed() -> bool:
+    try:  # a dotted name imports its parents: no ``azure`` package at all raises
+        return importlib.util.find_spec("azure.keyvault.keys") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _start_keyvault(state: LabState, say: Say) -> None:
+    if not _azure_installed():
+        say("lab: the Azure SDK is not installed (pip install 'pytest-cryptoaudit[azure]'): "
+            "no Key Vault in this lab")
+        return
+    from .estate_keyvault import start_keyvault_estate
+
+    systems, env = start_keyvault_estate(state.directory / "services", state.add_pid)
+    state.systems.extend(systems)
+    state.env.update(env)
+    say("lab: Key Vault stand-in (documented REST API, not Azure) with three vaults, "
+        "planted keys and certificates")
+
+
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("files", _start_files),
     ("tls", _start_tls),
     ("hsm", _start_hsm),
     ("vault", _start_vault),
     ("kms", _start_kms),
+    ("keyvault", _start_keyvault),
 )
 
 

@@ -22,8 +22,9 @@ PACKS = {
     "tls": {"tls.py"},
     "files": {"storage.py"},
     "libraries": {"libraries.py"},
+    "azure-keyvault": {"azure_keyvault.py"},
 }
-PROVIDER_MODULES = {"aws-kms": "aws_kms"}
+PROVIDER_MODULES = {"aws-kms": "aws_kms", "azure-keyvault": "azure_keyvault"}
 
 
 def provider_patterns(name: str) -> list[re.Pattern[str]]:

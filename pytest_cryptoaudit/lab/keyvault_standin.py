@@ -1,0 +1,436 @@
+"""A loopback stand-in for the Azure Key Vault data plane (REST API 7.4 to 7.6).
+
+Not Azure's service: a small HTTPS server that answers the documented read operations of
+the data plane with the documented shapes, so the provider is driven through the official
+SDK (``azure-keyvault-keys``, ``azure-keyvault-certificates``) without patching it:
+
+* keys: list (``nextLink`` paging), get (latest or one version), list versions, get the
+  rotation policy, list and get deleted keys;
+* certificates: list, get (with its policy), get the policy;
+* the authentication challenge: a request without a bearer token gets ``401`` with the
+  ``WWW-Authenticate: Bearer authorization=..., resource=...`` header the SDK expects; only
+  the token the test credential hands out is accepted; the server speaks only TLS, from a
+  test CA the client is given (the SDK sends bearer tokens over TLS only);
+* Azure Resource Manager, for the vault resources of a subscription: list vaults and
+  Managed HSMs (``Microsoft.KeyVault`` 2023-07-01), with their soft delete, purge
+  protection, RBAC or access policies, network rules and private endpoints;
+* throttling: past ``requests_per_window`` requests in ``window_seconds`` it answers ``429``
+  with ``Retry-After``, as the service does past its per-vault request budget.
+
+Key material is never generated: public JWK fields are random bytes of the right length.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import dataclasses
+import json
+import os
+import secrets
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .keygen import cert_pem, ec_key, private_pem, write
+from .processes import LOOPBACK
+from .tls_pki import LeafSpec, issue_ca, issue_leaf
+
+API_VERSIONS = ("7.4", "7.5", "7.6")
+#: Versions of the Microsoft.KeyVault resource provider (ARM) the stand-in answers.
+ARM_API_VERSIONS = ("2023-07-01", "2024-11-01")
+TENANT = "11111111-2222-3333-4444-555555555555"
+#: The only bearer token the stand-in accepts (handed out by the test credential).
+TOKEN = "standin-access-token"
+CHALLENGE = (f'Bearer authorization="https://login.microsoftonline.com/{TENANT}", '
+             'resource="https://vault.azure.net"')
+CURVES = {"P-256": 32, "P-384": 48, "P-521": 66, "P-256K": 32}
+#: The default policy a key without one reports: notify 30 days before expiry, never rotate.
+DEFAULT_POLICY_ACTIONS = [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def epoch(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+@dataclasses.dataclass
+class StoredKey:
+    """One key of the stand-in: its versions (oldest first), policy and deletion."""
+
+    name: str
+    kty: str
+    size: int | None = None
+    curve: str | None = None
+    key_ops: tuple[str, ...] = ("sign", "verify")
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Version -> creation time, oldest first; the last one is the current version.
+    versions: dict[str, datetime] = dataclasses.field(default_factory=dict)
+    enabled: bool = True
+    not_before: datetime | None = None
+    expires: datetime | None = None
+    recovery_level: str = "Recoverable"
+    recoverable_days: int | None = 90
+    rotation_policy: dict[str, Any] | None = None
+    managed: bool = False
+    deleted: datetime | None = None
+    purge_date: datetime | None = None
+    #: Answer 403 to reads of this key (a key the caller may list but not read).
+    forbidden: bool = False
+
+
+@dataclasses.dataclass
+class StoredCertificate:
+    """One certificate: its DER, policy and attributes (the key lives among the keys)."""
+
+    name: str
+    der: bytes
+    policy: dict[str, Any]
+    created: datetime
+    enabled: bool = True
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    version: str = dataclasses.field(default_factory=lambda: secrets.token_hex(16))
+
+
+class StandInVault:
+    """The state of one vault, and the documented JSON for each of its objects."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.keys: dict[str, StoredKey] = {}
+        self.certificates: dict[str, StoredCertificate] = {}
+
+    def add_key(self, key: StoredKey) -> StoredKey:
+        if not key.versions:
+            key.versions = {secrets.token_hex(16): datetime.now(UTC)}
+        self.keys[key.name] = key
+        return key
+
+    def kid(self, key: StoredKey, version: str | None = None) -> str:
+        base = f"{self.url}/keys/{key.name}"
+        return f"{base}/{version}" if version else base
+
+    def attributes(self, key: StoredKey, version: str) -> dict[str, Any]:
+        created = epoch(key.versions[version])
+        found = {"enabled": key.enabled, "nbf": epoch(key.not_before),
+                 "exp": epoch(key.expires), "created": created, "updated": created,
+                 "recoveryLevel": key.recovery_level, "recoverableDays": key.recoverable_days}
+        return {name: value for name, value in found.items() if value is not None}
+
+    def key_item(self, key: StoredKey, version: str | None = None) -> dict[str, Any]:
+        current = version or list(key.versions)[-1]
+        item: dict[str, Any] = {"kid": self.kid(key, version),
+                                "attributes": self.attributes(key, current), "tags": key.tags}
+        if key.managed:
+            item["managed"] = True
+        if key.deleted is not None:
+            item.update(recoveryId=f"{self.url}/deletedkeys/{key.name}",
+                        deletedDate=epoch(key.deleted),
+                        scheduledPurgeDate=epoch(key.purge_date))
+        return item
+
+    def key_bundle(self, key: StoredKey, version: str | None = None) -> dict[str, Any]:
+        current = version or list(key.versions)[-1]
+        jwk: dict[str, Any] = {"kid": self.kid(key, current), "kty": key.kty,
+                               "key_ops": list(key.key_ops)}
+        if key.kty.startswith("RSA"):
+            modulus = bytearray(os.urandom((key.size or 2048) // 8))
+            modulus[0] |= 0x80
+            jwk.update(n=b64url(bytes(modulus)), e=b64url(b"\x01\x00\x01"))
+        elif key.kty.startswith("EC"):
+            length = CURVES[key.curve or "P-256"]
+            jwk.update(crv=key.curve, x=b64url(os.urandom(length)), y=b64url(os.urandom(length)))
+        bundle = self.key_item(key, version)
+        bundle.pop("kid")
+        return {"key": jwk, **bundle}
+
+    def rotation_policy(self, key: StoredKey) -> dict[str, Any]:
+        policy = key.rotation_policy or {"lifetimeActions": DEFAULT_POLICY_ACTIONS,
+                                         "attributes": {}}
+        return {"id": f"{self.kid(key)}/rotationpolicy", **policy}
+
+    def certificate_item(self, cert: StoredCertificate) -> dict[str, Any]:
+        return {"id": f"{self.url}/certificates/{cert.name}", "tags": cert.tags,
+                "attributes": self.certificate_attributes(cert),
+                "x5t": b64url(cert.der[:20])}
+
+    def certificate_attributes(self, cert: StoredCertificate) -> dict[str, Any]:
+        from cryptography import x509
+
+        parsed = x509.load_der_x509_certificate(cert.der)
+        return {"enabled": cert.enabled, "nbf": epoch(parsed.not_valid_before_utc),
+                "exp": epoch(parsed.not_valid_after_utc), "created": epoch(cert.created),
+                "updated": epoch(cert.created), "recoveryLevel": "Recoverable",
+                "recoverableDays": 90}
+
+    def certificate_policy(self, cert: StoredCertificate) -> dict[str, Any]:
+        return {"id": f"{self.url}/certificates/{cert.name}/policy", **cert.policy}
+
+    def certificate_bundle(self, cert: StoredCertificate) -> dict[str, Any]:
+        base = f"{self.url}/certificates/{cert.name}/{cert.version}"
+        return {"id": base, "kid": f"{self.url}/keys/{cert.name}/{cert.version}",
+                "sid": f"{self.url}/secrets/{cert.name}/{cert.version}",
+                "x5t": b64url(cert.der[:20]), "cer": base64.b64encode(cert.der).decode(),
+                "attributes": self.certificate_attributes(cert), "tags": cert.tags,
+                "policy": self.certificate_policy(cert)}
+
+
+class Throttle:
+    """The vault's request budget: ``limit`` requests per ``window`` seconds."""
+
+    def __init__(self, limit: int | None, window: float, retry_after: int) -> None:
+        self.limit, self.window, self.retry_after = limit, window, retry_after
+        self._times: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+        self.refused = 0
+
+    def admit(self) -> bool:
+        if self.limit is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            while self._times and now - self._times[0] > self.window:
+                self._times.popleft()
+            if len(self._times) >= self.limit:
+                self.refused += 1
+                return False
+            self._times.append(now)
+            return True
+
+
+class KeyVaultStandIn:
+    """One stand-in vault served over HTTPS on a free loopback port; use as a context
+    manager. ``ca_file`` is the CA the client must trust; ``calls`` counts the requests
+    answered per operation (``GetKey``, ``GetKeys`` ...), throttled ones under ``Throttled``.
+    """
+
+    def __init__(self, folder: Path, page_size: int = 25, requests_per_window: int | None = None,
+                 window_seconds: float = 10.0, retry_after: int = 1) -> None:
+        self.folder = folder
+        self.page_size = page_size
+        self.throttle = Throttle(requests_per_window, window_seconds, retry_after)
+        self.calls: collections.Counter[str] = collections.Counter()
+        #: ARM resources this server lists, by subscription: ``(type, resource JSON)``
+        #: with type ``vaults`` or ``managedHSMs``.
+        self.arm: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+        context = self._tls_context(folder)
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), _handler(self))
+        self.server.daemon_threads = True
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://{LOOPBACK}:{self.server.server_address[1]}"
+        self.vault = StandInVault(self.url)
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.folder / "keyvault-ca.pem"
+
+    def _tls_context(self, folder: Path) -> ssl.SSLContext:
+        """A server context from the folder's test CA and loopback leaf, made on first use:
+        stand-ins that share a folder share one CA (one ``ca_file`` trusts them all)."""
+        leaf_file, key_file = folder / "keyvault-leaf.pem", folder / "keyvault-leaf-key.pem"
+        if not (self.ca_file.is_file() and leaf_file.is_file() and key_file.is_file()):
+            folder.mkdir(parents=True, exist_ok=True)
+            ca_key, leaf_key = ec_key(), ec_key()
+            ca = issue_ca("pytest-cryptoaudit Key Vault stand-in CA", ca_key)
+            spec = LeafSpec(None, 30, 1, ("digital_signature",), trusted_issuer=True)
+            leaf = issue_leaf(spec, leaf_key.public_key(), ca_key, ca)
+            write(leaf_file, cert_pem(leaf), mode=0o644)
+            write(key_file, private_pem(leaf_key), mode=0o600)
+            write(self.ca_file, cert_pem(ca), mode=0o644)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(leaf_file, key_file)
+        return context
+
+    def __enter__(self) -> KeyVaultStandIn:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def count(self, operation: str) -> None:
+        with self._lock:
+            self.calls[operation] += 1
+
+    # -- answers ------------------------------------------------------------------------
+
+    def page(self, items: list[dict[str, Any]], path: str,
+             query: Mapping[str, list[str]]) -> dict[str, Any]:
+        """One page of ``items`` and the ``nextLink`` to the next, as the service pages."""
+        size = min(int(query.get("maxresults", [self.page_size])[0]), self.page_size)
+        start = int(query.get("$skiptoken", ["0"])[0])
+        answer: dict[str, Any] = {"value": items[start:start + size], "nextLink": None}
+        if start + size < len(items):
+            version = query["api-version"][0]
+            answer["nextLink"] = (f"{self.url}{path}?api-version={version}"
+                                  f"&$skiptoken={start + size}&maxresults={size}")
+        return answer
+
+    def route(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
+        """(status, JSON body, operation) for a GET of ``path``."""
+        parts = [part for part in path.split("/") if part]
+        vault = self.vault
+        live = [k for k in vault.keys.values() if k.deleted is None]
+        deleted = [k for k in vault.keys.values() if k.deleted is not None]
+        if parts == ["keys"]:
+            return 200, self.page([vault.key_item(k) for k in live], path, query), "GetKeys"
+        if parts == ["deletedkeys"]:
+            return (200, self.page([vault.key_item(k) for k in deleted], path, query),
+                    "GetDeletedKeys")
+        if parts == ["certificates"]:
+            items = [vault.certificate_item(c) for c in vault.certificates.values()]
+            return 200, self.page(items, path, query), "GetCertificates"
+        if len(parts) >= 2 and parts[0] in ("keys", "deletedkeys"):
+            return self._key_route(parts, path, query)
+        if len(parts) >= 2 and parts[0] == "certificates":
+            cert = vault.certificates.get(parts[1])
+            if cert is None:
+                return 404, _error("CertificateNotFound", f"{parts[1]} not found"), "GetCertificate"
+            if parts[2:] == ["policy"]:
+                return 200, vault.certificate_policy(cert), "GetCertificatePolicy"
+            return 200, vault.certificate_bundle(cert), "GetCertificate"
+        return 404, _error("NotFound", f"no operation at {path}"), "Unknown"
+
+    def arm_route(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
+        """``GET /subscriptions/{id}/providers/Microsoft.KeyVault/{vaults|managedHSMs}``."""
+        parts = [part for part in path.split("/") if part]
+        if (len(parts) != 5 or parts[2] != "providers" or parts[3] != "Microsoft.KeyVault"
+                or parts[4] not in ("vaults", "managedHSMs")):
+            return 404, _error("NotFound", f"no operation at {path}"), "Unknown"
+        operation = "Vaults_ListBySubscription" if parts[4] == "vaults" else \
+            "ManagedHsms_ListBySubscription"
+        if parts[1] not in self.arm:
+            return 404, _error("SubscriptionNotFound",
+                               f"The subscription '{parts[1]}' could not be found."), operation
+        items = [item for kind, item in self.arm[parts[1]] if kind == parts[4]]
+        return 200, self.page(items, path, query), operation
+
+    def _key_route(self, parts: list[str], path: str,
+                   query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
+        vault = self.vault
+        key = vault.keys.get(parts[1])
+        want_deleted = parts[0] == "deletedkeys"
+        operation = {("deletedkeys",): "GetDeletedKey", ("keys",): "GetKey"}[(parts[0],)]
+        rest = parts[2:]
+        if rest == ["versions"]:
+            operation = "GetKeyVersions"
+        elif rest == ["rotationpolicy"]:
+            operation = "GetKeyRotationPolicy"
+        if key is None or (key.deleted is not None) != want_deleted:
+            return 404, _error("KeyNotFound", f"A key with (name/id) {parts[1]} was not "
+                               "found in this key vault."), operation
+        if key.forbidden:
+            return 403, _error("Forbidden", "The user, group or application does not have "
+                               "keys get permission on key vault"), operation
+        if operation == "GetKeyVersions":
+            items = [vault.key_item(key, version) for version in key.versions]
+            return 200, self.page(items, path, query), operation
+        if operation == "GetKeyRotationPolicy":
+            return 200, vault.rotation_policy(key), operation
+        version = rest[0] if rest else None
+        if version is not None and version not in key.versions:
+            return 404, _error("KeyNotFound", f"version {version} not found"), operation
+        return 200, vault.key_bundle(key, version), operation
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _handler(standin: KeyVaultStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            split = urlsplit(self.path)
+            query = parse_qs(split.query)
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._send(401, _error("Unauthorized", "AKV10000: Request is missing a "
+                                       "Bearer or PoP token."),
+                           {"WWW-Authenticate": CHALLENGE})
+                return
+            arm = split.path.startswith("/subscriptions/")
+            versions = ARM_API_VERSIONS if arm else API_VERSIONS
+            if query.get("api-version", [""])[0] not in versions:
+                self._send(400, _error("BadParameter", "The specified version "
+                                       f"{query.get('api-version')} is not recognized."))
+                return
+            if not standin.throttle.admit():
+                standin.count("Throttled")
+                self._send(429, _error("Throttled", "Request was not processed because too "
+                                       "many requests were received."),
+                           {"Retry-After": str(standin.throttle.retry_after)})
+                return
+            route = standin.arm_route if arm else standin.route
+            status, body, operation = route(split.path, query)
+            standin.count(operation)
+            self._send(status, body)
+
+        def _send(self, status: int, body: Any, headers: Mapping[str, str] = {}) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-ms-keyvault-service-version", "1.9.1.0")
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def vault_resource(name: str, vault_uri: str, subscription: str, *, tenant: str = TENANT,
+                   soft_delete: bool = True, retention_days: int = 90,
+                   purge_protection: bool = True, rbac: bool = True,
+                   access_policies: list[dict[str, Any]] | None = None,
+                   public_network_access: str = "Disabled", default_action: str = "Deny",
+                   private_endpoints: int = 1) -> dict[str, Any]:
+    """A ``Microsoft.KeyVault/vaults`` resource as ARM lists it (2023-07-01 shape)."""
+    vault_id = (f"/subscriptions/{subscription}/resourceGroups/rg-crypto/providers/"
+                f"Microsoft.KeyVault/vaults/{name}")
+    connections = [{
+        "id": f"{vault_id}/privateEndpointConnections/pe-{n}",
+        "properties": {
+            "privateEndpoint": {"id": f"/subscriptions/{subscription}/resourceGroups/rg-net/"
+                                      f"providers/Microsoft.Network/privateEndpoints/pe-{n}"},
+            "privateLinkServiceConnectionState": {"status": "Approved",
+                                                  "actionsRequired": "None"},
+            "provisioningState": "Succeeded"}} for n in range(private_endpoints)]
+    properties: dict[str, Any] = {
+        "tenantId": tenant, "sku": {"family": "A", "name": "premium"},
+        "accessPolicies": access_policies or [], "vaultUri": vault_uri.rstrip("/") + "/",
+        "enabledForDeployment": False, "enableSoftDelete": soft_delete,
+        "softDeleteRetentionInDays": retention_days, "enableRbacAuthorization": rbac,
+        "publicNetworkAccess": public_network_access,
+        "networkAcls": {"bypass": "AzureServices", "defaultAction": default_action,
+                        "ipRules": [], "virtualNetworkRules": []},
+        "privateEndpointConnections": connections, "provisioningState": "Succeeded"}
+    if purge_protection:
+        properties["enablePurgeProtection"] = True
+    return {"id": vault_id, "name": name, "type": "Microsoft.KeyVault/vaults",
+            "location": "westeurope", "tags": {}, "properties": properties}
+
+
+def access_policy(object_id: str, keys: list[str], tenant: str = TENANT) -> dict[str, Any]:
+    """One access policy entry of a vault (key permissions only)."""
+    return {"tenantId": tenant, "objectId": object_id,
+            "permissions": {"keys": keys, "secrets": [], "certificates": []}}

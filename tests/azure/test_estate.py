@@ -1,0 +1,72 @@
+"""The planted Key Vault estate, audited through the official SDK against the stand-in
+vaults: every weakness caught on its own key, every clean key passing every check."""
+
+from __future__ import annotations
+
+import collections
+import json
+from typing import Any
+
+from pytest_cryptoaudit.lab.estate_keyvault import (
+    CERTIFICATES,
+    ESTATE,
+    FOREIGN_TENANT,
+    SYSTEM_EXPECT,
+    config_toml,
+)
+from pytest_cryptoaudit.lab.keyvault_standin import TOKEN
+
+from .conftest import TOKEN_ENV
+
+
+def results_by_uid(evidence: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    by_uid: dict[str, dict[str, dict[str, Any]]] = collections.defaultdict(dict)
+    for result in evidence["results"]:
+        assert result["check"] not in by_uid[result["key_uid"]], result["nodeid"]
+        by_uid[result["key_uid"]][result["check"]] = result
+    return by_uid
+
+
+def mismatches(label: str, results: dict[str, dict[str, Any]], expect: dict[str, str]) -> list:
+    outcomes = {check: result["outcome"] for check, result in results.items()}
+    wanted = {check: expect.get(check, "passed") for check in {*outcomes, *expect}}
+    return [f"{label}: {check} gave {outcomes.get(check, 'no result')}, expected {want} "
+            f"({results.get(check, {}).get('message', '')})"
+            for check, want in sorted(wanted.items()) if outcomes.get(check) != want]
+
+
+def test_every_weakness_caught_and_every_clean_key_passes(audit, keyvault_estate):
+    standins, uids = keyvault_estate
+    run = audit(config_toml(standins, TOKEN_ENV))
+    by_uid = results_by_uid(run.evidence)
+    problems = []
+    for planted in (*ESTATE, *CERTIFICATES):
+        problems += mismatches(planted.label, by_uid.get(uids[planted.label], {}),
+                               dict(planted.expect))
+    for cert in CERTIFICATES:
+        problems += mismatches(f"{cert.label}-key", by_uid.get(uids[f"{cert.label}-key"], {}),
+                               {})
+    for system, expect in SYSTEM_EXPECT.items():
+        problems += mismatches(system, by_uid.get(f"azure-keyvault:{system}", {}), dict(expect))
+    assert not problems, "\n".join(problems) + "\n" + run.output[-3000:]
+    assert run.ret == 1
+    audited = {uid for uid in by_uid if uid.startswith("https://")}
+    assert audited == set(uids.values())
+    assert_findings_say_what(by_uid, uids)
+    assert TOKEN not in run.output and TOKEN not in json.dumps(run.evidence)
+
+
+def assert_findings_say_what(by_uid, uids) -> None:
+    def message(label: str, check: str) -> str:
+        return by_uid[uids.get(label, label)][check]["message"]
+
+    assert FOREIGN_TENANT in message("legacy-purgeable", "kms-policy-principals")
+    assert "Recoverable+Purgeable" in message("legacy-purgeable", "keyvault-purge-protection")
+    assert "403" in message("denied", "discovery-complete")
+    old = message("azure-keyvault:akv-old", "keyvault-rbac-authorization")
+    assert "subscriptions" in old, old
+    legacy = message("azure-keyvault:akv-legacy", "keyvault-rbac-authorization")
+    assert "access policies" in legacy and "tier medium" in legacy
+    assert "2048" in message("weak-rsa-2048-critical", "key-strength")
+    assert "RSA key is software-protected" in message("weak-software",
+                                                      "keyvault-hsm-protection")

@@ -1,0 +1,166 @@
+"""Key Vault answers as facts, without a server: rotation policies, recovery levels, key
+types and the options' refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pydantic
+import pytest
+
+from pytest_cryptoaudit.facts import KeyOrigin, ProtectionLevel
+from pytest_cryptoaudit.providers.azure_keyvault.facts import (
+    duration_days,
+    origin_of,
+    protection_of,
+    recovery_attributes,
+    rotation_of,
+)
+from pytest_cryptoaudit.providers.azure_keyvault.options import AzureKeyVaultOptions
+
+VAULT = "https://contoso.vault.azure.net"
+HSM = "https://contoso.managedhsm.azure.net"
+
+
+@dataclasses.dataclass
+class Action:
+    action: str
+    time_after_create: str | None = None
+    time_before_expiry: str | None = None
+
+
+@dataclasses.dataclass
+class Policy:
+    lifetime_actions: list[Action]
+    expires_in: str | None = None
+
+
+@pytest.mark.parametrize(("text", "days"), [
+    ("P90D", 90), ("P1Y", 365), ("P18M", 540), ("P1Y2M3D", 428),
+    ("", None), (None, None), ("PT12H", None), ("P", None), ("90 days", None),
+])
+def test_duration_days(text, days):
+    assert duration_days(text) == days
+
+
+def test_rotate_after_create_sets_the_period_and_the_next_rotation():
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    rotation, attributes = rotation_of(
+        Policy([Action("Rotate", time_after_create="P90D"),
+                Action("Notify", time_before_expiry="P30D")], "P1Y"), created)
+    assert (rotation.automatic, rotation.period_days) == (True, 90)
+    assert rotation.next == created + timedelta(days=90)
+    assert attributes["rotation_policy_actions"] == ["Rotate after create P90D",
+                                                     "Notify before expiry P30D"]
+    assert attributes["rotation_policy_expiry"] == "P1Y"
+
+
+def test_rotate_before_expiry_takes_the_period_from_the_policy_expiry():
+    rotation, _ = rotation_of(Policy([Action("Rotate", time_before_expiry="P30D")], "P1Y"),
+                              None)
+    assert (rotation.automatic, rotation.period_days, rotation.next) == (True, 335, None)
+
+
+@pytest.mark.parametrize("actions", [[], [Action("Notify", time_before_expiry="P30D")]])
+def test_a_policy_that_only_notifies_does_not_rotate(actions):
+    rotation, attributes = rotation_of(Policy(actions), datetime.now(UTC))
+    assert (rotation.automatic, rotation.period_days) == (False, None)
+    assert attributes["rotation_policy_actions"] == (
+        [a.action + " before expiry P30D" for a in actions] or ["(none)"])
+
+
+@dataclasses.dataclass
+class Properties:
+    recovery_level: Any
+    recoverable_days: int | None
+
+
+@pytest.mark.parametrize(("level", "soft", "purge"), [
+    ("Purgeable", False, False),
+    ("Recoverable+Purgeable", True, False),
+    ("CustomizedRecoverable+Purgeable", True, False),
+    ("Recoverable", True, True),
+    ("Recoverable+ProtectedSubscription", True, True),
+    ("CustomizedRecoverable", True, True),
+])
+def test_recovery_levels(level, soft, purge):
+    found = recovery_attributes(Properties(level, 90 if soft else None))
+    assert (found["soft_delete"], found["purge_protection"]) == (soft, purge)
+    assert found["recovery_level"] == level
+
+
+def test_a_recovery_level_not_reported_is_left_out():
+    assert recovery_attributes(Properties(None, None)) == {}
+
+
+@pytest.mark.parametrize(("kty", "url", "protection"), [
+    ("RSA", VAULT, ProtectionLevel.SOFTWARE), ("EC", VAULT, ProtectionLevel.SOFTWARE),
+    ("RSA-HSM", VAULT, ProtectionLevel.HSM), ("EC-HSM", VAULT, ProtectionLevel.HSM),
+    ("oct-HSM", HSM, ProtectionLevel.HSM), ("RSA", HSM, ProtectionLevel.HSM),
+])
+def test_protection(kty, url, protection):
+    assert protection_of(kty, url) is protection
+
+
+def test_origin_managed_hsm_and_declared_import():
+    assert origin_of({}, VAULT) is KeyOrigin.GENERATED
+    assert origin_of({}, HSM) is KeyOrigin.HSM
+    assert origin_of({"cryptoaudit:origin": "imported"}, VAULT) is KeyOrigin.IMPORTED
+    assert origin_of({"cryptoaudit:origin": "whatever"}, VAULT) is KeyOrigin.GENERATED
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"vault_urls": []}, "name vault_urls, subscriptions, or both"),
+    ({"subscriptions": ["not-a-guid"]}, "should match pattern"),
+    ({"vault_urls": ["http://contoso.vault.azure.net"]}, "should match pattern"),
+    ({"vault_urls": [VAULT], "credential": "client-secret"}, "needs tenant_id and client_id"),
+    ({"vault_urls": [VAULT], "credential": "password"}, "credential"),
+    ({"vault_urls": [VAULT], "client_secret": "s3cret"}, "Extra inputs are not permitted"),
+    ({"vault_urls": [VAULT], "api_version": "2016-10-01"}, "api_version"),
+])
+def test_options_refused(options, message):
+    with pytest.raises(pydantic.ValidationError, match=message):
+        AzureKeyVaultOptions(**options)
+
+
+def test_options_defaults():
+    options = AzureKeyVaultOptions(vault_urls=[VAULT])
+    assert (options.credential, options.api_version, options.verify_challenge_resource,
+            options.request_budgets) == ("default", "7.5", True, True)
+
+
+def test_access_policies_as_grants():
+    from pytest_cryptoaudit.facts import Action
+    from pytest_cryptoaudit.providers.azure_keyvault.arm import access_grants, vault_properties
+
+    resource = {"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v",
+                "properties": {"tenantId": "Home", "vaultUri": "https://V.vault.azure.net/",
+                               "accessPolicies": [
+        {"tenantId": "home", "objectId": "admin", "permissions": {"keys": ["All"]}},
+        {"tenantId": "home", "objectId": "app", "applicationId": "a1",
+         "permissions": {"keys": ["wrapKey", "unwrapKey", "get"]}},
+        {"tenantId": "partner", "objectId": "backup", "permissions": {"keys": ["backup"]}},
+        {"tenantId": "elsewhere", "objectId": "secrets-only", "permissions": {"secrets": ["get"]}},
+    ]}}
+    vault = vault_properties(resource, managed_hsm=False)
+    assert vault.url == "https://v.vault.azure.net"
+    assert (vault.rbac, vault.network_restricted) == (False, False)
+    grants = {g.principal: g for g in access_grants(vault, allowed_tenants=["PARTNER"])}
+    assert set(grants) == {"admin", "app", "backup"}
+    assert set(grants["admin"].actions) == {Action.USE, Action.MANAGE, Action.EXPORT,
+                                            Action.DELETE}
+    assert grants["app"].actions == (Action.USE,) and grants["app"].restricted
+    assert grants["backup"].actions == (Action.EXPORT,)
+    assert not any(g.outside for g in grants.values())
+    assert [g.principal for g in access_grants(vault, []) if g.outside] == ["backup"]
+
+
+def test_a_managed_hsm_is_always_rbac():
+    from pytest_cryptoaudit.providers.azure_keyvault.arm import vault_properties
+
+    hsm = vault_properties({"properties": {"hsmUri": HSM + "/", "tenantId": "t",
+                                           "publicNetworkAccess": "Disabled"}}, managed_hsm=True)
+    assert (hsm.url, hsm.rbac, hsm.managed_hsm, hsm.network_restricted) == (HSM, True, True,
+                                                                            True)
