@@ -103,16 +103,19 @@ def test_pq_readiness(crypto_key: KeyRecord, crypto_policy: Policy,
     "CEK-04",
     check="pq-key-exchange",
     references=PQ_REFERENCES,
-    remediation="Offer a hybrid post-quantum group on the endpoint (X25519MLKEM768 first: "
-                "OpenSSL 3.5+ does by default) before the roadmap's disallowed date.",
+    remediation="Offer a hybrid post-quantum key exchange on the endpoint before the "
+                "roadmap's disallowed date: for TLS X25519MLKEM768 first (OpenSSL 3.5+ does "
+                "by default), for SSH mlkem768x25519-sha256 (OpenSSH 9.9+) or "
+                "sntrup761x25519-sha512 (OpenSSH 9.0+).",
     # Every endpoint, whatever its protocol: a provider that cannot tell the key exchange
     # makes the check error (fail closed), never skip.
     requires=["pq_key_exchange"],
 )
 def test_pq_key_exchange(crypto_endpoint: EndpointRecord, crypto_policy: Policy,
                          crypto_note: Callable[[str], None], crypto_now: datetime) -> None:
-    """The endpoint negotiates a hybrid or post-quantum group with a client that offers one,
-    or the roadmap's disallowed date for classical key exchange has not passed."""
+    """The endpoint negotiates a hybrid or post-quantum key exchange (a TLS group, an SSH
+    kex method) with a client that offers one, or the roadmap's disallowed date for
+    classical key exchange has not passed."""
     probe = crypto_endpoint.attributes["pq_key_exchange"]
     group = probe.get("negotiated_group")
     try:

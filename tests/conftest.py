@@ -27,6 +27,7 @@ SERVICE_FIXTURES = frozenset({
     "own_token",        # a SoftHSM2 token of one test
     "tls_lab",          # the TLS servers
     "pq_lab",           # the post-quantum and classical TLS servers
+    "ssh_lab",          # the post-quantum and classical OpenSSH servers
     "postgres",         # a PostgreSQL cluster
     "postgres_url",
     "browser",          # Chromium

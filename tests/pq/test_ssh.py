@@ -1,0 +1,230 @@
+"""SSH endpoints: the KEXINIT read against Debian's sshd (OpenSSH 9.2 offers the hybrid
+sntrup761x25519-sha512) and a classical-only one, an OpenSSH 10.0 server's first flight
+replayed from bytes for mlkem768x25519-sha256 (which 9.2 does not have), malformed answers,
+and the ``ssh`` provider's records and dated CEK-04 verdicts through a real audit."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_cryptoaudit.model import RiskTier
+from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
+from pytest_cryptoaudit.pqverdict import PqStatus, verdict_for_group
+from pytest_cryptoaudit.sshkex import (
+    CLIENT_BANNER,
+    SshProbeError,
+    parse_kexinit,
+    read_server_kexinit,
+)
+from tests.pq.conftest import SshLab
+from tests.tls.auditrun import run_audit
+
+#: The banner and KEXINIT packet an OpenSSH 10.0 sshd sends first with its default
+#: configuration and RSA, ECDSA and Ed25519 host keys (its sshd_config(5) defaults).
+OPENSSH_10 = (Path(__file__).parent / "data/openssh-10.0-server-kexinit.bin").read_bytes()
+
+Replay = Callable[[bytes], str]
+
+
+@pytest.fixture
+def replay() -> Iterator[Replay]:
+    """Loopback listeners that send fixed bytes to every client, then wait for it to hang
+    up; ``replay(data)`` returns the ``host:port`` of one."""
+    listeners: list[socket.socket] = []
+
+    def serve(listener: socket.socket, data: bytes) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(data)
+                conn.settimeout(5)
+                try:
+                    while conn.recv(4096):
+                        pass
+                except OSError:
+                    pass
+
+    def start(data: bytes) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+        threading.Thread(target=serve, args=(listener, data), daemon=True).start()
+        return f"127.0.0.1:{listener.getsockname()[1]}"
+
+    yield start
+    for listener in listeners:
+        listener.close()
+
+
+def _read(endpoint: str, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+    host, port = endpoint.rsplit(":", 1)
+    return read_server_kexinit(host, int(port), timeout)
+
+
+def test_debian_sshd_offers_the_sntrup761_hybrid(ssh_lab: SshLab) -> None:
+    found = read_server_kexinit(ssh_lab.pq.host, ssh_lab.pq.port)
+    assert found.banner.startswith("SSH-2.0-OpenSSH_")
+    assert found.software.startswith("OpenSSH_")
+    assert found.kex_algorithms[0] == "sntrup761x25519-sha512"
+    assert "kex-strict-s-v00@openssh.com" not in found.kex_algorithms  # a signal, not a kex
+    assert set(found.host_key_algorithms) == {"ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"}
+    record = found.pq_key_exchange()
+    assert record["negotiated_group"] == "sntrup761x25519-sha512"
+    assert record["pq_groups"] == ["sntrup761x25519-sha512",
+                                   "sntrup761x25519-sha512@openssh.com"]
+
+
+def test_a_classical_sshd_negotiates_x25519(ssh_lab: SshLab) -> None:
+    found = read_server_kexinit(ssh_lab.classical.host, ssh_lab.classical.port)
+    assert found.kex_algorithms == ("curve25519-sha256", "curve25519-sha256@libssh.org",
+                                    "ecdh-sha2-nistp256")
+    assert found.host_key_algorithms == ("ecdsa-sha2-nistp256",)
+    assert found.pq_key_exchange()["negotiated_group"] == "curve25519-sha256"
+    assert found.pq_key_exchange()["pq_groups"] == []
+
+
+def test_an_openssh_10_server_negotiates_ml_kem(replay: Replay) -> None:
+    found = _read(replay(OPENSSH_10))
+    assert found.software == "OpenSSH_10.0"
+    record = found.pq_key_exchange()
+    assert record["negotiated_group"] == "mlkem768x25519-sha256"
+    assert record["pq_groups"][0] == "mlkem768x25519-sha256"
+    assert "ext-info-s" not in found.kex_algorithms
+
+
+def test_lines_before_the_banner_and_ignore_messages_are_skipped(replay: Replay) -> None:
+    banner, packet = OPENSSH_10.split(b"\r\n", 1)
+    ignore = struct.pack("!IB", 12, 6) + bytes([2]) + b"\x00\x00\x00\x00" + bytes(6)
+    found = _read(replay(b"Welcome\r\n" + banner + b"\r\n" + ignore + packet))
+    assert found.pq_key_exchange()["negotiated_group"] == "mlkem768x25519-sha256"
+
+
+@pytest.mark.parametrize(("answer", "reason"), [
+    (b"HTTP/1.1 400 Bad Request\r\n" * 40, "no SSH version line within 32 lines"),
+    (b"SSH-1.5-old\r\n", "unsupported SSH version"),
+    (b"x" * 300, "longer than 255 bytes"),
+    (OPENSSH_10[:200], "connection closed after"),
+    (b"SSH-2.0-x\r\n" + struct.pack("!I", 1 << 20), "packet length 1048576 is out of range"),
+    (b"SSH-2.0-x\r\n" + struct.pack("!IB", 12, 2) + bytes([21]) + bytes(10),
+     "expected SSH_MSG_KEXINIT"),
+    (b"SSH-2.0-x\r\n" + struct.pack("!IB", 26, 2) + bytes([20]) + bytes(16)
+     + struct.pack("!I", 16) + b"ab" + bytes(2), "KEXINIT truncated inside kex_algorithms"),
+])
+def test_a_malformed_answer_is_a_probe_error(replay: Replay, answer: bytes,
+                                             reason: str) -> None:
+    with pytest.raises(SshProbeError, match=reason):
+        _read(replay(answer))
+
+
+def test_a_silent_or_closed_endpoint_is_a_probe_error() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        with pytest.raises(SshProbeError, match="timeout"):
+            _read(f"127.0.0.1:{listener.getsockname()[1]}", timeout=0.3)
+    finally:
+        listener.close()
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    with pytest.raises(SshProbeError, match="connection refused"):
+        _read(f"127.0.0.1:{port}")
+
+
+def test_the_kexinit_parser_reads_every_name_list() -> None:
+    found = parse_kexinit(_payload(OPENSSH_10))
+    assert found.lists["compression_server_to_client"] == ("none", "zlib@openssh.com")
+    assert found.lists["languages_client_to_server"] == ()
+    assert found.lists["macs_server_to_client"][0] == "umac-64-etm@openssh.com"
+    assert CLIENT_BANNER.startswith(b"SSH-2.0-") and CLIENT_BANNER.endswith(b"\r\n")
+
+
+def _payload(flight: bytes) -> bytes:
+    packet = flight.split(b"\r\n", 1)[1]
+    length, padding = struct.unpack_from("!IB", packet)
+    return packet[5:4 + length - padding]
+
+
+@pytest.mark.parametrize(("kex", "status", "category"), [
+    ("mlkem768x25519-sha256", PqStatus.HYBRID, None),
+    ("sntrup761x25519-sha512@openssh.com", PqStatus.HYBRID, None),
+    ("mlkem1024nistp384-sha384", PqStatus.HYBRID, None),
+    ("curve25519-sha256", PqStatus.VULNERABLE, "128+"),
+    ("diffie-hellman-group14-sha1", PqStatus.VULNERABLE, "112"),
+    ("diffie-hellman-group16-sha512", PqStatus.VULNERABLE, "128+"),
+])
+def test_ssh_key_exchange_verdicts(kex: str, status: PqStatus, category: str | None) -> None:
+    verdict = verdict_for_group(kex, RiskTier.HIGH, Policy(BUILTIN_SETTINGS, {}))
+    assert (verdict.status, verdict.category) == (status, category)
+
+
+REGISTER = '''
+from pytest_cryptoaudit.providers.ssh import SshProvider
+
+
+def pytest_cryptoaudit_add_providers(registry):
+    if "ssh" not in registry:  # an install older than the ssh entry point
+        registry.register(SshProvider)
+'''
+SSH_CONFIG = """
+[[systems]]
+name = "bastions"
+provider = "ssh"
+risk_tier = "high"
+ssrm_owner = "CSC"
+endpoints = [{endpoints}]
+timeout = 2.0
+{policy}
+"""
+
+
+def _audit(tmp_path: Path, endpoints: list[str], policy: str = ""):  # type: ignore[no-untyped-def]
+    (tmp_path / "conftest.py").write_text(REGISTER)
+    config = SSH_CONFIG.format(endpoints=", ".join(f'"{e}"' for e in endpoints),
+                               policy=policy)
+    return run_audit(tmp_path, config, "--cryptoaudit-control", "CEK-04",
+                     "--cryptoaudit-control", "CEK-21")
+
+
+def test_the_ssh_provider_records_and_judges_each_endpoint(
+        ssh_lab: SshLab, replay: Replay, tmp_path: Path) -> None:
+    mlkem = replay(OPENSSH_10)
+    closed = socket.create_server(("127.0.0.1", 0))
+    gone = f"127.0.0.1:{closed.getsockname()[1]}"
+    closed.close()
+    run = _audit(tmp_path, [ssh_lab.pq.endpoint, ssh_lab.classical.endpoint, mlkem, gone])
+    pq, classical = f"ssh:{ssh_lab.pq.endpoint}", f"ssh:{ssh_lab.classical.endpoint}"
+    recorded = run.endpoint(classical)
+    assert recorded["protocol"] == "ssh"
+    assert recorded["attributes"]["host_key_algorithms"] == ["ecdsa-sha2-nistp256"]
+    assert recorded["attributes"]["software"].startswith("OpenSSH_")
+    assert "negotiates sntrup761x25519-sha512 (hybrid)" in (
+        run.result(pq, "pq-key-exchange")["notes"][0])
+    assert "negotiates mlkem768x25519-sha256 (hybrid)" in (
+        run.result(f"ssh:{mlkem}", "pq-key-exchange")["notes"][0])
+    note = run.result(classical, "pq-key-exchange")
+    assert note["outcome"] == "passed"  # before 2036: a dated note, not a finding
+    assert note["notes"][0].startswith("classical-only key exchange (curve25519-sha256)")
+    assert "disallowed from 2036-01-01" in note["notes"][0]
+    error = run.result(f"ssh:{gone}", "discovery-complete")
+    assert error["outcome"] == "error"
+    assert "connection refused" in error["message"]
+    assert run.outcomes("bastions")[(f"ssh:{gone}", "discovery-complete")] == "error"
+
+
+def test_classical_ssh_key_exchange_fails_once_its_date_has_passed(
+        ssh_lab: SshLab, tmp_path: Path) -> None:
+    policy = '[policy]\npq_pinned_dates = {deprecated = "2019-01-01", disallowed = "2020-01-01"}'
+    run = _audit(tmp_path, [ssh_lab.pq.endpoint, ssh_lab.classical.endpoint], policy)
+    assert run.result(f"ssh:{ssh_lab.pq.endpoint}", "pq-key-exchange")["outcome"] == "passed"
+    failed = run.result(f"ssh:{ssh_lab.classical.endpoint}", "pq-key-exchange")
+    assert failed["outcome"] == "failed"
+    assert "classical-only key exchange (curve25519-sha256)" in failed["message"]
+    assert "disallowed from 2020-01-01" in failed["message"]
