@@ -5,18 +5,23 @@ authentication, no key exchange) and becomes an
 :class:`~pytest_cryptoaudit.model.EndpointRecord` with ``protocol = "ssh"``: the server's
 software banner, its key exchange, host key, cipher and MAC lists, and ``pq_key_exchange``,
 the method a current OpenSSH client would negotiate and the post-quantum hybrids the server
-accepts, which the CEK-04 ``pq-key-exchange`` check judges as it judges a TLS group. An
-endpoint that refuses, stays silent or does not speak SSH is a discovery error naming it.
+accepts, which the CEK-04 ``pq-key-exchange`` check judges as it judges a TLS group. Each
+host key (see :mod:`pytest_cryptoaudit.sshhostkeys`) becomes a public-key record
+``ssh:HOST:PORT#ALGORITHM`` that the key controls (strength, post-quantum readiness) judge.
+An endpoint that refuses, stays silent or does not speak SSH is a discovery error naming
+it, and so is a host key that cannot be read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pydantic
 
 from ..budget import DeadlineOptions
+from ..sshhostkeys import host_key_algorithms_to_ask, read_host_key
 from ..sshkex import ServerKexInit, SshProbeError, read_server_kexinit
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .tls import parse_endpoint
@@ -28,6 +33,8 @@ class SshOptions(ProviderOptions, DeadlineOptions):
     endpoints: list[str] = pydantic.Field(min_length=1)
     timeout: float = pydantic.Field(5.0, gt=0)
     max_workers: int = pydantic.Field(8, ge=1)
+    #: Read each host key (one connection per host key algorithm) into the key inventory.
+    host_keys: bool = True
 
     @pydantic.field_validator("endpoints")
     @classmethod
@@ -64,22 +71,52 @@ class SshProvider(Provider):
                                      timeout=options.timeout)
         workers = min(options.max_workers, len(options.endpoints))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            answers = list(pool.map(lambda e: _read(e, options.timeout), options.endpoints))
+            answers = list(pool.map(lambda e: _read(e, options), options.endpoints))
         for endpoint, answer in zip(options.endpoints, answers, strict=True):
-            uid = f"ssh:{endpoint}"
-            if isinstance(answer, str):
-                attempt.error(f"endpoint {endpoint}: {answer}", key_uid=uid)
-            else:
-                attempt.add_endpoint(uid, endpoint, protocol="ssh",
-                                     attributes=endpoint_attributes(answer))
-            context.progress(attempt.system.name, 0, len(attempt.errors))
+            _record(attempt, endpoint, answer)
+            context.progress(attempt.system.name, len(attempt.keys), len(attempt.errors))
         return attempt
 
 
-def _read(endpoint: str, timeout: float) -> ServerKexInit | str:
-    """The server's KEXINIT, or why it could not be read."""
+@dataclasses.dataclass
+class _Answer:
+    """What one endpoint gave: its KEXINIT (or why not) and each host key (or why not)."""
+
+    kexinit: ServerKexInit | None = None
+    failure: str = ""
+    host_keys: dict[str, dict[str, Any] | str] = dataclasses.field(default_factory=dict)
+
+
+def _read(endpoint: str, options: SshOptions) -> _Answer:
     host, port = parse_endpoint(endpoint)
     try:
-        return read_server_kexinit(host, port, timeout)
+        answer = _Answer(read_server_kexinit(host, port, options.timeout))
     except SshProbeError as exc:
-        return str(exc)
+        return _Answer(failure=str(exc))
+    if options.host_keys and answer.kexinit is not None:
+        for algorithm in host_key_algorithms_to_ask(answer.kexinit.host_key_algorithms):
+            try:
+                answer.host_keys[algorithm] = read_host_key(host, port, algorithm,
+                                                            options.timeout)
+            except SshProbeError as exc:
+                answer.host_keys[algorithm] = str(exc)
+    return answer
+
+
+def _record(attempt: Discovery, endpoint: str, answer: _Answer) -> None:
+    uid = f"ssh:{endpoint}"
+    if answer.kexinit is None:
+        attempt.error(f"endpoint {endpoint}: {answer.failure}", key_uid=uid)
+        return
+    attempt.add_endpoint(uid, endpoint, protocol="ssh",
+                         attributes=endpoint_attributes(answer.kexinit))
+    for algorithm, found in answer.host_keys.items():
+        key_uid = f"{uid}#{algorithm}"
+        if isinstance(found, str):
+            attempt.error(f"endpoint {endpoint}: host key {algorithm}: {found}",
+                          key_uid=key_uid)
+            continue
+        attributes = {**found.pop("attributes"), "endpoint": uid,
+                      "host_key_algorithm": algorithm}
+        attempt.add_key(key_uid, "public-key", usage=("sign", "verify"),
+                        attributes=attributes, **found)

@@ -5,6 +5,8 @@ and the ``ssh`` provider's records and dated CEK-04 verdicts through a real audi
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import socket
 import struct
 import threading
@@ -34,8 +36,8 @@ Replay = Callable[[bytes], str]
 
 @pytest.fixture
 def replay() -> Iterator[Replay]:
-    """Loopback listeners that send fixed bytes to every client, then wait for it to hang
-    up; ``replay(data)`` returns the ``host:port`` of one."""
+    """Loopback listeners that send fixed bytes to every client, end their side, then wait
+    for it to hang up; ``replay(data)`` returns the ``host:port`` of one."""
     listeners: list[socket.socket] = []
 
     def serve(listener: socket.socket, data: bytes) -> None:
@@ -45,12 +47,13 @@ def replay() -> Iterator[Replay]:
             except OSError:
                 return
             with conn:
-                conn.sendall(data)
-                conn.settimeout(5)
                 try:
+                    conn.sendall(data)
+                    conn.shutdown(socket.SHUT_WR)  # the flight ends here: EOF, not silence
+                    conn.settimeout(5)
                     while conn.recv(4096):
                         pass
-                except OSError:
+                except OSError:  # the client hung up first
                     pass
 
     def start(data: bytes) -> str:
@@ -213,6 +216,21 @@ def test_the_ssh_provider_records_and_judges_each_endpoint(
     assert note["outcome"] == "passed"  # before 2036: a dated note, not a finding
     assert note["notes"][0].startswith("classical-only key exchange (curve25519-sha256)")
     assert "disallowed from 2036-01-01" in note["notes"][0]
+    ed25519 = run.key(f"{pq}#ssh-ed25519")
+    assert (ed25519["kind"], ed25519["algorithm"], ed25519["size"]) == (
+        "public-key", "Ed25519", 256)
+    assert ed25519["attributes"]["endpoint"] == pq
+    assert run.key(f"{pq}#rsa-sha2-512")["size"] == 3072
+    assert f"{pq}#rsa-sha2-256" not in {k["uid"] for k in run.evidence["inventory"]}
+    readiness = run.result(f"{classical}#ecdsa-sha2-nistp256", "pq-readiness")
+    assert readiness["outcome"] == "passed"
+    assert readiness["notes"][0].startswith("EC is quantum-vulnerable (signing)")
+    # A recorded flight has no key exchange behind it: each host key is a named error.
+    replayed = {r["key_uid"]: r["message"] for r in run.evidence["results"]
+                if r["check"] == "discovery-complete" and r["key_uid"].startswith(
+                    f"ssh:{mlkem}#")}
+    assert set(replayed) == {f"ssh:{mlkem}#{a}" for a in (
+        "rsa-sha2-512", "ecdsa-sha2-nistp256", "ssh-ed25519")}
     error = run.result(f"ssh:{gone}", "discovery-complete")
     assert error["outcome"] == "error"
     assert "connection refused" in error["message"]
@@ -228,3 +246,49 @@ def test_classical_ssh_key_exchange_fails_once_its_date_has_passed(
     assert failed["outcome"] == "failed"
     assert "classical-only key exchange (curve25519-sha256)" in failed["message"]
     assert "disallowed from 2020-01-01" in failed["message"]
+
+
+def test_host_keys_match_the_servers_key_files(ssh_lab: SshLab) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from pytest_cryptoaudit.sshhostkeys import read_host_key
+
+    for server, algorithm, file in ((ssh_lab.pq, "ssh-ed25519", "host_ed25519"),
+                                    (ssh_lab.pq, "rsa-sha2-256", "host_rsa"),
+                                    (ssh_lab.classical, "ecdsa-sha2-nistp256", "host_ecdsa")):
+        private = serialization.load_ssh_private_key((server.folder / file).read_bytes(), None)
+        line = private.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                 serialization.PublicFormat.OpenSSH)
+        digest = hashlib.sha256(base64.b64decode(line.split()[1])).digest()
+        expected = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+        found = read_host_key(server.host, server.port, algorithm)
+        assert found["attributes"]["ssh_fingerprint"] == expected, (server.profile, algorithm)
+
+
+def test_one_host_key_algorithm_is_asked_per_key() -> None:
+    from pytest_cryptoaudit.sshhostkeys import host_key_algorithms_to_ask
+
+    offered = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ssh-ed25519-cert-v01@openssh.com",
+               "sk-ssh-ed25519@openssh.com", "ssh-ed25519", "ecdsa-sha2-nistp384")
+    assert host_key_algorithms_to_ask(offered) == [
+        "rsa-sha2-512", "ssh-ed25519", "ecdsa-sha2-nistp384"]
+
+
+def test_a_reply_that_is_not_a_kex_reply_is_a_probe_error() -> None:
+    from pytest_cryptoaudit.sshhostkeys import describe_host_key, host_key_blob
+
+    with pytest.raises(SshProbeError, match="expected SSH_MSG_KEX_ECDH_REPLY"):
+        host_key_blob(bytes([21]))
+    with pytest.raises(SshProbeError, match="truncated"):
+        host_key_blob(bytes([31]) + struct.pack("!I", 40) + b"ssh")
+    with pytest.raises(SshProbeError, match="host key of type ssh-unknown"):
+        describe_host_key(struct.pack("!I", 11) + b"ssh-unknown" + bytes(8))
+
+
+def test_host_keys_can_be_left_out(ssh_lab: SshLab, tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(REGISTER)
+    config = SSH_CONFIG.format(endpoints=f'"{ssh_lab.classical.endpoint}"',
+                               policy="host_keys = false")
+    run = run_audit(tmp_path, config, "--cryptoaudit-control", "CEK-04")
+    assert run.evidence["inventory"] == []
+    assert run.endpoint(f"ssh:{ssh_lab.classical.endpoint}")["protocol"] == "ssh"
