@@ -6,6 +6,7 @@ and the ``ssh`` provider's records and dated CEK-04 verdicts through a real audi
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import socket
 import struct
@@ -193,7 +194,8 @@ def _audit(tmp_path: Path, endpoints: list[str], policy: str = ""):  # type: ign
     config = SSH_CONFIG.format(endpoints=", ".join(f'"{e}"' for e in endpoints),
                                policy=policy)
     return run_audit(tmp_path, config, "--cryptoaudit-control", "CEK-04",
-                     "--cryptoaudit-control", "CEK-21")
+                     "--cryptoaudit-control", "CEK-21", "--cryptoaudit-pq", "pq.csv",
+                     "--cryptoaudit-cbom", "cbom.json")
 
 
 def test_the_ssh_provider_records_and_judges_each_endpoint(
@@ -231,6 +233,13 @@ def test_the_ssh_provider_records_and_judges_each_endpoint(
                     f"ssh:{mlkem}#")}
     assert set(replayed) == {f"ssh:{mlkem}#{a}" for a in (
         "rsa-sha2-512", "ecdsa-sha2-nistp256", "ssh-ed25519")}
+    inventory = list(csv.DictReader((tmp_path / "pq.csv").open()))
+    host_keys = {row["uid"]: row for row in inventory if row["uid"].startswith(pq)}
+    assert set(host_keys) == {f"{pq}#ssh-ed25519", f"{pq}#rsa-sha2-512"}
+    assert host_keys[f"{pq}#ssh-ed25519"]["replacement"] == "ML-DSA-65"
+    assert host_keys[f"{pq}#ssh-ed25519"]["disallowed"] == "2036-01-01"
+    cbom = (tmp_path / "cbom.json").read_text()
+    assert f"{pq}#ssh-ed25519" in cbom and '"nistQuantumSecurityLevel": 0' in cbom
     error = run.result(f"ssh:{gone}", "discovery-complete")
     assert error["outcome"] == "error"
     assert "connection refused" in error["message"]
