@@ -49,9 +49,10 @@ def _valid_until(crypto_key: KeyRecord) -> date | None:
 
 
 def _dated(verdict: PqVerdict, today: date) -> str:
-    deprecated = verdict.deprecated.isoformat() if verdict.deprecated else "no deprecation step"
+    deprecated = (f"deprecated from {verdict.deprecated.isoformat()}" if verdict.deprecated
+                  else "no deprecation step")
     return (f"{verdict.algorithm} is {verdict.status.value} ({verdict.purpose.value}): "
-            f"deprecated from {deprecated}, disallowed from {verdict.disallowed} under "
+            f"{deprecated}, disallowed from {verdict.disallowed} under "
             f"{verdict.roadmap}" + (f" ({verdict.category})" if verdict.category else "")
             + f"; {_days(verdict.days_left(today) or 0)}; plan {verdict.replacement}")
 
