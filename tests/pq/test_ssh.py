@@ -28,8 +28,10 @@ from pytest_cryptoaudit.sshkex import (
 from tests.pq.conftest import SshLab
 from tests.tls.auditrun import run_audit
 
-#: The banner and KEXINIT packet an OpenSSH 10.0 sshd sends first with its default
-#: configuration and RSA, ECDSA and Ed25519 host keys (its sshd_config(5) defaults).
+#: The banner and KEXINIT packet of an OpenSSH 10.0 sshd with its default configuration and
+#: RSA, ECDSA and Ed25519 host keys, built byte for byte from its sshd_config(5) defaults
+#: (Debian 12's OpenSSH 9.2 cannot send mlkem768x25519-sha256, so it cannot be recorded
+#: from the test's own sshd).
 OPENSSH_10 = (Path(__file__).parent / "data/openssh-10.0-server-kexinit.bin").read_bytes()
 
 Replay = Callable[[bytes], str]
