@@ -49,9 +49,10 @@ def _valid_until(crypto_key: KeyRecord) -> date | None:
 
 
 def _dated(verdict: PqVerdict, today: date) -> str:
-    deprecated = verdict.deprecated.isoformat() if verdict.deprecated else "no deprecation step"
+    deprecated = (f"deprecated from {verdict.deprecated.isoformat()}" if verdict.deprecated
+                  else "no deprecation step")
     return (f"{verdict.algorithm} is {verdict.status.value} ({verdict.purpose.value}): "
-            f"deprecated from {deprecated}, disallowed from {verdict.disallowed} under "
+            f"{deprecated}, disallowed from {verdict.disallowed} under "
             f"{verdict.roadmap}" + (f" ({verdict.category})" if verdict.category else "")
             + f"; {_days(verdict.days_left(today) or 0)}; plan {verdict.replacement}")
 
@@ -103,16 +104,19 @@ def test_pq_readiness(crypto_key: KeyRecord, crypto_policy: Policy,
     "CEK-04",
     check="pq-key-exchange",
     references=PQ_REFERENCES,
-    remediation="Offer a hybrid post-quantum group on the endpoint (X25519MLKEM768 first: "
-                "OpenSSL 3.5+ does by default) before the roadmap's disallowed date.",
+    remediation="Offer a hybrid post-quantum key exchange on the endpoint before the "
+                "roadmap's disallowed date: for TLS X25519MLKEM768 first (OpenSSL 3.5+ does "
+                "by default), for SSH mlkem768x25519-sha256 (OpenSSH 9.9+) or "
+                "sntrup761x25519-sha512 (OpenSSH 9.0+).",
     # Every endpoint, whatever its protocol: a provider that cannot tell the key exchange
     # makes the check error (fail closed), never skip.
     requires=["pq_key_exchange"],
 )
 def test_pq_key_exchange(crypto_endpoint: EndpointRecord, crypto_policy: Policy,
                          crypto_note: Callable[[str], None], crypto_now: datetime) -> None:
-    """The endpoint negotiates a hybrid or post-quantum group with a client that offers one,
-    or the roadmap's disallowed date for classical key exchange has not passed."""
+    """The endpoint negotiates a hybrid or post-quantum key exchange (a TLS group, an SSH
+    kex method) with a client that offers one, or the roadmap's disallowed date for
+    classical key exchange has not passed."""
     probe = crypto_endpoint.attributes["pq_key_exchange"]
     group = probe.get("negotiated_group")
     try:

@@ -66,6 +66,8 @@ def _decode_oid(content: bytes) -> str:
         if not byte & 0x80:
             arcs.append(value)
             value = 0
+    if not arcs or content[-1] & 0x80:
+        raise DerError("truncated OID")
     first = min(arcs[0] // 40, 2)
     return ".".join(str(a) for a in (first, arcs[0] - 40 * first, *arcs[1:]))
 
@@ -98,6 +100,23 @@ def describe_by_oid(oid: str) -> dict[str, Any] | None:
     family, size, parameter_set = PQ_OIDS[oid]
     return {"algorithm": family, "size": size, "curve": None,
             "attributes": {"parameter_set": parameter_set, "oid": oid}}
+
+
+def describe_der_by_oid(der: bytes) -> tuple[str, dict[str, Any]] | None:
+    """``(kind, fields)`` of a DER SubjectPublicKeyInfo or unencrypted PKCS #8 PrivateKeyInfo
+    of a post-quantum algorithm, or None if the data is neither or the OID is unknown."""
+    try:
+        fields = describe_by_oid(key_oid(der))
+        _tag, start, _end = _element(der, 0)
+        first = _element(der, start)[0]
+    except DerError:
+        return None
+    if fields is None:
+        return None
+    attributes = {**fields["attributes"], "format": "DER"}
+    if first == 0x02:  # PrivateKeyInfo starts with its version
+        return "private-key", {**fields, "attributes": {**attributes, "encrypted": False}}
+    return "public-key", {**fields, "attributes": attributes}
 
 
 def pem_der(block: bytes) -> bytes:

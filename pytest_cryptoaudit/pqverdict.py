@@ -81,7 +81,7 @@ def family(algorithm: str) -> str:
 def is_hybrid(name: str) -> bool:
     """A named group or algorithm that combines a classical and a post-quantum part."""
     upper = name.upper().replace("_", "").replace("-", "")
-    pq = "MLKEM" in upper or "KYBER" in upper
+    pq = any(p in upper for p in ("MLKEM", "KYBER", "SNTRUP"))
     classical = any(c in upper for c in ("X25519", "X448", "SECP", "P256", "P384"))
     return pq and classical
 
@@ -230,10 +230,26 @@ CLASSICAL_GROUPS = {"x25519": ("X25519", 256), "x448": ("X448", 448),
                     "ffdhe3072": ("DH", 3072), "ffdhe4096": ("DH", 4096)}
 
 
+#: Classical SSH key exchange methods (RFC 4253, 4419, 5656, 8268, 8731) the same way;
+#: group exchange is taken at OpenSSH's smallest modulus (2048 bits).
+CLASSICAL_SSH_KEX = {
+    "curve25519-sha256": ("X25519", 256), "curve25519-sha256@libssh.org": ("X25519", 256),
+    "curve448-sha512": ("X448", 448), "ecdh-sha2-nistp256": ("ECDH", 256),
+    "ecdh-sha2-nistp384": ("ECDH", 384), "ecdh-sha2-nistp521": ("ECDH", 521),
+    "diffie-hellman-group1-sha1": ("DH", 1024), "diffie-hellman-group14-sha1": ("DH", 2048),
+    "diffie-hellman-group14-sha256": ("DH", 2048),
+    "diffie-hellman-group16-sha512": ("DH", 4096),
+    "diffie-hellman-group18-sha512": ("DH", 8192),
+    "diffie-hellman-group-exchange-sha1": ("DH", 2048),
+    "diffie-hellman-group-exchange-sha256": ("DH", 2048),
+}
+_CLASSICAL_EXCHANGES = {**CLASSICAL_GROUPS, **CLASSICAL_SSH_KEX}
+
+
 def verdict_for_group(group: str | None, tier: RiskTier, policy: Policy) -> PqVerdict:
-    """The verdict of the key exchange an endpoint negotiates (``None``: no TLS 1.3 group,
-    so a classical exchange of unknown strength)."""
-    if group is not None and group not in CLASSICAL_GROUPS:
+    """The verdict of the key exchange an endpoint negotiates: a TLS group or an SSH kex
+    method (``None``: no TLS 1.3 group, so a classical exchange of unknown strength)."""
+    if group is not None and group not in _CLASSICAL_EXCHANGES:
         return judge(group, None, Purpose.ENCRYPTION, tier, {}, policy)
-    algorithm, size = CLASSICAL_GROUPS.get(group or "", ("ECDH", None))
+    algorithm, size = _CLASSICAL_EXCHANGES.get(group or "", ("ECDH", None))
     return judge(algorithm, size, Purpose.ENCRYPTION, tier, {}, policy)

@@ -29,6 +29,7 @@ SERVICE_FIXTURES = frozenset({
     "own_token",        # a SoftHSM2 token of one test
     "tls_lab",          # the TLS servers
     "pq_lab",           # the post-quantum and classical TLS servers
+    "ssh_lab",          # the post-quantum and classical OpenSSH servers
     "postgres",         # a PostgreSQL cluster
     "postgres_url",
     "browser",          # Chromium
@@ -41,6 +42,7 @@ SERVICE_MODULES = frozenset({
     "aws/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
     "core/test_wheel.py", "ledger/test_ingest.py::test_live_openbao_audit_log",
     "ledger/test_ingest.py::test_cloudtrail_s3_prefix",
+    "pq/test_lab_pq.py::test_the_lab_starts_a_pq_and_a_classical_sshd",
     "shipping/test_package.py", "shipping/test_container.py",
 })
 HERE = Path(__file__).parent

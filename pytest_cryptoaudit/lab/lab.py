@@ -22,6 +22,7 @@ import tomli_w
 from ..reporting import every_report_arguments
 from . import reviewed_policy
 from .estate_files import LAB_PASSPHRASE, PASSPHRASE_ENV, seed_files
+from .estate_pq import PQ_LAB_POLICY, seed_pq_files, start_ssh_estate
 from .processes import ServiceError, pid_alive, stop_pid
 from .softhsm import seed_lab_token
 from .tls_server import start_lab_estate
@@ -46,15 +47,22 @@ class LabState:
         self.started: list[str] = data.get("started", [])
         self.policy: dict[str, Any] = data.get("policy", {})
         self.tenancy: dict[str, Any] = data.get("tenancy", {})
+        #: Folders a service keeps outside the lab folder (sshd's, see ssh_server).
+        self.paths: list[str] = data.get("paths", [])
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         payload = {"pids": self.pids, "systems": self.systems, "env": self.env,
-                   "started": self.started, "policy": self.policy, "tenancy": self.tenancy}
+                   "started": self.started, "policy": self.policy, "tenancy": self.tenancy,
+                   "paths": self.paths}
         self.path.write_text(json.dumps(payload, indent=2))
 
     def add_pid(self, pid: int) -> None:
         self.pids.append(pid)
+        self.save()
+
+    def add_path(self, path: Path) -> None:
+        self.paths.append(str(path))
         self.save()
 
     def running(self) -> bool:
@@ -91,8 +99,26 @@ def _start_components(state: LabState, say: Say) -> None:
 def _start_files(state: LabState, say: Say) -> None:
     files_root = state.directory / "estate"
     state.systems.extend(seed_files(files_root))
+    state.systems.append(seed_pq_files(files_root, LAB_PASSPHRASE.encode(), PASSPHRASE_ENV))
     state.env[PASSPHRASE_ENV] = LAB_PASSPHRASE
-    say(f"lab: key files for 3 systems in {files_root}")
+    state.policy.update(PQ_LAB_POLICY)
+    say(f"lab: key files for 4 systems in {files_root}, one with post-quantum keys")
+
+
+def _start_ssh(state: LabState, say: Say) -> None:
+    from ..providers import ProviderRegistry
+    from .ssh_server import INSTALL_HINT, sshd_path
+
+    if sshd_path() is None:
+        say(f"lab: sshd is not installed ({INSTALL_HINT}): no SSH servers in this lab")
+        return
+    if "ssh" not in ProviderRegistry():
+        say("lab: this installation has no ssh provider (reinstall pytest-cryptoaudit): "
+            "no SSH servers in this lab")
+        return
+    systems = start_ssh_estate(state.add_pid, state.add_path)
+    state.systems.extend(systems)
+    say(f"lab: sshd on loopback ({', '.join(s['name'] for s in systems)})")
 
 
 def _start_tls(state: LabState, say: Say) -> None:
@@ -168,6 +194,7 @@ def _start_keyvault(state: LabState, say: Say) -> None:
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("files", _start_files),
     ("tls", _start_tls),
+    ("ssh", _start_ssh),
     ("hsm", _start_hsm),
     ("vault", _start_vault),
     ("kms", _start_kms),
@@ -192,6 +219,8 @@ def down(directory: Path, say: Say = print, *, keep_config: bool = False) -> Non
     state = LabState(directory)
     for pid in reversed(state.pids):
         stop_pid(pid)
+    for path in state.paths:
+        shutil.rmtree(path, ignore_errors=True)
     if directory.exists():
         kept = (CONFIG_FILE,) if keep_config else ()
         for name in sorted({"estate", "services", STATE_FILE, CONFIG_FILE, ENV_FILE} - set(kept)):

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from ..isolation import describe, must_propagate
 from ..keyinfo import certificate_fields, describe_public_key, state_of_certificate
 from ..model import SourceLocation
-from ..pqoids import load_or_describe_by_oid
+from ..pqoids import describe_der_by_oid, load_or_describe_by_oid
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .file_paths import FolderErrors, ParseError, display, expand, read_bounded
 from .openssh import openssh_private, ssh_public
@@ -238,7 +238,10 @@ def _parse_der(data: bytes, path: Path,
         return
     except (ValueError, UnsupportedAlgorithm):
         pass
-    raise ParseError("no key or certificate found (not PEM, DER, OpenSSH or PKCS#12)")
+    post_quantum = describe_der_by_oid(data)  # a key newer than the parser: by its OID
+    if post_quantum is None:
+        raise ParseError("no key or certificate found (not PEM, DER, OpenSSH or PKCS#12)")
+    yield post_quantum
 
 
 def _der_encrypted(data: bytes, options: FilesOptions) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from ..budget import DeadlineOptions
 from ..policy import PolicySetting, tiered
 from ..references import PKCS11
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
+from .pkcs11_pq import PARAMETER_SETS, key_type_name, lenient_key_types, token_pq_mechanisms
 from .pkcs11_records import FLAGS, USAGE, RawObject, assign_uids, key_fields
 
 #: Everything read in one call per object. Never CKA_VALUE or any private component.
@@ -167,7 +168,7 @@ class _TokenReader:
             "library_manufacturer": library.manufacturer_id,
             "token_flags": [f.name for f in TokenFlag if f in token.flags],
         }
-        self._add_system_facts(**facts)
+        self._add_system_facts(**facts, **token_pq_mechanisms(token.slot))
 
     def _login(self, token: Any, pin: str) -> Any:
         import pkcs11
@@ -185,6 +186,7 @@ class _TokenReader:
         import pkcs11
 
         objects: list[RawObject] = []
+        lenient_key_types(session)
         try:
             for object_class in OBJECT_CLASSES:
                 search = {pkcs11.Attribute.CLASS: pkcs11.ObjectClass[object_class]}
@@ -259,6 +261,11 @@ def read_object(handle: Any, object_class: str) -> RawObject:
             _read_one(handle, name, raw)
     for name in DATES:
         _read_date(handle, name, raw)
+    if key_type_name(raw.values.get("KEY_TYPE")) in PARAMETER_SETS:  # PKCS#11 3.2 keys
+        if "PARAMETER_SET" in Attribute.__members__:
+            _read_one(handle, "PARAMETER_SET", raw)
+        else:
+            raw.unreadable["PARAMETER_SET"] = "this python-pkcs11 cannot read CKA_PARAMETER_SET"
     return raw
 
 

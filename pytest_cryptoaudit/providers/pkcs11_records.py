@@ -16,6 +16,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .pkcs11_pq import PQ_ALGORITHMS, key_type_name, parameter_set
+
 KINDS = {"SECRET_KEY": "secret-key", "PRIVATE_KEY": "private-key", "PUBLIC_KEY": "public-key"}
 #: Normalized algorithm names (see the model); other key types keep their PKCS#11 name.
 ALGORITHMS = {
@@ -140,11 +142,14 @@ def _attributes(obj: RawObject, token_label: str) -> dict[str, Any]:
             attributes[name.lower()] = obj.values[name].isoformat()
     if obj.values.get("START_DATE") is not None:
         attributes["created_source"] = "CKA_START_DATE"
+    named = parameter_set(attributes["key_type"] or "", obj.values.get("PARAMETER_SET"))
+    if named is not None:
+        attributes["parameter_set"] = named[0]
     return attributes
 
 
 def _name(value: Any) -> str | None:
-    return None if value is None else str(getattr(value, "name", value))
+    return key_type_name(value)
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -174,6 +179,8 @@ def _algorithm_and_size(obj: RawObject,
         reason = unreadable.get("KEY_TYPE", "the token did not return CKA_KEY_TYPE")
         unreadable.update(algorithm=reason, size=reason)
         return None, None, None
+    if key_type in PQ_ALGORITHMS:
+        return _post_quantum(key_type, obj, unreadable)
     algorithm = ALGORITHMS.get(key_type, key_type.lstrip("_"))
     if key_type.endswith("_HMAC"):
         algorithm = "HMAC"
@@ -183,6 +190,20 @@ def _algorithm_and_size(obj: RawObject,
     if size is None:
         unreadable["size"] = f"no key length attribute for a {key_type} {obj.kind}"
     return algorithm, size, None
+
+
+def _post_quantum(key_type: str, obj: RawObject,
+                  unreadable: dict[str, str]) -> tuple[str, int | None, None]:
+    """A PKCS#11 3.2 key: its size is the strength of its parameter set, when known."""
+    value = obj.values.get("PARAMETER_SET")
+    named = parameter_set(key_type, value)
+    if named is None and key_type in ("ML_DSA", "ML_KEM", "SLH_DSA"):
+        unreadable["size"] = unreadable.get("PARAMETER_SET") or (
+            "the token did not return CKA_PARAMETER_SET" if value is None
+            else f"unknown {key_type} parameter set {value}")
+    elif named is None:  # HSS and XMSS: the parameters are in the key, not in one value
+        return PQ_ALGORITHMS[key_type], 256, None
+    return PQ_ALGORITHMS[key_type], named[1] if named else None, None
 
 
 def _size(key_type: str, obj: RawObject) -> int | None:

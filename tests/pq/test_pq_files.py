@@ -118,3 +118,68 @@ def test_pq_files_are_recorded_with_their_verdicts(pytester: pytest.Pytester,
     errors = evidence["systems"][0]["discovery_errors"]
     assert [e["key_uid"] for e in errors] == ["files:keys/unknown.pub"]
     assert "1.3.6.1.4.1.99999.1" in errors[0]["reason"]
+
+
+ML_DSA_87 = "2.16.840.1.101.3.4.3.19"
+ML_KEM_1024 = "2.16.840.1.101.3.4.4.3"
+SLH_DSA_SHA2_128S = "2.16.840.1.101.3.4.3.20"
+
+
+def certificate(signature: str, subject_key: str, key_bytes: int, signature_bytes: int) -> bytes:
+    """A self-issued certificate of any algorithm (zero key and signature: never verified)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pq.example.test")]).public_bytes()
+    validity = der(0x30, der(0x17, b"260101000000Z") + der(0x17, b"280101000000Z"))
+    tbs = der(0x30, der(0xA0, der(0x02, b"\x02")) + der(0x02, b"\x07") + algorithm(signature)
+              + name + validity + name + spki(subject_key, key_bytes))
+    return der(0x30, tbs + algorithm(signature) + der(0x03, b"\x00" + bytes(signature_bytes)))
+
+
+@pytest.fixture
+def der_files(pytester: pytest.Pytester) -> Path:
+    keys = pytester.path / "keys"
+    keys.mkdir()
+    (keys / "ml-dsa-87.der").write_bytes(spki(ML_DSA_87, 2592))
+    (keys / "ml-kem-1024.der").write_bytes(pkcs8(ML_KEM_1024))
+    (keys / "slh-dsa.cer").write_bytes(certificate(SLH_DSA_SHA2_128S, SLH_DSA_SHA2_128S,
+                                                   32, 7856))
+    (keys / "unknown.der").write_bytes(spki("1.3.6.1.4.1.99999.2", 32))
+    (keys / "truncated-oid.der").write_bytes(der(0x30, der(0x30, der(0x06, b"\x60\x86"))))
+    (pytester.path / "cryptoaudit.toml").write_text(CONFIG)
+    return pytester.path
+
+
+def test_der_pq_keys_and_certificates_are_recorded(pytester: pytest.Pytester,
+                                                   der_files: Path) -> None:
+    pytester.runpytest("--cryptoaudit", "--cryptoaudit-control", "CEK-04",
+                       "--cryptoaudit-json", "evidence.json", "--cryptoaudit-no-ledger")
+    evidence = json.loads((der_files / "evidence.json").read_text())
+    keys = {k["uid"]: k for k in evidence["inventory"]}
+    public = keys["files:keys/ml-dsa-87.der"]
+    assert (public["kind"], public["algorithm"], public["size"]) == ("public-key", "ML-DSA", 256)
+    assert public["attributes"]["format"] == "DER"
+    private = keys["files:keys/ml-kem-1024.der"]
+    assert (private["kind"], private["algorithm"], private["size"]) == (
+        "private-key", "ML-KEM", 256)
+    assert private["attributes"]["parameter_set"] == "ML-KEM-1024"
+    assert private["attributes"]["encrypted"] is False
+    slh = keys["files:keys/slh-dsa.cer"]
+    assert (slh["kind"], slh["algorithm"], slh["size"]) == ("certificate", "SLH-DSA", 128)
+    assert slh["certificate"]["signature_algorithm"] == "SLH-DSA-SHA2-128s"
+    for uid in keys:
+        assert keys[uid]["pq"]["status"] == "quantum-resistant", uid
+    results = {(r["key_uid"], r["check"]): r["outcome"] for r in evidence["results"]}
+    assert results[("files:keys/slh-dsa.cer", "pq-readiness")] == "passed"
+    assert results[("files:keys/ml-kem-1024.der", "pq-readiness")] == "passed"
+    errors = {e["key_uid"]: e["reason"] for e in evidence["systems"][0]["discovery_errors"]}
+    assert set(errors) == {"files:keys/unknown.der", "files:keys/truncated-oid.der"}
+    assert "no key or certificate found" in errors["files:keys/unknown.der"]
+
+
+@pytest.mark.parametrize("data", [
+    der(0x30, der(0x30, der(0x06, b"\x60\x86"))),  # an OID cut inside an arc
+    der(0x30, der(0x30, der(0x06, b""))),
+    b"\x30\x84\xff\xff\xff\xff",
+])
+def test_malformed_der_is_a_der_error(data: bytes) -> None:
+    with pytest.raises(DerError, match=r"OID|DER"):
+        key_oid(data)
