@@ -21,6 +21,11 @@ PACKS = {
     "pkcs11": {"pkcs11.py"},
     "tls": {"tls.py"},
     "files": {"storage.py"},
+    # Infrastructure code shares one pack: what only code states (EncryptionConfiguration,
+    # cert-manager renewal, keys in Terraform state, key vault protection).
+    "terraform": {"iac.py"},
+    "cloudformation": {"iac.py"},
+    "kubernetes": {"iac.py"},
 }
 PROVIDER_MODULES = {"aws-kms": "aws_kms"}
 
