@@ -59,7 +59,7 @@ resource "aws_kms_key" "k{index}" {{
 LISTENER = '''
 resource "aws_lb_listener" "l{index}" {{
   count             = 1
-  load_balancer_arn = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/a/{index}"
+  load_balancer_arn = "arn:aws:elasticloadbalancing:eu-west-1:1111:loadbalancer/app/a/{index}"
   port              = 443
   protocol          = "HTTPS"
   ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
