@@ -142,12 +142,20 @@ def _start_kms(state: LabState, say: Say) -> None:
         "trails")
 
 
+def _start_iac(state: LabState, say: Say) -> None:
+    from .estate_iac import seed_iac
+
+    state.systems.extend(seed_iac(state.directory / "iac"))
+    say(f"lab: Terraform, CloudFormation and Kubernetes code in {state.directory / 'iac'}")
+
+
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("files", _start_files),
     ("tls", _start_tls),
     ("hsm", _start_hsm),
     ("vault", _start_vault),
     ("kms", _start_kms),
+    ("iac", _start_iac),
 )
 
 
@@ -168,7 +176,8 @@ def down(directory: Path, say: Say = print, *, keep_config: bool = False) -> Non
         stop_pid(pid)
     if directory.exists():
         kept = (CONFIG_FILE,) if keep_config else ()
-        for name in sorted({"estate", "services", STATE_FILE, CONFIG_FILE, ENV_FILE} - set(kept)):
+        for name in sorted({"estate", "iac", "services", STATE_FILE, CONFIG_FILE, ENV_FILE}
+                           - set(kept)):
             target = directory / name
             if target.is_dir():
                 shutil.rmtree(target)
