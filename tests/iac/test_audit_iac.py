@@ -3,7 +3,10 @@ resource passes, and what the code cannot tell is an error naming the expression
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
+
+from pytest_cryptoaudit.reporting.evidence import evidence_schema
 
 TF = "terraform:iac/terraform/"
 PLAN = "terraform:iac/terraform-plan/"
@@ -154,3 +157,11 @@ def test_no_key_material_reaches_the_evidence(iac_audit, iac_lab):
     assert secret not in text
     assert "PRIVATE KEY" not in text
     assert "LS0tLS1CRUdJTi" not in text  # base64 of a PEM header
+
+
+def test_evidence_matches_its_schema(iac_audit):
+    jsonschema.validate(iac_audit.evidence, evidence_schema())
+    systems = {s["name"]: s for s in iac_audit.evidence["systems"]}
+    assert {systems[name]["component"] for name in systems if name.startswith("iac-")} == {"iac"}
+    assert systems["iac-terraform"]["keys_found"] == 17  # 10 KMS, 2 tls, 2 ACM, 2 GCP, 1 Azure
+    assert systems["iac-terraform"]["endpoints_found"] == 3

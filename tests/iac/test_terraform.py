@@ -170,3 +170,27 @@ resource "aws_kms_external_key" "byok" {
     assert key.managed.state is KeyState.ENABLED
     assert key.managed.material_expires is True
     assert "c2VjcmV0" not in repr(key)
+
+
+@pytest.mark.parametrize(("name", "why"), [
+    ("main.tf.json", "Terraform JSON syntax is not read"),
+    ("kms_override.tf", "override files are not merged"),
+])
+def test_files_a_plain_reading_would_misread_are_errors(tmp_path, name, why):
+    write(tmp_path / "main.tf", KEY % ("true", "90"))
+    write(tmp_path / name, "{}")
+    attempt = discover("terraform", tmp_path, paths=["."])
+    (error,) = attempt.errors
+    assert why in error.reason
+    assert error.location.path == name
+
+
+def test_deeply_nested_expressions_are_an_error_for_that_block(tmp_path):
+    nested = "(" * 400 + "1" + ")" * 400
+    write(tmp_path / "fine.tf", KEY % ("true", "90"))
+    write(tmp_path / "deep.tf", KEY.replace("main", "deep") % ("true", nested))
+    attempt = discover("terraform", tmp_path, paths=["."])
+    (error,) = attempt.errors
+    assert "aws_kms_key.deep" in error.reason
+    assert "too deeply" in error.reason
+    assert [k.attributes["address"] for k in attempt.keys] == ["aws_kms_key.main"]

@@ -58,7 +58,7 @@ class TerraformProvider(Provider):
             folder = context.base_dir / path
             try:
                 reader.read(folder, self._variables(folder, options, context.base_dir))
-            except (CodeError, OSError, ValueError) as exc:
+            except (CodeError, OSError, ValueError, RecursionError) as exc:
                 attempt.error(f"{path}: {exc}", location=getattr(exc, "location", None))
         for error in reader.errors:
             if not (error.planned and options.plan_json):

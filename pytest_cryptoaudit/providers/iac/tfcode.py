@@ -104,8 +104,18 @@ class ModuleCode:
         return [b for b in self.blocks if b.kind == kind]
 
 
+#: Files whose meaning a plain reading would get wrong: say so instead of misreading them.
+UNREAD = (("*.tf.json", "Terraform JSON syntax is not read; give plan_json"),
+          ("override.tf", "override files are not merged; give plan_json"),
+          ("*_override.tf", "override files are not merged; give plan_json"))
+
+
 def load_module(folder: Path, base: Path) -> ModuleCode:
     shown = _display(folder, base)
+    for pattern, why in UNREAD:
+        for unread in sorted(folder.glob(pattern)):
+            raise CodeError(f"{_display(unread, base)}: {why}",
+                            SourceLocation(path=_display(unread, base)))
     files = sorted(folder.glob("*.tf"))
     if not files:
         raise CodeError(f"{shown}: no .tf file", SourceLocation(path=shown))
@@ -263,6 +273,9 @@ class TerraformReader:
         except CodeError as exc:
             self.errors.append(CodeError(str(exc), self._location(block, address), address,
                                          exc.planned))
+        except RecursionError:  # an expression nested deeper than the reader goes
+            self.errors.append(CodeError("expressions nested too deeply to evaluate",
+                                         self._location(block, address), address))
 
     def _module(self, block: Block, scope: ModuleScope, prefix: str, depth: int) -> None:
         name = block.labels[0]
