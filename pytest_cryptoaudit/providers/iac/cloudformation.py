@@ -167,6 +167,7 @@ class CloudFormationProvider(Provider):
                 except Exception as exc:  # one unreadable template is one named error
                     attempt.error(f"{shown}: cannot read template: {type(exc).__name__}: "
                                   f"{exc}", location=SourceLocation(path=shown))
+                context.progress(system.name, len(estate.resources), len(attempt.errors))
         estate.build(aws.MAPPERS)
         return attempt
 

@@ -158,7 +158,7 @@ def _object(node: Any, scope: Scope) -> Any:
     return result
 
 
-def _traversal(node: Any) -> tuple[str, list[Any], list[Any]]:
+def _traversal(node: Any) -> tuple[str, list[Any]]:
     """Root name, then the steps of a reference: names (str) and index expressions."""
     steps: list[Any] = []
     current = node
@@ -176,13 +176,13 @@ def _traversal(node: Any) -> tuple[str, list[Any], list[Any]]:
             steps.insert(0, inner[0] if inner else int(_token(index).lstrip(".")))
             current = base
         elif name == "IdentifierRule":
-            return _token(current), steps, []
+            return _token(current), steps
         else:
             raise unknown(node, "a reference that starts with an expression")
 
 
 def _reference(node: Any, scope: Scope) -> Any:
-    root, steps, _ = _traversal(node)
+    root, steps = _traversal(node)
     path = [s if isinstance(s, str | int) else evaluate(s, scope) for s in steps]
     return scope.lookup(root, path, text_of(node))
 
@@ -232,12 +232,21 @@ _OPERATORS: Mapping[str, Callable[[Any, Any], Any]] = {
 }
 
 
+_ARITHMETIC = frozenset("+-*/%")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _binary(node: Any, scope: Scope) -> Any:
     left_node, term = _parts(node)
     operator_node, right_node = _parts(term)
     operator = _token(operator_node)
     left = _known(evaluate(left_node, scope))
     right = _known(evaluate(right_node, scope))
+    if operator in _ARITHMETIC and not all(_is_number(v) for v in (left, right)):
+        raise unknown(node, f"cannot compute: {operator} takes numbers")
     try:
         return _OPERATORS[operator](left, right)
     except (KeyError, TypeError, ZeroDivisionError) as exc:

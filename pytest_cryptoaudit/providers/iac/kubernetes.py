@@ -53,6 +53,7 @@ class KubernetesProvider(Provider):
             for path in files:
                 for manifest in read_manifests(attempt, path, context.base_dir, loader):
                     route(attempt, manifest, context, issuers, certificates)
+                context.progress(system.name, len(attempt.keys), len(attempt.errors))
         for manifest, spec in certificates:
             cert_manager_certificate(attempt, manifest, spec, issuers)
         return attempt

@@ -60,6 +60,7 @@ class TerraformProvider(Provider):
                 reader.read(folder, self._variables(folder, options, context.base_dir))
             except (CodeError, OSError, ValueError, RecursionError) as exc:
                 attempt.error(f"{path}: {exc}", location=getattr(exc, "location", None))
+            context.progress(system.name, len(reader.resources), len(attempt.errors))
         for error in reader.errors:
             if not (error.planned and options.plan_json):
                 _report(attempt, error)
