@@ -82,7 +82,8 @@ SCAN_ONLY = "judged on a scan of the live endpoint, not on a named policy"
 
 def policy_attributes(name: str) -> tuple[dict[str, object], dict[str, str]]:
     """Endpoint attributes and unreadable facts for a named policy."""
-    unreadable = {"key_exchange_groups": NOT_STATED, "mozilla_profile_issues": SCAN_ONLY}
+    unreadable = {"key_exchange_groups": NOT_STATED, "mozilla_profile_issues": SCAN_ONLY,
+                  "pq_key_exchange": SCAN_ONLY}
     if name not in _POLICIES:
         reason = f"TLS policy {name!r} is not in the table of AWS policies"
         return ({"tls_policy": name},
