@@ -123,6 +123,10 @@ def test_unknown_values_name_the_expression(iac_audit):
     assert "example-corp/kms/aws" in vendor
     partner = iac_audit.message("kms-policy-principals", CFN + "keys.yaml:40:PartnerKey")
     assert "PartnerAccount" in partner
+    groups = iac_audit.message("tls-key-exchange-strength", TF + "tls.tf:26:aws_lb_listener.api")
+    assert "scan the live endpoint" in groups
+    pq = iac_audit.message("pq-key-exchange", TF + "tls.tf:26:aws_lb_listener.api")
+    assert "a scan of the live endpoint" in pq
 
 
 def test_a_plan_answers_what_the_code_cannot(iac_audit):
