@@ -29,6 +29,7 @@ EXPECTED = {
     (TF + "kms.tf:32:aws_kms_key.shared", "kms-rotation-enabled"): "passed",
     (TF + "kms.tf:47:aws_kms_key.exports", "kms-grantees"): "failed",
     (TF + "kms.tf:47:aws_kms_key.exports", "kms-policy-principals"): "passed",
+    (TF + "kms.tf:47:aws_kms_key.exports", "kms-policy-not-public"): "passed",
     (TF + "kms.tf:60:aws_kms_external_key.byok", "kms-key-material-imported"): "failed",
     (TF + "kms.tf:65:aws_kms_key.pipeline", "kms-rotation-enabled"): "error",
     (TF + "kms.tf:71:aws_kms_key.replica[0]", "kms-rotation-enabled"): "passed",

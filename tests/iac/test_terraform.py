@@ -194,3 +194,51 @@ def test_deeply_nested_expressions_are_an_error_for_that_block(tmp_path):
     assert "aws_kms_key.deep" in error.reason
     assert "too deeply" in error.reason
     assert [k.attributes["address"] for k in attempt.keys] == ["aws_kms_key.main"]
+
+
+def test_a_policy_document_data_source_is_read_as_terraform_renders_it(tmp_path):
+    write(tmp_path / "main.tf", '''
+variable "account" { default = "111122223333" }
+data "aws_iam_policy_document" "key" {
+  statement {
+    sid     = "Admins"
+    actions = ["kms:*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${var.account}:role/admin"]
+    }
+  }
+  statement {
+    sid     = "Anyone"
+    actions = ["kms:Decrypt"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalOrgID"
+      values   = ["o-abc123"]
+    }
+  }
+}
+data "aws_iam_policy_document" "merged" {
+  source_policy_documents = [data.aws_iam_policy_document.key.json]
+}
+resource "aws_kms_key" "main" {
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.key.json
+}
+resource "aws_kms_key" "merged" {
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.merged.json
+}
+''')
+    found = keys(discover("terraform", tmp_path, paths=["."], account_id="111122223333"))
+    grants = {g.ref: g for g in found["aws_kms_key.main"].managed.access}
+    assert grants["statement Admins"].principal == "arn:aws:iam::111122223333:role/admin"
+    assert not grants["statement Admins"].outside
+    assert grants["statement Anyone"].restricted  # pinned to an organisation
+    assert not grants["statement Anyone"].is_public
+    merged = found["aws_kms_key.merged"]
+    assert "source_policy_documents merges other documents" in merged.unreadable["managed.access"]

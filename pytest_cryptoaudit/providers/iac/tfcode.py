@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...model import SourceLocation
+from . import policydoc
 from .hcl import Unresolvable, follow, resource_reference, text_of, value_or_unknown
 from .planned import Planned
 from .values import Unknown, first_unknown
@@ -144,6 +145,9 @@ class ModuleScope:
                         for name, node in attributes(block.node.body).items()}
         self._values: dict[str, Any] = {}
         self._evaluating: set[str] = set()
+        self._documents = {block.labels[1]: block for block in code.of("data")
+                           if block.labels[0] == policydoc.DATA_TYPE
+                           and not {"count", "for_each"} & set(block.attributes())}
 
     def with_instance(self, **names: Any) -> ModuleScope:
         scope = ModuleScope.__new__(ModuleScope)
@@ -157,9 +161,12 @@ class ModuleScope:
         if root == "local":
             if not path or path[0] not in self._locals:
                 raise Unresolvable(Unknown(f"expression `{text}`: no such local"))
-            return follow(self._local(path[0]), path[1:], text)
+            return follow(self._local(path[0], self._locals[path[0]]), path[1:], text)
         if root in ("each", "count") and root in self.instance:
             return follow(self.instance[root], path, text)
+        if root == "data" and len(path) >= 3 and path[0] == policydoc.DATA_TYPE \
+                and path[1] in self._documents and path[2] in policydoc.RENDERED:
+            return self._local(f"data.{path[1]}", self._documents[path[1]])
         if root == "path":
             return follow({"module": self.code.shown, "root": ".", "cwd": "."}, path, text)
         found = resource_reference(root, path, text)
@@ -174,16 +181,25 @@ class ModuleScope:
             raise Unresolvable(Unknown(f"expression `{text}`: no such {what}"))
         return follow(values[path[0]], path[1:], text)
 
-    def _local(self, name: str) -> Any:
+    def _local(self, name: str, node: Any) -> Any:
+        """A local's value (or a policy document's JSON), computed once."""
         if name not in self._values:
             if name in self._evaluating:
-                raise Unresolvable(Unknown(f"local.{name} refers to itself"))
+                raise Unresolvable(Unknown(f"{_named(name)} refers to itself"))
             self._evaluating.add(name)
             try:
-                self._values[name] = value_or_unknown(self._locals[name], self)
+                if isinstance(node, Block):
+                    self._values[name] = policydoc.render(
+                        block_values(node.node.body, self), f"{self.prefix}{name}")
+                else:
+                    self._values[name] = value_or_unknown(node, self)
             finally:
                 self._evaluating.discard(name)
         return self._values[name]
+
+
+def _named(name: str) -> str:
+    return name if name.startswith("data.") else f"local.{name}"
 
 
 def block_values(body: Any, scope: ModuleScope) -> dict[str, Any]:

@@ -45,7 +45,7 @@ resource "aws_kms_key" "shared" {
 
 # Weak: a grant to a partner account nobody trusted.
 resource "aws_kms_key" "exports" {
-  description         = "exports"
+  policy              = data.aws_iam_policy_document.exports.json
   enable_key_rotation = true
 }
 
