@@ -242,3 +242,31 @@ resource "aws_kms_key" "merged" {
     assert not grants["statement Anyone"].is_public
     merged = found["aws_kms_key.merged"]
     assert "source_policy_documents merges other documents" in merged.unreadable["managed.access"]
+
+
+def test_grants_and_iam_members_outside_the_trusted_accounts(tmp_path):
+    write(tmp_path / "main.tf", '''
+variable "grantee" {}
+resource "aws_kms_key" "main" { enable_key_rotation = true }
+resource "aws_kms_grant" "unknown" {
+  key_id            = aws_kms_key.main.key_id
+  grantee_principal = var.grantee
+  operations        = ["Decrypt"]
+}
+resource "google_kms_crypto_key" "gcp" {
+  name            = "k"
+  key_ring        = "ring"
+  rotation_period = "7776000s"
+}
+resource "google_kms_crypto_key_iam_member" "partner" {
+  crypto_key_id = google_kms_crypto_key.gcp.id
+  role          = "roles/cloudkms.admin"
+  member        = "user:someone@partner.example"
+}
+''')
+    found = keys(discover("terraform", tmp_path, paths=["."], trusted_accounts=["corp.example"]))
+    reason = found["aws_kms_key.main"].unreadable["managed.access"]
+    assert reason.startswith("aws_kms_grant.unknown: variable 'grantee' has no value")
+    (member,) = found["google_kms_crypto_key.gcp"].managed.access
+    assert member.outside
+    assert member.ref == "google_kms_crypto_key_iam_member.partner roles/cloudkms.admin"
