@@ -71,7 +71,7 @@ def kms_key(estate: Estate, resource: Planned) -> None:
         fields.attributes["primary_key"] = _text(resource.get("primary_key_arn"))
     if isinstance(usage, str):
         fields.values["usage"] = (usage,)
-    _created(estate, resource, fields)
+    planned_age(estate, resource, fields)
     estate.add_key(resource, kind, fields)
 
 
@@ -154,7 +154,7 @@ def _access(estate: Estate, resource: Planned, fields: Fields) -> tuple[Grant, .
     return tuple(found)
 
 
-def _created(estate: Estate, resource: Planned, fields: Fields) -> None:
+def planned_age(estate: Estate, resource: Planned, fields: Fields) -> None:
     """A key this change creates is new; otherwise its age is not in the code."""
     if resource.actions is not None and "create" in resource.actions:
         fields.values["created"] = estate.context.now

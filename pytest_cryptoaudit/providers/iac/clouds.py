@@ -18,7 +18,7 @@ from ...facts import (
     ProtectionLevel,
     Rotation,
 )
-from .aws import _created
+from .aws import planned_age
 from .planned import Estate, Fields, Planned
 from .values import Unknown, iso_duration_days, seconds_days
 
@@ -93,7 +93,7 @@ def google_crypto_key(estate: Estate, resource: Planned) -> None:
     if isinstance(purpose, str):
         fields.values["usage"] = (purpose,)
     kind = "secret-key" if symmetric or purpose == "MAC" else "private-key"
-    _created(estate, resource, fields)
+    planned_age(estate, resource, fields)
     estate.add_key(resource, kind, fields)
 
 
@@ -152,7 +152,7 @@ def azure_key(estate: Estate, resource: Planned) -> None:
     if isinstance(expires, str):
         fields.values["expires"] = datetime.fromisoformat(expires.replace("Z", "+00:00"))
     _vault_facts(estate, resource, fields)
-    _created(estate, resource, fields)
+    planned_age(estate, resource, fields)
     kind = "secret-key" if str(key_type).startswith("oct") else "private-key"
     estate.add_key(resource, kind, fields)
 
@@ -238,7 +238,7 @@ def tls_private_key(estate: Estate, resource: Planned) -> None:
     elif algorithm is not None:
         fields.unreadable["algorithm"] = f"tls_private_key algorithm {algorithm!r} is not known"
     fields.attributes["stored_in_state"] = True
-    _created(estate, resource, fields)
+    planned_age(estate, resource, fields)
     estate.add_key(resource, "private-key", fields)
 
 
