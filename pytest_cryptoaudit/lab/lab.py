@@ -191,6 +191,13 @@ def _start_keyvault(state: LabState, say: Say) -> None:
         "planted keys and certificates")
 
 
+def _start_iac(state: LabState, say: Say) -> None:
+    from .estate_iac import seed_iac
+
+    state.systems.extend(seed_iac(state.directory / "iac"))
+    say(f"lab: Terraform, CloudFormation and Kubernetes code in {state.directory / 'iac'}")
+
+
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("files", _start_files),
     ("tls", _start_tls),
@@ -199,6 +206,7 @@ COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("vault", _start_vault),
     ("kms", _start_kms),
     ("keyvault", _start_keyvault),
+    ("iac", _start_iac),
 )
 
 
@@ -223,7 +231,8 @@ def down(directory: Path, say: Say = print, *, keep_config: bool = False) -> Non
         shutil.rmtree(path, ignore_errors=True)
     if directory.exists():
         kept = (CONFIG_FILE,) if keep_config else ()
-        for name in sorted({"estate", "services", STATE_FILE, CONFIG_FILE, ENV_FILE} - set(kept)):
+        for name in sorted({"estate", "iac", "services", STATE_FILE, CONFIG_FILE, ENV_FILE}
+                           - set(kept)):
             target = directory / name
             if target.is_dir():
                 shutil.rmtree(target)

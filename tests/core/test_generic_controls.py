@@ -28,6 +28,11 @@ PACKS = {
     "libraries": {"libraries.py"},
     "azure-keyvault": {"azure_keyvault.py"},
     "ssh": set(),  # its endpoints are judged by the generic pq-key-exchange check
+    # Infrastructure code shares one pack: what only code states (EncryptionConfiguration,
+    # cert-manager renewal, keys in Terraform state, key vault protection).
+    "terraform": {"iac.py"},
+    "cloudformation": {"iac.py"},
+    "kubernetes": {"iac.py"},
 }
 PROVIDER_MODULES = {"aws-kms": "aws_kms", "azure-keyvault": "azure_keyvault"}
 
