@@ -262,3 +262,21 @@ def test_kms_customer_managed(
         assert crypto_policy.for_tier("managed_key_allow_service_managed", tier), (
             f"{facts.manager.value}-managed key: the customer controls neither its policy nor "
             f"its rotation; tier {tier} requires customer-managed keys")
+
+
+@pytest.mark.control(
+    "CEK-10", check="kms-protection-level",
+    references=[SP800_57, ISO27001_A824],
+    remediation="Recreate the key at a protection level the tier allows (an HSM, say) and "
+                "re-encrypt its data, or record the approval in policy "
+                "(managed_key_allowed_protection).",
+    applies_to=_customer, requires=["managed.protection"],
+)
+def test_kms_protection_level(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
+    """The key material is protected at a level the tier allows (software, HSM, external)."""
+    protection = _facts(crypto_key).protection
+    tier = crypto_key.risk_tier.value
+    allowed = crypto_policy.for_tier("managed_key_allowed_protection", tier)
+    assert protection.value in allowed, (
+        f"protection level {protection.value} is not allowed at tier {tier} "
+        f"(allowed: {', '.join(allowed)})")

@@ -21,6 +21,8 @@ import pytest
 #: a service test.
 SERVICE_FIXTURES = frozenset({
     "moto_server",      # the KMS API server
+    "gcp_standin",      # the Cloud KMS stand-in
+    "gcp_standins",
     "bao_server",       # OpenBao in dev mode
     "bao_binary_available",  # asked only by tests that start their own OpenBao
     "softhsm_token",    # a SoftHSM2 token
