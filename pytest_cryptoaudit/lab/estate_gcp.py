@@ -78,7 +78,8 @@ ESTATE: tuple[PlantedKey, ...] = (
                algorithm="RSA_DECRYPT_OAEP_3072_SHA256", rotation_days=None, age_days=100),
     PlantedKey("clean-mac", purpose="MAC", algorithm="HMAC_SHA256", rotation_days=None),
     PlantedKey("clean-critical", labels=CRITICAL),
-    PlantedKey("clean-global", ring="platform"),
+    PlantedKey("clean-global", ring="platform",
+               labels={**OWNER, "cryptoaudit-ssrm-owner": "csp-csc"}),
     PlantedKey("clean-partner", ring="partner"),
     PlantedKey("clean-service-agent", bindings=_bind(
         (ENCRYPTER, ("serviceAccount:service-123456789@gcp-sa-ekms.iam.gserviceaccount.com",

@@ -21,8 +21,9 @@ PACKS = {
     "pkcs11": {"pkcs11.py"},
     "tls": {"tls.py"},
     "files": {"storage.py"},
+    "gcp-kms": set(),  # every Cloud KMS check is a generic managed-key control
 }
-PROVIDER_MODULES = {"aws-kms": "aws_kms"}
+PROVIDER_MODULES = {"aws-kms": "aws_kms", "gcp-kms": "gcp_kms"}
 
 
 def provider_patterns(name: str) -> list[re.Pattern[str]]:

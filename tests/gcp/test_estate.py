@@ -85,6 +85,7 @@ def test_inventory_facts(gcp_audit, gcp_standin):
     assert sym["attributes"]["project"] == PROJECT
     assert sym["attributes"]["location"] == "europe-west1"
     assert sym["accountable_owner"] == "payments-team"
+    assert keys[_uid("clean-global")]["owner"] == "CSP-CSC"  # label values are lowercase
     ec = keys[_uid("clean-sign-ec")]
     assert (ec["algorithm"], ec["curve"], ec["kind"]) == ("EC", "secp384r1", "private-key")
     imported = keys[_uid("clean-imported")]

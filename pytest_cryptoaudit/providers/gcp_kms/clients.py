@@ -44,8 +44,10 @@ def api_errors() -> tuple[type[Exception], ...]:
 
 def describe(exc: Exception) -> str:
     """A one-line reason: the HTTP code, the API's status and message (not the URL)."""
-    from google.api_core.exceptions import GoogleAPICallError
+    from google.api_core.exceptions import GoogleAPICallError, RetryError
 
+    if isinstance(exc, RetryError) and isinstance(exc.cause, Exception):
+        return f"still refused after backing off ({exc.message}): {describe(exc.cause)}"
     if isinstance(exc, GoogleAPICallError):
         message = REQUEST_LINE.sub("", exc.message or "")
         return f"{exc.code} {_status(exc)}: {message}".replace("  ", " ")
