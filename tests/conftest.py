@@ -38,7 +38,7 @@ SERVICE_FIXTURES = frozenset({
 #: environments, in their bodies where no fixture shows it; paths relative to this folder.
 SERVICE_MODULES = frozenset({
     "lab/test_lab.py", "lab/test_controls_alone.py",
-    "aws/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
+    "aws/test_lab.py", "gcp/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
     "core/test_wheel.py", "ledger/test_ingest.py::test_live_openbao_audit_log",
     "ledger/test_ingest.py::test_cloudtrail_s3_prefix",
     "shipping/test_package.py", "shipping/test_container.py",

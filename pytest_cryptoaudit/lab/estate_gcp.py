@@ -2,17 +2,24 @@
 controls look for, beside clean keys, each with the outcomes its checks must give.
 
 The estate is data (:class:`PlantedKey`); :func:`build` turns it into the resources the
-stand-in serves, in the JSON shapes of the Cloud KMS REST reference.
+stand-in serves, in the JSON shapes of the Cloud KMS REST reference. ``cryptoaudit lab``
+serves the planted keys and a few hundred everyday ones from a process of its own
+(``python -m pytest_cryptoaudit.lab.estate_gcp PORT READY_FILE``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import json
+import sys
+import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from .gcp_kms import Estate
+from .gcp_kms import CloudKmsStandIn, Estate, RequestBudget
+from .processes import ensure_running, free_port, start_process, wait_until
 
 PROJECT = "cryptoaudit-lab"
 PARTNER_PROJECT = "partner-estate"
@@ -235,3 +242,73 @@ def config_toml(url: str, **options: Any) -> str:
 
     policy = {**LAB_POLICY, **reviewed_policy()}
     return tomli_w.dumps({"systems": [system(url, **options)], "policy": policy})
+
+
+_SERVICES = ("billing", "search", "identity", "ledger", "analytics", "mobile", "backup")
+_KINDS = (("ENCRYPT_DECRYPT", "GOOGLE_SYMMETRIC_ENCRYPTION", "HSM"),
+          ("ENCRYPT_DECRYPT", "GOOGLE_SYMMETRIC_ENCRYPTION", "SOFTWARE"),
+          (SIGN, "EC_SIGN_P256_SHA256", "HSM"),
+          (SIGN, "RSA_SIGN_PSS_3072_SHA256", "SOFTWARE"),
+          ("MAC", "HMAC_SHA256", "HSM"))
+
+
+def _background_key(index: int) -> PlantedKey:
+    """One key of a company's everyday estate; one in seven carries a realistic weakness."""
+    service = _SERVICES[index % len(_SERVICES)]
+    purpose, algorithm, protection = _KINDS[index % len(_KINDS)]
+    labels = {"owner": f"{service}-team", "service": service,
+              "cryptoaudit-risk-tier": ("low", "medium", "high")[index % 3]}
+    ring = ("payments", "platform")[index % 2]
+    rotation = 90 if purpose == "ENCRYPT_DECRYPT" else None
+    if index % 7 == 3 and rotation:
+        rotation = None  # rotation switched off
+    age = 900 if index % 7 == 5 else 20 + index % 200  # a forgotten old key
+    return PlantedKey(f"{service}-{algorithm.split('_')[0].lower()}-{index:03d}", ring=ring,
+                      purpose=purpose, algorithm=algorithm, protection=protection,
+                      labels=labels, rotation_days=rotation, age_days=age)
+
+
+def lab_estate(background_keys: int = 150) -> tuple[PlantedKey, ...]:
+    """The planted estate plus everyday keys in two locations, for the lab."""
+    return ESTATE + tuple(_background_key(i) for i in range(background_keys))
+
+
+#: The lab's stand-in allows 6,000 reads per minute per project, and its system uses 50 a
+#: second of them (real projects: 300 a minute, and the default ``qps`` of 2.5).
+LAB_QUOTA_PER_MINUTE = 6000
+LAB_QPS = 50.0
+
+
+def serve(port: int, ready_file: Path) -> None:
+    """Serve the lab estate on ``port`` until terminated; ``ready_file`` says when."""
+    standin = CloudKmsStandIn(build(lab_estate()), port=port,
+                              budget=RequestBudget(LAB_QUOTA_PER_MINUTE, window=60.0))
+    keys = {key.label: key.name for key in lab_estate()}
+    partial = ready_file.with_suffix(".tmp")
+    partial.write_text(json.dumps({"url": standin.url, "keys": keys}))
+    partial.replace(ready_file)  # whole or absent: the lab never reads half a file
+    threading.Event().wait()
+
+
+def start_gcp_estate(services_dir: Path, record_pid: Callable[[int], None]
+                     ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Start the stand-in with the lab estate in its own process; return its config system
+    (anonymous credentials: no environment is needed). Its policy is :data:`LAB_POLICY`."""
+    folder = services_dir / "gcp"
+    folder.mkdir(parents=True, exist_ok=True)
+    ready, log = folder / "estate.json", folder / "standin.log"
+    process = start_process([sys.executable, "-m", __name__, str(free_port()), str(ready)],
+                            log)
+    record_pid(process.pid)
+
+    def serving() -> bool:
+        ensure_running(process, "Cloud KMS stand-in", log)
+        return ready.exists()
+
+    wait_until(serving, "Cloud KMS stand-in", timeout=60)
+    url = json.loads(ready.read_text())["url"]
+    return [system(url, request_budget=True, qps=LAB_QPS)], {}
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]), Path(sys.argv[2]))
