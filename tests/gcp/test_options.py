@@ -47,7 +47,7 @@ def test_wrong_options_are_usage_errors(option, value, message):
 
 def test_anonymous_credentials_need_a_test_endpoint():
     text = config_toml(URL).replace(f'api_endpoint = "{URL}"\n', "")
-    with pytest.raises(ConfigError, match="anonymous.*api_endpoint"):
+    with pytest.raises(ConfigError, match=r"anonymous.*api_endpoint"):
         parse(text)
 
 
