@@ -112,6 +112,8 @@ class GcpDiscovery:
             for done in as_completed(ring_reads):
                 keys.extend(pool.submit(self.read_key, key, access)
                             for key, access in done.result())
+            # Every ring is listed: the progress line can tell an ETA from here on.
+            self.context.progress(system_name, 0, len(self.failures), expected=len(keys))
             self._collect(keys, lambda n: self.context.progress(
                 system_name, n, len(self.failures), expected=len(keys)))
         finally:
@@ -142,7 +144,7 @@ class GcpDiscovery:
                 self.failures.append((result.error, result.name))
             else:
                 self.found.append(result)
-            if count % PROGRESS_EVERY == 0:
+            if count % PROGRESS_EVERY == 0 or count == len(futures):
                 progress(len(self.found))
 
     # -- worker threads ----------------------------------------------------------------------

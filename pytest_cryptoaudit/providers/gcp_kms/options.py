@@ -54,4 +54,6 @@ class GcpKmsOptions(ProviderOptions, LimitOptions):
         if self.credentials == "anonymous" and not self.api_endpoint:
             raise ValueError("credentials = \"anonymous\" is only for a test endpoint: set "
                              "api_endpoint")
+        if self.credentials == "anonymous" and self.impersonate_service_account:
+            raise ValueError("anonymous credentials cannot impersonate a service account")
         return self
