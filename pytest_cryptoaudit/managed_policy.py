@@ -40,6 +40,11 @@ MANAGED_KEY_SETTINGS: tuple[PolicySetting, ...] = (
         "Whether a disabled (suspended) key is acceptable without review.",
         "CSA CCM v4 CEK-16"),
     PolicySetting(
+        "managed_key_min_destroy_delay_days", tiered(1, 7, 7, 30),
+        "Fewest days between a request to destroy key material and its destruction, to "
+        "notice and cancel a mistaken or malicious destruction.",
+        "CSA CCM v4 CEK-14; NIST SP 800-57 Part 1 Rev 5, 8.3.4"),
+    PolicySetting(
         "managed_key_allowed_protection",
         tiered(ALL_PROTECTION, ALL_PROTECTION, ALL_PROTECTION, ALL_PROTECTION),
         "Protection levels allowed per tier: software, hsm (a hardware security module), "

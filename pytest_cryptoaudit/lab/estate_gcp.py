@@ -127,6 +127,7 @@ ESTATE: tuple[PlantedKey, ...] = (
     PlantedKey("weak-destroy-scheduled", {"kms-not-pending-deletion": FAIL},
                states=("DESTROY_SCHEDULED",)),
     PlantedKey("weak-disabled", {"kms-key-enabled": FAIL}, states=("DISABLED",)),
+    PlantedKey("weak-short-destroy-delay", {"kms-destroy-delay": FAIL}, destroy_days=1),
     PlantedKey("weak-pending-import", {"kms-key-material-imported": FAIL}, imported=True,
                states=("PENDING_IMPORT",), rotation_days=None),
     PlantedKey("weak-old-rsa", {"key-age": FAIL}, purpose=SIGN,

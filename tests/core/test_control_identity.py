@@ -36,7 +36,7 @@ IDENTITIES = {
                "kms-rotation-enabled", "kms-rotation-period", "pki-ca-outlives-roles",
                "pki-role-max-ttl"},
     "CEK-13": {"compromised-versions-revoked"},
-    "CEK-14": {"kms-not-pending-deletion", "transit-deletion-protected"},
+    "CEK-14": {"kms-destroy-delay", "kms-not-pending-deletion", "transit-deletion-protected"},
     "CEK-15": {"already-valid", "kms-key-material-imported"},
     "CEK-16": {"kms-key-enabled"},
     "CEK-17": {"kms-key-store-connected", "not-expired", "unusable-after-end-date"},

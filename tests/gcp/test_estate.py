@@ -68,6 +68,8 @@ def assert_findings_say_what_and_why(by_uid) -> None:
     assert "software" in message("weak-software-critical", "kms-protection-level")
     assert "DESTROY_SCHEDULED" in message("weak-destroy-scheduled", "kms-not-pending-deletion")
     assert "rotates every 400 days" in message("weak-rotation-400", "kms-rotation-period")
+    assert "destroyed 1 day(s) after" in message("weak-short-destroy-delay",
+                                                 "kms-destroy-delay")
     denied = message("denied-iam", "kms-policy-not-public")
     assert "PERMISSION_DENIED" in denied and "IAM policy of key" in denied
     versions = message("denied-versions", "discovery-complete")

@@ -119,3 +119,16 @@ def test_periods_round_up_and_unknown_algorithms_are_unreadable():
     assert algorithm_fields("EC_SIGN_P256_SHA256") == {
         "algorithm": "EC", "size": 256, "curve": "secp256r1"}
     assert "unknown Cloud KMS algorithm" in algorithm_fields("NEW_ALGO")["unreadable"]["size"]
+
+
+def test_an_unreported_destroy_delay_is_unreadable_not_a_default():
+    from pytest_cryptoaudit.providers.gcp_kms.discovery import record_fields
+
+    key = _key(destroy_scheduled_seconds=None)
+    facts = managed_facts(key, None)
+    unreadable: dict[str, str] = {}
+    record_fields(key, facts, unreadable)
+    assert facts.destroy_delay_days is None
+    assert "destroyScheduledDuration" in unreadable["managed.destroy_delay_days"]
+    assert managed_facts(_key(destroy_scheduled_seconds=7 * 86400.0), None
+                         ).destroy_delay_days == 7

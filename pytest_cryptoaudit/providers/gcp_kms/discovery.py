@@ -247,6 +247,9 @@ def record_fields(key: KeyAnswer, facts: Any, unreadable: dict[str, str]) -> dic
     unreadable.update(fields.pop("unreadable", {}))
     if key.created is None:
         unreadable["created"] = "Cloud KMS did not report the key's createTime"
+    if key.destroy_scheduled_seconds is None:  # set on every key at creation: never guessed
+        unreadable["managed.destroy_delay_days"] = ("Cloud KMS did not report the key's "
+                                                    "destroyScheduledDuration")
     parts = key.name.split("/")
     state, native = key_state(key.primary, key.versions)
     rotation = facts.rotation

@@ -208,6 +208,7 @@ def managed_facts(key: KeyAnswer, access: tuple[Grant, ...] | None) -> ManagedKe
         key_store=(key.backend or "Cloud EKM") if external else None,
         # Cloud KMS imported material carries no expiry of its own.
         material_expires=False if origin is KeyOrigin.IMPORTED else None,
+        destroy_delay_days=days(key.destroy_scheduled_seconds),
         access=access)
 
 
