@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from pytest_cryptoaudit.lab.estate_gcp import ESTATE, PROJECT, config_toml
+from pytest_cryptoaudit.lab.estate_gcp import ESTATE, PROJECT, RINGS, config_toml
 from pytest_cryptoaudit.reporting.evidence import evidence_schema
 
 
@@ -109,6 +109,7 @@ def test_inventory_facts(gcp_audit, gcp_standin):
     system = {s["name"]: s for s in evidence["systems"]}["gcp-prod"]
     assert system["attributes"]["api_calls"].get("get_iam_policy", 0) == 0
     assert system["attributes"]["api_calls"]["list_crypto_key_versions"] == len(ESTATE)
+    assert system["attributes"]["key_rings"] == len(RINGS)
 
 
 def test_cek21_run_makes_no_iam_calls(gcp_audit, gcp_standins):

@@ -38,6 +38,7 @@ def test_a_refused_listing_is_an_error_naming_the_ring(gcp_standins):
     (error,) = inventory.errors
     assert error.key_uid is None
     assert error.reason.startswith(f"{RING}: cannot list crypto keys: 403 PERMISSION_DENIED")
+    assert inventory.systems[0].attributes["key_rings"] == 3  # the three others, listed
 
 
 def test_progress_knows_how_many_keys_to_expect(gcp_standins):

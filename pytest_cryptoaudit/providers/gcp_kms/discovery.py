@@ -111,8 +111,11 @@ class GcpDiscovery:
                           for done in as_completed(rings) for ring in done.result()]
             keys: list[Future[KeyResult]] = []
             for done in as_completed(ring_reads):
-                keys.extend(pool.submit(self.read_key, key, access)
-                            for key, access in done.result())
+                listed = done.result()
+                if listed is None:
+                    continue
+                self.key_rings += 1
+                keys.extend(pool.submit(self.read_key, key, access) for key, access in listed)
             # Every ring is listed: the progress line can tell an ETA from here on.
             self.context.progress(system_name, 0, len(self.failures), expected=len(keys))
             self._collect(keys, lambda n: self.context.progress(
@@ -162,14 +165,14 @@ class GcpDiscovery:
             self.failures.append((f"{parent}: cannot list key rings: {describe(exc)}", None))
             return []
 
-    def read_ring(self, ring: str) -> list[tuple[Any, tuple[Grant, ...] | str | None]]:
-        """The ring's keys, each with the ring's IAM grants (or why they are unreadable)."""
+    def read_ring(self, ring: str) -> list[tuple[Any, tuple[Grant, ...] | str | None]] | None:
+        """The ring's keys, each with the ring's IAM grants (or why they are unreadable);
+        None when the ring could not be listed (the failure is recorded)."""
         try:
             keys = list(self._call("list_crypto_keys", parent=ring))
         except self.errors as exc:
             self.failures.append((f"{ring}: cannot list crypto keys: {describe(exc)}", None))
-            return []
-        self.key_rings += 1
+            return None
         ring_access = self._access(ring, "key ring") if self.fetch_access and keys else None
         return [(key, ring_access) for key in keys]
 
