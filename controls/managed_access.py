@@ -11,15 +11,30 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_cryptoaudit.facts import Grant, PrincipalKind, managed, reported, required
+from pytest_cryptoaudit.facts import (
+    ADMIN_ACTIONS,
+    Action,
+    Grant,
+    PrincipalKind,
+    managed,
+    reported,
+    required,
+)
 from pytest_cryptoaudit.references import AWS_FSBP_KMS, ISO27001_A824, ccm
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pytest_cryptoaudit.model import KeyRecord
+    from pytest_cryptoaudit.policy import Policy
 
 pytestmark = pytest.mark.ssrm("CSC")
 
 ACCESS_REFERENCES = [ccm("CEK-08"), ISO27001_A824, AWS_FSBP_KMS]
+#: Principals judged for separation of duties: named identities, not "anyone" (judged as
+#: public), whole accounts (delegation to the account's own IAM) or service agents.
+IDENTITIES = frozenset({PrincipalKind.USER, PrincipalKind.ROLE, PrincipalKind.GROUP,
+                        PrincipalKind.UNKNOWN})
 #: The source of entries that delegate access case by case; every other source is a policy.
 DELEGATED = "grant"
 
@@ -84,3 +99,37 @@ def test_kms_grantees(crypto_key: KeyRecord) -> None:
     """No grant gives a principal outside the trusted accounts use of the key."""
     foreign = _outside(crypto_key, delegated=True)
     assert not foreign, f"grants to principals outside the allowed accounts: {'; '.join(foreign)}"
+
+
+def _admins_who_use(key: KeyRecord) -> list[str]:
+    """``principal (refs)`` of identities that both administer and use the key."""
+    actions: dict[str, set[Action]] = {}
+    refs: dict[str, set[str]] = {}
+    for grant in _access(key):
+        if grant.kind in IDENTITIES:
+            actions.setdefault(grant.principal, set()).update(grant.actions)
+            refs.setdefault(grant.principal, set()).add(grant.ref)
+    return sorted(f"{who} ({'; '.join(sorted(refs[who]))})" for who, held in actions.items()
+                  if Action.USE in held and held & ADMIN_ACTIONS)
+
+
+@pytest.mark.control(
+    "CEK-08", check="kms-separation-of-duties",
+    references=[*ACCESS_REFERENCES, ccm("IAM-04")],
+    remediation="Give key administration and key use to different principals (for Cloud KMS: "
+                "no member holds roles/cloudkms.admin and an encrypter, decrypter or signer "
+                "role).",
+    applies_to=_with_access, requires=["managed.access"],
+)
+def test_kms_separation_of_duties(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
+    """No principal both administers the key and uses it, where the tier requires it."""
+    both = _admins_who_use(crypto_key)
+    tier = crypto_key.risk_tier.value
+    if not crypto_policy.for_tier("managed_key_separation_of_duties", tier):
+        if both:
+            crypto_note(f"administers and uses the key (accepted at tier {tier}): "
+                        + "; ".join(both))
+        return
+    assert not both, f"administers and uses the key: {'; '.join(both)}"

@@ -98,6 +98,11 @@ def _imported_material(key: KeyRecord) -> bool:
             and reported(key, "managed.material_expires"))
 
 
+def _destroy_delay(key: KeyRecord) -> bool:
+    """A customer-managed key whose configured destruction delay the provider reports."""
+    return _customer(key) and reported(key, "managed.destroy_delay_days")
+
+
 def _state(key: KeyRecord) -> str:
     """The service's own word for the state (what its operators recognise), else ours."""
     facts = _facts(key)
@@ -290,3 +295,40 @@ def test_kms_customer_managed(
         assert crypto_policy.for_tier("managed_key_allow_service_managed", tier), (
             f"{facts.manager.value}-managed key: the customer controls neither its policy nor "
             f"its rotation; tier {tier} requires customer-managed keys")
+
+
+@pytest.mark.control(
+    "CEK-10", check="kms-protection-level",
+    references=[SP800_57, ISO27001_A824],
+    remediation="Recreate the key at a protection level the tier allows (an HSM, say) and "
+                "re-encrypt its data, or record the approval in policy "
+                "(managed_key_allowed_protection).",
+    applies_to=_customer, requires=["managed.protection"],
+)
+def test_kms_protection_level(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
+    """The key material is protected at a level the tier allows (software, HSM, external)."""
+    protection = _facts(crypto_key).protection
+    tier = crypto_key.risk_tier.value
+    allowed = crypto_policy.for_tier("managed_key_allowed_protection", tier)
+    assert protection.value in allowed, (
+        f"protection level {protection.value} is not allowed at tier {tier} "
+        f"(allowed: {', '.join(allowed)})")
+
+
+@pytest.mark.control(
+    "CEK-14", check="kms-destroy-delay",
+    references=[SP800_57, ISO27001_A824],
+    remediation="Recreate the key with a longer scheduled-destruction delay (the delay is "
+                "fixed when the key is created) and move its data to it.",
+    applies_to=_destroy_delay, requires=["managed.destroy_delay_days"],
+)
+def test_kms_destroy_delay(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
+    """Key material is destroyed only after a delay long enough to notice and cancel a
+    mistaken or malicious destruction."""
+    delay = required(crypto_key.uid, "managed.destroy_delay_days",
+                     _facts(crypto_key).destroy_delay_days)
+    tier = crypto_key.risk_tier.value
+    minimum = crypto_policy.for_tier("managed_key_min_destroy_delay_days", tier)
+    assert delay >= minimum, (
+        f"key material is destroyed {delay} day(s) after a destroy request; tier {tier} "
+        f"requires at least {minimum} days to notice and cancel it")

@@ -162,6 +162,10 @@ class ManagedKeyFacts:
     deletion: Deletion | None = None
     key_store: str | None = None
     material_expires: bool | None = None
+    #: Days between a request to destroy key material and its destruction, as configured
+    #: for the key (Cloud KMS destroyScheduledDuration); None where the service fixes the
+    #: wait only when a deletion is scheduled (see ``deletion``).
+    destroy_delay_days: int | None = None
     multi_region: bool = False
     replicas: tuple[str, ...] = ()
     access: tuple[Grant, ...] | None = None

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .facts import KeyOrigin
+from .facts import KeyOrigin, ProtectionLevel
 from .policy import PolicySetting, tiered
 
 ALL_ORIGINS = [o.value for o in KeyOrigin]
+ALL_PROTECTION = [p.value for p in ProtectionLevel]
 GENERATED_IN_SERVICE_OR_HSM = [KeyOrigin.GENERATED.value, KeyOrigin.HSM.value]
 CEK10 = "CSA CCM v4 CEK-10; NIST SP 800-57 Part 1 Rev 5"
 
@@ -38,6 +39,21 @@ MANAGED_KEY_SETTINGS: tuple[PolicySetting, ...] = (
         "managed_key_allow_disabled", tiered(True, True, False, False),
         "Whether a disabled (suspended) key is acceptable without review.",
         "CSA CCM v4 CEK-16"),
+    PolicySetting(
+        "managed_key_min_destroy_delay_days", tiered(1, 7, 7, 30),
+        "Fewest days between a request to destroy key material and its destruction, to "
+        "notice and cancel a mistaken or malicious destruction.",
+        "CSA CCM v4 CEK-14; NIST SP 800-57 Part 1 Rev 5, 8.3.4"),
+    PolicySetting(
+        "managed_key_allowed_protection",
+        tiered(ALL_PROTECTION, ALL_PROTECTION, ALL_PROTECTION, ALL_PROTECTION),
+        "Protection levels allowed per tier: software, hsm (a hardware security module), "
+        "external (an external key manager). Name the tiers that require an HSM, e.g. "
+        "{critical = [\"hsm\", \"external\"]}.", "CSA CCM v4 CEK-10; FIPS 140-3"),
+    PolicySetting(
+        "managed_key_separation_of_duties", tiered(True, True, True, True),
+        "Whether a principal that administers a key must not also use it.",
+        "CSA CCM v4 IAM-04; CIS Google Cloud Foundations 1.11"),
     PolicySetting(
         "managed_key_allow_service_managed", tiered(True, True, False, False),
         "Whether keys the service manages (no customer control of policy or rotation) are "

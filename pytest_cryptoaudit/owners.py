@@ -74,6 +74,8 @@ def _ssrm_owner(key: KeyRecord, names: TagNames, unreadable: dict[str, str]) -> 
     value = key.tags.get(names.ssrm_owner)
     if value is None:
         return key.owner
+    if not is_valid_owner(value) and is_valid_owner(value.upper()):
+        value = value.upper()  # GCP label values are lowercase: "csc" names CSC
     if not is_valid_owner(value):
         unreadable["ssrm_owner"] = (f"invalid {names.ssrm_owner!r} tag {value!r} (expected an "
                                     f"SSRM owner: {', '.join(SSRM_PARTIES)} or a shared pair "

@@ -23,6 +23,8 @@ SERVICE_FIXTURES = frozenset({
     "moto_server",      # the KMS API server
     "keyvault_estate",  # the Azure Key Vault stand-in vaults
     "keyvault_standin",
+    "gcp_standin",      # the Cloud KMS stand-in
+    "gcp_standins",
     "bao_server",       # OpenBao in dev mode
     "bao_binary_available",  # asked only by tests that start their own OpenBao
     "softhsm_token",    # a SoftHSM2 token
@@ -39,7 +41,7 @@ SERVICE_FIXTURES = frozenset({
 #: environments, in their bodies where no fixture shows it; paths relative to this folder.
 SERVICE_MODULES = frozenset({
     "lab/test_lab.py", "lab/test_controls_alone.py",
-    "aws/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
+    "aws/test_lab.py", "gcp/test_lab.py", "vault/test_lab.py", "tls/test_lab.py",
     "core/test_wheel.py", "ledger/test_ingest.py::test_live_openbao_audit_log",
     "ledger/test_ingest.py::test_cloudtrail_s3_prefix",
     "pq/test_lab_pq.py::test_the_lab_starts_a_pq_and_a_classical_sshd",

@@ -198,6 +198,25 @@ def _start_iac(state: LabState, say: Say) -> None:
     say(f"lab: Terraform, CloudFormation and Kubernetes code in {state.directory / 'iac'}")
 
 
+def _start_gcp(state: LabState, say: Say) -> None:
+    try:
+        installed = importlib.util.find_spec("google.cloud.kms_v1") is not None
+    except ModuleNotFoundError:  # not even the google namespace package
+        installed = False
+    if not installed:
+        say("lab: google-cloud-kms is not installed (pip install 'pytest-cryptoaudit[gcp]'): "
+            "no Cloud KMS in this lab")
+        return
+    from .estate_gcp import LAB_POLICY, start_gcp_estate
+
+    systems, env = start_gcp_estate(state.directory / "services", state.add_pid)
+    state.systems.extend(systems)
+    state.env.update(env)
+    state.policy.update(LAB_POLICY)
+    say(f"lab: Cloud KMS stand-in (the REST API, not Google's service) at "
+        f"{systems[0]['api_endpoint']}: two projects, planted keys and IAM policies")
+
+
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("files", _start_files),
     ("tls", _start_tls),
@@ -207,6 +226,7 @@ COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
     ("kms", _start_kms),
     ("keyvault", _start_keyvault),
     ("iac", _start_iac),
+    ("gcp", _start_gcp),
 )
 
 

@@ -49,8 +49,8 @@ def test_a_valid_config_is_frozen_and_hashed():
         ({"risk_teir": "low"}, "systems[0] (web).risk_teir: unknown key; did you mean "
                                "`risk_tier`?"),
         ({"provider": "file"}, "unknown provider 'file' (known: aws-kms, azure-keyvault, "
-                               "cloudformation, files, kubernetes, libraries, pkcs11, ssh, "
-                               "terraform, tls, vault); did you mean `files`?"),
+                               "cloudformation, files, gcp-kms, kubernetes, libraries, pkcs11, "
+                               "ssh, terraform, tls, vault); did you mean `files`?"),
         ({"owner_tag": "team"}, "owner_tag: no longer a system option; name the owner tag once "
                                 "for every system: [tags] accountable_owner"),
         ({"max_file_size": "big"}, "max_file_size: input should be a valid integer"),

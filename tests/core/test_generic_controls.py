@@ -33,8 +33,9 @@ PACKS = {
     "terraform": {"iac.py"},
     "cloudformation": {"iac.py"},
     "kubernetes": {"iac.py"},
+    "gcp-kms": set(),  # every Cloud KMS check is a generic managed-key control
 }
-PROVIDER_MODULES = {"aws-kms": "aws_kms", "azure-keyvault": "azure_keyvault"}
+PROVIDER_MODULES = {"aws-kms": "aws_kms", "azure-keyvault": "azure_keyvault", "gcp-kms": "gcp_kms"}
 
 
 def provider_patterns(name: str) -> list[re.Pattern[str]]:

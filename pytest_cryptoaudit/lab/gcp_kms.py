@@ -1,0 +1,220 @@
+"""A loopback stand-in for Google Cloud KMS: the read methods of its REST API v1.
+
+Not Google's service: an HTTP server on loopback that answers the documented REST paths and
+JSON shapes (resources ``KeyRing``, ``CryptoKey``, ``CryptoKeyVersion``, ``ImportJob``, IAM
+``Policy``; ``Location`` of the locations mixin) for the methods an audit calls: list and get
+of key rings, crypto keys, versions and import jobs, ``getIamPolicy`` on key rings and keys,
+and the project's locations. Lists page with ``pageSize`` / ``pageToken`` /
+``nextPageToken``; errors are ``google.rpc.Status`` JSON (``{"error": {"code", "message",
+"status"}}``); a project that exceeds its request budget gets 429 ``RESOURCE_EXHAUSTED``, as
+Cloud KMS does past its read quota. No key material exists here, and anonymous callers are
+served (the audit passes ``AnonymousCredentials`` to the official SDK).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .processes import LOOPBACK
+
+PROJECT = r"projects/(?P<project>[^/]+)"
+RING = PROJECT + r"/locations/[^/]+/keyRings/[^/:]+"
+KEY = RING + r"/cryptoKeys/[^/:]+"
+#: Path pattern (the resource or parent name, then what follows it) -> (method name,
+#: collection field of the answer, or None for a get).
+ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
+    (re.compile(f"^/v1/(?P<name>{pattern}){suffix}$"), method, field)
+    for pattern, suffix, method, field in (
+        (PROJECT, "/locations", "ListLocations", "locations"),
+        (PROJECT + r"/locations/[^/]+", "/keyRings", "ListKeyRings", "keyRings"),
+        (RING, "/cryptoKeys", "ListCryptoKeys", "cryptoKeys"),
+        (KEY, "/cryptoKeyVersions", "ListCryptoKeyVersions", "cryptoKeyVersions"),
+        (RING, "/importJobs", "ListImportJobs", "importJobs"),
+        (RING, ":getIamPolicy", "GetIamPolicy", None),
+        (KEY, ":getIamPolicy", "GetIamPolicy", None),
+        (KEY, "", "GetCryptoKey", None),
+        (RING, "", "GetKeyRing", None),
+    ))
+COLLECTION_SUFFIX = {"ListLocations": "/locations", "ListKeyRings": "/keyRings",
+                     "ListCryptoKeys": "/cryptoKeys",
+                     "ListCryptoKeyVersions": "/cryptoKeyVersions",
+                     "ListImportJobs": "/importJobs"}
+STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+          429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
+MAX_PAGE_SIZE = 1000
+
+
+@dataclasses.dataclass
+class Estate:
+    """What the stand-in serves: resources by full name, and planted refusals.
+
+    ``refusals`` maps ``(method, resource name)`` to an HTTP status the stand-in answers
+    instead (403 PERMISSION_DENIED, say), to test that a refusal is reported.
+    """
+
+    locations: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    key_rings: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    crypto_keys: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    versions: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    import_jobs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    policies: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    refusals: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+
+    def children(self, method: str, parent: str) -> list[dict[str, Any]]:
+        """The resources a list method returns under ``parent``, in name order."""
+        if method == "ListLocations":
+            project = parent.split("/")[1]
+            return [{"name": f"{parent}/locations/{location}", "locationId": location}
+                    for location in sorted(self.locations.get(project, ()))]
+        table = {"ListKeyRings": self.key_rings, "ListCryptoKeys": self.crypto_keys,
+                 "ListCryptoKeyVersions": self.versions,
+                 "ListImportJobs": self.import_jobs}[method]
+        prefix = parent + COLLECTION_SUFFIX[method] + "/"
+        return [table[name] for name in sorted(table)
+                if name.startswith(prefix) and "/" not in name[len(prefix):]]
+
+    def resource(self, method: str, name: str) -> dict[str, Any] | None:
+        if method == "GetIamPolicy":
+            known = name in self.key_rings or name in self.crypto_keys
+            return self.policies.get(name, {"version": 1, "etag": "ACAB"}) if known else None
+        if method == "GetCryptoKey":
+            return self.crypto_keys.get(name)
+        return self.key_rings.get(name)
+
+
+class RequestBudget:
+    """At most ``limit`` requests per project in any ``window`` seconds (Cloud KMS counts
+    read requests per minute per project); None: no limit."""
+
+    def __init__(self, limit: int | None = None, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._seen: dict[str, collections.deque[float]] = collections.defaultdict(
+            collections.deque)
+        self._lock = threading.Lock()
+
+    def admit(self, project: str) -> bool:
+        if self.limit is None:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen[project]
+            while seen and now - seen[0] >= self.window:
+                seen.popleft()
+            if len(seen) >= self.limit:
+                return False
+            seen.append(now)
+            return True
+
+
+class CloudKmsStandIn:
+    """The stand-in on a free loopback port; ``requests`` counts answers per method,
+    ``throttled`` the 429 answers. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, estate: Estate, *, page_size: int = 100,
+                 budget: RequestBudget | None = None, port: int = 0) -> None:
+        self.estate = estate
+        self.page_size = page_size
+        self.budget = budget or RequestBudget()
+        self.requests: collections.Counter[str] = collections.Counter()
+        self.throttled = 0
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer((LOOPBACK, port), _handler(self))
+        self.server.daemon_threads = True
+        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> CloudKmsStandIn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.throttled = 0
+
+    def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and JSON body for one GET."""
+        for pattern, method, field in ROUTES:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            name = match["name"]
+            if not self.budget.admit(match["project"]):
+                with self._lock:
+                    self.throttled += 1
+                return _error(429, "Quota exceeded for quota metric 'Read requests' and limit "
+                              "'Read requests per minute' of service 'cloudkms.googleapis.com' "
+                              f"for consumer 'projects/{match['project']}'.")
+            with self._lock:
+                self.requests[method] += 1
+            refused = self.estate.refusals.get((method, name))
+            if refused is not None:
+                return _error(refused, f"Permission denied on resource '{name}' (or it may "
+                              "not exist).")
+            if field is not None:
+                return self._page(method, name, field, query)
+            found = self.estate.resource(method, name)
+            return (200, found) if found is not None else _error(404, f"{name} not found.")
+        return _error(404, f"no route for {path}")
+
+    def _page(self, method: str, parent: str, field: str,
+              query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        items = self.estate.children(method, parent)
+        try:
+            size = min(int(query.get("pageSize", ["0"])[0]) or self.page_size, MAX_PAGE_SIZE)
+            start = int(query.get("pageToken", ["0"])[0].removeprefix("p") or 0)
+        except ValueError:
+            return _error(400, "Invalid pageSize or pageToken.")
+        body: dict[str, Any] = {field: items[start:start + size]}
+        if start + size < len(items):
+            body["nextPageToken"] = f"p{start + size}"
+        if method != "ListLocations":
+            body["totalSize"] = len(items)
+        return 200, body
+
+
+def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
+    return code, {"error": {"code": code, "message": message, "status": STATUS[code]}}
+
+
+def _handler(standin: CloudKmsStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            status, body = standin.answer(parts.path, parse_qs(parts.query))
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+def serve(estate: Estate, **options: Any) -> Iterator[CloudKmsStandIn]:
+    """A generator for fixtures: the stand-in, closed when the generator is closed."""
+    with CloudKmsStandIn(estate, **options) as standin:
+        yield standin

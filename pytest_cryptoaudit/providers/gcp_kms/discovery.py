@@ -1,0 +1,278 @@
+"""Discover one ``gcp-kms`` system: projects, then locations, key rings and crypto keys, in a
+bounded pool.
+
+The controller thread plans and collects; worker threads make the calls through one SDK
+client (its REST session is thread-safe). A listing that fails is an error naming the
+project, location or key ring; a key whose versions cannot be read is an error naming the
+key; an IAM policy that cannot be read makes the key's access unreadable, so the access
+checks error naming the key. Nothing unread is ever reported as clean.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from datetime import UTC, datetime
+from typing import Any
+
+from ...facts import Grant
+from .. import Discovery, DiscoveryContext
+from .clients import CallLog, CredentialsError, api_errors, describe, make_client, retry
+from .facts import (
+    CYCLONEDX_STATES,
+    Binding,
+    KeyAnswer,
+    Trust,
+    Version,
+    algorithm_fields,
+    days,
+    grants,
+    key_state,
+    kind_of,
+    managed_facts,
+    newest,
+    origin_of,
+)
+from .options import GcpKmsOptions
+
+NOT_FETCHED = "not fetched: no selected control needs it"
+#: Reports are cheap (a lock and two numbers), and a stale count skews the ETA.
+PROGRESS_EVERY = 1
+#: Fact -> the calls that fill it, for the calls made only when a selected control needs it.
+#: Listing locations, key rings, crypto keys and versions is always done.
+FETCHES: dict[str, tuple[str, ...]] = {
+    "managed.access": ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy"),
+}
+#: IAM policy version 3 returns conditional bindings as they are.
+POLICY_VERSION = 3
+
+
+@dataclasses.dataclass
+class KeyResult:
+    name: str
+    fields: dict[str, Any] | None = None
+    kind: str = ""
+    error: str | None = None
+
+
+def _seconds(value: Any) -> float | None:
+    """A protobuf Duration (a timedelta through proto-plus) as seconds; unset is None."""
+    seconds = value.total_seconds() if value is not None else 0.0
+    return float(seconds) if seconds else None
+
+
+def _time(value: Any) -> datetime | None:
+    """A protobuf Timestamp (a datetime through proto-plus); unset (epoch) is None."""
+    if not value or value.timestamp() <= 0:
+        return None
+    return datetime.fromtimestamp(value.timestamp(), UTC)
+
+
+def version_of(message: Any) -> Version:
+    return Version(name=message.name, state=message.state.name,
+                   protection=message.protection_level.name, algorithm=message.algorithm.name,
+                   created=_time(message.create_time), destroy_time=_time(message.destroy_time),
+                   import_job=message.import_job)
+
+
+class GcpDiscovery:
+    """One discovery run; holds what was found until it becomes a :class:`Discovery`."""
+
+    def __init__(self, options: GcpKmsOptions, context: DiscoveryContext) -> None:
+        self.options = options
+        self.context = context
+        self.fetch_access = context.needs(*FETCHES)
+        self.log = CallLog()
+        self.errors: tuple[type[Exception], ...] = (*api_errors(), CredentialsError)
+        self.trust = Trust(frozenset({*options.projects, *options.allowed_projects}),
+                           frozenset(options.allowed_member_domains))
+        self.found: list[KeyResult] = []
+        self.failures: list[tuple[str, str | None]] = []
+        self.locations: dict[str, list[str]] = {}
+        self.key_rings = 0
+        self.client: Any = None
+        self.retry: Any = None
+
+    # -- the run (controller thread) ---------------------------------------------------------
+
+    def run(self, system_name: str) -> None:
+        try:
+            self.client = make_client(self.options, self.context.watch, self.log)
+        except self.errors as exc:
+            self.failures.append((f"cannot make the Cloud KMS client: {describe(exc)}", None))
+            return
+        self.retry = retry(self.options, self.log)
+        scopes = [(p, loc) for p in self.options.projects for loc in self._locations(p)]
+        pool = ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="cryptoaudit-gcp")
+        try:
+            rings = [pool.submit(self.list_rings, p, loc) for p, loc in scopes]
+            ring_reads = [pool.submit(self.read_ring, ring)
+                          for done in as_completed(rings) for ring in done.result()]
+            keys: list[Future[KeyResult]] = []
+            for done in as_completed(ring_reads):
+                listed = done.result()
+                if listed is None:
+                    continue
+                self.key_rings += 1
+                keys.extend(pool.submit(self.read_key, key, access) for key, access in listed)
+            # Every ring is listed: the progress line can tell an ETA from here on.
+            self.context.progress(system_name, 0, len(self.failures), expected=len(keys))
+            self._collect(keys, lambda n: self.context.progress(
+                system_name, n, len(self.failures), expected=len(keys)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _locations(self, project: str) -> list[str]:
+        if self.options.locations != "all":
+            found = list(self.options.locations)
+        else:
+            from google.cloud.location import locations_pb2
+
+            try:
+                answer = self.client.list_locations(
+                    locations_pb2.ListLocationsRequest(name=f"projects/{project}"),
+                    retry=self.retry, timeout=self.options.request_timeout)
+            except self.errors as exc:
+                self.failures.append((f"project {project}: cannot list locations: "
+                                      f"{describe(exc)}", None))
+                return []
+            found = sorted(location.location_id for location in answer.locations)
+        self.locations[project] = found
+        return found
+
+    def _collect(self, futures: list[Future[KeyResult]], progress: Callable[[int], None]) -> None:
+        for count, future in enumerate(as_completed(futures), start=1):
+            result = future.result()
+            if result.error is not None:
+                self.failures.append((result.error, result.name))
+            else:
+                self.found.append(result)
+            if count % PROGRESS_EVERY == 0 or count == len(futures):
+                progress(len(self.found))
+
+    # -- worker threads ----------------------------------------------------------------------
+
+    def _call(self, method: str, **request: Any) -> Any:
+        return getattr(self.client, method)(request=request, retry=self.retry,
+                                            timeout=self.options.request_timeout)
+
+    def list_rings(self, project: str, location: str) -> list[str]:
+        parent = f"projects/{project}/locations/{location}"
+        try:
+            return [ring.name for ring in self._call("list_key_rings", parent=parent)]
+        except self.errors as exc:
+            self.failures.append((f"{parent}: cannot list key rings: {describe(exc)}", None))
+            return []
+
+    def read_ring(self, ring: str) -> list[tuple[Any, tuple[Grant, ...] | str | None]] | None:
+        """The ring's keys, each with the ring's IAM grants (or why they are unreadable);
+        None when the ring could not be listed (the failure is recorded)."""
+        try:
+            keys = list(self._call("list_crypto_keys", parent=ring))
+        except self.errors as exc:
+            self.failures.append((f"{ring}: cannot list crypto keys: {describe(exc)}", None))
+            return None
+        ring_access = self._access(ring, "key ring") if self.fetch_access and keys else None
+        return [(key, ring_access) for key in keys]
+
+    def _access(self, resource: str, level: str) -> tuple[Grant, ...] | str:
+        """The grants of one IAM policy, or why it could not be read."""
+        try:
+            policy = self._call("get_iam_policy", resource=resource,
+                                options={"requested_policy_version": POLICY_VERSION})
+        except self.errors as exc:
+            return f"IAM policy of {level} {resource}: {describe(exc)}"
+        bindings = [Binding(b.role, tuple(b.members), bool(b.condition.expression))
+                    for b in policy.bindings]
+        return tuple(grants(bindings, level, self.trust))
+
+    def read_key(self, key: Any, ring_access: tuple[Grant, ...] | str | None) -> KeyResult:
+        try:
+            versions = tuple(version_of(v) for v in
+                             self._call("list_crypto_key_versions", parent=key.name))
+        except self.errors as exc:
+            return KeyResult(key.name, error=f"cannot list versions: {describe(exc)}")
+        answer = self._answer(key, versions)
+        unreadable: dict[str, str] = {}
+        access: tuple[Grant, ...] | None = None
+        if not self.fetch_access:
+            unreadable["managed.access"] = NOT_FETCHED
+        else:
+            own = self._access(key.name, "key")
+            reasons = [a for a in (ring_access, own) if isinstance(a, str)]
+            if reasons:
+                unreadable["managed.access"] = "; ".join(reasons)
+            else:
+                access = (*(ring_access or ()), *own)
+        facts = managed_facts(answer, access)
+        return KeyResult(key.name, record_fields(answer, facts, unreadable),
+                         kind_of(answer.purpose))
+
+    @staticmethod
+    def _answer(key: Any, versions: tuple[Version, ...]) -> KeyAnswer:
+        template = key.version_template
+        primary = version_of(key.primary) if key.primary.name else None
+        return KeyAnswer(
+            name=key.name, purpose=key.purpose.name,
+            protection=template.protection_level.name, template_algorithm=template.algorithm.name,
+            created=_time(key.create_time), labels=dict(key.labels), import_only=key.import_only,
+            rotation_seconds=_seconds(key.rotation_period),
+            next_rotation=_time(key.next_rotation_time),
+            destroy_scheduled_seconds=_seconds(key.destroy_scheduled_duration),
+            backend=key.crypto_key_backend, primary=primary, versions=versions)
+
+    # -- the result --------------------------------------------------------------------------
+
+    def to_discovery(self, attempt: Discovery) -> Discovery:
+        for result in self.found:
+            attempt.add_key(result.name, result.kind, **(result.fields or {}))
+        for reason, key_uid in self.failures:
+            attempt.error(reason, key_uid=key_uid)
+        return attempt
+
+
+def current_version(key: KeyAnswer) -> Version | None:
+    """The version whose algorithm the key is judged by: the primary, else the newest
+    enabled version, else none (the template then tells)."""
+    if key.primary is not None:
+        return key.primary
+    enabled = [v for v in key.versions if v.state == "ENABLED"]
+    return max(enabled, key=lambda v: v.created or datetime.min.replace(tzinfo=UTC)) \
+        if enabled else None
+
+
+def record_fields(key: KeyAnswer, facts: Any, unreadable: dict[str, str]) -> dict[str, Any]:
+    """KeyRecord fields of one crypto key (its facts already built)."""
+    version = current_version(key)
+    algorithm = version.algorithm if version else key.template_algorithm
+    fields = algorithm_fields(algorithm)
+    unreadable.update(fields.pop("unreadable", {}))
+    if key.created is None:
+        unreadable["created"] = "Cloud KMS did not report the key's createTime"
+    if key.destroy_scheduled_seconds is None:  # set on every key at creation: never guessed
+        unreadable["managed.destroy_delay_days"] = ("Cloud KMS did not report the key's "
+                                                    "destroyScheduledDuration")
+    parts = key.name.split("/")
+    state, native = key_state(key.primary, key.versions)
+    rotation = facts.rotation
+    attributes = {
+        "project": parts[1], "location": parts[3], "key_ring": "/".join(parts[:6]),
+        "purpose": key.purpose, "protection_level": key.protection,
+        "gcp_algorithm": algorithm, "version_state": native,
+        "versions": len(key.versions),
+        "version_states": sorted({v.state for v in key.versions}),
+        "destroy_scheduled_duration_days": days(key.destroy_scheduled_seconds),
+        "next_rotation_time": key.next_rotation.isoformat() if key.next_rotation else None,
+        "import_jobs": sorted({v.import_job for v in key.versions if v.import_job}),
+        "crypto_key_backend": key.backend or None,
+        "gcp_origin": origin_of(key.protection, key.import_only, key.versions).value,
+    }
+    fields.update(
+        usage=(key.purpose,), state=CYCLONEDX_STATES[state], origin=facts.origin.value,
+        created=key.created, rotated=newest(key.versions), tags=dict(key.labels),
+        rotation_enabled=rotation.automatic if rotation else None,
+        rotation_period_days=rotation.period_days if rotation else None,
+        attributes={k: v for k, v in attributes.items() if v is not None},
+        unreadable=unreadable, managed=facts)
+    return fields

@@ -1,0 +1,47 @@
+"""Fixtures for the Cloud KMS tests: the loopback stand-in serving the planted estate, a
+factory of stand-ins with their own estate and request budget, and a pytester audit runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pytest_cryptoaudit.lab import estate_gcp
+from pytest_cryptoaudit.lab.gcp_kms import CloudKmsStandIn, Estate
+from pytest_cryptoaudit.testing import audit_pytester
+
+pytest.importorskip("google.cloud.kms_v1", reason="the [gcp] extra is not installed")
+
+
+@pytest.fixture(scope="session")
+def gcp_standin() -> Iterator[CloudKmsStandIn]:
+    """The stand-in with the planted estate, in pages of three items, for the session."""
+    with CloudKmsStandIn(estate_gcp.build(), page_size=3) as standin:
+        yield standin
+
+
+@pytest.fixture
+def gcp_standins() -> Iterator[Callable[..., CloudKmsStandIn]]:
+    """Start stand-ins of one test (their own estate, page size, request budget)."""
+    started: list[CloudKmsStandIn] = []
+
+    def start(estate: Estate | None = None, **options: Any) -> CloudKmsStandIn:
+        started.append(CloudKmsStandIn(estate or estate_gcp.build(), **options))
+        return started[-1]
+
+    yield start
+    for standin in started:
+        standin.close()
+
+
+@pytest.fixture
+def gcp_audit(pytester: pytest.Pytester) -> Callable[..., tuple[Any, dict[str, Any]]]:
+    """Run ``pytest --cryptoaudit`` over a config; returns the outcome and the evidence."""
+
+    def run(config: str, *args: str) -> tuple[Any, dict[str, Any]]:
+        done = audit_pytester(pytester, *args, config=config)
+        return done.run_result, done.evidence
+
+    return run
