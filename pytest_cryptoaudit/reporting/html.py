@@ -86,10 +86,12 @@ class HtmlReporter:
                                     postfix: list[str], session: pytest.Session) -> None:
         """The per-control table, the waivers and the post-quantum migration section, at the
         top of the report."""
+        from ..ledger.review import SIGN_OFFS
         from .pq_chart import pq_section_html
 
         evidence = self.audit.evidence()
-        prefix.append(STYLE + summary_html(evidence) + pq_section_html(evidence))
+        sign_offs = sign_offs_html(session.config.stash.get(SIGN_OFFS, []))
+        prefix.append(STYLE + summary_html(evidence) + sign_offs + pq_section_html(evidence))
 
     def evidence(self, data: Mapping[str, Any]) -> str:
         """The result and the audited attributes of its subject, as an HTML table."""
@@ -204,3 +206,12 @@ def _waivers_html(waivers: Waivers) -> str:
     listed = "".join(f"<li>{'<b>' + w.status + '</b>' if w.status != APPLIED else w.status}"
                      f"{escape(w.text[len(w.status):])}</li>" for w in lines)
     return f'<h3>Waivers</h3><ul id="cryptoaudit-waivers">{listed}</ul>'
+
+
+def sign_offs_html(lines: list[str]) -> str:
+    """The sign-offs pending in the ledger and those this run needs (``[review]``)."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return (f'<div class="cryptoaudit-summary"><h3>Sign-off (CEK-09 guideline 6)</h3>'
+            f'<ul id="cryptoaudit-sign-offs">{items}</ul></div>')
