@@ -17,6 +17,7 @@ import pydantic
 from .cadence import ANNUAL_FLOOR_DAYS
 from .ledger.location import LocationError, parse_location
 from .model import SSRM_PARTIES, EventKind, is_valid_owner
+from .notify.rules import NotifyRule
 from .owners import TagNames
 
 STRICT = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -232,3 +233,14 @@ class ConfigFile(pydantic.BaseModel):
     tags: TagNames = TagNames()
     review: ReviewTable | None = pydantic.Field(
         default=None, description="Sign-off of audit results (CEK-09 guideline 6).")
+    notify: list[NotifyRule] = pydantic.Field(
+        default=[], description="Routing of findings to stakeholders (CEK-09 guideline 7).")
+
+    @pydantic.model_validator(mode="after")
+    def _unique_rule_names(self) -> ConfigFile:
+        names = [rule.name for rule in self.notify]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"notify: duplicate rule name {repeated[0]!r} (the ledger "
+                             "records deliveries by name)")
+        return self

@@ -103,6 +103,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
         register_reporters(config, audit)
+        if audit.is_controller:
+            from .notify.plugin import NotifyPlugin
+
+            config.pluginmanager.register(NotifyPlugin(config), "cryptoaudit-notify")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

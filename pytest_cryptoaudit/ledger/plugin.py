@@ -76,6 +76,10 @@ class LedgerPlugin:
         self.location = store.location
         return store
 
+    def open(self, audit_config: AuditConfig) -> LedgerStore:
+        """The ledger this run reads and writes (for plugins that append after the run)."""
+        return self._open(audit_config)
+
     def load(self, audit_config: AuditConfig) -> LedgerHistory | None:
         """The history of the configured systems, read once; None if it cannot be read."""
         if self.history is not None or self.error is not None or not self.enabled:
