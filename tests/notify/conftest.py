@@ -102,3 +102,85 @@ def http_receiver() -> Iterator[Receiver]:
     yield receiver
     server.shutdown()
     server.server_close()
+
+
+@dataclasses.dataclass
+class Mailbox:
+    """The SMTP server's address, its certificate, and the messages and logins it took."""
+
+    port: int
+    ca_file: str
+    messages: list[Any] = dataclasses.field(default_factory=list)
+    logins: list[str] = dataclasses.field(default_factory=list)
+    tls_sessions: int = 0
+
+
+def _self_signed(folder: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made with ``cryptography``."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(minutes=5))
+                   .not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName(
+                       [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                                  critical=True)
+                   .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "smtp.crt", folder / "smtp.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
+    """aiosmtpd on a free loopback port that requires STARTTLS before AUTH and mail."""
+    import socket
+    import ssl
+
+    pytest.importorskip("aiosmtpd", reason="pip install aiosmtpd (the test extra)")
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert_file, key_file = _self_signed(tmp_path_factory.mktemp("smtp"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox(port, cert_file)
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            from email import message_from_bytes
+
+            mailbox.tls_sessions += session.ssl is not None
+            mailbox.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
+                     data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.password == b"smtp-secret-pw"
+        if ok:
+            mailbox.logins.append(data.login.decode())
+        return AuthResult(success=ok)
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port,
+                            tls_context=context, require_starttls=True,
+                            authenticator=authenticate, auth_require_tls=True)
+    controller.start()
+    yield mailbox
+    controller.stop()

@@ -219,3 +219,59 @@ def test_rules_match_by_tier_system_control_owner_and_event() -> None:
                    {"check": "algorithm-allowed"}):
         assert not rule.matches("new", {**finding, **change}), change
     assert not rule.matches("resolved", finding)
+
+
+def test_email_goes_over_starttls_with_credentials_from_the_environment(
+        pytester: pytest.Pytester, smtp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CA_TEST_SMTP_USER", "auditbot")
+    monkeypatch.setenv("CA_TEST_SMTP_PASSWORD", "smtp-secret-pw")
+    make_project(pytester.path, extra=f"""
+[[notify]]
+name = "compliance-mail"
+channel = "email"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_server.port}
+ca_file = "{smtp_server.ca_file}"
+sender = "cryptoaudit@example.org"
+to = ["compliance@example.org", "legal@example.org"]
+username_env = "CA_TEST_SMTP_USER"
+password_env = "CA_TEST_SMTP_PASSWORD"
+backoff_seconds = 0
+""")
+    run = audit_pytester(pytester)
+    assert run.ret == 1, run.output
+    [message] = smtp_server.messages
+    assert (smtp_server.tls_sessions, smtp_server.logins) == (1, ["auditbot"])
+    assert message["Subject"] == "New crypto audit findings: 1"
+    assert message["To"] == "compliance@example.org, legal@example.org"
+    assert f"CEK-04 key-strength on {WEAK} (app-keys)" in message.get_payload()
+    ledger = _ledger_text(pytester.path)
+    assert "email to compliance@example.org, legal@example.org via 127.0.0.1:" in ledger
+    assert "smtp-secret-pw" not in ledger + run.output
+
+
+def test_email_refused_without_the_right_password_is_a_failed_delivery(
+        pytester: pytest.Pytester, smtp_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CA_TEST_SMTP_USER", "auditbot")
+    monkeypatch.setenv("CA_TEST_SMTP_PASSWORD", "wrong-password-42")
+    make_project(pytester.path, extra=f"""
+[[notify]]
+name = "compliance-mail"
+channel = "email"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_server.port}
+ca_file = "{smtp_server.ca_file}"
+sender = "cryptoaudit@example.org"
+to = ["compliance@example.org"]
+username_env = "CA_TEST_SMTP_USER"
+password_env = "CA_TEST_SMTP_PASSWORD"
+retries = 1
+backoff_seconds = 0
+timeout_seconds = 3
+""")
+    run = audit_pytester(pytester)
+    assert run.ret == pytest.ExitCode.INTERNAL_ERROR
+    assert "compliance-mail (email to compliance@example.org via 127.0.0.1:" in run.output
+    assert "1 new finding(s) not delivered: email to compliance@example.org" in run.output
+    assert not smtp_server.messages
+    assert "wrong-password-42" not in run.output + _ledger_text(pytester.path)
