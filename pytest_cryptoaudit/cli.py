@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pytest_cryptoaudit.ledger.finding_cli",
     "pytest_cryptoaudit.ledger.review_cli",
     "pytest_cryptoaudit.notify.cli",
+    "pytest_cryptoaudit.metrics_cli",
     "pytest_cryptoaudit.ledger.status_cli",
     "pytest_cryptoaudit.ledger.caiq",
     "pytest_cryptoaudit.config_schema",

@@ -78,6 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write the post-quantum migration inventory (every "
                          "quantum-vulnerable asset with its roadmap dates) to PATH "
                          "(.csv or .json).")
+    group.addoption("--cryptoaudit-metrics", metavar="PATH",
+                    help="Write the audit metrics in Prometheus text format to PATH after "
+                         "the ledger recorded the run (node-exporter's textfile collector).")
     group.addoption("--cryptoaudit-markdown", metavar="PATH",
                     help="Write a Markdown summary to PATH (also appended to "
                          "$GITHUB_STEP_SUMMARY when that is set).")
@@ -107,6 +110,12 @@ def pytest_configure(config: pytest.Config) -> None:
             from .notify.plugin import NotifyPlugin
 
             config.pluginmanager.register(NotifyPlugin(config), "cryptoaudit-notify")
+            metrics = config.getoption("cryptoaudit_metrics")
+            if metrics:
+                from .metrics_cli import MetricsFile
+
+                config.pluginmanager.register(MetricsFile(config, metrics),
+                                              "cryptoaudit-metrics")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
