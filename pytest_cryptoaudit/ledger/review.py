@@ -231,3 +231,22 @@ def sign_off_lines(audit_config: Any, history: LedgerHistory, now: datetime,
                      f"by {(now + timedelta(days=days)):%Y-%m-%d}: `cryptoaudit review sign "
                      f"{run_id} --by NAME --role ROLE --decision accepted`")
     return lines
+
+
+def pending_by_system(audit_config: Any, history: LedgerHistory | None, now: datetime,
+                      systems: Iterable[str]) -> dict[str, str]:
+    """For the HTML overview: per system, the sign-offs pending before this run and the
+    roles that must sign this run's audit."""
+    found: dict[str, list[str]] = {}
+    if history is not None:
+        for state in pending_reviews(audit_config, history, now):
+            found.setdefault(state.system, []).append(state.describe())
+    names = {s.name: s for s in audit_config.systems}
+    for name in systems:
+        need = requirement(audit_config.review, names[name].risk_tier) if name in names \
+            else Requirement((), 0)
+        if need.required:
+            found.setdefault(name, []).append(
+                f"this run: {', '.join(need.roles)} by "
+                f"{now + timedelta(days=need.days):%Y-%m-%d}")
+    return {name: "; ".join(lines) for name, lines in found.items()}

@@ -91,7 +91,21 @@ class HtmlReporter:
 
         evidence = self.audit.evidence()
         sign_offs = sign_offs_html(session.config.stash.get(SIGN_OFFS, []))
-        prefix.append(STYLE + summary_html(evidence) + sign_offs + pq_section_html(evidence))
+        prefix.append(STYLE + self._overview(session, evidence) + summary_html(evidence)
+                      + sign_offs + pq_section_html(evidence))
+
+    def _overview(self, session: pytest.Session, evidence: Evidence) -> str:
+        """Systems, due dates, open findings, sign-offs and the findings plot (the ledger
+        as it stood before this run, and this run)."""
+        from ..ledger import LEDGER_PLUGIN
+        from ..ledger.review import pending_by_system
+        from .overview import overview_html
+
+        ledger = session.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+        history = ledger.history if ledger is not None and ledger.enabled else None
+        pending = pending_by_system(self.audit.audit_config, history, self.audit.started,
+                                    [s.name for s in evidence.systems])
+        return overview_html(evidence, history, pending)
 
     def evidence(self, data: Mapping[str, Any]) -> str:
         """The result and the audited attributes of its subject, as an HTML table."""
