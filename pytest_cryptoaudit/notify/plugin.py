@@ -38,7 +38,9 @@ class NotifyPlugin:
         if not rules_of(audit_config):
             return
         ledger = self.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
-        if ledger is None or not (ledger.enabled and ledger.writes) or ledger.error:
+        if ledger is not None and not ledger.writes:
+            return  # --collect-only and the like audit nothing, so owe nothing
+        if ledger is None or not ledger.enabled or ledger.error:
             self.skipped = "no notifications: they are sent from the ledger, which this " \
                            "run did not write"
             return

@@ -263,3 +263,22 @@ def test_a_signature_does_not_follow_an_edited_decision(
     assert code == 1
     assert "accepted by alice@example.org (security)" in out
     assert "signature does not verify" in out
+
+
+def test_require_signature_counts_only_verified_sign_offs(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    alice, alice_public = _ssh_key(tmp_path, "alice")
+    make_project(pytester.path, weak=False, extra=REVIEW.replace(
+        'roles = ["security", "compliance"]', 'roles = ["security"]\nrequire_signature = true'))
+    (pytester.path / "allowed_signers").write_text(f"alice@example.org {alice_public}\n")
+    _result, first = audit(pytester, at=T0)
+    assert _sign(pytester, first["run"]["id"], "security", T0 + timedelta(days=1)) == 0
+    _result, unsigned = audit(pytester, at=T0 + timedelta(days=20))
+    assert outcome(unsigned, "results-reviewed")["outcome"] == "failed"
+    assert "security missing" in outcome(unsigned, "results-reviewed")["message"]
+
+    assert _sign(pytester, unsigned["run"]["id"], "security", T0 + timedelta(days=21),
+                 "--signing-key", str(alice)) == 0
+    _result, signed = audit(pytester, at=T0 + timedelta(days=40))
+    checked = outcome(signed, "results-reviewed")
+    assert checked["outcome"] == "passed", checked

@@ -20,7 +20,7 @@ TOKEN = "ghp_test-token-0123456789abcdef"
 class Received:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names in lower case: HTTP header names are case-insensitive
     body: Any
 
 
@@ -53,7 +53,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            request = Received(self.command, self.path, dict(self.headers),
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            request = Received(self.command, self.path, headers,
                                json.loads(raw) if raw else None)
             receiver.requests.append(request)
             if receiver.fail > 0:
@@ -67,7 +68,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
         def _issues(self, request: Received) -> None:
             """GitHub's issues API: create, comment, change state (and GitLab's, roughly)."""
-            token = request.headers.get("Authorization") or request.headers.get("PRIVATE-TOKEN")
+            token = request.headers.get("authorization") or request.headers.get("private-token")
             if token not in (f"Bearer {TOKEN}", TOKEN):
                 self._answer(401, {"message": "Bad credentials"})
                 return

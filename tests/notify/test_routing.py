@@ -275,3 +275,31 @@ timeout_seconds = 3
     assert "1 new finding(s) not delivered: email to compliance@example.org" in run.output
     assert not smtp_server.messages
     assert "wrong-password-42" not in run.output + _ledger_text(pytester.path)
+
+
+def test_gitlab_issues_are_opened_and_closed_through_its_api(
+        pytester: pytest.Pytester, http_receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CA_TEST_GITLAB_TOKEN", TOKEN)
+    make_project(pytester.path, extra=f"""
+[[notify]]
+name = "gitlab-issues"
+channel = "gitlab"
+api_url = "{http_receiver.url}/api/v4"
+repository = "crypto/estate"
+token_env = "CA_TEST_GITLAB_TOKEN"
+labels = ["crypto-audit", "cek"]
+backoff_seconds = 0
+""")
+    assert audit_pytester(pytester).ret == 1
+    [created] = http_receiver.requests
+    assert created.path == "/api/v4/projects/crypto%2Festate/issues"
+    assert created.headers["private-token"] == TOKEN
+    assert created.body["labels"] == "crypto-audit,cek"
+    assert "cryptoaudit finding assign" in created.body["description"]
+    (pytester.path / "keys" / "weak.pem").unlink()
+    assert audit_pytester(pytester).ret == 0
+    assert [(r.method, r.path) for r in http_receiver.requests[1:]] == [
+        ("POST", "/api/v4/projects/crypto%2Festate/issues/1/notes"),
+        ("PUT", "/api/v4/projects/crypto%2Festate/issues/1")]
+    assert http_receiver.issues[1]["state"] == "closed"
