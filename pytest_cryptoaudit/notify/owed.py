@@ -90,7 +90,7 @@ def owed(rule: NotifyRule, findings: Iterable[FindingLog],
     """The notices ``rule`` owes, oldest finding first."""
     notices = []
     for finding in findings:
-        facts = finding_facts(finding, owner_of(finding.system))
+        facts = finding_facts(finding, finding.accountable_owner or owner_of(finding.system))
         record = sent.get((rule.name, finding.id), Delivered())
         last = record.kinds[-1] if record.kinds else None
         if finding.status == OPEN and last != "new" and rule.matches("new", facts):

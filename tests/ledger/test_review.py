@@ -282,3 +282,23 @@ def test_require_signature_counts_only_verified_sign_offs(
     _result, signed = audit(pytester, at=T0 + timedelta(days=40))
     checked = outcome(signed, "results-reviewed")
     assert checked["outcome"] == "passed", checked
+
+
+def test_review_list_and_status_name_what_is_pending(
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    make_project(pytester.path, weak=False, extra=REVIEW)
+    _result, first = audit(pytester, at=T0)
+    run_id = first["run"]["id"]
+    assert _sign(pytester, run_id, "security", T0 + timedelta(days=1)) == 0
+    capsys.readouterr()
+    assert cli(pytester, "review", "list", at=T0 + timedelta(days=2)) == 0
+    [header, row] = capsys.readouterr().out.splitlines()
+    assert header.split() == ["SYSTEM", "RUN", "AUDIT", "SIGN", "BY", "MISSING", "SIGNED",
+                              "STATE"]
+    assert row.split()[:2] == ["app-keys", run_id[:8]]
+    assert "compliance  security: alice@example.org accepted  pending" in row
+    assert cli(pytester, "status", at=T0 + timedelta(days=2)) == 0
+    assert (f"Sign-offs pending ([review]):\n- app-keys: run {run_id[:8]} (2026-07-01): "
+            "compliance missing, due 2026-07-15") in capsys.readouterr().out
+    assert cli(pytester, "review", "list", at=T0 + timedelta(days=20)) == 0
+    assert capsys.readouterr().out.rstrip().endswith("missing")
