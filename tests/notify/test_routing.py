@@ -303,3 +303,14 @@ backoff_seconds = 0
         ("POST", "/api/v4/projects/crypto%2Festate/issues/1/notes"),
         ("PUT", "/api/v4/projects/crypto%2Festate/issues/1")]
     assert http_receiver.issues[1]["state"] == "closed"
+
+
+def test_under_xdist_only_the_controller_notifies(
+        pytester: pytest.Pytester, http_receiver: Receiver) -> None:
+    pytest.importorskip("xdist")
+    make_project(pytester.path, extra=rules(http_receiver))
+    run = audit_pytester(pytester, "-n", "2")
+    assert run.ret == 1, run.output
+    assert len(http_receiver.posted("/hook")) == 1
+    assert len(http_receiver.issues) == 1
+    assert len(_notifications(pytester.path)) == 3
