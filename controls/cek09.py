@@ -314,6 +314,10 @@ def test_results_reviewed(
             crypto_note(f"earlier audit not signed off in time: {earlier.describe()}")
     if judged:
         latest = judged[-1]
+        for role, signed in sorted(latest.signed.items()):
+            if signed.decision != "accepted":
+                crypto_note(f"{role} ({signed.by}) {signed.decision} run {latest.run_id[:8]}: "
+                            "corrective actions follow (`cryptoaudit finding assign`)")
         assert latest.state == REVIEWED, (
             f"audit results not signed off in time ({', '.join(need.roles)} within "
             f"{need.days} days): {latest.describe()}")

@@ -302,3 +302,19 @@ def test_review_list_and_status_name_what_is_pending(
             "compliance missing, due 2026-07-15") in capsys.readouterr().out
     assert cli(pytester, "review", "list", at=T0 + timedelta(days=20)) == 0
     assert capsys.readouterr().out.rstrip().endswith("missing")
+
+
+def test_a_rejection_is_a_review_whose_follow_up_is_noted(pytester: pytest.Pytester) -> None:
+    make_project(pytester.path, weak=False, extra=REVIEW)
+    _result, first = audit(pytester, at=T0)
+    run_id = first["run"]["id"]
+    assert _sign(pytester, run_id, "security", T0 + timedelta(days=1)) == 0
+    assert cli(pytester, "review", "sign", run_id, "--by", "bob@example.org", "--role",
+               "compliance", "--decision", "rejected", "--note", "INC-7",
+               at=T0 + timedelta(days=2)) == 0
+    _result, later = audit(pytester, at=T0 + timedelta(days=20))
+    checked = outcome(later, "results-reviewed")
+    assert checked["outcome"] == "passed"
+    assert checked["notes"][-1] == (
+        f"compliance (bob@example.org) rejected run {run_id[:8]}: corrective actions follow "
+        "(`cryptoaudit finding assign`)")
