@@ -149,6 +149,17 @@ def test_a_failed_delivery_is_an_error_of_the_run_and_retried_later(
     assert "0 delivered, 0 failed" in capsys.readouterr().out
     assert len(http_receiver.posted("/hook")) == 4
 
+    assert main(["notify", "--config", config, "--log", "--format", "json"]) == 0
+    log = [(d["rule"], d["kind"], d["status"], d["attempts"])
+           for d in json.loads(capsys.readouterr().out)]
+    assert log == [("platform-webhook", "new", "failed", 3),
+                   ("security-slack", "new", "delivered", 1),
+                   ("crypto-issues", "new", "delivered", 1),
+                   ("platform-webhook", "new", "delivered", 1)]
+    assert main(["notify", "--config", config, "--log"]) == 0
+    table = capsys.readouterr().out
+    assert "failed: HTTP 503 Service Unavailable from webhook http://127.0.0.1:" in table
+
 
 def test_an_unreachable_receiver_and_a_missing_variable_are_reported(
         pytester: pytest.Pytester, http_receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
