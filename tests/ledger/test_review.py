@@ -318,3 +318,34 @@ def test_a_rejection_is_a_review_whose_follow_up_is_noted(pytester: pytest.Pytes
     assert checked["notes"][-1] == (
         f"compliance (bob@example.org) rejected run {run_id[:8]}: corrective actions follow "
         "(`cryptoaudit finding assign`)")
+
+
+def test_sign_offs_are_sealed_and_checked_in_either_ledger(store: Any, tmp_path: Path) -> None:
+    from pytest_cryptoaudit.ledger.chain import verify
+    from pytest_cryptoaudit.ledger.review_cli import signature_problems
+    from pytest_cryptoaudit.ledger.signing import sign
+
+    alice, alice_public = _ssh_key(tmp_path, "alice")
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f"alice@example.org {alice_public}\n")
+    record_run(store, T0)
+    [audit_entry] = store.entries(types=["audit"])
+
+    def draft(signed: bool) -> Any:
+        plain = review_draft(audit_entry, by="alice@example.org", role="security",
+                             decision="accepted", note="", signed_at=T0.isoformat(),
+                             recorded_by=RUNNER)
+        if not signed:
+            return plain
+        return review_draft(audit_entry, by="alice@example.org", role="security",
+                            decision="accepted", note="", signed_at=T0.isoformat(),
+                            recorded_by=RUNNER, signature=sign(plain.content, alice))
+
+    store.append([draft(signed=True)])
+    entries = store.entries(detail=True)
+    assert verify(entries, store.head()) == []
+    assert signature_problems(entries, signers) == []
+    store.append([draft(signed=False)])
+    [problem] = signature_problems(store.entries(detail=True), signers)
+    assert problem.startswith("#3 (accepted by alice@example.org (security) of app-keys")
+    assert problem.endswith(": not signed")
