@@ -36,7 +36,7 @@ from .signing import SigningError, check, readable_signers, sign
 
 def _audits_of_run(store: Any, run_id: str, systems: list[str]) -> list[Entry]:
     store.check_intact()
-    audits = [e for e in current_chain(store.entries(types=["audit"]))
+    audits = [e for e in store.entries(types=["audit"], min_seq=store.chain_start())
               if e.run_id == run_id or (len(run_id) >= 8 and (e.run_id or "").startswith(run_id))]
     if not audits:
         raise UsageError(f"no audit of run {run_id!r} in the ledger {store.location} "
