@@ -27,6 +27,7 @@ from pytest_cryptoaudit.references import (
     ISO27001_CLAUSE_92,
     ccm,
 )
+from pytest_cryptoaudit.scope_items import describe, libraries_of, system_items
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -222,20 +223,26 @@ def test_auditor_independent(
 def test_scope_coverage(
     crypto_system: SystemRecord, crypto_inventory: Inventory, crypto_note: Callable[[str], None],
 ) -> None:
-    """The configured system was reached and yielded at least one key, certificate or
-    endpoint, so its component class is covered by the audit (the evidence's ``scope`` lists
-    classes audited and systems not reached)."""
+    """The configured system was reached and yielded at least one key, certificate,
+    endpoint or crypto library, so its component class is covered by the audit; a note names
+    the scope items its records show audited (encryption libraries, tenant isolation,
+    BYOK, HYOK). The evidence's ``scope`` lists classes and items audited and systems not
+    reached."""
     _error_if_unreached(crypto_system, crypto_inventory)
     assert crypto_system.component, "the provider declares no component class"
     name = crypto_system.name
     # A system that yields nothing was looked at but proves nothing: say so, never pass it.
     unread = len(crypto_inventory.errors_of(name))
-    assert crypto_inventory.keys_of(name) or crypto_inventory.endpoints_of(name), (
-        f"{name} yielded no key, certificate or endpoint"
+    assert (crypto_inventory.keys_of(name) or crypto_inventory.endpoints_of(name)
+            or libraries_of(crypto_system)), (
+        f"{name} yielded no key, certificate, endpoint or crypto library"
         + (f" ({unread} could not be read)" if unread else "")
         + ": its scope is empty, so this audit covered nothing in it (check its "
         "configuration and the auditing identity's access)")
     crypto_note(f"component class audited: {crypto_system.component}")
+    items = system_items(crypto_system, crypto_inventory.keys_of(name))
+    if items:
+        crypto_note(f"scope items audited: {describe(items)}")
 
 
 @pytest.mark.control(

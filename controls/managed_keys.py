@@ -19,6 +19,7 @@ from pytest_cryptoaudit.facts import (
     reported,
     required,
 )
+from pytest_cryptoaudit.model import KeyKind
 from pytest_cryptoaudit.references import (
     AWS_FSBP_KMS,
     ISO27001_A824,
@@ -29,6 +30,7 @@ from pytest_cryptoaudit.references import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from pytest_cryptoaudit.model import KeyRecord
     from pytest_cryptoaudit.policy import Policy
@@ -39,6 +41,13 @@ ORIGINS = {KeyOrigin.GENERATED: "generated in the key service",
            KeyOrigin.HSM: "generated in a dedicated HSM",
            KeyOrigin.IMPORTED: "imported key material (BYOK)",
            KeyOrigin.EXTERNAL: "held in an external key store (HYOK)"}
+#: Who holds the key material of a BYOK or HYOK key: the shared-responsibility answer of
+#: CEK-09 guideline 9, stated in the evidence of every such key.
+CUSTODY = {KeyOrigin.IMPORTED: "the customer generates and keeps the original material and "
+                               "its expiry; the service holds an imported copy (shared)",
+           KeyOrigin.EXTERNAL: "the customer holds the key in its own key store and keeps it "
+                               "reachable; the service only calls it (shared)",
+           KeyOrigin.HSM: "the customer administers the dedicated HSM; the provider runs it"}
 
 
 def _facts(key: KeyRecord) -> ManagedKeyFacts:
@@ -231,14 +240,33 @@ def test_kms_key_origin(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
 )
 def test_kms_imported_material_expiry(
     crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+    crypto_now: datetime,
 ) -> None:
-    """Imported key material carries an expiry where the tier requires one."""
-    if _facts(crypto_key).material_expires:
-        return
+    """Imported key material carries an expiry where the tier requires one, is not past it,
+    and expires within the tier's cryptoperiod (where the service reports the date)."""
     tier = crypto_key.risk_tier.value
+    if _facts(crypto_key).material_expires:
+        _judge_material_expiry(crypto_key, crypto_policy, crypto_now, crypto_note)
+        return
     required = crypto_policy.for_tier("managed_key_imported_material_must_expire", tier)
     assert not required, f"imported key material never expires; tier {tier} requires it"
     crypto_note(f"imported key material never expires; accepted at tier {tier}")
+
+
+def _judge_material_expiry(key: KeyRecord, policy: Policy, now: datetime,
+                           note: Callable[[str], None]) -> None:
+    if key.expires is None:
+        note("imported key material expires; the service does not report when")
+        return
+    tier = key.risk_tier.value
+    kind = "symmetric" if key.kind is KeyKind.SECRET_KEY else "private"
+    period = policy.for_tier("cryptoperiod_days", tier, kind)
+    left = (key.expires - now).days
+    assert key.expires > now, f"imported key material expired on {key.expires:%Y-%m-%d}"
+    assert left <= period, (
+        f"imported key material expires on {key.expires:%Y-%m-%d}, in {left} days; the "
+        f"{kind} cryptoperiod for tier {tier} is {period} days")
+    note(f"imported key material expires on {key.expires:%Y-%m-%d} ({left} days)")
 
 
 @pytest.mark.control(
@@ -256,7 +284,7 @@ def test_kms_customer_managed(
     facts = _facts(crypto_key)
     if facts.origin is not KeyOrigin.GENERATED:
         store = f", key store {facts.key_store}" if facts.key_store else ""
-        crypto_note(f"{ORIGINS[facts.origin]}{store}")
+        crypto_note(f"{ORIGINS[facts.origin]}{store}; custody: {CUSTODY[facts.origin]}")
     tier = crypto_key.risk_tier.value
     if facts.manager is not KeyManager.CUSTOMER:
         assert crypto_policy.for_tier("managed_key_allow_service_managed", tier), (

@@ -17,6 +17,7 @@ _EXPORTS = {
     "KeyRecord": "model",
     "Outcome": "model",
     "RiskTier": "model",
+    "SourceLocation": "model",
     "SystemRecord": "model",
     "CryptoAuditError": "errors",
     "Discovery": "providers",

@@ -25,12 +25,14 @@ from .nesting import TooDeep, load_toml
 from .owners import TagNames
 from .policy import Policy, PolicyError, PolicySetting
 from .providers import ProviderLoadError, ProviderOptions, ProviderRegistry
+from .tenancy import TenancyTable
 from .validation import describe_validation_error, suggestion
 
 CONFIG_FILE = "cryptoaudit.toml"
 SYSTEM_KEYS = tuple(SystemCore.model_fields)
 #: Top-level sections besides ``systems`` and ``policy``, kept as given for the ledger.
-EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor", "tags", "review", "notify")
+EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor", "tags", "tenancy", "review",
+                  "notify")
 
 
 #: Keys that moved: what to write instead (a usage error says so rather than "unknown key").
@@ -119,6 +121,11 @@ class AuditConfig:
         """The crypto policy's ``version``, ``reviewed_on`` and ``reviewed_by``, if given."""
         document: Mapping[str, Any] = self.sections.get("policy_document", {})
         return document
+
+    @property
+    def tenancy(self) -> TenancyTable:
+        """The ``[tenancy]`` table: tenants and the keys shared between them."""
+        return TenancyTable.model_validate(self.sections.get("tenancy", {}))
 
     @property
     def tags(self) -> TagNames:

@@ -19,6 +19,7 @@ from .ledger.location import LocationError, parse_location
 from .model import SSRM_PARTIES, EventKind, is_valid_owner
 from .notify.rules import NotifyRule
 from .owners import TagNames
+from .tenancy import TenancyTable
 
 STRICT = pydantic.ConfigDict(extra="forbid", frozen=True, strict=True)
 Text = Annotated[str, pydantic.StringConstraints(min_length=1)]
@@ -231,6 +232,7 @@ class ConfigFile(pydantic.BaseModel):
     events: list[EventEntry] = []
     auditor: AuditorTable = AuditorTable()
     tags: TagNames = TagNames()
+    tenancy: TenancyTable = TenancyTable()
     review: ReviewTable | None = pydantic.Field(
         default=None, description="Sign-off of audit results (CEK-09 guideline 6).")
     notify: list[NotifyRule] = pydantic.Field(

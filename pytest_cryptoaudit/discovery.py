@@ -177,6 +177,8 @@ def _with_review(system: SystemRecord, audit_config: AuditConfig) -> SystemRecor
 def _tagged(keys: list[KeyRecord], audit_config: AuditConfig, system: SystemConfig,
             registry: ProviderRegistry) -> list[KeyRecord]:
     """The keys with their tier and owners as their tags (spelt as the service spells
-    them) override the system's."""
+    them) override the system's, and their tenants as ``[tenancy]`` declares them."""
     names = audit_config.tags.mapped(registry.get(system.provider).tag_name)
-    return [apply_tags(key, names, require_tier_tag=system.require_tier_tag) for key in keys]
+    tenancy = audit_config.tenancy
+    return [tenancy.annotate(apply_tags(key, names, require_tier_tag=system.require_tier_tag))
+            for key in keys]

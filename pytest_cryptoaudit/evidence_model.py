@@ -72,9 +72,20 @@ class Run(_Closed):
         description="Longest interval between audits per risk tier (CEK-09).")
 
 
+class Location(_Closed):
+    """Where a subject or a failure is declared: a file relative to the configuration's
+    folder, its first and last line, and the resource's address in it."""
+
+    path: str
+    line: int | None = Field(default=None, ge=1)
+    end_line: int | None = Field(default=None, ge=1)
+    address: str | None = None
+
+
 class DiscoveryFailure(_Closed):
     key_uid: str | None = None
     reason: str
+    location: Location | None = None
 
 
 class System(_Closed):
@@ -102,6 +113,7 @@ class Subject(_Open):
     accountable_owner: Accountable = ""
     attributes: dict[str, Any] = Field(default_factory=dict)
     unreadable: dict[str, str] = Field(default_factory=dict)
+    location: Location | None = None
 
 
 class PqVerdict(_Closed):
@@ -238,6 +250,8 @@ class Unreachable(_Closed):
 
 class Scope(_Closed):
     components: dict[str, list[str]] = Field(default_factory=dict)
+    #: CEK-09 scope items (encryption-libraries, tenant-isolation, byok, hyok) -> systems.
+    items: dict[str, list[str]] = Field(default_factory=dict)
     unreachable: list[Unreachable] = Field(default_factory=list)
 
 

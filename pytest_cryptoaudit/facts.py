@@ -97,6 +97,9 @@ class Grant:
     the accounts the system trusts; a principal whose account cannot be told is outside.
     ``restricted`` is true when conditions narrow who may use the entry. ``ref`` names the
     entry in its source (a policy statement's Sid, a grant id) for findings.
+    ``context_keys`` are the encryption-context keys every use under the entry must carry
+    (``kms:EncryptionContext:tenant``, a grant's context constraint): on a key that serves
+    several tenants they keep each tenant's data apart.
     """
 
     principal: str
@@ -106,9 +109,11 @@ class Grant:
     outside: bool = False
     restricted: bool = False
     ref: str = ""
+    context_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", PrincipalKind(self.kind))
+        object.__setattr__(self, "context_keys", tuple(sorted(set(self.context_keys))))
         object.__setattr__(self, "actions", tuple(sorted(Action(a) for a in self.actions)))
 
     @property

@@ -96,6 +96,23 @@ def _freeze(record: Any, *mappings: str) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
+class SourceLocation:
+    """Where a record is declared in a file: infrastructure code, a manifest, a key file.
+
+    ``path`` is relative to the configuration's folder (POSIX separators), ``line`` and
+    ``end_line`` count from 1, and ``address`` names the resource inside the file (a
+    Terraform address, a CloudFormation logical id, a Kubernetes ``kind/namespace/name``).
+    Reporters that annotate code (SARIF) place a finding there; where a record is declared
+    is not a fact about the key, so moving it never counts as a material change.
+    """
+
+    path: str
+    line: int | None = None
+    end_line: int | None = None
+    address: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class CertificateInfo:
     """What an auditor needs to know about one X.509 certificate (never its private key)."""
 
@@ -148,6 +165,8 @@ class KeyRecord:
     certificate: CertificateInfo | None = None
     #: Typed facts of a key held by a key-management service (see :mod:`.facts`).
     managed: ManagedKeyFacts | None = None
+    #: Where the key is declared, for keys read from files and infrastructure code.
+    location: SourceLocation | None = None
     tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -197,6 +216,7 @@ class EndpointRecord:
     address: str
     protocol: str = "tls"
     accountable_owner: str = ""
+    location: SourceLocation | None = None
     attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -215,6 +235,8 @@ class DiscoveryError:
     risk_tier: RiskTier = RiskTier.LOW
     owner: str = ""
     accountable_owner: str = ""
+    #: The file and line that could not be read, where the failure has one.
+    location: SourceLocation | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "risk_tier", RiskTier(self.risk_tier))

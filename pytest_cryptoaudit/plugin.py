@@ -78,6 +78,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Write the post-quantum migration inventory (every "
                          "quantum-vulnerable asset with its roadmap dates) to PATH "
                          "(.csv or .json).")
+    group.addoption("--cryptoaudit-sarif", metavar="PATH",
+                    help="Write SARIF 2.1.0 to PATH for code scanning: one rule per check, "
+                         "each finding at the file and line that declares its subject.")
     group.addoption("--cryptoaudit-metrics", metavar="PATH",
                     help="Write the audit metrics in Prometheus text format to PATH after "
                          "the ledger recorded the run (node-exporter's textfile collector).")

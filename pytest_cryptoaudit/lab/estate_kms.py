@@ -110,6 +110,8 @@ ESTATE: tuple[PlantedKey, ...] = (
                rotation_days=None),
     PlantedKey("weak-imported-no-expiry", {"kms-imported-material-expiry": FAIL},
                origin="EXTERNAL", metadata=_imported(False)),
+    PlantedKey("weak-imported-long-expiry", {"kms-imported-material-expiry": FAIL},
+               origin="EXTERNAL", metadata=_imported(True, days=1000)),
     PlantedKey("weak-imported-critical", {"kms-key-origin": FAIL}, tags=CRITICAL,
                origin="EXTERNAL", metadata=_imported(True)),
     PlantedKey("weak-hyok-critical", {"kms-key-origin": FAIL}, tags=CRITICAL,
@@ -169,6 +171,60 @@ def _background_key(index: int) -> PlantedKey:
 def lab_estate(background_keys: int = 280) -> tuple[PlantedKey, ...]:
     """The planted estate plus a few hundred everyday keys in two regions, for the lab."""
     return ESTATE + tuple(_background_key(i) for i in range(background_keys))
+
+
+# -- a multi-tenant system (CEK-09 guidelines 3 and 9: tenant key isolation) ---------------
+
+TENANT_REGION = "eu-central-1"
+TENANT_ACCOUNTS = {"acme": "333333333333", "globex": "444444444444"}
+TENANT_CONTEXT = {"StringEquals": {"kms:EncryptionContext:tenant": "${aws:PrincipalTag/tenant}"}}
+
+
+def _tenant_role(tenant: str) -> str:
+    return f"arn:aws:iam::{TENANT_ACCOUNTS[tenant]}:role/{tenant}-app"
+
+
+def _tenant_use(tenant: str, **condition: Any) -> dict[str, Any]:
+    return _allow({"AWS": _tenant_role(tenant)}, f"Use{tenant.title()}", **condition)
+
+
+def _tenant_key(label: str, tenant: str | None, expect: Mapping[str, str] | None = None,
+                **fields: Any) -> PlantedKey:
+    tags = {**OWNER, "tenant": tenant} if tenant else dict(OWNER)
+    return PlantedKey(label, dict(expect or {}), tags=tags, region=TENANT_REGION, **fields)
+
+
+#: One clean key per tenant, one planted cross-tenant grant, a shared key used under a
+#: per-tenant encryption context, one shared key without it, and a key with no tenant.
+TENANT_ESTATE: tuple[PlantedKey, ...] = (
+    _tenant_key("tenant-acme", "acme", policy=_policy(_tenant_use("acme"))),
+    _tenant_key("tenant-globex", "globex", policy=_policy(_tenant_use("globex"))),
+    _tenant_key("tenant-acme-cross-grant", "acme", {"tenant-key-isolation": FAIL},
+                policy=_policy(_tenant_use("acme")), grantee=_tenant_role("globex")),
+    _tenant_key("tenant-shared-context", "shared", policy=_policy(
+        _tenant_use("acme", **TENANT_CONTEXT), _tenant_use("globex", **TENANT_CONTEXT))),
+    _tenant_key("tenant-shared-open", "shared", {"tenant-shared-key-context": FAIL},
+                policy=_policy(_tenant_use("acme"), _tenant_use("globex", **TENANT_CONTEXT))),
+    _tenant_key("tenant-unassigned", None, {"tenant-key-assigned": FAIL}),
+)
+
+
+def tenant_config(url: str) -> dict[str, Any]:
+    """The multi-tenant system and its ``[tenancy]``: tenants by tag, callers by account."""
+    common = {"provider": "aws-kms", "ssrm_owner": "CSC", "regions": [TENANT_REGION],
+              "endpoint_url": url, "max_attempts": 2, "timeout": 5.0}
+    system = {"name": "kms-tenants", "risk_tier": "high", **common,
+              "allowed_principal_accounts": sorted(TENANT_ACCOUNTS.values())}
+    tenants = [{"name": name, "accounts": [account]}
+               for name, account in sorted(TENANT_ACCOUNTS.items())]
+    return {"systems": [system], "tenancy": {"tag": "tenant", "systems": ["kms-tenants"],
+                                              "tenants": tenants}}
+
+
+def seed_tenants(url: str) -> dict[str, str]:
+    """Create the multi-tenant keys; returns label -> key ARN."""
+    aws = session(url)
+    return {key.label: create_key(aws, url, key) for key in TENANT_ESTATE}
 
 
 #: Outcomes of the system-level checks (all others pass).
@@ -282,7 +338,7 @@ def create_trail(aws: Any, url: str, region: str, name: str, read_write: str = "
 def serve(port: int, ready_file: Path) -> None:
     """Serve the seeded estate on ``port`` until terminated; ``ready_file`` says when."""
     server = MotoServer(fast_keys=True, port=port).start()
-    arns = seed(server.url, lab_estate())
+    arns = {**seed(server.url, lab_estate()), **seed_tenants(server.url)}
     partial = ready_file.with_suffix(".tmp")
     partial.write_text(json.dumps({"url": server.url, "keys": arns}))
     partial.replace(ready_file)  # whole or absent: the lab never reads half a file
@@ -291,8 +347,9 @@ def serve(port: int, ready_file: Path) -> None:
 
 def start_kms_estate(services_dir: Path, record_pid: Callable[[int], None]
                      ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Start the seeded moto server in its own process; return its config systems and the
-    environment they need (dummy credentials). Its policy is :data:`LAB_POLICY`."""
+    """Start the seeded moto server in its own process; return its config systems (the
+    multi-tenant one last; its ``[tenancy]`` is :func:`tenant_config`) and the environment
+    they need (dummy credentials). Its policy is :data:`LAB_POLICY`."""
     folder = services_dir / "kms"
     folder.mkdir(parents=True, exist_ok=True)
     ready, log = folder / "estate.json", folder / "moto.log"
@@ -307,7 +364,7 @@ def start_kms_estate(services_dir: Path, record_pid: Callable[[int], None]
     wait_until(seeded, "moto KMS lab server", timeout=120)
     url = json.loads(ready.read_text())["url"]
     env = {name: value for name, value in environment() if value is not None}
-    return systems(url), env
+    return [*systems(url), *tenant_config(url)["systems"]], env
 
 
 if __name__ == "__main__":

@@ -45,11 +45,12 @@ class LabState:
         self.env: dict[str, str] = data.get("env", {})
         self.started: list[str] = data.get("started", [])
         self.policy: dict[str, Any] = data.get("policy", {})
+        self.tenancy: dict[str, Any] = data.get("tenancy", {})
 
     def save(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         payload = {"pids": self.pids, "systems": self.systems, "env": self.env,
-                   "started": self.started, "policy": self.policy}
+                   "started": self.started, "policy": self.policy, "tenancy": self.tenancy}
         self.path.write_text(json.dumps(payload, indent=2))
 
     def add_pid(self, pid: int) -> None:
@@ -132,14 +133,15 @@ def _start_kms(state: LabState, say: Say) -> None:
         say("lab: moto is not installed (pip install 'pytest-cryptoaudit[lab]'): no KMS in "
             "this lab")
         return
-    from .estate_kms import LAB_POLICY, start_kms_estate
+    from .estate_kms import LAB_POLICY, start_kms_estate, tenant_config
 
     systems, env = start_kms_estate(state.directory / "services", state.add_pid)
     state.systems.extend(systems)
     state.env.update(env)
     state.policy.update(LAB_POLICY)
+    state.tenancy = tenant_config(systems[0]["endpoint_url"])["tenancy"]
     say(f"lab: moto KMS API at {systems[0]['endpoint_url']}: two accounts, planted keys and "
-        "trails")
+        "trails, and a multi-tenant system")
 
 
 COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
@@ -154,6 +156,8 @@ COMPONENTS: tuple[tuple[str, Callable[[LabState, Say], None]], ...] = (
 def _write_config(state: LabState) -> None:
     config: dict[str, Any] = {"systems": state.systems,
                               "policy": {**state.policy, **reviewed_policy()}}
+    if state.tenancy:
+        config["tenancy"] = state.tenancy
     (state.directory / CONFIG_FILE).write_text(tomli_w.dumps(config))
     env_path = state.directory / ENV_FILE
     env_path.write_text("".join(f"export {k}='{v}'\n" for k, v in sorted(state.env.items())))

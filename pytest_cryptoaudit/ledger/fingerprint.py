@@ -31,8 +31,13 @@ MAX_LISTED = 20
 
 
 def key_fingerprint(key: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored summary of one key (JSON form of a KeyRecord)."""
-    summary: dict[str, Any] = {"hash": sha256(canonical(key))}
+    """The stored summary of one key (JSON form of a KeyRecord).
+
+    The hash leaves out ``location``: where a key is declared is not a fact about the key,
+    and ledgers written before records had a location keep their hashes.
+    """
+    facts = {name: value for name, value in key.items() if name != "location"}
+    summary: dict[str, Any] = {"hash": sha256(canonical(facts))}
     for label, fields in MATERIAL:
         values = [key.get(field) for field in fields]
         summary[label] = values[0] if len(values) == 1 else values

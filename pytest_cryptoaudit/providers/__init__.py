@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pydantic
 
 from ..budget import SystemWatch
-from ..model import DiscoveryError, EndpointRecord, KeyKind, KeyRecord, SystemRecord
+from ..model import (
+    DiscoveryError,
+    EndpointRecord,
+    KeyKind,
+    KeyRecord,
+    SourceLocation,
+    SystemRecord,
+)
 
 if TYPE_CHECKING:
     from ..config import SystemConfig
@@ -106,9 +113,10 @@ class Discovery:
         self.endpoints.append(record)
         return record
 
-    def error(self, reason: str, key_uid: str | None = None) -> None:
+    def error(self, reason: str, key_uid: str | None = None,
+              location: SourceLocation | None = None) -> None:
         """Record a failure to look at the whole system (no key uid) or at one key or
-        endpoint (its uid)."""
+        endpoint (its uid); ``location`` is the file and line that could not be read."""
         self.errors.append(
             DiscoveryError(
                 system=self.system.name,
@@ -118,6 +126,7 @@ class Discovery:
                 risk_tier=self.system.risk_tier,
                 owner=self.system.owner,
                 accountable_owner=self.system.accountable_owner,
+                location=location,
             )
         )
 

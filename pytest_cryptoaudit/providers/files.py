@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ..isolation import describe, must_propagate
 from ..keyinfo import certificate_fields, describe_public_key, state_of_certificate
+from ..model import SourceLocation
 from ..pqoids import load_or_describe_by_oid
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .file_paths import FolderErrors, ParseError, display, expand, read_bounded
@@ -74,18 +75,20 @@ def read_file(attempt: Discovery, path: Path, context: DiscoveryContext,
     """Add the keys and certificates of one file to ``attempt``, or one error naming the
     file: whatever reading, parsing or recording it throws (even a Rust panic) stays here."""
     uid = "files:" + display(path, context.base_dir)
+    location = SourceLocation(path=Path(display(path, context.base_dir)).as_posix())
     found = dataclasses.replace(attempt, keys=[], errors=[], endpoints=[])
     try:
         data, file_facts = read_bounded(path, options.max_file_size)
         objects = list(_parse(data, path, options))
         for index, (kind, fields) in enumerate(objects, start=1):
             key_uid = uid if len(objects) == 1 else f"{uid}#{index}"
-            found.add_key(key_uid, kind, **_with_file_facts(kind, fields, file_facts, index,
-                                                            context))
+            found.add_key(key_uid, kind, location=location,
+                          **_with_file_facts(kind, fields, file_facts, index, context))
     except BaseException as exc:  # whatever a parser throws on one file, even a panic
         if must_propagate(exc):
             raise
-        attempt.error(f"{display(path, context.base_dir)}: {_reason(exc)}", key_uid=uid)
+        attempt.error(f"{display(path, context.base_dir)}: {_reason(exc)}", key_uid=uid,
+                      location=location)
         return
     attempt.keys.extend(found.keys)
 

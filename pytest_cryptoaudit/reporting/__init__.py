@@ -34,6 +34,7 @@ def every_report_arguments(folder: Path) -> list[str]:
         "--cryptoaudit-oscal", str(folder / "oscal.json"),
         "--cryptoaudit-markdown", str(folder / "summary.md"),
         "--cryptoaudit-pq", str(folder / "pq-inventory.csv"),
+        "--cryptoaudit-sarif", str(folder / "results.sarif"),
     ]
     if find_spec("pytest_html"):
         arguments += ["--html", str(folder / "report.html"), "--self-contained-html"]
@@ -60,8 +61,8 @@ def register_reporters(config: pytest.Config, audit: AuditSession) -> None:
 
 
 class FileReports:
-    """Writes the file formats derived from the evidence: OSCAL, CBOM, Markdown and the
-    post-quantum migration inventory."""
+    """Writes the file formats derived from the evidence: OSCAL, CBOM, SARIF, Markdown and
+    the post-quantum migration inventory."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -69,6 +70,7 @@ class FileReports:
         self.cbom = config.getoption("cryptoaudit_cbom")
         self.markdown = config.getoption("cryptoaudit_markdown")
         self.pq = config.getoption("cryptoaudit_pq")
+        self.sarif = config.getoption("cryptoaudit_sarif")
         if self.pq:
             from .pq_inventory import check_path
 
@@ -94,6 +96,11 @@ class FileReports:
             from .cbom import write_cbom
 
             write_cbom(evidence_model, self._path(self.cbom))
+        if self.sarif:
+            from .sarif import write_sarif
+
+            write_sarif(evidence_model, self._path(self.sarif),
+                        Path(self.config.invocation_params.dir))
         if self.pq:
             from .pq_inventory import write_pq_inventory
 

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..context import narrowing_filters, policy_sha256
 from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Evidence
-from ..model import Outcome
+from ..model import DiscoveryError, Outcome
 from ..pqverdict import evidence_entry
 from ..results import summarize
+from ..scope_items import ITEMS, system_items
 from ..serialize import to_jsonable
 
 if TYPE_CHECKING:
@@ -72,14 +73,19 @@ def _systems(session: AuditSession) -> list[dict[str, Any]]:
             "accountable_owner": system.accountable_owner,
             "keys_found": len(inventory.keys_of(system.name)),
             "endpoints_found": len(inventory.endpoints_of(system.name)),
-            "discovery_errors": [
-                {"key_uid": e.key_uid, "reason": e.reason} for e in inventory.errors_of(system.name)
-            ],
+            "discovery_errors": [_failure(e) for e in inventory.errors_of(system.name)],
             "attributes": to_jsonable(system.attributes),
             "config_sha256": _system_sha256(session, system.name),
         }
         for system in inventory.systems
     ]
+
+
+def _failure(error: DiscoveryError) -> dict[str, Any]:
+    failure: dict[str, Any] = {"key_uid": error.key_uid, "reason": error.reason}
+    if error.location is not None:
+        failure["location"] = to_jsonable(error.location)
+    return failure
 
 
 def _system_sha256(session: AuditSession, name: str) -> str | None:
@@ -110,14 +116,19 @@ def events(session: AuditSession) -> list[dict[str, Any]]:
 
 
 def scope(session: AuditSession) -> dict[str, Any]:
-    """Which component classes were audited and which systems could not be reached."""
+    """Which component classes and scope items (encryption libraries, tenant isolation,
+    BYOK, HYOK) were audited in which systems, and which systems could not be reached."""
     inventory = session.inventory
     unreachable = {e.system: e.reason for e in inventory.errors if e.key_uid is None}
     components: dict[str, list[str]] = {}
+    items: dict[str, list[str]] = {}
     for system in inventory.systems:
         if system.name not in unreachable:
             components.setdefault(system.component, []).append(system.name)
+            for item in system_items(system, inventory.keys_of(system.name)):
+                items.setdefault(item, []).append(system.name)
     return {"components": {k: sorted(v) for k, v in sorted(components.items())},
+            "items": {k: sorted(items[k]) for k in ITEMS if k in items},
             "unreachable": [{"system": k, "reason": v} for k, v in sorted(unreachable.items())]}
 
 

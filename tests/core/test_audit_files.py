@@ -64,6 +64,8 @@ def test_inventory_records_formats_and_encryption(audited):
     assert keys["files:certs/clean.der"]["attributes"]["format"] == "DER"
     p12 = [uid for uid in keys if uid.startswith("files:keys/bundle.p12")]
     assert len(p12) == 2
+    assert {keys[uid]["location"]["path"] for uid in p12} == {"keys/bundle.p12"}
+    assert keys["files:certs/chain.pem#2"]["location"]["path"] == "certs/chain.pem"
     assert all("BEGIN" not in str(k) for k in keys.values())
 
 

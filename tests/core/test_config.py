@@ -48,8 +48,8 @@ def test_a_valid_config_is_frozen_and_hashed():
         ({"pathz": ["keys"]}, "systems[0] (web).pathz: unknown key; did you mean `paths`?"),
         ({"risk_teir": "low"}, "systems[0] (web).risk_teir: unknown key; did you mean "
                                "`risk_tier`?"),
-        ({"provider": "file"}, "unknown provider 'file' (known: aws-kms, files, pkcs11, tls, "
-                               "vault); did you mean `files`?"),
+        ({"provider": "file"}, "unknown provider 'file' (known: aws-kms, files, libraries, "
+                               "pkcs11, tls, vault); did you mean `files`?"),
         ({"owner_tag": "team"}, "owner_tag: no longer a system option; name the owner tag once "
                                 "for every system: [tags] accountable_owner"),
         ({"max_file_size": "big"}, "max_file_size: input should be a valid integer"),

@@ -16,13 +16,16 @@ from pytest_cryptoaudit.references import ccm
 
 #: Every built-in (control, check). Change it only with a migration of the ledger's findings.
 IDENTITIES = {
-    "CEK-03": {"certificate-chain-validates", "tls-cipher-suites", "tls-forward-secrecy",
+    "CEK-03": {"certificate-chain-validates", "library-advisories", "library-fips-mode",
+               "library-supported", "tls-cipher-suites", "tls-forward-secrecy",
                "tls-mozilla-profile", "tls-protocol-versions"},
     "CEK-04": {"algorithm-allowed", "certificate-signature-hash", "key-strength",
                "kms-key-spec", "pki-role-key-size", "pq-key-exchange", "pq-readiness",
                "tls-key-exchange-strength", "transit-key-type"},
     "CEK-08": {"kms-customer-managed", "kms-grantees", "kms-policy-not-public",
-               "kms-policy-principals", "transit-no-plaintext-backup", "vault-least-privilege"},
+               "kms-policy-principals", "tenant-key-assigned", "tenant-key-isolation",
+               "tenant-shared-key-context", "transit-no-plaintext-backup",
+               "vault-least-privilege"},
     "CEK-09": {"auditor-independent", "cadence-met", "event-follow-up", "findings-followed-up",
                "kms-cloudtrail", "procedures-current", "results-reviewed", "scope-coverage",
                "vault-audit-device", "vault-seal-type"},

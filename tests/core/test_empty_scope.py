@@ -61,6 +61,6 @@ def test_a_system_with_no_subject_is_a_scope_finding(pytester: pytest.Pytester) 
     evidence = read_evidence(pytester.path / "evidence.json")
     scope = {r["system"]: r for r in evidence["results"] if r["check"] == "scope-coverage"}
     assert scope["nothing-here"]["outcome"] == "failed"
-    assert ("nothing-here yielded no key, certificate or endpoint"
+    assert ("nothing-here yielded no key, certificate, endpoint or crypto library"
             in scope["nothing-here"]["message"])
     assert scope["tools"]["outcome"] == "passed"

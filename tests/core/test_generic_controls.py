@@ -21,6 +21,7 @@ PACKS = {
     "pkcs11": {"pkcs11.py"},
     "tls": {"tls.py"},
     "files": {"storage.py"},
+    "libraries": {"libraries.py"},
 }
 PROVIDER_MODULES = {"aws-kms": "aws_kms"}
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from pytest_cryptoaudit.catalog import ControlSpec, _as_predicate
+from pytest_cryptoaudit.ledger.fingerprint import key_fingerprint
 from pytest_cryptoaudit.model import (
     CertificateInfo,
     DiscoveryError,
@@ -15,10 +16,11 @@ from pytest_cryptoaudit.model import (
     KeyKind,
     KeyRecord,
     RiskTier,
+    SourceLocation,
     SystemRecord,
     is_valid_owner,
 )
-from pytest_cryptoaudit.serialize import inventory_from_dict, inventory_to_dict
+from pytest_cryptoaudit.serialize import inventory_from_dict, inventory_to_dict, to_jsonable
 
 NOW = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
 
@@ -67,6 +69,25 @@ def test_inventory_round_trips_through_json():
     again = inventory_from_dict(inventory_to_dict(inventory))
     assert again == inventory
     assert again.keys[1].certificate.not_after == NOW + dt.timedelta(days=1)
+
+
+def test_a_location_round_trips_and_is_no_fact_of_the_key():
+    here = SourceLocation(path="infra/kms.tf", line=12, end_line=20,
+                          address="aws_kms_key.payments")
+    placed = key(location=here)
+    error = DiscoveryError(system="web", provider="files", reason="boom", key_uid="c",
+                           location=SourceLocation(path="infra/broken.tf", line=3))
+    inventory = Inventory.build([placed], [], [error])
+    again = inventory_from_dict(inventory_to_dict(inventory))
+    assert again.keys[0].location == here
+    assert again.errors[0].location == SourceLocation(path="infra/broken.tf", line=3)
+    # The ledger's per-key hash ignores where a key is declared, and a record without a
+    # location hashes as records did before the field existed.
+    moved = dataclasses.replace(placed, location=dataclasses.replace(here, line=40))
+    before_the_field = {k: v for k, v in to_jsonable(key()).items() if k != "location"}
+    assert key_fingerprint(to_jsonable(placed)) == key_fingerprint(to_jsonable(moved))
+    assert key_fingerprint(to_jsonable(key()))["hash"] == key_fingerprint(before_the_field)["hash"]
+    assert key_fingerprint(to_jsonable(key(size=2048))) != key_fingerprint(to_jsonable(key()))
 
 
 def test_applicability_and_requirements():

@@ -76,7 +76,13 @@ def test_the_estate_is_realistic_and_its_weaknesses_are_found(lab_run):
     assert {s["provider"] for s in systems.values()} >= {"files", "tls", "aws-kms", "vault"}
     kms_keys = [k for k in evidence["inventory"] if k["provider"] == "aws-kms"]
     assert len(kms_keys) >= 200
-    assert len({k["uid"].split(":")[3] for k in kms_keys}) == 2  # two regions
+    assert len({k["uid"].split(":")[3] for k in kms_keys}) == 3  # two, and the tenants' one
+    tenant_checks = {(r["check"], r["outcome"]) for r in evidence["results"]
+                     if r["system"] == "kms-tenants" and r["check"].startswith("tenant-")}
+    assert {("tenant-key-isolation", "failed"), ("tenant-shared-key-context", "failed"),
+            ("tenant-key-assigned", "failed"), ("tenant-key-isolation", "passed")
+            } <= tenant_checks
+    assert evidence["scope"]["items"]["tenant-isolation"] == ["kms-tenants"]
     failed = {(r["system"], r["check"]) for r in evidence["results"] if r["outcome"] == "failed"}
     assert ("internal-tools-keys", "key-strength") in failed
     assert ("web-legacy", "tls-protocol-versions") in failed

@@ -26,8 +26,8 @@ INPUTS_USED = re.compile(r"\binputs\.([a-z-]+)")
 ACTION_EXPRESSION = re.compile(r"\$\{\{\s*inputs\.([a-z-]+)\s*\}\}")
 COMPONENT_EXPRESSION = re.compile(r"\$\[\[\s*inputs\.([a-z-]+)\s*\]\]")
 REPORT_FILES = {"json": "evidence.json", "markdown": "summary.md", "junit": "junit.xml",
-                "oscal": "oscal.json", "cbom": "cbom.json", "html": "report.html",
-                "allure": "allure"}
+                "oscal": "oscal.json", "cbom": "cbom.json", "sarif": "results.sarif",
+                "html": "report.html", "allure": "allure"}
 CONFIG = """
 [[systems]]
 name = "laptop"
@@ -81,12 +81,16 @@ def test_action_inputs_are_declared_and_used():
 
 def test_example_workflow_passes_only_inputs_the_action_has():
     workflow = yaml.safe_load((ROOT / "examples/ci/github-actions.yml").read_text())
-    steps = [s for s in workflow["jobs"]["audit"]["steps"]
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]
              if s.get("uses", "").startswith("pytest-cryptoaudit/pytest-cryptoaudit@")]
-    assert len(steps) == 1
-    assert set(steps[0]["with"]) <= set(ACTION["inputs"])
-    for report in steps[0]["with"]["reports"].split():
-        assert report in REPORT_FILES
+    assert len(steps) == 2  # live systems, and the pull request's infrastructure code
+    for step in steps:
+        assert set(step["with"]) <= set(ACTION["inputs"])
+        for report in step["with"]["reports"].split():
+            assert report in REPORT_FILES
+    pull_request = workflow["jobs"]["infrastructure-code"]
+    assert pull_request["permissions"]["security-events"] == "write"
+    assert "sarif" in pull_request["steps"][-1]["with"]["reports"].split()
 
 
 def test_action_audit_step_runs_every_report(key_folder):
@@ -104,14 +108,27 @@ def test_action_audit_step_runs_every_report(key_folder):
     outputs = (key_folder / "github-output").read_text().splitlines()
     assert "exit-code=1" in outputs
     assert "evidence=cryptoaudit-report/evidence.json" in outputs
+    assert "sarif=cryptoaudit-report/results.sarif" in outputs
+    sarif = json.loads((report_dir / "results.sarif").read_text())
+    located = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+               for r in sarif["runs"][0]["results"]}
+    assert ("CEK-04/key-strength", "keys/weak.pem") in located
+
+
+def test_action_uploads_sarif_only_when_asked_and_written():
+    upload = next(step for step in ACTION["runs"]["steps"]
+                  if step.get("uses", "").startswith("github/codeql-action/upload-sarif@"))
+    assert "inputs.upload-sarif == 'true'" in upload["if"]
+    assert "steps.audit.outputs.sarif != ''" in upload["if"]
+    assert upload["with"]["sarif_file"] == "${{ steps.audit.outputs.sarif }}"
 
 
 def test_action_rejects_an_unknown_report(key_folder):
-    env = action_env(reports="json sarif")
+    env = action_env(reports="json pdf")
     result = run(["bash", "-c", audit_step()["run"]], cwd=key_folder,
                  env=shell_env(env, key_folder))
     assert result.returncode == 2
-    assert "unknown report 'sarif'" in result.stdout
+    assert "unknown report 'pdf'" in result.stdout
 
 
 def test_component_matches_the_gitlab_schema(tmp_path):

@@ -54,7 +54,7 @@ def test_evidence_command_runs_as_written(tmp_path):
     written = {path.relative_to(tmp_path / "out").as_posix()
                for path in (tmp_path / "out").iterdir()}
     assert written == {"evidence.json", "report.html", "junit.xml", "allure", "oscal.json",
-                       "cbom.json", "summary.md", "pq-inventory.csv"}
+                       "cbom.json", "summary.md", "pq-inventory.csv", "results.sarif"}
     assert any((tmp_path / "out/allure").iterdir())
 
 

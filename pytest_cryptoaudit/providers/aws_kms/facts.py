@@ -28,6 +28,7 @@ from .policydoc import (
     ACCOUNT_CONDITION_KEYS,
     ARN_CONDITION_KEYS,
     account_of,
+    context_keys,
     is_service_principal,
     restricting_conditions,
     statements,
@@ -170,10 +171,11 @@ def policy_grants(policy: Mapping[str, Any], trusted: set[str]) -> list[Grant]:
         actions = _actions(_listed(statement.get("NotAction" if negated else "Action")),
                            negated)
         restricted = bool(restricting_conditions(statement))
+        context = tuple(context_keys(statement))
         for principal in _statement_principals(statement):
             found.append(Grant(principal, principal_kind(principal), actions, "key-policy",
                                outside=_outside(principal, trusted), restricted=restricted,
-                               ref=f"statement {label}"))
+                               ref=f"statement {label}", context_keys=context))
     return found
 
 
@@ -182,12 +184,15 @@ def kms_grants(grants: Iterable[Mapping[str, Any]], trusted: set[str]) -> list[G
     found = []
     for grant in grants:
         actions = _actions(f"kms:{op}" for op in grant.get("Operations", ()))
-        restricted = bool(grant.get("Constraints"))
+        constraints = grant.get("Constraints") or {}
+        restricted = bool(constraints)
+        context = tuple(key for table in ("EncryptionContextEquals", "EncryptionContextSubset")
+                        for key in constraints.get(table) or {})
         ref = f"grant {grant.get('GrantId', '?')}"
         for principal, granted in ((grant.get("GranteePrincipal"), actions),
                                    (grant.get("RetiringPrincipal"), (Action.GRANT,))):
             if principal:
                 found.append(Grant(principal, principal_kind(principal), granted, "grant",
                                    outside=_outside(principal, trusted), restricted=restricted,
-                                   ref=ref))
+                                   ref=ref, context_keys=context))
     return found

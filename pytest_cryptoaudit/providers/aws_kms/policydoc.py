@@ -56,6 +56,26 @@ def restricting_conditions(statement: Mapping[str, Any]) -> dict[str, list[str]]
     return narrowed
 
 
+#: Operators under which an encryption-context condition binds every use (not ...IfExists).
+CONTEXT_OPERATORS = frozenset({"stringequals", "stringlike", "stringequalsignorecase",
+                               "forallvalues:stringequals", "forallvalues:stringlike"})
+CONTEXT_PREFIX = "kms:encryptioncontext:"
+
+
+def context_keys(statement: Mapping[str, Any]) -> list[str]:
+    """The encryption-context keys a statement's conditions require, with a value other than
+    a bare ``*`` (``kms:EncryptionContext:tenant`` -> ``tenant``)."""
+    keys = []
+    for operator, block in (statement.get("Condition") or {}).items():
+        if operator.lower() not in CONTEXT_OPERATORS or not isinstance(block, Mapping):
+            continue
+        for key, values in block.items():
+            listed = [str(v) for v in _as_list(values)]
+            if key.lower().startswith(CONTEXT_PREFIX) and listed and "*" not in listed:
+                keys.append(key[len(CONTEXT_PREFIX):])
+    return keys
+
+
 def account_of(principal: str) -> str | None:
     """The account of an account id or an IAM/STS ARN; None for anything else."""
     if ACCOUNT_ID.match(principal):

@@ -1,0 +1,163 @@
+"""Audits of root filesystems and images: every planted weakness is a finding that names the
+library, clean ones pass, a distribution's support decides for its packages, and a failure
+to look is an error naming what could not be read."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from pytest_cryptoaudit.providers.libraries.packages import os_release
+from tests.libraries.conftest import (
+    BOOKWORM_RELEASE,
+    BOOKWORM_STATUS,
+    FIPS_FILES,
+    audit,
+    buster_status,
+    dist_info,
+    lifecycles_file,
+    oci_layout,
+    plant_root,
+)
+
+TESTOS_RELEASE = b"ID=testos\nVERSION_ID=99\n"
+TODAY = date.today()
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory):
+    """Planted roots and an image; the lifecycles override dates test data around today."""
+    folder = tmp_path_factory.mktemp("estate")
+    plant_root(folder / "bookworm", BOOKWORM_STATUS.read_text(), BOOKWORM_RELEASE.read_text())
+    plant_root(folder / "buster", buster_status(),
+               BOOKWORM_RELEASE.read_text().replace('VERSION_ID="12"', 'VERSION_ID="10"'))
+    plant_root(folder / "unnamed", BOOKWORM_STATUS.read_text(), "")
+    (folder / "unnamed/etc/os-release").unlink()
+    fips = plant_root(folder / "fips", BOOKWORM_STATUS.read_text(), BOOKWORM_RELEASE.read_text())
+    for name, text in FIPS_FILES.items():
+        (fips / name).parent.mkdir(parents=True, exist_ok=True)
+        (fips / name).write_text(text)
+    oci_layout(folder / "image", [
+        {"etc/os-release": TESTOS_RELEASE, "var/lib/dpkg/status": BOOKWORM_STATUS.read_bytes(),
+         **dist_info("cryptography", "3.4.8")}])
+    data = json.loads(lifecycles_file(folder).read_text())
+    data["upstream"]["cryptography"] = {"source": "test", "cycles": {
+        "3.4": (TODAY - timedelta(days=30)).isoformat()}}
+    (folder / "lifecycles.json").write_text(json.dumps(data))
+    (folder / "osv").mkdir()
+    (folder / "osv/DSA-TEST.json").write_text(json.dumps({
+        "id": "DSA-TEST-1", "database_specific": {"severity": "high"},
+        "affected": [{"package": {"ecosystem": "Debian:12", "name": "gnutls28"},
+                      "ranges": [{"type": "ECOSYSTEM", "events": [
+                          {"introduced": "0"}, {"fixed": "3.7.9-2+deb12u99"}]}]}]}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def audited(estate):
+    common = {"lifecycles": "lifecycles.json"}
+    systems = [
+        {"name": "bookworm", "risk_tier": "high", "root": "bookworm", "advisories": "osv",
+         **common},
+        {"name": "buster", "risk_tier": "critical", "root": "buster", **common},
+        {"name": "unnamed", "risk_tier": "low", "root": "unnamed", **common},
+        {"name": "fips", "risk_tier": "critical", "root": "fips", **common},
+        {"name": "image", "risk_tier": "medium", "image": "image", **common},
+        {"name": "missing", "risk_tier": "low", "image": "nowhere.tar", **common},
+    ]
+    return audit(estate, systems, policy={"library_fips_required": {"critical": True}})
+
+
+def outcome(run, check, system):
+    return run.outcome(check, f"libraries:{system}")
+
+
+def test_a_distributions_support_decides(audited):
+    assert outcome(audited, "library-supported", "bookworm") == "passed"
+    notes = " ".join(audited.result("library-supported", "libraries:bookworm").get("notes", []))
+    if date(2026, 9, 7) < TODAY:
+        assert "upstream support of openssl 3.0 ended 2026-09-07" in notes
+        assert "debian 12 patches it until 2028-06-30" in notes
+
+
+def test_a_release_past_security_support_is_a_finding(audited):
+    assert outcome(audited, "library-supported", "buster") == "failed"
+    message = audited.message("library-supported", "libraries:buster")
+    assert "openssl 1.1.1n" in message and "libssl1.1" in message
+    assert "debian 10 security support ended 2024-06-30" in message
+
+
+def test_vendored_library_past_upstream_end_and_versions_noted(audited):
+    assert outcome(audited, "library-supported", "image") == "failed"
+    message = audited.message("library-supported", "libraries:image")
+    assert "cryptography 3.4.8 (python cryptography at /usr/local/lib/python3.12/site-packages)" \
+        in message
+    assert "python3-cryptography" not in message  # testos 99 still supports its package
+    notes = " ".join(audited.result("library-supported", "libraries:image")["notes"])
+    assert re.search(r"cryptography in 2 versions \(3\.4\.8, 38\.0\.4\)", notes)
+
+
+def test_unknown_distribution_cannot_be_judged(audited):
+    assert outcome(audited, "library-supported", "unnamed") == "error"
+    assert "an unnamed distribution (no os-release)" in audited.message(
+        "library-supported", "libraries:unnamed")
+
+
+def test_advisories_of_an_osv_export(audited):
+    assert outcome(audited, "library-advisories", "bookworm") == "failed"
+    message = audited.message("library-advisories", "libraries:bookworm")
+    assert "gnutls 3.7.9" in message and "DSA-TEST-1 (high; fixed in 3.7.9-2+deb12u99)" in message
+    assert "openssl" not in message
+    checks = {r["check"] for r in audited.results(system="buster")}
+    assert "library-advisories" not in checks  # no export named for it
+
+
+def test_fips_mode_where_the_tier_requires_it(audited):
+    assert outcome(audited, "library-fips-mode", "fips") == "passed"
+    assert outcome(audited, "library-fips-mode", "buster") == "failed"
+    assert "tier critical requires FIPS mode: no OpenSSL configuration" in audited.message(
+        "library-fips-mode", "libraries:buster")
+    assert outcome(audited, "library-fips-mode", "bookworm") == "passed"
+    assert "not required at tier high" in " ".join(
+        audited.result("library-fips-mode", "libraries:bookworm")["notes"])
+
+
+def test_an_image_that_is_not_there_is_an_error(audited):
+    errors = [r for r in audited.results(system="missing") if r["outcome"] == "error"]
+    assert errors and all("nowhere.tar" in r["message"] for r in errors)
+    assert not [r for r in audited.results(system="missing") if r["outcome"] == "passed"]
+
+
+def test_libraries_are_in_the_evidence_with_their_sources(audited):
+    system = next(s for s in audited.evidence["systems"] if s["name"] == "bookworm")
+    assert system["component"] == "encryption-libraries"
+    openssl = next(lib for lib in system["attributes"]["libraries"] if lib["name"] == "openssl")
+    assert sorted(openssl["packages"]) == ["libssl3", "openssl"]
+    assert "openssl-library.org" in system["attributes"]["lifecycles"]["upstream"]["openssl"][
+        "source"]
+    assert outcome(audited, "scope-coverage", "bookworm") == "passed"
+    assert "encryption-libraries" in audited.evidence["scope"]["components"]
+    assert audited.evidence["scope"]["items"] == {
+        "encryption-libraries": ["bookworm", "buster", "fips", "image", "unnamed"]}
+    notes = audited.result("scope-coverage", "libraries:bookworm")["notes"]
+    count = len(system["attributes"]["libraries"])
+    assert f"scope items audited: encryption-libraries ({count} libraries)" in notes
+
+
+def test_this_host(tmp_path):
+    """This machine as it is: its dpkg database, its interpreter, a Go binary."""
+    release = os_release(Path("/")) or {}
+    systems = [{"name": "host", "risk_tier": "low", "root": "/", "python": [sys.executable]}]
+    run = audit(tmp_path, systems)
+    host = next(s for s in run.evidence["systems"] if s["name"] == "host")
+    names = {lib["name"] for lib in host["attributes"]["libraries"]}
+    assert "cryptography" in names
+    if release.get("ID") == "debian" and release.get("VERSION_ID") in ("12", "13"):
+        assert "openssl" in names
+        assert outcome(run, "library-supported", "host") == "passed"
+    assert outcome(run, "scope-coverage", "host") == "passed"
