@@ -17,6 +17,7 @@ from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.facts import reported
 from pytest_cryptoaudit.independence import configured_administrator, identity_name
 from pytest_cryptoaudit.ledger.findings import OPEN, findings_log
+from pytest_cryptoaudit.ledger.review import REVIEWED, requirement, review_states
 from pytest_cryptoaudit.references import (
     BSI_C5_CRY,
     BSI_C5_OIS,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from pytest_cryptoaudit.config import AuditConfig
+    from pytest_cryptoaudit.ledger.review import Review
     from pytest_cryptoaudit.ledger.trail import AuditTrail
     from pytest_cryptoaudit.model import Inventory, SystemRecord
     from pytest_cryptoaudit.policy import Policy
@@ -268,3 +270,62 @@ def test_procedures_current(
     assert age <= limit, (
         f"crypto policy {document['version']} last reviewed {reviewed} ({age} days ago); "
         f"review at least every {limit} days")
+
+
+def _needs_review(system: SystemRecord) -> bool:
+    """[review] requires a sign-off for the system's risk tier"""
+    return bool(system.attributes.get("review_roles"))
+
+
+def _accepted_reviews(audit_config: AuditConfig) -> Callable[[Review], bool] | None:
+    """Where ``require_signature`` is set, only sign-offs whose SSH signature verifies."""
+    review = audit_config.review
+    if review is None or not review.require_signature or not review.allowed_signers:
+        return None
+    from pytest_cryptoaudit.ledger.signing import SigningError, check, readable_signers
+
+    try:
+        signers = readable_signers(audit_config.base_dir / review.allowed_signers)
+    except SigningError as exc:
+        raise CryptoAuditError(f"[review] allowed_signers: {exc}") from None
+    return lambda signed: check(signed.data, signers) is None
+
+
+@pytest.mark.control(
+    "CEK-09",
+    check="results-reviewed",
+    references=[ISO27001_CLAUSE_92, "CEK-09 guideline 6"],
+    remediation="Have each role [review] names review the audit results and record it: "
+                "`cryptoaudit review sign RUN_ID --by NAME --role ROLE --decision accepted`.",
+    applies_to=_needs_review,
+)
+def test_results_reviewed(
+    crypto_system: SystemRecord, crypto_ledger: AuditTrail, crypto_audit_config: AuditConfig,
+    crypto_inventory: Inventory, crypto_note: Callable[[str], None],
+) -> None:
+    """The latest complete audit whose sign-off deadline has passed was signed off, in time,
+    by every role that [review] requires for the system's tier."""
+    need = requirement(crypto_audit_config.review, crypto_system.risk_tier)
+    now = crypto_ledger.now
+    states = review_states(crypto_ledger.history, crypto_system.name, need, now,
+                           since=now - AUDIT_PERIOD,
+                           accept=_accepted_reviews(crypto_audit_config))
+    if not states:
+        crypto_note("no complete audit to sign off before this run")
+    waiting = [s for s in states if s.deadline >= now and s.state != REVIEWED]
+    if waiting:
+        crypto_note(f"awaiting sign-off: {waiting[-1].describe()}")
+    judged = [s for s in states if s.deadline < now]
+    for earlier in judged[:-1]:
+        if earlier.state != REVIEWED:
+            crypto_note(f"earlier audit not signed off in time: {earlier.describe()}")
+    if judged:
+        latest = judged[-1]
+        for role, signed in sorted(latest.signed.items()):
+            if signed.decision != "accepted":
+                crypto_note(f"{role} ({signed.by}) {signed.decision} run {latest.run_id[:8]}: "
+                            "corrective actions follow (`cryptoaudit finding assign`)")
+        assert latest.state == REVIEWED, (
+            f"audit results not signed off in time ({', '.join(need.roles)} within "
+            f"{need.days} days): {latest.describe()}")
+    _error_if_unreached(crypto_system, crypto_inventory)

@@ -19,7 +19,7 @@ from typing import Any
 import pydantic
 
 from .cadence import effective_cadence
-from .config_models import ConfigFile, PolicyDocument, SystemCore
+from .config_models import ConfigFile, PolicyDocument, ReviewTable, SystemCore
 from .model import Event, RiskTier
 from .nesting import TooDeep, load_toml
 from .owners import TagNames
@@ -31,7 +31,8 @@ from .validation import describe_validation_error, suggestion
 CONFIG_FILE = "cryptoaudit.toml"
 SYSTEM_KEYS = tuple(SystemCore.model_fields)
 #: Top-level sections besides ``systems`` and ``policy``, kept as given for the ledger.
-EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor", "tags", "tenancy")
+EXTRA_SECTIONS = ("cadence", "ledger", "events", "auditor", "tags", "tenancy", "review",
+                  "notify")
 
 
 #: Keys that moved: what to write instead (a usage error says so rather than "unknown key").
@@ -130,6 +131,12 @@ class AuditConfig:
     def tags(self) -> TagNames:
         """The ``[tags]`` table: the tag names that carry per-key owners and tiers."""
         return TagNames.model_validate(self.sections.get("tags", {}))
+
+    @property
+    def review(self) -> ReviewTable | None:
+        """The ``[review]`` table (who signs off audits, within how long), if configured."""
+        table = self.sections.get("review")
+        return ReviewTable.model_validate(table) if table is not None else None
 
     def system_sha256(self, name: str) -> str:
         """A hash of one system's configuration: tier, owners, provider and its options."""

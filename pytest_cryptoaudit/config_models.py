@@ -17,6 +17,7 @@ import pydantic
 from .cadence import ANNUAL_FLOOR_DAYS
 from .ledger.location import LocationError, parse_location
 from .model import SSRM_PARTIES, EventKind, is_valid_owner
+from .notify.rules import NotifyRule
 from .owners import TagNames
 from .tenancy import TenancyTable
 
@@ -170,6 +171,46 @@ class PolicyDocument(pydantic.BaseModel):
         return data
 
 
+class ReviewTier(pydantic.BaseModel):
+    """``[review.TIER]``: the roles and days of one risk tier, overriding ``[review]``."""
+
+    model_config = STRICT
+
+    roles: list[Text] | None = pydantic.Field(
+        default=None, description="Roles that must sign off; [] means none for this tier.")
+    days: Days | None = pydantic.Field(
+        default=None, description="Days after an audit by which every role must sign.")
+
+
+class ReviewTable(pydantic.BaseModel):
+    """``[review]``: which roles must sign off a complete audit, and within how many days
+    (CEK-09 guideline 6: results reviewed by security and compliance leadership)."""
+
+    model_config = STRICT
+
+    roles: list[Text] = pydantic.Field(
+        default=[], description='Roles that must sign off, e.g. ["security", "compliance"].')
+    days: Days = pydantic.Field(default=14, description="Days after an audit to sign off.")
+    allowed_signers: Text | None = pydantic.Field(
+        default=None, description="An ssh-keygen allowed-signers file (relative to the "
+                                  "configuration) that `cryptoaudit ledger verify` checks "
+                                  "signed sign-offs against.")
+    require_signature: bool = pydantic.Field(
+        default=False, description="Count only sign-offs signed with an SSH key listed in "
+                                   "allowed_signers.")
+    low: ReviewTier | None = None
+    medium: ReviewTier | None = None
+    high: ReviewTier | None = None
+    critical: ReviewTier | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _signers_for_signatures(self) -> ReviewTable:
+        if self.require_signature and not self.allowed_signers:
+            raise ValueError("require_signature: needs allowed_signers (the file that says "
+                             "whose SSH keys may sign)")
+        return self
+
+
 def _ledger_table(value: Any) -> Any:
     """``ledger = "LOCATION"`` is short for ``[ledger] location = "LOCATION"``."""
     return {"location": value} if isinstance(value, str) else value
@@ -192,3 +233,16 @@ class ConfigFile(pydantic.BaseModel):
     auditor: AuditorTable = AuditorTable()
     tags: TagNames = TagNames()
     tenancy: TenancyTable = TenancyTable()
+    review: ReviewTable | None = pydantic.Field(
+        default=None, description="Sign-off of audit results (CEK-09 guideline 6).")
+    notify: list[NotifyRule] = pydantic.Field(
+        default=[], description="Routing of findings to stakeholders (CEK-09 guideline 7).")
+
+    @pydantic.model_validator(mode="after")
+    def _unique_rule_names(self) -> ConfigFile:
+        names = [rule.name for rule in self.notify]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"notify: duplicate rule name {repeated[0]!r} (the ledger "
+                             "records deliveries by name)")
+        return self

@@ -156,10 +156,22 @@ def _gather(attempts: list[Discovery], audit_config: AuditConfig,
     endpoints: list[EndpointRecord] = []
     for system, attempt in zip(audit_config.systems, attempts, strict=True):
         keys.extend(_tagged(attempt.keys, audit_config, system, registry))
-        systems.append(attempt.system)
+        systems.append(_with_review(attempt.system, audit_config))
         errors.extend(attempt.errors)
         endpoints.extend(attempt.endpoints)
     return Inventory.build(keys, systems, errors, endpoints)
+
+
+def _with_review(system: SystemRecord, audit_config: AuditConfig) -> SystemRecord:
+    """The system with the sign-off its tier requires (``[review]``), which CEK-09
+    ``results-reviewed`` applies to; a system that needs none is not-applicable there."""
+    from .ledger.review import requirement
+
+    need = requirement(audit_config.review, system.risk_tier)
+    if not need.required:
+        return system
+    return dataclasses.replace(system, attributes={
+        **system.attributes, "review_roles": list(need.roles), "review_days": need.days})
 
 
 def _tagged(keys: list[KeyRecord], audit_config: AuditConfig, system: SystemConfig,

@@ -81,6 +81,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cryptoaudit-sarif", metavar="PATH",
                     help="Write SARIF 2.1.0 to PATH for code scanning: one rule per check, "
                          "each finding at the file and line that declares its subject.")
+    group.addoption("--cryptoaudit-metrics", metavar="PATH",
+                    help="Write the audit metrics in Prometheus text format to PATH after "
+                         "the ledger recorded the run (node-exporter's textfile collector).")
     group.addoption("--cryptoaudit-markdown", metavar="PATH",
                     help="Write a Markdown summary to PATH (also appended to "
                          "$GITHUB_STEP_SUMMARY when that is set).")
@@ -106,6 +109,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
         register_reporters(config, audit)
+        if audit.is_controller:
+            from .notify.plugin import NotifyPlugin
+
+            config.pluginmanager.register(NotifyPlugin(config), "cryptoaudit-notify")
+            metrics = config.getoption("cryptoaudit_metrics")
+            if metrics:
+                from .metrics_cli import MetricsFile
+
+                config.pluginmanager.register(MetricsFile(config, metrics),
+                                              "cryptoaudit-metrics")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -36,6 +36,9 @@ SERVICE_FIXTURES = frozenset({
     "postgres_url",
     "browser",          # Chromium
     "distributions",    # built sdist and wheel
+    "http_receiver",    # a webhook receiver and issues API stand-in on loopback
+    "smtp_server",      # an SMTP server with STARTTLS (aiosmtpd)
+    "prometheus",       # a Prometheus server scraping the metrics exporter
 })
 #: Test modules (or single tests) that start services, or build wheels and virtual
 #: environments, in their bodies where no fixture shows it; paths relative to this folder.

@@ -23,6 +23,7 @@ from ..references import CAIQ_CEK09_1, CAIQ_CEK09_2
 from ..text import plural
 from .cli_support import add_common_arguments, guarded, load_audit_config, now_of, open_store, when
 from .history import LedgerHistory
+from .review import REVIEWED, requirement, review_states
 from .status import (
     FOLLOWED_UP,
     LATE,
@@ -97,7 +98,27 @@ def _answer_annual(audit_config: Any, history: LedgerHistory, rows: Sequence[Sys
                 f"material changes followed up in time ({follow[PENDING]} awaiting a complete "
                 f"audit, {follow[LATE]} late); continuous (daily) audits for tier(s) "
                 f"{', '.join(daily) or 'none'}")
-    return {"answer": answer, "evidence": evidence}
+    return {"answer": answer, "evidence": evidence + _sign_offs(audit_config, history, now)}
+
+
+def _sign_offs(audit_config: Any, history: LedgerHistory, now: datetime) -> str:
+    """The sign-off of the latest complete audits ([review], CEK-09 guideline 6), cited
+    beside the audits themselves; nothing when no sign-off is configured."""
+    if audit_config.review is None:
+        return ""
+    signed = due = 0
+    open_items = []
+    for system in audit_config.systems:
+        states = review_states(history, system.name,
+                               requirement(audit_config.review, system.risk_tier), now)
+        if states:
+            due += 1
+            signed += states[-1].state == REVIEWED
+            if states[-1].state != REVIEWED:
+                open_items.append(f"{system.name} {states[-1].describe()}")
+    text = (f"; results signed off by leadership: {signed} of "
+            f"{plural(due, 'latest complete audit')}")
+    return text + (f" (open: {'; '.join(open_items)})" if open_items else "")
 
 
 def _control_answer(spec: Any, history: LedgerHistory, systems: Iterable[str]) -> dict[str, Any]:

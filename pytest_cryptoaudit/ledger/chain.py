@@ -23,7 +23,7 @@ GENESIS = "0" * 64
 #: The hashed content field each entry type's ``at`` column is copied from, so that an edit of
 #: the column (which readers may sort or filter by) is caught like an edit of the content.
 AT_SOURCES = {"audit": "started", "event": "at", "action": "recorded_at",
-              "restart": "recorded_at"}
+              "restart": "recorded_at", "review": "signed_at", "notification": "at"}
 RESTART = "restart"
 
 
@@ -100,6 +100,11 @@ def describe(seq: int, data: Mapping[str, Any]) -> str:
         what = f"{data.get('kind')} event on {system} at {data.get('at')}"
     elif kind == "action":
         what = f"corrective action on {data.get('finding')} ({system})"
+    elif kind == "review":
+        what = (f"{data.get('decision')} by {data.get('by')} ({data.get('role')}) of "
+                f"{system}, run {data.get('run_id')}")
+    elif kind == "notification":
+        what = f"{data.get('status')} notification {data.get('rule')} on {system}"
     elif kind == RESTART:
         what = f"chain restarted: {data.get('reason')}"
     else:

@@ -28,6 +28,8 @@ from .cli_support import (
 from .history import LedgerHistory
 from .ingest import IngestError, read_cloudtrail, read_vault_log
 from .records import event_draft
+from .review_cli import signature_problems, signers_file
+from .signing import SigningError
 from .status import all_events
 
 
@@ -37,6 +39,12 @@ def _verify(args: argparse.Namespace) -> int:
         entries = store.entries(detail=True)
         problems = verify(entries, store.head())
         location = store.location
+    signers = signers_file(args, audit_config)
+    if signers is not None:
+        try:
+            problems.extend(signature_problems(entries, signers))
+        except SigningError as exc:
+            raise UsageError(str(exc)) from None
     if args.expect_head and (not entries or entries[-1].chain_hash != args.expect_head):
         problems.append(f"the last entry's chain hash is not the expected {args.expect_head}: "
                         "entries were removed from the end or the chain was rebuilt")
@@ -138,6 +146,9 @@ def register(subparsers: Any) -> None:
     add_common_arguments(check)
     check.add_argument("--expect-head", metavar="SHA256",
                        help="The chain hash you recorded elsewhere for the last entry.")
+    check.add_argument("--allowed-signers", metavar="FILE",
+                       help="Check every sign-off's SSH signature against this ssh-keygen "
+                            "allowed-signers file (default: [review] allowed_signers).")
     check.set_defaults(handler=guarded(_verify))
     restart = verbs.add_parser("restart", help="Start a new chain on a damaged ledger, "
                                "recording why, who and every problem found (refused on an "

@@ -38,6 +38,8 @@ class FindingLog:
     status: str = OPEN
     resolved_at: datetime | None = None
     action: Action | None = None
+    #: The key's accountable owner (its owner tag, else the system's), where recorded.
+    accountable_owner: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -56,7 +58,8 @@ def _track(log: dict[str, FindingLog], audit: AuditView) -> None:
             log[finding["id"]] = FindingLog(
                 finding["id"], audit.data["system"], finding["control"], finding["check"],
                 finding["key_uid"], finding["risk_tier"], finding["outcome"],
-                finding["message"], audit.started, audit.started)
+                finding["message"], audit.started, audit.started,
+                accountable_owner=finding.get("accountable_owner", ""))
             continue
         entry.last_seen, entry.status, entry.resolved_at = audit.started, OPEN, None
         entry.outcome, entry.message = finding["outcome"], finding["message"]

@@ -25,6 +25,7 @@ from .chain import Entry
 from .findings import previous_findings
 from .history import LedgerHistory, event_from
 from .records import Changes, audit_drafts, change_event, detect_changes
+from .review import SIGN_OFFS, sign_off_lines
 from .status import DUE, OVERDUE, statuses
 from .store import LedgerError, LedgerStore, open_ledger, redact
 from .trail import AuditTrail
@@ -74,6 +75,10 @@ class LedgerPlugin:
         store = open_ledger(location, audit_config.base_dir, audit_config.ledger_password_env)
         self.location = store.location
         return store
+
+    def open(self, audit_config: AuditConfig) -> LedgerStore:
+        """The ledger this run reads and writes (for plugins that append after the run)."""
+        return self._open(audit_config)
 
     def load(self, audit_config: AuditConfig) -> LedgerHistory | None:
         """The history of the configured systems, read once; None if it cannot be read."""
@@ -126,6 +131,7 @@ class LedgerPlugin:
         if not self.enabled or self.load(audit_config) is None:
             return
         self._share_previous_findings(inventory, run.selected_controls)
+        self._share_sign_offs(inventory, audit_config, run)
         if run.selected_controls or _narrowed(self.config):
             return  # a narrowed run may not have read everything: no change to compare
         try:
@@ -158,6 +164,15 @@ class LedgerPlugin:
         found = previous_findings(self.history, reached, controls)
         if found is not None:
             self.config.stash[PREVIOUS_FINDINGS] = found
+
+    def _share_sign_offs(self, inventory: Inventory, audit_config: AuditConfig,
+                         run: RunContext) -> None:
+        """Give the Markdown and HTML reports the sign-offs pending and those this run needs."""
+        if self.history is None or audit_config.review is None:
+            return
+        self.config.stash[SIGN_OFFS] = sign_off_lines(
+            audit_config, self.history, run.now, run.run_id,
+            [s.name for s in inventory.systems])
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config,
@@ -249,7 +264,8 @@ class LedgerPlugin:
 #: The checks of ``controls/cek09.py`` that judge the ledger (not a provider's own CEK-09
 #: checks, such as Vault's audit device, which look at the system itself).
 LEDGER_CHECKS = frozenset({"cadence-met", "event-follow-up", "findings-followed-up",
-                           "auditor-independent", "scope-coverage", "procedures-current"})
+                           "auditor-independent", "scope-coverage", "procedures-current",
+                           "results-reviewed"})
 
 
 def _cek09_subject(item: pytest.Item) -> str | None:

@@ -51,7 +51,9 @@ def _findings(results: list[Mapping[str, Any]],
         {"id": finding_id(r["system"], r["control"], r["check"], r["key_uid"]),
          "control": r["control"], "check": r["check"], "key_uid": r["key_uid"],
          "outcome": r["outcome"], "risk_tier": r["risk_tier"],
-         "message": (r.get("message") or "")[:MESSAGE_LIMIT]}
+         "message": (r.get("message") or "")[:MESSAGE_LIMIT],
+         **({"accountable_owner": r["accountable_owner"]} if r.get("accountable_owner")
+            else {})}
         for r in results if r["outcome"] in outcomes
     ]
 

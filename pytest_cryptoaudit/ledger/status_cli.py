@@ -23,6 +23,7 @@ from .cli_support import (
     when,
 )
 from .history import LedgerHistory
+from .review import pending_lines, pending_reviews
 from .status import OK, OVERDUE, SystemStatus, follow_up, statuses
 
 STATUS_HEADERS = ("SYSTEM", "TIER", "INTERVAL", "LAST COMPLETE AUDIT", "EVENTS", "CHANGES",
@@ -49,10 +50,12 @@ def _status(args: argparse.Namespace) -> int:
     configured = {s.name for s in audit_config.systems}
     unconfigured = sorted(history.systems() - configured)
     overdue = [s.system for s in rows if s.state == OVERDUE]
+    reviews = pending_reviews(audit_config, history, now)
     if args.format == "json":
         json.dump({"generated": now.isoformat(), "ledger": location,
                    "systems": [s.as_dict() for s in rows], "overdue": overdue,
-                   "unconfigured": unconfigured}, sys.stdout, indent=2)
+                   "unconfigured": unconfigured,
+                   "pending_reviews": [r.as_dict() for r in reviews]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         table = markdown_table if args.format == "markdown" else text_table
@@ -62,6 +65,9 @@ def _status(args: argparse.Namespace) -> int:
         if unconfigured:
             sys.stdout.write(f"\nIn the ledger but no longer configured (out of scope?): "
                              f"{', '.join(unconfigured)}\n")
+        if reviews:
+            sys.stdout.write("\nSign-offs pending ([review]):\n" + "".join(
+                f"- {line}\n" for line in pending_lines(reviews)))
     return 1 if overdue else 0
 
 

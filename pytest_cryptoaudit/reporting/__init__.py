@@ -110,9 +110,11 @@ class FileReports:
             self._write_markdown(evidence_model, step_summary)
 
     def _write_markdown(self, evidence: Evidence, step_summary: str | None) -> None:
+        from ..ledger.review import SIGN_OFFS
         from .markdown import render_markdown
 
-        text = render_markdown(evidence, self.config.stash.get(PREVIOUS_FINDINGS, None))
+        text = render_markdown(evidence, self.config.stash.get(PREVIOUS_FINDINGS, None),
+                               self.config.stash.get(SIGN_OFFS, None))
         if self.markdown:
             self._path(self.markdown).write_text(text, encoding="utf-8")
         if step_summary:

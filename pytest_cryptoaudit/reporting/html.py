@@ -86,10 +86,26 @@ class HtmlReporter:
                                     postfix: list[str], session: pytest.Session) -> None:
         """The per-control table, the waivers and the post-quantum migration section, at the
         top of the report."""
+        from ..ledger.review import SIGN_OFFS
         from .pq_chart import pq_section_html
 
         evidence = self.audit.evidence()
-        prefix.append(STYLE + summary_html(evidence) + pq_section_html(evidence))
+        sign_offs = sign_offs_html(session.config.stash.get(SIGN_OFFS, []))
+        prefix.append(STYLE + self._overview(session, evidence) + summary_html(evidence)
+                      + sign_offs + pq_section_html(evidence))
+
+    def _overview(self, session: pytest.Session, evidence: Evidence) -> str:
+        """Systems, due dates, open findings, sign-offs and the findings plot (the ledger
+        as it stood before this run, and this run)."""
+        from ..ledger import LEDGER_PLUGIN
+        from ..ledger.review import pending_by_system
+        from .overview import overview_html
+
+        ledger = session.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+        history = ledger.history if ledger is not None and ledger.enabled else None
+        pending = pending_by_system(self.audit.audit_config, history, self.audit.started,
+                                    [s.name for s in evidence.systems])
+        return overview_html(evidence, history, pending)
 
     def evidence(self, data: Mapping[str, Any]) -> str:
         """The result and the audited attributes of its subject, as an HTML table."""
@@ -204,3 +220,12 @@ def _waivers_html(waivers: Waivers) -> str:
     listed = "".join(f"<li>{'<b>' + w.status + '</b>' if w.status != APPLIED else w.status}"
                      f"{escape(w.text[len(w.status):])}</li>" for w in lines)
     return f'<h3>Waivers</h3><ul id="cryptoaudit-waivers">{listed}</ul>'
+
+
+def sign_offs_html(lines: list[str]) -> str:
+    """The sign-offs pending in the ledger and those this run needs (``[review]``)."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return (f'<div class="cryptoaudit-summary"><h3>Sign-off (CEK-09 guideline 6)</h3>'
+            f'<ul id="cryptoaudit-sign-offs">{items}</ul></div>')

@@ -108,10 +108,18 @@ def _waivers(evidence: Evidence) -> list[str]:
             *_table(("Status", "Waiver", "Control", "Approver", "Expires", "Effect"), rows)]
 
 
+def _sign_offs(lines: Sequence[str] | None) -> list[str]:
+    if not lines:
+        return []
+    return ["", "### Sign-off (CEK-09 guideline 6)", "", *[f"- {line}" for line in lines]]
+
+
 def render_markdown(evidence: Evidence | Mapping[str, Any],
-                    previous: Iterable[Mapping[str, Any]] | None = None) -> str:
-    """The whole summary; ``previous`` (findings of the last run) adds new/resolved."""
+                    previous: Iterable[Mapping[str, Any]] | None = None,
+                    sign_offs: Sequence[str] | None = None) -> str:
+    """The whole summary; ``previous`` (findings of the last run) adds new/resolved,
+    ``sign_offs`` (from the ledger and ``[review]``) the pending reviews."""
     evidence = typed_evidence(evidence)
     lines = [*_headline(evidence), *_controls(evidence), *_ranked(evidence),
-             *_changes(evidence, previous), *_waivers(evidence)]
+             *_changes(evidence, previous), *_sign_offs(sign_offs), *_waivers(evidence)]
     return "\n".join(lines) + "\n"

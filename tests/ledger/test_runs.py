@@ -104,7 +104,8 @@ def test_ledger_record_per_system_per_run(pytester: pytest.Pytester) -> None:
     assert app["findings"] == [{
         "id": finding_id("app-keys", "CEK-04", "key-strength", WEAK), "control": "CEK-04",
         "check": "key-strength", "key_uid": WEAK, "outcome": "failed", "risk_tier": "medium",
-        "message": "RSA-1024 is below the 2048-bit minimum for tier medium"}]
+        "message": "RSA-1024 is below the 2048-bit minimum for tier medium",
+        "accountable_owner": "crypto-team"}]
     assert app["policy_sha256"] == evidence["run"]["policy_sha256"]
     assert app["policy_document"] == {"version": "3.1", "reviewed_on": "2026-06-01"}
     assert set(detail["keys"]) == {"files:keys/good.pem", WEAK}

@@ -151,7 +151,7 @@ class FullRun:
 @pytest.fixture(scope="session")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
     """The estate audited once, under xdist, with JSON, HTML, JUnit, Allure, OSCAL, CBOM,
-    Markdown, SARIF and post-quantum inventory output and a GitHub step summary."""
+    Markdown, SARIF, post-quantum inventory and metrics output and a GitHub step summary."""
     estate = build_estate(tmp_path_factory.mktemp("estate"))
     out = estate.root / "out"
     out.mkdir()
@@ -167,6 +167,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
         "--cryptoaudit-markdown", "out/summary.md",
         "--cryptoaudit-pq", "out/pq-inventory.csv",
         "--cryptoaudit-sarif", "out/results.sarif",
+        "--cryptoaudit-metrics", "out/metrics.prom",
         env=env, evidence="out/evidence.json",
     )
     return FullRun(estate, out, run)

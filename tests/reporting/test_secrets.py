@@ -2,8 +2,8 @@
 
 The full run audits an unencrypted private key file, a passphrase-protected key, a PKCS#12
 bundle whose password is in the environment, and runs with token-like variables set; every
-file it wrote (JSON, HTML, JUnit, the Allure folder, OSCAL, CBOM, Markdown, the step
-summary) and its terminal output are searched for each planted secret. A PostgreSQL ledger's
+file it wrote (JSON, HTML, JUnit, the Allure folder, OSCAL, CBOM, Markdown, metrics, the
+step summary) and its terminal output are searched for each planted secret. A PostgreSQL ledger's
 password, in every form a location can carry it, is searched for in the run's output, its
 evidence, ``cryptoaudit status`` and ``cryptoaudit ledger verify``.
 """
@@ -32,7 +32,7 @@ def _outputs(full_run: FullRun) -> dict[str, str]:
 def test_every_format_was_produced(full_run: FullRun) -> None:
     names = set(_outputs(full_run))
     expected = {"evidence.json", "report.html", "junit.xml", "oscal.json", "cbom.json",
-                "summary.md", "step-summary.md", "pq-inventory.csv"}
+                "summary.md", "step-summary.md", "pq-inventory.csv", "metrics.prom"}
     assert expected <= names
     assert any(name.startswith("allure/") and name.endswith("attachment.json")
                for name in names)
