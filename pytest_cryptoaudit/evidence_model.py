@@ -49,6 +49,7 @@ class Selection(_Closed):
     filters: list[str]
     due_only: bool
     interrupted: bool
+    incremental: bool = False
 
 
 class Run(_Closed):
@@ -172,6 +173,13 @@ class AppliedWaiver(WaiverRecord):
     status: Literal["applied", "expired"]
 
 
+class Carried(_Closed):
+    """The earlier audit that established a result carried into this run unchanged."""
+
+    run: str
+    at: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class Result(_Closed):
     nodeid: str
     control: ControlId
@@ -190,6 +198,13 @@ class Result(_Closed):
     duration: float = 0.0
     waiver: AppliedWaiver | None = None
     notes: list[str] = Field(default_factory=list)
+    inputs_sha256: Sha256 | None = Field(default=None, description=(
+        "Hash of everything the check read: the subject's facts, the policy, the waivers "
+        "that match it and the control's code; null when it also read the clock or the "
+        "ledger, so the result is never carried."))
+    carried: Carried | None = Field(default=None, description=(
+        "Set when an incremental audit carried this result unchanged from an earlier "
+        "complete audit: the run and time that established it; null for a fresh result."))
 
 
 class NotApplicable(_Closed):

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 SESSION_PLUGIN = "cryptoaudit-session"
 COMPACT_PLUGIN = "cryptoaudit-compact"
+CARRY_PLUGIN = "cryptoaudit-carry"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -67,6 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cryptoaudit-no-ledger", action="store_true",
                     help="Neither read nor append to the ledger (a dry run; CEK-09 checks "
                          "that need the ledger are skipped).")
+    group.addoption("--cryptoaudit-incremental", action="store_true",
+                    help="Re-check only what changed since the last complete audit in the "
+                         "ledger; carry every other result forward, marked as carried, "
+                         "within its tier's cadence.")
     group.addoption("--cryptoaudit-waivers", metavar="FILE",
                     help="Waivers (TOML or YAML): accepted findings with justification, "
                          "approver and expiry date.")
@@ -103,6 +108,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
         register_reporters(config, audit)
+        if config.getoption("cryptoaudit_incremental"):
+            from .carry import CarryForward
+
+            config.pluginmanager.register(CarryForward(config, audit), CARRY_PLUGIN)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

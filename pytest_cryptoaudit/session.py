@@ -23,10 +23,11 @@ import pytest
 from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
-from .context import RunContext
+from .context import RunContext, policy_sha256
 from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
 from .evidence_model import Evidence
+from .incremental import InputHasher
 from .model import (
     Event,
     Inventory,
@@ -257,6 +258,11 @@ class AuditSession:
 
     # -- collection -------------------------------------------------------------------------
 
+    @functools.cached_property
+    def hasher(self) -> InputHasher:
+        """The inputs hash of each control test, which lets a later run carry its result."""
+        return InputHasher(policy_sha256(self.audit_config), self.waivers, self.now.date())
+
     def spec_of(self, node: Any) -> ControlSpec | None:
         """The control spec of a test, built once per test function rather than per case."""
         key = (node.parent.nodeid if node.parent else "", getattr(node, "originalname", ""))
@@ -316,6 +322,7 @@ class AuditSession:
 
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
         metadata = subject_metadata(spec, subject)
+        metadata["inputs_sha256"] = self.hasher.inputs(item, metadata, subject)
         item.stash[METADATA] = metadata
         if self.config.getoption("xmlpath", None):  # only JUnit XML shows them
             item.user_properties.extend(junit_properties(metadata))
@@ -389,7 +396,7 @@ class AuditSession:
         self.results[report.nodeid] = fold(
             self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
             Outcome(data["outcome"]), data["message"], report.duration,
-            data.get("notes", []), data.get("waiver"))
+            data.get("notes", []), data.get("waiver"), data.get("carried"))
 
     def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
         """A report's audit data joined with its test's control metadata (on the controller,

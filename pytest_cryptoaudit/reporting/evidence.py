@@ -100,6 +100,7 @@ def selection(session: AuditSession) -> dict[str, Any]:
         "filters": filters,
         "due_only": bool(config.getoption("cryptoaudit_due", False)),
         "interrupted": session.interrupted,
+        "incremental": bool(config.getoption("cryptoaudit_incremental", False)),
     }
 
 
