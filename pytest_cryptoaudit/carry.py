@@ -124,7 +124,9 @@ class CarryForward:
             Outcome(outcome), message, list(notes), waiver, carried)
         if waiver is not None:
             show_as_waived(item, call, waiver)
-        teardown = _report(item, "teardown", "passed", None)
+        # JUnit XML writes a test's properties from its teardown report.
+        teardown = _report(item, "teardown", "passed", None,
+                           [("carried_from", f"{run_id} {at}")])
         teardown.cryptoaudit = phase_data(Outcome.PASSED, "", [], None)  # type: ignore[attr-defined]
         self.carried += 1
         return [setup, call, teardown]
@@ -144,9 +146,12 @@ class CarryForward:
                                         f"full: {reason}")
 
 
-def _report(item: pytest.Item, when: str, outcome: str, text: str | None) -> pytest.TestReport:
+def _report(item: pytest.Item, when: str, outcome: str, text: str | None,
+            extra: list[tuple[str, object]] | None = None) -> pytest.TestReport:
+    """A report as pytest would make it; JUnit shows a carried result's origin."""
+    properties = [*item.user_properties, *extra] if extra else item.user_properties
     return pytest.TestReport(item.nodeid, item.location, {}, outcome,  # type: ignore[arg-type]
-                             text, when, user_properties=item.user_properties)  # type: ignore[arg-type]
+                             text, when, user_properties=properties)  # type: ignore[arg-type]
 
 
 def _when(at: str) -> str:

@@ -76,9 +76,11 @@ def test_nothing_changed_carries_every_hashed_pair_with_its_origin(
     keys = Estate(moto_server.url, region)
     text = config(moto_server.url, region)
     full = run(pytester, text)
-    again = run(pytester, text, INCREMENTAL, *workers)
+    again = run(pytester, text, INCREMENTAL, *workers, "--cryptoaudit-markdown", "summary.md",
+                "--junitxml", "junit.xml")
     assert again.evidence["run"]["selection"]["incremental"] is True
     movable = hashed(full, keys.arns)
+    origin = {"run": full.evidence["run"]["id"], "at": full.evidence["run"]["started"]}
     # the checks that read the clock (key age, post-quantum dates) are never carried
     assert {check for check, _uid in key_results(full, keys.arns).keys() - movable} >= {
         "key-age"}
@@ -86,7 +88,6 @@ def test_nothing_changed_carries_every_hashed_pair_with_its_origin(
     before, after = key_results(full, keys.arns), key_results(again, keys.arns)
     assert {p: r["outcome"] for p, r in after.items()} == \
         {p: r["outcome"] for p, r in before.items()}
-    origin = {"run": full.evidence["run"]["id"], "at": full.evidence["run"]["started"]}
     assert {tuple(after[p]["carried"].items()) for p in movable} == {tuple(origin.items())}
     # a carried finding is still a finding, with its message, in every report
     finding = after[("kms-rotation-enabled", keys.arns[1])]
@@ -94,6 +95,11 @@ def test_nothing_changed_carries_every_hashed_pair_with_its_origin(
     assert finding["message"] == before[("kms-rotation-enabled", keys.arns[1])]["message"]
     assert again.ret == 1
     assert f"incremental: {len(carried(again))} results carried" in again.output
+    # every report tells carried results from fresh ones
+    markdown = pytester.path.joinpath("summary.md").read_text()
+    assert f"Incremental audit: {len(carried(again))} of " in markdown
+    junit = pytester.path.joinpath("junit.xml").read_text()
+    assert junit.count(f'name="carried_from" value="{origin["run"]} ') == len(movable)
     # the ledger counts the audit from when its oldest result was established
     with open_ledger(None, pytester.path) as store:
         latest = store.latest_audits(["kms"])["kms"]
