@@ -52,6 +52,26 @@ class Selection(_Closed):
     incremental: bool = False
 
 
+class Shard(_Closed):
+    """One shard of a sharded audit (``--cryptoaudit-shard K/N``)."""
+
+    index: int = Field(ge=1)
+    count: int = Field(ge=1)
+    audit_id: str = Field(min_length=1, description="The id every shard of the audit shares.")
+    systems: list[str] = Field(description="The systems assigned to this shard.")
+    all_systems: list[str] = Field(description="Every configured system, in all shards.")
+
+
+class MergedShard(_Closed):
+    """A shard run that ``cryptoaudit merge`` combined into this evidence."""
+
+    index: int = Field(ge=1)
+    run: str
+    started: str = Field(json_schema_extra={"format": "date-time"})
+    finished: str = Field(json_schema_extra={"format": "date-time"})
+    systems: list[str]
+
+
 class Run(_Closed):
     id: str
     started: str = Field(json_schema_extra={"format": "date-time"})
@@ -71,6 +91,11 @@ class Run(_Closed):
     cadence_days: dict[RiskTier, Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=dict,
         description="Longest interval between audits per risk tier (CEK-09).")
+    shard: Shard | None = Field(default=None, description=(
+        "Set on the evidence of one shard; the ledger records the audit when "
+        "`cryptoaudit merge` combines every shard."))
+    merged_from: list[MergedShard] = Field(default_factory=list, description=(
+        "The shard runs this evidence was merged from (empty for a single run)."))
 
 
 class DiscoveryFailure(_Closed):
