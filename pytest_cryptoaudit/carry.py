@@ -3,15 +3,16 @@
 On the controller, once discovery is done and the ledger has read each system's last
 complete audit, decide which systems must be audited in full and gather the stored results
 of the others (``incremental.py`` holds the rules). The stored results travel to xdist
-workers as JSON. Whichever process runs a control test compares its inputs hash with the
-stored one and, when they match and the result is young enough, reports the stored result
-through the usual report hooks instead of running the test.
+workers as JSON. Wherever tests are collected, a (check, subject) pair whose inputs hash
+equals the stored one, and whose result is young enough, gets no test item: its stored
+result joins the run's results, marked as carried (from one xdist worker: all collect the
+same tests). The evidence and every report derived from it (terminal summary, Markdown,
+HTML, OSCAL, CBOM, the ledger) show it; JUnit XML lists the tests that ran.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,11 +21,12 @@ from .context import RunContext, policy_sha256
 from .incremental import CARRIED_OUTCOMES, carries_from, full_audit_reason, pair_key, still_fresh
 from .ledger import LEDGER_PLUGIN
 from .model import Inventory, Outcome, RiskTier
-from .results import METADATA, phase_data
+from .results import Result, fold, result_from_dict, subject_metadata
 from .text import plural
-from .waivers import decide, show_as_waived
+from .waivers import decide
 
 if TYPE_CHECKING:
+    from .catalog import ControlSpec
     from .config import AuditConfig
     from .ledger.plugin import LedgerPlugin
     from .session import AuditSession
@@ -43,7 +45,10 @@ class CarryForward:
         self.audit = audit
         self.stored: dict[str, list[Any]] = {}
         self.full: dict[str, str] = {}  # system -> why it is audited in full
-        self.carried = 0
+        self.carried_results: list[Result] = []  # on an xdist worker
+        #: (check, system) pairs with a carried result: applicable, though no test ran.
+        self.covered: set[tuple[str, str]] = set()
+        self.received = False
         workerinput = getattr(config, "workerinput", None)
         if workerinput is not None and WORKERINPUT_KEY in workerinput:
             self.stored = json.loads(workerinput[WORKERINPUT_KEY])
@@ -78,25 +83,26 @@ class CarryForward:
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKERINPUT_KEY] = json.dumps(self.stored)
 
-    # -- wherever a test runs ------------------------------------------------------------
+    # -- wherever tests are collected ------------------------------------------------------
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any) -> bool | None:
-        metadata = item.stash.get(METADATA, None)
-        stored = self._stored_for(metadata)
-        if metadata is None or stored is None:
-            return None
-        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        for report in self._reports(item, metadata, stored):
-            item.ihook.pytest_runtest_logreport(report=report)
-        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-        # Tear down what the previous test left set up for this one (a module, a class),
-        # as pytest's own protocol does after each test.
-        item.session._setupstate.teardown_exact(nextitem)
-        return True
+    def split(self, metafunc: pytest.Metafunc, spec: ControlSpec,
+              subjects: list[Any]) -> list[Any]:
+        """The subjects to test; each other one's stored result is carried instead, so a
+        carried pair costs no test item at all."""
+        keep = []
+        for subject in subjects:
+            metadata = subject_metadata(spec, subject)
+            metadata["inputs_sha256"] = self.audit.hasher.inputs(metafunc, metadata, subject)
+            stored = self._stored_for(metadata)
+            if stored is None:
+                keep.append(subject)
+                continue
+            nodeid = f"{metafunc.definition.nodeid}[{spec.check}-{metadata['key_uid']}]"
+            self._carry(self._result(nodeid, metadata, stored))
+        return keep
 
-    def _stored_for(self, metadata: dict[str, Any] | None) -> list[Any] | None:
-        if metadata is None or not metadata.get("inputs_sha256"):
+    def _stored_for(self, metadata: dict[str, Any]) -> list[Any] | None:
+        if not metadata.get("inputs_sha256"):
             return None
         stored = self.stored.get(pair_key(metadata["check"], metadata["key_uid"]))
         if stored is None or stored[0] not in CARRIED_OUTCOMES \
@@ -107,29 +113,38 @@ class CarryForward:
             return None
         return stored
 
-    def _reports(self, item: pytest.Item, metadata: dict[str, Any],
-                 stored: list[Any]) -> list[pytest.TestReport]:
+    def _result(self, nodeid: str, metadata: dict[str, Any], stored: list[Any]) -> Result:
         outcome, _inputs, run_id, at, message, notes = stored
-        carried = {"run": run_id, "at": at}
         waiver = None
         if outcome == Outcome.WAIVED.value:
             waiver = decide(self.audit.waivers, metadata, self.audit.now.date())
-        passed = outcome == Outcome.PASSED.value
-        setup = _report(item, "setup", "passed", None)
-        setup.cryptoaudit = {  # type: ignore[attr-defined]
-            **phase_data(Outcome.PASSED, "", [], None), "metadata": metadata}
-        call = _report(item, "call", "passed" if passed else "failed",
-                       None if passed else f"{message} (carried from {_when(at)})")
-        call.cryptoaudit = phase_data(  # type: ignore[attr-defined]
-            Outcome(outcome), message, list(notes), waiver, carried)
-        if waiver is not None:
-            show_as_waived(item, call, waiver)
-        # JUnit XML writes a test's properties from its teardown report.
-        teardown = _report(item, "teardown", "passed", None,
-                           [("carried_from", f"{run_id} {at}")])
-        teardown.cryptoaudit = phase_data(Outcome.PASSED, "", [], None)  # type: ignore[attr-defined]
-        self.carried += 1
-        return [setup, call, teardown]
+        return fold(None, metadata, nodeid, Outcome(outcome), message, 0.0, notes, waiver,
+                    {"run": run_id, "at": at})
+
+    def _carry(self, result: Result) -> None:
+        self.covered.add((result.check, result.system))
+        if self.audit.is_controller:
+            self.audit.results[result.nodeid] = result
+        else:
+            self.carried_results.append(result)
+
+    # -- xdist: every worker collects the same tests, so one worker's carried results do -----
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKERINPUT_KEY] = json.dumps(
+                [result.as_dict() for result in self.carried_results])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        payload = getattr(node, "workeroutput", {}).get(WORKERINPUT_KEY)
+        if payload is None or self.received:
+            return
+        self.received = True
+        for data in json.loads(payload):
+            result = result_from_dict(data)
+            self.audit.results.setdefault(result.nodeid, result)
 
     # -- the terminal ---------------------------------------------------------------------
 
@@ -144,18 +159,6 @@ class CarryForward:
         for system, reason in sorted(self.full.items()):
             terminalreporter.write_line(f"cryptoaudit: incremental: {system} audited in "
                                         f"full: {reason}")
-
-
-def _report(item: pytest.Item, when: str, outcome: str, text: str | None,
-            extra: list[tuple[str, object]] | None = None) -> pytest.TestReport:
-    """A report as pytest would make it; JUnit shows a carried result's origin."""
-    properties = [*item.user_properties, *extra] if extra else item.user_properties
-    return pytest.TestReport(item.nodeid, item.location, {}, outcome,  # type: ignore[arg-type]
-                             text, when, user_properties=properties)  # type: ignore[arg-type]
-
-
-def _when(at: str) -> str:
-    return f"{datetime.fromisoformat(at):%Y-%m-%d %H:%M} UTC"
 
 
 def _system_sha256(audit_config: AuditConfig, name: str) -> str | None:

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .evidence_model import Evidence
-from .model import Outcome, RiskTier
-from .results import Result, summarize
+from .results import result_from_dict, summarize
 
 #: Run fields every shard of one audit must share.
 SAME_RUN_FIELDS = ("config_sha256", "policy_sha256", "catalog_version", "policy",
@@ -133,9 +132,7 @@ def _summary(results: list[Mapping[str, Any]],
              not_applicable: list[Mapping[str, Any]]) -> dict[str, Any]:
     from .reporting.evidence import _with_not_applicable
 
-    typed = [Result(**{**r, "outcome": Outcome(r["outcome"]),
-                       "risk_tier": RiskTier(r["risk_tier"]),
-                       "references": tuple(r["references"])}) for r in results]
+    typed = [result_from_dict(dict(r)) for r in results]
     return _with_not_applicable(summarize(typed), [dict(e) for e in not_applicable])
 
 

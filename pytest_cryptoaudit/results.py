@@ -69,6 +69,13 @@ class Result:
 _RESULT_FIELDS = tuple(field.name for field in dataclasses.fields(Result))
 
 
+def result_from_dict(data: dict[str, Any]) -> Result:
+    """A result back from :meth:`Result.as_dict` (or from the evidence)."""
+    return Result(**{**data, "outcome": Outcome(data["outcome"]),
+                     "risk_tier": RiskTier(data["risk_tier"]),
+                     "references": tuple(data["references"])})
+
+
 def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
     """The static part of a result, computed once per item at collection time."""
     system = getattr(subject, "system", None) or getattr(subject, "name", "")

@@ -61,6 +61,8 @@ from .text import plural
 from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
 WORKERINPUT_KEY = "cryptoaudit"
+#: The subjects whose results an incremental run may carry (see ``carry.py``).
+CARRIABLE = ("crypto_key", "crypto_endpoint")
 PROGRESS_INTERVAL_SECONDS = 2.0
 
 
@@ -275,6 +277,9 @@ class AuditSession:
         for fixture in SUBJECT_FIXTURES:
             if fixture in metafunc.fixturenames:
                 subjects = self._subjects(fixture, spec)
+                carry = self.config.pluginmanager.get_plugin("cryptoaudit-carry")
+                if carry is not None and spec is not None and fixture in CARRIABLE:
+                    subjects = carry.split(metafunc, spec, subjects)
                 metafunc.parametrize(fixture, [_case(spec, s) for s in subjects], indirect=True)
                 return
 
@@ -290,7 +295,10 @@ class AuditSession:
         selected = self.selected_controls()
         if selected and self._refuse_unknown(selected, items):
             return
-        self.not_applicable = not_applicable(items, self.inventory, selected)
+        carry = config.pluginmanager.get_plugin("cryptoaudit-carry")
+        self.not_applicable = [  # a check whose results were all carried still applied
+            entry for entry in not_applicable(items, self.inventory, selected)
+            if carry is None or (entry["check"], entry["system"]) not in carry.covered]
         hand_to_controller(config, self.not_applicable)
         keep, drop = [], []
         for item in items:
