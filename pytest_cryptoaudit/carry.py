@@ -63,8 +63,14 @@ class CarryForward:
             why = ledger.error if ledger and ledger.error else "the ledger could not be read"
             self.full = {s.name: why for s in inventory.systems}
             return
+        from .ledger.plugin import narrowed
         from .ledger.status import all_events
 
+        if run.selected_controls or narrowed(self.config):
+            # Carried results would fill in what a narrowed run chose not to look at.
+            why = "a narrowed run (-k, -m, --cryptoaudit-control) carries nothing"
+            self.full = {s.name: why for s in inventory.systems}
+            return
         policy = policy_sha256(audit_config)
         for system in inventory.systems:
             previous = ledger.previous.get(system.name)

@@ -280,7 +280,13 @@ class AuditSession:
                 carry = self.config.pluginmanager.get_plugin("cryptoaudit-carry")
                 if carry is not None and spec is not None and fixture in CARRIABLE:
                     subjects = carry.split(metafunc, spec, subjects)
-                metafunc.parametrize(fixture, [_case(spec, s) for s in subjects], indirect=True)
+                # Under ``--dist loadgroup`` a system's tests stay on one xdist worker.
+                # (an xdist worker runs with dist "no" and the ``loadgroup`` flag set).
+                option = self.config.option
+                group = getattr(option, "loadgroup", False) or \
+                    getattr(option, "dist", None) == "loadgroup"
+                metafunc.parametrize(fixture, [_case(spec, s, group) for s in subjects],
+                                     indirect=True)
                 return
 
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
@@ -493,7 +499,7 @@ def _matches_python_files(config: pytest.Config, path: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
 
 
-def _case(spec: ControlSpec | None, subject: Any) -> Any:
+def _case(spec: ControlSpec | None, subject: Any, group: bool = False) -> Any:
     """One parametrized case: its id names the check and the subject (``-k key-age``), and
     its marks carry the subject's tier and owner (``-m "risk_tier(tier='critical')"``)."""
     if spec is None:
@@ -502,6 +508,8 @@ def _case(spec: ControlSpec | None, subject: Any) -> Any:
     marks = [_mark("risk_tier", "tier", metadata["risk_tier"])]
     if metadata["owner"]:
         marks.append(_mark("ssrm", "owner", metadata["owner"]))
+    if group:
+        marks.append(_mark("xdist_group", "name", metadata["system"]))
     return pytest.param(subject, id=f"{spec.check}-{_subject_id(subject)}", marks=marks)
 
 
