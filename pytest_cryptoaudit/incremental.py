@@ -6,10 +6,12 @@ Every result of a key or endpoint carries the hash of what its check read
 takes the clock, the ledger, the events or the whole inventory has no such hash (its result
 could change with nothing in the hash changing), so it always runs.
 
-The ledger keeps, per system audit, the outcome and inputs of each such result with the run
-and time that established it. Under ``--cryptoaudit-incremental`` a pair whose inputs equal
-those of the last complete audit carries that result forward, marked as carried with its
-original run and time, unless:
+An incremental run's ledger entries keep, per system, the outcome and inputs of each such
+result with the run and time that established it (other runs do not, so the ledger of a
+team that never runs incrementally does not grow by a row per result). The first
+incremental run therefore audits in full and records what later ones carry. Under
+``--cryptoaudit-incremental`` a pair whose inputs equal those of the last complete audit
+carries that result forward, marked as carried with its original run and time, unless:
 
 - its system must be audited in full: no complete audit to carry from, the tier's interval
   has run out since the oldest result it holds, an event (security event, key compromise,
@@ -17,8 +19,8 @@ original run and time, unless:
   changed; or
 - the result itself is older than the interval of its tier, was an error or a skip.
 
-Carried results are reported through the normal report hooks (terminal, JUnit, pytest-html,
-Allure, evidence), so every report shows them, and a carried finding is still a finding.
+A carried pair gets no test item; its result joins the run's results, so the evidence and
+every report derived from it show it, marked, and a carried finding is still a finding.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from .waivers import Waiver
 
 #: Fixtures whose value the inputs hash captures; a check asking for any other one (the
 #: clock, the ledger, the events, the inventory, a fixture of its own) is never carried.
+#: (``request`` is there because the subject fixtures themselves take it.)
 HASHED_FIXTURES = frozenset({"crypto_key", "crypto_endpoint", "crypto_policy", "crypto_note",
                              "request"})
 #: Outcomes that may be carried: an error or a skip is looked at again.

@@ -121,7 +121,9 @@ def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes
     results = [r for r in evidence["results"] if r["system"] == name]
     fingerprint = inventory_fingerprint(keys)
     reasons = incomplete_reasons(run, system)
-    carried = results_detail(results, run)
+    # Only an incremental run keeps its results for the next one to carry.
+    incremental = (run.get("selection") or {}).get("incremental")
+    carried = results_detail(results, run) if incremental else {"pairs": {}}
     content = {
         "started": run["started"], "finished": run["finished"], "recorded_at": now,
         "provider": system["provider"], "component": system.get("component", "other"),

@@ -75,10 +75,13 @@ def test_nothing_changed_carries_every_hashed_pair_with_its_origin(
 ) -> None:
     keys = Estate(moto_server.url, region)
     text = config(moto_server.url, region)
-    full = run(pytester, text)
+    full = run(pytester, text, INCREMENTAL)
     again = run(pytester, text, INCREMENTAL, *workers, "--cryptoaudit-markdown", "summary.md",
                 "--junitxml", "junit.xml")
     assert again.evidence["run"]["selection"]["incremental"] is True
+    # the first incremental run has nothing to carry from: it audits in full
+    assert carried(full) == set()
+    assert "kms audited in full: no complete audit in the ledger to carry from" in full.output
     movable = hashed(full, keys.arns)
     origin = {"run": full.evidence["run"]["id"], "at": full.evidence["run"]["started"]}
     # the checks that read the clock (key age, post-quantum dates) are never carried
@@ -114,7 +117,7 @@ def test_a_changed_key_re_runs_only_that_key(pytester: pytest.Pytester,
                                              moto_server: Any) -> None:
     keys = Estate(moto_server.url, "ap-northeast-1")
     text = config(moto_server.url, "ap-northeast-1")
-    full = run(pytester, text)
+    full = run(pytester, text, INCREMENTAL)
     keys.kms.tag_resource(KeyId=keys.ids[2], Tags=[{"TagKey": "team", "TagValue": "payments"}])
     again = run(pytester, text, INCREMENTAL)
     movable = hashed(full, keys.arns)
@@ -131,7 +134,7 @@ def test_a_waiver_re_runs_only_the_finding_it_matches(pytester: pytest.Pytester,
                                                       moto_server: Any) -> None:
     keys = Estate(moto_server.url, "sa-east-1")
     text = config(moto_server.url, "sa-east-1")
-    full = run(pytester, text)
+    full = run(pytester, text, INCREMENTAL)
     pytester.path.joinpath("waivers.toml").write_text(
         '[[waivers]]\nid = "W-1"\ncontrol = "CEK-12"\ncheck = "kms-rotation-enabled"\n'
         f'key = "{keys.arns[1]}"\njustification = "Batch key, replaced yearly."\n'
@@ -148,7 +151,7 @@ def test_a_waiver_re_runs_only_the_finding_it_matches(pytester: pytest.Pytester,
 
 def test_a_policy_change_audits_in_full(pytester: pytest.Pytester, moto_server: Any) -> None:
     keys = Estate(moto_server.url, "ca-central-1")
-    full = run(pytester, config(moto_server.url, "ca-central-1"))
+    full = run(pytester, config(moto_server.url, "ca-central-1"), INCREMENTAL)
     assert hashed(full, keys.arns)
     stricter = config(moto_server.url, "ca-central-1",
                       "\n[policy]\npost_2030_min_rsa_bits = 4096\n")
@@ -163,7 +166,7 @@ def test_a_control_whose_code_changed_re_runs_alone(pytester: pytest.Pytester,
     keys = Estate(moto_server.url, "eu-north-1")
     text = config(moto_server.url, "eu-north-1")
     pytester.makepyfile(test_custom=CUSTOM_CONTROL.replace("{suffix}", ""))
-    full = run(pytester, text)
+    full = run(pytester, text, INCREMENTAL)
     movable = hashed(full, keys.arns)
     custom = {p for p in movable if p[0] == "custom-described"}
     assert len(custom) == 3
@@ -177,7 +180,7 @@ def test_an_event_since_the_last_audit_audits_in_full(pytester: pytest.Pytester,
                                                       moto_server: Any) -> None:
     keys = Estate(moto_server.url, "eu-west-3")
     text = config(moto_server.url, "eu-west-3")
-    full = run(pytester, text)
+    full = run(pytester, text, INCREMENTAL)
     assert hashed(full, keys.arns)
     assert main(["event", "add", "--system", "kms", "--kind", "security-incident",
                  "--note", "credentials leaked", "--config",
@@ -195,3 +198,15 @@ def test_incremental_needs_the_ledger(pytester: pytest.Pytester, moto_server: An
                        r"--cryptoaudit-incremental carries results from the ledger"):
         run(pytester, config(moto_server.url, "us-west-1"), INCREMENTAL,
             "--cryptoaudit-no-ledger")
+
+
+def test_a_run_without_the_option_leaves_nothing_to_carry(pytester: pytest.Pytester,
+                                                           moto_server: Any) -> None:
+    keys = Estate(moto_server.url, "eu-south-1")
+    text = config(moto_server.url, "eu-south-1")
+    plain = run(pytester, text)
+    assert hashed(plain, keys.arns)
+    again = run(pytester, text, INCREMENTAL)
+    assert carried(again) == set()
+    assert "kms audited in full: its last complete audit recorded no results to carry" \
+        in again.output

@@ -20,7 +20,7 @@ def carried(evidence: dict) -> set[tuple[str, str]]:
 
 def test_a_narrowed_run_carries_nothing(pytester: pytest.Pytester) -> None:
     make_project(pytester.path)
-    audit_pytester(pytester)
+    audit_pytester(pytester, "--cryptoaudit-incremental")
     narrowed = audit_pytester(pytester, "--cryptoaudit-incremental",
                               "--cryptoaudit-control", "CEK-04")
     assert carried(narrowed.evidence) == set()
@@ -30,7 +30,7 @@ def test_a_narrowed_run_carries_nothing(pytester: pytest.Pytester) -> None:
 
 def test_a_replaced_key_file_is_checked_again(pytester: pytest.Pytester) -> None:
     make_project(pytester.path)
-    full = audit_pytester(pytester)
+    full = audit_pytester(pytester, "--cryptoaudit-incremental")
     assert full.outcome("key-strength", WEAK) == "failed"
     write(pytester.path / "keys" / "weak.pem", private_pem(rsa_key(2048)))
     again = audit_pytester(pytester, "--cryptoaudit-incremental")
