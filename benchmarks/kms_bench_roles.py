@@ -216,14 +216,14 @@ def naive(args: argparse.Namespace) -> dict[str, Any]:
     """One client, one call after the other: what a straightforward script would do."""
     import boto3
 
-    calls, began = count_calls(), time.perf_counter()
+    calls, began, cpu = count_calls(), time.perf_counter(), time.process_time()
     for region in REGIONS:
         kms = boto3.client("kms", region_name=region, endpoint_url=args.url)
         for page in kms.get_paginator("list_keys").paginate():
             for key in page["Keys"]:
                 naive_key(kms, key["KeyArn"])
-    return {"wall_s": time.perf_counter() - began, "calls": calls.total(),
-            "peak_rss_kib": peak_rss_kib()}
+    return {"wall_s": time.perf_counter() - began, "cpu_s": time.process_time() - cpu,
+            "calls": calls.total(), "peak_rss_kib": peak_rss_kib()}
 
 
 def naive_key(kms: Any, arn: str) -> None:

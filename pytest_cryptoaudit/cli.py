@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pytest_cryptoaudit.ledger.status_cli",
     "pytest_cryptoaudit.ledger.caiq",
     "pytest_cryptoaudit.config_schema",
+    "pytest_cryptoaudit.merge_cli",
 )
 
 

@@ -49,6 +49,27 @@ class Selection(_Closed):
     filters: list[str]
     due_only: bool
     interrupted: bool
+    incremental: bool = False
+
+
+class Shard(_Closed):
+    """One shard of a sharded audit (``--cryptoaudit-shard K/N``)."""
+
+    index: int = Field(ge=1)
+    count: int = Field(ge=1)
+    audit_id: str = Field(min_length=1, description="The id every shard of the audit shares.")
+    systems: list[str] = Field(description="The systems assigned to this shard.")
+    all_systems: list[str] = Field(description="Every configured system, in all shards.")
+
+
+class MergedShard(_Closed):
+    """A shard run that ``cryptoaudit merge`` combined into this evidence."""
+
+    index: int = Field(ge=1)
+    run: str
+    started: str = Field(json_schema_extra={"format": "date-time"})
+    finished: str = Field(json_schema_extra={"format": "date-time"})
+    systems: list[str]
 
 
 class Run(_Closed):
@@ -70,6 +91,11 @@ class Run(_Closed):
     cadence_days: dict[RiskTier, Annotated[int, Field(ge=1, le=365)]] = Field(
         default_factory=dict,
         description="Longest interval between audits per risk tier (CEK-09).")
+    shard: Shard | None = Field(default=None, description=(
+        "Set on the evidence of one shard; the ledger records the audit when "
+        "`cryptoaudit merge` combines every shard."))
+    merged_from: list[MergedShard] = Field(default_factory=list, description=(
+        "The shard runs this evidence was merged from (empty for a single run)."))
 
 
 class Location(_Closed):
@@ -184,6 +210,13 @@ class AppliedWaiver(WaiverRecord):
     status: Literal["applied", "expired"]
 
 
+class Carried(_Closed):
+    """The earlier audit that established a result carried into this run unchanged."""
+
+    run: str
+    at: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class Result(_Closed):
     nodeid: str
     control: ControlId
@@ -202,6 +235,13 @@ class Result(_Closed):
     duration: float = 0.0
     waiver: AppliedWaiver | None = None
     notes: list[str] = Field(default_factory=list)
+    inputs_sha256: Sha256 | None = Field(default=None, description=(
+        "Hash of everything the check read: the subject's facts, the policy, the waivers "
+        "that match it and the control's code; null when it also read the clock or the "
+        "ledger, so the result is never carried."))
+    carried: Carried | None = Field(default=None, description=(
+        "Set when an incremental audit carried this result unchanged from an earlier "
+        "complete audit: the run and time that established it; null for a fresh result."))
 
 
 class NotApplicable(_Closed):

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 SESSION_PLUGIN = "cryptoaudit-session"
 COMPACT_PLUGIN = "cryptoaudit-compact"
+CARRY_PLUGIN = "cryptoaudit-carry"
+SHARD_PLUGIN = "cryptoaudit-shard"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -67,6 +69,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cryptoaudit-no-ledger", action="store_true",
                     help="Neither read nor append to the ledger (a dry run; CEK-09 checks "
                          "that need the ledger are skipped).")
+    group.addoption("--cryptoaudit-incremental", action="store_true",
+                    help="Re-check only what changed since the last complete audit in the "
+                         "ledger; carry every other result forward, marked as carried, "
+                         "within its tier's cadence.")
+    group.addoption("--cryptoaudit-shard", metavar="K/N",
+                    help="Audit only shard K of N (whole systems, assigned stably); merge "
+                         "the shards' evidence with `cryptoaudit merge`.")
+    group.addoption("--cryptoaudit-audit-id", metavar="ID",
+                    help="The id the shards of one audit share (default: "
+                         "$CRYPTOAUDIT_AUDIT_ID, else the CI run's id).")
     group.addoption("--cryptoaudit-waivers", metavar="FILE",
                     help="Waivers (TOML or YAML): accepted findings with justification, "
                          "approver and expiry date.")
@@ -102,6 +114,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
         # The ledger first: the session asks it which systems are due while it loads.
         config.pluginmanager.register(LedgerPlugin(config), LEDGER_PLUGIN)
+        if config.getoption("cryptoaudit_shard"):
+            from .shards import ShardSelector
+
+            config.pluginmanager.register(ShardSelector(config), SHARD_PLUGIN)
         try:
             audit = AuditSession(config)
         except (ConfigError, WaiverError) as exc:
@@ -119,6 +135,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
                 config.pluginmanager.register(MetricsFile(config, metrics),
                                               "cryptoaudit-metrics")
+        if config.getoption("cryptoaudit_incremental"):
+            from .carry import CarryForward
+
+            config.pluginmanager.register(CarryForward(config, audit), CARRY_PLUGIN)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -47,6 +47,11 @@ class Result:
     duration: float = 0.0
     waiver: dict[str, Any] | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: A hash of everything the check read (see ``incremental.py``); None when it read
+    #: something no hash captures (the clock, the ledger), so it is never carried.
+    inputs_sha256: str | None = None
+    #: The run and time that established a result carried from an earlier audit.
+    carried: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # Field by field rather than dataclasses.asdict, whose deep copy dominated the cost
@@ -57,10 +62,18 @@ class Result:
         data["references"] = list(self.references)
         data["notes"] = list(self.notes)
         data["waiver"] = dict(self.waiver) if self.waiver is not None else None
+        data["carried"] = dict(self.carried) if self.carried is not None else None
         return data
 
 
 _RESULT_FIELDS = tuple(field.name for field in dataclasses.fields(Result))
+
+
+def result_from_dict(data: dict[str, Any]) -> Result:
+    """A result back from :meth:`Result.as_dict` (or from the evidence)."""
+    return Result(**{**data, "outcome": Outcome(data["outcome"]),
+                     "risk_tier": RiskTier(data["risk_tier"]),
+                     "references": tuple(data["references"])})
 
 
 def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
@@ -78,6 +91,7 @@ def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
         "references": spec.references,  # shared by every test of the check
         "remediation": spec.remediation,
         "ssrm": spec.ssrm,
+        "inputs_sha256": None,
     }
 
 
@@ -92,15 +106,18 @@ _PASSED: dict[str, Any] = {"outcome": Outcome.PASSED.value, "message": ""}
 
 
 def phase_data(outcome: Outcome, message: str, notes: list[str],
-               waiver: dict[str, Any] | None) -> dict[str, Any]:
+               waiver: dict[str, Any] | None,
+               carried: dict[str, str] | None = None) -> dict[str, Any]:
     """What a phase's report carries as ``report.cryptoaudit``: only what is not empty."""
-    if outcome is Outcome.PASSED and not notes:
+    if outcome is Outcome.PASSED and not notes and carried is None:
         return _PASSED
     data: dict[str, Any] = {"outcome": outcome.value, "message": message}
     if notes:
         data["notes"] = list(notes)
     if waiver is not None:
         data["waiver"] = waiver
+    if carried is not None:
+        data["carried"] = carried
     return data
 
 
@@ -131,7 +148,8 @@ def assertion_message(error: BaseException) -> str:
 
 def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
          outcome: Outcome, message: str, duration: float, notes: list[str],
-         waiver: dict[str, Any] | None = None) -> Result:
+         waiver: dict[str, Any] | None = None,
+         carried: dict[str, str] | None = None) -> Result:
     """Combine a phase into the test's result, keeping the most severe outcome. The first
     phase (setup) carries the metadata; later phases only their outcome."""
     if previous is None:
@@ -143,6 +161,7 @@ def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
             duration=duration,
             notes=list(notes),
             waiver=waiver,
+            carried=carried,
             risk_tier=RiskTier(metadata["risk_tier"]),
             references=tuple(metadata["references"]),
             **{k: v for k, v in metadata.items() if k not in ("risk_tier", "references")},
@@ -150,6 +169,8 @@ def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
     previous.duration += duration
     if waiver is not None:
         previous.waiver = waiver
+    if carried is not None:
+        previous.carried = carried
     previous.notes.extend(n for n in notes if n not in previous.notes)
     if _SEVERITY[outcome] > _SEVERITY[previous.outcome]:
         previous.outcome = outcome

@@ -23,10 +23,11 @@ import pytest
 from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
-from .context import RunContext
+from .context import RunContext, policy_sha256
 from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
 from .evidence_model import Evidence
+from .incremental import InputHasher
 from .model import (
     Event,
     Inventory,
@@ -60,6 +61,8 @@ from .text import plural
 from .waivers import Waiver, decide, load_waivers, show_as_waived, status_report
 
 WORKERINPUT_KEY = "cryptoaudit"
+#: The subjects whose results an incremental run may carry (see ``carry.py``).
+CARRIABLE = ("crypto_key", "crypto_endpoint")
 PROGRESS_INTERVAL_SECONDS = 2.0
 
 
@@ -257,6 +260,11 @@ class AuditSession:
 
     # -- collection -------------------------------------------------------------------------
 
+    @functools.cached_property
+    def hasher(self) -> InputHasher:
+        """The inputs hash of each control test, which lets a later run carry its result."""
+        return InputHasher(policy_sha256(self.audit_config), self.waivers, self.now.date())
+
     def spec_of(self, node: Any) -> ControlSpec | None:
         """The control spec of a test, built once per test function rather than per case."""
         key = (node.parent.nodeid if node.parent else "", getattr(node, "originalname", ""))
@@ -269,7 +277,16 @@ class AuditSession:
         for fixture in SUBJECT_FIXTURES:
             if fixture in metafunc.fixturenames:
                 subjects = self._subjects(fixture, spec)
-                metafunc.parametrize(fixture, [_case(spec, s) for s in subjects], indirect=True)
+                carry = self.config.pluginmanager.get_plugin("cryptoaudit-carry")
+                if carry is not None and spec is not None and fixture in CARRIABLE:
+                    subjects = carry.split(metafunc, spec, subjects)
+                # Under ``--dist loadgroup`` a system's tests stay on one xdist worker.
+                # (an xdist worker runs with dist "no" and the ``loadgroup`` flag set).
+                option = self.config.option
+                group = getattr(option, "loadgroup", False) or \
+                    getattr(option, "dist", None) == "loadgroup"
+                metafunc.parametrize(fixture, [_case(spec, s, group) for s in subjects],
+                                     indirect=True)
                 return
 
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
@@ -284,7 +301,10 @@ class AuditSession:
         selected = self.selected_controls()
         if selected and self._refuse_unknown(selected, items):
             return
-        self.not_applicable = not_applicable(items, self.inventory, selected)
+        carry = config.pluginmanager.get_plugin("cryptoaudit-carry")
+        self.not_applicable = [  # a check whose results were all carried still applied
+            entry for entry in not_applicable(items, self.inventory, selected)
+            if carry is None or (entry["check"], entry["system"]) not in carry.covered]
         hand_to_controller(config, self.not_applicable)
         keep, drop = [], []
         for item in items:
@@ -316,6 +336,7 @@ class AuditSession:
 
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
         metadata = subject_metadata(spec, subject)
+        metadata["inputs_sha256"] = self.hasher.inputs(item, metadata, subject)
         item.stash[METADATA] = metadata
         if self.config.getoption("xmlpath", None):  # only JUnit XML shows them
             item.user_properties.extend(junit_properties(metadata))
@@ -389,7 +410,7 @@ class AuditSession:
         self.results[report.nodeid] = fold(
             self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
             Outcome(data["outcome"]), data["message"], report.duration,
-            data.get("notes", []), data.get("waiver"))
+            data.get("notes", []), data.get("waiver"), data.get("carried"))
 
     def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
         """A report's audit data joined with its test's control metadata (on the controller,
@@ -478,7 +499,7 @@ def _matches_python_files(config: pytest.Config, path: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
 
 
-def _case(spec: ControlSpec | None, subject: Any) -> Any:
+def _case(spec: ControlSpec | None, subject: Any, group: bool = False) -> Any:
     """One parametrized case: its id names the check and the subject (``-k key-age``), and
     its marks carry the subject's tier and owner (``-m "risk_tier(tier='critical')"``)."""
     if spec is None:
@@ -487,6 +508,8 @@ def _case(spec: ControlSpec | None, subject: Any) -> Any:
     marks = [_mark("risk_tier", "tier", metadata["risk_tier"])]
     if metadata["owner"]:
         marks.append(_mark("ssrm", "owner", metadata["owner"]))
+    if group:
+        marks.append(_mark("xdist_group", "name", metadata["system"]))
     return pytest.param(subject, id=f"{spec.check}-{_subject_id(subject)}", marks=marks)
 
 

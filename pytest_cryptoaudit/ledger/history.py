@@ -37,6 +37,12 @@ class AuditView:
         return parse_time(self.data["started"])
 
     @property
+    def audited_since(self) -> datetime:
+        """When its oldest result was established: its start, or earlier when an
+        incremental run carried results forward (the cadence counts from here)."""
+        return parse_time(self.data.get("audited_since") or self.data["started"])
+
+    @property
     def finished(self) -> datetime:
         return parse_time(self.data["finished"])
 

@@ -132,7 +132,7 @@ class LedgerPlugin:
             return
         self._share_previous_findings(inventory, run.selected_controls)
         self._share_sign_offs(inventory, audit_config, run)
-        if run.selected_controls or _narrowed(self.config):
+        if run.selected_controls or narrowed(self.config):
             return  # a narrowed run may not have read everything: no change to compare
         try:
             with self._open(audit_config) as store:
@@ -157,7 +157,7 @@ class LedgerPlugin:
         """Give the Markdown summary the findings of the last complete audits, so that it
         can say what is new and what was resolved (not when ``-k`` & co. narrowed the run:
         what it did not look at would look resolved)."""
-        if self.history is None or _narrowed(self.config):
+        if self.history is None or narrowed(self.config):
             return
         reached = [s.name for s in inventory.systems
                    if not any(e.key_uid is None for e in inventory.errors_of(s.name))]
@@ -231,6 +231,8 @@ class LedgerPlugin:
                                     audit_config: AuditConfig) -> None:
         if not (self.enabled and self.writes and self.is_controller):
             return
+        if evidence["run"].get("shard"):
+            return  # one shard is part of an audit: `cryptoaudit merge` records the whole
         try:
             with self._open(audit_config) as store:
                 drafts = audit_drafts(evidence, self.changes, self.previous)
@@ -279,7 +281,8 @@ def _cek09_subject(item: pytest.Item) -> str | None:
     return getattr(system, "name", None)
 
 
-def _narrowed(config: pytest.Config) -> bool:
+def narrowed(config: pytest.Config) -> bool:
+    """Whether ``-k``, ``-m`` & co. (or no built-in controls) narrowed this run."""
     return any(getattr(config.option, name, None) for name, _flag in NARROWING_OPTIONS) or \
         bool(config.getoption("cryptoaudit_no_builtin"))
 

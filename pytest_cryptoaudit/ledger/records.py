@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..findings import FINDING_OUTCOMES, finding_id
+from ..incremental import audited_since, results_detail
 from ..model import EventKind, Outcome
 from .chain import Draft, Entry
 from .fingerprint import inventory_changes, inventory_fingerprint, summarize_changes
@@ -122,6 +123,9 @@ def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes
     results = [r for r in evidence["results"] if r["system"] == name]
     fingerprint = inventory_fingerprint(keys)
     reasons = incomplete_reasons(run, system)
+    # Only an incremental run keeps its results for the next one to carry.
+    incremental = (run.get("selection") or {}).get("incremental")
+    carried = results_detail(results, run) if incremental else {"pairs": {}}
     content = {
         "started": run["started"], "finished": run["finished"], "recorded_at": now,
         "provider": system["provider"], "component": system.get("component", "other"),
@@ -140,13 +144,17 @@ def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes
         "findings": _findings(results),
         "waived": _findings(results, frozenset({Outcome.WAIVED})),
         "changes": [change for _kind, listed in changes for change in listed],
+        "carried": sum(1 for r in results if r.get("carried")),
+        "audited_since": audited_since(results, run["started"]),
     }
+    detail: dict[str, Any] = {"results": carried} if carried["pairs"] else {}
     if previous is not None and previous.data.get("inventory_sha256") == fingerprint["sha256"]:
         content["inventory_detail_seq"] = previous.data.get("inventory_detail_seq") or \
             previous.seq
-        return Draft("audit", name, run["started"], content, run_id=run["id"])
+        return Draft("audit", name, run["started"], content, run_id=run["id"],
+                     detail=detail or None)
     return Draft("audit", name, run["started"], content, run_id=run["id"],
-                 detail={"keys": fingerprint["keys"]})
+                 detail={"keys": fingerprint["keys"], **detail})
 
 
 def event_draft(event: Mapping[str, Any], *, recorded_at: str,

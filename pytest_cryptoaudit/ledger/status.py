@@ -114,9 +114,12 @@ def system_status(system: str, tier: RiskTier, history: LedgerHistory,
     pending = tuple(e for e in all_events(history, system, extra_events)
                     if first_audit_after(e.effective, audits) is None)
     if last is not None:
-        deadline: datetime | None = last.started + period
-        due_at = last.started + period - period / DUE_FRACTION
+        # A result carried forward counts as audited only from when it was established.
+        deadline: datetime | None = last.audited_since + period
+        due_at = last.audited_since + period - period / DUE_FRACTION
         reason = f"last complete audit {last.started:%Y-%m-%d %H:%M} UTC"
+        if last.audited_since < last.started:
+            reason += f" (oldest carried result {last.audited_since:%Y-%m-%d %H:%M} UTC)"
     else:
         first = history.first_seen(system)
         deadline = first + period if first else None

@@ -197,20 +197,29 @@ class LedgerStore(abc.ABC):
         return latest
 
     def _with_detail(self, cursor: Any, entry: Entry) -> Entry:
+        """The entry with its inventory detail; when the inventory had not changed, the
+        per-key part comes from the entry it refers to (its own detail keeps its results)."""
+        self._check_detail(entry, entry.detail, entry.data.get("detail_sha256"))
         holder = entry.data.get("inventory_detail_seq")
-        detail, expected = entry.detail, entry.data.get("detail_sha256")
-        if not detail and holder:
-            cursor.execute(f"SELECT detail, content FROM cryptoaudit_entries WHERE seq = "
-                           f"{self.placeholder}", (holder,))
-            row = cursor.fetchone()
-            detail = row[0] if row else ""
-            expected = json.loads(row[1]).get("detail_sha256") if row else None
-        # Change detection trusts this detail: it must be the one that was hashed.
+        if not holder:
+            return entry
+        cursor.execute(f"SELECT detail, content FROM cryptoaudit_entries WHERE seq = "
+                       f"{self.placeholder}", (holder,))
+        row = cursor.fetchone()
+        held = row[0] if row else ""
+        self._check_detail(entry, held, json.loads(row[1]).get("detail_sha256") if row else None)
+        if not entry.detail:
+            return dataclasses.replace(entry, detail=held)
+        keys = json.loads(held).get("keys", {}) if held else {}
+        merged = {**json.loads(entry.detail), "keys": keys}
+        return dataclasses.replace(entry, detail=json.dumps(merged, sort_keys=True))
+
+    def _check_detail(self, entry: Entry, detail: str, expected: str | None) -> None:
+        # Change detection and carried results trust this detail: it must be the one hashed.
         if (sha256(detail) if detail else None) != expected:
             raise LedgerError(damaged(self.location, [
                 f"{entry.label}: inventory detail does not match its hash"],
                 "its history is not used"))
-        return dataclasses.replace(entry, detail=detail)
 
     def head(self) -> Head | None:
         with self._read_cursor() as cursor:

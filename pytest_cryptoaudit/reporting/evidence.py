@@ -106,6 +106,7 @@ def selection(session: AuditSession) -> dict[str, Any]:
         "filters": filters,
         "due_only": bool(config.getoption("cryptoaudit_due", False)),
         "interrupted": session.interrupted,
+        "incremental": bool(config.getoption("cryptoaudit_incremental", False)),
     }
 
 
@@ -156,6 +157,8 @@ def _evidence_data(session: AuditSession) -> dict[str, Any]:
             "policy_document": dict(audit_config.policy_document),
             "selection": selection(session),
             "cadence_days": {tier.value: days for tier, days in audit_config.cadence.items()},
+            "shard": _shard(session),
+            "merged_from": [],
         },
         "systems": _systems(session),
         "inventory": [{**to_jsonable(key), "pq": evidence_entry(
@@ -168,6 +171,12 @@ def _evidence_data(session: AuditSession) -> dict[str, Any]:
         "scope": scope(session),
         "waivers": _waivers(session),
     }
+
+
+def _shard(session: AuditSession) -> dict[str, Any] | None:
+    """Which shard of a sharded audit this run is (``--cryptoaudit-shard``), or None."""
+    selector = session.config.pluginmanager.get_plugin("cryptoaudit-shard")
+    return selector.evidence_entry() if selector is not None else None
 
 
 def _with_not_applicable(summary: dict[str, dict[str, Any]],

@@ -20,7 +20,7 @@ from ..text import plural
 from ..waivers import APPLIED, waiver_lines
 from .links import reference_url
 from .subjects import Subjects
-from .summary import GROUP_COLUMNS, group_rows, headline, more, summary_view
+from .summary import GROUP_COLUMNS, carried_line, group_rows, headline, more, summary_view
 from .typed import typed_evidence
 
 if TYPE_CHECKING:
@@ -122,6 +122,9 @@ class HtmlReporter:
 
 def _result_rows(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     yield "outcome", escape(data["outcome"])
+    carried = data.get("carried")
+    if carried:
+        yield "carried", escape(f"from run {carried['run']} at {carried['at']}")
     if data.get("message"):
         yield "message", f"<pre>{escape(data['message'])}</pre>"
     for note in data.get("notes") or ():
@@ -210,7 +213,9 @@ def _run_line(evidence: Evidence) -> str:
     return (f"<p>Run {escape(run.id)}, {escape(run.started)} to "
             f"{escape(run.finished)}: {plural(len(evidence.systems), 'system')}, "
             f"{plural(len(evidence.inventory), 'key')}, "
-            f"{plural(errors, 'discovery error')}.</p>")
+            f"{plural(errors, 'discovery error')}.</p>"
+            + (f"<p>Incremental audit: {escape(line)}</p>"
+               if (line := carried_line(evidence.results)) else ""))
 
 
 def _waivers_html(waivers: Waivers) -> str:

@@ -15,7 +15,15 @@ from ..evidence_model import Evidence
 from ..findings import FINDING_FIELDS, diff_findings, is_finding
 from ..text import plural
 from ..waivers import EXPIRED, waiver_lines
-from .summary import GROUP_COLUMNS, field, group_rows, headline, more, summary_view
+from .summary import (
+    GROUP_COLUMNS,
+    carried_line,
+    field,
+    group_rows,
+    headline,
+    more,
+    summary_view,
+)
 from .typed import typed_evidence
 
 LABELS = {"passed": "passed", "failed": "failed", "error": "errors", "waived": "waived",
@@ -53,7 +61,13 @@ def _headline(evidence: Evidence) -> list[str]:
         f"{plural(len(evidence.inventory), 'key')}, {plural(errors, 'discovery error')}. "
         + ", ".join(f"**{n} {LABELS[o]}**" if o in ("failed", "error") and n
                     else f"{n} {LABELS[o]}" for o, n in counts.items()) + ".",
+        *_carried(evidence),
     ]
+
+
+def _carried(evidence: Evidence) -> list[str]:
+    line = carried_line(evidence.results)
+    return ["", f"Incremental audit: {line}"] if line else []
 
 
 def _controls(evidence: Evidence) -> list[str]:

@@ -126,3 +126,19 @@ def headline(view: SummaryView) -> str:
 
 def count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def carried_line(results: Iterable[ResultLike]) -> str | None:
+    """``N of M results carried from earlier complete audits (oldest established ...)``, or
+    None when every result was checked in this run: an auditor must see which are which."""
+    total, times = 0, []
+    for result in results:
+        total += 1
+        carried = field(result, "carried")
+        if carried:
+            times.append(carried["at"] if isinstance(carried, Mapping) else carried.at)
+    if not times:
+        return None
+    return (f"{len(times)} of {count(total, 'result')} carried unchanged from earlier complete "
+            f"audits (oldest established {min(times)[:10]}); the others were checked in this "
+            "run.")
