@@ -111,8 +111,14 @@ def assert_same_except_named(clean: Inventory, faulty: Inventory) -> None:
 
 
 def _without(key, names: set[str]) -> dict:
+    """The record's fields less the facts named unreadable (a dotted name such as
+    ``managed.access`` leaves out that fact of the typed facts, not the whole of them)."""
     data = {field.name: getattr(key, field.name) for field in dataclasses.fields(key)}
     data["attributes"] = {k: v for k, v in key.attributes.items() if k not in names}
+    managed = {name.removeprefix("managed.").split(".")[0] for name in names
+               if name.startswith("managed.")}
+    if key.managed is not None and managed:
+        data["managed"] = dataclasses.replace(key.managed, **dict.fromkeys(managed, None))
     for name in [*names, "unreadable"]:
         data.pop(name, None)
     return data

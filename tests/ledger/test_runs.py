@@ -118,8 +118,9 @@ def test_ledger_record_per_system_per_run(pytester: pytest.Pytester) -> None:
             if r["system"] == "lost"} == {("CEK-21", "error")}
     assert outcome(evidence, "scope-coverage", "files:app-keys")["notes"] == [
         "component class audited: key-files"]
-    assert evidence["scope"] == {"components": {"key-files": ["app-keys"]}, "unreachable": [
-        {"system": "lost", "reason": "path 'nowhere' matched no file"}]}
+    assert evidence["scope"] == {"components": {"key-files": ["app-keys"]}, "items": {},
+                                 "unreachable": [{"system": "lost",
+                                                  "reason": "path 'nowhere' matched no file"}]}
 
 
 DIFF_REPORTER = """
