@@ -288,6 +288,16 @@ class Evidence(_Closed):
         evidence._document = document
         return evidence
 
+    def inventory_json(self) -> list[dict[str, Any]]:
+        """The inventory in the spelling of its JSON document: the fields each key was
+        given and no default added, so a hash over it (the ledger's fingerprints) does not
+        move when the model gains a field."""
+        if self._document is not None:
+            return list(self._document["inventory"])
+        dumped = self.model_dump(mode="json", by_alias=True, include={"inventory"},
+                                 exclude_unset=True, warnings=False)
+        return list(dumped.get("inventory", []))
+
     def as_json(self) -> dict[str, Any]:
         """The JSON document, with the field names of the published schema."""
         if self._document is not None:

@@ -9,11 +9,14 @@ it, and *resolved* by the first complete audit of its system that no longer repo
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from ..evidence_model import Evidence
 from ..findings import FINDING_FIELDS, diff_findings, identity, is_finding
+from ..reporting.typed import typed_evidence
 from . import LEDGER_PLUGIN
 from .history import Action, AuditView, LedgerHistory
 from .records import incomplete_reasons
@@ -114,18 +117,25 @@ class FindingsDiff:
         return "\n".join(lines) + "\n"
 
 
-def _current_findings(evidence: Mapping[str, Any], system: str) -> list[dict[str, Any]]:
-    found = [{f: r.get(f) for f in FINDING_FIELDS if f != "message"} for r in evidence["results"]
-             if r["system"] == system and is_finding(r["outcome"])]
+def _current_findings(evidence: Evidence, system: str) -> list[dict[str, Any]]:
+    found = [{f: _value(getattr(r, f, None)) for f in FINDING_FIELDS if f != "message"}
+             for r in evidence.results if r.system == system and is_finding(r.outcome)]
     return [{"id": identity(f), **f} for f in found]
 
 
-def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> FindingsDiff:
-    """Compare the evidence of a run with each system's previous complete audit."""
-    run_id = evidence["run"]["id"]
+def _value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def findings_diff(evidence: Evidence | Mapping[str, Any],
+                  history: LedgerHistory) -> FindingsDiff:
+    """Compare the evidence of a run (typed, or its JSON document) with each system's
+    previous complete audit."""
+    typed = typed_evidence(evidence)
+    run_id = typed.run.id
     diff = FindingsDiff({}, [], [], 0, [])
-    for system in evidence["systems"]:
-        name = system["name"]
+    for system in typed.systems:
+        name = system.name
         previous = [a for a in history.complete_audits(name) if a.data.get("run_id") != run_id]
         if not previous:
             diff.without_previous.append(name)
@@ -133,10 +143,10 @@ def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> Findin
         last = max(previous, key=lambda a: a.started)
         diff.previous_runs[name] = last.data["run_id"]
         before = [{**f, "system": name} for f in last.data.get("findings", ())]
-        changed = diff_findings(before, _current_findings(evidence, name))
+        changed = diff_findings(before, _current_findings(typed, name))
         diff.new += changed.new
         diff.still_open += len(changed.persisting)
-        if not incomplete_reasons(evidence["run"], system):
+        if not incomplete_reasons(typed.run, system):
             diff.resolved += changed.resolved
     return diff
 
@@ -159,7 +169,8 @@ def previous_findings(history: LedgerHistory, systems: Iterable[str],
     return found
 
 
-def findings_diff_for(config: Any, evidence: Mapping[str, Any]) -> FindingsDiff | None:
+def findings_diff_for(config: Any,
+                      evidence: Evidence | Mapping[str, Any]) -> FindingsDiff | None:
     """For a reporter inside ``pytest_cryptoaudit_evidence``: the diff against the ledger as
     it stood before this run, or None when the run has no ledger (disabled or unreadable)."""
     plugin = config.pluginmanager.get_plugin(LEDGER_PLUGIN)

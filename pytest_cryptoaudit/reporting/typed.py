@@ -50,9 +50,11 @@ def _constructed(evidence: Mapping[str, Any]) -> Evidence:
 
 
 def _key(key: Mapping[str, Any]) -> Key:
+    # Only the fields the document has: the ledger hashes a key as its document spelt it.
     verdict = key.get("pq")
-    return Key.model_construct(**{**key, "pq": PqVerdict.model_construct(**verdict)
-                                  if verdict else None})
+    if not verdict:
+        return Key.model_construct(**key)
+    return Key.model_construct(**{**key, "pq": PqVerdict.model_construct(**verdict)})
 
 
 def typed_result(result: Result | Mapping[str, Any]) -> Result:
