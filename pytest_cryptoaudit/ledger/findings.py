@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..evidence_model import Evidence
-from ..findings import FINDING_FIELDS, diff_findings, identity, is_finding
+from ..findings import FINDING_FIELDS, check_names, diff_findings, identity, is_finding
 from ..reporting.typed import typed_evidence
 from . import LEDGER_PLUGIN
 from .history import Action, AuditView, LedgerHistory
@@ -41,6 +41,9 @@ class FindingLog:
     status: str = OPEN
     resolved_at: datetime | None = None
     action: Action | None = None
+    #: The finding of a retired check this one carries on (same subject), or that took over.
+    carried_from: str | None = None
+    superseded_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -52,14 +55,33 @@ class FindingLog:
         return data
 
 
+def _predecessor(log: dict[str, FindingLog], system: str,
+                 finding: Mapping[str, Any]) -> FindingLog | None:
+    """The open finding of a retired check on the same subject whose job ``finding``'s
+    check does now (see :data:`~pytest_cryptoaudit.findings.RETIRED_CHECKS`)."""
+    for entry in log.values():
+        if (entry.system, entry.key_uid, entry.control) == (
+                system, finding["key_uid"], finding["control"]) \
+                and entry.status != RESOLVED and entry.check != finding["check"] \
+                and finding["check"] in check_names(entry.control, entry.check):
+            return entry
+    return None
+
+
 def _track(log: dict[str, FindingLog], audit: AuditView) -> None:
     for finding in audit.data.get("findings", ()):
         entry = log.get(finding["id"])
         if entry is None:
+            system = audit.data["system"]
+            before = _predecessor(log, system, finding)
             log[finding["id"]] = FindingLog(
-                finding["id"], audit.data["system"], finding["control"], finding["check"],
+                finding["id"], system, finding["control"], finding["check"],
                 finding["key_uid"], finding["risk_tier"], finding["outcome"],
-                finding["message"], audit.started, audit.started)
+                finding["message"], before.first_seen if before else audit.started,
+                audit.started, carried_from=before.id if before else None)
+            if before is not None:
+                before.status, before.resolved_at = RESOLVED, audit.started
+                before.superseded_by = finding["id"]
             continue
         entry.last_seen, entry.status, entry.resolved_at = audit.started, OPEN, None
         entry.outcome, entry.message = finding["outcome"], finding["message"]
@@ -83,6 +105,9 @@ def findings_log(history: LedgerHistory, systems: Iterable[str] | None = None) -
             _track(log, audit)
     for entry in log.values():
         entry.action = history.latest_action(entry.id)
+    for entry in log.values():  # a corrective action follows its finding to its successor
+        if entry.action is None and entry.carried_from is not None:
+            entry.action = log[entry.carried_from].action
     return sorted(log.values(), key=lambda f: (f.first_seen, f.system, f.id))
 
 

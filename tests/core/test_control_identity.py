@@ -31,7 +31,7 @@ IDENTITIES = {
                "sensitive", "transit-not-exportable"},
     "CEK-11": {"ca-not-leaf", "kms-key-usage", "pki-role-names", "single-purpose",
                "single-purpose-usage"},
-    "CEK-12": {"auto-rotate-period", "certificate-lifetime", "expiry-window", "key-age",
+    "CEK-12": {"certificate-lifetime", "expiry-window", "key-age",
                "kms-rotation-enabled", "kms-rotation-period", "pki-ca-outlives-roles",
                "pki-role-max-ttl"},
     "CEK-13": {"compromised-versions-revoked"},
