@@ -4,6 +4,7 @@
     python scripts/mutation.py ledger-chain cadence     # named modules only
     python scripts/mutation.py --sample 0               # every mutant (hours)
     python scripts/mutation.py --report                 # scores of what has run so far
+    python scripts/mutation.py --retry-survivors ledger-chain   # after adding tests
 
 Uses cosmic-ray (the ``test`` extra). Each module is mutated in its own scratch copy of the
 source tree (``.mutation/<module>/``), never in the checkout, and tested by a selection of
@@ -51,8 +52,7 @@ MODULES = {
     "controls-algorithms": Module("controls/algorithms.py", ("tests/core/test_audit_files.py",)),
     "controls-lifecycle": Module("controls/lifecycle.py", ("tests/core/test_audit_files.py",)),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
-        "tests/ledger/test_chain.py", "tests/ledger/test_forged_history.py",
-        "tests/ledger/test_typed_records.py")),
+        "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
         "tests/ledger/test_cadence.py", "tests/core/test_config.py")),
     "policy": Module("pytest_cryptoaudit/policy.py", (
@@ -68,18 +68,19 @@ def test_command(module: Module) -> str:
 
 
 def prepare(name: str, module: Module, timeout: float) -> Path:
-    """The module's scratch copy and its cosmic-ray configuration (created once)."""
+    """The module's scratch copy (of the checkout as it is now) and its cosmic-ray
+    configuration; the session database beside them keeps the results."""
     work = SCRATCH / name
     tree = work / "tree"
-    if not tree.is_dir():
-        tree.mkdir(parents=True)
-        for item in COPIED:
-            source = ROOT / item
-            if source.is_dir():
-                shutil.copytree(source, tree / item, ignore=shutil.ignore_patterns(
-                    "__pycache__", "*.pyc"))
-            else:
-                shutil.copy2(source, tree / item)
+    shutil.rmtree(tree, ignore_errors=True)  # fresh: the tests may have grown since
+    tree.mkdir(parents=True)
+    for item in COPIED:
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, tree / item, ignore=shutil.ignore_patterns(
+                "__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, tree / item)
     (work / "config.toml").write_text(
         "[cosmic-ray]\n"
         f'module-path = "{module.path}"\n'
@@ -124,6 +125,14 @@ def initialise(work: Path, sample: int, seed: int) -> None:
             kept = set(random.Random(seed).sample(jobs, sample))
             db.set_multiple_results([j for j in jobs if j not in kept],
                                     WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def retry_survivors(work: Path) -> None:
+    """Forget the survivors' results, so that they run again (after new tests were added)."""
+    import sqlite3
+
+    with sqlite3.connect(work / "session.sqlite") as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
 
 
 def execute(work: Path, module: Module, minutes: float) -> None:
@@ -176,6 +185,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=60, help="time budget per module")
     parser.add_argument("--report", action="store_true", help="only print the scores")
+    parser.add_argument("--retry-survivors", action="store_true",
+                        help="run the surviving mutants again (after adding tests)")
     args = parser.parse_args()
     names = args.modules or list(MODULES)
     if not args.report:
@@ -186,6 +197,8 @@ def main() -> None:
             seconds = baseline(module, work / "tree")
             prepare(name, module, timeout=max(60, 4 * seconds))
             initialise(work, args.sample, args.seed)
+            if args.retry_survivors:
+                retry_survivors(work)
             execute(work, module, args.minutes)
     print("\nmutation score (killed / run)")
     for name in names:
