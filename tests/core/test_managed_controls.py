@@ -79,6 +79,10 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
                 {"kms-policy-principals"}),
     "foreign-grant": ("high", {"managed": facts(access=grant(
         "arn:aws:iam::999:role/x", "role", "grant", outside=True))}, {"kms-grantees"}),
+    # a policy source that sorts before "grant" is still a policy, not a delegation
+    "foreign-access-policy": ("high", {"managed": facts(access=grant(
+        "user@other-tenant", "user", "access-policy", outside=True))},
+        {"kms-policy-principals"}),
     "foreign-service": ("high", {"managed": facts(access=grant(
         "logs.amazonaws.com", "service", outside=True))}, set()),
     "no-access-reported": ("high", {"managed": facts(access=None)}, set()),
