@@ -163,3 +163,11 @@ def test_entry_names():
     assert describe(3, {"type": "action", "system": "kms", "finding": "F-1"}) == (
         "#3 (corrective action on F-1 (kms))")
     assert describe(4, {"type": "other", "system": "kms"}) == "#4 (other entry on kms)"
+
+
+def test_a_long_chain_matches_its_head_by_value_not_identity():
+    """Sequence numbers past 256 are distinct int objects when read back from a database."""
+    entries = chain(300)
+    head = Head(int(str(entries[-1].seq)), str(entries[-1].chain_hash), entries[-1].label)
+    assert head.seq is not entries[-1].seq
+    assert verify(entries, head) == []
