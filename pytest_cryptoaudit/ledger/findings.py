@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..evidence_model import Evidence
+from ..evidence_model import Evidence, typed_evidence
 from ..findings import FINDING_FIELDS, check_names, diff_findings, identity, is_finding
-from ..reporting.typed import typed_evidence
 from . import LEDGER_PLUGIN
 from .history import Action, AuditView, LedgerHistory
 from .records import incomplete_reasons

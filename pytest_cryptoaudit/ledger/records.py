@@ -20,10 +20,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..evidence_model import Evidence, Result, Run, System
+from ..evidence_model import Evidence, Result, Run, System, typed_evidence
 from ..findings import FINDING_OUTCOMES, finding_id
 from ..model import EventKind, Outcome, RiskTier
-from ..reporting.typed import typed_evidence
 from .chain import Draft, Entry
 from .fingerprint import inventory_changes, inventory_fingerprint, summarize_changes
 
