@@ -53,8 +53,7 @@ MODULES = {
     "controls-lifecycle": Module("controls/lifecycle.py", ("tests/core/test_audit_files.py",)),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
-    "cadence": Module("pytest_cryptoaudit/cadence.py", (
-        "tests/ledger/test_cadence.py", "tests/core/test_config.py")),
+    "cadence": Module("pytest_cryptoaudit/cadence.py", ("tests/ledger/test_cadence.py",)),
     "policy": Module("pytest_cryptoaudit/policy.py", (
         "tests/core/test_config.py", "tests/core/test_managed_controls.py")),
     "waivers": Module("pytest_cryptoaudit/waivers.py", (

@@ -52,6 +52,10 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
                               "managed": facts(rotation=Rotation(True, 731))},
                      {"kms-rotation-period"}),
     "not-rotatable": ("high", {"managed": facts(can_rotate=False, rotation=None)}, set()),
+    # rotation the provider could not read: an error, and no period check on a guess
+    "rotation-unreadable": ("high", {"managed": facts(rotation=None),
+                                     "unreadable": {"managed.rotation": "AccessDenied"}},
+                            set()),
     "pending-deletion": ("high", {"managed": facts(
         state="pending-deletion", deletion=Deletion(datetime(2030, 1, 2, tzinfo=UTC), 7))},
         {"kms-not-pending-deletion"}),
@@ -100,8 +104,11 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "low-too-long": ("low", {"managed": facts(rotation=Rotation(True, 731))},
                      {"kms-rotation-period"}),
 }
+#: Checks that must error on a record (a fact they need could not be read).
+ERRORS = {"rotation-unreadable": {"kms-rotation-enabled"}}
 #: Checks that must not run on a record (their predicate excludes it).
 NOT_APPLICABLE = {
+    "rotation-unreadable": {"kms-rotation-period"},
     "not-rotatable": {"kms-rotation-enabled", "kms-rotation-period"},
     "no-rotation": {"kms-rotation-period"},
     "service-managed": {"kms-rotation-enabled", "kms-key-origin",
@@ -141,8 +148,11 @@ def test_each_planted_weakness_fails_its_check_and_only_it(audited: AuditRun) ->
         failed = {check for (check, key), outcome in found.items()
                   if key == uid(name) and outcome == "failed"}
         assert failed == fails, name
+        errors = {check for (check, key), outcome in found.items()
+                  if key == uid(name) and outcome == "error"}
+        assert errors == ERRORS.get(name, set()), name
         others = {check: outcome for (check, key), outcome in found.items()
-                  if key == uid(name) and check not in fails}
+                  if key == uid(name) and check not in fails | errors}
         assert set(others.values()) <= {"passed"}, (name, others)
 
 
