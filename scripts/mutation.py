@@ -14,6 +14,7 @@ where it stopped. ``--sample N`` (default 60) keeps a random, seeded sample of N
 module and marks the rest skipped; ``--minutes`` bounds each module's run (default 60).
 
 Prints, per module, the mutants killed, survived and not run, and the score (killed / run);
+mutants inside type annotations (never evaluated here) are equivalent and counted apart;
 the surviving mutants (line, operator and diff) are written to
 ``.mutation/<module>/survivors.txt``. Too slow for every CI run: not part of ``.ci/run``.
 """
@@ -53,7 +54,8 @@ MODULES = {
     "controls-lifecycle": Module("controls/lifecycle.py", ("tests/core/test_audit_files.py",)),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
-    "cadence": Module("pytest_cryptoaudit/cadence.py", ("tests/ledger/test_cadence.py",)),
+    "cadence": Module("pytest_cryptoaudit/cadence.py", (
+        "tests/ledger/test_cadence_unit.py", "tests/ledger/test_cadence.py")),
     "policy": Module("pytest_cryptoaudit/policy.py", (
         "tests/core/test_config.py", "tests/core/test_managed_controls.py")),
     "waivers": Module("pytest_cryptoaudit/waivers.py", (
@@ -147,6 +149,33 @@ def execute(work: Path, module: Module, minutes: float) -> None:
         shutil.copy2(ROOT / module.path, tree / module.path)
 
 
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the module's annotations are: under ``from __future__ import annotations`` they
+    are never evaluated, so a mutant inside one (``Entry | None`` -> ``Entry ^ None``) is
+    equivalent by construction and counted apart."""
+    import ast
+
+    spans = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        found: list[ast.expr | None] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            found += [a.annotation for a in (*arguments.posonlyargs, *arguments.args,
+                                             *arguments.kwonlyargs, arguments.vararg,
+                                             arguments.kwarg) if a is not None]
+            found.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+        spans += [((e.lineno, e.col_offset), (e.end_lineno or e.lineno, e.end_col_offset or 0))
+                  for e in found if e is not None]
+    return spans
+
+
+def in_annotation(position: tuple[int, int],
+                  spans: list[tuple[tuple[int, int], tuple[int, int]]]) -> bool:
+    return any(start <= tuple(position) < end for start, end in spans)
+
+
 def report(name: str, module: Module) -> tuple[int, int] | None:
     """Print the module's score and write its survivors; (killed, run) or None."""
     from cosmic_ray.work_db import WorkDB, use_db
@@ -160,12 +189,17 @@ def report(name: str, module: Module) -> tuple[int, int] | None:
         total = db.num_work_items
         done = [(item, result) for item, result in db.completed_work_items
                 if result.worker_outcome != WorkerOutcome.SKIPPED]
+    spans = annotation_spans(ROOT / module.path)
+    annotations = [(item, result) for item, result in done
+                   if in_annotation(item.mutations[0].start_pos, spans)]
+    done = [pair for pair in done if pair not in annotations]
     survivors = [(item, result) for item, result in done
                  if result.test_outcome == TestOutcome.SURVIVED]
     killed = len(done) - len(survivors)
     score = f"{100 * killed / len(done):5.1f}%" if done else "    -"
     print(f"{name:26} {score}  killed {killed:4}  survived {len(survivors):4}  "
-          f"run {len(done):4} of {total:4} mutants  ({module.path})")
+          f"run {len(done):4} of {total:4} mutants, {len(annotations)} in annotations "
+          f"not counted  ({module.path})")
     lines = []
     for item, result in sorted(survivors, key=lambda s: s[0].mutations[0].start_pos):
         mutation = item.mutations[0]
