@@ -59,7 +59,8 @@ MODULES = {
     "policy": Module("pytest_cryptoaudit/policy.py", (
         "tests/core/test_config.py", "tests/core/test_managed_controls.py")),
     "waivers": Module("pytest_cryptoaudit/waivers.py", (
-        "tests/reporting/test_waivers.py", "tests/ledger/test_retired_checks.py")),
+        "tests/core/test_waiver_file.py", "tests/ledger/test_retired_checks.py",
+        "tests/reporting/test_waivers.py")),
 }
 
 
