@@ -13,6 +13,7 @@ ENTRY = """
 control = "CEK-04"
 justification = "legacy device, replaced in Q3"
 approver = "ciso"
+key = "files:legacy/*"
 expires = 2099-01-01
 """
 
