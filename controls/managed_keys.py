@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.ssrm("CSC")
 
+#: The ``cryptoperiod_days`` class of a key the service rotates, by its kind.
+KEY_CLASS = {"secret-key": "symmetric", "private-key": "private"}
 ORIGINS = {KeyOrigin.GENERATED: "generated in the key service",
            KeyOrigin.HSM: "generated in a dedicated HSM",
            KeyOrigin.IMPORTED: "imported key material (BYOK)",
@@ -137,15 +139,17 @@ def test_kms_rotation_enabled(
 def test_kms_rotation_period(
     crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
 ) -> None:
-    """The automatic rotation period is within the symmetric cryptoperiod of the tier."""
+    """The automatic rotation period is within the cryptoperiod of the tier for the key's
+    class (symmetric; private for an asymmetric key the service rotates)."""
     rotation = _rotation(crypto_key)
     if rotation.period_source:
         crypto_note(f"rotation period of {rotation.period_days} days is the "
                     f"{rotation.period_source}")
     tier = crypto_key.risk_tier.value
-    period = crypto_policy.for_tier("cryptoperiod_days", tier, "symmetric")
+    key_class = KEY_CLASS.get(crypto_key.kind, "symmetric")
+    period = crypto_policy.for_tier("cryptoperiod_days", tier, key_class)
     assert rotation.period_days <= period, (
-        f"rotates every {rotation.period_days} days; the symmetric cryptoperiod for tier "
+        f"rotates every {rotation.period_days} days; the {key_class} cryptoperiod for tier "
         f"{tier} is {period} days")
 
 

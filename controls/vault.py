@@ -2,7 +2,9 @@
 
 The generic controls (key strength, key age, certificate checks) also run on Vault records;
 these add what only a Vault-API server can tell: transit types and settings, compromised
-versions, audit devices, the seal and the ACL policies.
+versions, audit devices, the seal and the ACL policies. Transit rotation is judged by the
+generic ``kms-rotation-enabled`` / ``kms-rotation-period`` (controls/managed_keys.py) from the
+managed-key facts; the retired ``auto-rotate-period`` is an alias of both.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.model import EventKind
 from pytest_cryptoaudit.providers.vault.policies import globs_overlap
-from pytest_cryptoaudit.references import ISO27001_A824, SP800_57_CRYPTOPERIODS, SP800_131A, ccm
+from pytest_cryptoaudit.references import ISO27001_A824, SP800_131A, ccm
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.ssrm("CSC")
 
 VAULT_SYSTEM = {"provider": "vault"}
-KEY_CLASS = {"secret-key": "symmetric", "private-key": "private"}
 REFS_ACCESS = [ccm("CEK-08"), ISO27001_A824, "NIST SP 800-57 Part 1 Rev 5, 6.1"]
 
 
@@ -52,34 +53,6 @@ def test_transit_key_type(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
     assert key_type in allowed, (
         f"transit key type {key_type} is not allowed at tier {crypto_key.risk_tier.value} "
         f"(allowed: {', '.join(allowed)})"
-    )
-
-
-@pytest.mark.control(
-    "CEK-12", check="auto-rotate-period",
-    references=[SP800_57_CRYPTOPERIODS, ISO27001_A824],
-    remediation="Set auto_rotate_period on keys/NAME/config to at most the cryptoperiod.",
-    applies_to=_transit, requires=["auto_rotate_period_seconds"],
-)
-def test_auto_rotate_period(
-    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
-) -> None:
-    """Automatic rotation is set (where the tier requires it) and within the cryptoperiod."""
-    tier = crypto_key.risk_tier
-    cryptoperiod = crypto_policy.for_tier("cryptoperiod_days", tier, KEY_CLASS[crypto_key.kind])
-    seconds = crypto_key.attributes["auto_rotate_period_seconds"]
-    if not seconds:
-        assert not _allowed(crypto_policy, "vault_require_auto_rotation", crypto_key), (
-            f"auto_rotate_period is not set; tier {tier.value} requires automatic rotation "
-            f"within {cryptoperiod} days"
-        )
-        crypto_note(f"no auto_rotate_period (allowed at tier {tier.value}): rotate by hand "
-                    f"within {cryptoperiod} days")
-        return
-    days = seconds / 86400
-    assert days <= cryptoperiod, (
-        f"auto_rotate_period is {days:g} days, longer than the {cryptoperiod}-day "
-        f"cryptoperiod for tier {tier.value}"
     )
 
 

@@ -9,10 +9,11 @@ that adds a fact does not break the schema; everything this project writes is de
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from .model import EventKind, KeyKind, Outcome, RiskTier
 
@@ -342,11 +343,62 @@ class Evidence(_Closed):
         evidence._document = document
         return evidence
 
+    def inventory_json(self) -> list[dict[str, Any]]:
+        """The inventory in the spelling of its JSON document: the fields each key was
+        given and no default added, so a hash over it (the ledger's fingerprints) does not
+        move when the model gains a field."""
+        if self._document is not None:
+            return list(self._document["inventory"])
+        dumped = self.model_dump(mode="json", by_alias=True, include={"inventory"},
+                                 exclude_unset=True, warnings=False)
+        return list(dumped.get("inventory", []))
+
     def as_json(self) -> dict[str, Any]:
         """The JSON document, with the field names of the published schema."""
         if self._document is not None:
             return self._document
         return self.model_dump(mode="json", by_alias=True)
+
+
+# Reading a JSON document (or an excerpt of one) as the model: reporters and the ledger.
+
+
+def typed_evidence(evidence: Evidence | Mapping[str, Any]) -> Evidence:
+    """``evidence`` as the model: as is, validated, or (an excerpt that lacks fields no
+    reader needs) constructed field by field without validation."""
+    if isinstance(evidence, Evidence):
+        return evidence
+    try:
+        return Evidence.model_validate(evidence)
+    except ValidationError:
+        return _constructed(evidence)
+
+
+def _constructed(evidence: Mapping[str, Any]) -> Evidence:
+    return Evidence.model_construct(
+        run=Run.model_construct(**evidence.get("run", {})),
+        systems=[System.model_construct(**s) for s in evidence.get("systems", [])],
+        inventory=[_key(k) for k in evidence.get("inventory", [])],
+        results=[typed_result(r) for r in evidence.get("results", [])],
+        not_applicable=[NotApplicable.model_construct(**n)
+                        for n in evidence.get("not_applicable") or []],
+        summary={c: ControlSummary.model_construct(**e)
+                 for c, e in evidence.get("summary", {}).items()},
+        waivers=Waivers.model_validate(evidence.get("waivers") or {}))
+
+
+def _key(key: Mapping[str, Any]) -> Key:
+    # Only the fields the document has: the ledger hashes a key as its document spelt it.
+    verdict = key.get("pq")
+    if not verdict:
+        return Key.model_construct(**key)
+    return Key.model_construct(**{**key, "pq": PqVerdict.model_construct(**verdict)})
+
+
+def typed_result(result: Result | Mapping[str, Any]) -> Result:
+    """One result as the model; a result dict is constructed, not validated (the summary
+    view ranks results of a run in progress as well as those of its evidence)."""
+    return result if isinstance(result, Result) else Result.model_construct(**result)
 
 
 def generated_schema() -> dict[str, Any]:

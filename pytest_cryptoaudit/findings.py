@@ -28,6 +28,22 @@ PREVIOUS_FINDINGS = pytest.StashKey[list[dict[str, Any]]]()
 FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier", "message")
 
 
+#: Checks retired in favour of generic ones: old name -> (its control, the checks that do its
+#: job now). A waiver naming an old check covers its successors, and the ledger carries an
+#: open finding of an old check over to a successor's finding on the same subject.
+RETIRED_CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "auto-rotate-period": ("CEK-12", ("kms-rotation-enabled", "kms-rotation-period")),
+}
+
+
+def check_names(control: str, check: str) -> frozenset[str]:
+    """The checks a (control, check) named in a waiver or a ledger entry stands for today:
+    itself, and the successors of a retired check."""
+    retired = RETIRED_CHECKS.get(check)
+    successors = retired[1] if retired and retired[0] == control else ()
+    return frozenset({check, *successors})
+
+
 def finding_id(system: str, control: str, check: str, key_uid: str) -> str:
     """A stable short id for one finding: the same check failing on the same subject of the
     same system (the ledger stores it, so it never changes)."""

@@ -1,7 +1,8 @@
 """Policy settings of the generic managed-key controls, and the names they replaced.
 
 The settings judge typed facts (:mod:`.facts`), so one value serves every key-management
-service. The ``aws_kms_*`` names they replaced stay accepted under ``[policy]`` as aliases;
+service. The ``aws_kms_*`` names they replaced (and ``vault_require_auto_rotation``) stay
+accepted under ``[policy]`` as aliases;
 origin values in the AWS vocabulary are translated to the shared one.
 """
 
@@ -82,6 +83,8 @@ ALIASES: Mapping[str, tuple[str, Callable[[Any], Any]]] = {
     "aws_kms_pending_deletion_waivable": ("managed_key_pending_deletion_waivable", lambda v: v),
     "aws_kms_allow_disabled_keys": ("managed_key_allow_disabled", lambda v: v),
     "aws_kms_allow_aws_managed_keys": ("managed_key_allow_service_managed", lambda v: v),
+    # transit rotation is judged by the generic kms-rotation-enabled check
+    "vault_require_auto_rotation": ("managed_key_rotation_required", lambda v: v),
 }
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import pydantic
 
+from .findings import check_names
 from .nesting import TooDeep, load_toml, parse_bounded
 from .text import plural
 from .validation import describe_validation_error
@@ -68,7 +69,8 @@ class Waiver:
 
     def matches(self, control: str, check: str, key_uid: str, system: str) -> bool:
         """True if the waiver covers this (control, check) on this key or system."""
-        if control != self.control or (self.check is not None and check != self.check):
+        if control != self.control or (
+                self.check is not None and check not in check_names(control, self.check)):
             return False
         if self.key is not None and not fnmatch.fnmatchcase(key_uid, self.key):
             return False

@@ -74,11 +74,27 @@ def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
+#: Hypothesis examples per property test: the full suite (the CI command) tries many, the fast
+#: lane a deterministic sample of them (derandomized tests take the same first examples).
+EXAMPLES = {"cryptoaudit-full": 2500, "cryptoaudit-fast-lane": 400}
+
+
+def in_fast_lane(config: pytest.Config) -> bool:
+    """The fast lane is the run that deselects the service tests (``-m "not service"``)."""
+    return "not service" in (config.getoption("markexpr", None) or "")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "service: starts a service (KMS API server, OpenBao, SoftHSM2, TLS "
         "servers, PostgreSQL, Chromium, the lab) or builds wheels; deselect with "
         '-m "not service" for the fast lane')
+    from hypothesis import settings
+
+    for name, examples in EXAMPLES.items():
+        settings.register_profile(name, max_examples=examples)
+    settings.load_profile("cryptoaudit-fast-lane" if in_fast_lane(config)
+                          else "cryptoaudit-full")
 
 
 def starts_service(item: pytest.Item) -> bool:

@@ -9,11 +9,13 @@ it, and *resolved* by the first complete audit of its system that no longer repo
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..findings import FINDING_FIELDS, diff_findings, identity, is_finding
+from ..evidence_model import Evidence, typed_evidence
+from ..findings import FINDING_FIELDS, check_names, diff_findings, identity, is_finding
 from . import LEDGER_PLUGIN
 from .history import Action, AuditView, LedgerHistory
 from .records import incomplete_reasons
@@ -40,6 +42,9 @@ class FindingLog:
     action: Action | None = None
     #: The key's accountable owner (its owner tag, else the system's), where recorded.
     accountable_owner: str = ""
+    #: The finding of a retired check this one carries on (same subject), or that took over.
+    carried_from: str | None = None
+    superseded_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -51,15 +56,34 @@ class FindingLog:
         return data
 
 
+def _predecessor(log: dict[str, FindingLog], system: str,
+                 finding: Mapping[str, Any]) -> FindingLog | None:
+    """The open finding of a retired check on the same subject whose job ``finding``'s
+    check does now (see :data:`~pytest_cryptoaudit.findings.RETIRED_CHECKS`)."""
+    for entry in log.values():
+        if (entry.system, entry.key_uid, entry.control) == (
+                system, finding["key_uid"], finding["control"]) \
+                and entry.status != RESOLVED and entry.check != finding["check"] \
+                and finding["check"] in check_names(entry.control, entry.check):
+            return entry
+    return None
+
+
 def _track(log: dict[str, FindingLog], audit: AuditView) -> None:
     for finding in audit.data.get("findings", ()):
         entry = log.get(finding["id"])
         if entry is None:
+            system = audit.data["system"]
+            before = _predecessor(log, system, finding)
             log[finding["id"]] = FindingLog(
-                finding["id"], audit.data["system"], finding["control"], finding["check"],
+                finding["id"], system, finding["control"], finding["check"],
                 finding["key_uid"], finding["risk_tier"], finding["outcome"],
-                finding["message"], audit.started, audit.started,
+                finding["message"], before.first_seen if before else audit.started,
+                audit.started, carried_from=before.id if before else None,
                 accountable_owner=finding.get("accountable_owner", ""))
+            if before is not None:
+                before.status, before.resolved_at = RESOLVED, audit.started
+                before.superseded_by = finding["id"]
             continue
         entry.last_seen, entry.status, entry.resolved_at = audit.started, OPEN, None
         entry.outcome, entry.message = finding["outcome"], finding["message"]
@@ -83,6 +107,9 @@ def findings_log(history: LedgerHistory, systems: Iterable[str] | None = None) -
             _track(log, audit)
     for entry in log.values():
         entry.action = history.latest_action(entry.id)
+    for entry in log.values():  # a corrective action follows its finding to its successor
+        if entry.action is None and entry.carried_from is not None:
+            entry.action = log[entry.carried_from].action
     return sorted(log.values(), key=lambda f: (f.first_seen, f.system, f.id))
 
 
@@ -117,18 +144,25 @@ class FindingsDiff:
         return "\n".join(lines) + "\n"
 
 
-def _current_findings(evidence: Mapping[str, Any], system: str) -> list[dict[str, Any]]:
-    found = [{f: r.get(f) for f in FINDING_FIELDS if f != "message"} for r in evidence["results"]
-             if r["system"] == system and is_finding(r["outcome"])]
+def _current_findings(evidence: Evidence, system: str) -> list[dict[str, Any]]:
+    found = [{f: _value(getattr(r, f, None)) for f in FINDING_FIELDS if f != "message"}
+             for r in evidence.results if r.system == system and is_finding(r.outcome)]
     return [{"id": identity(f), **f} for f in found]
 
 
-def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> FindingsDiff:
-    """Compare the evidence of a run with each system's previous complete audit."""
-    run_id = evidence["run"]["id"]
+def _value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def findings_diff(evidence: Evidence | Mapping[str, Any],
+                  history: LedgerHistory) -> FindingsDiff:
+    """Compare the evidence of a run (typed, or its JSON document) with each system's
+    previous complete audit."""
+    typed = typed_evidence(evidence)
+    run_id = typed.run.id
     diff = FindingsDiff({}, [], [], 0, [])
-    for system in evidence["systems"]:
-        name = system["name"]
+    for system in typed.systems:
+        name = system.name
         previous = [a for a in history.complete_audits(name) if a.data.get("run_id") != run_id]
         if not previous:
             diff.without_previous.append(name)
@@ -136,10 +170,10 @@ def findings_diff(evidence: Mapping[str, Any], history: LedgerHistory) -> Findin
         last = max(previous, key=lambda a: a.started)
         diff.previous_runs[name] = last.data["run_id"]
         before = [{**f, "system": name} for f in last.data.get("findings", ())]
-        changed = diff_findings(before, _current_findings(evidence, name))
+        changed = diff_findings(before, _current_findings(typed, name))
         diff.new += changed.new
         diff.still_open += len(changed.persisting)
-        if not incomplete_reasons(evidence["run"], system):
+        if not incomplete_reasons(typed.run, system):
             diff.resolved += changed.resolved
     return diff
 
@@ -162,7 +196,8 @@ def previous_findings(history: LedgerHistory, systems: Iterable[str],
     return found
 
 
-def findings_diff_for(config: Any, evidence: Mapping[str, Any]) -> FindingsDiff | None:
+def findings_diff_for(config: Any,
+                      evidence: Evidence | Mapping[str, Any]) -> FindingsDiff | None:
     """For a reporter inside ``pytest_cryptoaudit_evidence``: the diff against the ledger as
     it stood before this run, or None when the run has no ledger (disabled or unreadable)."""
     plugin = config.pluginmanager.get_plugin(LEDGER_PLUGIN)

@@ -32,6 +32,7 @@ from .trail import AuditTrail
 
 if TYPE_CHECKING:
     from ..config import AuditConfig
+    from ..evidence_model import Evidence
 
 WORKERINPUT_KEY = "cryptoaudit_ledger"
 LOCATION_VARIABLE = "CRYPTOAUDIT_LEDGER"
@@ -227,15 +228,15 @@ class LedgerPlugin:
     # -- writing, at the end of the run --------------------------------------------------------
 
     @pytest.hookimpl
-    def pytest_cryptoaudit_evidence(self, evidence: dict[str, Any],
+    def pytest_cryptoaudit_evidence(self, evidence_model: Evidence,
                                     audit_config: AuditConfig) -> None:
         if not (self.enabled and self.writes and self.is_controller):
             return
-        if evidence["run"].get("shard"):
+        if evidence_model.run.shard:
             return  # one shard is part of an audit: `cryptoaudit merge` records the whole
         try:
             with self._open(audit_config) as store:
-                drafts = audit_drafts(evidence, self.changes, self.previous)
+                drafts = audit_drafts(evidence_model, self.changes, self.previous)
                 self.appended = len(store.append(drafts))
         except LedgerError as exc:
             self.error = f"ledger not written: {exc}"

@@ -1,10 +1,15 @@
-"""Ledger entries derived from the JSON evidence of a run (the contract), never from pytest.
+"""Ledger entries derived from the typed evidence of a run (the contract), never from pytest.
 
 One audit entry per system in the evidence: run id, times, auditor, catalog version, config
 and policy hashes, the inventory fingerprint (per key, in the entry's detail), the results
 summary per control and check, and the findings (failed or erroring checks). A system
 audit is *complete* when the system was reached and nothing narrowed the run (a control
 filter, ``-k``/``-m``, an interrupted session); only complete audits satisfy the cadence.
+
+The entries read :class:`~pytest_cryptoaudit.evidence_model.Evidence`; a key's fingerprint
+hashes the key as its JSON document spelt it (:meth:`Evidence.inventory_json`, not the model
+with its defaults filled in), so an inventory hashes the same as when the ledger read the
+JSON document, and the chain of an existing ledger goes on.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ..evidence_model import Evidence, Result, Run, System, typed_evidence
 from ..findings import FINDING_OUTCOMES, finding_id
 from ..incremental import audited_since, results_detail
-from ..model import EventKind, Outcome
+from ..model import EventKind, Outcome, RiskTier
 from .chain import Draft, Entry
 from .fingerprint import inventory_changes, inventory_fingerprint, summarize_changes
 
@@ -25,45 +31,55 @@ MESSAGE_LIMIT = 500
 Changes = list[tuple[str, list[str]]]
 
 
-def system_error(system: Mapping[str, Any]) -> str | None:
+def system_error(system: System | Mapping[str, Any]) -> str | None:
     """Why a system could not be reached at all, or None."""
-    reasons = [e["reason"] for e in system.get("discovery_errors", ()) if not e.get("key_uid")]
+    errors = system.get("discovery_errors", ()) if isinstance(system, Mapping) \
+        else system.discovery_errors
+    reasons = [_get(e, "reason") for e in errors if not _get(e, "key_uid")]
     return "; ".join(reasons) or None
 
 
-def incomplete_reasons(run: Mapping[str, Any], system: Mapping[str, Any]) -> list[str]:
+def _get(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
+
+
+def incomplete_reasons(run: Run | Mapping[str, Any],
+                       system: System | Mapping[str, Any]) -> list[str]:
     """Why this system's audit does not count as complete ([] when it does)."""
     reasons = []
     error = system_error(system)
     if error:
         reasons.append(f"system not reached: {error}")
-    selection = run.get("selection") or {}
-    if selection.get("controls"):
-        reasons.append("only controls " + ", ".join(selection["controls"]))
-    reasons.extend(selection.get("filters", ()))
-    if selection.get("interrupted"):
+    selection = _get(run, "selection")
+    if _get(selection, "controls"):
+        reasons.append("only controls " + ", ".join(_get(selection, "controls")))
+    reasons.extend(_get(selection, "filters") or ())
+    if _get(selection, "interrupted"):
         reasons.append("run interrupted before every control ran")
     return reasons
 
 
-def _findings(results: list[Mapping[str, Any]],
+def _text(value: Any) -> str:
+    return value.value if isinstance(value, Outcome | RiskTier) else str(value)
+
+
+def _findings(results: list[Result],
               outcomes: frozenset[Outcome] = FINDING_OUTCOMES) -> list[dict[str, Any]]:
     return [
-        {"id": finding_id(r["system"], r["control"], r["check"], r["key_uid"]),
-         "control": r["control"], "check": r["check"], "key_uid": r["key_uid"],
-         "outcome": r["outcome"], "risk_tier": r["risk_tier"],
-         "message": (r.get("message") or "")[:MESSAGE_LIMIT],
-         **({"accountable_owner": r["accountable_owner"]} if r.get("accountable_owner")
-            else {})}
-        for r in results if r["outcome"] in outcomes
+        {"id": finding_id(r.system, r.control, r.check, r.key_uid),
+         "control": r.control, "check": r.check, "key_uid": r.key_uid,
+         "outcome": _text(r.outcome), "risk_tier": _text(r.risk_tier),
+         "message": (r.message or "")[:MESSAGE_LIMIT],
+         **({"accountable_owner": r.accountable_owner} if r.accountable_owner else {})}
+        for r in results if r.outcome in outcomes
     ]
 
 
-def _per_control(results: list[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+def _per_control(results: list[Result]) -> dict[str, dict[str, int]]:
     table: dict[str, Counter[str]] = {}
     for result in results:
-        table.setdefault(f"{result['control']}/{result['check']}", Counter())[
-            result["outcome"]] += 1
+        table.setdefault(f"{result.control}/{result.check}", Counter())[
+            _text(result.outcome)] += 1
     return {name: dict(sorted(counts.items())) for name, counts in sorted(table.items())}
 
 
@@ -96,64 +112,74 @@ def change_event(system: str, kind: str, changes: list[str], run_id: str,
             "source_id": f"{run_id}:{system}:{kind}", "changes": changes}
 
 
-def audit_drafts(evidence: Mapping[str, Any], changes: Mapping[str, Changes],
+def audit_drafts(evidence: Evidence | Mapping[str, Any], changes: Mapping[str, Changes],
                  previous: Mapping[str, Entry] | None = None) -> list[Draft]:
     """One audit entry per system of the evidence, then the change events it found.
 
-    ``previous`` (each system's last complete audit) lets an unchanged inventory point to
-    the entry that already holds its per-key detail instead of storing it again.
+    ``evidence`` is the typed evidence (a JSON document is read into it). ``previous``
+    (each system's last complete audit) lets an unchanged inventory point to the entry that
+    already holds its per-key detail instead of storing it again.
     """
-    run = evidence["run"]
+    typed = typed_evidence(evidence)
+    run = typed.run
     now = datetime.now(UTC).isoformat()
     previous = previous or {}
-    drafts = [_audit_draft(evidence, system, changes.get(system["name"], []), now,
-                           previous.get(system["name"]))
-              for system in evidence["systems"]]
-    for system, found in sorted(changes.items()):
+    keys: dict[str, list[dict[str, Any]]] = {}
+    for key, spelt in zip(typed.inventory, typed.inventory_json(), strict=True):
+        keys.setdefault(key.system, []).append(spelt)
+    results: dict[str, list[Result]] = {}
+    for result in typed.results:
+        results.setdefault(result.system, []).append(result)
+    drafts = [_audit_draft(run, system, keys.get(system.name, []),
+                           results.get(system.name, []), changes.get(system.name, []), now,
+                           previous.get(system.name))
+              for system in typed.systems]
+    for system_name, found in sorted(changes.items()):
         for kind, listed in found:
-            event = change_event(system, kind, listed, run["id"], run["started"])
-            drafts.append(event_draft(event, recorded_at=now, recorded_by=run["auditor"]))
+            event = change_event(system_name, kind, listed, run.id, run.started)
+            drafts.append(event_draft(event, recorded_at=now, recorded_by=run.auditor))
     return drafts
 
 
-def _audit_draft(evidence: Mapping[str, Any], system: Mapping[str, Any], changes: Changes,
-                 now: str, previous: Entry | None) -> Draft:
-    run, name = evidence["run"], system["name"]
-    keys = [k for k in evidence["inventory"] if k["system"] == name]
-    results = [r for r in evidence["results"] if r["system"] == name]
+def _audit_draft(run: Run, system: System, keys: list[dict[str, Any]], results: list[Result],
+                 changes: Changes, now: str, previous: Entry | None) -> Draft:
+    name = system.name
     fingerprint = inventory_fingerprint(keys)
     reasons = incomplete_reasons(run, system)
     # Only an incremental run keeps its results for the next one to carry.
-    incremental = (run.get("selection") or {}).get("incremental")
-    carried = results_detail(results, run) if incremental else {"pairs": {}}
+    incremental = run.selection is not None and run.selection.incremental
+    carried = (results_detail([r.model_dump(mode="json") for r in results],
+                              {"id": run.id, "started": run.started})
+               if incremental else {"pairs": {}})
+    carried_from = [r.carried.model_dump(mode="json") for r in results if r.carried]
     content = {
-        "started": run["started"], "finished": run["finished"], "recorded_at": now,
-        "provider": system["provider"], "component": system.get("component", "other"),
-        "risk_tier": system["risk_tier"], "owner": system["owner"],
-        "auditor": run["auditor"], "catalog_version": run["catalog_version"],
-        "config_sha256": run["config_sha256"],
-        "system_config_sha256": system.get("config_sha256"),
-        "policy_sha256": run.get("policy_sha256"),
-        "policy_document": run.get("policy_document") or {},
+        "started": run.started, "finished": run.finished, "recorded_at": now,
+        "provider": system.provider, "component": system.component,
+        "risk_tier": _text(system.risk_tier), "owner": system.owner,
+        "auditor": run.auditor, "catalog_version": run.catalog_version,
+        "config_sha256": run.config_sha256,
+        "system_config_sha256": system.config_sha256,
+        "policy_sha256": run.policy_sha256,
+        "policy_document": run.policy_document or {},
         "complete": not reasons, "incomplete_reasons": reasons,
         "reachable": system_error(system) is None,
-        "keys": len(keys), "discovery_errors": len(system.get("discovery_errors", ())),
+        "keys": len(keys), "discovery_errors": len(system.discovery_errors),
         "inventory_sha256": fingerprint["sha256"],
-        "summary": dict(sorted(Counter(r["outcome"] for r in results).items())),
+        "summary": dict(sorted(Counter(_text(r.outcome) for r in results).items())),
         "controls": _per_control(results),
         "findings": _findings(results),
         "waived": _findings(results, frozenset({Outcome.WAIVED})),
         "changes": [change for _kind, listed in changes for change in listed],
-        "carried": sum(1 for r in results if r.get("carried")),
-        "audited_since": audited_since(results, run["started"]),
+        "carried": len(carried_from),
+        "audited_since": audited_since([{"carried": c} for c in carried_from], run.started),
     }
     detail: dict[str, Any] = {"results": carried} if carried["pairs"] else {}
     if previous is not None and previous.data.get("inventory_sha256") == fingerprint["sha256"]:
         content["inventory_detail_seq"] = previous.data.get("inventory_detail_seq") or \
             previous.seq
-        return Draft("audit", name, run["started"], content, run_id=run["id"],
+        return Draft("audit", name, run.started, content, run_id=run.id,
                      detail=detail or None)
-    return Draft("audit", name, run["started"], content, run_id=run["id"],
+    return Draft("audit", name, run.started, content, run_id=run.id,
                  detail={"keys": fingerprint["keys"], **detail})
 
 

@@ -8,54 +8,6 @@ validation, so a report renders what it is given, as it did when reporters read 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from ..evidence_model import typed_evidence, typed_result
 
-from pydantic import ValidationError
-
-from ..evidence_model import (
-    ControlSummary,
-    Evidence,
-    Key,
-    NotApplicable,
-    PqVerdict,
-    Result,
-    Run,
-    System,
-    Waivers,
-)
-
-
-def typed_evidence(evidence: Evidence | Mapping[str, Any]) -> Evidence:
-    """``evidence`` as the model: as is, validated, or (an excerpt) constructed."""
-    if isinstance(evidence, Evidence):
-        return evidence
-    try:
-        return Evidence.model_validate(evidence)
-    except ValidationError:
-        return _constructed(evidence)
-
-
-def _constructed(evidence: Mapping[str, Any]) -> Evidence:
-    return Evidence.model_construct(
-        run=Run.model_construct(**evidence.get("run", {})),
-        systems=[System.model_construct(**s) for s in evidence.get("systems", [])],
-        inventory=[_key(k) for k in evidence.get("inventory", [])],
-        results=[typed_result(r) for r in evidence.get("results", [])],
-        not_applicable=[NotApplicable.model_construct(**n)
-                        for n in evidence.get("not_applicable") or []],
-        summary={c: ControlSummary.model_construct(**e)
-                 for c, e in evidence.get("summary", {}).items()},
-        waivers=Waivers.model_validate(evidence.get("waivers") or {}))
-
-
-def _key(key: Mapping[str, Any]) -> Key:
-    verdict = key.get("pq")
-    return Key.model_construct(**{**key, "pq": PqVerdict.model_construct(**verdict)
-                                  if verdict else None})
-
-
-def typed_result(result: Result | Mapping[str, Any]) -> Result:
-    """One result as the model; a result dict is constructed, not validated (the summary
-    view ranks results of a run in progress as well as those of its evidence)."""
-    return result if isinstance(result, Result) else Result.model_construct(**result)
+__all__ = ["typed_evidence", "typed_result"]

@@ -25,12 +25,13 @@ paths = ["payments"]
 
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], list[str]]:
-    """The node ids that each filter selects, collected once per filter."""
+    """The node ids that each filter selects: every filter is a real ``pytest --co`` run,
+    all of them in one fresh interpreter (one start-up instead of one per filter)."""
     folder = tmp_path_factory.mktemp("filters")
     write(folder / "tools/tool.pem", private_pem(rsa_key(1024)))
     write(folder / "payments/pay.pem", private_pem(ec_key()))
     (folder / "cryptoaudit.toml").write_text(CONFIG)
-    return {args: _collect(folder, *args) for args in FILTERS}
+    return _collect(folder, FILTERS)
 
 
 FILTERS = [
@@ -43,16 +44,42 @@ FILTERS = [
     (),
 ]
 
+#: Runs ``pytest --co`` once per filter (argv: JSON list of filters) and prints, as JSON,
+#: the node ids each run selected and its exit code.
+COLLECT_EACH = """
+import json, sys
+import pytest
 
-def _collect(folder, *args: str) -> list[str]:
+class Selected:
+    def __init__(self):
+        self.nodeids = []
+    def pytest_collection_finish(self, session):
+        self.nodeids = [item.nodeid for item in session.items]
+
+found = []
+for args in json.loads(sys.argv[1]):
+    selected = Selected()
+    code = pytest.main(["--cryptoaudit", "--cryptoaudit-no-ledger", "-p", "no:cacheprovider",
+                        "--co", "-q", *args], plugins=[selected])
+    found.append({"args": args, "exit": int(code), "nodeids": selected.nodeids})
+print("SELECTED " + json.dumps(found))
+"""
+
+
+def _collect(folder, filters: list[tuple[str, ...]]) -> dict[tuple[str, ...], list[str]]:
+    import json
     import subprocess
     import sys
 
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--cryptoaudit", "--cryptoaudit-no-ledger",
-         "-p", "no:cacheprovider", "--co", "-q", *args],
+        [sys.executable, "-c", COLLECT_EACH, json.dumps(filters)],
         cwd=folder, capture_output=True, text=True, timeout=300, check=False)
-    return [line for line in completed.stdout.splitlines() if "::" in line]
+    [line] = [line for line in completed.stdout.splitlines() if line.startswith("SELECTED ")]
+    runs = json.loads(line.removeprefix("SELECTED "))
+    assert [tuple(run["args"]) for run in runs] == filters
+    # 0: tests selected; 5: the filter selected none (a test below says whether it should)
+    assert all(run["exit"] in (0, 5) for run in runs), completed.stdout + completed.stderr
+    return {tuple(run["args"]): run["nodeids"] for run in runs}
 
 
 def test_the_check_name_is_part_of_the_test_id(collected):

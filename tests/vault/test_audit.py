@@ -18,8 +18,8 @@ HIGH = "vault:vault-high/"
 FINDINGS = {
     "transit/weak-aes128": {"transit-key-type"},
     "transit/weak-rsa2048": {"transit-key-type"},
-    "transit/weak-no-rotation": {"auto-rotate-period"},
-    "transit/weak-long-rotation": {"auto-rotate-period"},
+    "transit/weak-no-rotation": {"kms-rotation-enabled"},
+    "transit/weak-long-rotation": {"kms-rotation-period"},
     "transit/weak-exportable": {"transit-not-exportable"},
     "transit/weak-plaintext-backup": {"transit-no-plaintext-backup"},
     "transit/weak-deletable": {"transit-deletion-protected"},
@@ -44,6 +44,8 @@ def audit(seeded_vault, silent_port, tmp_path_factory) -> Evidence:
     (folder / "auditor.token").write_text(seeded_vault.auditor_token + "\n")
     url = seeded_vault.server.url
     write_config(folder, "".join([
+        # the retired Vault setting, read as managed_key_rotation_required (its alias)
+        "[policy.vault_require_auto_rotation]\nlow = false\n\n",
         system("vault-high", "high", url, token_env="TEST_VAULT_AUDITOR",
                mounts=["transit", "pki", "pki-weak"], admin_policies=["ops-admin"]),
         system("vault-low", "low", url, token_file="auditor.token", mounts=["transit-low"]),
@@ -99,6 +101,9 @@ def test_tier_policy_decides(audit):
     low = "vault:vault-low/transit-low/aes128-exportable"
     assert audit.outcome("transit-key-type", low) == "passed"
     assert audit.outcome("transit-not-exportable", low) == "passed"
+    assert audit.outcome("kms-rotation-enabled", low) == "passed"
+    [rotation] = audit.results("kms-rotation-enabled", low)
+    assert "not required at tier low" in " ".join(rotation["notes"])
     assert audit.outcome("transit-key-type", HIGH + "transit/weak-aes128") == "failed"
     assert audit.outcome("vault-seal-type", "vault:vault-high") == "passed"
     assert audit.outcome("vault-seal-type", "vault:vault-critical") == "failed"

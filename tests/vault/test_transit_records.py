@@ -50,3 +50,15 @@ def test_dev_server_keeps_its_neighbour_port(bao_server):
     port = int(bao_server.url.rsplit(":", 1)[1])
     assert not port_is_free(port)
     assert not port_is_free(port + 1)
+
+
+def test_rotation_is_a_managed_fact_the_generic_checks_judge():
+    data = {"type": "aes256-gcm96", "latest_version": 3, "auto_rotate_period": 86400 * 30 + 1,
+            "keys": {"2": 1_700_000_000, "3": 1_700_086_400}}
+    rotation = key_fields(data, "transit/", "k")["managed"].rotation
+    assert (rotation.automatic, rotation.period_days) == (True, 31)
+    assert rotation.last.timestamp() == 1_700_086_400  # the latest version's creation
+    off = key_fields({**data, "auto_rotate_period": 0}, "transit/", "k")["managed"].rotation
+    assert (off.automatic, off.period_days) == (False, None)
+    unknown = key_fields({**data, "latest_version": 9}, "transit/", "k")["managed"].rotation
+    assert unknown.last is None

@@ -6,7 +6,7 @@ table of ``low``, ``medium``, ``high`` and ``critical``.
 
 from __future__ import annotations
 
-from ...policy import SP800_57, SP800_131A, PolicySetting, tiered
+from ...policy import SP800_131A, PolicySetting, tiered
 
 ISO_A824 = "ISO/IEC 27001:2022 A.8.24"
 
@@ -45,9 +45,6 @@ VAULT_SETTINGS: tuple[PolicySetting, ...] = (
         "vault_transit_key_types", tiered(STRENGTH_112, STRENGTH_112, STRENGTH_128,
                                           STRENGTH_128),
         "Transit key types allowed per tier.", f"{SP800_131A}; NIST SP 800-57 Part 1 Table 2"),
-    PolicySetting(
-        "vault_require_auto_rotation", tiered(False, True, True, True),
-        "Whether a transit key must have auto_rotate_period set.", SP800_57),
     PolicySetting(
         "vault_allow_exportable_keys", tiered(True, True, False, False),
         "Whether a transit key may be marked exportable.", ISO_A824),

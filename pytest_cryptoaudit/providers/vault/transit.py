@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from ...facts import KeyManager, KeyOrigin, KeyState, ManagedKeyFacts, ProtectionLevel
+from ...facts import KeyManager, KeyOrigin, KeyState, ManagedKeyFacts, ProtectionLevel, Rotation
 from ...keyinfo import public_fingerprint
 from .client import VaultReader, path_of
 
@@ -75,7 +75,7 @@ def key_fields(data: dict[str, Any], mount: str, name: str) -> dict[str, Any]:
     fields["fingerprint"] = _fingerprint(data, key_type)
     soft_deleted = bool(data.get("soft_deleted", False))
     fields["state"] = "deactivated" if soft_deleted else "active"
-    fields["managed"] = managed_facts(data, soft_deleted)
+    fields["managed"] = managed_facts(data, soft_deleted, versions)
     operations = [op for op in OPERATIONS if data.get(f"supports_{op}")]
     fields["usage"] = tuple(operations)
     fields["attributes"] = _attributes(data, mount, name, key_type, versions, operations)
@@ -104,11 +104,12 @@ def _attributes(data: dict[str, Any], mount: str, name: str, key_type: str,
     return attributes
 
 
-def managed_facts(data: dict[str, Any], soft_deleted: bool) -> ManagedKeyFacts:
-    """The managed-key facts of a transit key. Rotation stays with the Vault pack's
-    ``auto-rotate-period`` check (so ``rotation`` is not reported here), and access from ACL
-    policies is not yet normalised (``access`` not reported): the generic checks of those
-    facts do not apply to transit keys rather than judge half a picture."""
+def managed_facts(data: dict[str, Any], soft_deleted: bool,
+                  versions: dict[int, datetime] | None = None) -> ManagedKeyFacts:
+    """The managed-key facts of a transit key: the generic rotation checks judge
+    ``auto_rotate_period`` (``rotation``, its last rotation the latest version's creation).
+    Access from ACL policies is not normalised (``access`` not reported): the generic access
+    checks do not apply to transit keys rather than judge half a picture."""
     return ManagedKeyFacts(
         manager=KeyManager.CUSTOMER,
         origin=KeyOrigin.IMPORTED if data.get("imported_key") else KeyOrigin.GENERATED,
@@ -116,7 +117,18 @@ def managed_facts(data: dict[str, Any], soft_deleted: bool) -> ManagedKeyFacts:
         state=KeyState.PENDING_DELETION if soft_deleted else KeyState.ENABLED,
         native_state="soft-deleted" if soft_deleted else "active",
         can_rotate=True,
+        rotation=rotation_facts(data, versions or {}),
     )
+
+
+def rotation_facts(data: dict[str, Any], versions: dict[int, datetime]) -> Rotation:
+    """Automatic rotation as ``auto_rotate_period`` sets it (0 or absent: none); the period
+    in whole days, rounded up so a period just over the limit is not read as within it."""
+    period = int(data.get("auto_rotate_period") or 0)
+    latest = data.get("latest_version")
+    return Rotation(automatic=period > 0,
+                    period_days=math.ceil(period / 86400) if period > 0 else None,
+                    last=versions.get(latest) if isinstance(latest, int) else None)
 
 
 def _version_times(keys: Any) -> dict[int, datetime]:
@@ -142,11 +154,9 @@ def _times(versions: dict[int, datetime], data: dict[str, Any],
 
 
 def _rotation(data: dict[str, Any]) -> dict[str, Any]:
-    period = int(data.get("auto_rotate_period") or 0)
-    return {
-        "rotation_enabled": period > 0,
-        "rotation_period_days": math.ceil(period / 86400) if period > 0 else None,
-    }
+    rotation = rotation_facts(data, {})
+    return {"rotation_enabled": rotation.automatic,
+            "rotation_period_days": rotation.period_days}
 
 
 def _fingerprint(data: dict[str, Any], key_type: str) -> str | None:

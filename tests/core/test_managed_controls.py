@@ -1,0 +1,212 @@
+"""The generic managed-key controls on planted records, no service needed.
+
+Every key store that fills :class:`~pytest_cryptoaudit.facts.ManagedKeyFacts` gets these
+checks; here the in-memory provider plants one record per weakness (and clean ones around
+each threshold) at three tiers, and the table says which checks each must fail. This is also
+the selection ``scripts/mutation.py`` runs against ``controls/managed_keys.py`` and
+``controls/managed_access.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pytest_cryptoaudit.facts import Deletion, Grant, ManagedKeyFacts, Rotation
+from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
+
+ROOT = Grant("arn:aws:iam::111:root", "account", ("use", "manage"), "key-policy", ref="root")
+MANAGED_CHECKS = {
+    "kms-rotation-enabled", "kms-rotation-period", "kms-not-pending-deletion",
+    "kms-key-material-imported", "kms-key-enabled", "kms-key-store-connected",
+    "kms-key-origin", "kms-imported-material-expiry", "kms-customer-managed",
+    "kms-policy-not-public", "kms-policy-principals", "kms-grantees",
+}
+
+
+def facts(**changes: Any) -> ManagedKeyFacts:
+    base: dict[str, Any] = {
+        "manager": "customer", "origin": "generated", "protection": "software",
+        "state": "enabled", "can_rotate": True, "rotation": Rotation(True, 365),
+        "access": (ROOT,)}
+    return ManagedKeyFacts(**{**base, **changes})
+
+
+def grant(principal: str, kind: str = "account", source: str = "key-policy",
+          **flags: Any) -> tuple[Grant, ...]:
+    return (ROOT, Grant(principal, kind, ("use",), source, ref=f"ref-{principal}", **flags))
+
+
+#: uid -> (system = tier, key fields, the checks it must fail).
+PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
+    "clean": ("high", {"managed": facts()}, set()),
+    "no-rotation": ("high", {"managed": facts(rotation=Rotation(False))},
+                    {"kms-rotation-enabled"}),
+    "long-rotation": ("high", {"managed": facts(rotation=Rotation(True, 366))},
+                      {"kms-rotation-period"}),
+    "private-rotation": ("high", {"kind": "private-key", "algorithm": "RSA", "size": 3072,
+                                  "managed": facts(rotation=Rotation(True, 730))}, set()),
+    "private-long": ("high", {"kind": "private-key", "algorithm": "RSA", "size": 3072,
+                              "managed": facts(rotation=Rotation(True, 731))},
+                     {"kms-rotation-period"}),
+    "not-rotatable": ("high", {"managed": facts(can_rotate=False, rotation=None)}, set()),
+    # rotation the provider could not read: an error, and no period check on a guess
+    "rotation-unreadable": ("high", {"managed": facts(rotation=None),
+                                     "unreadable": {"managed.rotation": "AccessDenied"}},
+                            set()),
+    "pending-deletion": ("high", {"managed": facts(
+        state="pending-deletion", deletion=Deletion(datetime(2030, 1, 2, tzinfo=UTC), 7))},
+        {"kms-not-pending-deletion"}),
+    "disabled": ("high", {"managed": facts(state="disabled", native_state="Disabled")},
+                 {"kms-key-enabled"}),
+    "pending-import": ("high", {"managed": facts(origin="imported", state="pending-import",
+                                                 material_expires=True)},
+                       {"kms-key-material-imported"}),
+    "imported-forever": ("high", {"managed": facts(origin="imported", material_expires=False)},
+                         {"kms-imported-material-expiry"}),
+    "imported-expiring": ("high", {"managed": facts(origin="imported", material_expires=True)},
+                          set()),
+    "service-managed": ("high", {"managed": facts(manager="service", can_rotate=False,
+                                                  rotation=None)}, {"kms-customer-managed"}),
+    "store-down": ("high", {"managed": facts(origin="external", key_store="xks-1",
+                                             state="unavailable")},
+                   {"kms-key-store-connected"}),
+    "store-up": ("high", {"managed": facts(origin="hsm", key_store="cks-1")}, set()),
+    "public": ("high", {"managed": facts(access=grant("*", "anyone"))},
+               {"kms-policy-not-public"}),
+    "public-restricted": ("high", {"managed": facts(access=grant("*", "anyone",
+                                                                 restricted=True))}, set()),
+    "foreign": ("high", {"managed": facts(access=grant("arn:aws:iam::999:root",
+                                                       outside=True))},
+                {"kms-policy-principals"}),
+    "foreign-grant": ("high", {"managed": facts(access=grant(
+        "arn:aws:iam::999:role/x", "role", "grant", outside=True))}, {"kms-grantees"}),
+    # a policy source that sorts before "grant" is still a policy, not a delegation
+    "foreign-access-policy": ("high", {"managed": facts(access=grant(
+        "user@other-tenant", "user", "access-policy", outside=True))},
+        {"kms-policy-principals"}),
+    "foreign-service": ("high", {"managed": facts(access=grant(
+        "logs.amazonaws.com", "service", outside=True))}, set()),
+    "no-access-reported": ("high", {"managed": facts(access=None)}, set()),
+    "crit-imported": ("critical", {"managed": facts(origin="imported",
+                                                    material_expires=True)},
+                      {"kms-key-origin"}),
+    "crit-hsm": ("critical", {"managed": facts(origin="hsm", rotation=Rotation(True, 365))},
+                 set()),
+    "low-disabled": ("low", {"managed": facts(state="disabled")}, set()),
+    "low-service": ("low", {"managed": facts(manager="service", can_rotate=False,
+                                             rotation=None)}, set()),
+    "low-imported-forever": ("low", {"managed": facts(origin="imported",
+                                                      material_expires=False)}, set()),
+    "low-long-rotation": ("low", {"managed": facts(rotation=Rotation(True, 730))}, set()),
+    "low-too-long": ("low", {"managed": facts(rotation=Rotation(True, 731))},
+                     {"kms-rotation-period"}),
+}
+#: Checks that must error on a record (a fact they need could not be read).
+ERRORS = {"rotation-unreadable": {"kms-rotation-enabled"}}
+#: Checks that must not run on a record (their predicate excludes it).
+NOT_APPLICABLE = {
+    "rotation-unreadable": {"kms-rotation-period"},
+    "not-rotatable": {"kms-rotation-enabled", "kms-rotation-period"},
+    "no-rotation": {"kms-rotation-period"},
+    "service-managed": {"kms-rotation-enabled", "kms-key-origin",
+                        "kms-imported-material-expiry"},
+    "clean": {"kms-key-material-imported", "kms-imported-material-expiry",
+              "kms-key-store-connected"},
+    "pending-import": {"kms-imported-material-expiry"},
+    "no-access-reported": {"kms-policy-not-public", "kms-policy-principals", "kms-grantees"},
+}
+
+
+def uid(name: str) -> str:
+    return f"memory:{name}"
+
+
+def records() -> list[Any]:
+    created = datetime.now(UTC) - timedelta(days=30)
+    return [key_record(uid(name), system=tier, risk_tier=tier, created=created, **fields)
+            for name, (tier, fields, _fails) in PLANTED.items()]
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
+    """One audit of every planted record, shared by the tests of this module."""
+    return audit_subprocess(tmp_path_factory.mktemp("managed"), "--cryptoaudit-no-ledger",
+                            inventory=records())
+
+
+def managed_outcomes(run: AuditRun) -> dict[tuple[str, str], str]:
+    return {(check, key): outcome for (check, key), outcome in run.outcomes.items()
+            if check in MANAGED_CHECKS}
+
+
+def test_each_planted_weakness_fails_its_check_and_only_it(audited: AuditRun) -> None:
+    found = managed_outcomes(audited)
+    for name, (_tier, _fields, fails) in PLANTED.items():
+        failed = {check for (check, key), outcome in found.items()
+                  if key == uid(name) and outcome == "failed"}
+        assert failed == fails, name
+        errors = {check for (check, key), outcome in found.items()
+                  if key == uid(name) and outcome == "error"}
+        assert errors == ERRORS.get(name, set()), name
+        others = {check: outcome for (check, key), outcome in found.items()
+                  if key == uid(name) and check not in fails | errors}
+        assert set(others.values()) <= {"passed"}, (name, others)
+
+
+def test_each_check_applies_where_its_facts_say(audited: AuditRun) -> None:
+    ran = {(check, key) for check, key in managed_outcomes(audited)}
+    for name, checks in NOT_APPLICABLE.items():
+        assert not {(check, uid(name)) for check in checks} & ran, name
+    every_check = {check for check, _key in ran}
+    assert every_check == MANAGED_CHECKS
+    assert ("kms-key-store-connected", uid("store-up")) in ran
+    assert ("kms-imported-material-expiry", uid("imported-expiring")) in ran
+
+
+def test_findings_name_what_is_wrong(audited: AuditRun) -> None:
+    def message(check: str, name: str) -> str:
+        return audited.message(check, uid(name))
+
+    assert message("kms-rotation-period", "long-rotation") == (
+        "rotates every 366 days; the symmetric cryptoperiod for tier high is 365 days")
+    assert message("kms-rotation-period", "private-long") == (
+        "rotates every 731 days; the private cryptoperiod for tier high is 730 days")
+    assert message("kms-rotation-enabled", "no-rotation") == (
+        "automatic rotation is disabled; tier high requires it")
+    assert message("kms-not-pending-deletion", "pending-deletion") == (
+        "pending-deletion: the key will be deleted on 2030-01-02; at tier high no waiver "
+        "applies")
+    assert message("kms-key-enabled", "disabled").startswith("Disabled: the key is suspended")
+    assert "imported key material (BYOK)" in message("kms-key-origin", "crit-imported")
+    assert "allowed: generated, hsm" in message("kms-key-origin", "crit-imported")
+    assert message("kms-key-store-connected", "store-down").startswith(
+        "unavailable: key store xks-1 is disconnected")
+    assert message("kms-policy-not-public", "public") == (
+        "key-policy ref-* allows any principal without a restricting condition")
+    assert message("kms-policy-principals", "foreign") == (
+        "key policy allows principals outside the allowed accounts: "
+        "arn:aws:iam::999:root (ref-arn:aws:iam::999:root; use)")
+    assert "arn:aws:iam::999:role/x (ref-arn:aws:iam::999:role/x; use)" in message(
+        "kms-grantees", "foreign-grant")
+    assert message("kms-customer-managed", "service-managed").startswith(
+        "service-managed key: the customer controls neither")
+    assert message("kms-imported-material-expiry", "imported-forever") == (
+        "imported key material never expires; tier high requires it")
+    assert message("kms-key-material-imported", "pending-import").startswith(
+        "pending-import: the key has no key material")
+
+
+def test_what_policy_accepts_is_noted(audited: AuditRun) -> None:
+    def notes(check: str, name: str) -> str:
+        return " ".join(audited.result(check, uid(name)).get("notes", []))
+
+    assert notes("kms-key-enabled", "low-disabled") == (
+        "enabled (suspended); accepted at tier low by policy".replace("enabled", "disabled"))
+    assert notes("kms-imported-material-expiry", "low-imported-forever") == (
+        "imported key material never expires; accepted at tier low")
+    assert notes("kms-customer-managed", "store-up") == (
+        "generated in a dedicated HSM, key store cks-1")
+    assert notes("kms-customer-managed", "clean") == ""

@@ -1,0 +1,60 @@
+"""A retired check's name stays understood: waivers naming it cover its successors, and the
+ledger carries its open findings over to the successor's findings on the same subject."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from pytest_cryptoaudit.findings import RETIRED_CHECKS, check_names, finding_id
+from pytest_cryptoaudit.ledger.findings import OPEN, RESOLVED, findings_log
+from pytest_cryptoaudit.ledger.history import LedgerHistory
+from pytest_cryptoaudit.ledger.store import LedgerStore, open_ledger
+from pytest_cryptoaudit.waivers import Waiver
+
+from .helpers import record_run, result
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+KEY = "vault:v/transit/k"
+
+
+def waiver(check: str | None, control: str = "CEK-12") -> Waiver:
+    return Waiver("W-1", control, "accepted", "ciso", date(2099, 1, 1), check=check, key=KEY)
+
+
+def test_a_retired_check_stands_for_its_successors_in_its_own_control_only():
+    assert check_names("CEK-12", "auto-rotate-period") == {
+        "auto-rotate-period", "kms-rotation-enabled", "kms-rotation-period"}
+    assert check_names("CEK-04", "auto-rotate-period") == {"auto-rotate-period"}
+    assert check_names("CEK-12", "key-age") == {"key-age"}
+    assert set(RETIRED_CHECKS) == {"auto-rotate-period"}
+
+
+def test_a_waiver_of_the_retired_check_covers_the_generic_rotation_checks():
+    old = waiver("auto-rotate-period")
+    assert old.matches("CEK-12", "kms-rotation-enabled", KEY, "v")
+    assert old.matches("CEK-12", "kms-rotation-period", KEY, "v")
+    assert not old.matches("CEK-12", "key-age", KEY, "v")
+    assert not old.matches("CEK-12", "kms-rotation-period", "vault:v/transit/other", "v")
+    assert not waiver("kms-rotation-period").matches("CEK-12", "kms-rotation-enabled", KEY, "v")
+
+
+def test_the_ledger_carries_a_retired_checks_finding_to_its_successor(tmp_path: Path) -> None:
+    with open_ledger(str(tmp_path / "ledger.db"), tmp_path) as sqlite_store:
+        _carry_over(sqlite_store)
+
+
+def _carry_over(sqlite_store: LedgerStore) -> None:
+    old = result("v", "auto-rotate-period", KEY, "failed", "CEK-12")
+    other = result("v", "auto-rotate-period", "vault:v/transit/fixed", "failed", "CEK-12")
+    record_run(sqlite_store, T0, systems={"v": "high"}, results=[old, other])
+    new = result("v", "kms-rotation-enabled", KEY, "failed", "CEK-12")
+    record_run(sqlite_store, T0 + timedelta(days=1), systems={"v": "high"}, results=[new])
+    log = {f.id: f for f in findings_log(LedgerHistory.from_store(sqlite_store))}
+    old_id = finding_id("v", "CEK-12", "auto-rotate-period", KEY)
+    new_id = finding_id("v", "CEK-12", "kms-rotation-enabled", KEY)
+    fixed_id = finding_id("v", "CEK-12", "auto-rotate-period", "vault:v/transit/fixed")
+    assert (log[old_id].status, log[old_id].superseded_by) == (RESOLVED, new_id)
+    assert (log[new_id].status, log[new_id].carried_from) == (OPEN, old_id)
+    assert log[new_id].first_seen == T0  # the finding is as old as the retired check's
+    assert (log[fixed_id].status, log[fixed_id].superseded_by) == (RESOLVED, None)
