@@ -61,7 +61,7 @@ def unmatched(functions: Iterable[ControlFunction], inventory: Inventory,
               selected: frozenset[str] | None) -> list[dict[str, Any]]:
     """The entries of :func:`not_applicable`, from the control functions themselves."""
     judged = [s for s in inventory.systems if not inventory.errors_of(s.name)]
-    entries = [_entry(function, system) for function in functions
+    entries = [_entry(function, system, inventory) for function in functions
                if selects(selected, function.spec.id)
                for system in judged if system.name not in function.covered]
     return sorted(entries, key=lambda e: (e["control"], e["check"], e["system"]))
@@ -103,12 +103,29 @@ def _subject(item: pytest.Item, fixture: str) -> Any:
     return subject if isinstance(subject, _RECORDS) else None
 
 
-def _entry(function: ControlFunction, system: SystemRecord) -> dict[str, Any]:
+def _entry(function: ControlFunction, system: SystemRecord,
+           inventory: Inventory) -> dict[str, Any]:
     spec = function.spec
+    reason = _reason(spec, function.fixture, function.applies_to, system.name)
+    unstated = _unstated(spec, function.fixture, system, inventory)
+    if unstated:
+        reason = (f"the source of system {system.name} does not state what the check needs "
+                  f"({'; '.join(unstated)}); " + reason)
     return {"control": spec.id, "title": spec.title, "check": spec.check,
             "system": system.name, "risk_tier": system.risk_tier.value, "owner": system.owner,
-            "outcome": Outcome.NOT_APPLICABLE.value,
-            "reason": _reason(spec, function.fixture, function.applies_to, system.name)}
+            "outcome": Outcome.NOT_APPLICABLE.value, "reason": reason}
+
+
+def _unstated(spec: ControlSpec, fixture: str, system: SystemRecord,
+              inventory: Inventory) -> list[str]:
+    """The distinct reasons why the system's records never state a fact the check requires
+    (infrastructure code has no key age, for instance)."""
+    records: tuple[Any, ...] = {
+        "crypto_key": inventory.keys_of(system.name),
+        "crypto_endpoint": inventory.endpoints_of(system.name),
+    }.get(fixture, (system,))
+    reasons = (spec.unstated(record) for record in records)
+    return sorted({reason for reason in reasons if reason})
 
 
 def _reason(spec: ControlSpec, fixture: str, applies_to: Any, system: str) -> str:

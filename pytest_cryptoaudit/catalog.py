@@ -27,7 +27,7 @@ import pytest
 
 from .ccm import matrix_references, title_of
 from .facts import fact
-from .model import RiskTier
+from .model import UNSTATED, RiskTier
 
 #: The fixtures that a control parametrizes over, and what each one receives.
 SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_discovery_error")
@@ -102,7 +102,15 @@ class ControlSpec:
 
     def applies_to(self, record: Any) -> bool:
         tier = getattr(record, "risk_tier", RiskTier.CRITICAL)
-        return RiskTier(tier) >= self.min_tier and self.applies(record)
+        return (RiskTier(tier) >= self.min_tier and self.applies(record)
+                and self.unstated(record) is None)
+
+    def unstated(self, record: Any) -> str | None:
+        """Why ``record``'s source never states a fact this check requires, if it does not
+        (see :data:`~pytest_cryptoaudit.model.UNSTATED`): the check has no subject there."""
+        unstated = getattr(record, "attributes", {}).get(UNSTATED) or {}
+        name = next((n for n in self.requires if n in unstated), None)
+        return None if name is None else f"{name}: {unstated[name]}"
 
     @property
     def facts(self) -> tuple[str, ...]:

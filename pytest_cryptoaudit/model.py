@@ -74,6 +74,14 @@ class Outcome(enum.StrEnum):
     NOT_APPLICABLE = "not-applicable"
 
 
+#: The attribute in which a record lists the facts its source never states, each with why (a
+#: key's age is not in infrastructure code; a named TLS policy does not list its groups): a
+#: check that requires one of them has no subject in that record, and is judged where the fact
+#: lives (the live key, a scan of the endpoint). A fact the source should state but could not
+#: be read is ``unreadable`` instead, and its checks error.
+UNSTATED = "unstated"
+
+
 #: SSRM owners from CCM v4 (CSP, CSC) and the AI Controls Matrix (MP, OSP, AP, AIC).
 SSRM_PARTIES = ("CSP", "CSC", "MP", "OSP", "AP", "AIC")
 

@@ -1,8 +1,14 @@
-"""The pre-commit hook: audit the key and certificate files a commit touches.
+"""The pre-commit hooks: audit the key files and the infrastructure code a commit touches.
 
 ``python -m pytest_cryptoaudit.precommit [--risk-tier TIER] FILE... [-- PYTEST_ARGS]`` writes a
 one-system configuration for the files provider into a temporary folder and runs the built-in
 controls over those files only: no network, no ledger, nothing written into the repository.
+
+``python -m pytest_cryptoaudit.precommit --iac --config PATH FILE...`` audits the
+repository's infrastructure code with the configuration it names (its ``terraform``,
+``cloudformation`` and ``kubernetes`` systems) whenever the commit touches such code: a
+module is judged whole, with its variables, never file by file.
+
 The exit code is pytest's, so a finding or a file that cannot be read stops the commit.
 """
 
@@ -41,6 +47,11 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
     parser.add_argument("--accountable-owner", default=REPOSITORY_OWNER,
                         help="The team or person that answers for the committed keys "
                              f"(CEK-21 has-owner; default {REPOSITORY_OWNER!r}).")
+    parser.add_argument("--iac", action="store_true",
+                        help="Audit infrastructure code with the configuration --config names, "
+                             "when the commit touches any (the cryptoaudit-iac hook).")
+    parser.add_argument("--config", metavar="PATH",
+                        help="The configuration of the infrastructure-code systems (--iac).")
     parser.add_argument("filenames", nargs="*", help="Files to audit.")
     return parser.parse_args(own), pytest_args if separator else []
 
@@ -78,10 +89,36 @@ def pytest_arguments(folder: Path, config: Path, extra: Sequence[str]) -> list[s
             "-p", "no:cacheprovider", "-q", "--tb=line", str(builtin_controls_dir()), *extra]
 
 
+#: What the cryptoaudit-iac hook reacts to (``files:`` in .pre-commit-hooks.yaml says the same).
+IAC_FILE = re.compile(r"\.(tf|tfvars|hcl|ya?ml|json|template)$", re.IGNORECASE)
+USAGE = 2
+
+
+def audit_code(config: Path, filenames: Sequence[str], extra: Sequence[str]) -> int:
+    """The infrastructure-code audit of ``config``, if the commit touches such code."""
+    import pytest
+
+    if not any(IAC_FILE.search(name) for name in filenames):
+        return 0
+    if not config.is_file():
+        print(f"cryptoaudit-iac: configuration {config} not found", file=sys.stderr)
+        return USAGE
+    with tempfile.TemporaryDirectory(prefix="cryptoaudit-precommit-") as temporary:
+        folder = Path(temporary)
+        (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        return int(pytest.main(pytest_arguments(folder, config.resolve(), extra)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import pytest
 
     options, extra = parse_arguments(sys.argv[1:] if argv is None else argv)
+    if options.iac:
+        if not options.config:
+            print("cryptoaudit-iac needs the configuration of your infrastructure-code "
+                  "systems: args: [--config, infra/cryptoaudit-iac.toml]", file=sys.stderr)
+            return USAGE
+        return audit_code(Path(options.config), options.filenames, extra)
     files = key_files(options.filenames)
     if not files:
         return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_cryptoaudit.precommit import KEY_FILE, key_files, parse_arguments
+from pytest_cryptoaudit.precommit import IAC_FILE, KEY_FILE, key_files, main, parse_arguments
 from tests.factories import ec_key, private_pem, rsa_key, write
 from tests.shipping.conftest import ROOT, run
 
@@ -40,13 +40,25 @@ def hook_repository(tmp_path: Path) -> Path:
     return folder
 
 
-def try_repo(hooks: Path, project: Path, *staged: str) -> tuple[int, str]:
+def try_repo(hooks: Path, project: Path, *staged: str,
+             hook: str = "cryptoaudit-files-system", args: tuple[str, ...] = ()) -> tuple[int, str]:
     git(project, "init", "-q", ".")
     git(project, "add", *staged)
     env = {"PRE_COMMIT_HOME": str(project.parent / "pre-commit-home"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = run([sys.executable, "-m", "pre_commit", "try-repo", str(hooks),
-                "cryptoaudit-files-system"], cwd=project, env=env)
+    if args:  # as a user's .pre-commit-config.yaml passes them
+        config = {"repos": [{"repo": str(hooks), "rev": "HEAD",
+                             "hooks": [{"id": hook, "args": list(args)}]}]}
+        (project / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+        rev = run(["git", "rev-parse", "HEAD"], cwd=hooks).stdout.strip()
+        config["repos"][0]["rev"] = rev
+        (project / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+        git(project, "add", ".pre-commit-config.yaml")
+        done = run([sys.executable, "-m", "pre_commit", "run", hook, "--all-files"],
+                   cwd=project, env=env)
+    else:
+        done = run([sys.executable, "-m", "pre_commit", "try-repo", str(hooks), hook],
+                   cwd=project, env=env)
     return done.returncode, done.stdout + done.stderr
 
 
@@ -54,12 +66,18 @@ def test_manifest_is_valid_for_pre_commit():
     from pre_commit.clientlib import load_manifest
 
     loaded = {hook["id"]: hook for hook in load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))}
-    assert set(loaded) == {"cryptoaudit-files", "cryptoaudit-files-system"}
+    assert set(loaded) == {"cryptoaudit-files", "cryptoaudit-files-system", "cryptoaudit-iac",
+                           "cryptoaudit-iac-system"}
     assert loaded["cryptoaudit-files"]["language"] == "python"
-    entries = {hook["entry"] for hook in HOOKS.values()}
-    assert entries == {"python -m pytest_cryptoaudit.precommit"}
-    # pre-commit's filter and the module's agree on what a key file is.
-    assert {hook["files"] for hook in HOOKS.values()} == {KEY_FILE.pattern}
+    assert loaded["cryptoaudit-iac"]["language"] == "python"
+    files_hooks = [HOOKS["cryptoaudit-files"], HOOKS["cryptoaudit-files-system"]]
+    code_hooks = [HOOKS["cryptoaudit-iac"], HOOKS["cryptoaudit-iac-system"]]
+    assert {hook["entry"] for hook in files_hooks} == {"python -m pytest_cryptoaudit.precommit"}
+    assert {hook["entry"] for hook in code_hooks} == {
+        "python -m pytest_cryptoaudit.precommit --iac"}
+    # pre-commit's filters and the module's agree on what each hook reacts to.
+    assert {hook["files"] for hook in files_hooks} == {KEY_FILE.pattern}
+    assert {hook["files"] for hook in code_hooks} == {IAC_FILE.pattern}
 
 
 def test_try_repo_stops_a_commit_with_a_weak_key(hook_repository, tmp_path):
@@ -90,3 +108,57 @@ def test_only_key_files_are_audited(tmp_path):
 def test_arguments_after_the_separator_go_to_pytest():
     options, extra = parse_arguments(["--risk-tier", "high", "k.pem", "--", "--tb=short"])
     assert (options.risk_tier, options.filenames, extra) == ("high", ["k.pem"], ["--tb=short"])
+
+
+IAC_CONFIG = """
+[[systems]]
+name = "infra"
+provider = "terraform"
+risk_tier = "high"
+ssrm_owner = "CSC"
+accountable_owner = "platform-team"
+paths = ["infra"]
+"""
+TERRAFORM = """
+variable "rotate" {
+  type    = bool
+  default = %s
+}
+
+resource "aws_kms_key" "payments" {
+  description         = "payments"
+  enable_key_rotation = var.rotate
+}
+"""
+
+
+def code_project(folder: Path, rotate: bool) -> Path:
+    write(folder / "infra/main.tf", (TERRAFORM % str(rotate).lower()).encode())
+    write(folder / "cryptoaudit-iac.toml", IAC_CONFIG.encode())
+    return folder
+
+
+def test_iac_hook_stops_a_commit_that_plans_a_key_without_rotation(hook_repository, tmp_path):
+    project = code_project(tmp_path / "project", rotate=False)
+    code, output = try_repo(hook_repository, project, ".", hook="cryptoaudit-iac-system",
+                            args=("--config", "cryptoaudit-iac.toml"))
+    assert code == 1, output
+    assert "kms-rotation-enabled" in output and "aws_kms_key.payments" in output
+
+
+def test_iac_hook_passes_a_module_whose_variables_rotate_the_key(hook_repository, tmp_path):
+    project = code_project(tmp_path / "project", rotate=True)
+    code, output = try_repo(hook_repository, project, ".", hook="cryptoaudit-iac-system",
+                            args=("--config", "cryptoaudit-iac.toml"))
+    assert code == 0, output
+
+
+def test_iac_hook_without_its_configuration_is_a_usage_error(tmp_path, capsys):
+    assert main(["--iac", "infra/main.tf"]) == 2
+    assert "--config" in capsys.readouterr().err
+    assert main(["--iac", "--config", str(tmp_path / "missing.toml"), "main.tf"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_iac_hook_ignores_a_commit_without_code(tmp_path):
+    assert main(["--iac", "--config", str(tmp_path / "missing.toml"), "README.md"]) == 0

@@ -20,11 +20,17 @@ from ...facts import (
     ProtectionLevel,
     Rotation,
 )
+from ...model import UNSTATED
 from ..aws_kms.facts import kms_grants, policy_grants
 from ..aws_kms.keyspec import KEY_SPECS, kind_of
 from .planned import Estate, Fields, Planned
-from .tls_policies import CLOUDFRONT_DEFAULT_CERTIFICATE, ELB_DEFAULT, policy_attributes
-from .values import AFTER_APPLY, Unknown, first_unknown
+from .tls_policies import (
+    CLOUDFRONT_DEFAULT_CERTIFICATE,
+    ELB_DEFAULT,
+    SCAN_FACTS,
+    policy_attributes,
+)
+from .values import Unknown, first_unknown
 
 DEFAULT_ROTATION_DAYS = 365
 KEY_TYPES = ("aws_kms_key", "aws_kms_external_key", "aws_kms_replica_key",
@@ -160,9 +166,11 @@ def planned_age(estate: Estate, resource: Planned, fields: Fields) -> None:
         fields.values["created"] = estate.context.now
         fields.attributes["created_source"] = "created by this change"
     else:
-        fields.unreadable["created"] = (
-            f"creation time: {AFTER_APPLY} (the code does not say when the key was "
-            "created; audit the live key or give a plan)")
+        # Not a failure to read: code never holds a key's age. The live key's audit judges
+        # it; a plan that creates the key says it is new.
+        fields.attributes.setdefault(UNSTATED, {})["created"] = (
+            "the code does not say when the key was created; the live key's audit judges "
+            "its age")
 
 
 def _text(value: Any) -> str | None:
@@ -184,8 +192,9 @@ def acm_certificate(estate: Estate, resource: Planned) -> None:
             algorithm, size, curve = ACM_ALGORITHMS[name]
             fields.values.update(algorithm=algorithm, size=size, curve=curve)
             fields.attributes["key_algorithm"] = name
-    issued = "issued by ACM when the change is applied: " + AFTER_APPLY
-    fields.unreadable.update(certificate=issued, expires=issued)
+    issued = ("issued (and renewed) by ACM when the change is applied; the live "
+              "certificate's audit judges it")
+    fields.attributes[UNSTATED] = {"certificate": issued, "expires": issued}
     fields.attributes["domain_name"] = _text(resource.get("domain_name"))
     estate.add_key(resource, "certificate", fields)
 
@@ -214,8 +223,9 @@ def cloudfront_distribution(estate: Estate, resource: Planned) -> None:
 def _tls_endpoint(estate: Estate, resource: Planned, policy: Any) -> None:
     fields = Fields()
     if isinstance(policy, Unknown):
-        for name in ("protocols", "cipher_suites", "key_exchange_groups"):
+        for name in ("protocols", "cipher_suites"):
             fields.unreadable[name] = f"TLS policy: {policy.reason}"
+        fields.attributes[UNSTATED] = dict(SCAN_FACTS)
     else:
         attributes, unreadable = policy_attributes(str(policy))
         fields.attributes.update(attributes)

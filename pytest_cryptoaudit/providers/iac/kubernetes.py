@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ...keyinfo import certificate_fields, describe_public_key, state_of_certificate
-from ...model import SourceLocation
+from ...model import UNSTATED, SourceLocation
 from .. import Discovery, DiscoveryContext, Provider
 from .files import YAML_SUFFIXES, display, documents, expand, yaml_loader
 from .terraform import IacOptions
@@ -26,7 +26,8 @@ LOCAL_PROVIDERS = {"aescbc": "AES", "aesgcm": "AES", "secretbox": "XSalsa20-Poly
 CERT_MANAGER_ALGORITHMS = {"RSA": "RSA", "ECDSA": "EC", "Ed25519": "Ed25519"}
 EC_CURVES = {256: "secp256r1", 384: "secp384r1", 521: "secp521r1"}
 DEFAULT_DURATION = "2160h"
-ISSUED = "issued by cert-manager when the manifest is applied: known only after apply"
+ISSUED = ("issued by cert-manager when the manifest is applied; the issued certificate's "
+          "audit judges its age")
 
 
 class KubernetesOptions(IacOptions):
@@ -135,10 +136,15 @@ def _write_provider(providers: list[Mapping[str, Any]], names: str) -> dict[str,
     settings = settings if isinstance(settings, Mapping) else {}
     attributes: dict[str, Any] = {"encrypted_resources": names, "write_provider": kind,
                                   "providers": [next(iter(p), "") for p in providers]}
+    # What a manifest never states is unstated (those checks do not apply here); what it
+    # should state and does not is unreadable (those checks error).
+    unstated: dict[str, str] = {"created": "a key's age is not in the EncryptionConfiguration"}
+    attributes[UNSTATED] = unstated
     fields: dict[str, Any] = {"attributes": attributes, "unreadable": {}}
     if kind == "identity":
-        reason = f"identity writes {names} in clear: there is no key"
-        fields["unreadable"] = {"algorithm": reason, "size": reason}
+        reason = (f"identity writes {names} in clear: there is no key "
+                  "(iac-secrets-encrypted-at-rest fails it)")
+        unstated.update(algorithm=reason, size=reason)
     elif kind in LOCAL_PROVIDERS:
         keys = [k for k in settings.get("keys") or () if isinstance(k, Mapping)]
         attributes["keys_listed"] = len(keys)
@@ -148,11 +154,10 @@ def _write_provider(providers: list[Mapping[str, Any]], names: str) -> dict[str,
     elif kind == "kms":
         attributes["kms_api_version"] = str(settings.get("apiVersion") or "v1")
         attributes["kms_plugin"] = str(settings.get("name", ""))
-        reason = "held by the KMS plugin, outside the manifest"
-        fields["unreadable"] = {"algorithm": reason, "size": reason}
+        reason = "held by the KMS plugin, outside the manifest: audit that key in its KMS"
+        unstated.update(algorithm=reason, size=reason)
     else:
         fields["unreadable"] = {"algorithm": f"unknown provider {kind!r}", "size": "unknown"}
-    fields["unreadable"]["created"] = "a key's age is not in the EncryptionConfiguration"
     return fields
 
 
@@ -170,8 +175,8 @@ def cert_manager_certificate(attempt: Discovery, manifest: Manifest, spec: Mappi
     """The private key cert-manager will generate, and how it renews it."""
     key = spec.get("privateKey") or {}
     algorithm = str(key.get("algorithm", "RSA"))
-    fields: dict[str, Any] = {"unreadable": {"created": ISSUED}}
-    attributes: dict[str, Any] = {"duration_days": go_duration_days(
+    fields: dict[str, Any] = {"unreadable": {}}
+    attributes: dict[str, Any] = {UNSTATED: {"created": ISSUED}, "duration_days": go_duration_days(
         str(spec.get("duration", DEFAULT_DURATION))), "secret_name": spec.get("secretName")}
     if algorithm in CERT_MANAGER_ALGORITHMS:
         size = int(key.get("size") or {"RSA": 2048, "ECDSA": 256, "Ed25519": 256}[algorithm])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ...model import UNSTATED
+
 #: OpenSSL suite names (as AWS documents them) -> IANA names.
 IANA = {
     "ECDHE-ECDSA-AES128-GCM-SHA256": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
@@ -78,20 +80,25 @@ ELB_DEFAULT = "ELBSecurityPolicy-2016-08"
 CLOUDFRONT_DEFAULT_CERTIFICATE = "TLSv1"
 NOT_STATED = "the named policy does not state its key exchange groups; scan the live endpoint"
 SCAN_ONLY = "judged on a scan of the live endpoint, not on a named policy"
+#: What no named policy states, with why.
+SCAN_FACTS: Mapping[str, str] = {"key_exchange_groups": NOT_STATED,
+                                 "mozilla_profile_issues": SCAN_ONLY,
+                                 "pq_key_exchange": SCAN_ONLY}
 
 
 def policy_attributes(name: str) -> tuple[dict[str, object], dict[str, str]]:
-    """Endpoint attributes and unreadable facts for a named policy."""
-    unreadable = {"key_exchange_groups": NOT_STATED, "mozilla_profile_issues": SCAN_ONLY,
-                  "pq_key_exchange": SCAN_ONLY}
+    """Endpoint attributes and unreadable facts for a named policy. What no named policy
+    states (groups, a full handshake's profile) is unstated: those checks judge the live
+    endpoint's scan, not the code."""
+    unstated = dict(SCAN_FACTS)
     if name not in _POLICIES:
         reason = f"TLS policy {name!r} is not in the table of AWS policies"
-        return ({"tls_policy": name},
-                {**unreadable, "protocols": reason, "cipher_suites": reason})
+        return ({"tls_policy": name, UNSTATED: unstated},
+                {"protocols": reason, "cipher_suites": reason})
     versions, suites, tls13 = _POLICIES[name]
     by_version: dict[str, list[str]] = {v: [IANA[s] for s in suites] for v in versions}
     if tls13:
         by_version["TLSv1.3"] = list(TLS13)
     attributes: dict[str, object] = {"tls_policy": name, "protocols": list(by_version),
-                                     "cipher_suites": by_version}
-    return attributes, unreadable
+                                     "cipher_suites": by_version, UNSTATED: unstated}
+    return attributes, {}
