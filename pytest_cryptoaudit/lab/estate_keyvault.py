@@ -34,9 +34,9 @@ ROTATE_90 = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"},
                                  {"trigger": {"timeBeforeExpiry": "P30D"},
                                   "action": {"type": "Notify"}}],
              "attributes": {"expiryTime": "P1Y"}}
-ROTATE_2Y = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P2Y"},
+ROTATE_4Y = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P4Y"},
                                   "action": {"type": "Rotate"}}],
-             "attributes": {"expiryTime": "P3Y"}}
+             "attributes": {"expiryTime": "P5Y"}}
 NOTIFY_ONLY = {"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"},
                                     "action": {"type": "Notify"}}],
                "attributes": {"expiryTime": "P1Y"}}
@@ -120,7 +120,7 @@ ESTATE: tuple[PlantedKey, ...] = (
                expect={"kms-rotation-enabled": FAIL}),
     PlantedKey("weak-notify-only", rotation_policy=NOTIFY_ONLY,
                expect={"kms-rotation-enabled": FAIL}),
-    PlantedKey("weak-long-rotation", rotation_policy=ROTATE_2Y,
+    PlantedKey("weak-long-rotation", rotation_policy=ROTATE_4Y,
                expect={"kms-rotation-period": FAIL}),
     PlantedKey("weak-no-expiry", expires_in_days=None,
                expect={"keyvault-key-expiry-set": FAIL}),

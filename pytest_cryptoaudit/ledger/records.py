@@ -141,17 +141,33 @@ def audit_drafts(evidence: Evidence | Mapping[str, Any], changes: Mapping[str, C
     return drafts
 
 
+def _part(value: Any, name: str) -> Any:
+    """A field of a nested model, or of the mapping an unvalidated excerpt holds there."""
+    if value is None:
+        return None
+    return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
+
+
+def _mapping(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return dict(value) if isinstance(value, Mapping) else dict(value.model_dump(mode="json"))
+
+
 def _audit_draft(run: Run, system: System, keys: list[dict[str, Any]], results: list[Result],
                  changes: Changes, now: str, previous: Entry | None) -> Draft:
     name = system.name
     fingerprint = inventory_fingerprint(keys)
     reasons = incomplete_reasons(run, system)
     # Only an incremental run keeps its results for the next one to carry.
-    incremental = run.selection is not None and run.selection.incremental
-    carried = (results_detail([r.model_dump(mode="json") for r in results],
-                              {"id": run.id, "started": run.started})
+    # Excerpts of evidence are read without validation: nested values may be plain mappings.
+    incremental = bool(_part(run.selection, "incremental"))
+    rows = [{"check": r.check, "key_uid": r.key_uid, "outcome": _text(r.outcome),
+             "inputs_sha256": r.inputs_sha256, "carried": _mapping(r.carried),
+             "message": r.message, "notes": list(r.notes or ())} for r in results]
+    carried = (results_detail(rows, {"id": run.id, "started": run.started})
                if incremental else {"pairs": {}})
-    carried_from = [r.carried.model_dump(mode="json") for r in results if r.carried]
+    carried_from = [row["carried"] for row in rows if row["carried"]]
     content = {
         "started": run.started, "finished": run.finished, "recorded_at": now,
         "provider": system.provider, "component": system.component,
