@@ -23,6 +23,7 @@ from .keyvault_standin import (
     StoredCertificate,
     StoredKey,
     access_policy,
+    role_assignment,
     vault_resource,
 )
 from .processes import ensure_running, start_process, wait_until
@@ -34,9 +35,9 @@ ROTATE_90 = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"},
                                  {"trigger": {"timeBeforeExpiry": "P30D"},
                                   "action": {"type": "Notify"}}],
              "attributes": {"expiryTime": "P1Y"}}
-ROTATE_2Y = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P2Y"},
+ROTATE_3Y = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P3Y"},
                                   "action": {"type": "Rotate"}}],
-             "attributes": {"expiryTime": "P3Y"}}
+             "attributes": {"expiryTime": "P4Y"}}
 NOTIFY_ONLY = {"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"},
                                     "action": {"type": "Notify"}}],
                "attributes": {"expiryTime": "P1Y"}}
@@ -53,6 +54,26 @@ LEGACY = {"rbac": False, "public_network_access": "Enabled", "default_action": "
               access_policy("0a0a0a0a-1111-2222-3333-444444444444", ["all"]),
               access_policy("0b0b0b0b-1111-2222-3333-444444444444",
                             ["get", "list", "decrypt", "unwrapKey"], tenant=FOREIGN_TENANT)]}
+
+
+#: Built-in role definitions (their fixed GUIDs) the planted role assignments use.
+KV_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+KV_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+KV_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+KV_READER = "21090545-7ca7-4776-b22c-e363652d74d2"
+#: Role assignments of the RBAC vault (akv-prod), every key reached: an application that
+#: only wraps and unwraps, and a reader of metadata. Both clean.
+VAULT_ROLES = ((KV_ENCRYPTION_USER, "5e5e5e5e-1111-2222-3333-444444444444", "ServicePrincipal"),
+               (KV_READER, "6f6f6f6f-1111-2222-3333-444444444444", "Group"))
+#: A principal that administers the vault and uses one key (separation of duties), and a
+#: group of another tenant (a foreign group) given use of another key.
+SOD_PRINCIPAL = "7a7a7a7a-1111-2222-3333-444444444444"
+FOREIGN_GROUP = "8b8b8b8b-1111-2222-3333-444444444444"
+KEY_ROLES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "rbac-admin-and-user": ((KV_ADMINISTRATOR, SOD_PRINCIPAL, "User"),
+                            (KV_CRYPTO_USER, SOD_PRINCIPAL, "User")),
+    "rbac-foreign-group": ((KV_ENCRYPTION_USER, FOREIGN_GROUP, "ForeignGroup"),),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,7 +141,7 @@ ESTATE: tuple[PlantedKey, ...] = (
                expect={"kms-rotation-enabled": FAIL}),
     PlantedKey("weak-notify-only", rotation_policy=NOTIFY_ONLY,
                expect={"kms-rotation-enabled": FAIL}),
-    PlantedKey("weak-long-rotation", rotation_policy=ROTATE_2Y,
+    PlantedKey("weak-long-rotation", rotation_policy=ROTATE_3Y,
                expect={"kms-rotation-period": FAIL}),
     PlantedKey("weak-no-expiry", expires_in_days=None,
                expect={"keyvault-key-expiry-set": FAIL}),
@@ -139,6 +160,8 @@ ESTATE: tuple[PlantedKey, ...] = (
     PlantedKey("weak-old-key", age_days=800, rotation_policy=None,
                expect={"key-age": FAIL, "kms-rotation-enabled": FAIL}),
     PlantedKey("denied", forbidden=True, expect={"discovery-complete": ERROR}),
+    PlantedKey("rbac-admin-and-user", expect={"kms-separation-of-duties": FAIL}),
+    PlantedKey("rbac-foreign-group", expect={"kms-policy-principals": FAIL}),
     PlantedKey("legacy-purgeable", vault="akv-legacy",
                expect={"keyvault-purge-protection": FAIL, "kms-policy-principals": FAIL,
                        # its first access policy both manages and uses the key
@@ -202,6 +225,11 @@ def seed(standins: Mapping[str, KeyVaultStandIn], now: datetime | None = None) -
             resource = vault_resource(vault.system, standin.url, vault.subscription,
                                       tenant=TENANT, **vault.resource)
             standin.arm[vault.subscription] = [("vaults", resource)]
+            if vault.resource.get("rbac"):
+                standin.role_assignments = [
+                    *(role_assignment(resource["id"], *role) for role in VAULT_ROLES),
+                    *(role_assignment(f"{resource['id']}/keys/{label}", *role)
+                      for label, roles in KEY_ROLES.items() for role in roles)]
     uids = {}
     for planted in ESTATE:
         standin = standins[planted.vault]

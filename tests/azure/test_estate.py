@@ -10,7 +10,9 @@ from typing import Any
 from pytest_cryptoaudit.lab.estate_keyvault import (
     CERTIFICATES,
     ESTATE,
+    FOREIGN_GROUP,
     FOREIGN_TENANT,
+    SOD_PRINCIPAL,
     SYSTEM_EXPECT,
     config_toml,
 )
@@ -61,6 +63,10 @@ def assert_findings_say_what(by_uid, uids) -> None:
         return by_uid[uids.get(label, label)][check]["message"]
 
     assert FOREIGN_TENANT in message("legacy-purgeable", "kms-policy-principals")
+    sod = message("rbac-admin-and-user", "kms-separation-of-duties")
+    assert SOD_PRINCIPAL in sod and "Key Vault Administrator" in sod, sod
+    assert "ServicePrincipal" not in sod  # the vault's encryption-only application is clean
+    assert FOREIGN_GROUP in message("rbac-foreign-group", "kms-policy-principals")
     assert "Recoverable+Purgeable" in message("legacy-purgeable", "keyvault-purge-protection")
     assert "403" in message("denied", "discovery-complete")
     old = message("azure-keyvault:akv-old", "keyvault-rbac-authorization")
