@@ -23,6 +23,7 @@ from .keyvault_standin import (
     StoredCertificate,
     StoredKey,
     access_policy,
+    diagnostic_setting,
     role_assignment,
     vault_resource,
 )
@@ -100,8 +101,10 @@ VAULTS = (
 #: Outcomes of the system-level checks (vault properties), per system.
 SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
     "akv-prod": {},
-    "akv-legacy": {"keyvault-rbac-authorization": FAIL},
-    "akv-old": {"keyvault-rbac-authorization": ERROR, "keyvault-network-restricted": ERROR},
+    # Its only diagnostic setting sends metrics, not the audit log.
+    "akv-legacy": {"keyvault-rbac-authorization": FAIL, "keyvault-logging": FAIL},
+    "akv-old": {"keyvault-rbac-authorization": ERROR, "keyvault-network-restricted": ERROR,
+                "keyvault-logging": ERROR},
 }
 
 
@@ -225,6 +228,11 @@ def seed(standins: Mapping[str, KeyVaultStandIn], now: datetime | None = None) -
             resource = vault_resource(vault.system, standin.url, vault.subscription,
                                       tenant=TENANT, **vault.resource)
             standin.arm[vault.subscription] = [("vaults", resource)]
+            standin.diagnostic_settings[resource["id"].lower()] = (
+                [diagnostic_setting(resource["id"], "audit-to-workspace",
+                                    category=None, category_group="audit")]
+                if vault.resource.get("rbac") else
+                [diagnostic_setting(resource["id"], "metrics-only", enabled=False)])
             if vault.resource.get("rbac"):
                 standin.role_assignments = [
                     *(role_assignment(resource["id"], *role) for role in VAULT_ROLES),

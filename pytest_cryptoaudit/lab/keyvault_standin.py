@@ -15,7 +15,8 @@ SDK (``azure-keyvault-keys``, ``azure-keyvault-certificates``) without patching 
   Managed HSMs (``Microsoft.KeyVault`` 2023-07-01), with their soft delete, purge
   protection, RBAC or access policies, network rules and private endpoints; the role
   assignments at, above and below a scope and role definitions by id
-  (``Microsoft.Authorization`` 2022-04-01);
+  (``Microsoft.Authorization`` 2022-04-01); the diagnostic settings of a vault
+  (``Microsoft.Insights`` 2021-05-01-preview);
 * throttling: past ``requests_per_window`` requests in ``window_seconds`` it answers ``429``
   with ``Retry-After``, as the service does past its per-vault request budget.
 
@@ -50,6 +51,9 @@ ARM_API_VERSIONS = ("2023-07-01", "2024-11-01")
 #: Versions of Microsoft.Authorization the stand-in answers.
 AUTHORIZATION_API_VERSIONS = ("2022-04-01",)
 ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments"
+#: Versions of Microsoft.Insights (Azure Monitor) the stand-in answers.
+INSIGHTS_API_VERSIONS = ("2021-05-01-preview",)
+DIAGNOSTIC_SETTINGS = "/providers/microsoft.insights/diagnosticsettings"
 ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions/"
 TENANT = "11111111-2222-3333-4444-555555555555"
 #: The only bearer token the stand-in accepts (handed out by the test credential).
@@ -232,7 +236,10 @@ class KeyVaultStandIn:
         #: any scope they are at, above or below; custom role definitions by full id.
         self.role_assignments: list[dict[str, Any]] = []
         self.role_definitions: dict[str, dict[str, Any]] = {}
-        #: Scopes (lower case) whose role assignments the caller may not read: 403.
+        #: Diagnostic settings of each resource, by resource id in lower case.
+        self.diagnostic_settings: dict[str, list[dict[str, Any]]] = {}
+        #: Scopes (lower case) whose role assignments and diagnostic settings the caller
+        #: may not read: 403.
         self.forbidden_scopes: set[str] = set()
         self._lock = threading.Lock()
         context = self._tls_context(folder)
@@ -324,6 +331,8 @@ class KeyVaultStandIn:
         lowered = path.lower()
         if ROLE_ASSIGNMENTS in lowered or ROLE_DEFINITIONS in lowered:
             return AUTHORIZATION_API_VERSIONS
+        if DIAGNOSTIC_SETTINGS in lowered:
+            return INSIGHTS_API_VERSIONS
         return ARM_API_VERSIONS
 
     def arm_route(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
@@ -333,6 +342,15 @@ class KeyVaultStandIn:
         lowered = path.rstrip("/").lower()
         if lowered.endswith(ROLE_ASSIGNMENTS):
             return self._role_assignments(path[:len(lowered) - len(ROLE_ASSIGNMENTS)], query)
+        if lowered.endswith(DIAGNOSTIC_SETTINGS):
+            resource = lowered[:-len(DIAGNOSTIC_SETTINGS)]
+            if resource in self.forbidden_scopes:
+                return 403, _error("AuthorizationFailed", "The client does not have "
+                                   "authorization to perform action 'microsoft.insights/"
+                                   f"diagnosticSettings/read' over scope '{resource}'."), \
+                    "DiagnosticSettings_List"
+            return (200, {"value": self.diagnostic_settings.get(resource, [])},
+                    "DiagnosticSettings_List")
         if ROLE_DEFINITIONS in lowered:
             definition = self.role_definitions.get(lowered)
             if definition is None:
@@ -500,4 +518,26 @@ def role_assignment(scope: str, role: str, principal_id: str, principal_type: st
         properties.update(condition=condition, conditionVersion="2.0")
     return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
             "name": name, "type": "Microsoft.Authorization/roleAssignments",
+            "properties": properties}
+
+
+def diagnostic_setting(resource_id: str, name: str, *, category: str | None = "AuditEvent",
+                       category_group: str | None = None, enabled: bool = True,
+                       destination: str | None = "workspaceId") -> dict[str, Any]:
+    """One ``Microsoft.Insights/diagnosticSettings`` resource (2021-05-01-preview shape) of
+    a vault: one log entry, sent to one destination (None: to none)."""
+    properties: dict[str, Any] = {
+        "storageAccountId": None, "serviceBusRuleId": None, "workspaceId": None,
+        "eventHubAuthorizationRuleId": None, "eventHubName": None,
+        "marketplacePartnerId": None, "logAnalyticsDestinationType": None,
+        "metrics": [{"category": "AllMetrics", "enabled": True, "timeGrain": None,
+                     "retentionPolicy": {"enabled": False, "days": 0}}],
+        "logs": [{"category": category, "categoryGroup": category_group, "enabled": enabled,
+                  "retentionPolicy": {"enabled": False, "days": 0}}]}
+    if destination:
+        properties[destination] = ("/subscriptions/00000000-0000-4000-8000-0000000000ff/"
+                                   "resourceGroups/rg-logs/providers/Microsoft."
+                                   "OperationalInsights/workspaces/audit")
+    return {"id": f"{resource_id}/providers/microsoft.insights/diagnosticSettings/{name}",
+            "name": name, "type": "Microsoft.Insights/diagnosticSettings",
             "properties": properties}

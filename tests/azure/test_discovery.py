@@ -11,6 +11,7 @@ from pytest_cryptoaudit.budget import RequestBudgets
 from pytest_cryptoaudit.lab.keyvault_standin import (
     StoredKey,
     access_policy,
+    diagnostic_setting,
     role_assignment,
     vault_resource,
 )
@@ -251,6 +252,40 @@ def test_role_assignments_are_not_read_when_no_control_needs_access(keyvault_sta
                        subscriptions=[SUBSCRIPTION], arm_endpoint=standin.url)
     assert standin.calls["RoleAssignments_ListForScope"] == 0
     assert "not fetched" in attempt.keys[0].unreadable["managed.access"]
+
+
+def test_diagnostic_settings_tell_whether_each_vault_logs_audit_events(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.diagnostic_settings[vault_id.lower()] = [
+        diagnostic_setting(vault_id, "metrics"),  # AuditEvent, but no destination below
+        diagnostic_setting(vault_id, "all-logs", category=None, category_group="allLogs",
+                           destination="storageAccountId")]
+    standin.diagnostic_settings[vault_id.lower()][0]["properties"]["workspaceId"] = None
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    assert attempt.system.attributes["vault_logging"] == {standin.url: {
+        "audit_logged": True, "audit_settings": ["all-logs (storageAccountId)"], "settings": 2}}
+    assert standin.calls["DiagnosticSettings_List"] == 1
+
+
+def test_unreadable_diagnostic_settings_are_named_per_vault(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.forbidden_scopes.add(vault_id.lower())
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    reason = attempt.system.attributes["vault_logging"][standin.url]["unreadable"]
+    assert "diagnostic settings" in reason and "403" in reason, reason
+
+
+def test_diagnostic_settings_are_read_only_when_a_control_needs_them(keyvault_standin):
+    standin = keyvault_standin()
+    rbac_vault(standin, 1)
+    attempt = discover(standin, controls={"CEK-21"}, vault_urls=[],
+                       subscriptions=[SUBSCRIPTION], arm_endpoint=standin.url)
+    assert standin.calls["DiagnosticSettings_List"] == 0
+    assert "not fetched" in attempt.system.unreadable["vault_logging"]
 
 
 def test_an_unknown_subscription_is_an_error_naming_it(keyvault_standin):

@@ -69,6 +69,8 @@ def assert_findings_say_what(by_uid, uids) -> None:
     assert FOREIGN_GROUP in message("rbac-foreign-group", "kms-policy-principals")
     assert "Recoverable+Purgeable" in message("legacy-purgeable", "keyvault-purge-protection")
     assert "403" in message("denied", "discovery-complete")
+    logging = message("azure-keyvault:akv-legacy", "keyvault-logging")
+    assert "1 diagnostic settings, none sending AuditEvent" in logging, logging
     old = message("azure-keyvault:akv-old", "keyvault-rbac-authorization")
     assert "subscriptions" in old, old
     legacy = message("azure-keyvault:akv-legacy", "keyvault-rbac-authorization")

@@ -13,6 +13,7 @@ import pytest
 from pytest_cryptoaudit.facts import Action as Access
 from pytest_cryptoaudit.facts import KeyOrigin, ProtectionLevel
 from pytest_cryptoaudit.providers.azure_keyvault.arm import (
+    audit_logging,
     definition_actions,
     role_grants,
     scope_covers,
@@ -221,3 +222,24 @@ def test_role_grants_judge_principal_types_and_conditions():
     assert [(g.principal, g.kind.value, g.outside, g.restricted) for g in grants] == [
         ("u", "user", False, False), ("g", "group", True, False),
         ("d", "unknown", True, False), ("c", "role", False, True)]
+
+
+def _setting(name, logs, **destinations):
+    return {"name": name, "properties": {"logs": logs, **destinations}}
+
+
+@pytest.mark.parametrize(("logs", "destinations", "logged"), [
+    ([{"category": "AuditEvent", "enabled": True}], {"workspaceId": "/w"}, True),
+    ([{"categoryGroup": "audit", "enabled": True}], {"eventHubAuthorizationRuleId": "/e"}, True),
+    ([{"categoryGroup": "allLogs", "enabled": True}], {"storageAccountId": "/s"}, True),
+    ([{"category": "AuditEvent", "enabled": False}], {"workspaceId": "/w"}, False),
+    ([{"category": "AzurePolicyEvaluationDetails", "enabled": True}], {"workspaceId": "/w"},
+     False),
+    ([{"category": "AuditEvent", "enabled": True}], {"workspaceId": None}, False),
+    ([], {"workspaceId": "/w"}, False),
+])
+def test_audit_logging_needs_the_audit_category_and_a_destination(logs, destinations, logged):
+    found = audit_logging([_setting("s", logs, **destinations)])
+    assert found["audit_logged"] is logged
+    assert found["settings"] == 1
+    assert bool(found["audit_settings"]) is logged

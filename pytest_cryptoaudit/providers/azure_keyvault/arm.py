@@ -295,3 +295,39 @@ def role_definition(client: Any, role_definition_id: str) -> tuple[str, tuple[Ac
     name = str((definition.get("properties") or {}).get("roleName")
                or role_guid(role_definition_id))
     return name, definition_actions(definition)
+
+
+# -- Diagnostic logging (Microsoft.Insights 2021-05-01-preview) ----------------------------------
+
+#: The ``Microsoft.Insights`` version diagnostic settings are read with.
+INSIGHTS_API_VERSION = "2021-05-01-preview"
+#: A log entry records every key operation when it is the category ``AuditEvent`` or a
+#: category group that contains it.
+AUDIT_CATEGORIES = frozenset({"auditevent"})
+AUDIT_CATEGORY_GROUPS = frozenset({"audit", "alllogs"})
+DESTINATIONS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId",
+                "marketplacePartnerId", "serviceBusRuleId")
+
+
+def diagnostic_settings(client: Any, vault: VaultProperties) -> list[dict[str, Any]]:
+    """The diagnostic settings of one vault or Managed HSM (Azure Monitor)."""
+    path = f"{vault.resource_id}/providers/Microsoft.Insights/diagnosticSettings"
+    return arm_list(client, path, INSIGHTS_API_VERSION)
+
+
+def audit_logging(settings: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Whether any setting sends audit logs (``AuditEvent``, or the category group
+    ``audit`` or ``allLogs``, enabled) to a destination; names the settings that do."""
+    logging, count = [], 0
+    for setting in settings:
+        count += 1
+        properties = setting.get("properties") or {}
+        destinations = [name for name in DESTINATIONS if properties.get(name)]
+        audited = any(
+            entry.get("enabled") and (
+                str(entry.get("category") or "").lower() in AUDIT_CATEGORIES
+                or str(entry.get("categoryGroup") or "").lower() in AUDIT_CATEGORY_GROUPS)
+            for entry in properties.get("logs") or ())
+        if audited and destinations:
+            logging.append(f"{setting.get('name', '?')} ({', '.join(destinations)})")
+    return {"audit_logged": bool(logging), "audit_settings": sorted(logging), "settings": count}

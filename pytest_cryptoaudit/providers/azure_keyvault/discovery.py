@@ -20,6 +20,8 @@ from .arm import (
     BUILTIN_ROLES,
     VaultProperties,
     access_grants,
+    audit_logging,
+    diagnostic_settings,
     list_subscription,
     role_assignments,
     role_definition,
@@ -53,6 +55,7 @@ FETCHES: dict[str, tuple[str, ...]] = {
     # In a vault authorised by Azure RBAC; access policies come with the vault listing.
     "managed.access": ("authorization:RoleAssignments_ListForScope",
                        "authorization:RoleDefinitions_GetById"),
+    "vault_logging": ("insights:DiagnosticSettings_List",),
 }
 
 
@@ -88,6 +91,7 @@ class VaultDiscovery:
         self.rotation = context.needs(*ROTATION_FACTS)
         self.versions = context.needs("rotated")
         self.access = context.needs("managed.access")
+        self.logging = context.needs("vault_logging")
         self.errors = api_errors()
         self.found: list[Read] = []
         self.failures: list[tuple[str, str | None]] = []
@@ -102,6 +106,8 @@ class VaultDiscovery:
         #: Role definition GUID -> (name, actions), the built-in roles and those read.
         self.roles: dict[str, tuple[str, tuple[Any, ...]]] = dict(BUILTIN_ROLES)
         self.role_errors: dict[str, str] = {}
+        #: Audit logging of each vault with ARM properties (by URL), or its "unreadable".
+        self.diagnostics: dict[str, dict[str, Any]] = {}
 
     def run(self, system_name: str) -> None:
         try:
@@ -113,6 +119,10 @@ class VaultDiscovery:
         try:
             self.audited = urls = self._vault_urls(pool)
             self._read_rbac(pool)
+            if self.logging:
+                known = [self.vaults[url] for url in urls if url in self.vaults]
+                for logged in as_completed([pool.submit(self._diagnostics, v) for v in known]):
+                    logged.result()
             listings = [pool.submit(self.list_vault, url) for url in urls]
             reads: list[Future[Read]] = []
             for done in as_completed(listings):
@@ -167,6 +177,14 @@ class VaultDiscovery:
         except self.errors as exc:
             self.assignment_errors[vault.url] = f"role assignments: {describe(exc)}"
 
+    def _diagnostics(self, vault: VaultProperties) -> None:
+        assert self.clients is not None
+        try:
+            client = self.clients.arm(subscription_of(vault.resource_id))
+            self.diagnostics[vault.url] = audit_logging(diagnostic_settings(client, vault))
+        except self.errors as exc:
+            self.diagnostics[vault.url] = {"unreadable": f"diagnostic settings: {describe(exc)}"}
+
     def _definition(self, role_definition_id: str) -> None:
         assert self.clients is not None
         guid = role_guid(role_definition_id)
@@ -182,12 +200,24 @@ class VaultDiscovery:
         """The system's ``vault_properties`` (by vault URL), or why they are unreadable."""
         found = {url: self.vaults[url].summary() for url in self.audited if url in self.vaults}
         missing = [url for url in self.audited if url not in self.vaults]
-        if not missing:
-            return {"vault_properties": found}, {}
+        logging = {url: self.diagnostics[url] for url in self.audited if url in self.diagnostics}
+        facts: dict[str, Any] = {}
+        unreadable: dict[str, str] = {}
         why = ("not found in the listed subscriptions" if self.options.subscriptions
                else "read through Azure Resource Manager: name the vaults' subscriptions")
-        return {"vault_properties_read": found}, {
-            "vault_properties": f"vault properties of {', '.join(missing)}: {why}"}
+        if not missing:
+            facts["vault_properties"] = found
+        else:
+            facts["vault_properties_read"] = found
+            unreadable["vault_properties"] = f"vault properties of {', '.join(missing)}: {why}"
+        if not self.logging:
+            unreadable["vault_logging"] = NOT_FETCHED
+        elif missing:
+            facts["vault_logging_read"] = logging
+            unreadable["vault_logging"] = f"diagnostic settings of {', '.join(missing)}: {why}"
+        else:
+            facts["vault_logging"] = logging
+        return facts, unreadable
 
     def _access(self, vault_url: str, key_name: str) -> tuple[Any, str | None]:
         """(the key's access grants or None, why unreadable) from the vault's access
