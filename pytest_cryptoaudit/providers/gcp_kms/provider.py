@@ -28,7 +28,8 @@ class GcpKmsProvider(Provider):
         run = GcpDiscovery(options, context)
         run.run(system.name)
         attempt = self.new_discovery(
-            system, projects=sorted(options.projects), locations=run.locations,
+            system, projects=run.projects, organization=options.organization,
+            locations=run.locations,
             key_rings=run.key_rings, api_calls=dict(sorted(run.log.calls.items())),
             backoffs=run.log.backoffs,
             allowed_member_domains=sorted(options.allowed_member_domains),
