@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .keyvault_standin import (
+    AUDITOR_OID,
     TENANT,
     TOKEN,
     KeyVaultStandIn,
@@ -53,6 +54,8 @@ LEGACY = {"rbac": False, "public_network_access": "Enabled", "default_action": "
           "private_endpoints": 0, "purge_protection": False, "retention_days": 7,
           "access_policies": [
               access_policy("0a0a0a0a-1111-2222-3333-444444444444", ["all"]),
+              # The auditing identity may purge keys: the audit is not independent.
+              access_policy(AUDITOR_OID, ["get", "list", "purge"]),
               access_policy("0b0b0b0b-1111-2222-3333-444444444444",
                             ["get", "list", "decrypt", "unwrapKey"], tenant=FOREIGN_TENANT)]}
 
@@ -65,7 +68,8 @@ KV_READER = "21090545-7ca7-4776-b22c-e363652d74d2"
 #: Role assignments of the RBAC vault (akv-prod), every key reached: an application that
 #: only wraps and unwraps, and a reader of metadata. Both clean.
 VAULT_ROLES = ((KV_ENCRYPTION_USER, "5e5e5e5e-1111-2222-3333-444444444444", "ServicePrincipal"),
-               (KV_READER, "6f6f6f6f-1111-2222-3333-444444444444", "Group"))
+               (KV_READER, "6f6f6f6f-1111-2222-3333-444444444444", "Group"),
+               (KV_READER, AUDITOR_OID, "User"))
 #: A principal that administers the vault and uses one key (separation of duties), and a
 #: group of another tenant (a foreign group) given use of another key.
 SOD_PRINCIPAL = "7a7a7a7a-1111-2222-3333-444444444444"
@@ -102,9 +106,10 @@ VAULTS = (
 SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
     "akv-prod": {},
     # Its only diagnostic setting sends metrics, not the audit log.
-    "akv-legacy": {"keyvault-rbac-authorization": FAIL, "keyvault-logging": FAIL},
+    "akv-legacy": {"keyvault-rbac-authorization": FAIL, "keyvault-logging": FAIL,
+                   "auditor-independent": FAIL},
     "akv-old": {"keyvault-rbac-authorization": ERROR, "keyvault-network-restricted": ERROR,
-                "keyvault-logging": ERROR},
+                "keyvault-logging": ERROR, "auditor-independent": ERROR},
 }
 
 

@@ -56,8 +56,21 @@ INSIGHTS_API_VERSIONS = ("2021-05-01-preview",)
 DIAGNOSTIC_SETTINGS = "/providers/microsoft.insights/diagnosticsettings"
 ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions/"
 TENANT = "11111111-2222-3333-4444-555555555555"
-#: The only bearer token the stand-in accepts (handed out by the test credential).
-TOKEN = "standin-access-token"
+#: The object id of the identity the stand-in's token signs in as (the auditor).
+AUDITOR_OID = "a0d1a0d1-1111-2222-3333-444444444444"
+
+
+def _unsigned_jwt(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'typ': 'JWT', 'alg': 'none'})}.{part(claims)}.standin-signature"
+
+
+#: The only bearer token the stand-in accepts (handed out by the test credential): shaped
+#: as Entra ID's, with the claims the audit reads (never signed: only this server checks it).
+TOKEN = _unsigned_jwt({"oid": AUDITOR_OID, "tid": TENANT, "upn": "auditor@contoso.example",
+                       "aud": "https://vault.azure.net"})
 CHALLENGE = (f'Bearer authorization="https://login.microsoftonline.com/{TENANT}", '
              'resource="https://vault.azure.net"')
 CURVES = {"P-256": 32, "P-384": 48, "P-521": 66, "P-256K": 32}

@@ -9,6 +9,8 @@ import pytest
 
 from pytest_cryptoaudit.budget import RequestBudgets
 from pytest_cryptoaudit.lab.keyvault_standin import (
+    AUDITOR_OID,
+    TENANT,
     StoredKey,
     access_policy,
     diagnostic_setting,
@@ -156,9 +158,10 @@ def test_a_subscription_names_its_vaults_and_their_properties(keyvault_standin):
     assert standin.calls["Vaults_ListBySubscription"] == 1
 
 
-ADMINISTRATOR, CRYPTO_USER, ENCRYPTION_USER, READER = (
+ADMINISTRATOR, CRYPTO_USER, ENCRYPTION_USER, READER, CRYPTO_OFFICER = (
     "00482a5a-887f-4fb3-b363-3b7fe8e74483", "12338af0-0e69-4776-bea7-57ae8d297424",
-    "e147488a-f6f5-4113-8e2d-b22465e65bf6", "21090545-7ca7-4776-b22c-e363652d74d2")
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6", "21090545-7ca7-4776-b22c-e363652d74d2",
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603")
 
 
 def rbac_vault(standin, count: int = 2) -> str:
@@ -298,3 +301,31 @@ def test_an_unknown_subscription_is_an_error_naming_it(keyvault_standin):
     assert "not found in the listed subscriptions" in attempt.system.unreadable[
         "vault_properties"]
     assert "not found" in attempt.keys[0].unreadable["managed.access"]
+
+
+def test_the_auditor_is_the_token_s_object_id_and_its_rbac_rights_are_named(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 2)
+    standin.role_assignments = [
+        role_assignment(vault_id, READER, AUDITOR_OID),
+        role_assignment(f"{vault_id}/keys/key-0001", CRYPTO_OFFICER, AUDITOR_OID)]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    attributes = attempt.system.attributes
+    assert attributes["auditor_identity"] == {"id": AUDITOR_OID, "tenant": TENANT}
+    assert attributes["auditor_names"] == ["auditor@contoso.example"]
+    (right,) = attributes["auditor_admin_rights"]
+    assert "Key Vault Crypto Officer" in right and "key-0001" in right
+    assert right.endswith("delete, export, manage"), right
+    assert "Microsoft Graph" in attributes["auditor_notes"][0]
+
+
+def test_the_auditor_s_rights_are_unreadable_when_access_is(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.forbidden_scopes.add(vault_id.lower())
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    assert "auditor_admin_rights" not in attempt.system.attributes
+    reason = attempt.system.unreadable["auditor_admin_rights"]
+    assert "key-0000" in reason and "AuthorizationFailed" in reason, reason

@@ -16,7 +16,7 @@ from pytest_cryptoaudit.lab.estate_keyvault import (
     SYSTEM_EXPECT,
     config_toml,
 )
-from pytest_cryptoaudit.lab.keyvault_standin import TOKEN
+from pytest_cryptoaudit.lab.keyvault_standin import AUDITOR_OID, TOKEN
 
 from .conftest import TOKEN_ENV
 
@@ -69,6 +69,9 @@ def assert_findings_say_what(by_uid, uids) -> None:
     assert FOREIGN_GROUP in message("rbac-foreign-group", "kms-policy-principals")
     assert "Recoverable+Purgeable" in message("legacy-purgeable", "keyvault-purge-protection")
     assert "403" in message("denied", "discovery-complete")
+    independence = message("azure-keyvault:akv-legacy", "auditor-independent")
+    assert AUDITOR_OID in independence and "access policy 1" in independence, independence
+    assert "delete" in independence, independence
     logging = message("azure-keyvault:akv-legacy", "keyvault-logging")
     assert "1 diagnostic settings, none sending AuditEvent" in logging, logging
     old = message("azure-keyvault:akv-old", "keyvault-rbac-authorization")

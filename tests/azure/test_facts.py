@@ -243,3 +243,30 @@ def test_audit_logging_needs_the_audit_category_and_a_destination(logs, destinat
     assert found["audit_logged"] is logged
     assert found["settings"] == 1
     assert bool(found["audit_settings"]) is logged
+
+
+def test_token_claims_are_read_only_from_a_jwt():
+    from pytest_cryptoaudit.lab.keyvault_standin import AUDITOR_OID, TOKEN
+    from pytest_cryptoaudit.providers.azure_keyvault.independence import token_claims
+
+    assert token_claims(TOKEN)["oid"] == AUDITOR_OID
+    assert token_claims("opaque-token") == {}
+    assert token_claims("a.!!!not-base64!!!.c") == {}
+
+
+def test_a_token_without_an_object_id_leaves_the_auditor_unknown():
+    from pytest_cryptoaudit.providers.azure_keyvault.independence import auditor_facts, auditor_of
+
+    @dataclasses.dataclass
+    class Token:
+        token: str
+
+    class Credential:
+        def get_token(self, *scopes):
+            return Token("opaque-token")
+
+    identity, names, why = auditor_of(Credential(), "https://management.azure.com/.default")
+    assert (identity, names) == ({}, [])
+    assert why == "the access token names no object id (oid claim)"
+    attributes, unreadable = auditor_facts(identity, names, why, [])
+    assert attributes == {} and unreadable["auditor_identity"] == why

@@ -40,6 +40,7 @@ from .facts import (
     rotation_of,
     text,
 )
+from .independence import auditor_facts, auditor_of
 from .options import AzureKeyVaultOptions
 
 NOT_FETCHED = "not fetched: no selected control needs it"
@@ -53,8 +54,9 @@ FETCHES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(ROTATION_FACTS, ("keys:GetKeyRotationPolicy",)),
     "rotated": ("keys:GetKeyVersions",),
     # In a vault authorised by Azure RBAC; access policies come with the vault listing.
-    "managed.access": ("authorization:RoleAssignments_ListForScope",
-                       "authorization:RoleDefinitions_GetById"),
+    **dict.fromkeys(("managed.access", "auditor_admin_rights"),
+                    ("authorization:RoleAssignments_ListForScope",
+                     "authorization:RoleDefinitions_GetById")),
     "vault_logging": ("insights:DiagnosticSettings_List",),
 }
 
@@ -90,7 +92,7 @@ class VaultDiscovery:
         self.context = context
         self.rotation = context.needs(*ROTATION_FACTS)
         self.versions = context.needs("rotated")
-        self.access = context.needs("managed.access")
+        self.access = context.needs("managed.access", "auditor_admin_rights")
         self.logging = context.needs("vault_logging")
         self.errors = api_errors()
         self.found: list[Read] = []
@@ -108,6 +110,10 @@ class VaultDiscovery:
         self.role_errors: dict[str, str] = {}
         #: Audit logging of each vault with ARM properties (by URL), or its "unreadable".
         self.diagnostics: dict[str, dict[str, Any]] = {}
+        #: Who signed in (object id, tenant), the other names it goes by, or why unknown.
+        self.auditor: dict[str, str] = {}
+        self.auditor_names: list[str] = []
+        self.auditor_unknown: str | None = "not signed in"
 
     def run(self, system_name: str) -> None:
         try:
@@ -115,6 +121,7 @@ class VaultDiscovery:
         except CredentialError as exc:
             self.failures.append((f"cannot sign in: {exc}", None))
             return
+        self._sign_in()
         pool = ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="cryptoaudit-akv")
         try:
             self.audited = urls = self._vault_urls(pool)
@@ -131,6 +138,23 @@ class VaultDiscovery:
                 system_name, n, len(self.failures), expected=len(reads)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _sign_in(self) -> None:
+        """Who the audit signs in as, from the claims of its Resource Manager token."""
+        assert self.clients is not None
+        scope = f"{self.options.arm_endpoint.rstrip('/')}/.default"
+        try:
+            self.auditor, self.auditor_names, self.auditor_unknown = auditor_of(
+                self.clients.credential, scope)
+        except self.errors as exc:
+            self.auditor_unknown = f"cannot get an access token: {describe(exc)}"
+
+    def auditor_facts(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """``auditor_identity`` and ``auditor_admin_rights`` (CEK-09 independence)."""
+        access = [(r.subject.uid, r.fields["managed"].access,
+                   r.fields["unreadable"].get("managed.access"))
+                  for r in self.found if r.fields and "managed" in r.fields]
+        return auditor_facts(self.auditor, self.auditor_names, self.auditor_unknown, access)
 
     def _vault_urls(self, pool: ThreadPoolExecutor) -> list[str]:
         """The listed vault URLs and every vault of the listed subscriptions, once each."""
