@@ -34,6 +34,7 @@ from .facts import (
     newest,
     origin_of,
 )
+from .independence import auditor_facts, auditor_member
 from .options import GcpKmsOptions
 from .resource_manager import DEFAULT_ENDPOINT, organization_projects, session
 
@@ -42,9 +43,9 @@ NOT_FETCHED = "not fetched: no selected control needs it"
 PROGRESS_EVERY = 1
 #: Fact -> the calls that fill it, for the calls made only when a selected control needs it.
 #: Listing locations, key rings, crypto keys and versions is always done.
-FETCHES: dict[str, tuple[str, ...]] = {
-    "managed.access": ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy"),
-}
+FETCHES: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("managed.access", "auditor_admin_rights"),
+    ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy"))
 #: IAM policy version 3 returns conditional bindings as they are.
 POLICY_VERSION = 3
 
@@ -96,6 +97,9 @@ class GcpDiscovery:
         self.projects: list[str] = sorted(options.projects)
         self.client: Any = None
         self.retry: Any = None
+        #: The IAM member the audit calls as, or why it cannot be told.
+        self.auditor: str | None = None
+        self.auditor_unknown: str | None = "no client"
 
     # -- the run (controller thread) ---------------------------------------------------------
 
@@ -106,6 +110,7 @@ class GcpDiscovery:
             self.failures.append((f"cannot make the Cloud KMS client: {describe(exc)}", None))
             return
         self.retry = retry(self.options, self.log)
+        self._identify()
         if self.options.organization:
             self._organization(self.options.organization)
         scopes = [(p, loc) for p in self.projects for loc in self._locations(p)]
@@ -127,6 +132,22 @@ class GcpDiscovery:
                 system_name, n, len(self.failures), expected=len(keys)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _identify(self) -> None:
+        from .clients import credentials
+
+        try:
+            self.auditor, self.auditor_unknown = auditor_member(self.options,
+                                                                credentials(self.options))
+        except self.errors as exc:
+            self.auditor, self.auditor_unknown = None, describe(exc)
+
+    def auditor_facts(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """``auditor_identity`` and ``auditor_admin_rights`` (CEK-09 independence)."""
+        access = [(r.name, r.fields["managed"].access,
+                   r.fields["unreadable"].get("managed.access"))
+                  for r in self.found if r.fields and "managed" in r.fields]
+        return auditor_facts(self.auditor, self.auditor_unknown, access)
 
     def _organization(self, organization: str) -> None:
         """Add the organization's projects to the audited ones (and to the trusted ones:
