@@ -1,6 +1,6 @@
 """Azure Key Vault's own checks: recoverability (soft delete, purge protection), key
 expiry, HSM protection and certificate renewal per key; the permission model and network
-exposure of each vault per system. Rotation, state, origin and deletion are
+exposure and audit logging of each vault per system. Rotation, state, origin and deletion are
 the generic managed-key checks (``managed_keys.py``), which Key Vault keys get through
 their typed facts."""
 
@@ -196,3 +196,29 @@ def test_keyvault_network_restricted(crypto_system: SystemRecord, crypto_policy:
         f"reachable from any network: {'; '.join(open_vaults)}; tier {tier} requires a "
         "private network")
     crypto_note(f"open to any network, accepted at tier {tier}: {'; '.join(open_vaults)}")
+
+
+@pytest.mark.control(
+    "CEK-09", check="keyvault-logging",
+    references=[CIS_AZURE, "ISO/IEC 27001:2022 A.8.15", ISO27001_A824],
+    remediation="Add a diagnostic setting to the vault that sends the AuditEvent category "
+                "(or the audit or allLogs category group) to a Log Analytics workspace, a "
+                "storage account or an event hub.",
+    applies_to=AZURE, requires=["vault_logging"],
+)
+def test_keyvault_logging(crypto_system: SystemRecord) -> None:
+    """Every vault sends its audit log (every key operation, AuditEvent) to a destination
+    through a diagnostic setting, so that key use is continuously recorded."""
+    logging: dict[str, Any] = crypto_system.attributes["vault_logging"]
+    silent = sorted(f"{url} ({found['settings']} diagnostic settings, none sending AuditEvent "
+                    "to a destination)"
+                    for url, found in logging.items()
+                    if "unreadable" not in found and not found["audit_logged"])
+    unknown = sorted(f"{url}: {found['unreadable']}"
+                     for url, found in logging.items() if "unreadable" in found)
+    assert not silent, "no audit log: " + "; ".join(silent) + (
+        f" (also unreadable: {'; '.join(unknown)})" if unknown else "")
+    if unknown:
+        raise CryptoAuditError(f"cannot tell whether key use is logged: {'; '.join(unknown)}")
+    if not logging:
+        raise CryptoAuditError("no vault audited: nothing shows that key use is logged")

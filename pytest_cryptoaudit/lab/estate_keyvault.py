@@ -17,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from .keyvault_standin import (
+    AUDITOR_OID,
     TENANT,
     TOKEN,
     KeyVaultStandIn,
     StoredCertificate,
     StoredKey,
     access_policy,
+    diagnostic_setting,
+    role_assignment,
     vault_resource,
 )
 from .processes import ensure_running, start_process, wait_until
@@ -51,8 +54,31 @@ LEGACY = {"rbac": False, "public_network_access": "Enabled", "default_action": "
           "private_endpoints": 0, "purge_protection": False, "retention_days": 7,
           "access_policies": [
               access_policy("0a0a0a0a-1111-2222-3333-444444444444", ["all"]),
+              # The auditing identity may purge keys: the audit is not independent.
+              access_policy(AUDITOR_OID, ["get", "list", "purge"]),
               access_policy("0b0b0b0b-1111-2222-3333-444444444444",
                             ["get", "list", "decrypt", "unwrapKey"], tenant=FOREIGN_TENANT)]}
+
+
+#: Built-in role definitions (their fixed GUIDs) the planted role assignments use.
+KV_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+KV_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+KV_ENCRYPTION_USER = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+KV_READER = "21090545-7ca7-4776-b22c-e363652d74d2"
+#: Role assignments of the RBAC vault (akv-prod), every key reached: an application that
+#: only wraps and unwraps, and a reader of metadata. Both clean.
+VAULT_ROLES = ((KV_ENCRYPTION_USER, "5e5e5e5e-1111-2222-3333-444444444444", "ServicePrincipal"),
+               (KV_READER, "6f6f6f6f-1111-2222-3333-444444444444", "Group"),
+               (KV_READER, AUDITOR_OID, "User"))
+#: A principal that administers the vault and uses one key (separation of duties), and a
+#: group of another tenant (a foreign group) given use of another key.
+SOD_PRINCIPAL = "7a7a7a7a-1111-2222-3333-444444444444"
+FOREIGN_GROUP = "8b8b8b8b-1111-2222-3333-444444444444"
+KEY_ROLES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "rbac-admin-and-user": ((KV_ADMINISTRATOR, SOD_PRINCIPAL, "User"),
+                            (KV_CRYPTO_USER, SOD_PRINCIPAL, "User")),
+    "rbac-foreign-group": ((KV_ENCRYPTION_USER, FOREIGN_GROUP, "ForeignGroup"),),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +105,11 @@ VAULTS = (
 #: Outcomes of the system-level checks (vault properties), per system.
 SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
     "akv-prod": {},
-    "akv-legacy": {"keyvault-rbac-authorization": FAIL},
-    "akv-old": {"keyvault-rbac-authorization": ERROR, "keyvault-network-restricted": ERROR},
+    # Its only diagnostic setting sends metrics, not the audit log.
+    "akv-legacy": {"keyvault-rbac-authorization": FAIL, "keyvault-logging": FAIL,
+                   "auditor-independent": FAIL},
+    "akv-old": {"keyvault-rbac-authorization": ERROR, "keyvault-network-restricted": ERROR,
+                "keyvault-logging": ERROR, "auditor-independent": ERROR},
 }
 
 
@@ -139,6 +168,8 @@ ESTATE: tuple[PlantedKey, ...] = (
     PlantedKey("weak-old-key", age_days=800, rotation_policy=None,
                expect={"key-age": FAIL, "kms-rotation-enabled": FAIL}),
     PlantedKey("denied", forbidden=True, expect={"discovery-complete": ERROR}),
+    PlantedKey("rbac-admin-and-user", expect={"kms-separation-of-duties": FAIL}),
+    PlantedKey("rbac-foreign-group", expect={"kms-policy-principals": FAIL}),
     PlantedKey("legacy-purgeable", vault="akv-legacy",
                expect={"keyvault-purge-protection": FAIL, "kms-policy-principals": FAIL,
                        # its first access policy both manages and uses the key
@@ -202,6 +233,16 @@ def seed(standins: Mapping[str, KeyVaultStandIn], now: datetime | None = None) -
             resource = vault_resource(vault.system, standin.url, vault.subscription,
                                       tenant=TENANT, **vault.resource)
             standin.arm[vault.subscription] = [("vaults", resource)]
+            standin.diagnostic_settings[resource["id"].lower()] = (
+                [diagnostic_setting(resource["id"], "audit-to-workspace",
+                                    category=None, category_group="audit")]
+                if vault.resource.get("rbac") else
+                [diagnostic_setting(resource["id"], "metrics-only", enabled=False)])
+            if vault.resource.get("rbac"):
+                standin.role_assignments = [
+                    *(role_assignment(resource["id"], *role) for role in VAULT_ROLES),
+                    *(role_assignment(f"{resource['id']}/keys/{label}", *role)
+                      for label, roles in KEY_ROLES.items() for role in roles)]
     uids = {}
     for planted in ESTATE:
         standin = standins[planted.vault]

@@ -9,6 +9,11 @@ and the project's locations. Lists page with ``pageSize`` / ``pageToken`` /
 "status"}}``); a project that exceeds its request budget gets 429 ``RESOURCE_EXHAUSTED``, as
 Cloud KMS does past its read quota. No key material exists here, and anonymous callers are
 served (the audit passes ``AnonymousCredentials`` to the official SDK).
+
+It also answers Cloud Resource Manager API v3 ``projects.list`` and ``folders.list``
+(``GET /v3/projects?parent=...``, ``GET /v3/folders?parent=...``: the direct children of an
+organization or folder, ``pageSize`` / ``pageToken`` paging, projects pending deletion left
+out), so an organization's projects can be discovered.
 """
 
 from __future__ import annotations
@@ -68,6 +73,25 @@ class Estate:
     import_jobs: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     refusals: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+    #: Resource Manager ``Project`` and ``Folder`` resources by name (``projects/NUMBER``,
+    #: ``folders/NUMBER``), each naming its ``parent``.
+    projects: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    folders: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def add_project(self, project_id: str, parent: str, state: str = "ACTIVE") -> None:
+        """A project under ``parent`` (``organizations/N`` or ``folders/N``)."""
+        name = f"projects/{100000 + len(self.projects)}"
+        self.projects[name] = {"name": name, "parent": parent, "projectId": project_id,
+                               "state": state, "displayName": project_id,
+                               "createTime": "2025-01-01T00:00:00Z", "etag": "W/\"1\""}
+
+    def add_folder(self, parent: str, display_name: str) -> str:
+        """A folder under ``parent``; returns its name."""
+        name = f"folders/{500000 + len(self.folders)}"
+        self.folders[name] = {"name": name, "parent": parent, "displayName": display_name,
+                              "state": "ACTIVE", "createTime": "2025-01-01T00:00:00Z",
+                              "etag": "W/\"1\""}
+        return name
 
     def children(self, method: str, parent: str) -> list[dict[str, Any]]:
         """The resources a list method returns under ``parent``, in name order."""
@@ -151,6 +175,8 @@ class CloudKmsStandIn:
 
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         """The HTTP status and JSON body for one GET."""
+        if path in ("/v3/projects", "/v3/folders"):
+            return self._resource_manager(path.rsplit("/", 1)[1], query)
         for pattern, method, field in ROUTES:
             match = pattern.match(path)
             if match is None:
@@ -174,9 +200,26 @@ class CloudKmsStandIn:
             return (200, found) if found is not None else _error(404, f"{name} not found.")
         return _error(404, f"no route for {path}")
 
+    def _resource_manager(self, collection: str,
+                          query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+        method = "ListProjects" if collection == "projects" else "ListFolders"
+        parent = query.get("parent", [""])[0]
+        if not parent.startswith(("organizations/", "folders/")):
+            return _error(400, "Request contains an invalid argument: parent.")
+        with self._lock:
+            self.requests[method] += 1
+        refused = self.estate.refusals.get((method, parent))
+        if refused is not None:
+            return _error(refused, f"The caller does not have permission on '{parent}'.")
+        table = self.estate.projects if collection == "projects" else self.estate.folders
+        items = [item for _, item in sorted(table.items())
+                 if item["parent"] == parent and item["state"] == "ACTIVE"]
+        return self._page(method, parent, collection, query, items)
+
     def _page(self, method: str, parent: str, field: str,
-              query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
-        items = self.estate.children(method, parent)
+              query: dict[str, list[str]],
+              items: list[dict[str, Any]] | None = None) -> tuple[int, dict[str, Any]]:
+        items = self.estate.children(method, parent) if items is None else items
         try:
             size = min(int(query.get("pageSize", ["0"])[0]) or self.page_size, MAX_PAGE_SIZE)
             start = int(query.get("pageToken", ["0"])[0].removeprefix("p") or 0)
@@ -185,7 +228,7 @@ class CloudKmsStandIn:
         body: dict[str, Any] = {field: items[start:start + size]}
         if start + size < len(items):
             body["nextPageToken"] = f"p{start + size}"
-        if method != "ListLocations":
+        if method not in ("ListLocations", "ListProjects", "ListFolders"):
             body["totalSize"] = len(items)
         return 200, body
 

@@ -13,7 +13,10 @@ SDK (``azure-keyvault-keys``, ``azure-keyvault-certificates``) without patching 
   test CA the client is given (the SDK sends bearer tokens over TLS only);
 * Azure Resource Manager, for the vault resources of a subscription: list vaults and
   Managed HSMs (``Microsoft.KeyVault`` 2023-07-01), with their soft delete, purge
-  protection, RBAC or access policies, network rules and private endpoints;
+  protection, RBAC or access policies, network rules and private endpoints; the role
+  assignments at, above and below a scope and role definitions by id
+  (``Microsoft.Authorization`` 2022-04-01); the diagnostic settings of a vault
+  (``Microsoft.Insights`` 2021-05-01-preview);
 * throttling: past ``requests_per_window`` requests in ``window_seconds`` it answers ``429``
   with ``Retry-After``, as the service does past its per-vault request budget.
 
@@ -45,9 +48,29 @@ from .tls_pki import LeafSpec, issue_ca, issue_leaf
 API_VERSIONS = ("7.4", "7.5", "7.6")
 #: Versions of the Microsoft.KeyVault resource provider (ARM) the stand-in answers.
 ARM_API_VERSIONS = ("2023-07-01", "2024-11-01")
+#: Versions of Microsoft.Authorization the stand-in answers.
+AUTHORIZATION_API_VERSIONS = ("2022-04-01",)
+ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments"
+#: Versions of Microsoft.Insights (Azure Monitor) the stand-in answers.
+INSIGHTS_API_VERSIONS = ("2021-05-01-preview",)
+DIAGNOSTIC_SETTINGS = "/providers/microsoft.insights/diagnosticsettings"
+ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions/"
 TENANT = "11111111-2222-3333-4444-555555555555"
-#: The only bearer token the stand-in accepts (handed out by the test credential).
-TOKEN = "standin-access-token"
+#: The object id of the identity the stand-in's token signs in as (the auditor).
+AUDITOR_OID = "a0d1a0d1-1111-2222-3333-444444444444"
+
+
+def _unsigned_jwt(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'typ': 'JWT', 'alg': 'none'})}.{part(claims)}.standin-signature"
+
+
+#: The only bearer token the stand-in accepts (handed out by the test credential): shaped
+#: as Entra ID's, with the claims the audit reads (never signed: only this server checks it).
+TOKEN = _unsigned_jwt({"oid": AUDITOR_OID, "tid": TENANT, "upn": "auditor@contoso.example",
+                       "aud": "https://vault.azure.net"})
 CHALLENGE = (f'Bearer authorization="https://login.microsoftonline.com/{TENANT}", '
              'resource="https://vault.azure.net"')
 CURVES = {"P-256": 32, "P-384": 48, "P-521": 66, "P-256K": 32}
@@ -222,6 +245,15 @@ class KeyVaultStandIn:
         #: ARM resources this server lists, by subscription: ``(type, resource JSON)``
         #: with type ``vaults`` or ``managedHSMs``.
         self.arm: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        #: Role assignments (``Microsoft.Authorization/roleAssignments`` JSON), listed for
+        #: any scope they are at, above or below; custom role definitions by full id.
+        self.role_assignments: list[dict[str, Any]] = []
+        self.role_definitions: dict[str, dict[str, Any]] = {}
+        #: Diagnostic settings of each resource, by resource id in lower case.
+        self.diagnostic_settings: dict[str, list[dict[str, Any]]] = {}
+        #: Scopes (lower case) whose role assignments and diagnostic settings the caller
+        #: may not read: 403.
+        self.forbidden_scopes: set[str] = set()
         self._lock = threading.Lock()
         context = self._tls_context(folder)
         self.server = ThreadingHTTPServer((LOOPBACK, 0), _handler(self))
@@ -306,8 +338,38 @@ class KeyVaultStandIn:
             return 200, vault.certificate_bundle(cert), "GetCertificate"
         return 404, _error("NotFound", f"no operation at {path}"), "Unknown"
 
+    @staticmethod
+    def arm_versions(path: str) -> tuple[str, ...]:
+        """The API versions of the resource provider a path belongs to."""
+        lowered = path.lower()
+        if ROLE_ASSIGNMENTS in lowered or ROLE_DEFINITIONS in lowered:
+            return AUTHORIZATION_API_VERSIONS
+        if DIAGNOSTIC_SETTINGS in lowered:
+            return INSIGHTS_API_VERSIONS
+        return ARM_API_VERSIONS
+
     def arm_route(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
-        """``GET /subscriptions/{id}/providers/Microsoft.KeyVault/{vaults|managedHSMs}``."""
+        """``GET /subscriptions/{id}/providers/Microsoft.KeyVault/{vaults|managedHSMs}``,
+        ``{scope}/providers/Microsoft.Authorization/roleAssignments`` and
+        ``/subscriptions/{id}/providers/Microsoft.Authorization/roleDefinitions/{guid}``."""
+        lowered = path.rstrip("/").lower()
+        if lowered.endswith(ROLE_ASSIGNMENTS):
+            return self._role_assignments(path[:len(lowered) - len(ROLE_ASSIGNMENTS)], query)
+        if lowered.endswith(DIAGNOSTIC_SETTINGS):
+            resource = lowered[:-len(DIAGNOSTIC_SETTINGS)]
+            if resource in self.forbidden_scopes:
+                return 403, _error("AuthorizationFailed", "The client does not have "
+                                   "authorization to perform action 'microsoft.insights/"
+                                   f"diagnosticSettings/read' over scope '{resource}'."), \
+                    "DiagnosticSettings_List"
+            return (200, {"value": self.diagnostic_settings.get(resource, [])},
+                    "DiagnosticSettings_List")
+        if ROLE_DEFINITIONS in lowered:
+            definition = self.role_definitions.get(lowered)
+            if definition is None:
+                return 404, _error("RoleDefinitionDoesNotExist", "The specified role "
+                                   "definition does not exist."), "RoleDefinitions_GetById"
+            return 200, definition, "RoleDefinitions_GetById"
         parts = [part for part in path.split("/") if part]
         if (len(parts) != 5 or parts[2] != "providers" or parts[3] != "Microsoft.KeyVault"
                 or parts[4] not in ("vaults", "managedHSMs")):
@@ -319,6 +381,22 @@ class KeyVaultStandIn:
                                f"The subscription '{parts[1]}' could not be found."), operation
         items = [item for kind, item in self.arm[parts[1]] if kind == parts[4]]
         return 200, self.page(items, path, query), operation
+
+    def _role_assignments(self, scope: str,
+                          query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
+        operation = "RoleAssignments_ListForScope"
+        scope = scope.rstrip("/").lower()
+        if scope in self.forbidden_scopes:
+            return 403, _error("AuthorizationFailed", "The client does not have authorization "
+                               "to perform action 'Microsoft.Authorization/roleAssignments/"
+                               f"read' over scope '{scope}'."), operation
+        found = []
+        for assignment in self.role_assignments:
+            at = str(assignment["properties"]["scope"]).rstrip("/").lower()
+            if at == scope or scope.startswith(at + "/") or at.startswith(scope + "/"):
+                found.append(assignment)
+        path = f"{scope}{ROLE_ASSIGNMENTS}"
+        return 200, self.page(found, path, query), operation
 
     def _key_route(self, parts: list[str], path: str,
                    query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
@@ -365,7 +443,7 @@ def _handler(standin: KeyVaultStandIn) -> type[BaseHTTPRequestHandler]:
                            {"WWW-Authenticate": CHALLENGE})
                 return
             arm = split.path.startswith("/subscriptions/")
-            versions = ARM_API_VERSIONS if arm else API_VERSIONS
+            versions = standin.arm_versions(split.path) if arm else API_VERSIONS
             if query.get("api-version", [""])[0] not in versions:
                 self._send(400, _error("BadParameter", "The specified version "
                                        f"{query.get('api-version')} is not recognized."))
@@ -434,3 +512,45 @@ def access_policy(object_id: str, keys: list[str], tenant: str = TENANT) -> dict
     """One access policy entry of a vault (key permissions only)."""
     return {"tenantId": tenant, "objectId": object_id,
             "permissions": {"keys": keys, "secrets": [], "certificates": []}}
+
+
+def role_assignment(scope: str, role: str, principal_id: str, principal_type: str = "User",
+                    condition: str | None = None) -> dict[str, Any]:
+    """One ``Microsoft.Authorization/roleAssignments`` resource (2022-04-01 shape) of the
+    role definition GUID ``role`` at ``scope``."""
+    subscription = scope.strip("/").split("/")[1] if scope.startswith("/subscriptions/") else ""
+    name = secrets.token_hex(16)
+    definition = (f"/subscriptions/{subscription}" if subscription else "") + \
+        f"/providers/Microsoft.Authorization/roleDefinitions/{role}"
+    properties: dict[str, Any] = {
+        "roleDefinitionId": definition, "principalId": principal_id,
+        "principalType": principal_type, "scope": scope, "createdOn": "2026-01-05T10:00:00Z",
+        "updatedOn": "2026-01-05T10:00:00Z", "createdBy": None, "updatedBy": None,
+        "delegatedManagedIdentityResourceId": None, "description": None}
+    if condition:
+        properties.update(condition=condition, conditionVersion="2.0")
+    return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            "name": name, "type": "Microsoft.Authorization/roleAssignments",
+            "properties": properties}
+
+
+def diagnostic_setting(resource_id: str, name: str, *, category: str | None = "AuditEvent",
+                       category_group: str | None = None, enabled: bool = True,
+                       destination: str | None = "workspaceId") -> dict[str, Any]:
+    """One ``Microsoft.Insights/diagnosticSettings`` resource (2021-05-01-preview shape) of
+    a vault: one log entry, sent to one destination (None: to none)."""
+    properties: dict[str, Any] = {
+        "storageAccountId": None, "serviceBusRuleId": None, "workspaceId": None,
+        "eventHubAuthorizationRuleId": None, "eventHubName": None,
+        "marketplacePartnerId": None, "logAnalyticsDestinationType": None,
+        "metrics": [{"category": "AllMetrics", "enabled": True, "timeGrain": None,
+                     "retentionPolicy": {"enabled": False, "days": 0}}],
+        "logs": [{"category": category, "categoryGroup": category_group, "enabled": enabled,
+                  "retentionPolicy": {"enabled": False, "days": 0}}]}
+    if destination:
+        properties[destination] = ("/subscriptions/00000000-0000-4000-8000-0000000000ff/"
+                                   "resourceGroups/rg-logs/providers/Microsoft."
+                                   "OperationalInsights/workspaces/audit")
+    return {"id": f"{resource_id}/providers/microsoft.insights/diagnosticSettings/{name}",
+            "name": name, "type": "Microsoft.Insights/diagnosticSettings",
+            "properties": properties}

@@ -8,7 +8,15 @@ import time
 import pytest
 
 from pytest_cryptoaudit.budget import RequestBudgets
-from pytest_cryptoaudit.lab.keyvault_standin import StoredKey, access_policy, vault_resource
+from pytest_cryptoaudit.lab.keyvault_standin import (
+    AUDITOR_OID,
+    TENANT,
+    StoredKey,
+    access_policy,
+    diagnostic_setting,
+    role_assignment,
+    vault_resource,
+)
 from pytest_cryptoaudit.providers.azure_keyvault import clients
 from pytest_cryptoaudit.providers.azure_keyvault.clients import READ
 
@@ -150,13 +158,137 @@ def test_a_subscription_names_its_vaults_and_their_properties(keyvault_standin):
     assert standin.calls["Vaults_ListBySubscription"] == 1
 
 
-def test_an_rbac_vault_reports_no_access_policies(keyvault_standin):
+ADMINISTRATOR, CRYPTO_USER, ENCRYPTION_USER, READER, CRYPTO_OFFICER = (
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483", "12338af0-0e69-4776-bea7-57ae8d297424",
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6", "21090545-7ca7-4776-b22c-e363652d74d2",
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603")
+
+
+def rbac_vault(standin, count: int = 2) -> str:
+    """An RBAC vault of ``count`` keys listed by its subscription; returns its resource id."""
+    plant_keys(standin, count)
+    resource = vault_resource("kv1", standin.url, SUBSCRIPTION)
+    standin.arm[SUBSCRIPTION] = [("vaults", resource)]
+    return resource["id"]
+
+
+def test_an_rbac_vault_reads_role_assignments_at_above_and_below_the_vault(keyvault_standin):
     standin = keyvault_standin()
-    plant_keys(standin, 1)
-    standin.arm[SUBSCRIPTION] = [("vaults", vault_resource("kv1", standin.url, SUBSCRIPTION))]
-    attempt = discover(standin, subscriptions=[SUBSCRIPTION], arm_endpoint=standin.url)
-    assert attempt.keys[0].managed.access is None
-    assert attempt.system.attributes["vault_properties"][standin.url]["rbac"] is True
+    vault_id = rbac_vault(standin)
+    standin.role_assignments = [
+        role_assignment(f"/subscriptions/{SUBSCRIPTION}", ADMINISTRATOR, "sub-admin"),
+        role_assignment(vault_id, READER, "reader"),
+        role_assignment(vault_id, ENCRYPTION_USER, "app-sp", "ServicePrincipal"),
+        role_assignment(f"{vault_id}/keys/key-0001", CRYPTO_USER, "key-user"),
+        role_assignment(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/other", ADMINISTRATOR,
+                        "elsewhere"),
+        role_assignment(vault_id, ENCRYPTION_USER, "partner-group", "ForeignGroup"),
+    ]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    assert not attempt.errors, attempt.errors
+    first, second = (key.managed.access for key in attempt.keys)
+    # The reader holds no action on keys; the other resource group's admin reaches nothing.
+    assert sorted((g.principal, g.kind.value, g.outside) for g in first) == [
+        ("app-sp", "role", False), ("partner-group", "group", True),
+        ("sub-admin", "user", False)]
+    assert {g.principal for g in second} == {"app-sp", "partner-group", "sub-admin", "key-user"}
+    (user,) = [g for g in second if g.principal == "key-user"]
+    assert [a.value for a in user.actions] == ["export", "manage", "use"]
+    assert user.source == "rbac" and "Key Vault Crypto User" in user.ref
+    assert standin.calls["RoleAssignments_ListForScope"] == 1
+    assert standin.calls["RoleDefinitions_GetById"] == 0  # all built in
+
+
+def test_a_custom_role_is_read_from_its_definition(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    custom = "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}".format(
+        SUBSCRIPTION, "c0ffee00-0000-4000-8000-000000000001")
+    standin.role_definitions[custom.lower()] = {
+        "id": custom, "name": custom.rsplit("/", 1)[1],
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {"roleName": "Key unwrapper and purger", "type": "CustomRole",
+                       "permissions": [{"actions": [], "notActions": [],
+                                        "dataActions": ["Microsoft.KeyVault/vaults/keys/*"],
+                                        "notDataActions": [
+                                            "Microsoft.KeyVault/vaults/keys/backup/action",
+                                            "Microsoft.KeyVault/vaults/keys/release/action"]}]}}
+    assignment = role_assignment(vault_id, custom.rsplit("/", 1)[1], "custom-sp",
+                                 "ServicePrincipal", condition="@Resource[x] StringEquals 'y'")
+    standin.role_assignments = [assignment]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    (grant,) = attempt.keys[0].managed.access
+    assert [a.value for a in grant.actions] == ["delete", "manage", "use"]
+    assert grant.restricted and "Key unwrapper and purger" in grant.ref
+    assert standin.calls["RoleDefinitions_GetById"] == 1
+
+
+def test_unreadable_role_assignments_make_access_unreadable(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.forbidden_scopes.add(vault_id.lower())
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    key = attempt.keys[0]
+    assert key.managed.access is None
+    reason = key.unreadable["managed.access"]
+    assert "role assignments" in reason and "403" in reason and "AuthorizationFailed" in reason
+
+
+def test_an_unknown_role_definition_makes_access_unreadable(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.role_assignments = [role_assignment(vault_id, "deadbeef-0000-4000-8000-00000000000f",
+                                                "someone")]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    reason = attempt.keys[0].unreadable["managed.access"]
+    assert "deadbeef-0000-4000-8000-00000000000f" in reason and "404" in reason
+
+
+def test_role_assignments_are_not_read_when_no_control_needs_access(keyvault_standin):
+    standin = keyvault_standin()
+    rbac_vault(standin, 1)
+    attempt = discover(standin, controls={"CEK-21"}, vault_urls=[],
+                       subscriptions=[SUBSCRIPTION], arm_endpoint=standin.url)
+    assert standin.calls["RoleAssignments_ListForScope"] == 0
+    assert "not fetched" in attempt.keys[0].unreadable["managed.access"]
+
+
+def test_diagnostic_settings_tell_whether_each_vault_logs_audit_events(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.diagnostic_settings[vault_id.lower()] = [
+        diagnostic_setting(vault_id, "metrics"),  # AuditEvent, but no destination below
+        diagnostic_setting(vault_id, "all-logs", category=None, category_group="allLogs",
+                           destination="storageAccountId")]
+    standin.diagnostic_settings[vault_id.lower()][0]["properties"]["workspaceId"] = None
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    assert attempt.system.attributes["vault_logging"] == {standin.url: {
+        "audit_logged": True, "audit_settings": ["all-logs (storageAccountId)"], "settings": 2}}
+    assert standin.calls["DiagnosticSettings_List"] == 1
+
+
+def test_unreadable_diagnostic_settings_are_named_per_vault(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.forbidden_scopes.add(vault_id.lower())
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    reason = attempt.system.attributes["vault_logging"][standin.url]["unreadable"]
+    assert "diagnostic settings" in reason and "403" in reason, reason
+
+
+def test_diagnostic_settings_are_read_only_when_a_control_needs_them(keyvault_standin):
+    standin = keyvault_standin()
+    rbac_vault(standin, 1)
+    attempt = discover(standin, controls={"CEK-21"}, vault_urls=[],
+                       subscriptions=[SUBSCRIPTION], arm_endpoint=standin.url)
+    assert standin.calls["DiagnosticSettings_List"] == 0
+    assert "not fetched" in attempt.system.unreadable["vault_logging"]
 
 
 def test_an_unknown_subscription_is_an_error_naming_it(keyvault_standin):
@@ -169,3 +301,31 @@ def test_an_unknown_subscription_is_an_error_naming_it(keyvault_standin):
     assert "not found in the listed subscriptions" in attempt.system.unreadable[
         "vault_properties"]
     assert "not found" in attempt.keys[0].unreadable["managed.access"]
+
+
+def test_the_auditor_is_the_token_s_object_id_and_its_rbac_rights_are_named(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 2)
+    standin.role_assignments = [
+        role_assignment(vault_id, READER, AUDITOR_OID),
+        role_assignment(f"{vault_id}/keys/key-0001", CRYPTO_OFFICER, AUDITOR_OID)]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    attributes = attempt.system.attributes
+    assert attributes["auditor_identity"] == {"id": AUDITOR_OID, "tenant": TENANT}
+    assert attributes["auditor_names"] == ["auditor@contoso.example"]
+    (right,) = attributes["auditor_admin_rights"]
+    assert "Key Vault Crypto Officer" in right and "key-0001" in right
+    assert right.endswith("delete, export, manage"), right
+    assert "Microsoft Graph" in attributes["auditor_notes"][0]
+
+
+def test_the_auditor_s_rights_are_unreadable_when_access_is(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.forbidden_scopes.add(vault_id.lower())
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    assert "auditor_admin_rights" not in attempt.system.attributes
+    reason = attempt.system.unreadable["auditor_admin_rights"]
+    assert "key-0000" in reason and "AuthorizationFailed" in reason, reason

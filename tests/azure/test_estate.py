@@ -10,11 +10,13 @@ from typing import Any
 from pytest_cryptoaudit.lab.estate_keyvault import (
     CERTIFICATES,
     ESTATE,
+    FOREIGN_GROUP,
     FOREIGN_TENANT,
+    SOD_PRINCIPAL,
     SYSTEM_EXPECT,
     config_toml,
 )
-from pytest_cryptoaudit.lab.keyvault_standin import TOKEN
+from pytest_cryptoaudit.lab.keyvault_standin import AUDITOR_OID, TOKEN
 
 from .conftest import TOKEN_ENV
 
@@ -61,8 +63,17 @@ def assert_findings_say_what(by_uid, uids) -> None:
         return by_uid[uids.get(label, label)][check]["message"]
 
     assert FOREIGN_TENANT in message("legacy-purgeable", "kms-policy-principals")
+    sod = message("rbac-admin-and-user", "kms-separation-of-duties")
+    assert SOD_PRINCIPAL in sod and "Key Vault Administrator" in sod, sod
+    assert "ServicePrincipal" not in sod  # the vault's encryption-only application is clean
+    assert FOREIGN_GROUP in message("rbac-foreign-group", "kms-policy-principals")
     assert "Recoverable+Purgeable" in message("legacy-purgeable", "keyvault-purge-protection")
     assert "403" in message("denied", "discovery-complete")
+    independence = message("azure-keyvault:akv-legacy", "auditor-independent")
+    assert AUDITOR_OID in independence and "access policy 1" in independence, independence
+    assert "delete" in independence, independence
+    logging = message("azure-keyvault:akv-legacy", "keyvault-logging")
+    assert "1 diagnostic settings, none sending AuditEvent" in logging, logging
     old = message("azure-keyvault:akv-old", "keyvault-rbac-authorization")
     assert "subscriptions" in old, old
     legacy = message("azure-keyvault:akv-legacy", "keyvault-rbac-authorization")

@@ -10,7 +10,15 @@ from typing import Any
 import pydantic
 import pytest
 
+from pytest_cryptoaudit.facts import Action as Access
 from pytest_cryptoaudit.facts import KeyOrigin, ProtectionLevel
+from pytest_cryptoaudit.providers.azure_keyvault.arm import (
+    audit_logging,
+    definition_actions,
+    role_grants,
+    scope_covers,
+    vault_properties,
+)
 from pytest_cryptoaudit.providers.azure_keyvault.facts import (
     duration_days,
     origin_of,
@@ -164,3 +172,101 @@ def test_a_managed_hsm_is_always_rbac():
                                            "publicNetworkAccess": "Disabled"}}, managed_hsm=True)
     assert (hsm.url, hsm.rbac, hsm.managed_hsm, hsm.network_restricted) == (HSM, True, True,
                                                                             True)
+
+
+VAULT_ID = ("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1")
+
+
+@pytest.mark.parametrize(("scope", "reaches"), [
+    ("/", True), ("/subscriptions/s1", True), ("/subscriptions/S1/resourceGroups/RG", True),
+    (VAULT_ID, True), (f"{VAULT_ID}/keys/k1", True), (f"{VAULT_ID}/keys/k2", False),
+    ("/subscriptions/s1/resourceGroups/rg2", False), (f"{VAULT_ID}2", False),
+    ("/subscriptions/s12", False),
+])
+def test_which_role_assignment_scopes_reach_a_key(scope, reaches):
+    assert scope_covers(scope, VAULT_ID, "k1") is reaches
+
+
+@pytest.mark.parametrize(("permissions", "actions"), [
+    ([{"actions": ["*"], "notActions": []}], ["grant", "manage", "delete"]),
+    ([{"actions": ["*"], "notActions": ["Microsoft.Authorization/*/Write"]}],
+     ["manage", "delete"]),
+    ([{"dataActions": ["Microsoft.KeyVault/vaults/keys/wrap/action",
+                       "Microsoft.KeyVault/vaults/keys/read"]}], ["use"]),
+    ([{"dataActions": ["Microsoft.KeyVault/vaults/*"],
+       "notDataActions": ["Microsoft.KeyVault/vaults/keys/*"]}],
+     # deleted keys and rotation policies are not under keys/*
+     ["delete", "manage"]),
+    ([{"dataActions": ["Microsoft.KeyVault/vaults/keys/release/action"]}], ["export"]),
+    ([{"actions": ["Microsoft.Storage/*"], "dataActions": ["Microsoft.Storage/*"]}], []),
+])
+def test_a_role_definition_as_actions_on_keys(permissions, actions):
+    found = definition_actions({"properties": {"permissions": permissions}})
+    assert sorted(a.value for a in found) == sorted(actions)
+
+
+def test_role_grants_judge_principal_types_and_conditions():
+    vault = vault_properties({"id": VAULT_ID, "properties": {
+        "vaultUri": VAULT, "tenantId": "t1", "enableRbacAuthorization": True}}, False)
+    roles = {"r-use": ("Use", (Access.USE,)), "r-none": ("Read", ())}
+
+    def assignment(principal, kind, role="r-use", condition=None):
+        return {"properties": {"scope": VAULT_ID, "principalId": principal,
+                               "principalType": kind, "condition": condition,
+                               "roleDefinitionId": f"/providers/x/roleDefinitions/{role}"}}
+
+    grants = role_grants(vault, [assignment("u", "User"), assignment("g", "ForeignGroup"),
+                                 assignment("d", "Device"), assignment("r", "User", "r-none"),
+                                 assignment("c", "ServicePrincipal", condition="@x")],
+                         roles, "k1")
+    assert [(g.principal, g.kind.value, g.outside, g.restricted) for g in grants] == [
+        ("u", "user", False, False), ("g", "group", True, False),
+        ("d", "unknown", True, False), ("c", "role", False, True)]
+
+
+def _setting(name, logs, **destinations):
+    return {"name": name, "properties": {"logs": logs, **destinations}}
+
+
+@pytest.mark.parametrize(("logs", "destinations", "logged"), [
+    ([{"category": "AuditEvent", "enabled": True}], {"workspaceId": "/w"}, True),
+    ([{"categoryGroup": "audit", "enabled": True}], {"eventHubAuthorizationRuleId": "/e"}, True),
+    ([{"categoryGroup": "allLogs", "enabled": True}], {"storageAccountId": "/s"}, True),
+    ([{"category": "AuditEvent", "enabled": False}], {"workspaceId": "/w"}, False),
+    ([{"category": "AzurePolicyEvaluationDetails", "enabled": True}], {"workspaceId": "/w"},
+     False),
+    ([{"category": "AuditEvent", "enabled": True}], {"workspaceId": None}, False),
+    ([], {"workspaceId": "/w"}, False),
+])
+def test_audit_logging_needs_the_audit_category_and_a_destination(logs, destinations, logged):
+    found = audit_logging([_setting("s", logs, **destinations)])
+    assert found["audit_logged"] is logged
+    assert found["settings"] == 1
+    assert bool(found["audit_settings"]) is logged
+
+
+def test_token_claims_are_read_only_from_a_jwt():
+    from pytest_cryptoaudit.lab.keyvault_standin import AUDITOR_OID, TOKEN
+    from pytest_cryptoaudit.providers.azure_keyvault.independence import token_claims
+
+    assert token_claims(TOKEN)["oid"] == AUDITOR_OID
+    assert token_claims("opaque-token") == {}
+    assert token_claims("a.!!!not-base64!!!.c") == {}
+
+
+def test_a_token_without_an_object_id_leaves_the_auditor_unknown():
+    from pytest_cryptoaudit.providers.azure_keyvault.independence import auditor_facts, auditor_of
+
+    @dataclasses.dataclass
+    class Token:
+        token: str
+
+    class Credential:
+        def get_token(self, *scopes):
+            return Token("opaque-token")
+
+    identity, names, why = auditor_of(Credential(), "https://management.azure.com/.default")
+    assert (identity, names) == ({}, [])
+    assert why == "the access token names no object id (oid claim)"
+    attributes, unreadable = auditor_facts(identity, names, why, [])
+    assert attributes == {} and unreadable["auditor_identity"] == why

@@ -31,18 +31,26 @@ def test_defaults():
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("projects", [], "projects"),
     ("projects", ["Not_A_Project"], "projects.0"),
     ("locations", "everywhere", "locations"),
     ("credentials", "magic", "credentials"),
     ("qps", 0, "qps"),
     ("allowed_member_domains", ["@example.com"], "allowed_member_domains.0"),
     ("credentials_file_env", "NOT A NAME", "credentials_file_env"),
-    ("organization", "123", "organization: unknown key"),
+    ("organization", "organizations/123", "organization"),
+    ("organization", "0123", "organization"),
+    ("resource_manager", "http://x", "resource_manager: unknown key"),
 ])
 def test_wrong_options_are_usage_errors(option, value, message):
     with pytest.raises(ConfigError, match=rf"systems\[0\] \(gcp-prod\)\.{message}"):
         parse(config_toml(URL, **{option: value}))
+
+
+def test_projects_or_an_organization_must_be_named():
+    with pytest.raises(ConfigError, match=r"gcp-prod.*name projects, an organization, or both"):
+        parse(config_toml(URL, projects=[]))
+    options = parse(config_toml(URL, projects=[], organization="123456789012")).systems[0]
+    assert (options.options.projects, options.options.organization) == ([], "123456789012")
 
 
 def test_anonymous_credentials_need_a_test_endpoint():

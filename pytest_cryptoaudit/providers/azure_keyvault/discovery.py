@@ -16,7 +16,20 @@ from typing import Any
 
 from ...keyinfo import certificate_fields, state_of_certificate
 from .. import Discovery, DiscoveryContext
-from .arm import VaultProperties, access_grants, list_subscription, vault_key
+from .arm import (
+    BUILTIN_ROLES,
+    VaultProperties,
+    access_grants,
+    audit_logging,
+    diagnostic_settings,
+    list_subscription,
+    role_assignments,
+    role_definition,
+    role_grants,
+    role_guid,
+    subscription_of,
+    vault_key,
+)
 from .clients import Clients, CredentialError, api_errors, describe
 from .facts import (
     base_fields,
@@ -27,6 +40,7 @@ from .facts import (
     rotation_of,
     text,
 )
+from .independence import auditor_facts, auditor_of
 from .options import AzureKeyVaultOptions
 
 NOT_FETCHED = "not fetched: no selected control needs it"
@@ -39,6 +53,11 @@ ROTATION_FACTS = ("managed.rotation", "managed.rotation.period_days", "rotation_
 FETCHES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(ROTATION_FACTS, ("keys:GetKeyRotationPolicy",)),
     "rotated": ("keys:GetKeyVersions",),
+    # In a vault authorised by Azure RBAC; access policies come with the vault listing.
+    **dict.fromkeys(("managed.access", "auditor_admin_rights"),
+                    ("authorization:RoleAssignments_ListForScope",
+                     "authorization:RoleDefinitions_GetById")),
+    "vault_logging": ("insights:DiagnosticSettings_List",),
 }
 
 
@@ -73,6 +92,8 @@ class VaultDiscovery:
         self.context = context
         self.rotation = context.needs(*ROTATION_FACTS)
         self.versions = context.needs("rotated")
+        self.access = context.needs("managed.access", "auditor_admin_rights")
+        self.logging = context.needs("vault_logging")
         self.errors = api_errors()
         self.found: list[Read] = []
         self.failures: list[tuple[str, str | None]] = []
@@ -81,6 +102,18 @@ class VaultDiscovery:
         #: ARM properties by vault URL, for the vaults of the listed subscriptions.
         self.vaults: dict[str, VaultProperties] = {}
         self.audited: list[str] = []
+        #: Role assignments of each RBAC vault (by URL), or why they could not be read.
+        self.assignments: dict[str, list[dict[str, Any]]] = {}
+        self.assignment_errors: dict[str, str] = {}
+        #: Role definition GUID -> (name, actions), the built-in roles and those read.
+        self.roles: dict[str, tuple[str, tuple[Any, ...]]] = dict(BUILTIN_ROLES)
+        self.role_errors: dict[str, str] = {}
+        #: Audit logging of each vault with ARM properties (by URL), or its "unreadable".
+        self.diagnostics: dict[str, dict[str, Any]] = {}
+        #: Who signed in (object id, tenant), the other names it goes by, or why unknown.
+        self.auditor: dict[str, str] = {}
+        self.auditor_names: list[str] = []
+        self.auditor_unknown: str | None = "not signed in"
 
     def run(self, system_name: str) -> None:
         try:
@@ -88,9 +121,15 @@ class VaultDiscovery:
         except CredentialError as exc:
             self.failures.append((f"cannot sign in: {exc}", None))
             return
+        self._sign_in()
         pool = ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="cryptoaudit-akv")
         try:
             self.audited = urls = self._vault_urls(pool)
+            self._read_rbac(pool)
+            if self.logging:
+                known = [self.vaults[url] for url in urls if url in self.vaults]
+                for logged in as_completed([pool.submit(self._diagnostics, v) for v in known]):
+                    logged.result()
             listings = [pool.submit(self.list_vault, url) for url in urls]
             reads: list[Future[Read]] = []
             for done in as_completed(listings):
@@ -99,6 +138,23 @@ class VaultDiscovery:
                 system_name, n, len(self.failures), expected=len(reads)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _sign_in(self) -> None:
+        """Who the audit signs in as, from the claims of its Resource Manager token."""
+        assert self.clients is not None
+        scope = f"{self.options.arm_endpoint.rstrip('/')}/.default"
+        try:
+            self.auditor, self.auditor_names, self.auditor_unknown = auditor_of(
+                self.clients.credential, scope)
+        except self.errors as exc:
+            self.auditor_unknown = f"cannot get an access token: {describe(exc)}"
+
+    def auditor_facts(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """``auditor_identity`` and ``auditor_admin_rights`` (CEK-09 independence)."""
+        access = [(r.subject.uid, r.fields["managed"].access,
+                   r.fields["unreadable"].get("managed.access"))
+                  for r in self.found if r.fields and "managed" in r.fields]
+        return auditor_facts(self.auditor, self.auditor_names, self.auditor_unknown, access)
 
     def _vault_urls(self, pool: ThreadPoolExecutor) -> list[str]:
         """The listed vault URLs and every vault of the listed subscriptions, once each."""
@@ -118,26 +174,98 @@ class VaultDiscovery:
                                   f"Managed HSMs: {describe(exc)}", None))
             return []
 
+    def _read_rbac(self, pool: ThreadPoolExecutor) -> None:
+        """Read the role assignments of each audited RBAC vault, then the definitions of
+        the roles they name that are not built in (once each)."""
+        rbac = [self.vaults[url] for url in self.audited
+                if url in self.vaults and self.vaults[url].rbac
+                and not self.vaults[url].managed_hsm]
+        if not self.access or not rbac:
+            return
+        listings = {pool.submit(self._assignments, vault): vault for vault in rbac}
+        for done in as_completed(listings):
+            done.result()
+        unknown = {role_guid(str((a.get("properties") or {}).get("roleDefinitionId", ""))):
+                   str((a.get("properties") or {}).get("roleDefinitionId", ""))
+                   for found in self.assignments.values() for a in found}
+        reads = {pool.submit(self._definition, full): guid
+                 for guid, full in unknown.items() if guid not in self.roles}
+        for done in as_completed(reads):
+            done.result()
+
+    def _assignments(self, vault: VaultProperties) -> None:
+        assert self.clients is not None
+        try:
+            client = self.clients.arm(subscription_of(vault.resource_id))
+            self.assignments[vault.url] = role_assignments(client, vault)
+        except self.errors as exc:
+            self.assignment_errors[vault.url] = f"role assignments: {describe(exc)}"
+
+    def _diagnostics(self, vault: VaultProperties) -> None:
+        assert self.clients is not None
+        try:
+            client = self.clients.arm(subscription_of(vault.resource_id))
+            self.diagnostics[vault.url] = audit_logging(diagnostic_settings(client, vault))
+        except self.errors as exc:
+            self.diagnostics[vault.url] = {"unreadable": f"diagnostic settings: {describe(exc)}"}
+
+    def _definition(self, role_definition_id: str) -> None:
+        assert self.clients is not None
+        guid = role_guid(role_definition_id)
+        try:
+            subscription = subscription_of(role_definition_id) or next(
+                (subscription_of(v.resource_id) for v in self.vaults.values()), "")
+            self.roles[guid] = role_definition(self.clients.arm(subscription),
+                                               role_definition_id)
+        except self.errors as exc:
+            self.role_errors[guid] = f"role definition {guid}: {describe(exc)}"
+
     def vault_facts(self) -> tuple[dict[str, Any], dict[str, str]]:
         """The system's ``vault_properties`` (by vault URL), or why they are unreadable."""
         found = {url: self.vaults[url].summary() for url in self.audited if url in self.vaults}
         missing = [url for url in self.audited if url not in self.vaults]
-        if not missing:
-            return {"vault_properties": found}, {}
+        logging = {url: self.diagnostics[url] for url in self.audited if url in self.diagnostics}
+        facts: dict[str, Any] = {}
+        unreadable: dict[str, str] = {}
         why = ("not found in the listed subscriptions" if self.options.subscriptions
                else "read through Azure Resource Manager: name the vaults' subscriptions")
-        return {"vault_properties_read": found}, {
-            "vault_properties": f"vault properties of {', '.join(missing)}: {why}"}
+        if not missing:
+            facts["vault_properties"] = found
+        else:
+            facts["vault_properties_read"] = found
+            unreadable["vault_properties"] = f"vault properties of {', '.join(missing)}: {why}"
+        if not self.logging:
+            unreadable["vault_logging"] = NOT_FETCHED
+        elif missing:
+            facts["vault_logging_read"] = logging
+            unreadable["vault_logging"] = f"diagnostic settings of {', '.join(missing)}: {why}"
+        else:
+            facts["vault_logging"] = logging
+        return facts, unreadable
 
-    def _access(self, vault_url: str) -> tuple[Any, str | None]:
-        """(the key's access grants or None, why unreadable) from the vault's properties."""
+    def _access(self, vault_url: str, key_name: str) -> tuple[Any, str | None]:
+        """(the key's access grants or None, why unreadable) from the vault's access
+        policies, or the role assignments reaching the key in an RBAC vault."""
         vault = self.vaults.get(vault_url)
         if vault is None:
             return None, ("vault not found in the listed subscriptions"
                           if self.options.subscriptions else None)
-        if vault.rbac:
-            return None, None  # role assignments are not read (see docs)
-        return access_grants(vault, self.options.allowed_tenants), None
+        if not vault.rbac:
+            return access_grants(vault, self.options.allowed_tenants), None
+        if vault.managed_hsm:
+            return None, "the local RBAC of a Managed HSM is not read"
+        if not self.access:
+            return None, NOT_FETCHED
+        if vault_url in self.assignment_errors:
+            return None, self.assignment_errors[vault_url]
+        assignments = self.assignments.get(vault_url, [])
+        failed = sorted({self.role_errors[guid] for a in assignments
+                         if (guid := role_guid(str((a.get("properties") or {})
+                                                   .get("roleDefinitionId", ""))))
+                         in self.role_errors})
+        if failed:
+            return None, "; ".join(failed)
+        return role_grants(vault, assignments, self.roles, key_name), None
 
     def _collect(self, futures: list[Future[Read]], progress: Callable[[int], None]) -> None:
         for count, future in enumerate(as_completed(futures), start=1):
@@ -198,7 +326,7 @@ class VaultDiscovery:
         rotation = None
         if facts["can_rotate"]:
             rotation = self._rotation(client, subject, fields, current)
-        access, why = self._access(subject.vault_url)
+        access, why = self._access(subject.vault_url, subject.name)
         if why:
             unreadable["managed.access"] = why
         fields["managed"] = managed_facts(facts, rotation=rotation, access=access)

@@ -26,9 +26,11 @@ class AzureKeyVaultProvider(Provider):
         run = VaultDiscovery(options, context)
         run.run(system.name)
         properties, unreadable = run.vault_facts()
+        auditor, auditor_unreadable = run.auditor_facts()
         attempt = self.new_discovery(
             system, vaults=sorted(run.audited), subscriptions=list(options.subscriptions),
             listed=dict(sorted(run.listed.items())), credential=options.credential,
-            **properties)
-        attempt.system = dataclasses.replace(attempt.system, unreadable=unreadable)
+            **properties, **auditor)
+        attempt.system = dataclasses.replace(attempt.system,
+                                             unreadable={**unreadable, **auditor_unreadable})
         return run.to_discovery(attempt)

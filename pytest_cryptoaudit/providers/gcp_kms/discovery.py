@@ -34,16 +34,18 @@ from .facts import (
     newest,
     origin_of,
 )
+from .independence import auditor_facts, auditor_member
 from .options import GcpKmsOptions
+from .resource_manager import DEFAULT_ENDPOINT, organization_projects, session
 
 NOT_FETCHED = "not fetched: no selected control needs it"
 #: Reports are cheap (a lock and two numbers), and a stale count skews the ETA.
 PROGRESS_EVERY = 1
 #: Fact -> the calls that fill it, for the calls made only when a selected control needs it.
 #: Listing locations, key rings, crypto keys and versions is always done.
-FETCHES: dict[str, tuple[str, ...]] = {
-    "managed.access": ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy"),
-}
+FETCHES: dict[str, tuple[str, ...]] = dict.fromkeys(
+    ("managed.access", "auditor_admin_rights"),
+    ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy"))
 #: IAM policy version 3 returns conditional bindings as they are.
 POLICY_VERSION = 3
 
@@ -91,8 +93,13 @@ class GcpDiscovery:
         self.failures: list[tuple[str, str | None]] = []
         self.locations: dict[str, list[str]] = {}
         self.key_rings = 0
+        #: The audited projects: the named ones and the organization's.
+        self.projects: list[str] = sorted(options.projects)
         self.client: Any = None
         self.retry: Any = None
+        #: The IAM member the audit calls as, or why it cannot be told.
+        self.auditor: str | None = None
+        self.auditor_unknown: str | None = "no client"
 
     # -- the run (controller thread) ---------------------------------------------------------
 
@@ -103,7 +110,10 @@ class GcpDiscovery:
             self.failures.append((f"cannot make the Cloud KMS client: {describe(exc)}", None))
             return
         self.retry = retry(self.options, self.log)
-        scopes = [(p, loc) for p in self.options.projects for loc in self._locations(p)]
+        self._identify()
+        if self.options.organization:
+            self._organization(self.options.organization)
+        scopes = [(p, loc) for p in self.projects for loc in self._locations(p)]
         pool = ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="cryptoaudit-gcp")
         try:
             rings = [pool.submit(self.list_rings, p, loc) for p, loc in scopes]
@@ -122,6 +132,44 @@ class GcpDiscovery:
                 system_name, n, len(self.failures), expected=len(keys)))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _identify(self) -> None:
+        from .clients import credentials
+
+        try:
+            self.auditor, self.auditor_unknown = auditor_member(self.options,
+                                                                credentials(self.options))
+        except self.errors as exc:
+            self.auditor, self.auditor_unknown = None, describe(exc)
+
+    def auditor_facts(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """``auditor_identity`` and ``auditor_admin_rights`` (CEK-09 independence)."""
+        access = [(r.name, r.fields["managed"].access,
+                   r.fields["unreadable"].get("managed.access"))
+                  for r in self.found if r.fields and "managed" in r.fields]
+        return auditor_facts(self.auditor, self.auditor_unknown, access)
+
+    def _organization(self, organization: str) -> None:
+        """Add the organization's projects to the audited ones (and to the trusted ones:
+        a service account of an audited project is the estate's own). A listing that fails
+        is an error naming the organization; the named projects are still audited."""
+        from ...transport import Limits, limited_adapter
+        from .clients import credentials
+
+        endpoint = (self.options.resource_manager_endpoint or self.options.api_endpoint
+                    or DEFAULT_ENDPOINT)
+        try:
+            adapter = limited_adapter(Limits.of(self.options, self.context.watch))
+            http = session(credentials(self.options), adapter)
+            found = organization_projects(http, endpoint, organization,
+                                          self.options.request_timeout, self.retry)
+        except self.errors as exc:
+            self.failures.append((f"organization {organization}: cannot list its projects: "
+                                  f"{describe(exc)}", None))
+            return
+        self.projects = sorted({*self.projects, *found})
+        self.trust = dataclasses.replace(
+            self.trust, projects=frozenset({*self.trust.projects, *found}))
 
     def _locations(self, project: str) -> list[str]:
         if self.options.locations != "all":

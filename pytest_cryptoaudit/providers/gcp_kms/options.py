@@ -11,6 +11,7 @@ from .. import ProviderOptions
 
 ProjectId = Annotated[str, pydantic.StringConstraints(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
 EnvName = Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+OrganizationId = Annotated[str, pydantic.StringConstraints(pattern=r"^[1-9][0-9]{0,19}$")]
 Domain = Annotated[str, pydantic.StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")]
 #: Cloud KMS's default read quota: 300 requests per minute per project.
 READ_QUOTA_PER_SECOND = 5.0
@@ -20,7 +21,13 @@ class GcpKmsOptions(ProviderOptions, LimitOptions):
     """Options of ``provider = "gcp-kms"`` (see docs/gcp-kms.md)."""
 
     #: Projects whose key rings are audited.
-    projects: Annotated[list[ProjectId], pydantic.Field(min_length=1)]
+    projects: list[ProjectId] = []
+    #: An organization (its numeric id) whose every active project, in any folder, is
+    #: audited besides ``projects`` (listed through Cloud Resource Manager v3).
+    organization: OrganizationId | None = None
+    #: Cloud Resource Manager, for a private or test endpoint; None: ``api_endpoint`` when
+    #: that is set (a stand-in answering both), else cloudresourcemanager.googleapis.com.
+    resource_manager_endpoint: str | None = None
     #: Locations to audit, or "all" for every location the project's Cloud KMS lists.
     locations: Annotated[list[str], pydantic.Field(min_length=1)] | Literal["all"]
     #: application-default (ADC), service-account-file (its path in the environment variable
@@ -48,6 +55,8 @@ class GcpKmsOptions(ProviderOptions, LimitOptions):
 
     @pydantic.model_validator(mode="after")
     def _credentials_complete(self) -> GcpKmsOptions:
+        if not (self.projects or self.organization):
+            raise ValueError("name projects, an organization, or both")
         if self.credentials == "service-account-file" and not self.credentials_file_env:
             raise ValueError("credentials = \"service-account-file\" needs "
                              "credentials_file_env (the variable holding the file's path)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from .. import Discovery, DiscoveryContext, Provider
@@ -27,10 +28,15 @@ class GcpKmsProvider(Provider):
         options: GcpKmsOptions = system.options
         run = GcpDiscovery(options, context)
         run.run(system.name)
+        auditor, unreadable = run.auditor_facts()
         attempt = self.new_discovery(
-            system, projects=sorted(options.projects), locations=run.locations,
+            system, projects=run.projects, organization=options.organization,
+            locations=run.locations,
             key_rings=run.key_rings, api_calls=dict(sorted(run.log.calls.items())),
             backoffs=run.log.backoffs,
             allowed_member_domains=sorted(options.allowed_member_domains),
-            allowed_projects=sorted(options.allowed_projects))
+            allowed_projects=sorted(options.allowed_projects), **auditor)
+        if unreadable:
+            attempt.system = dataclasses.replace(
+                attempt.system, unreadable={**attempt.system.unreadable, **unreadable})
         return run.to_discovery(attempt)
