@@ -1,6 +1,7 @@
 """Transit keys' access grants from ACL policies (``managed.access``), and tenant isolation
-on Vault: tenants in a namespace of their own, one planted cross-tenant policy, a shared key
-used without a per-tenant context, and a token that cannot read the policies (fail closed)."""
+on Vault: tenants in a namespace of their own, one planted cross-tenant policy, a root
+namespace policy that reaches into the namespace, a shared key used without a per-tenant
+context, and a token that cannot read the policies (fail closed)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ TENANT_POLICIES = {
                  'path "transit/keys/*" { capabilities = ["read"] }',
 }
 PREFIX = "vault:vault-tenants/transit/"
+#: A root-namespace policy that reaches into the tenants' namespace by naming it.
+ROOT_POLICY = f'path "{NAMESPACE}/transit/encrypt/acme-data" {{ capabilities = ["update"] }}'
 
 
 def _rules(name: str) -> dict[str, list[str]]:
@@ -111,6 +114,7 @@ def tenant_server(seeded_vault):
                                    auto_rotate_period="720h")
     for name, rules in TENANT_POLICIES.items():
         openbao.write_policy(client, name, rules)
+    openbao.write_policy(root, "globex-root", ROOT_POLICY)
     return seeded_vault, openbao.create_token(client, ["keys-only"], "keys-only")
 
 
@@ -127,7 +131,7 @@ principals = ["policy:{NAMESPACE}/acme-*"]
 [[tenancy.tenants]]
 name = "globex"
 keys = ["{PREFIX}globex-*"]
-principals = ["policy:{NAMESPACE}/globex-*"]
+principals = ["policy:{NAMESPACE}/globex-*", "policy:globex-*"]
 
 """
 
@@ -166,10 +170,27 @@ def test_shared_key_without_context_is_found(audit):
     assert not audit.results("tenant-key-isolation", uid)
 
 
+def test_root_namespace_policy_reaches_into_the_namespace(tenant_server, audit):
+    seeded, _ = tenant_server
+    root = seeded.server.client()
+    token = openbao.create_token(root, ["globex-root"], "globex-root")
+    reached = seeded.server.client(token=token, namespace=NAMESPACE)
+    answer = reached.secrets.transit.encrypt_data("acme-data", "aGVsbG8=", mount_point="transit")
+    assert answer["data"]["ciphertext"].startswith("vault:v1:")  # the server lets it through
+    message = audit.message("tenant-key-isolation", PREFIX + "acme-data")
+    assert (f'policy:globex-root (vault-acl policy globex-root: path "{NAMESPACE}/transit/'
+            in message)
+
+
 def test_generic_access_checks_judge_transit_keys(audit):
     for name in KEYS:
-        assert audit.outcome("kms-separation-of-duties", PREFIX + name) == "passed"
         assert audit.outcome("kms-policy-not-public", PREFIX + name) == "passed"
+        # the root namespace's "broad" policy (path "*") uses and rotates every key
+        assert audit.outcome("kms-separation-of-duties", PREFIX + name) == "failed"
+        message = audit.message("kms-separation-of-duties", PREFIX + name)
+        assert message.startswith('administers and uses the key: policy:broad (vault-acl policy '
+                                  'broad: path "*")')
+        assert "policy:tenants/" not in message
 
 
 def test_unreadable_policies_fail_closed(audit):
@@ -177,4 +198,4 @@ def test_unreadable_policies_fail_closed(audit):
     assert audit.outcome("kms-separation-of-duties", uid) == "error"
     message = audit.message("kms-separation-of-duties", uid)
     assert "managed.access" in message and "sys/policies/acl" in message
-    assert audit.outcome("kms-separation-of-duties", PREFIX + "acme-data") == "passed"
+    assert audit.outcome("kms-separation-of-duties", PREFIX + "acme-data") == "failed"

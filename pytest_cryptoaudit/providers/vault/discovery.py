@@ -64,6 +64,9 @@ class VaultDiscovery:
         self.context = context
         self.attributes: dict[str, Any] = {}
         self.unreadable: dict[str, str] = {}
+        #: The root namespace's ACL policies when a namespace is audited (or why not read).
+        self.parent_policies: dict[str, dict[str, list[str]]] = {}
+        self.parent_reason: str | None = None
 
     def run(self) -> Discovery:
         try:
@@ -97,7 +100,11 @@ class VaultDiscovery:
             facts = {name: pool.submit(read, reader) for name, read
                      in (("audit_devices", audit_devices), ("acl_policies", acl_policies))
                      if self.context.needs(*FACTS_FROM[name])}
+            parent = (pool.submit(acl_policies, reader.root_namespace())
+                      if self.options.namespace and self.context.needs(ACCESS) else None)
             roles = self._keys(reader, pool, audited)
+            if parent is not None:
+                self._parent_policies(parent)
             for name, future in facts.items():
                 self._fact(name, future.result)
         self._transit_access()
@@ -105,6 +112,15 @@ class VaultDiscovery:
             self.attributes["pki_roles"] = sorted(roles, key=lambda r: (r["mount"], r["name"]))
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
                               len(self.attempt.errors))
+
+    def _parent_policies(self, parent: Future[Any]) -> None:
+        """The root namespace's policies, which reach into the audited namespace through
+        paths that name it; unreadable, every key's access is (never half a picture)."""
+        try:
+            self.parent_policies = parent.result()
+        except VaultReadError as exc:
+            self.parent_reason = f"root namespace: {exc}"
+            self.attempt.error(self.parent_reason)
 
     def _transit_access(self) -> None:
         """``managed.access`` of every transit key from the ACL policies, or the reason it
@@ -122,8 +138,15 @@ class VaultDiscovery:
                 self.attempt.keys[index] = dataclasses.replace(
                     record, unreadable={**record.unreadable, ACCESS: reason})
                 continue
-            grants = key_access(policies, record.attributes["mount"],
-                                record.attributes["name"], self.options.namespace)
+            mount, name = record.attributes["mount"], record.attributes["name"]
+            if self.parent_reason is not None:
+                self.attempt.keys[index] = dataclasses.replace(
+                    record, unreadable={**record.unreadable, ACCESS: self.parent_reason})
+                continue
+            grants = key_access(policies, mount, name, self.options.namespace)
+            if self.options.namespace:
+                namespace = self.options.namespace.strip("/")
+                grants += key_access(self.parent_policies, f"{namespace}/{mount}", name)
             self.attempt.keys[index] = dataclasses.replace(
                 record, managed=dataclasses.replace(record.managed, access=grants))
 
