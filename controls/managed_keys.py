@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.facts import (
     KeyManager,
     KeyOrigin,
     KeyState,
+    KeyStoreState,
     ManagedKeyFacts,
     Rotation,
     managed,
@@ -212,12 +214,23 @@ def test_kms_key_enabled(
     references=[SP800_57],
     remediation="Reconnect the key store, or retire the keys it holds.",
     applies_to=_in_key_store,
-    requires=["managed.state"],
+    requires=["managed.state"], reads=["managed.key_store_state"],
 )
 def test_kms_key_store_connected(crypto_key: KeyRecord) -> None:
-    """A key in a dedicated or external key store is not unavailable."""
-    assert _facts(crypto_key).state is not KeyState.UNAVAILABLE, (
-        f"{_state(crypto_key)}: key store {_facts(crypto_key).key_store} is disconnected; the "
+    """The dedicated or external key store holding the key is connected (where the provider
+    reads the store's state), and the key is not unavailable: every key of a broken store is
+    a finding of its own, never a silent outage."""
+    facts = _facts(crypto_key)
+    unread = crypto_key.unreadable.get("managed.key_store_state")
+    if unread is not None:
+        raise CryptoAuditError(f"cannot audit {crypto_key.uid}: managed.key_store_state "
+                               f"(key store {facts.key_store}): {unread}")
+    if facts.key_store_state is not None:
+        assert facts.key_store_state is KeyStoreState.CONNECTED, (
+            f"key store {facts.key_store} is {facts.key_store_state.value} "
+            f"({facts.key_store_detail}): the key cannot be used until it is connected")
+    assert facts.state is not KeyState.UNAVAILABLE, (
+        f"{_state(crypto_key)}: key store {facts.key_store} is disconnected; the "
         "key cannot be used")
 
 

@@ -84,6 +84,16 @@ class Action(enum.StrEnum):
     GRANT = "grant"  # give others access (grants, role assignments)
 
 
+class KeyStoreState(enum.StrEnum):
+    """The connection state of a dedicated or external key store (``managed.key_store_state``)."""
+
+    CONNECTED = "connected"
+    CONNECTING = "connecting"
+    DISCONNECTED = "disconnected"
+    DISCONNECTING = "disconnecting"
+    FAILED = "failed"
+
+
 #: Actions that administer a key rather than use it.
 ADMIN_ACTIONS = frozenset({Action.MANAGE, Action.DELETE, Action.GRANT, Action.EXPORT})
 
@@ -161,6 +171,10 @@ class ManagedKeyFacts:
     rotation: Rotation | None = None
     deletion: Deletion | None = None
     key_store: str | None = None
+    #: The connection state of ``key_store`` (None: the provider does not read stores), and
+    #: the store's own words for it (type, name, state, error code) for findings.
+    key_store_state: KeyStoreState | None = None
+    key_store_detail: str = ""
     material_expires: bool | None = None
     #: Days between a request to destroy key material and its destruction, as configured
     #: for the key (Cloud KMS destroyScheduledDuration); None where the service fixes the
@@ -175,6 +189,8 @@ class ManagedKeyFacts:
                            ("protection", ProtectionLevel), ("state", KeyState)):
             object.__setattr__(self, name, kind(getattr(self, name)))
         object.__setattr__(self, "replicas", tuple(self.replicas))
+        if self.key_store_state is not None:
+            object.__setattr__(self, "key_store_state", KeyStoreState(self.key_store_state))
         if self.access is not None:
             object.__setattr__(self, "access", tuple(self.access))
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .moto import ACCOUNT, MotoServer, environment, plant
+from .moto import ACCOUNT, MotoServer, environment, plant, plant_store
 from .processes import ensure_running, free_port, start_process, wait_until
 
 PARTNER_ACCOUNT = "111111111111"
@@ -75,6 +75,18 @@ def _imported(expires: bool, days: int = 200) -> dict[str, Any]:
 
 HYOK = {"CustomKeyStoreId": "cks-0123456789abcdef0",
         "XksKeyConfiguration": {"Id": "external-key-1"}}
+HYOK_UP = {"CustomKeyStoreId": "cks-0fedcba9876543210",
+           "XksKeyConfiguration": {"Id": "external-key-2"}}
+#: The external key stores of the lab (DescribeCustomKeyStores): one down, one up.
+LAB_STORES: Mapping[str, Mapping[str, Any]] = {
+    "cks-0123456789abcdef0": {"CustomKeyStoreName": "lab-xks-down",
+                              "CustomKeyStoreType": "EXTERNAL_KEY_STORE",
+                              "ConnectionState": "DISCONNECTED",
+                              "ConnectionErrorCode": "XKS_PROXY_NOT_REACHABLE"},
+    "cks-0fedcba9876543210": {"CustomKeyStoreName": "lab-xks-up",
+                              "CustomKeyStoreType": "EXTERNAL_KEY_STORE",
+                              "ConnectionState": "CONNECTED"},
+}
 FAIL = "failed"
 
 ESTATE: tuple[PlantedKey, ...] = (
@@ -115,7 +127,7 @@ ESTATE: tuple[PlantedKey, ...] = (
     PlantedKey("weak-imported-critical", {"kms-key-origin": FAIL}, tags=CRITICAL,
                origin="EXTERNAL", metadata=_imported(True)),
     PlantedKey("weak-hyok-critical", {"kms-key-origin": FAIL}, tags=CRITICAL,
-               origin="EXTERNAL_KEY_STORE", metadata=HYOK, rotation_days=None),
+               origin="EXTERNAL_KEY_STORE", metadata=HYOK_UP, rotation_days=None),
     PlantedKey("weak-rsa2048-critical", {"key-strength": FAIL}, key_spec="RSA_2048",
                key_usage="SIGN_VERIFY", tags=CRITICAL),
     PlantedKey("weak-secp256k1", {"kms-key-spec": FAIL}, key_spec="ECC_SECG_P256K1",
@@ -306,6 +318,9 @@ def create_key(aws: Any, url: str, key: PlantedKey) -> str:
         kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
     now = datetime.now(UTC)
     rotated = (now - timedelta(days=key.rotated_days_ago),) if key.rotated_days_ago else ()
+    store_id = str(key.metadata.get("CustomKeyStoreId", ""))
+    if store_id in LAB_STORES:
+        plant_store(arn.split(":")[4], key.region, store_id, LAB_STORES[store_id])
     plant(arn, created=now - timedelta(days=key.age_days), rotations=rotated,
           key_state=key.key_state, origin=key.origin, key_manager=key.key_manager,
           metadata=key.metadata)

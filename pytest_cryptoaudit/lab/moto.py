@@ -8,6 +8,8 @@ Two lab patches make moto closer to AWS and are applied when a server starts:
 
 * moto accepts but forgets ``RotationPeriodInDays``; the lab keeps it and reports it
   from GetKeyRotationStatus, as AWS does (default 365).
+* moto has no custom key stores: the lab answers DescribeCustomKeyStores with the stores
+  planted by :func:`plant_store` for the caller's account and region.
 * ``fast_keys``: moto generates an RSA key for every CreateKey (~50 ms, even for symmetric
   keys); the lab can reuse one generated key per key spec, which changes no metadata.
 """
@@ -38,6 +40,8 @@ UNSET_ENV = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_KMS",
              "AWS_ENDPOINT_URL_STS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
 _patched: set[str] = set()
 _key_cache: dict[str, Any] = {}
+#: (account, region) -> custom key store id -> its DescribeCustomKeyStores entry.
+_stores: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
 
 class MotoServer:
@@ -92,6 +96,7 @@ def apply_lab_patches(*, fast_keys: bool = False) -> None:
     if "rotation_period" not in _patched:
         _patch_rotation_period()
         _patch_metadata_overlay()
+        _patch_custom_key_stores()
         _patched.add("rotation_period")
     if fast_keys and "fast_keys" not in _patched:
         import moto.kms.models as models
@@ -145,6 +150,24 @@ def _patch_metadata_overlay() -> None:
         return answer
 
     Key.to_dict = with_overlay  # type: ignore[method-assign]
+
+
+def _patch_custom_key_stores() -> None:
+    from moto.kms.responses import KmsResponse
+
+    def describe_custom_key_stores(self: Any) -> str:
+        planted = _stores.get((self.current_account, self.region), {})
+        stores = [{"CustomKeyStoreId": store_id, **store}
+                  for store_id, store in sorted(planted.items())]
+        return json.dumps({"CustomKeyStores": stores, "Truncated": False})
+
+    KmsResponse.describe_custom_key_stores = describe_custom_key_stores  # type: ignore[attr-defined]
+
+
+def plant_store(account: str, region: str, store_id: str, store: Mapping[str, Any]) -> None:
+    """A custom key store as DescribeCustomKeyStores lists it (``ConnectionState``,
+    ``CustomKeyStoreType``, ``CustomKeyStoreName``, ``ConnectionErrorCode``...)."""
+    _stores.setdefault((account, region), {})[store_id] = dict(store)
 
 
 def _timestamp(value: datetime) -> float:

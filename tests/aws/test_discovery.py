@@ -62,13 +62,14 @@ def test_calls_per_key_are_the_minimum_the_controls_need(api_calls, moto_server,
     assert api_calls["cloudtrail.DescribeTrails"] == 2
     assert api_calls["cloudtrail.GetTrailStatus"] == api_calls["cloudtrail.GetEventSelectors"] == 2
     assert api_calls["sts.GetCallerIdentity"] == 1
+    assert api_calls["kms.DescribeCustomKeyStores"] == 2  # once per region
     # xdist workers get the inventory as JSON: it must come back the same
     assert inventory_from_dict(inventory_to_dict(inventory)) == inventory
     assert api_calls.total() == sum(api_calls[op] for op in (
         "kms.DescribeKey", "kms.ListResourceTags", "kms.GetKeyPolicy", "kms.ListGrants",
         "kms.GetKeyRotationStatus", "kms.ListKeyRotations", "kms.ListKeys", "kms.ListAliases",
         "cloudtrail.DescribeTrails", "cloudtrail.GetTrailStatus", "cloudtrail.GetEventSelectors",
-        "sts.GetCallerIdentity"))
+        "sts.GetCallerIdentity", "kms.DescribeCustomKeyStores"))
 
 
 def test_aws_managed_keys_are_counted_not_audited_by_default(moto_server, estate):

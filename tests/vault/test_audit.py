@@ -46,6 +46,9 @@ def audit(seeded_vault, silent_port, tmp_path_factory) -> Evidence:
     write_config(folder, "".join([
         # the retired Vault setting, read as managed_key_rotation_required (its alias)
         "[policy.vault_require_auto_rotation]\nlow = false\n\n",
+        # the planted "broad" policy uses and rotates every key: judged in test_access
+        "[policy.managed_key_separation_of_duties]\n"
+        "low = false\nhigh = false\ncritical = false\n\n",
         system("vault-high", "high", url, token_env="TEST_VAULT_AUDITOR",
                mounts=["transit", "pki", "pki-weak"], admin_policies=["ops-admin"]),
         system("vault-low", "low", url, token_file="auditor.token", mounts=["transit-low"]),

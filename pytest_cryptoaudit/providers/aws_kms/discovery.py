@@ -20,6 +20,7 @@ from .clients import Account, Clients, api_errors, describe, paginate
 from .cloudtrail import TrailBook
 from .facts import (
     base_facts,
+    key_store_facts,
     kms_grants,
     managed_facts,
     policy_grants,
@@ -43,6 +44,7 @@ FETCHES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("managed.rotation", "rotated"), ROTATION_CALLS),
     "managed.access": ("kms:GetKeyPolicy", "kms:ListGrants"),
     "auditor_admin_rights": ("kms:GetKeyPolicy",),
+    "managed.key_store_state": ("kms:DescribeCustomKeyStores",),
     "cloudtrail_regions": ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
                            "cloudtrail:GetEventSelectors"),
 }
@@ -56,6 +58,7 @@ class Plan:
     policy: bool
     grants: bool
     trails: bool
+    stores: bool = False
 
     @classmethod
     def of(cls, context: DiscoveryContext) -> Plan:
@@ -63,7 +66,8 @@ class Plan:
             return context.needs(*(fact for fact, calls in FETCHES.items() if call in calls))
 
         return cls(rotation=needs("kms:GetKeyRotationStatus"), policy=needs("kms:GetKeyPolicy"),
-                   grants=needs("kms:ListGrants"), trails=needs("cloudtrail:DescribeTrails"))
+                   grants=needs("kms:ListGrants"), trails=needs("cloudtrail:DescribeTrails"),
+                   stores=needs("kms:DescribeCustomKeyStores"))
 
 
 @dataclasses.dataclass
@@ -75,6 +79,9 @@ class RegionListing:
     keys: list[str] = dataclasses.field(default_factory=list)
     aliases: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     error: str | None = None
+    #: Custom key store id -> its DescribeCustomKeyStores entry, or why none was read.
+    stores: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    store_error: str | None = None
 
 
 @dataclasses.dataclass
@@ -203,7 +210,32 @@ class KmsDiscovery:
                         alias["AliasName"])
         except self.errors as exc:
             listing.error = f"{region} (account {account.account_id}): {describe(exc)}"
+            return listing
+        if self.plan.stores:
+            try:
+                listing.stores = {store.get("CustomKeyStoreId", ""): store for store in paginate(
+                    kms, "describe_custom_key_stores", "CustomKeyStores")}
+            except self.errors as exc:
+                listing.store_error = f"DescribeCustomKeyStores: {describe(exc)}"
         return listing
+
+    def _store_state(self, listing: RegionListing, metadata: dict[str, Any],
+                     facts: dict[str, Any], unreadable: dict[str, str]) -> None:
+        """The connection state of the key's custom key store, or why it is unreadable."""
+        name = "managed.key_store_state"
+        store_id = metadata.get("CustomKeyStoreId") or ""
+        if not self.plan.stores:
+            unreadable[name] = NOT_FETCHED
+        elif listing.store_error is not None:
+            unreadable[name] = listing.store_error
+        elif store_id not in listing.stores:
+            unreadable[name] = (f"DescribeCustomKeyStores does not list key store "
+                                f"{store_id or '(id not reported)'}")
+        else:
+            found, problem = key_store_facts(listing.stores[store_id])
+            if problem is not None:
+                unreadable[name] = problem
+            facts.update(found)
 
     def fetch_key(self, listing: RegionListing, arn: str) -> KeyResult:
         try:
@@ -217,6 +249,8 @@ class KmsDiscovery:
                 kms, "list_resource_tags", "Tags", KeyId=arn)
             facts = base_facts(metadata)
             fields["unreadable"].update(unreadable_facts(metadata))
+            if facts["key_store"] is not None:
+                self._store_state(listing, metadata, facts, fields["unreadable"])
             if self.plan.rotation:
                 read_rotation(kms, arn, metadata, fields)
             elif facts["can_rotate"]:
@@ -287,6 +321,22 @@ class KmsDiscovery:
         for reason, key_uid in self.failures:
             attempt.error(reason, key_uid=key_uid)
         return attempt
+
+    def key_stores(self) -> list[dict[str, Any]]:
+        """Each custom key store that holds audited keys: its state and the keys that depend
+        on it, so a broken store shows every key it takes down."""
+        stores: dict[str, dict[str, Any]] = {}
+        for result in self.found:
+            facts = (result.fields or {}).get("managed")
+            if facts is None or facts.key_store is None:
+                continue
+            state = facts.key_store_state
+            entry = stores.setdefault(facts.key_store, {
+                "id": facts.key_store, "state": state.value if state else None,
+                "detail": facts.key_store_detail, "keys": []})
+            entry["keys"].append(result.arn)
+        return [{**entry, "keys": sorted(entry["keys"])}
+                for _, entry in sorted(stores.items())]
 
     def auditor_facts(self) -> dict[str, Any]:
         """``auditor_admin_rights`` from the key policies read (or why it cannot be told)."""

@@ -18,6 +18,7 @@ from ...facts import (
     KeyManager,
     KeyOrigin,
     KeyState,
+    KeyStoreState,
     ManagedKeyFacts,
     PrincipalKind,
     ProtectionLevel,
@@ -106,6 +107,26 @@ def rotation_fact(fields: Mapping[str, Any], source: str = "") -> Rotation | Non
     last: datetime | None = fields.get("rotated")
     return Rotation(automatic=enabled, period_days=fields.get("rotation_period_days"),
                     last=last, period_source=source)
+
+
+#: DescribeCustomKeyStores ``ConnectionState`` values.
+STORE_STATES = {"CONNECTED": KeyStoreState.CONNECTED, "CONNECTING": KeyStoreState.CONNECTING,
+                "DISCONNECTED": KeyStoreState.DISCONNECTED,
+                "DISCONNECTING": KeyStoreState.DISCONNECTING, "FAILED": KeyStoreState.FAILED}
+
+
+def key_store_facts(store: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """``key_store_state``/``key_store_detail`` from one DescribeCustomKeyStores entry, or
+    (nothing, the reason) for a state the audit does not know (never guessed)."""
+    state = store.get("ConnectionState")
+    if state not in STORE_STATES:
+        return {}, f"custom key store {store.get('CustomKeyStoreId')}: unknown connection " \
+                   f"state {state!r}"
+    kind = store.get("CustomKeyStoreType") or "AWS_CLOUDHSM"  # the type before XKS existed
+    code = store.get("ConnectionErrorCode")
+    detail = f"{kind} {store.get('CustomKeyStoreName', '')!r} {state}"
+    return {"key_store_state": STORE_STATES[state],
+            "key_store_detail": detail + (f" ({code})" if code else "")}, None
 
 
 def managed_facts(base: Mapping[str, Any], **more: Any) -> ManagedKeyFacts:

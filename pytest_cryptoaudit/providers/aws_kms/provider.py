@@ -33,6 +33,7 @@ class AwsKmsProvider(Provider):
             "auditor_names": auditor_names({a.account_id: a.caller_arn for a in accounts}),
             "allowed_principal_accounts": sorted(options.allowed_principal_accounts),
             "aws_managed_keys_skipped": run.skipped_aws_managed,
+            "key_stores": run.key_stores(),
         }
         unreadable = {}
         rights = run.auditor_facts()

@@ -31,6 +31,7 @@ FETCHES = {
     "audit_devices": ("GET sys/audit",),
     "acl_policies": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
     "auditor_admin_rights": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
+    "managed.access": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
     "pki_roles": ("GET sys/mounts/MOUNT/tune", "LIST MOUNT/roles", "GET MOUNT/roles/NAME"),
 }
 

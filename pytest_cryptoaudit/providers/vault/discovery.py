@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 from ...transport import Limits
+from .access import key_access
 from .client import VaultReader, VaultReadError, load_token, path_of
 from .independence import admin_rights
 from .pki import (
@@ -41,9 +42,11 @@ if TYPE_CHECKING:
     from ...config import SystemConfig
     from .. import Discovery, DiscoveryContext
 
+#: The transit keys' access fact, filled from the ACL policies.
+ACCESS = "managed.access"
 #: Optional reads -> the facts that need them; a fact maps to the calls of FETCHES.
 FACTS_FROM = {"audit_devices": ("audit_devices",),
-              "acl_policies": ("acl_policies", "auditor_admin_rights")}
+              "acl_policies": ("acl_policies", "auditor_admin_rights", ACCESS)}
 #: System attributes the Vault controls read; all unreadable when the server cannot be read.
 SYSTEM_FACTS = ("seal_type", "auditor_identity", "mounts", "transit_mounts", "audit_devices",
                 "acl_policies", "pki_roles")
@@ -61,6 +64,9 @@ class VaultDiscovery:
         self.context = context
         self.attributes: dict[str, Any] = {}
         self.unreadable: dict[str, str] = {}
+        #: The root namespace's ACL policies when a namespace is audited (or why not read).
+        self.parent_policies: dict[str, dict[str, list[str]]] = {}
+        self.parent_reason: str | None = None
 
     def run(self) -> Discovery:
         try:
@@ -94,13 +100,55 @@ class VaultDiscovery:
             facts = {name: pool.submit(read, reader) for name, read
                      in (("audit_devices", audit_devices), ("acl_policies", acl_policies))
                      if self.context.needs(*FACTS_FROM[name])}
+            parent = (pool.submit(acl_policies, reader.root_namespace())
+                      if self.options.namespace and self.context.needs(ACCESS) else None)
             roles = self._keys(reader, pool, audited)
+            if parent is not None:
+                self._parent_policies(parent)
             for name, future in facts.items():
                 self._fact(name, future.result)
+        self._transit_access()
         if self._wants_roles():
             self.attributes["pki_roles"] = sorted(roles, key=lambda r: (r["mount"], r["name"]))
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
                               len(self.attempt.errors))
+
+    def _parent_policies(self, parent: Future[Any]) -> None:
+        """The root namespace's policies, which reach into the audited namespace through
+        paths that name it; unreadable, every key's access is (never half a picture)."""
+        try:
+            self.parent_policies = parent.result()
+        except VaultReadError as exc:
+            self.parent_reason = f"root namespace: {exc}"
+            self.attempt.error(self.parent_reason)
+
+    def _transit_access(self) -> None:
+        """``managed.access`` of every transit key from the ACL policies, or the reason it
+        cannot be told (a policy that could not be read or parsed fails every key: the
+        grants of the others would be half a picture)."""
+        if self.context.needs(ACCESS):
+            policies = self.attributes.get("acl_policies")
+            reason = self.unreadable.get("acl_policies", "ACL policies were not read")
+        else:
+            policies, reason = None, NOT_FETCHED
+        for index, record in enumerate(self.attempt.keys):
+            if record.managed is None or "transit_type" not in record.attributes:
+                continue
+            if policies is None:
+                self.attempt.keys[index] = dataclasses.replace(
+                    record, unreadable={**record.unreadable, ACCESS: reason})
+                continue
+            mount, name = record.attributes["mount"], record.attributes["name"]
+            if self.parent_reason is not None:
+                self.attempt.keys[index] = dataclasses.replace(
+                    record, unreadable={**record.unreadable, ACCESS: self.parent_reason})
+                continue
+            grants = key_access(policies, mount, name, self.options.namespace)
+            if self.options.namespace:
+                namespace = self.options.namespace.strip("/")
+                grants += key_access(self.parent_policies, f"{namespace}/{mount}", name)
+            self.attempt.keys[index] = dataclasses.replace(
+                record, managed=dataclasses.replace(record.managed, access=grants))
 
     def _token_accepted(self, reader: VaultReader) -> bool:
         """Read who the token is; a token refused there is refused everywhere, so say so

@@ -108,8 +108,7 @@ def managed_facts(data: dict[str, Any], soft_deleted: bool,
                   versions: dict[int, datetime] | None = None) -> ManagedKeyFacts:
     """The managed-key facts of a transit key: the generic rotation checks judge
     ``auto_rotate_period`` (``rotation``, its last rotation the latest version's creation).
-    Access from ACL policies is not normalised (``access`` not reported): the generic access
-    checks do not apply to transit keys rather than judge half a picture."""
+    ``access`` is added by discovery once the ACL policies are read (see ``access.py``)."""
     return ManagedKeyFacts(
         manager=KeyManager.CUSTOMER,
         origin=KeyOrigin.IMPORTED if data.get("imported_key") else KeyOrigin.GENERATED,
