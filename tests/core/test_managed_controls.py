@@ -208,5 +208,6 @@ def test_what_policy_accepts_is_noted(audited: AuditRun) -> None:
     assert notes("kms-imported-material-expiry", "low-imported-forever") == (
         "imported key material never expires; accepted at tier low")
     assert notes("kms-customer-managed", "store-up") == (
-        "generated in a dedicated HSM, key store cks-1")
+        "generated in a dedicated HSM, key store cks-1; custody: the customer administers the "
+        "dedicated HSM; the provider runs it")
     assert notes("kms-customer-managed", "clean") == ""
