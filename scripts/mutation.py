@@ -57,7 +57,8 @@ MODULES = {
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
         "tests/ledger/test_cadence_unit.py", "tests/ledger/test_cadence.py")),
     "policy": Module("pytest_cryptoaudit/policy.py", (
-        "tests/core/test_config.py", "tests/core/test_managed_controls.py")),
+        "tests/core/test_policy_defaults.py", "tests/core/test_config.py",
+        "tests/core/test_managed_controls.py")),
     "waivers": Module("pytest_cryptoaudit/waivers.py", (
         "tests/core/test_waiver_file.py", "tests/ledger/test_retired_checks.py",
         "tests/reporting/test_waivers.py")),
