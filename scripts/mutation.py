@@ -51,7 +51,8 @@ MODULES = {
     "controls-managed-access": Module("controls/managed_access.py",
                                       ("tests/core/test_managed_controls.py",)),
     "controls-algorithms": Module("controls/algorithms.py", ("tests/core/test_audit_files.py",)),
-    "controls-lifecycle": Module("controls/lifecycle.py", ("tests/core/test_audit_files.py",)),
+    "controls-lifecycle": Module("controls/lifecycle.py", (
+        "tests/core/test_lifecycle_controls.py", "tests/core/test_audit_files.py")),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
