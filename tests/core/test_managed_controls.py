@@ -114,6 +114,10 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "low-long-rotation": ("low", {"managed": facts(rotation=Rotation(True, 730))}, set()),
     "low-too-long": ("low", {"managed": facts(rotation=Rotation(True, 731))},
                      {"kms-rotation-period"}),
+    # automatic rotation reported by a provider as 1, not True: rotation-enabled passes it,
+    # so the period is judged too
+    "truthy-automatic": ("high", {"managed": facts(rotation=Rotation(1, 400))},  # type: ignore[arg-type]
+                         {"kms-rotation-period"}),
     # a period the service did not state, but documents: noted, and judged all the same
     "default-period": ("high", {"managed": facts(rotation=Rotation(
         True, 365, period_source="service's documented default"))}, set()),
