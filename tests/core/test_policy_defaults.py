@@ -9,6 +9,7 @@ a default must change it here too, on purpose. This is also the selection that
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -147,3 +148,11 @@ def test_a_float_setting_takes_an_int() -> None:
     assert Policy(settings, {"ratio": 1})["ratio"] == 1
     with pytest.raises(PolicyError, match=r"policy\.ratio: input should be a valid number"):
         Policy(settings, {"ratio": "1"})
+
+
+def test_a_setting_cannot_be_changed_in_place() -> None:
+    """A control pack reads the builtin settings; it cannot move their defaults."""
+    setting = BUILTIN_SETTINGS[0]
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'default'"):
+        setting.default = tiered(1024, 1024, 1024, 1024)  # type: ignore[misc]
+    assert Policy(BUILTIN_SETTINGS, {}).for_tier(setting.name, "low") == 2048
