@@ -50,7 +50,8 @@ MODULES = {
                                     ("tests/core/test_managed_controls.py",)),
     "controls-managed-access": Module("controls/managed_access.py",
                                       ("tests/core/test_managed_controls.py",)),
-    "controls-algorithms": Module("controls/algorithms.py", ("tests/core/test_audit_files.py",)),
+    "controls-algorithms": Module("controls/algorithms.py", (
+        "tests/core/test_algorithm_controls.py", "tests/core/test_audit_files.py")),
     "controls-lifecycle": Module("controls/lifecycle.py", (
         "tests/core/test_lifecycle_controls.py", "tests/core/test_audit_files.py")),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
