@@ -156,3 +156,12 @@ def test_a_setting_cannot_be_changed_in_place() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'default'"):
         setting.default = tiered(1024, 1024, 1024, 1024)  # type: ignore[misc]
     assert Policy(BUILTIN_SETTINGS, {}).for_tier(setting.name, "low") == 2048
+
+
+def test_a_deprecated_name_is_read_as_its_replacement_and_named_in_errors() -> None:
+    policy = Policy(BUILTIN_SETTINGS, {"aws_kms_allow_disabled_keys": {"low": False}})
+    assert policy.for_tier("managed_key_allow_disabled", "low") is False
+    assert policy.for_tier("managed_key_allow_disabled", "medium") is True
+    with pytest.raises(PolicyError, match=r"^policy\.aws_kms_allow_disabled_keys\.low: input "
+                                          "should be a valid boolean"):
+        Policy(BUILTIN_SETTINGS, {"aws_kms_allow_disabled_keys": {"low": "no"}})
