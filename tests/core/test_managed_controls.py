@@ -145,6 +145,7 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     # destruction delay: tier high requires 7 days
     "destroy-6": ("high", {"managed": facts(destroy_delay_days=6)}, {"kms-destroy-delay"}),
     "destroy-7": ("high", {"managed": facts(destroy_delay_days=7)}, set()),
+    "destroy-8": ("high", {"managed": facts(destroy_delay_days=8)}, set()),
     "service-destroy-1": ("low", {"managed": facts(manager="service", can_rotate=False,
                                                    rotation=None, destroy_delay_days=1)},
                           set()),
