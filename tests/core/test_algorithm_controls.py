@@ -61,10 +61,14 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "cert-md5": ("high", cert("md5WithRSAEncryption", "md5"), {"certificate-signature-hash"}),
     "cert-ed25519": ("high", cert("Ed25519", None), set()),
     "cert-unnamed": ("high", cert("1.2.3.4.5", None), set()),
+    # ML-DSA hashes internally; ML-KEM is no signature algorithm, so its "signature" is unknown
+    "cert-ml-dsa": ("high", cert("ML-DSA-65", None), set()),
+    "cert-ml-kem": ("high", cert("ML-KEM-768", None), set()),
 }
 #: Checks that must skip, error, or not run on a record.
 SKIPPED = {"unknown-algorithm": {"key-strength"}, "rc4-lower": {"key-strength"}}
-ERRORS = {"cert-unnamed": {"certificate-signature-hash"}}
+ERRORS = {"cert-unnamed": {"certificate-signature-hash"},
+          "cert-ml-kem": {"certificate-signature-hash"}}
 NOT_APPLICABLE = {"ed25519": {"key-strength", "certificate-signature-hash"},
                   "aes-128": {"certificate-signature-hash"}}
 
