@@ -64,6 +64,7 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     # ML-DSA hashes internally; ML-KEM is no signature algorithm, so its "signature" is unknown
     "cert-ml-dsa": ("high", cert("ML-DSA-65", None), set()),
     "cert-ml-kem": ("high", cert("ML-KEM-768", None), set()),
+    "cert-slh-dsa": ("high", cert("SLH-DSA-SHA2-128s", None), set()),
 }
 #: Checks that must skip, error, or not run on a record.
 SKIPPED = {"unknown-algorithm": {"key-strength"}, "rc4-lower": {"key-strength"}}

@@ -142,6 +142,9 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
                          rotation=None)}, {"kms-imported-material-expiry"}),
     # whether imported material expires is not reported: nothing to judge
     "imported-unreported": ("high", {"managed": facts(origin="imported")}, set()),
+    # unavailable is not pending import: the material is there, its expiry is judged
+    "imported-unavailable": ("high", {"managed": facts(origin="imported", state="unavailable",
+                                                       material_expires=True)}, set()),
     # destruction delay: tier high requires 7 days
     "destroy-6": ("high", {"managed": facts(destroy_delay_days=6)}, {"kms-destroy-delay"}),
     "destroy-7": ("high", {"managed": facts(destroy_delay_days=7)}, set()),
@@ -215,6 +218,7 @@ def test_each_check_applies_where_its_facts_say(audited: AuditRun) -> None:
     assert every_check == MANAGED_CHECKS
     assert ("kms-key-store-connected", uid("store-up")) in ran
     assert ("kms-imported-material-expiry", uid("imported-expiring")) in ran
+    assert ("kms-imported-material-expiry", uid("imported-unavailable")) in ran
 
 
 def test_findings_name_what_is_wrong(audited: AuditRun) -> None:
