@@ -61,6 +61,9 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "cert-outside-window": ("high", cert(ago(300), NOW + timedelta(days=30) + HALF), set()),
     "cert-expired": ("high", cert(ago(300), NOW - HALF), {"not-expired"}),
     "cert-not-yet": ("high", cert(NOW + HALF, NOW + timedelta(days=200)), {"already-valid"}),
+    # a private key that carries its certificate is no certificate: no lifetime check
+    "rsa-with-cert": ("high", {**RSA, "created": ago(10), "certificate": cert(
+        ago(100), ago(100) + timedelta(days=500))["certificate"]}, set()),
     "aes-expiring": ("high", {"created": ago(10), "expires": NOW + timedelta(days=5)},
                      {"expiry-window"}),
 }
@@ -69,6 +72,7 @@ NOT_APPLICABLE = {
     "ca-long": {"certificate-lifetime"},
     "aes-young": {"certificate-lifetime", "expiry-window", "not-expired", "already-valid"},
     "cert-398": {"key-age"},
+    "rsa-with-cert": {"certificate-lifetime", "not-expired", "already-valid"},
 }
 #: Checks that must skip (the other check reports it).
 SKIPPED = {"cert-expired": {"expiry-window"}}
