@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from pytest_cryptoaudit.model import CertificateInfo
+import controls.lifecycle as lifecycle
+from pytest_cryptoaudit.model import CertificateInfo, KeyRecord
+from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
 from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
 
 CHECKS = {"certificate-lifetime", "key-age", "expiry-window", "not-expired", "already-valid"}
@@ -125,3 +127,35 @@ def test_findings_name_the_threshold(audited: AuditRun) -> None:
         f"expired on {NOW - HALF:%Y-%m-%d %H:%M} UTC")
     assert message("already-valid", "cert-not-yet") == (
         f"not valid before {NOW + HALF:%Y-%m-%d %H:%M} UTC")
+
+
+# The audit's clock cannot be planted, so the comparisons with the audit's start instant are
+# judged here by calling the checks at a fixed instant: the equal case is the boundary.
+AT = datetime(2030, 6, 1, 12, tzinfo=UTC)
+POLICY = Policy(BUILTIN_SETTINGS, {})
+
+
+def at(expires: datetime, not_before: datetime | None = None) -> KeyRecord:
+    fields = cert(not_before or AT - timedelta(days=100), expires)
+    return key_record("memory:at", system="high", risk_tier="high", **fields)
+
+
+def test_a_certificate_expiring_at_the_audit_instant_has_expired() -> None:
+    with pytest.raises(AssertionError, match="expired on 2030-06-01 12:00 UTC"):
+        lifecycle.test_not_expired(at(AT), AT)
+    lifecycle.test_not_expired(at(AT + timedelta(microseconds=1)), AT)
+    with pytest.raises(pytest.skip.Exception, match="already expired"):
+        lifecycle.test_expiry_window(at(AT), POLICY, AT)
+
+
+def test_the_warning_window_includes_its_last_day() -> None:
+    with pytest.raises(AssertionError, match="inside the 30-day window for tier high"):
+        lifecycle.test_expiry_window(at(AT + timedelta(days=30)), POLICY, AT)
+    lifecycle.test_expiry_window(at(AT + timedelta(days=30, microseconds=1)), POLICY, AT)
+
+
+def test_a_certificate_is_valid_from_its_not_before_instant() -> None:
+    lifecycle.test_already_valid(at(AT + timedelta(days=90), not_before=AT), AT)
+    with pytest.raises(AssertionError, match="not valid before 2030-06-01 12:00 UTC"):
+        lifecycle.test_already_valid(
+            at(AT + timedelta(days=90), not_before=AT + timedelta(microseconds=1)), AT)
