@@ -39,6 +39,7 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "rsa-2048": ("high", sized("RSA", 2048, "private-key"), set()),
     "rsa-2047": ("high", sized("RSA", 2047, "private-key"), {"key-strength"}),
     "rsa-crit-3072": ("critical", sized("RSA", 3072, "private-key"), set()),
+    "rsa-4096": ("high", sized("RSA", 4096, "private-key"), set()),
     "rsa-crit-3071": ("critical", sized("RSA", 3071, "private-key"), {"key-strength"}),
     "dsa-2047": ("high", sized("DSA", 2047, "private-key"), {"key-strength"}),
     "dh-2048": ("high", sized("DH", 2048, "private-key"), set()),
@@ -125,4 +126,5 @@ def test_findings_and_notes_name_the_threshold(audited: AuditRun) -> None:
         "plan a move to 3072 bits"]
     assert notes("key-strength", "dh-2048") != []
     assert notes("key-strength", "rsa-crit-3072") == []
+    assert notes("key-strength", "rsa-4096") == []
     assert notes("key-strength", "aes-128") == []
