@@ -50,14 +50,17 @@ MODULES = {
                                     ("tests/core/test_managed_controls.py",)),
     "controls-managed-access": Module("controls/managed_access.py",
                                       ("tests/core/test_managed_controls.py",)),
-    "controls-algorithms": Module("controls/algorithms.py", ("tests/core/test_audit_files.py",)),
-    "controls-lifecycle": Module("controls/lifecycle.py", ("tests/core/test_audit_files.py",)),
+    "controls-algorithms": Module("controls/algorithms.py", (
+        "tests/core/test_algorithm_controls.py", "tests/core/test_audit_files.py")),
+    "controls-lifecycle": Module("controls/lifecycle.py", (
+        "tests/core/test_lifecycle_controls.py", "tests/core/test_audit_files.py")),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
         "tests/ledger/test_cadence_unit.py", "tests/ledger/test_cadence.py")),
     "policy": Module("pytest_cryptoaudit/policy.py", (
-        "tests/core/test_config.py", "tests/core/test_managed_controls.py")),
+        "tests/core/test_policy_defaults.py", "tests/core/test_config.py",
+        "tests/core/test_managed_controls.py")),
     "waivers": Module("pytest_cryptoaudit/waivers.py", (
         "tests/core/test_waiver_file.py", "tests/ledger/test_retired_checks.py",
         "tests/reporting/test_waivers.py")),

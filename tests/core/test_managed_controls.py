@@ -22,8 +22,19 @@ MANAGED_CHECKS = {
     "kms-rotation-enabled", "kms-rotation-period", "kms-not-pending-deletion",
     "kms-key-material-imported", "kms-key-enabled", "kms-key-store-connected",
     "kms-key-origin", "kms-imported-material-expiry", "kms-customer-managed",
-    "kms-policy-not-public", "kms-policy-principals", "kms-grantees",
+    "kms-policy-not-public", "kms-policy-principals", "kms-grantees", "kms-destroy-delay",
+    "kms-protection-level",
 }
+#: When the planted records are made: an expiry half a day past a whole number of days from
+#: now is that many days away when the audit starts, seconds later.
+NOW = datetime.now(UTC)
+#: Policy of the audit: medium-tier keys must be protected by an HSM (by default every level
+#: is allowed at every tier, and the protection check could not fail).
+POLICY = {"managed_key_allowed_protection": {"medium": ["hsm"]}}
+
+
+def days_ahead(days: int) -> datetime:
+    return NOW + timedelta(days=days, hours=12)
 
 
 def facts(**changes: Any) -> ManagedKeyFacts:
@@ -103,6 +114,47 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "low-long-rotation": ("low", {"managed": facts(rotation=Rotation(True, 730))}, set()),
     "low-too-long": ("low", {"managed": facts(rotation=Rotation(True, 731))},
                      {"kms-rotation-period"}),
+    # automatic rotation reported by a provider as 1, not True: rotation-enabled passes it,
+    # so the period is judged too
+    "truthy-automatic": ("high", {"managed": facts(rotation=Rotation(1, 400))},  # type: ignore[arg-type]
+                         {"kms-rotation-period"}),
+    # a period the service did not state, but documents: noted, and judged all the same
+    "default-period": ("high", {"managed": facts(rotation=Rotation(
+        True, 365, period_source="service's documented default"))}, set()),
+    # at a tier whose policy allows waiving it, the finding says a waiver may accept it
+    "low-pending-deletion": ("low", {"managed": facts(state="pending-deletion")},
+                             {"kms-not-pending-deletion"}),
+    # imported material whose expiry date the service reports: past, at the cryptoperiod
+    # (symmetric 365 days, private 730 at tier high) and one day beyond it
+    "imported-expired": ("high", {"expires": days_ahead(-2), "managed": facts(
+        origin="imported", material_expires=True)}, {"kms-imported-material-expiry"}),
+    "imported-365": ("high", {"expires": days_ahead(365), "managed": facts(
+        origin="imported", material_expires=True)}, set()),
+    "imported-366": ("high", {"expires": days_ahead(366), "managed": facts(
+        origin="imported", material_expires=True)}, {"kms-imported-material-expiry"}),
+    "imported-private-730": ("high", {
+        "kind": "private-key", "algorithm": "RSA", "size": 3072, "expires": days_ahead(730),
+        "managed": facts(origin="imported", material_expires=True, can_rotate=False,
+                         rotation=None)}, set()),
+    "imported-private-731": ("high", {
+        "kind": "private-key", "algorithm": "RSA", "size": 3072, "expires": days_ahead(731),
+        "managed": facts(origin="imported", material_expires=True, can_rotate=False,
+                         rotation=None)}, {"kms-imported-material-expiry"}),
+    # whether imported material expires is not reported: nothing to judge
+    "imported-unreported": ("high", {"managed": facts(origin="imported")}, set()),
+    # unavailable is not pending import: the material is there, its expiry is judged
+    "imported-unavailable": ("high", {"managed": facts(origin="imported", state="unavailable",
+                                                       material_expires=True)}, set()),
+    # destruction delay: tier high requires 7 days
+    "destroy-6": ("high", {"managed": facts(destroy_delay_days=6)}, {"kms-destroy-delay"}),
+    "destroy-7": ("high", {"managed": facts(destroy_delay_days=7)}, set()),
+    "destroy-8": ("high", {"managed": facts(destroy_delay_days=8)}, set()),
+    "service-destroy-1": ("low", {"managed": facts(manager="service", can_rotate=False,
+                                                   rotation=None, destroy_delay_days=1)},
+                          set()),
+    # protection: the audit's policy requires an HSM at tier medium
+    "medium-software": ("medium", {"managed": facts()}, {"kms-protection-level"}),
+    "medium-hsm": ("medium", {"managed": facts(protection="hsm")}, set()),
 }
 #: Checks that must error on a record (a fact they need could not be read).
 ERRORS = {"rotation-unreadable": {"kms-rotation-enabled"}}
@@ -112,9 +164,11 @@ NOT_APPLICABLE = {
     "not-rotatable": {"kms-rotation-enabled", "kms-rotation-period"},
     "no-rotation": {"kms-rotation-period"},
     "service-managed": {"kms-rotation-enabled", "kms-key-origin",
-                        "kms-imported-material-expiry"},
+                        "kms-imported-material-expiry", "kms-protection-level"},
     "clean": {"kms-key-material-imported", "kms-imported-material-expiry",
-              "kms-key-store-connected"},
+              "kms-key-store-connected", "kms-destroy-delay"},
+    "imported-unreported": {"kms-imported-material-expiry"},
+    "service-destroy-1": {"kms-destroy-delay", "kms-protection-level"},
     "pending-import": {"kms-imported-material-expiry"},
     "no-access-reported": {"kms-policy-not-public", "kms-policy-principals", "kms-grantees"},
 }
@@ -134,7 +188,7 @@ def records() -> list[Any]:
 def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
     """One audit of every planted record, shared by the tests of this module."""
     return audit_subprocess(tmp_path_factory.mktemp("managed"), "--cryptoaudit-no-ledger",
-                            inventory=records())
+                            inventory=records(), config={"policy": POLICY})
 
 
 def managed_outcomes(run: AuditRun) -> dict[tuple[str, str], str]:
@@ -164,6 +218,7 @@ def test_each_check_applies_where_its_facts_say(audited: AuditRun) -> None:
     assert every_check == MANAGED_CHECKS
     assert ("kms-key-store-connected", uid("store-up")) in ran
     assert ("kms-imported-material-expiry", uid("imported-expiring")) in ran
+    assert ("kms-imported-material-expiry", uid("imported-unavailable")) in ran
 
 
 def test_findings_name_what_is_wrong(audited: AuditRun) -> None:
@@ -197,6 +252,23 @@ def test_findings_name_what_is_wrong(audited: AuditRun) -> None:
         "imported key material never expires; tier high requires it")
     assert message("kms-key-material-imported", "pending-import").startswith(
         "pending-import: the key has no key material")
+    assert message("kms-not-pending-deletion", "low-pending-deletion") == (
+        "pending-deletion: the key will be deleted (date not reported); at tier low a waiver "
+        "may accept an approved deletion")
+    expired = f"{days_ahead(-2):%Y-%m-%d}"
+    assert message("kms-imported-material-expiry", "imported-expired") == (
+        f"imported key material expired on {expired}")
+    assert message("kms-imported-material-expiry", "imported-366") == (
+        f"imported key material expires on {days_ahead(366):%Y-%m-%d}, in 366 days; the "
+        "symmetric cryptoperiod for tier high is 365 days")
+    assert message("kms-imported-material-expiry", "imported-private-731") == (
+        f"imported key material expires on {days_ahead(731):%Y-%m-%d}, in 731 days; the "
+        "private cryptoperiod for tier high is 730 days")
+    assert message("kms-destroy-delay", "destroy-6") == (
+        "key material is destroyed 6 day(s) after a destroy request; tier high requires at "
+        "least 7 days to notice and cancel it")
+    assert message("kms-protection-level", "medium-software") == (
+        "protection level software is not allowed at tier medium (allowed: hsm)")
 
 
 def test_what_policy_accepts_is_noted(audited: AuditRun) -> None:
@@ -211,3 +283,13 @@ def test_what_policy_accepts_is_noted(audited: AuditRun) -> None:
         "generated in a dedicated HSM, key store cks-1; custody: the customer administers "
         "the dedicated HSM; the provider runs it")
     assert notes("kms-customer-managed", "clean") == ""
+    assert notes("kms-customer-managed", "imported-365") == (
+        "imported key material (BYOK); custody: the customer generates and keeps the original "
+        "material and its expiry; the service holds an imported copy (shared)")
+    assert notes("kms-rotation-period", "default-period") == (
+        "rotation period of 365 days is the service's documented default")
+    assert notes("kms-rotation-period", "clean") == ""
+    assert notes("kms-imported-material-expiry", "imported-365") == (
+        f"imported key material expires on {days_ahead(365):%Y-%m-%d} (365 days)")
+    assert notes("kms-imported-material-expiry", "imported-expiring") == (
+        "imported key material expires; the service does not report when")
