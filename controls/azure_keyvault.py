@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
-from pytest_cryptoaudit.facts import KeyState, ProtectionLevel, managed, required
+from pytest_cryptoaudit.facts import KeyState, managed, required
 from pytest_cryptoaudit.references import ISO27001_A824, SP800_57
 
 if TYPE_CHECKING:
@@ -110,23 +110,6 @@ def test_keyvault_key_not_expired(crypto_key: KeyRecord, crypto_now: datetime) -
     expires = required(crypto_key.uid, "expires", crypto_key.expires)
     assert facts.state is not KeyState.ENABLED or expires > crypto_now, (
         f"expired on {expires:%Y-%m-%d} and still enabled")
-
-
-@pytest.mark.control(
-    "CEK-10", check="keyvault-hsm-protection",
-    references=["FIPS 140-3", ISO27001_A824],
-    remediation="Create the key as RSA-HSM or EC-HSM (Premium vault) or in a Managed HSM, "
-                "and move its users to it.",
-    applies_to=_live_key, requires=["managed.protection"],
-)
-def test_keyvault_hsm_protection(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
-    """The key is HSM-protected where the tier requires it."""
-    facts = required(crypto_key.uid, "managed", managed(crypto_key))
-    tier = crypto_key.risk_tier.value
-    if facts.protection is ProtectionLevel.SOFTWARE:
-        kty = crypto_key.attributes.get("kty", "?")
-        assert not crypto_policy.for_tier("azure_keyvault_hsm_required", tier), (
-            f"{kty} key is software-protected; tier {tier} requires an HSM")
 
 
 @pytest.mark.control(

@@ -33,6 +33,7 @@ FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier
 #: open finding of an old check over to a successor's finding on the same subject.
 RETIRED_CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "auto-rotate-period": ("CEK-12", ("kms-rotation-enabled", "kms-rotation-period")),
+    "keyvault-hsm-protection": ("CEK-10", ("kms-protection-level",)),
 }
 
 

@@ -159,7 +159,7 @@ ESTATE: tuple[PlantedKey, ...] = (
     PlantedKey("weak-rsa-2048-critical", size=2048,
                tags={**OWNER, "cryptoaudit:risk-tier": "critical"},
                expect={"key-strength": FAIL}),
-    PlantedKey("weak-software", kty="RSA", expect={"keyvault-hsm-protection": FAIL}),
+    PlantedKey("weak-software", kty="RSA", expect={"kms-protection-level": FAIL}),
     PlantedKey("weak-disabled", enabled=False, expect={"kms-key-enabled": FAIL}),
     PlantedKey("weak-deleted", deleted=True, expect={"kms-not-pending-deletion": FAIL}),
     PlantedKey("weak-imported-no-expiry", expires_in_days=None,
@@ -282,12 +282,18 @@ def systems(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> list[dic
                    token_env) for vault in VAULTS]
 
 
+#: Keys at tier high and critical must be HSM-protected (the generic kms-protection-level).
+HSM_POLICY = {"managed_key_allowed_protection": {"high": ["hsm", "external"],
+                                                 "critical": ["hsm", "external"]}}
+
+
 def config_toml(standins: Mapping[str, KeyVaultStandIn], token_env: str) -> str:
     import tomli_w
 
     from . import reviewed_policy
 
-    return tomli_w.dumps({"systems": systems(standins, token_env), "policy": reviewed_policy()})
+    return tomli_w.dumps({"systems": systems(standins, token_env),
+                          "policy": {**reviewed_policy(), **HSM_POLICY}})
 
 
 def start(folder: Path, **options: Any) -> dict[str, KeyVaultStandIn]:

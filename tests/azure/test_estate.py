@@ -79,5 +79,5 @@ def assert_findings_say_what(by_uid, uids) -> None:
     legacy = message("azure-keyvault:akv-legacy", "keyvault-rbac-authorization")
     assert "access policies" in legacy and "tier medium" in legacy
     assert "2048" in message("weak-rsa-2048-critical", "key-strength")
-    assert "RSA key is software-protected" in message("weak-software",
-                                                      "keyvault-hsm-protection")
+    assert "protection level software is not allowed at tier high" in message(
+        "weak-software", "kms-protection-level")

@@ -27,7 +27,9 @@ def test_a_retired_check_stands_for_its_successors_in_its_own_control_only():
         "auto-rotate-period", "kms-rotation-enabled", "kms-rotation-period"}
     assert check_names("CEK-04", "auto-rotate-period") == {"auto-rotate-period"}
     assert check_names("CEK-12", "key-age") == {"key-age"}
-    assert set(RETIRED_CHECKS) == {"auto-rotate-period"}
+    assert check_names("CEK-10", "keyvault-hsm-protection") == {
+        "keyvault-hsm-protection", "kms-protection-level"}
+    assert set(RETIRED_CHECKS) == {"auto-rotate-period", "keyvault-hsm-protection"}
 
 
 def test_a_waiver_of_the_retired_check_covers_the_generic_rotation_checks():

@@ -103,8 +103,4 @@ POLICY_SETTINGS: tuple[PolicySetting, ...] = (
         "Whether vaults must be closed to the internet (public access disabled, or only "
         "listed networks) or reached through a private endpoint.",
         "CIS Microsoft Azure Foundations 8.7; Microsoft cloud security benchmark NS-2"),
-    PolicySetting(
-        "azure_keyvault_hsm_required", tiered(False, False, True, True),
-        "Whether keys must be HSM-protected (RSA-HSM, EC-HSM, oct-HSM or a Managed HSM).",
-        "FIPS 140-3 level 3; CSA CCM v4 CEK-10"),
 )
