@@ -3,31 +3,11 @@ key, every clean key passing every check, per key uid."""
 
 from __future__ import annotations
 
-import collections
-from typing import Any
-
 import jsonschema
 
 from pytest_cryptoaudit.lab.estate_kms import ESTATE, SYSTEM_EXPECT, config_toml
 from pytest_cryptoaudit.reporting.evidence import evidence_schema
-
-
-def results_by_uid(evidence: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
-    """uid -> check -> result, from the JSON evidence."""
-    by_uid: dict[str, dict[str, dict[str, Any]]] = collections.defaultdict(dict)
-    for result in evidence["results"]:
-        assert result["check"] not in by_uid[result["key_uid"]], result["nodeid"]
-        by_uid[result["key_uid"]][result["check"]] = result
-    return by_uid
-
-
-def mismatches(label: str, results: dict[str, dict[str, Any]], expect: dict[str, str]) -> list:
-    """What differs from "the expected checks give the expected outcome, all others pass"."""
-    outcomes = {check: result["outcome"] for check, result in results.items()}
-    wanted = {check: expect.get(check, "passed") for check in {*outcomes, *expect}}
-    return [f"{label}: {check} gave {outcomes.get(check, 'no result')}, expected {want} "
-            f"({results.get(check, {}).get('message', '')})"
-            for check, want in sorted(wanted.items()) if outcomes.get(check) != want]
+from tests.estates import mismatches, results_by_uid
 
 
 def test_every_weakness_caught_and_every_clean_key_passes(audit, estate, moto_server):

@@ -3,9 +3,7 @@ vaults: every weakness caught on its own key, every clean key passing every chec
 
 from __future__ import annotations
 
-import collections
 import json
-from typing import Any
 
 from pytest_cryptoaudit.lab.estate_keyvault import (
     CERTIFICATES,
@@ -17,24 +15,9 @@ from pytest_cryptoaudit.lab.estate_keyvault import (
     config_toml,
 )
 from pytest_cryptoaudit.lab.keyvault_standin import AUDITOR_OID, TOKEN
+from tests.estates import mismatches, results_by_uid
 
 from .conftest import TOKEN_ENV
-
-
-def results_by_uid(evidence: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
-    by_uid: dict[str, dict[str, dict[str, Any]]] = collections.defaultdict(dict)
-    for result in evidence["results"]:
-        assert result["check"] not in by_uid[result["key_uid"]], result["nodeid"]
-        by_uid[result["key_uid"]][result["check"]] = result
-    return by_uid
-
-
-def mismatches(label: str, results: dict[str, dict[str, Any]], expect: dict[str, str]) -> list:
-    outcomes = {check: result["outcome"] for check, result in results.items()}
-    wanted = {check: expect.get(check, "passed") for check in {*outcomes, *expect}}
-    return [f"{label}: {check} gave {outcomes.get(check, 'no result')}, expected {want} "
-            f"({results.get(check, {}).get('message', '')})"
-            for check, want in sorted(wanted.items()) if outcomes.get(check) != want]
 
 
 def test_every_weakness_caught_and_every_clean_key_passes(audit, keyvault_estate):
