@@ -26,10 +26,6 @@ K8S_KMS = "https://kubernetes.io/docs/tasks/administer-cluster/kms-provider/"
 CERT_MANAGER = "https://cert-manager.io/docs/usage/certificate/"
 TF_TLS_KEY = "https://registry.terraform.io/providers/hashicorp/tls/latest/docs/resources/private_key"
 AZURE_KV = "https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview"
-#: Local EncryptionConfiguration providers Kubernetes recommends against, and why.
-WEAK_PROVIDERS = {"aescbc": "AES-CBC is vulnerable to padding-oracle attacks; Kubernetes "
-                            "recommends against it"}
-LOCAL_KEY_PROVIDERS = ("aescbc", "aesgcm", "secretbox")
 
 
 def _attribute(key: KeyRecord, name: str) -> Any:
@@ -42,7 +38,8 @@ def _encryption_config(key: KeyRecord) -> bool:
 
 
 def _local_keys(key: KeyRecord) -> bool:
-    return key.attributes.get("write_provider") in LOCAL_KEY_PROVIDERS
+    """A resource group written with keys listed in the manifest itself."""
+    return "keys_listed" in key.attributes
 
 
 def _cert_manager(key: KeyRecord) -> bool:
@@ -60,12 +57,12 @@ def _in_key_vault(key: KeyRecord) -> bool:
     references=[ccm("CEK-03"), K8S_ENCRYPTION, ISO27001_A824],
     remediation="Put an encrypting provider (kms v2, secretbox or aesgcm) first for the "
                 "resource group; keep identity last, only to read old data.",
-    applies_to=_encryption_config, requires=["write_provider"],
+    applies_to=_encryption_config, requires=["writes_in_clear"],
 )
 def test_secrets_encrypted_at_rest(crypto_key: KeyRecord) -> None:
     """The API server writes the resources encrypted: identity is not the first provider."""
     names = crypto_key.attributes.get("encrypted_resources", "")
-    assert _attribute(crypto_key, "write_provider") != "identity", (
+    assert not _attribute(crypto_key, "writes_in_clear"), (
         f"identity is the first provider for {names}: they are written to etcd in clear")
 
 
@@ -73,18 +70,16 @@ def test_secrets_encrypted_at_rest(crypto_key: KeyRecord) -> None:
     "CEK-04", check="iac-encryption-provider",
     references=[K8S_ENCRYPTION, K8S_KMS, SP800_57],
     remediation="Use the kms provider with apiVersion v2 (or secretbox) as the first provider.",
-    applies_to=_encryption_config, requires=["write_provider"],
+    applies_to=_encryption_config, requires=["write_provider_weakness"],
 )
 def test_encryption_provider(crypto_key: KeyRecord, crypto_note: Callable[[str], None]) -> None:
     """The writing provider is not one Kubernetes deprecates or recommends against
-    (aescbc; KMS plugin API v1)."""
-    provider = _attribute(crypto_key, "write_provider")
-    if provider == "aesgcm":
-        crypto_note("aesgcm keys must be rotated every 200,000 writes")
-    assert provider not in WEAK_PROVIDERS, f"{provider}: {WEAK_PROVIDERS.get(provider)}"
-    if provider == "kms":
-        version = crypto_key.attributes.get("kms_api_version", "v1")
-        assert version == "v2", f"KMS plugin API {version} is deprecated; use apiVersion v2"
+    (aescbc; KMS plugin API v1), as the provider recorded it."""
+    note = crypto_key.attributes.get("write_provider_note")
+    if note:
+        crypto_note(note)
+    weakness = _attribute(crypto_key, "write_provider_weakness")
+    assert not weakness, weakness
 
 
 @pytest.mark.control(

@@ -73,7 +73,38 @@ resources:
     (key,) = discover("kubernetes", tmp_path, paths=["."]).keys
     assert (key.algorithm, key.size) == ("AES", 128)
     assert key.attributes["providers"] == ["aesgcm", "identity"]
+    assert (key.attributes["writes_in_clear"], key.attributes["write_provider_weakness"]) == (
+        False, "")
+    assert "200,000 writes" in key.attributes["write_provider_note"]
     assert secret not in repr(key)
+
+
+ENCRYPTION = """apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: [secrets]
+    providers:
+      - {provider}
+"""
+
+
+def test_the_writing_provider_is_recorded_as_facts_the_controls_judge(tmp_path):
+    """The controls read facts, not provider names: identity writes in clear, aescbc and KMS
+    plugin API v1 are weak, and a provider this reader does not know is unreadable."""
+    cases = {"identity": {}, "aescbc": {"keys": []}, "kms": {"name": "p"},
+             "kmsv2": {"name": "p", "apiVersion": "v2"}, "rot13": {}}
+    found = {}
+    for name, settings in cases.items():
+        kind = "kms" if name.startswith("kms") else name
+        folder = tmp_path / name
+        write(folder / "enc.yaml", ENCRYPTION.format(provider={kind: settings}))
+        (key,) = discover("kubernetes", folder, paths=["."]).keys
+        found[name] = key
+    assert found["identity"].attributes["writes_in_clear"] is True
+    assert "padding-oracle" in found["aescbc"].attributes["write_provider_weakness"]
+    assert "API v1 is deprecated" in found["kms"].attributes["write_provider_weakness"]
+    assert found["kmsv2"].attributes["write_provider_weakness"] == ""
+    assert "unknown provider 'rot13'" in found["rot13"].unreadable["write_provider_weakness"]
 
 
 def test_broken_yaml_is_one_named_error(tmp_path):

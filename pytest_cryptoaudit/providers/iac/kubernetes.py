@@ -28,6 +28,11 @@ EC_CURVES = {256: "secp256r1", 384: "secp384r1", 521: "secp521r1"}
 DEFAULT_DURATION = "2160h"
 ISSUED = ("issued by cert-manager when the manifest is applied; the issued certificate's "
           "audit judges its age")
+#: Local providers Kubernetes recommends against, and why.
+WEAK_PROVIDERS = {"aescbc": "aescbc: AES-CBC is vulnerable to padding-oracle attacks; "
+                            "Kubernetes recommends against it"}
+#: What a provider that is acceptable asks of its operators.
+PROVIDER_NOTES = {"aesgcm": "aesgcm keys must be rotated every 200,000 writes"}
 
 
 class KubernetesOptions(IacOptions):
@@ -134,8 +139,13 @@ def _write_provider(providers: list[Mapping[str, Any]], names: str) -> dict[str,
     """Record fields for the first (writing) provider; keys are measured, never kept."""
     (kind, settings), = list(providers[0].items())[:1] or [("", {})]
     settings = settings if isinstance(settings, Mapping) else {}
-    attributes: dict[str, Any] = {"encrypted_resources": names, "write_provider": kind,
-                                  "providers": [next(iter(p), "") for p in providers]}
+    attributes: dict[str, Any] = {
+        "encrypted_resources": names, "write_provider": kind,
+        "providers": [next(iter(p), "") for p in providers],
+        # The facts the iac controls judge, so that no control tests a provider's name.
+        "writes_in_clear": kind == "identity",
+        "write_provider_weakness": WEAK_PROVIDERS.get(kind, ""),
+        "write_provider_note": PROVIDER_NOTES.get(kind, "")}
     # What a manifest never states is unstated (those checks do not apply here); what it
     # should state and does not is unreadable (those checks error).
     unstated: dict[str, str] = {"created": "a key's age is not in the EncryptionConfiguration"}
@@ -153,11 +163,17 @@ def _write_provider(providers: list[Mapping[str, Any]], names: str) -> dict[str,
             fields["unreadable"] = {"size": f"{kind} lists no key"}
     elif kind == "kms":
         attributes["kms_api_version"] = str(settings.get("apiVersion") or "v1")
+        if attributes["kms_api_version"] != "v2":
+            attributes["write_provider_weakness"] = (
+                f"KMS plugin API {attributes['kms_api_version']} is deprecated; use apiVersion "
+                "v2")
         attributes["kms_plugin"] = str(settings.get("name", ""))
         reason = "held by the KMS plugin, outside the manifest: audit that key in its KMS"
         unstated.update(algorithm=reason, size=reason)
     else:
-        fields["unreadable"] = {"algorithm": f"unknown provider {kind!r}", "size": "unknown"}
+        unknown = f"unknown provider {kind!r}"
+        fields["unreadable"] = {"algorithm": unknown, "size": "unknown",
+                                "write_provider_weakness": unknown}
     return fields
 
 
