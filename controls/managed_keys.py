@@ -25,8 +25,10 @@ from pytest_cryptoaudit.model import KeyKind
 from pytest_cryptoaudit.references import (
     AWS_FSBP_KMS,
     ISO27001_A824,
+    SP800_56B,
     SP800_57,
     SP800_57_CRYPTOPERIODS,
+    SP800_131A,
     ccm,
 )
 
@@ -101,6 +103,13 @@ def _imported_material(key: KeyRecord) -> bool:
     return (_customer(key) and _imported(key)
             and _facts(key).state is not KeyState.PENDING_IMPORT
             and reported(key, "managed.material_expires"))
+
+
+def _imported_wrapping(key: KeyRecord) -> bool:
+    """A customer-managed key with imported material whose wrapping the service records."""
+    return (_customer(key) and _imported(key)
+            and _facts(key).state is not KeyState.PENDING_IMPORT
+            and reported(key, "managed.import_wrapping"))
 
 
 def _destroy_delay(key: KeyRecord) -> bool:
@@ -290,6 +299,45 @@ def _judge_material_expiry(key: KeyRecord, policy: Policy, now: datetime,
         f"imported key material expires on {key.expires:%Y-%m-%d}, in {left} days; the "
         f"{kind} cryptoperiod for tier {tier} is {period} days")
     note(f"imported key material expires on {key.expires:%Y-%m-%d} ({left} days)")
+
+
+@pytest.mark.control(
+    "CEK-10", check="kms-import-wrapping",
+    references=[ccm("CEK-10"), SP800_56B, SP800_131A],
+    remediation="Re-import the key material through an import job whose method wraps with "
+                "RSA-OAEP and a SHA-2 hash under a wrapping key of the tier's RSA size, or "
+                "with HPKE and ML-KEM.",
+    applies_to=_imported_wrapping,
+    requires=["managed.import_wrapping"],
+)
+def test_kms_import_wrapping(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
+    """Imported key material was wrapped with RSA-OAEP (a hash and a wrapping-key size the
+    tier allows) or HPKE with a post-quantum KEM, where the service records how it was
+    imported."""
+    wrapping = required(crypto_key.uid, "managed.import_wrapping",
+                        _facts(crypto_key).import_wrapping)
+    tier = crypto_key.risk_tier.value
+    method = f"imported under {wrapping.native}"
+    if wrapping.scheme == "hpke":  # a post-quantum KEM (ML-KEM, X-Wing): stronger than RSA
+        crypto_note(f"{method} (HPKE with a post-quantum KEM)")
+        return
+    assert wrapping.scheme == "rsa-oaep", (
+        f"{method}: {wrapping.scheme} wrapping is not allowed for key transport "
+        "(RSA-OAEP or HPKE only)")
+    hashes = crypto_policy.for_tier("managed_key_import_wrapping_hashes", tier)
+    assert wrapping.hash in hashes, (
+        f"{method}: OAEP with {wrapping.hash or 'an unstated hash'} is not allowed at tier "
+        f"{tier} (allowed: {', '.join(hashes)})")
+    min_bits = crypto_policy.for_tier("min_rsa_bits", tier)
+    assert wrapping.rsa_bits is not None, (
+        f"{method}: the wrapping key's size is not recorded; tier {tier} requires at least "
+        f"{min_bits} bits")
+    assert wrapping.rsa_bits >= min_bits, (
+        f"{method}: a {wrapping.rsa_bits}-bit wrapping key is below the {min_bits} bits tier "
+        f"{tier} requires")
+    crypto_note(method)
 
 
 @pytest.mark.control(

@@ -153,6 +153,19 @@ class Deletion:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ImportWrapping:
+    """How imported key material was wrapped on its way into the service (BYOK), as the
+    service records it: the scheme (``rsa-oaep``, ``rsa-pkcs1v15``, or ``hpke`` with a
+    post-quantum KEM), the hash it uses, the RSA wrapping key's size, and the service's own
+    name for the method (``native``)."""
+
+    scheme: str
+    hash: str | None
+    rsa_bits: int | None
+    native: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class ManagedKeyFacts:
     """What an auditor needs to know about a key held by a key-management service.
 
@@ -176,6 +189,9 @@ class ManagedKeyFacts:
     key_store_state: KeyStoreState | None = None
     key_store_detail: str = ""
     material_expires: bool | None = None
+    #: How the imported material was wrapped (None: not imported, or the service does not
+    #: record it after the import, as AWS KMS and Azure Key Vault do not).
+    import_wrapping: ImportWrapping | None = None
     #: Days between a request to destroy key material and its destruction, as configured
     #: for the key (Cloud KMS destroyScheduledDuration); None where the service fixes the
     #: wait only when a deletion is scheduled (see ``deletion``).

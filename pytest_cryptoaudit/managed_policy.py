@@ -17,6 +17,7 @@ from .policy import PolicySetting, tiered
 ALL_ORIGINS = [o.value for o in KeyOrigin]
 ALL_PROTECTION = [p.value for p in ProtectionLevel]
 GENERATED_IN_SERVICE_OR_HSM = [KeyOrigin.GENERATED.value, KeyOrigin.HSM.value]
+OAEP_SHA2 = ["sha256", "sha384", "sha512"]
 CEK10 = "CSA CCM v4 CEK-10; NIST SP 800-57 Part 1 Rev 5"
 
 MANAGED_KEY_SETTINGS: tuple[PolicySetting, ...] = (
@@ -32,6 +33,12 @@ MANAGED_KEY_SETTINGS: tuple[PolicySetting, ...] = (
     PolicySetting(
         "managed_key_imported_material_must_expire", tiered(False, False, True, True),
         "Whether imported key material must carry an expiry.", "CSA CCM v4 CEK-10, CEK-17"),
+    PolicySetting(
+        "managed_key_import_wrapping_hashes",
+        tiered(OAEP_SHA2, OAEP_SHA2, OAEP_SHA2, OAEP_SHA2),
+        "OAEP hashes allowed in the RSA wrapping of imported key material (RSA PKCS #1 v1.5 "
+        "wrapping is never allowed; the wrapping key's size is judged by min_rsa_bits).",
+        "NIST SP 800-56B Rev 2, 7.2.2; NIST SP 800-131A Rev 2, 6"),
     PolicySetting(
         "managed_key_pending_deletion_waivable", tiered(True, True, False, False),
         "Whether a waiver may accept a key scheduled for deletion (an approved deletion).",

@@ -42,6 +42,9 @@ RING_BINDINGS: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "shared": (("roles/cloudkms.signerVerifier", ("allUsers",)),),
 }
 FAIL = "failed"
+#: Import jobs of every key ring, by id: how each wraps the material it imports.
+IMPORT_JOBS = {"byok-job": "RSA_OAEP_3072_SHA256_AES_256",
+               "legacy-sha1-job": "RSA_OAEP_3072_SHA1_AES_256"}
 SIGN = "ASYMMETRIC_SIGN"
 
 
@@ -61,6 +64,7 @@ class PlantedKey:
     age_days: int = 30
     states: tuple[str, ...] = ("ENABLED",)
     imported: bool = False
+    import_job: str = "byok-job"
     destroy_days: int = 30
     bindings: tuple[tuple[str, tuple[str, ...]], ...] = CLEAN_BINDINGS
     refuse: tuple[str, ...] = ()  # methods the stand-in refuses for this key (403)
@@ -128,6 +132,9 @@ ESTATE: tuple[PlantedKey, ...] = (
                states=("DESTROY_SCHEDULED",)),
     PlantedKey("weak-disabled", {"kms-key-enabled": FAIL}, states=("DISABLED",)),
     PlantedKey("weak-short-destroy-delay", {"kms-destroy-delay": FAIL}, destroy_days=1),
+    PlantedKey("weak-import-sha1", {"kms-import-wrapping": FAIL,
+                                    "kms-imported-material-expiry": FAIL},
+               imported=True, rotation_days=None, import_job="legacy-sha1-job"),
     PlantedKey("weak-pending-import", {"kms-key-material-imported": FAIL}, imported=True,
                states=("PENDING_IMPORT",), rotation_days=None),
     PlantedKey("weak-old-rsa", {"key-age": FAIL}, purpose=SIGN,
@@ -166,7 +173,7 @@ def _versions(key: PlantedKey, now: datetime) -> list[dict[str, Any]]:
             version["generateTime"] = _time(created)
         if key.imported:
             ring = key.name.split("/cryptoKeys/")[0]
-            version.update(importJob=f"{ring}/importJobs/byok-job")
+            version.update(importJob=f"{ring}/importJobs/{key.import_job}")
             if state != "PENDING_IMPORT":
                 version["importTime"] = _time(created)
         if state == "DESTROY_SCHEDULED":
@@ -211,11 +218,12 @@ def build(estate: tuple[PlantedKey, ...] = ESTATE, now: datetime | None = None) 
         name = f"projects/{project}/locations/{location}/keyRings/{ring}"
         served.key_rings[name] = {"name": name, "createTime": _time(now - timedelta(days=900))}
         served.policies[name] = _policy(RING_BINDINGS.get(ring, ()))
-        served.import_jobs[f"{name}/importJobs/byok-job"] = {
-            "name": f"{name}/importJobs/byok-job", "importMethod": "RSA_OAEP_3072_SHA256_AES_256",
-            "protectionLevel": "HSM", "state": "EXPIRED",
-            "createTime": _time(now - timedelta(days=60)),
-            "expireTime": _time(now - timedelta(days=57))}
+        for job, method in IMPORT_JOBS.items():
+            served.import_jobs[f"{name}/importJobs/{job}"] = {
+                "name": f"{name}/importJobs/{job}", "importMethod": method,
+                "protectionLevel": "HSM", "state": "EXPIRED",
+                "createTime": _time(now - timedelta(days=60)),
+                "expireTime": _time(now - timedelta(days=57))}
     for key in estate:
         resource, versions = crypto_key(key, now)
         served.crypto_keys[key.name] = resource

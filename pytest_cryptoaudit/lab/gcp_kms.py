@@ -47,6 +47,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
         (RING, ":getIamPolicy", "GetIamPolicy", None),
         (KEY, ":getIamPolicy", "GetIamPolicy", None),
         (KEY, "", "GetCryptoKey", None),
+        (RING + r"/importJobs/[^/:]+", "", "GetImportJob", None),
         (RING, "", "GetKeyRing", None),
     ))
 COLLECTION_SUFFIX = {"ListLocations": "/locations", "ListKeyRings": "/keyRings",
@@ -112,6 +113,8 @@ class Estate:
             return self.policies.get(name, {"version": 1, "etag": "ACAB"}) if known else None
         if method == "GetCryptoKey":
             return self.crypto_keys.get(name)
+        if method == "GetImportJob":
+            return self.import_jobs.get(name)
         return self.key_rings.get(name)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pytest_cryptoaudit.facts import Deletion, Grant, ManagedKeyFacts, Rotation
+from pytest_cryptoaudit.facts import Deletion, Grant, ImportWrapping, ManagedKeyFacts, Rotation
 from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
 
 ROOT = Grant("arn:aws:iam::111:root", "account", ("use", "manage"), "key-policy", ref="root")
@@ -23,7 +23,7 @@ MANAGED_CHECKS = {
     "kms-key-material-imported", "kms-key-enabled", "kms-key-store-connected",
     "kms-key-origin", "kms-imported-material-expiry", "kms-customer-managed",
     "kms-policy-not-public", "kms-policy-principals", "kms-grantees", "kms-destroy-delay",
-    "kms-protection-level",
+    "kms-protection-level", "kms-import-wrapping",
 }
 #: When the planted records are made: an expiry half a day past a whole number of days from
 #: now is that many days away when the audit starts, seconds later.
@@ -43,6 +43,13 @@ def facts(**changes: Any) -> ManagedKeyFacts:
         "state": "enabled", "can_rotate": True, "rotation": Rotation(True, 365),
         "access": (ROOT,)}
     return ManagedKeyFacts(**{**base, **changes})
+
+
+def imported(scheme: str, digest: str | None, bits: int | None, native: str,
+             **changes: Any) -> ManagedKeyFacts:
+    """Facts of imported material wrapped as the service recorded it."""
+    return facts(origin="imported", material_expires=True,
+                 import_wrapping=ImportWrapping(scheme, digest, bits, native), **changes)
 
 
 def grant(principal: str, kind: str = "account", source: str = "key-policy",
@@ -155,9 +162,33 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     # protection: the audit's policy requires an HSM at tier medium
     "medium-software": ("medium", {"managed": facts()}, {"kms-protection-level"}),
     "medium-hsm": ("medium", {"managed": facts(protection="hsm")}, set()),
+    # how imported material was wrapped: RSA-OAEP with SHA-2 at the tier's RSA size (high:
+    # 2048, critical: 3072), HPKE with a post-quantum KEM; never PKCS #1 v1.5 or OAEP-SHA1
+    "wrap-oaep": ("high", {"managed": imported("rsa-oaep", "sha256", 2048, "OAEP-2048")},
+                  set()),
+    "wrap-sha1": ("high", {"managed": imported("rsa-oaep", "sha1", 4096, "OAEP-4096-SHA1")},
+                  {"kms-import-wrapping"}),
+    "wrap-pkcs1": ("high", {"managed": imported("rsa-pkcs1v15", None, 4096, "PKCS1")},
+                   {"kms-import-wrapping"}),
+    "wrap-no-size": ("high", {"managed": imported("rsa-oaep", "sha256", None, "OAEP")},
+                     {"kms-import-wrapping"}),
+    "wrap-hpke": ("high", {"managed": imported("hpke", "sha256", None, "HPKE-ML-KEM-768")},
+                  set()),
+    "wrap-crit-2048": ("critical", {"managed": imported(
+        "rsa-oaep", "sha256", 2048, "OAEP-2048")},
+        {"kms-key-origin", "kms-import-wrapping"}),
+    "wrap-crit-3072": ("critical", {"managed": imported("rsa-oaep", "sha512", 3072, "OAEP")},
+                       {"kms-key-origin"}),
+    "wrap-unreadable": ("high", {"managed": facts(origin="imported", material_expires=True),
+                                 "unreadable": {"managed.import_wrapping": "job refused"}},
+                        set()),
+    "wrap-pending-import": ("high", {"managed": imported(
+        "rsa-oaep", "sha1", 3072, "OAEP-SHA1", state="pending-import")},
+        {"kms-key-material-imported"}),
 }
 #: Checks that must error on a record (a fact they need could not be read).
-ERRORS = {"rotation-unreadable": {"kms-rotation-enabled"}}
+ERRORS = {"rotation-unreadable": {"kms-rotation-enabled"},
+          "wrap-unreadable": {"kms-import-wrapping"}}
 #: Checks that must not run on a record (their predicate excludes it).
 NOT_APPLICABLE = {
     "rotation-unreadable": {"kms-rotation-period"},
@@ -166,7 +197,9 @@ NOT_APPLICABLE = {
     "service-managed": {"kms-rotation-enabled", "kms-key-origin",
                         "kms-imported-material-expiry", "kms-protection-level"},
     "clean": {"kms-key-material-imported", "kms-imported-material-expiry",
-              "kms-key-store-connected", "kms-destroy-delay"},
+              "kms-key-store-connected", "kms-destroy-delay", "kms-import-wrapping"},
+    "imported-expiring": {"kms-import-wrapping"},
+    "wrap-pending-import": {"kms-import-wrapping", "kms-imported-material-expiry"},
     "imported-unreported": {"kms-imported-material-expiry"},
     "service-destroy-1": {"kms-destroy-delay", "kms-protection-level"},
     "pending-import": {"kms-imported-material-expiry"},
@@ -269,6 +302,19 @@ def test_findings_name_what_is_wrong(audited: AuditRun) -> None:
         "least 7 days to notice and cancel it")
     assert message("kms-protection-level", "medium-software") == (
         "protection level software is not allowed at tier medium (allowed: hsm)")
+    assert message("kms-import-wrapping", "wrap-sha1") == (
+        "imported under OAEP-4096-SHA1: OAEP with sha1 is not allowed at tier high "
+        "(allowed: sha256, sha384, sha512)")
+    assert message("kms-import-wrapping", "wrap-pkcs1") == (
+        "imported under PKCS1: rsa-pkcs1v15 wrapping is not allowed for key transport "
+        "(RSA-OAEP or HPKE only)")
+    assert message("kms-import-wrapping", "wrap-crit-2048") == (
+        "imported under OAEP-2048: a 2048-bit wrapping key is below the 3072 bits tier "
+        "critical requires")
+    assert message("kms-import-wrapping", "wrap-no-size") == (
+        "imported under OAEP: the wrapping key's size is not recorded; tier high requires at "
+        "least 2048 bits")
+    assert "job refused" in message("kms-import-wrapping", "wrap-unreadable")
 
 
 def test_what_policy_accepts_is_noted(audited: AuditRun) -> None:
@@ -291,5 +337,8 @@ def test_what_policy_accepts_is_noted(audited: AuditRun) -> None:
     assert notes("kms-rotation-period", "clean") == ""
     assert notes("kms-imported-material-expiry", "imported-365") == (
         f"imported key material expires on {days_ahead(365):%Y-%m-%d} (365 days)")
+    assert notes("kms-import-wrapping", "wrap-oaep") == "imported under OAEP-2048"
+    assert notes("kms-import-wrapping", "wrap-hpke") == (
+        "imported under HPKE-ML-KEM-768 (HPKE with a post-quantum KEM)")
     assert notes("kms-imported-material-expiry", "imported-expiring") == (
         "imported key material expires; the service does not report when")

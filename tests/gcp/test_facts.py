@@ -15,6 +15,7 @@ from pytest_cryptoaudit.providers.gcp_kms.facts import (
     algorithm_fields,
     days,
     grants,
+    import_wrapping,
     key_state,
     managed_facts,
     member_kind,
@@ -132,3 +133,30 @@ def test_an_unreported_destroy_delay_is_unreadable_not_a_default():
     assert "destroyScheduledDuration" in unreadable["managed.destroy_delay_days"]
     assert managed_facts(_key(destroy_scheduled_seconds=7 * 86400.0), None
                          ).destroy_delay_days == 7
+
+
+@pytest.mark.parametrize(("method", "expected"), [
+    ("RSA_OAEP_3072_SHA1_AES_256", ("rsa-oaep", "sha1", 3072)),
+    ("RSA_OAEP_4096_SHA256_AES_256", ("rsa-oaep", "sha256", 4096)),
+    ("RSA_OAEP_3072_SHA256", ("rsa-oaep", "sha256", 3072)),
+    ("HPKE_KEM_ML_KEM_768_HKDF_SHA256_AES_256_GCM", ("hpke", "sha256", None)),
+    ("HPKE_KEM_XWING_HKDF_SHA256_AES_256_GCM", ("hpke", "sha256", None)),
+])
+def test_import_methods_become_wrapping_facts(method, expected):
+    wrapping = import_wrapping(method)
+    assert wrapping is not None
+    assert (wrapping.scheme, wrapping.hash, wrapping.rsa_bits, wrapping.native) == (
+        *expected, method)
+
+
+@pytest.mark.parametrize("method", ["IMPORT_METHOD_UNSPECIFIED", "RSA_PKCS1_2048", ""])
+def test_an_unknown_import_method_is_not_guessed(method):
+    assert import_wrapping(method) is None
+
+
+def test_every_import_method_of_the_sdk_is_known():
+    from google.cloud import kms_v1
+
+    methods = [m.name for m in kms_v1.ImportJob.ImportMethod if m.value]
+    assert methods
+    assert [m for m in methods if import_wrapping(m) is None] == []

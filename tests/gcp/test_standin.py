@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from pytest_cryptoaudit.lab.estate_gcp import ESTATE, PROJECT, RINGS
+from pytest_cryptoaudit.lab.estate_gcp import ESTATE, IMPORT_JOBS, PROJECT, RINGS
 
 RING = "projects/{}/locations/{}/keyRings/payments".format(*RINGS["payments"])
 
@@ -32,8 +32,11 @@ def test_the_sdk_reads_keys_versions_import_jobs_and_policies(client):
     assert got.destroy_scheduled_duration.days == 30
     (version,) = client.list_crypto_key_versions(parent=key)
     assert version.import_job == f"{RING}/importJobs/byok-job"
-    (job,) = client.list_import_jobs(parent=RING)
-    assert (job.state.name, job.protection_level.name) == ("EXPIRED", "HSM")
+    jobs = {job.name.rsplit("/", 1)[1]: job for job in client.list_import_jobs(parent=RING)}
+    assert {n: j.import_method.name for n, j in jobs.items()} == IMPORT_JOBS
+    job = client.get_import_job(name=version.import_job)
+    assert (job.state.name, job.protection_level.name, job.import_method.name) == (
+        "EXPIRED", "HSM", "RSA_OAEP_3072_SHA256_AES_256")
     policy = client.get_iam_policy(request={"resource": key,
                                             "options": {"requested_policy_version": 3}})
     assert {b.role for b in policy.bindings} == {"roles/cloudkms.admin",

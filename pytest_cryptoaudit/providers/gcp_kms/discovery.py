@@ -11,12 +11,13 @@ checks error naming the key. Nothing unread is ever reported as clean.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from typing import Any
 
-from ...facts import Grant
+from ...facts import Grant, ImportWrapping, KeyOrigin
 from .. import Discovery, DiscoveryContext
 from .clients import CallLog, CredentialsError, api_errors, describe, make_client, retry
 from .facts import (
@@ -28,6 +29,7 @@ from .facts import (
     algorithm_fields,
     days,
     grants,
+    import_wrapping,
     key_state,
     kind_of,
     managed_facts,
@@ -43,9 +45,11 @@ NOT_FETCHED = "not fetched: no selected control needs it"
 PROGRESS_EVERY = 1
 #: Fact -> the calls that fill it, for the calls made only when a selected control needs it.
 #: Listing locations, key rings, crypto keys and versions is always done.
-FETCHES: dict[str, tuple[str, ...]] = dict.fromkeys(
-    ("managed.access", "auditor_admin_rights"),
-    ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy"))
+FETCHES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("managed.access", "auditor_admin_rights"),
+                    ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy")),
+    "managed.import_wrapping": ("cloudkms.importJobs.get",),
+}
 #: IAM policy version 3 returns conditional bindings as they are.
 POLICY_VERSION = 3
 
@@ -84,7 +88,11 @@ class GcpDiscovery:
     def __init__(self, options: GcpKmsOptions, context: DiscoveryContext) -> None:
         self.options = options
         self.context = context
-        self.fetch_access = context.needs(*FETCHES)
+        self.fetch_access = context.needs("managed.access", "auditor_admin_rights")
+        self.fetch_wrapping = context.needs("managed.import_wrapping")
+        #: Import job name -> how it wraps, or why that is unknown; read once per job.
+        self.import_jobs: dict[str, ImportWrapping | str] = {}
+        self._jobs_lock = threading.Lock()
         self.log = CallLog()
         self.errors: tuple[type[Exception], ...] = (*api_errors(), CredentialsError)
         self.trust = Trust(frozenset({*options.projects, *options.allowed_projects}),
@@ -254,8 +262,36 @@ class GcpDiscovery:
             else:
                 access = (*(ring_access or ()), *own)
         facts = managed_facts(answer, access)
+        if facts.origin is KeyOrigin.IMPORTED:
+            wrapping = self._wrapping(answer)
+            if isinstance(wrapping, str):
+                unreadable["managed.import_wrapping"] = wrapping
+            else:
+                facts = dataclasses.replace(facts, import_wrapping=wrapping)
         return KeyResult(key.name, record_fields(answer, facts, unreadable),
                          kind_of(answer.purpose))
+
+    def _wrapping(self, key: KeyAnswer) -> ImportWrapping | str:
+        """How the key's material in use was imported (its import job's method), or why
+        that cannot be told."""
+        if not self.fetch_wrapping:
+            return NOT_FETCHED
+        job = import_job_of(key)
+        if not job:
+            return "Cloud KMS names no import job for the key's imported versions"
+        with self._jobs_lock:
+            known = self.import_jobs.get(job)
+        if known is None:
+            try:
+                method = self._call("get_import_job", name=job).import_method.name
+            except self.errors as exc:
+                known = f"cannot read import job {job}: {describe(exc)}"
+            else:
+                known = import_wrapping(method) or f"import job {job}: import method " \
+                    f"{method} is not known to this version of the audit"
+            with self._jobs_lock:
+                self.import_jobs[job] = known
+        return known
 
     @staticmethod
     def _answer(key: Any, versions: tuple[Version, ...]) -> KeyAnswer:
@@ -288,6 +324,17 @@ def current_version(key: KeyAnswer) -> Version | None:
     enabled = [v for v in key.versions if v.state == "ENABLED"]
     return max(enabled, key=lambda v: v.created or datetime.min.replace(tzinfo=UTC)) \
         if enabled else None
+
+
+def import_job_of(key: KeyAnswer) -> str:
+    """The import job of the version in use, else of the newest imported version."""
+    version = current_version(key)
+    if version is not None and version.import_job:
+        return version.import_job
+    imported = [v for v in key.versions if v.import_job]
+    newest_first = sorted(imported, key=lambda v: v.created or datetime.min.replace(tzinfo=UTC),
+                          reverse=True)
+    return newest_first[0].import_job if newest_first else ""
 
 
 def record_fields(key: KeyAnswer, facts: Any, unreadable: dict[str, str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from ...facts import (
     Action,
     Deletion,
     Grant,
+    ImportWrapping,
     KeyManager,
     KeyOrigin,
     KeyState,
@@ -210,6 +212,21 @@ def managed_facts(key: KeyAnswer, access: tuple[Grant, ...] | None) -> ManagedKe
         material_expires=False if origin is KeyOrigin.IMPORTED else None,
         destroy_delay_days=days(key.destroy_scheduled_seconds),
         access=access)
+
+
+_RSA_OAEP = re.compile(r"^RSA_OAEP_(?P<bits>\d+)_(?P<hash>SHA\d+)(?:_AES_256)?$")
+_HPKE = re.compile(r"^HPKE_KEM_\w+_HKDF_(?P<hash>SHA\d+)_AES_256_GCM$")
+
+
+def import_wrapping(method: str) -> ImportWrapping | None:
+    """An ImportJob's ``importMethod`` as the shared facts (RSA-OAEP, alone or wrapping an
+    AES-256 key with KWP, or HPKE with ML-KEM / X-Wing); None for a method not known here,
+    which the discovery reports as unreadable rather than guessing."""
+    if match := _RSA_OAEP.match(method):
+        return ImportWrapping("rsa-oaep", match["hash"].lower(), int(match["bits"]), method)
+    if match := _HPKE.match(method):
+        return ImportWrapping("hpke", match["hash"].lower(), None, method)
+    return None
 
 
 def newest(versions: Iterable[Version]) -> datetime | None:
