@@ -27,6 +27,7 @@ importing one (a peer's, a trust anchor) is ordinary, so judging its origin woul
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,6 +62,12 @@ def managed_facts(kind: str, values: Mapping[str, Any], unreadable: Mapping[str,
     # An unknown origin is recorded as generated only as a placeholder: managed.origin is
     # unreadable, so the checks that judge it error, and no BYOK custody note is made up.
     origin = KeyOrigin.GENERATED if local is None or local else KeyOrigin.IMPORTED
-    facts = ManagedKeyFacts(manager=KeyManager.CUSTOMER, origin=origin, protection=protection,
-                            state=KeyState.ENABLED, native_state=native_state or "")
-    return facts, missing
+    return _facts(origin, protection, native_state or ""), missing
+
+
+# The facts are frozen and a token's keys share a handful of combinations: one object
+# serves them all, so thousands of keys cost no more than a few.
+@functools.lru_cache(maxsize=64)
+def _facts(origin: KeyOrigin, protection: ProtectionLevel, native_state: str) -> ManagedKeyFacts:
+    return ManagedKeyFacts(manager=KeyManager.CUSTOMER, origin=origin, protection=protection,
+                           state=KeyState.ENABLED, native_state=native_state)
