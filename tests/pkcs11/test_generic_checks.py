@@ -7,12 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema
 import pytest
 
 from pytest_cryptoaudit.facts import KeyOrigin, KeyState, ProtectionLevel
 from pytest_cryptoaudit.lab.softhsm import LabToken, lab_system
 from pytest_cryptoaudit.providers import DiscoveryContext
 from pytest_cryptoaudit.providers.pkcs11 import Pkcs11Provider
+from pytest_cryptoaudit.reporting.evidence import evidence_schema
 
 from .conftest import PIN_ENV, TOKEN_LABEL, configure, outcomes, run_audit
 from .test_audit import EXPECTED_FINDINGS, LOCAL, PREFIX
@@ -30,14 +32,30 @@ PUBLIC = sorted(s for s in EXPECTED_FINDINGS if s.endswith(";public"))
 
 
 @pytest.fixture(scope="module")
-def critical(softhsm_token: LabToken,
-             tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[tuple[str, str], Any]]:
-    """Results by uid of one audit of the seeded token at tier critical, HSMs required."""
+def critical_evidence(softhsm_token: LabToken,
+                      tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The evidence of one audit of the seeded token at tier critical, HSMs required."""
     system = lab_system(softhsm_token, "hsm-critical", risk_tier="critical", pin_env=PIN_ENV)
     evidence = run_audit(tmp_path_factory.mktemp("audit-critical"), [system], softhsm_token,
                          policy=HSM_POLICY)
     assert "INTERNALERROR" not in evidence["_output"]
-    return outcomes(evidence)
+    return evidence
+
+
+@pytest.fixture(scope="module")
+def critical(critical_evidence: dict[str, Any]) -> dict[str, dict[tuple[str, str], Any]]:
+    """Results by uid, then (control, check), of the critical audit."""
+    return outcomes(critical_evidence)
+
+
+def test_the_evidence_carries_the_facts_and_validates(critical_evidence: dict[str, Any]) -> None:
+    evidence = {k: v for k, v in critical_evidence.items() if not k.startswith("_")}
+    jsonschema.validate(evidence, evidence_schema())
+    facts = {key["uid"].removeprefix(PREFIX): key.get("managed")
+             for key in evidence["inventory"]}
+    assert facts["aes-imported#14"]["origin"] == "imported"
+    assert facts["aes-data#01"]["protection"] == "software"
+    assert all(facts[suffix] is None for suffix in PUBLIC)
 
 
 def generic(results: dict[tuple[str, str], Any]) -> dict[str, str]:
