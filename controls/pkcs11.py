@@ -2,7 +2,11 @@
 
 CEK-04 needs nothing token-specific here: the provider reports algorithm and size the
 normalized way, so ``key-strength`` and ``algorithm-allowed`` (controls/algorithms.py) audit
-every token object, DES and DES3 included. Thresholds per tier come from the
+every token object, DES and DES3 included. Secret and private keys also carry managed-key
+facts (customer-managed, origin from CKA_LOCAL, protection from the slot), so the generic
+managed-key checks (controls/managed_keys.py: ``kms-key-origin``, ``kms-protection-level``,
+``kms-customer-managed`` ...) judge them too. What stays here is PKCS#11's own: sensitivity,
+extractability, the usage attributes and the end date. Thresholds per tier come from the
 ``pkcs11_require_*`` policy settings and ``allow_mixed_key_usage``.
 """
 
@@ -111,6 +115,11 @@ def test_never_extractable(
     assert not problems, "; ".join(problems)
 
 
+# Not retired for the generic kms-key-origin, which judges the same fact (managed.origin is
+# imported where CKA_LOCAL is false): by default that check allows imported material up to
+# tier high (managed_key_allowed_origins), while pkcs11_require_generated_on_token requires
+# keys generated on the token from tier high. Retiring this check would drop the finding
+# of an imported high-tier key; at tier critical both checks report it.
 @pytest.mark.control(
     "CEK-10",
     check="generated-on-token",

@@ -13,14 +13,16 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 
 from ..budget import DeadlineOptions
+from ..facts import ProtectionLevel
 from ..policy import PolicySetting, tiered
 from ..references import PKCS11
 from . import Discovery, DiscoveryContext, Provider, ProviderOptions
+from .pkcs11_facts import token_protection
 from .pkcs11_pq import PARAMETER_SETS, key_type_name, lenient_key_types, token_pq_mechanisms
 from .pkcs11_records import FLAGS, USAGE, RawObject, assign_uids, key_fields
 
@@ -33,13 +35,16 @@ PROGRESS_EVERY = 200
 
 
 class Pkcs11Options(ProviderOptions, DeadlineOptions):
-    """``module`` (the PKCS#11 library), ``token_label`` or ``slot``, and ``pin_env``."""
+    """``module`` (the PKCS#11 library), ``token_label`` or ``slot``, and ``pin_env``;
+    ``protection`` states what protects the token's keys where the slot's CKF_HW_SLOT flag
+    does not tell (unset: the flag decides)."""
 
     module: str
     token_label: str | None = None
     slot: int | None = None
     pin_env: str
     label_prefix: str | None = None
+    protection: Literal["hsm", "software"] | None = None
 
     @pydantic.model_validator(mode="after")
     def _one_token(self) -> Pkcs11Options:
@@ -113,6 +118,8 @@ class _TokenReader:
     module: str
     options: Pkcs11Options
     context: DiscoveryContext
+    #: What protects the token's keys; read from the slot before any key.
+    protection: ProtectionLevel = ProtectionLevel.SOFTWARE
 
     def run(self, pin: str) -> None:
         import pkcs11
@@ -158,8 +165,10 @@ class _TokenReader:
         return slots[self.options.slot].get_token()
 
     def _record_token(self, library: Any, token: Any) -> None:
-        from pkcs11 import TokenFlag
+        from pkcs11 import SlotFlag, TokenFlag
 
+        hardware = SlotFlag.HW_SLOT in token.slot.flags
+        self.protection, protection_source = token_protection(hardware, self.options.protection)
         facts = {
             "token_label": token.label, "token_serial": bytes(token.serial).decode(
                 "ascii", errors="replace").strip(),
@@ -167,6 +176,8 @@ class _TokenReader:
             "slot": token.slot.slot_id, "library": library.library_description,
             "library_manufacturer": library.manufacturer_id,
             "token_flags": [f.name for f in TokenFlag if f in token.flags],
+            "slot_flags": [f.name for f in SlotFlag if f in token.slot.flags],
+            "protection": self.protection.value, "protection_source": protection_source,
         }
         self._add_system_facts(**facts, **token_pq_mechanisms(token.slot))
 
@@ -213,8 +224,8 @@ class _TokenReader:
                 self.attempt.error(f"cannot read key object: {next(iter(obj.unreadable.values()))}",
                                    key_uid=uid)
             else:
-                self.attempt.add_key(uid, obj.kind,
-                                     **key_fields(obj, token_label, self.context.now))
+                self.attempt.add_key(uid, obj.kind, **key_fields(
+                    obj, token_label, self.context.now, protection=self.protection))
             if count % PROGRESS_EVERY == 0:
                 self._progress()
         self._progress()

@@ -16,6 +16,8 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ..facts import ProtectionLevel
+from .pkcs11_facts import managed_facts
 from .pkcs11_pq import PQ_ALGORITHMS, key_type_name, parameter_set
 
 KINDS = {"SECRET_KEY": "secret-key", "PRIVATE_KEY": "private-key", "PUBLIC_KEY": "public-key"}
@@ -103,8 +105,10 @@ def _base_uid(token_label: str, obj: RawObject) -> str:
     return uid
 
 
-def key_fields(obj: RawObject, token_label: str, now: datetime) -> dict[str, Any]:
-    """The KeyRecord fields of one object (everything but uid and kind)."""
+def key_fields(obj: RawObject, token_label: str, now: datetime, *,
+               protection: ProtectionLevel) -> dict[str, Any]:
+    """The KeyRecord fields of one object (everything but uid and kind); ``protection`` is
+    what protects the token's keys (see :mod:`.pkcs11_facts`)."""
     unreadable = dict(obj.unreadable)  # keyed by attribute name until the end
     algorithm, size, curve = _algorithm_and_size(obj, unreadable)
     state = _state(obj, now, unreadable)
@@ -115,6 +119,8 @@ def key_fields(obj: RawObject, token_label: str, now: datetime) -> dict[str, Any
         unreadable.setdefault("START_DATE", "PKCS#11 keeps no creation date and "
                                             "CKA_START_DATE is not set")
     local = obj.values.get("LOCAL")
+    managed, managed_unreadable = managed_facts(obj.kind, obj.values, obj.unreadable,
+                                                protection, state)
     return {
         "algorithm": algorithm, "size": size, "curve": curve,
         "usage": tuple(name.lower() for name in USAGE if obj.values.get(name)),
@@ -123,7 +129,9 @@ def key_fields(obj: RawObject, token_label: str, now: datetime) -> dict[str, Any
         "expires": _end_of(obj.values.get("END_DATE")),
         "state": state,
         "attributes": _attributes(obj, token_label),
-        "unreadable": {_field_name(k): v for k, v in unreadable.items()},
+        "unreadable": {**{_field_name(k): v for k, v in unreadable.items()},
+                       **managed_unreadable},
+        "managed": managed,
     }
 
 

@@ -51,12 +51,14 @@ def configure(**options: Any) -> AuditConfig:
 
 
 def run_audit(folder: Path, systems: list[dict[str, Any]], token: LabToken, *args: str,
-              extra_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``pytest --cryptoaudit`` in a fresh process over ``systems``; return the evidence
-    with the run's exit code and output under ``_exit_code`` and ``_output``."""
+              extra_env: dict[str, str] | None = None,
+              policy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``pytest --cryptoaudit`` in a fresh process over ``systems`` (and ``[policy]``);
+    return the evidence with the run's exit code and output under ``_exit_code`` and
+    ``_output``."""
     env = audit_env(**{**token.env, PIN_ENV: token.pin, **(extra_env or {})})
-    run = audit_subprocess(folder, "-q", *args, config={"systems": systems}, env=env,
-                           timeout=120)
+    config = {"systems": systems, **({"policy": policy} if policy else {})}
+    run = audit_subprocess(folder, "-q", *args, config=config, env=env, timeout=120)
     return {**run.evidence, "_exit_code": run.ret, "_output": run.output}
 
 

@@ -14,6 +14,7 @@ import pytest
 from pkcs11 import Attribute, KeyType, Mechanism
 from pkcs11.attributes import AttributeMapper
 
+from pytest_cryptoaudit.facts import ProtectionLevel
 from pytest_cryptoaudit.lab.softhsm import LabToken
 from pytest_cryptoaudit.model import KeyRecord
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
@@ -36,7 +37,8 @@ def fields(object_class: str = "PRIVATE_KEY", **values: Any) -> dict[str, Any]:
     base = {"LABEL": "pq", "ID": b"\x01", "LOCAL": True, "SENSITIVE": True,
             "EXTRACTABLE": False, "ALWAYS_SENSITIVE": True, "NEVER_EXTRACTABLE": True,
             "SIGN": True}
-    return key_fields(RawObject(object_class, {**base, **values}), "hsm", NOW)
+    return key_fields(RawObject(object_class, {**base, **values}), "hsm", NOW,
+                      protection=ProtectionLevel.HSM)
 
 
 @pytest.mark.parametrize(("key_type", "parameter_set", "algorithm", "size", "named"), [

@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
+from pytest_cryptoaudit.facts import ProtectionLevel
 from pytest_cryptoaudit.providers import DiscoveryContext
 from pytest_cryptoaudit.providers.pkcs11 import REQUESTED, Pkcs11Provider, _TokenReader, read_object
 from pytest_cryptoaudit.providers.pkcs11_records import (
     RawObject,
     assign_uids,
     decode_curve,
-    key_fields,
 )
+from pytest_cryptoaudit.providers.pkcs11_records import key_fields as record_fields
 
 from .conftest import configure
 
@@ -32,6 +33,10 @@ P256 = bytes.fromhex("06082a8648ce3d030107")
 ])
 def test_decode_curve(params: bytes, expected: str | None) -> None:
     assert decode_curve(params) == expected
+
+
+def key_fields(obj: RawObject, token_label: str, now: datetime) -> dict[str, Any]:
+    return record_fields(obj, token_label, now, protection=ProtectionLevel.HSM)
 
 
 def raw(object_class: str = "SECRET_KEY", **values: Any) -> RawObject:
