@@ -6,8 +6,8 @@ every token object, DES and DES3 included. Secret and private keys also carry ma
 facts (customer-managed, origin from CKA_LOCAL, protection from the slot), so the generic
 managed-key checks (controls/managed_keys.py: ``kms-key-origin``, ``kms-protection-level``,
 ``kms-customer-managed`` ...) judge them too. What stays here is PKCS#11's own: sensitivity,
-extractability, the usage attributes and the end date. Thresholds per tier come from the
-``pkcs11_require_*`` policy settings and ``allow_mixed_key_usage``.
+extractability, login (CKA_PRIVATE), the usage attributes and the end date. Thresholds per
+tier come from the ``pkcs11_require_*`` policy settings and ``allow_mixed_key_usage``.
 """
 
 from __future__ import annotations
@@ -140,6 +140,36 @@ def test_generated_on_token(
         return
     assert local, "CKA_LOCAL is false: the key was imported or unwrapped, not generated on " \
                   "the token, so copies of its value may exist elsewhere"
+
+
+@pytest.mark.control(
+    "CEK-10",
+    check="login-required",
+    references=[PKCS11, SP800_57, PCI_DSS_3_6],
+    remediation="Set CKA_PRIVATE true on the key (or replace it with a key created private), "
+                "so that only a session logged in with the user PIN can use it.",
+    applies_to=_token_secret,
+    requires=["private"],
+)
+def test_login_required(
+    crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
+) -> None:
+    """A secret or private key that allows any use is a private object: only a session
+    logged in with the PIN can use it (a public session sees and uses public objects)."""
+    if _flag(crypto_key, "private"):
+        return
+    usage = ", ".join(sorted(crypto_key.usage))
+    if not usage:
+        crypto_note("CKA_PRIVATE is false, but no usage attribute is true: the key cannot be "
+                    "used")
+        return
+    if not _required(crypto_policy, "pkcs11_require_login", crypto_key):
+        crypto_note(f"CKA_PRIVATE is false (allowed by policy at tier "
+                    f"{crypto_key.risk_tier.value})")
+        return
+    raise AssertionError(
+        f"CKA_PRIVATE is false: any session on the token can use the key without the PIN "
+        f"({usage})")
 
 
 @pytest.mark.control(

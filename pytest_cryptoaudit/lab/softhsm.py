@@ -174,6 +174,8 @@ DEMO_KEYS: tuple[KeySpec, ...] = (
          weaknesses=(("CEK-11", "single-purpose-usage"),)),
     _key("aes-encrypt-sign", 0x16, "AES", size=256, usage=ENCRYPT + SIGN,
          weaknesses=(("CEK-11", "single-purpose-usage"),)),
+    _key("aes-no-login", 0x18, "AES", size=256, usage=ENCRYPT, template={"PRIVATE": False},
+         weaknesses=(("CEK-10", "login-required"),)),
     _key("rsa-expired", 0x17, "RSA", size=2048, usage=SIGN, public_end_date=PAST,
          private_end_date=PAST, weaknesses=(("CEK-17", "unusable-after-end-date"),)),
 )

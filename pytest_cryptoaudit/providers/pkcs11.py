@@ -76,6 +76,10 @@ class Pkcs11Provider(Provider):
             "Whether secret and private keys must never have been extractable "
             "(CKA_EXTRACTABLE false and CKA_NEVER_EXTRACTABLE true).", PKCS11),
         PolicySetting(
+            "pkcs11_require_login", tiered(True, True, True, True),
+            "Whether secret and private keys that allow any use must be private objects "
+            "(CKA_PRIVATE), usable only in a session logged in with the PIN.", PKCS11),
+        PolicySetting(
             "pkcs11_require_generated_on_token", tiered(False, False, True, True),
             "Whether secret and private keys must have been generated on the token "
             "(CKA_LOCAL), not imported.", PKCS11),

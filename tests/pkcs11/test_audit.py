@@ -20,6 +20,7 @@ LOCAL = ("CEK-10", "generated-on-token")
 PURPOSE = ("CEK-11", "single-purpose-usage")
 END_DATE = ("CEK-17", "unusable-after-end-date")
 KEY_AGE = ("CEK-12", "key-age")
+LOGIN = ("CEK-10", "login-required")
 
 #: The findings each object must have at tier high, and no other.
 EXPECTED_FINDINGS: dict[str, set[tuple[str, str]]] = {
@@ -40,6 +41,7 @@ EXPECTED_FINDINGS: dict[str, set[tuple[str, str]]] = {
     "rsa-sign-wrap#15;private": {PURPOSE},
     "rsa-sign-wrap#15;public": {PURPOSE},
     "aes-encrypt-sign#16": {PURPOSE},
+    "aes-no-login#18": {LOGIN},
     "rsa-expired#17;private": set(),  # its end date cannot be read back (see below)
     "rsa-expired#17;public": {END_DATE},
 }
@@ -91,6 +93,11 @@ def test_unreadable_end_date_is_unknown_not_an_error(by_uid: dict[str, Any]) -> 
 
 def test_retired_key_without_usage_passes_its_end_date(by_uid: dict[str, Any]) -> None:
     assert by_uid[PREFIX + "aes-retired#06"][END_DATE]["outcome"] == "passed"
+    # not a private object either, but a key no session can use is noted, not a finding
+    login = by_uid[PREFIX + "aes-retired#06"][LOGIN]
+    assert login["outcome"] == "passed"
+    assert login["notes"] == ["CKA_PRIVATE is false, but no usage attribute is true: the key "
+                              "cannot be used"]
 
 
 def test_messages_name_the_weakness(by_uid: dict[str, Any]) -> None:
@@ -100,6 +107,9 @@ def test_messages_name_the_weakness(by_uid: dict[str, Any]) -> None:
     assert "key wrapping, signature" in by_uid[PREFIX + "rsa-sign-wrap#15;public"][PURPOSE][
         "message"]
     assert "2020-01-01" in by_uid[PREFIX + "rsa-expired#17;public"][END_DATE]["message"]
+    assert by_uid[PREFIX + "aes-no-login#18"][LOGIN]["message"] == (
+        "CKA_PRIVATE is false: any session on the token can use the key without the PIN "
+        "(decrypt, encrypt)")
 
 
 def test_evidence_holds_no_pin(high_tier_audit: dict[str, Any],
