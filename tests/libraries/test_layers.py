@@ -91,3 +91,16 @@ def test_a_root_filesystem_has_no_layers(tmp_path):
     assert all("layer_index" not in lib.attributes for lib in attempt.libraries)
     uids = {lib.uid for lib in attempt.libraries}
     assert "libraries:r/dpkg/openssl@3.0.19-1~deb12u2:/var/lib/dpkg/status" in uids
+
+
+def test_library_records_reach_xdist_workers_unchanged(tmp_path):
+    """The controller hands the inventory to workers as JSON: libraries survive it."""
+    from pytest_cryptoaudit.model import Inventory
+    from pytest_cryptoaudit.serialize import inventory_from_dict, inventory_to_dict
+
+    oci_layout(tmp_path / "layout", LAYERS)
+    attempt = _discover(tmp_path, "layout")
+    inventory = Inventory.build([], [attempt.system], [], libraries=attempt.libraries)
+    back = inventory_from_dict(inventory_to_dict(inventory))
+    assert back.libraries == inventory.libraries and len(back.libraries) == 7
+    assert back.libraries_of("img") == inventory.libraries
