@@ -84,7 +84,12 @@ def system(standins: Mapping[str, KeyVaultStandIn], token_env: str,
            **options: Any) -> dict[str, Any]:
     """The system auditing every pool of the subscription (found through ARM)."""
     first = standins[POOLS[0].name]
+    return system_at(first.url, first.ca_file, token_env, **options)
+
+
+def system_at(arm_url: str, ca_file: Path, token_env: str, **options: Any) -> dict[str, Any]:
+    """The system, given the stand-in that answers ARM and the CA that signs them all."""
     return {"name": "mhsm", "provider": "azure-keyvault", "risk_tier": "high",
-            "ssrm_owner": "CSC", "subscriptions": [SUBSCRIPTION], "arm_endpoint": first.url,
+            "ssrm_owner": "CSC", "subscriptions": [SUBSCRIPTION], "arm_endpoint": arm_url,
             "credential": "access-token", "access_token_env": token_env,
-            "ca_file": str(first.ca_file), "verify_challenge_resource": False, **options}
+            "ca_file": str(ca_file), "verify_challenge_resource": False, **options}
