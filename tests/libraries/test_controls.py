@@ -4,7 +4,10 @@ ones, advisories at the severities policy counts, and a failure to judge an erro
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+
+import pytest
 
 from pytest_cryptoaudit.testing import audit_pytester, library_record
 
@@ -80,3 +83,29 @@ def test_each_library_gets_its_own_verdict(pytester):
     assert run.outcome("library-version-supported", "lib:ended-yesterday") == "failed"
     advised = {r["key_uid"] for r in run.results(check="library-version-advisories")}
     assert advised == {"lib:advised", "lib:advised-low"}  # no export, no check
+
+
+def test_the_cbom_lists_each_library(pytester):
+    pytest.importorskip("cyclonedx", reason="the [cbom] extra is not installed")
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from pytest_cryptoaudit.reporting.cbom import build_cbom
+
+    layered = library_record("lib:layered", "openssl", "3.0.19", layer="sha256:" + "ab" * 32,
+                             attributes={"packages": ["libssl3", "openssl"],
+                                         "package_version": "3.0.19-1~deb12u2",
+                                         "distribution": "debian 12",
+                                         "lifecycle": _lifecycle(FUTURE, FUTURE)})
+    run = audit_pytester(pytester, "--cryptoaudit-control", "CEK-03",
+                         inventory=[*INVENTORY[:2], layered])
+    text = build_cbom(run.evidence)
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    components = {c["bom-ref"]: c for c in json.loads(text)["components"]}
+    openssl = components["library:lib:layered"]
+    assert (openssl["type"], openssl["name"], openssl["version"]) == ("library", "openssl",
+                                                                      "3.0.19")
+    properties = {p["name"]: p["value"] for p in openssl["properties"]}
+    assert properties["cryptoaudit:layer"] == "sha256:" + "ab" * 32
+    assert properties["cryptoaudit:packages"] == "libssl3, openssl"
+    assert len([ref for ref in components if ref.startswith("library:")]) == 3
