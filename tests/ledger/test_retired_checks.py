@@ -100,3 +100,16 @@ def test_a_key_finding_never_carries_to_a_key_below_it(tmp_path: Path):
         log = {f.id: f for f in findings_log(LedgerHistory.from_store(store))}
     assert log[finding_id("v", "CEK-12", "kms-rotation-enabled", f"{KEY}/2")].carried_from \
         is None
+
+
+def test_a_waiver_of_a_retired_host_check_covers_the_libraries_of_that_host():
+    old = Waiver("W-2", "CEK-03", "accepted", "ciso", date(2099, 1, 1),
+                 check="library-supported", key=HOST)
+    assert old.matches("CEK-03", "library-version-supported", OPENSSL, "host")
+    assert old.matches("CEK-03", "library-supported", HOST, "host")
+    assert not old.matches("CEK-03", "library-version-advisories", OPENSSL, "host")
+    assert not old.matches("CEK-03", "library-version-supported",
+                           "libraries:hostile/dpkg/openssl@1:/x", "hostile")
+    current = Waiver("W-3", "CEK-03", "accepted", "ciso", date(2099, 1, 1),
+                     check="library-version-supported", key=HOST)
+    assert not current.matches("CEK-03", "library-version-supported", OPENSSL, "host")
