@@ -30,13 +30,22 @@ from typing import Any
 import pytest
 
 from .catalog import ControlSpec, spec_from_node
-from .model import EndpointRecord, Inventory, KeyRecord, Outcome, RiskTier, SystemRecord
+from .model import (
+    EndpointRecord,
+    Inventory,
+    KeyRecord,
+    LibraryRecord,
+    Outcome,
+    RiskTier,
+    SystemRecord,
+)
 from .selection import selects
 
 WORKEROUTPUT_KEY = "cryptoaudit_not_applicable"
-_RECORDS = (KeyRecord, EndpointRecord, SystemRecord)
+_RECORDS = (KeyRecord, EndpointRecord, LibraryRecord, SystemRecord)
 #: The subject fixtures judged per system, and what one subject of each is called.
-NOUNS = {"crypto_key": "key", "crypto_endpoint": "endpoint", "crypto_system": "system"}
+NOUNS = {"crypto_key": "key", "crypto_endpoint": "endpoint", "crypto_library": "library",
+         "crypto_system": "system"}
 
 
 @dataclasses.dataclass
@@ -123,6 +132,7 @@ def _unstated(spec: ControlSpec, fixture: str, system: SystemRecord,
     records: tuple[Any, ...] = {
         "crypto_key": inventory.keys_of(system.name),
         "crypto_endpoint": inventory.endpoints_of(system.name),
+        "crypto_library": inventory.libraries_of(system.name),
     }.get(fixture, (system,))
     reasons = (spec.unstated(record) for record in records)
     return sorted({reason for reason in reasons if reason})

@@ -30,7 +30,8 @@ from .facts import fact
 from .model import UNSTATED, RiskTier
 
 #: The fixtures that a control parametrizes over, and what each one receives.
-SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_discovery_error")
+SUBJECT_FIXTURES = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_library",
+                    "crypto_discovery_error")
 
 MARKERS = (
     "control(id, title=None, *, check, references=(), remediation='', applies_to=None, "

@@ -19,7 +19,14 @@ from collections.abc import Callable
 from .budget import SystemWatch
 from .config import AuditConfig, SystemConfig
 from .isolation import describe, must_propagate
-from .model import DiscoveryError, EndpointRecord, Inventory, KeyRecord, SystemRecord
+from .model import (
+    DiscoveryError,
+    EndpointRecord,
+    Inventory,
+    KeyRecord,
+    LibraryRecord,
+    SystemRecord,
+)
 from .owners import apply_tags
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 
@@ -154,12 +161,14 @@ def _gather(attempts: list[Discovery], audit_config: AuditConfig,
     systems: list[SystemRecord] = []
     errors: list[DiscoveryError] = []
     endpoints: list[EndpointRecord] = []
+    libraries: list[LibraryRecord] = []
     for system, attempt in zip(audit_config.systems, attempts, strict=True):
         keys.extend(_tagged(attempt.keys, audit_config, system, registry))
         systems.append(_with_review(attempt.system, audit_config))
         errors.extend(attempt.errors)
         endpoints.extend(attempt.endpoints)
-    return Inventory.build(keys, systems, errors, endpoints)
+        libraries.extend(attempt.libraries)
+    return Inventory.build(keys, systems, errors, endpoints, libraries)
 
 
 def _with_review(system: SystemRecord, audit_config: AuditConfig) -> SystemRecord:

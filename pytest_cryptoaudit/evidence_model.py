@@ -124,6 +124,7 @@ class System(_Closed):
     accountable_owner: Accountable = ""
     keys_found: int = Field(ge=0)
     endpoints_found: int = Field(default=0, ge=0)
+    libraries_found: int = Field(default=0, ge=0)
     discovery_errors: list[DiscoveryFailure]
     attributes: dict[str, Any] = Field(default_factory=dict)
     config_sha256: str | None = None
@@ -187,6 +188,17 @@ class Endpoint(Subject):
 
     address: str
     protocol: str
+
+
+class Library(Subject):
+    """A crypto library of a host or image, audited on its own: where it was found (the
+    package database, site-packages folder or binary, and the image layer)."""
+
+    name: str
+    version: str
+    source: str
+    path: str
+    layer: str | None = None
 
 
 class WaiverRecord(_Closed):
@@ -327,6 +339,7 @@ class Evidence(_Closed):
     systems: list[System]
     inventory: list[Key]
     endpoints: list[Endpoint] = Field(default_factory=list)
+    libraries: list[Library] = Field(default_factory=list)
     results: list[Result]
     not_applicable: list[NotApplicable] = Field(default_factory=list)
     summary: dict[str, ControlSummary]

@@ -34,6 +34,9 @@ FINDING_FIELDS = ("control", "check", "key_uid", "system", "outcome", "risk_tier
 RETIRED_CHECKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "auto-rotate-period": ("CEK-12", ("kms-rotation-enabled", "kms-rotation-period")),
     "keyvault-hsm-protection": ("CEK-10", ("kms-protection-level",)),
+    # Judged per host until each library became a subject of its own.
+    "library-supported": ("CEK-03", ("library-version-supported", "library-one-version")),
+    "library-advisories": ("CEK-03", ("library-version-advisories",)),
 }
 
 

@@ -41,6 +41,7 @@ def merge(shards: Sequence[Mapping[str, Any]]) -> Evidence:
         "systems": _concat(ordered, "systems"),
         "inventory": _concat(ordered, "inventory"),
         "endpoints": _concat(ordered, "endpoints"),
+        "libraries": _concat(ordered, "libraries"),
         "results": results,
         "not_applicable": not_applicable,
         "summary": _summary(results, not_applicable),

@@ -233,6 +233,36 @@ class EndpointRecord:
 
 
 @dataclasses.dataclass(frozen=True)
+class LibraryRecord:
+    """One cryptographic library a host or image runs: a subject of its own, so each
+    library's support, advisory and FIPS verdicts are separate results.
+
+    ``source`` says where it was found (``dpkg``, ``apk``, ``rpm``, ``python``,
+    ``go-buildinfo``, ``jar``), ``path`` the file that names it (a package database, a
+    site-packages folder, a binary), and ``layer`` the image layer that put it there (its
+    digest), None outside images. Package names, the distribution's version string and
+    advisories are in ``attributes``.
+    """
+
+    uid: str
+    system: str
+    provider: str
+    risk_tier: RiskTier
+    owner: str
+    name: str
+    version: str
+    source: str
+    path: str
+    layer: str | None = None
+    accountable_owner: str = ""
+    attributes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    unreadable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class DiscoveryError:
     """A failure to look: a system or one key that could not be read, and why."""
 
@@ -262,6 +292,7 @@ class Inventory:
     systems: tuple[SystemRecord, ...] = ()
     errors: tuple[DiscoveryError, ...] = ()
     endpoints: tuple[EndpointRecord, ...] = ()
+    libraries: tuple[LibraryRecord, ...] = ()
 
     @classmethod
     def build(
@@ -270,12 +301,14 @@ class Inventory:
         systems: Iterable[SystemRecord],
         errors: Iterable[DiscoveryError],
         endpoints: Iterable[EndpointRecord] = (),
+        libraries: Iterable[LibraryRecord] = (),
     ) -> Inventory:
         return cls(
             keys=tuple(sorted(keys, key=lambda k: k.uid)),
             systems=tuple(sorted(systems, key=lambda s: s.name)),
             errors=tuple(sorted(errors, key=lambda e: (e.system, e.uid, e.reason))),
             endpoints=tuple(sorted(endpoints, key=lambda e: e.uid)),
+            libraries=tuple(sorted(libraries, key=lambda e: e.uid)),
         )
 
     def system(self, name: str) -> SystemRecord | None:
@@ -289,6 +322,9 @@ class Inventory:
 
     def endpoints_of(self, system: str) -> tuple[EndpointRecord, ...]:
         return tuple(e for e in self.endpoints if e.system == system)
+
+    def libraries_of(self, system: str) -> tuple[LibraryRecord, ...]:
+        return tuple(e for e in self.libraries if e.system == system)
 
 
 class EventKind(enum.StrEnum):

@@ -25,7 +25,15 @@ if TYPE_CHECKING:
     from .config import AuditConfig
     from .ledger.plugin import LedgerPlugin
     from .ledger.trail import AuditTrail
-    from .model import DiscoveryError, EndpointRecord, Event, Inventory, KeyRecord, SystemRecord
+    from .model import (
+        DiscoveryError,
+        EndpointRecord,
+        Event,
+        Inventory,
+        KeyRecord,
+        LibraryRecord,
+        SystemRecord,
+    )
     from .policy import Policy
     from .session import AuditSession
 
@@ -176,6 +184,14 @@ def crypto_endpoint(request: pytest.FixtureRequest) -> EndpointRecord:
     """The network endpoint under audit (a TLS listener), for transport controls."""
     endpoint: EndpointRecord = _audit(request).subject(request)
     return endpoint
+
+
+@pytest.fixture
+def crypto_library(request: pytest.FixtureRequest) -> LibraryRecord:
+    """The crypto library under audit (one library of a host or image), for library
+    controls; parametrized over the libraries the control applies to."""
+    library: LibraryRecord = _audit(request).subject(request)
+    return library
 
 
 @pytest.fixture

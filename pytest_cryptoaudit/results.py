@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from .catalog import SUBJECT_FIXTURES, ControlSpec, spec_from_node
-from .model import DiscoveryError, EndpointRecord, KeyRecord, Outcome, RiskTier, SystemRecord
+from .model import (
+    DiscoveryError,
+    EndpointRecord,
+    KeyRecord,
+    LibraryRecord,
+    Outcome,
+    RiskTier,
+    SystemRecord,
+)
 
 #: Notes a control adds to its result without failing it (see the ``crypto_note`` fixture).
 NOTES = pytest.StashKey[list[str]]()
@@ -211,5 +219,5 @@ def subject_of(item: pytest.Item) -> Any:
         return None
     subject = next((callspec.params[f] for f in SUBJECT_FIXTURES if f in callspec.params), None)
     # An empty parameter set (a control that applies to no key) yields no test at all.
-    subject_types = KeyRecord | SystemRecord | EndpointRecord | DiscoveryError
+    subject_types = KeyRecord | SystemRecord | EndpointRecord | LibraryRecord | DiscoveryError
     return subject if isinstance(subject, subject_types) else None

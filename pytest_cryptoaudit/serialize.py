@@ -15,6 +15,7 @@ from .model import (
     EndpointRecord,
     Inventory,
     KeyRecord,
+    LibraryRecord,
     SystemRecord,
 )
 
@@ -86,4 +87,5 @@ def inventory_from_dict(data: Mapping[str, Any]) -> Inventory:
         systems=tuple(_from_dict(SystemRecord, s) for s in data.get("systems", ())),
         errors=tuple(_from_dict(DiscoveryError, e) for e in data.get("errors", ())),
         endpoints=tuple(_from_dict(EndpointRecord, e) for e in data.get("endpoints", ())),
+        libraries=tuple(_from_dict(LibraryRecord, e) for e in data.get("libraries", ())),
     )

@@ -293,7 +293,8 @@ class AuditSession:
         if fixture == "crypto_discovery_error":
             return list(self.inventory.errors)
         pools = {"crypto_key": self.inventory.keys, "crypto_system": self.inventory.systems,
-                 "crypto_endpoint": self.inventory.endpoints}
+                 "crypto_endpoint": self.inventory.endpoints,
+                 "crypto_library": self.inventory.libraries}
         return [s for s in pools[fixture] if spec is None or spec.applies_to(s)]
 
     def pytest_collection_modifyitems(self, config: pytest.Config,

@@ -13,7 +13,8 @@ whose outcomes are read by ``(check, uid)``::
         assert run.outcome("key-strength", "memory:weak") == "failed"
 
 ``config`` is a mapping (written as TOML), TOML text, or the path of a TOML file.
-``inventory`` is a list of records built with :func:`key_record`, :func:`endpoint_record`
+``inventory`` is a list of records built with :func:`key_record`, :func:`endpoint_record`,
+:func:`library_record`
 and :func:`discovery_error`: the audit reads them through the in-memory provider
 (:mod:`pytest_cryptoaudit.testing_provider`) instead of a real key store, so a control is
 tested on planted records without starting a service.
@@ -38,6 +39,7 @@ from .testing_provider import (
     endpoint_record,
     inventory_config,
     key_record,
+    library_record,
     write_records,
 )
 
@@ -53,6 +55,7 @@ __all__ = [
     "discovery_error",
     "endpoint_record",
     "key_record",
+    "library_record",
     "prepare",
 ]
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .model import DiscoveryError, EndpointRecord, KeyKind, KeyRecord, RiskTier
+from .model import DiscoveryError, EndpointRecord, KeyKind, KeyRecord, LibraryRecord, RiskTier
 from .providers import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .serialize import inventory_from_dict, to_jsonable
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MEMORY_PROVIDER = "memory"
 RECORDS_FILE = "inventory.json"
 
-Record = KeyRecord | EndpointRecord | DiscoveryError
+Record = KeyRecord | EndpointRecord | LibraryRecord | DiscoveryError
 
 
 def key_record(uid: str, *, system: str = "app", kind: str = KeyKind.SECRET_KEY,
@@ -52,6 +52,18 @@ def endpoint_record(uid: str, address: str, *, system: str = "app",
                           accountable_owner=accountable_owner, address=address, **fields)
 
 
+def library_record(uid: str, name: str, version: str, *, source: str = "dpkg",
+                   path: str = "/var/lib/dpkg/status", system: str = "app",
+                   risk_tier: str = RiskTier.MEDIUM, owner: str = "CSC",
+                   accountable_owner: str = "app-team", **fields: Any) -> LibraryRecord:
+    """A crypto library record of the memory provider (``fields``: any other field, such as
+    ``attributes`` with its ``lifecycle`` and ``advisories``)."""
+    return LibraryRecord(uid=uid, system=system, provider=MEMORY_PROVIDER,
+                         risk_tier=RiskTier(risk_tier), owner=owner,
+                         accountable_owner=accountable_owner, name=name, version=version,
+                         source=source, path=path, **fields)
+
+
 def discovery_error(reason: str, *, system: str = "app", key_uid: str | None = None,
                     risk_tier: str = RiskTier.MEDIUM, owner: str = "CSC",
                     accountable_owner: str = "app-team") -> DiscoveryError:
@@ -63,7 +75,8 @@ def discovery_error(reason: str, *, system: str = "app", key_uid: str | None = N
 
 def write_records(folder: Path, records: Sequence[Record]) -> Path:
     """Write ``records`` as the memory provider's ``inventory.json`` in ``folder``."""
-    grouped: dict[str, list[Any]] = {"keys": [], "endpoints": [], "errors": []}
+    grouped: dict[str, list[Any]] = {"keys": [], "endpoints": [], "libraries": [],
+                                     "errors": []}
     for record in records:
         grouped[_group(record)].append(to_jsonable(record))
     path = folder / RECORDS_FILE
@@ -76,6 +89,8 @@ def _group(record: Record) -> str:
         return "keys"
     if isinstance(record, EndpointRecord):
         return "endpoints"
+    if isinstance(record, LibraryRecord):
+        return "libraries"
     if isinstance(record, DiscoveryError):
         return "errors"
     raise TypeError(f"not an inventory record: {record!r}")
@@ -115,6 +130,7 @@ class MemoryProvider(Provider):
         discovery = self.new_discovery(system)
         discovery.keys.extend(planted.keys)
         discovery.endpoints.extend(planted.endpoints)
+        discovery.libraries.extend(planted.libraries)
         discovery.errors.extend(planted.errors)
         return discovery
 

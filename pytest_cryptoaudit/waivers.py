@@ -72,9 +72,16 @@ class Waiver:
         if control != self.control or (
                 self.check is not None and check not in check_names(control, self.check)):
             return False
-        if self.key is not None and not fnmatch.fnmatchcase(key_uid, self.key):
+        if self.key is not None and not (fnmatch.fnmatchcase(key_uid, self.key)
+                                         or self._inside_waived_system(check, key_uid, system)):
             return False
         return self.system is None or fnmatch.fnmatchcase(system, self.system)
+
+    def _inside_waived_system(self, check: str, key_uid: str, system: str) -> bool:
+        """A waiver of a retired check that judged a whole system (its key is the system's
+        uid, ``provider:system``) covers the successor's subjects inside that system."""
+        return (self.check is not None and self.check != check and self.key is not None
+                and self.key.endswith(f":{system}") and key_uid.startswith(self.key + "/"))
 
     def expired(self, today: date) -> bool:
         """A waiver holds up to and including its ``expires`` date."""

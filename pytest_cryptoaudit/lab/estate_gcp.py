@@ -45,6 +45,11 @@ FAIL = "failed"
 #: Import jobs of every key ring, by id: how each wraps the material it imports.
 IMPORT_JOBS = {"byok-job": "RSA_OAEP_3072_SHA256_AES_256",
                "legacy-sha1-job": "RSA_OAEP_3072_SHA1_AES_256"}
+#: The EKM connections of the estate (Cloud External Key Manager over VPC), in the payments
+#: ring's location: one whose external key manager answers, one that cannot be reached.
+HEALTHY_EKM, BROKEN_EKM = "partner-ekm", "branch-ekm"
+EKM_UNREACHABLE = ("The external key manager could not be reached: the TLS handshake with "
+                   "ekm.branch.example.com:443 timed out.")
 SIGN = "ASYMMETRIC_SIGN"
 
 
@@ -68,6 +73,7 @@ class PlantedKey:
     destroy_days: int = 30
     bindings: tuple[tuple[str, tuple[str, ...]], ...] = CLEAN_BINDINGS
     refuse: tuple[str, ...] = ()  # methods the stand-in refuses for this key (403)
+    ekm: str = "partner-ekm"  # the EKM connection of an EXTERNAL_VPC key
     note: str | None = None  # a note some check must add
 
     @property
@@ -128,6 +134,11 @@ ESTATE: tuple[PlantedKey, ...] = (
     PlantedKey("weak-hyok-critical", {"kms-key-origin": FAIL}, labels=CRITICAL,
                protection="EXTERNAL_VPC", algorithm="EXTERNAL_SYMMETRIC_ENCRYPTION",
                rotation_days=None),
+    PlantedKey("clean-hyok", protection="EXTERNAL_VPC",
+               algorithm="EXTERNAL_SYMMETRIC_ENCRYPTION", rotation_days=None, note="custody"),
+    PlantedKey("weak-ekm-unreachable", {"kms-key-store-connected": FAIL},
+               protection="EXTERNAL_VPC", algorithm="EXTERNAL_SYMMETRIC_ENCRYPTION",
+               rotation_days=None, ekm=BROKEN_EKM),
     PlantedKey("weak-destroy-scheduled", {"kms-not-pending-deletion": FAIL},
                states=("DESTROY_SCHEDULED",)),
     PlantedKey("weak-disabled", {"kms-key-enabled": FAIL}, states=("DISABLED",)),
@@ -199,10 +210,28 @@ def crypto_key(key: PlantedKey, now: datetime) -> tuple[dict[str, Any], list[dic
         if key.next_rotation:
             resource["nextRotationTime"] = _time(now + timedelta(days=key.rotation_days // 3))
     if key.protection == "EXTERNAL_VPC":
-        project, location = RINGS[key.ring]
-        resource["cryptoKeyBackend"] = f"projects/{project}/locations/{location}/" \
-                                       "ekmConnections/partner-ekm"
+        resource["cryptoKeyBackend"] = ekm_name(key.ring, key.ekm)
     return resource, versions
+
+
+def ekm_name(ring: str, connection: str) -> str:
+    project, location = RINGS[ring]
+    return f"projects/{project}/locations/{location}/ekmConnections/{connection}"
+
+
+def ekm_connection(name: str, host: str, now: datetime) -> dict[str, Any]:
+    """An ``EkmConnection`` resource (one service resolver, Cloud KMS key management)."""
+    project = name.split("/")[1]
+    return {"name": name, "createTime": _time(now - timedelta(days=200)),
+            "serviceResolvers": [{
+                "serviceDirectoryService": f"projects/{project}/locations/europe-west1/"
+                                           f"namespaces/ekm/services/{host.split('.')[1]}",
+                "hostname": host,
+                "serverCertificates": [{"rawDer": "", "parsed": True,
+                                        "issuer": "CN=EKM CA", "subject": f"CN={host}",
+                                        "subjectAlternativeDnsNames": [host]}]}],
+            "etag": "BwXhqDz1Wq0=", "keyManagementMode": "CLOUD_KMS",
+            "cryptoSpacePath": f"v0/longlived/{host.split('.')[1]}-space"}
 
 
 def _policy(bindings: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
@@ -224,6 +253,11 @@ def build(estate: tuple[PlantedKey, ...] = ESTATE, now: datetime | None = None) 
                 "protectionLevel": "HSM", "state": "EXPIRED",
                 "createTime": _time(now - timedelta(days=60)),
                 "expireTime": _time(now - timedelta(days=57))}
+    for connection, host in ((HEALTHY_EKM, "ekm.partner.example.com"),
+                             (BROKEN_EKM, "ekm.branch.example.com")):
+        name = ekm_name("payments", connection)
+        served.ekm_connections[name] = ekm_connection(name, host, now)
+    served.ekm_unreachable[ekm_name("payments", BROKEN_EKM)] = EKM_UNREACHABLE
     for key in estate:
         resource, versions = crypto_key(key, now)
         served.crypto_keys[key.name] = resource

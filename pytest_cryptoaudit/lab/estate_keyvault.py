@@ -325,11 +325,16 @@ def lab_seed(standins: Mapping[str, KeyVaultStandIn]) -> dict[str, str]:
 
 
 def serve(folder: Path, ready_file: Path) -> None:
-    """Serve the seeded vaults until terminated; ``ready_file`` says where, when ready."""
+    """Serve the seeded vaults and the Managed HSM pools (:mod:`.estate_hsm`) until
+    terminated; ``ready_file`` says where, when ready."""
+    from . import estate_hsm
+
     standins = start(folder)
     lab_seed(standins)
+    pools = estate_hsm.start(folder)
     partial = ready_file.with_suffix(".tmp")
     partial.write_text(json.dumps({"urls": {name: s.url for name, s in standins.items()},
+                                   "hsm_arm": pools[estate_hsm.POOLS[0].name].url,
                                    "ca_file": str(next(iter(standins.values())).ca_file)}))
     partial.replace(ready_file)  # whole or absent: the lab never reads half a file
     threading.Event().wait()
@@ -351,8 +356,11 @@ def start_keyvault_estate(services_dir: Path, record_pid: Callable[[int], None]
 
     wait_until(seeded, "Key Vault stand-in", timeout=60)
     data = json.loads(ready.read_text())
+    from . import estate_hsm
+
     found = [system(vault, data["urls"][vault.system], Path(data["ca_file"]), LAB_TOKEN_ENV)
              for vault in VAULTS]
+    found.append(estate_hsm.system_at(data["hsm_arm"], Path(data["ca_file"]), LAB_TOKEN_ENV))
     return found, {LAB_TOKEN_ENV: TOKEN}
 
 

@@ -4,11 +4,15 @@ Not Google's service: an HTTP server on loopback that answers the documented RES
 JSON shapes (resources ``KeyRing``, ``CryptoKey``, ``CryptoKeyVersion``, ``ImportJob``, IAM
 ``Policy``; ``Location`` of the locations mixin) for the methods an audit calls: list and get
 of key rings, crypto keys, versions and import jobs, ``getIamPolicy`` on key rings and keys,
-and the project's locations. Lists page with ``pageSize`` / ``pageToken`` /
-``nextPageToken``; errors are ``google.rpc.Status`` JSON (``{"error": {"code", "message",
-"status"}}``); a project that exceeds its request budget gets 429 ``RESOURCE_EXHAUSTED``, as
-Cloud KMS does past its read quota. No key material exists here, and anonymous callers are
-served (the audit passes ``AnonymousCredentials`` to the official SDK).
+the project's locations, and the EKM connections of Cloud External Key Manager
+(``projects.locations.ekmConnections``: list, get, and ``verifyConnectivity``, which
+answers an empty ``VerifyConnectivityResponse`` where the external key manager is reachable
+and 400 ``FAILED_PRECONDITION`` naming the reason where it is not). Lists page with
+``pageSize`` / ``pageToken`` / ``nextPageToken``; errors are ``google.rpc.Status`` JSON
+(``{"error": {"code", "message", "status"}}``); a project that exceeds its request budget
+gets 429 ``RESOURCE_EXHAUSTED``, as Cloud KMS does past its read quota. No key material
+exists here, and anonymous callers are served (the audit passes ``AnonymousCredentials``
+to the official SDK).
 
 It also answers Cloud Resource Manager API v3 ``projects.list`` and ``folders.list``
 (``GET /v3/projects?parent=...``, ``GET /v3/folders?parent=...``: the direct children of an
@@ -34,13 +38,18 @@ from .processes import LOOPBACK
 PROJECT = r"projects/(?P<project>[^/]+)"
 RING = PROJECT + r"/locations/[^/]+/keyRings/[^/:]+"
 KEY = RING + r"/cryptoKeys/[^/:]+"
+LOCATION = PROJECT + r"/locations/[^/]+"
+EKM = LOCATION + r"/ekmConnections/[^/:]+"
 #: Path pattern (the resource or parent name, then what follows it) -> (method name,
 #: collection field of the answer, or None for a get).
 ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
     (re.compile(f"^/v1/(?P<name>{pattern}){suffix}$"), method, field)
     for pattern, suffix, method, field in (
         (PROJECT, "/locations", "ListLocations", "locations"),
-        (PROJECT + r"/locations/[^/]+", "/keyRings", "ListKeyRings", "keyRings"),
+        (LOCATION, "/keyRings", "ListKeyRings", "keyRings"),
+        (LOCATION, "/ekmConnections", "ListEkmConnections", "ekmConnections"),
+        (EKM, ":verifyConnectivity", "VerifyConnectivity", None),
+        (EKM, "", "GetEkmConnection", None),
         (RING, "/cryptoKeys", "ListCryptoKeys", "cryptoKeys"),
         (KEY, "/cryptoKeyVersions", "ListCryptoKeyVersions", "cryptoKeyVersions"),
         (RING, "/importJobs", "ListImportJobs", "importJobs"),
@@ -53,7 +62,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str, str | None], ...] = tuple(
 COLLECTION_SUFFIX = {"ListLocations": "/locations", "ListKeyRings": "/keyRings",
                      "ListCryptoKeys": "/cryptoKeys",
                      "ListCryptoKeyVersions": "/cryptoKeyVersions",
-                     "ListImportJobs": "/importJobs"}
+                     "ListImportJobs": "/importJobs", "ListEkmConnections": "/ekmConnections"}
 STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
           429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
 MAX_PAGE_SIZE = 1000
@@ -78,6 +87,10 @@ class Estate:
     #: ``folders/NUMBER``), each naming its ``parent``.
     projects: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    #: ``EkmConnection`` resources by name, and why ``verifyConnectivity`` fails for those
+    #: whose external key manager cannot be reached (absent: it succeeds).
+    ekm_connections: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    ekm_unreachable: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def add_project(self, project_id: str, parent: str, state: str = "ACTIVE") -> None:
         """A project under ``parent`` (``organizations/N`` or ``folders/N``)."""
@@ -102,7 +115,8 @@ class Estate:
                     for location in sorted(self.locations.get(project, ()))]
         table = {"ListKeyRings": self.key_rings, "ListCryptoKeys": self.crypto_keys,
                  "ListCryptoKeyVersions": self.versions,
-                 "ListImportJobs": self.import_jobs}[method]
+                 "ListImportJobs": self.import_jobs,
+                 "ListEkmConnections": self.ekm_connections}[method]
         prefix = parent + COLLECTION_SUFFIX[method] + "/"
         return [table[name] for name in sorted(table)
                 if name.startswith(prefix) and "/" not in name[len(prefix):]]
@@ -115,6 +129,8 @@ class Estate:
             return self.crypto_keys.get(name)
         if method == "GetImportJob":
             return self.import_jobs.get(name)
+        if method == "GetEkmConnection":
+            return self.ekm_connections.get(name)
         return self.key_rings.get(name)
 
 
@@ -199,9 +215,21 @@ class CloudKmsStandIn:
                               "not exist).")
             if field is not None:
                 return self._page(method, name, field, query)
+            if method == "VerifyConnectivity":
+                return self._verify(name)
             found = self.estate.resource(method, name)
             return (200, found) if found is not None else _error(404, f"{name} not found.")
         return _error(404, f"no route for {path}")
+
+    def _verify(self, name: str) -> tuple[int, dict[str, Any]]:
+        """``verifyConnectivity``: an empty response, or FAILED_PRECONDITION (HTTP 400, as
+        Google's REST mapping answers that status) with the reason."""
+        if name not in self.estate.ekm_connections:
+            return _error(404, f"{name} not found.")
+        reason = self.estate.ekm_unreachable.get(name)
+        if reason is None:
+            return 200, {}
+        return _error(400, reason, "FAILED_PRECONDITION")
 
     def _resource_manager(self, collection: str,
                           query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
@@ -236,8 +264,9 @@ class CloudKmsStandIn:
         return 200, body
 
 
-def _error(code: int, message: str) -> tuple[int, dict[str, Any]]:
-    return code, {"error": {"code": code, "message": message, "status": STATUS[code]}}
+def _error(code: int, message: str, status: str | None = None) -> tuple[int, dict[str, Any]]:
+    return code, {"error": {"code": code, "message": message,
+                            "status": status or STATUS[code]}}
 
 
 def _handler(standin: CloudKmsStandIn) -> type[BaseHTTPRequestHandler]:

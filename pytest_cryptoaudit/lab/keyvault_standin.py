@@ -13,7 +13,10 @@ SDK (``azure-keyvault-keys``, ``azure-keyvault-certificates``) without patching 
   test CA the client is given (the SDK sends bearer tokens over TLS only);
 * Azure Resource Manager, for the vault resources of a subscription: list vaults and
   Managed HSMs (``Microsoft.KeyVault`` 2023-07-01), with their soft delete, purge
-  protection, RBAC or access policies, network rules and private endpoints; the role
+  protection, RBAC or access policies, network rules and private endpoints, and a Managed
+  HSM's ``provisioningState``, ``statusMessage`` and security domain
+  ``activationStatus``; a stand-in can serve as one Managed HSM's data plane (its keys) and
+  refuse every data-plane read, as a pool that cannot serve does; the role
   assignments at, above and below a scope and role definitions by id
   (``Microsoft.Authorization`` 2022-04-01); the diagnostic settings of a vault
   (``Microsoft.Insights`` 2021-05-01-preview);
@@ -254,6 +257,9 @@ class KeyVaultStandIn:
         #: Scopes (lower case) whose role assignments and diagnostic settings the caller
         #: may not read: 403.
         self.forbidden_scopes: set[str] = set()
+        #: (status, error code, message) answered to every data-plane read, for a Managed
+        #: HSM pool that cannot serve (None: serve).
+        self.data_plane_refusal: tuple[int, str, str] | None = None
         self._lock = threading.Lock()
         context = self._tls_context(folder)
         self.server = ThreadingHTTPServer((LOOPBACK, 0), _handler(self))
@@ -316,6 +322,9 @@ class KeyVaultStandIn:
     def route(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
         """(status, JSON body, operation) for a GET of ``path``."""
         parts = [part for part in path.split("/") if part]
+        if self.data_plane_refusal is not None:
+            status, code, message = self.data_plane_refusal
+            return status, _error(code, message), "Refused"
         vault = self.vault
         live = [k for k in vault.keys.values() if k.deleted is None]
         deleted = [k for k in vault.keys.values() if k.deleted is not None]
@@ -506,6 +515,32 @@ def vault_resource(name: str, vault_uri: str, subscription: str, *, tenant: str 
         properties["enablePurgeProtection"] = True
     return {"id": vault_id, "name": name, "type": "Microsoft.KeyVault/vaults",
             "location": "westeurope", "tags": {}, "properties": properties}
+
+
+def managed_hsm_resource(name: str, hsm_uri: str, subscription: str, *,
+                         provisioning_state: str = "Succeeded", status_message: str = "",
+                         activation_status: str = "Active",
+                         activation_message: str = "") -> dict[str, Any]:
+    """A ``Microsoft.KeyVault/managedHSMs`` resource as ARM lists it (2023-07-01 shape):
+    soft delete and purge protection on, public access off, its pool and security domain
+    states as given."""
+    hsm_id = (f"/subscriptions/{subscription}/resourceGroups/rg-crypto/providers/"
+              f"Microsoft.KeyVault/managedHSMs/{name}")
+    properties: dict[str, Any] = {
+        "tenantId": TENANT, "initialAdminObjectIds": [AUDITOR_OID],
+        "hsmUri": hsm_uri.rstrip("/") + "/", "enableSoftDelete": True,
+        "softDeleteRetentionInDays": 90, "enablePurgeProtection": True,
+        "provisioningState": provisioning_state, "statusMessage": status_message,
+        "networkAcls": {"bypass": "None", "defaultAction": "Deny", "ipRules": [],
+                        "virtualNetworkRules": []},
+        "privateEndpointConnections": [], "publicNetworkAccess": "Disabled",
+        "securityDomainProperties": {"activationStatus": activation_status,
+                                     "activationStatusMessage": activation_message},
+        "regions": [{"name": "westeurope", "isPrimary": True,
+                     "provisioningState": provisioning_state}]}
+    return {"id": hsm_id, "name": name, "type": "Microsoft.KeyVault/managedHSMs",
+            "location": "westeurope", "sku": {"family": "B", "name": "Standard_B1"},
+            "tags": {}, "properties": properties}
 
 
 def access_policy(object_id: str, keys: list[str], tenant: str = TENANT) -> dict[str, Any]:

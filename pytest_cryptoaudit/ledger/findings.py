@@ -59,14 +59,22 @@ class FindingLog:
 def _predecessor(log: dict[str, FindingLog], system: str,
                  finding: Mapping[str, Any]) -> FindingLog | None:
     """The open finding of a retired check on the same subject whose job ``finding``'s
-    check does now (see :data:`~pytest_cryptoaudit.findings.RETIRED_CHECKS`)."""
+    check does now (see :data:`~pytest_cryptoaudit.findings.RETIRED_CHECKS`); a retired
+    check that judged a whole system hands its finding on to its successor's first finding
+    on a subject of that system (``provider:system/...``)."""
     for entry in log.values():
-        if (entry.system, entry.key_uid, entry.control) == (
-                system, finding["key_uid"], finding["control"]) \
+        if (entry.system, entry.control) == (system, finding["control"]) \
+                and _same_subject(entry, finding["key_uid"]) \
                 and entry.status != RESOLVED and entry.check != finding["check"] \
                 and finding["check"] in check_names(entry.control, entry.check):
             return entry
     return None
+
+
+def _same_subject(entry: FindingLog, key_uid: str) -> bool:
+    """The subject itself, or, for a finding on a whole system, a subject inside it."""
+    on_system = entry.key_uid.endswith(f":{entry.system}")
+    return entry.key_uid == key_uid or (on_system and key_uid.startswith(entry.key_uid + "/"))
 
 
 def _track(log: dict[str, FindingLog], audit: AuditView) -> None:

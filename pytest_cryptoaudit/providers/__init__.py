@@ -23,6 +23,7 @@ from ..model import (
     EndpointRecord,
     KeyKind,
     KeyRecord,
+    LibraryRecord,
     SourceLocation,
     SystemRecord,
 )
@@ -82,6 +83,7 @@ class Discovery:
     keys: list[KeyRecord] = dataclasses.field(default_factory=list)
     errors: list[DiscoveryError] = dataclasses.field(default_factory=list)
     endpoints: list[EndpointRecord] = dataclasses.field(default_factory=list)
+    libraries: list[LibraryRecord] = dataclasses.field(default_factory=list)
 
     def add_key(self, uid: str, kind: str, **fields: Any) -> KeyRecord:
         """Record one key of this system; it inherits the system's tier and owner."""
@@ -111,6 +113,17 @@ class Discovery:
             **fields,
         )
         self.endpoints.append(record)
+        return record
+
+    def add_library(self, uid: str, name: str, version: str, source: str, path: str,
+                    **fields: Any) -> LibraryRecord:
+        """Record one crypto library of this system (tier and owner as for keys)."""
+        record = LibraryRecord(
+            uid=uid, system=self.system.name, provider=self.system.provider,
+            risk_tier=self.system.risk_tier, owner=self.system.owner,
+            accountable_owner=self.system.accountable_owner, name=name, version=version,
+            source=source, path=path, **fields)
+        self.libraries.append(record)
         return record
 
     def error(self, reason: str, key_uid: str | None = None,

@@ -7,8 +7,9 @@ format, what secures them, a reference to their algorithm); certificates become
 component; each distinct algorithm (family, size, curve) becomes one ``algorithm``
 component with its classical and NIST post-quantum security levels (0: Shor breaks it);
 each protocol version a TLS endpoint accepts becomes a ``protocol`` component with its
-cipher suites and the certificates the endpoint presents. The ``value`` of related
-crypto material is never set: no key material.
+cipher suites and the certificates the endpoint presents; each crypto library a host or image
+runs becomes a ``library`` component (name, version, where found, image layer). The
+``value`` of related crypto material is never set: no key material.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ..evidence_model import Endpoint, Evidence, Key
+from ..evidence_model import Endpoint, Evidence, Key, Library
 from ..pqlevels import nist_quantum_level
 
 #: Algorithm family -> (CycloneDX primitive, OID of the key algorithm).
@@ -162,6 +163,24 @@ class _CbomBuilder:
             mechanism = "Software" if attributes["encrypted"] else "None"
         return crypto.RelatedCryptoMaterialSecuredBy(mechanism=mechanism) if mechanism else None
 
+    def library(self, library: Library) -> Any:
+        """A ``library`` component for a crypto library a host or image runs: its name and
+        upstream version, where it was found and the image layer that put it there."""
+        from cyclonedx.model import Property
+        from cyclonedx.model.component import Component, ComponentType
+
+        found = {"system": library.system, "source": library.source, "path": library.path,
+                 "layer": library.layer,
+                 "packages": ", ".join(library.attributes.get("packages") or ()),
+                 "package_version": library.attributes.get("package_version")}
+        component = Component(
+            type=ComponentType.LIBRARY, name=library.name, version=library.version,
+            bom_ref=f"library:{library.uid}",
+            properties=[Property(name=f"cryptoaudit:{k}", value=str(v))
+                        for k, v in found.items() if v not in (None, "")])
+        self.bom.components.add(component)
+        return component
+
     def certificate(self, key: Key) -> Any:
         """A certificate component referencing its signature algorithm and public key."""
         from cyclonedx.model import crypto
@@ -250,6 +269,8 @@ def build_cbom(evidence: Evidence | Mapping[str, Any]) -> str:
             builder.key(key)
     for endpoint in evidence.endpoints:
         builder.protocol(endpoint, presented.get(endpoint.uid, []))
+    for library in evidence.libraries:
+        builder.library(library)
     outputter = make_outputter(builder.bom, OutputFormat.JSON, SchemaVersion.V1_6)
     return outputter.output_as_string(indent=2)
 

@@ -73,6 +73,7 @@ def _systems(session: AuditSession) -> list[dict[str, Any]]:
             "accountable_owner": system.accountable_owner,
             "keys_found": len(inventory.keys_of(system.name)),
             "endpoints_found": len(inventory.endpoints_of(system.name)),
+            "libraries_found": len(inventory.libraries_of(system.name)),
             "discovery_errors": [_failure(e) for e in inventory.errors_of(system.name)],
             "attributes": to_jsonable(system.attributes),
             "config_sha256": _system_sha256(session, system.name),
@@ -164,6 +165,7 @@ def _evidence_data(session: AuditSession) -> dict[str, Any]:
         "inventory": [{**to_jsonable(key), "pq": evidence_entry(
             key, audit_config.policy, session.started.date())} for key in session.inventory.keys],
         "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
+        "libraries": [to_jsonable(library) for library in session.inventory.libraries],
         "results": [result.as_dict() for result in results],
         "not_applicable": session.not_applicable,
         "summary": _with_not_applicable(summarize(results), session.not_applicable),

@@ -26,13 +26,16 @@ class Subjects:
             records: dict[str, tuple[str, Any]] = {}
             for endpoint in getattr(self.inventory, "endpoints", ()):
                 records[endpoint.uid] = ("endpoint", endpoint)
+            for library in getattr(self.inventory, "libraries", ()):
+                records[library.uid] = ("library", library)
             for key in self.inventory.keys:
                 records[key.uid] = ("key", key)
             self._records = records
         return self._records
 
     def of(self, result: Mapping[str, Any]) -> dict[str, Any]:
-        """``{"key": {...}}``, ``{"endpoint": {...}}`` or ``{"system": {...}}`` for a result's
+        """``{"key": {...}}``, ``{"endpoint": {...}}``, ``{"library": {...}}`` or
+        ``{"system": {...}}`` for a result's
         subject; empty when the subject could not be read at all (a discovery error)."""
         found = self._index().get(result["key_uid"])
         if found is not None:

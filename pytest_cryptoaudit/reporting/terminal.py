@@ -17,9 +17,11 @@ def write_summary(terminal: Any, results: list[Result], inventory: Inventory,
                   waivers: dict[str, list[dict[str, Any]]] | None = None) -> None:
     terminal.write_sep("=", "cryptoaudit summary")
     endpoints = f"{plural(len(inventory.endpoints), 'endpoint')}, " if inventory.endpoints else ""
+    libraries = (f"{plural(len(inventory.libraries), 'crypto library', 'crypto libraries')}, "
+                 if inventory.libraries else "")
     terminal.write_line(
         f"{plural(len(inventory.systems), 'system')}, {plural(len(inventory.keys), 'key')}, "
-        f"{endpoints}{plural(len(inventory.errors), 'discovery error')}"
+        f"{endpoints}{libraries}{plural(len(inventory.errors), 'discovery error')}"
     )
     summary = summarize(results)
     if not summary:

@@ -29,7 +29,12 @@ def test_a_retired_check_stands_for_its_successors_in_its_own_control_only():
     assert check_names("CEK-12", "key-age") == {"key-age"}
     assert check_names("CEK-10", "keyvault-hsm-protection") == {
         "keyvault-hsm-protection", "kms-protection-level"}
-    assert set(RETIRED_CHECKS) == {"auto-rotate-period", "keyvault-hsm-protection"}
+    assert check_names("CEK-03", "library-supported") == {
+        "library-supported", "library-version-supported", "library-one-version"}
+    assert check_names("CEK-03", "library-advisories") == {
+        "library-advisories", "library-version-advisories"}
+    assert set(RETIRED_CHECKS) == {"auto-rotate-period", "keyvault-hsm-protection",
+                                   "library-supported", "library-advisories"}
 
 
 def test_a_waiver_of_the_retired_check_covers_the_generic_rotation_checks():
@@ -60,3 +65,51 @@ def _carry_over(sqlite_store: LedgerStore) -> None:
     assert (log[new_id].status, log[new_id].carried_from) == (OPEN, old_id)
     assert log[new_id].first_seen == T0  # the finding is as old as the retired check's
     assert (log[fixed_id].status, log[fixed_id].superseded_by) == (RESOLVED, None)
+
+
+HOST = "libraries:host"
+OPENSSL = f"{HOST}/dpkg/openssl@1.1.1n-0+deb10u6:/var/lib/dpkg/status"
+
+
+def test_a_host_finding_carries_to_the_first_library_finding_of_that_host(tmp_path: Path):
+    with open_ledger(str(tmp_path / "ledger.db"), tmp_path) as store:
+        old = result("host", "library-supported", HOST, "failed", "CEK-03")
+        record_run(store, T0, systems={"host": "high"}, results=[old])
+        new = result("host", "library-version-supported", OPENSSL, "failed", "CEK-03")
+        elsewhere = result("other", "library-version-supported",
+                           "libraries:other/dpkg/openssl@1:/x", "failed", "CEK-03")
+        record_run(store, T0 + timedelta(days=1), systems={"host": "high", "other": "low"},
+                   results=[new, elsewhere])
+        log = {f.id: f for f in findings_log(LedgerHistory.from_store(store))}
+    old_id = finding_id("host", "CEK-03", "library-supported", HOST)
+    new_id = finding_id("host", "CEK-03", "library-version-supported", OPENSSL)
+    other_id = finding_id("other", "CEK-03", "library-version-supported",
+                          "libraries:other/dpkg/openssl@1:/x")
+    assert (log[old_id].status, log[old_id].superseded_by) == (RESOLVED, new_id)
+    assert (log[new_id].carried_from, log[new_id].first_seen) == (old_id, T0)
+    assert log[other_id].carried_from is None
+
+
+def test_a_key_finding_never_carries_to_a_key_below_it(tmp_path: Path):
+    """Only a finding on a whole system hands on to subjects inside it."""
+    with open_ledger(str(tmp_path / "ledger.db"), tmp_path) as store:
+        record_run(store, T0, systems={"v": "high"},
+                   results=[result("v", "auto-rotate-period", KEY, "failed", "CEK-12")])
+        below = result("v", "kms-rotation-enabled", f"{KEY}/2", "failed", "CEK-12")
+        record_run(store, T0 + timedelta(days=1), systems={"v": "high"}, results=[below])
+        log = {f.id: f for f in findings_log(LedgerHistory.from_store(store))}
+    assert log[finding_id("v", "CEK-12", "kms-rotation-enabled", f"{KEY}/2")].carried_from \
+        is None
+
+
+def test_a_waiver_of_a_retired_host_check_covers_the_libraries_of_that_host():
+    old = Waiver("W-2", "CEK-03", "accepted", "ciso", date(2099, 1, 1),
+                 check="library-supported", key=HOST)
+    assert old.matches("CEK-03", "library-version-supported", OPENSSL, "host")
+    assert old.matches("CEK-03", "library-supported", HOST, "host")
+    assert not old.matches("CEK-03", "library-version-advisories", OPENSSL, "host")
+    assert not old.matches("CEK-03", "library-version-supported",
+                           "libraries:hostile/dpkg/openssl@1:/x", "hostile")
+    current = Waiver("W-3", "CEK-03", "accepted", "ciso", date(2099, 1, 1),
+                     check="library-version-supported", key=HOST)
+    assert not current.matches("CEK-03", "library-version-supported", OPENSSL, "host")

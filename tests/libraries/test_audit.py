@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_cryptoaudit.findings import finding_id
 from pytest_cryptoaudit.providers.libraries.packages import os_release
 from tests.libraries.conftest import (
     BOOKWORM_RELEASE,
@@ -85,57 +86,97 @@ def outcome(run, check, system):
     return run.outcome(check, f"libraries:{system}")
 
 
+def library(run, system, name, version=None, source=None):
+    """The uid of one library of a system in the evidence (exactly one must match)."""
+    (found,) = [lib["uid"] for lib in run.evidence["libraries"]
+                if lib["system"] == system and lib["name"] == name
+                and version in (None, lib["version"]) and source in (None, lib["source"])]
+    return found
+
+
+def outcomes(run, check, system):
+    """(library name, version) -> outcome of a per-library check in one system."""
+    libraries = {lib["uid"]: lib for lib in run.evidence["libraries"]}
+    return {(libraries[r["key_uid"]]["name"], libraries[r["key_uid"]]["version"]): r["outcome"]
+            for r in run.results(check=check, system=system)}
+
+
+def test_each_library_is_a_subject_with_its_own_result(audited):
+    found = outcomes(audited, "library-version-supported", "bookworm")
+    assert found == {name: "passed" for name in found}
+    assert {name for name, _ in found} == {"cryptography", "gnutls", "libgcrypt", "libsodium",
+                                           "nss", "openssl"}
+    uids = [lib["uid"] for lib in audited.evidence["libraries"] if lib["system"] == "bookworm"]
+    ids = {finding_id("bookworm", "CEK-03", "library-version-supported", uid) for uid in uids}
+    assert len(ids) == len(uids) == 6  # a finding id of its own each
+    assert not [r for r in audited.results(system="bookworm")
+                if r["check"] in ("library-supported", "library-advisories")]
+
+
 def test_a_distributions_support_decides(audited):
-    assert outcome(audited, "library-supported", "bookworm") == "passed"
-    notes = " ".join(audited.result("library-supported", "libraries:bookworm").get("notes", []))
+    openssl = library(audited, "bookworm", "openssl")
+    assert audited.outcome("library-version-supported", openssl) == "passed"
+    notes = " ".join(audited.result("library-version-supported", openssl).get("notes", []))
     if date(2026, 9, 7) < TODAY:
         assert "upstream support of openssl 3.0 ended 2026-09-07" in notes
         assert "debian 12 patches it until 2028-06-30" in notes
 
 
 def test_a_release_past_security_support_is_a_finding(audited):
-    assert outcome(audited, "library-supported", "buster") == "failed"
-    message = audited.message("library-supported", "libraries:buster")
+    found = outcomes(audited, "library-version-supported", "buster")
+    assert found and set(found.values()) == {"failed"}
+    openssl = library(audited, "buster", "openssl")
+    message = audited.message("library-version-supported", openssl)
     assert "openssl 1.1.1n" in message and "libssl1.1" in message
     assert "debian 10 security support ended 2024-06-30" in message
+    assert "gnutls" not in message  # each library is its own finding
 
 
 def test_vendored_library_past_upstream_end_and_versions_noted(audited):
-    assert outcome(audited, "library-supported", "image") == "failed"
-    message = audited.message("library-supported", "libraries:image")
-    assert "cryptography 3.4.8 (python cryptography at /usr/local/lib/python3.12/site-packages)" \
+    old = library(audited, "image", "cryptography", source="python")
+    assert audited.outcome("library-version-supported", old) == "failed"
+    message = audited.message("library-version-supported", old)
+    assert "cryptography 3.4.8 (python cryptography at /usr/local/lib/python3.12/site-packages" \
         in message
-    assert "python3-cryptography" not in message  # testos 99 still supports its package
-    notes = " ".join(audited.result("library-supported", "libraries:image")["notes"])
+    packaged = library(audited, "image", "cryptography", source="dpkg")
+    assert audited.outcome("library-version-supported", packaged) == "passed"  # testos 99
+    assert outcome(audited, "library-one-version", "image") == "passed"
+    notes = " ".join(audited.result("library-one-version", "libraries:image")["notes"])
     assert re.search(r"cryptography in 2 versions \(3\.4\.8, 38\.0\.4\)", notes)
 
 
 def test_a_cycle_not_in_the_data_is_named_never_passed_silently(audited):
-    """cryptography is in the data with cycle 3.4 only: 46.0.1 has no support data; 3.4.8
-    past its end is the finding, and the distribution packages it cannot judge (no
-    os-release) are named beside it rather than lost behind the failure."""
-    assert outcome(audited, "library-supported", "mixed") == "failed"
-    message = audited.message("library-supported", "libraries:mixed")
-    assert "cryptography 3.4.8" in message and "46.0.1" not in message
-    notes = " ".join(audited.result("library-supported", "libraries:mixed")["notes"])
-    assert "no support data for cryptography 46.0.1: support not judged" in notes
-    assert "cannot judge support: " in notes
-    assert "an unnamed distribution (no os-release)" in notes
+    """cryptography is in the data with cycle 3.4 only: 46.0.1 has no support data (a note
+    names it); 3.4.8 past its end is a finding; the distribution packages it cannot judge
+    (no os-release) are errors of their own."""
+    old = library(audited, "mixed", "cryptography", "3.4.8")
+    assert audited.outcome("library-version-supported", old) == "failed"
+    new = library(audited, "mixed", "cryptography", "46.0.1")
+    assert audited.outcome("library-version-supported", new) == "passed"
+    assert "no support data for cryptography 46.0.1: support not judged" in " ".join(
+        audited.result("library-version-supported", new)["notes"])
+    openssl = library(audited, "mixed", "openssl")
+    assert audited.outcome("library-version-supported", openssl) == "error"
+    assert "an unnamed distribution (no os-release)" in audited.message(
+        "library-version-supported", openssl)
 
 
 def test_unknown_distribution_cannot_be_judged(audited):
-    assert outcome(audited, "library-supported", "unnamed") == "error"
+    found = outcomes(audited, "library-version-supported", "unnamed")
+    assert found and set(found.values()) == {"error"}
     assert "an unnamed distribution (no os-release)" in audited.message(
-        "library-supported", "libraries:unnamed")
+        "library-version-supported", library(audited, "unnamed", "gnutls"))
 
 
 def test_advisories_of_an_osv_export(audited):
-    assert outcome(audited, "library-advisories", "bookworm") == "failed"
-    message = audited.message("library-advisories", "libraries:bookworm")
+    gnutls = library(audited, "bookworm", "gnutls")
+    assert audited.outcome("library-version-advisories", gnutls) == "failed"
+    message = audited.message("library-version-advisories", gnutls)
     assert "gnutls 3.7.9" in message and "DSA-TEST-1 (high; fixed in 3.7.9-2+deb12u99)" in message
-    assert "openssl" not in message
+    openssl = library(audited, "bookworm", "openssl")
+    assert audited.outcome("library-version-advisories", openssl) == "passed"
     checks = {r["check"] for r in audited.results(system="buster")}
-    assert "library-advisories" not in checks  # no export named for it
+    assert "library-version-advisories" not in checks  # no export named for it
 
 
 def test_fips_mode_where_the_tier_requires_it(audited):
@@ -157,10 +198,14 @@ def test_an_image_that_is_not_there_is_an_error(audited):
 def test_libraries_are_in_the_evidence_with_their_sources(audited):
     system = next(s for s in audited.evidence["systems"] if s["name"] == "bookworm")
     assert system["component"] == "encryption-libraries"
-    openssl = next(lib for lib in system["attributes"]["libraries"] if lib["name"] == "openssl")
-    assert sorted(openssl["packages"]) == ["libssl3", "openssl"]
-    assert "openssl-library.org" in system["attributes"]["lifecycles"]["upstream"]["openssl"][
-        "source"]
+    assert system["libraries_found"] == len(system["attributes"]["libraries"]) == 6
+    openssl = next(lib for lib in audited.evidence["libraries"]
+                   if lib["system"] == "bookworm" and lib["name"] == "openssl")
+    assert sorted(openssl["attributes"]["packages"]) == ["libssl3", "openssl"]
+    assert (openssl["source"], openssl["path"], openssl["layer"]) == (
+        "dpkg", "/var/lib/dpkg/status", None)
+    assert openssl["attributes"]["distribution"] == "debian 12"
+    assert "openssl-library.org" in openssl["attributes"]["lifecycle"]["upstream"]["source"]
     assert outcome(audited, "scope-coverage", "bookworm") == "passed"
     assert "encryption-libraries" in audited.evidence["scope"]["components"]
     assert audited.evidence["scope"]["items"] == {
@@ -180,5 +225,7 @@ def test_this_host(tmp_path):
     assert "cryptography" in names
     if release.get("ID") == "debian" and release.get("VERSION_ID") in ("12", "13"):
         assert "openssl" in names
-        assert outcome(run, "library-supported", "host") == "passed"
+        openssl = [lib["uid"] for lib in run.evidence["libraries"]
+                   if lib["system"] == "host" and lib["name"] == "openssl"]
+        assert {run.outcome("library-version-supported", uid) for uid in openssl} == {"passed"}
     assert outcome(run, "scope-coverage", "host") == "passed"

@@ -44,6 +44,12 @@ class VaultProperties:
     default_action: str
     private_endpoints: int
     access_policies: tuple[Mapping[str, Any], ...] = ()
+    #: A Managed HSM's pool state (``provisioningState``, ``statusMessage``) and its security
+    #: domain's (``securityDomainProperties.activationStatus`` and its message); '' if absent.
+    provisioning_state: str = ""
+    status_message: str = ""
+    activation_status: str = ""
+    activation_message: str = ""
 
     @property
     def network_restricted(self) -> bool:
@@ -58,7 +64,9 @@ class VaultProperties:
                 "public_network_access": self.public_network_access,
                 "network_default_action": self.default_action,
                 "private_endpoints": self.private_endpoints,
-                "access_policies": len(self.access_policies)}
+                "access_policies": len(self.access_policies),
+                **({"provisioning_state": self.provisioning_state,
+                    "activation_status": self.activation_status} if self.managed_hsm else {})}
 
 
 def vault_key(url: str) -> str:
@@ -77,6 +85,7 @@ def vault_properties(resource: Mapping[str, Any], managed_hsm: bool) -> VaultPro
     properties = resource.get("properties") or {}
     url = (properties.get("hsmUri") if managed_hsm else properties.get("vaultUri")) or ""
     network = properties.get("networkAcls") or {}
+    domain = properties.get("securityDomainProperties") or {}
     return VaultProperties(
         url=vault_key(url), resource_id=str(resource.get("id", "")),
         tenant_id=str(properties.get("tenantId", "")), managed_hsm=managed_hsm,
@@ -88,7 +97,12 @@ def vault_properties(resource: Mapping[str, Any], managed_hsm: bool) -> VaultPro
         public_network_access=str(properties.get("publicNetworkAccess") or "Enabled"),
         default_action=str(network.get("defaultAction") or "Allow"),
         private_endpoints=_approved_endpoints(properties),
-        access_policies=tuple(properties.get("accessPolicies") or ()))
+        access_policies=tuple(properties.get("accessPolicies") or ()),
+        provisioning_state=str(properties.get("provisioningState") or ""),
+        status_message=str(properties.get("statusMessage") or ""),
+        activation_status=str(domain.get("activationStatus") or "") if managed_hsm else "",
+        activation_message=str(domain.get("activationStatusMessage") or "")
+        if managed_hsm else "")
 
 
 def list_subscription(client: Any) -> list[VaultProperties]:

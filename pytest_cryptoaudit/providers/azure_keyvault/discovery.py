@@ -40,6 +40,7 @@ from .facts import (
     rotation_of,
     text,
 )
+from .hsm import key_stores, not_from_arm, pool_facts
 from .independence import auditor_facts, auditor_of
 from .options import AzureKeyVaultOptions
 
@@ -277,6 +278,36 @@ class VaultDiscovery:
             if count % PROGRESS_EVERY == 0:
                 progress(len(self.found))
 
+    # -- Managed HSM pools ---------------------------------------------------------------------
+
+    def is_hsm(self, vault_url: str) -> bool:
+        """A Managed HSM: by its host name, or because ARM lists it as one."""
+        vault = self.vaults.get(vault_url)
+        return is_managed_hsm(vault_url) or (vault is not None and vault.managed_hsm)
+
+    def pool(self, vault_url: str) -> tuple[dict[str, Any], str | None]:
+        """The key-store facts of a Managed HSM's pool, or why they cannot be read."""
+        vault = self.vaults.get(vault_url)
+        if vault is None:
+            return {}, not_from_arm(vault_url, bool(self.options.subscriptions))
+        return pool_facts(vault)
+
+    def key_stores(self) -> list[dict[str, Any]]:
+        """Each audited Managed HSM with its pool state and the keys that depend on it."""
+        pools = [url for url in self.audited if self.is_hsm(url)]
+        keys: dict[str, list[str]] = {}
+        for read in self.found:
+            if read.subject.kind != "certificate":
+                keys.setdefault(read.subject.vault_url, []).append(read.subject.uid)
+        return key_stores(pools, {url: self.pool(url) for url in pools}, keys)
+
+    def _listing_failed(self, vault_url: str, what: str, exc: Exception) -> None:
+        reason = f"{vault_url}: cannot list {what}: {describe(exc)}"
+        if self.is_hsm(vault_url):
+            facts, why = self.pool(vault_url)
+            reason += f"; {facts.get('key_store_detail') or why}"
+        self.failures.append((reason, None))
+
     # -- worker threads ----------------------------------------------------------------------
 
     def list_vault(self, vault_url: str) -> list[Subject]:
@@ -289,7 +320,7 @@ class VaultDiscovery:
         if self.options.include_deleted:
             listings.append(("deleted keys", self.clients.keys(vault_url).list_deleted_keys))
         # A Managed HSM holds keys only: it has no certificates endpoint.
-        if self.options.include_certificates and not is_managed_hsm(vault_url):
+        if self.options.include_certificates and not self.is_hsm(vault_url):
             listings.append(("certificates", self.clients.certificates(vault_url)
                              .list_properties_of_certificates))
         subjects: list[Subject] = []
@@ -298,7 +329,7 @@ class VaultDiscovery:
             try:
                 subjects += [Subject(vault_url, item.name, kind, item) for item in listing()]
             except self.errors as exc:
-                self.failures.append((f"{vault_url}: cannot list {what}: {describe(exc)}", None))
+                self._listing_failed(vault_url, what, exc)
                 return []
         self.listed[vault_url] = len(subjects)
         return subjects
@@ -317,9 +348,15 @@ class VaultDiscovery:
         deleted = subject.kind == "deleted-key"
         key = client.get_deleted_key(subject.name) if deleted else client.get_key(subject.name)
         fields = base_fields(key, subject.vault_url, self.context.now,
-                             deleted=key if deleted else None)
+                             deleted=key if deleted else None,
+                             managed_hsm=self.is_hsm(subject.vault_url))
         facts = fields.pop("facts")
         unreadable = fields["unreadable"]
+        if facts["key_store"] is not None:
+            pool, why = self.pool(subject.vault_url)
+            facts.update(pool)
+            if why is not None:
+                unreadable["managed.key_store_state"] = why
         current = fields["created"]
         if not deleted:
             current = self._versions(client, subject, fields) or current

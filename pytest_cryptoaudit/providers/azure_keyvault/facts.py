@@ -83,15 +83,18 @@ def kind_of(kty: str) -> str:
     return "secret-key" if kty.startswith("oct") else "private-key"
 
 
-def protection_of(kty: str, vault_url: str) -> ProtectionLevel:
-    hsm = kty.endswith("-HSM") or is_managed_hsm(vault_url)
-    return ProtectionLevel.HSM if hsm else ProtectionLevel.SOFTWARE
+def protection_of(kty: str, vault_url: str, managed_hsm: bool | None = None) -> ProtectionLevel:
+    """``managed_hsm``: whether ARM lists the URL as a Managed HSM (None: by its host name)."""
+    in_hsm = is_managed_hsm(vault_url) if managed_hsm is None else managed_hsm
+    return ProtectionLevel.HSM if kty.endswith("-HSM") or in_hsm else ProtectionLevel.SOFTWARE
 
 
-def origin_of(tags: dict[str, str], vault_url: str) -> KeyOrigin:
+def origin_of(tags: dict[str, str], vault_url: str, managed_hsm: bool | None = None
+              ) -> KeyOrigin:
     if tags.get(ORIGIN_TAG) == KeyOrigin.IMPORTED.value:
         return KeyOrigin.IMPORTED
-    return KeyOrigin.HSM if is_managed_hsm(vault_url) else KeyOrigin.GENERATED
+    in_hsm = is_managed_hsm(vault_url) if managed_hsm is None else managed_hsm
+    return KeyOrigin.HSM if in_hsm else KeyOrigin.GENERATED
 
 
 def state_of(properties: Any, deleted: bool, now: datetime) -> tuple[KeyState, str, str]:
@@ -148,8 +151,11 @@ def recovery_attributes(properties: Any) -> dict[str, Any]:
     return {name: value for name, value in found.items() if value is not None}
 
 
-def base_fields(key: Any, vault_url: str, now: datetime, deleted: Any = None) -> dict[str, Any]:
-    """KeyRecord fields of a key (rotation and versions come later)."""
+def base_fields(key: Any, vault_url: str, now: datetime, deleted: Any = None,
+                managed_hsm: bool | None = None) -> dict[str, Any]:
+    """KeyRecord fields of a key (rotation and versions come later); ``managed_hsm`` says
+    whether ARM lists the URL as a Managed HSM (None: told by the host name)."""
+    in_hsm = is_managed_hsm(vault_url) if managed_hsm is None else managed_hsm
     properties = key.properties
     kty = text(key.key_type)
     algorithm, size, curve, why = key_size(key)
@@ -165,15 +171,16 @@ def base_fields(key: Any, vault_url: str, now: datetime, deleted: Any = None) ->
     not_before = utc(properties.not_before)
     if not_before is not None:
         attributes["not_before"] = not_before.isoformat()
-    origin = origin_of(tags, vault_url)
+    origin = origin_of(tags, vault_url, in_hsm)
     facts: dict[str, Any] = {
         "manager": KeyManager.CUSTOMER,
         "origin": origin,
-        "protection": protection_of(kty, vault_url),
+        "protection": protection_of(kty, vault_url, in_hsm),
         "state": state, "native_state": native,
         # A certificate's key is renewed with the certificate, not by a rotation policy.
         "can_rotate": not properties.managed and deleted is None,
-        "key_store": urlsplit(vault_url).hostname if is_managed_hsm(vault_url) else None,
+        # The Managed HSM is the key's dedicated store: its pool must be active to use it.
+        "key_store": urlsplit(vault_url).netloc if in_hsm else None,
     }
     if deleted is not None:
         facts["deletion"] = Deletion(utc(deleted.scheduled_purge_date),

@@ -30,6 +30,7 @@ class AzureKeyVaultProvider(Provider):
         attempt = self.new_discovery(
             system, vaults=sorted(run.audited), subscriptions=list(options.subscriptions),
             listed=dict(sorted(run.listed.items())), credential=options.credential,
+            key_stores=run.key_stores(),
             **properties, **auditor)
         attempt.system = dataclasses.replace(attempt.system,
                                              unreadable={**unreadable, **auditor_unreadable})

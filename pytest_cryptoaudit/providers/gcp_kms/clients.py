@@ -25,6 +25,8 @@ REQUEST_LINE = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE) \S+: ")
 #: The calls the audit makes, by the interceptor hook that precedes each.
 CALLS = ("list_locations", "list_key_rings", "list_crypto_keys", "list_crypto_key_versions",
          "get_iam_policy")
+#: The calls of Cloud EKM's EkmService the audit makes (external key stores).
+EKM_CALLS = ("get_ekm_connection", "verify_connectivity")
 #: Every call shares the project's read quota, so one budget covers them all.
 READ = "read"
 
@@ -52,6 +54,13 @@ def describe(exc: Exception) -> str:
         message = REQUEST_LINE.sub("", exc.message or "")
         return f"{exc.code} {_status(exc)}: {message}".replace("  ", " ")
     return f"{type(exc).__name__}: {exc}"
+
+
+def status_of(exc: Exception) -> str:
+    """The ``google.rpc.Status`` name of an API error, or '' for any other failure."""
+    from google.api_core.exceptions import GoogleAPICallError
+
+    return _status(exc) if isinstance(exc, GoogleAPICallError) else ""
 
 
 def _status(exc: Any) -> str:
@@ -109,12 +118,15 @@ class CallLog:
             self.backoffs += 1
 
 
-def _interceptor(options: GcpKmsOptions, log: CallLog) -> Any:
+def _interceptor(options: GcpKmsOptions, log: CallLog, base: type | None = None,
+                 calls: tuple[str, ...] = CALLS) -> Any:
     """An SDK REST interceptor whose hook before each audited call takes a token from the
     project's request budget and counts the call."""
-    from google.cloud.kms_v1.services.key_management_service.transports.rest import (
-        KeyManagementServiceRestInterceptor,
-    )
+    if base is None:
+        from google.cloud.kms_v1.services.key_management_service.transports.rest import (
+            KeyManagementServiceRestInterceptor,
+        )
+        base = KeyManagementServiceRestInterceptor
 
     def before(method: str) -> Any:
         def hook(self: Any, request: Any, metadata: Any) -> tuple[Any, Any]:
@@ -130,8 +142,8 @@ def _interceptor(options: GcpKmsOptions, log: CallLog) -> Any:
             return request, metadata
         return hook
 
-    hooks = {f"pre_{call}": before(call) for call in CALLS}
-    return type("BudgetedInterceptor", (KeyManagementServiceRestInterceptor,), hooks)()
+    hooks = {f"pre_{call}": before(call) for call in calls}
+    return type("BudgetedInterceptor", (base,), hooks)()
 
 
 def make_client(options: GcpKmsOptions, watch: SystemWatch, log: CallLog) -> Any:
@@ -150,6 +162,25 @@ def make_client(options: GcpKmsOptions, watch: SystemWatch, log: CallLog) -> Any
     for scheme in ("https://", "http://"):
         transport._session.mount(scheme, adapter)
     return kms_v1.KeyManagementServiceClient(transport=transport)
+
+
+def make_ekm_client(options: GcpKmsOptions, watch: SystemWatch, log: CallLog) -> Any:
+    """An ``EkmServiceClient`` over REST (EKM connections), bounded and budgeted as the
+    key client is."""
+    from google.cloud import kms_v1
+    from google.cloud.kms_v1.services.ekm_service.transports.rest import (
+        EkmServiceRestInterceptor,
+        EkmServiceRestTransport,
+    )
+
+    transport = EkmServiceRestTransport(
+        host=options.api_endpoint or "cloudkms.googleapis.com",
+        credentials=credentials(options),
+        interceptor=_interceptor(options, log, EkmServiceRestInterceptor, EKM_CALLS))
+    adapter = limited_adapter(Limits.of(options, watch), pool_maxsize=options.max_workers)
+    for scheme in ("https://", "http://"):
+        transport._session.mount(scheme, adapter)
+    return kms_v1.EkmServiceClient(transport=transport)
 
 
 def retry(options: GcpKmsOptions, log: CallLog) -> Any:

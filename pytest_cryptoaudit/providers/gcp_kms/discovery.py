@@ -19,7 +19,18 @@ from typing import Any
 
 from ...facts import Grant, ImportWrapping, KeyOrigin
 from .. import Discovery, DiscoveryContext
-from .clients import CallLog, CredentialsError, api_errors, describe, make_client, retry
+from .clients import (
+    CallLog,
+    CredentialsError,
+    api_errors,
+    describe,
+    make_client,
+    make_ekm_client,
+    retry,
+    status_of,
+)
+from .ekm import NAME as STORE_FACT
+from .ekm import EkmBook, StoreAnswer, connection_summary, store_answer
 from .facts import (
     CYCLONEDX_STATES,
     Binding,
@@ -49,6 +60,7 @@ FETCHES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("managed.access", "auditor_admin_rights"),
                     ("cloudkms.keyRings.getIamPolicy", "cloudkms.cryptoKeys.getIamPolicy")),
     "managed.import_wrapping": ("cloudkms.importJobs.get",),
+    STORE_FACT: ("cloudkms.ekmConnections.get", "cloudkms.ekmConnections.verifyConnectivity"),
 }
 #: IAM policy version 3 returns conditional bindings as they are.
 POLICY_VERSION = 3
@@ -93,6 +105,7 @@ class GcpDiscovery:
         #: Import job name -> how it wraps, or why that is unknown; read once per job.
         self.import_jobs: dict[str, ImportWrapping | str] = {}
         self._jobs_lock = threading.Lock()
+        self.fetch_stores = context.needs(STORE_FACT)
         self.log = CallLog()
         self.errors: tuple[type[Exception], ...] = (*api_errors(), CredentialsError)
         self.trust = Trust(frozenset({*options.projects, *options.allowed_projects}),
@@ -105,6 +118,11 @@ class GcpDiscovery:
         self.projects: list[str] = sorted(options.projects)
         self.client: Any = None
         self.retry: Any = None
+        #: The EkmService client (made only when a selected control needs key stores), or
+        #: why it could not be made.
+        self.ekm_client: Any = None
+        self.ekm_error = "no client"
+        self.ekm = EkmBook(self.read_connection)
         #: The IAM member the audit calls as, or why it cannot be told.
         self.auditor: str | None = None
         self.auditor_unknown: str | None = "no client"
@@ -118,6 +136,11 @@ class GcpDiscovery:
             self.failures.append((f"cannot make the Cloud KMS client: {describe(exc)}", None))
             return
         self.retry = retry(self.options, self.log)
+        if self.fetch_stores:
+            try:
+                self.ekm_client = make_ekm_client(self.options, self.context.watch, self.log)
+            except self.errors as exc:
+                self.ekm_error = f"cannot make the EKM client: {describe(exc)}"
         self._identify()
         if self.options.organization:
             self._organization(self.options.organization)
@@ -268,6 +291,8 @@ class GcpDiscovery:
                 unreadable["managed.import_wrapping"] = wrapping
             else:
                 facts = dataclasses.replace(facts, import_wrapping=wrapping)
+        if answer.protection == "EXTERNAL_VPC":
+            facts = self._store_facts(answer, facts, unreadable)
         return KeyResult(key.name, record_fields(answer, facts, unreadable),
                          kind_of(answer.purpose))
 
@@ -292,6 +317,40 @@ class GcpDiscovery:
             with self._jobs_lock:
                 self.import_jobs[job] = known
         return known
+
+    def _store_facts(self, key: KeyAnswer, facts: Any, unreadable: dict[str, str]) -> Any:
+        """The key's facts with the state of its EKM connection, or the state unreadable
+        (naming the connection and why)."""
+        if not self.fetch_stores:
+            unreadable[STORE_FACT] = NOT_FETCHED
+            return facts
+        if not key.backend:
+            unreadable[STORE_FACT] = ("Cloud KMS did not report the key's cryptoKeyBackend "
+                                      "(its EKM connection)")
+            return facts
+        answer = self.ekm.answer(key.backend, key.name)
+        if answer.unreadable is not None:
+            unreadable[STORE_FACT] = answer.unreadable
+        return dataclasses.replace(facts, **answer.facts)
+
+    def read_connection(self, name: str) -> StoreAnswer:
+        """One EKM connection and whether Cloud KMS can reach its external key manager."""
+        if self.ekm_client is None:
+            return StoreAnswer(unreadable=f"EkmConnection {name}: {self.ekm_error}")
+        try:
+            connection = self._ekm_call("get_ekm_connection", name)
+        except self.errors as exc:
+            return StoreAnswer(unreadable=f"EkmConnection {name}: {describe(exc)}")
+        summary = connection_summary(connection)
+        try:
+            self._ekm_call("verify_connectivity", name)
+        except self.errors as exc:
+            return store_answer(summary, (status_of(exc), describe(exc)))
+        return store_answer(summary, None)
+
+    def _ekm_call(self, method: str, name: str) -> Any:
+        return getattr(self.ekm_client, method)(request={"name": name}, retry=self.retry,
+                                                timeout=self.options.request_timeout)
 
     @staticmethod
     def _answer(key: Any, versions: tuple[Version, ...]) -> KeyAnswer:

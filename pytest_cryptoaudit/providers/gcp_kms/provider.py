@@ -33,7 +33,7 @@ class GcpKmsProvider(Provider):
             system, projects=run.projects, organization=options.organization,
             locations=run.locations,
             key_rings=run.key_rings, api_calls=dict(sorted(run.log.calls.items())),
-            backoffs=run.log.backoffs,
+            backoffs=run.log.backoffs, key_stores=run.ekm.stores(),
             allowed_member_domains=sorted(options.allowed_member_domains),
             allowed_projects=sorted(options.allowed_projects), **auditor)
         if unreadable:

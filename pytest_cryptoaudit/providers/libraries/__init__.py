@@ -5,9 +5,13 @@ One system is one root filesystem (``root``, ``/`` for this host) or one contain
 (``image``: an OCI layout or a ``docker save`` tarball, read without a daemon). The provider
 reads its package databases (dpkg, apk, rpm through ``rpm``), its Python site-packages and
 the interpreters named in ``python``, the Go binaries and Bouncy Castle jars named in
-``binaries``, and its OpenSSL configuration. The libraries go on the system record as
-``attributes["libraries"]``; the controls in ``controls/libraries.py`` judge them. A source
-that exists and cannot be read is a discovery error naming it, never an empty list.
+``binaries``, and its OpenSSL configuration. Each library is a record of its own
+(:class:`~pytest_cryptoaudit.model.LibraryRecord`: name, version, where it was found, the
+image layer that put it there, the support data and advisories that judge it), so every
+library's verdicts are separate results; the system record keeps what belongs to the host
+(the list of its libraries, its distribution, FIPS mode). The controls in
+``controls/libraries.py`` judge them. A source that exists and cannot be read is a
+discovery error naming it, never an empty list.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from ...policy import PolicySetting, tiered
 from .. import Discovery, DiscoveryContext, Provider, ProviderOptions
 from .artifacts import ArtifactError, binary_libraries, interpreter_libraries, site_libraries
 from .fips import fips_state
-from .images import ImageError, unpacked
-from .lifecycle import DataError, advisories, lifecycles, matching
+from .images import ImageError, LayerBook, unpacked
+from .lifecycle import DataError, advisories, lifecycles
 from .packages import DatabaseError, apk_libraries, dpkg_libraries, os_release, rpm_libraries
+from .records import database_layers, layer_of, library_uid, record_fields
 
 DATABASES = (("dpkg", dpkg_libraries), ("apk", apk_libraries), ("rpm", rpm_libraries))
 
@@ -81,11 +86,13 @@ class LibrariesProvider(Provider):
         place = options.root or options.image or ""
         attempt = self.new_discovery(system, scanned=place,
                                      scanned_kind="root" if options.root else "image")
+        book = LayerBook()
         try:
             data = lifecycles(base / options.lifecycles if options.lifecycles else None)
             known = advisories(base / options.advisories) if options.advisories else None
-            with _root(base, options) as root:
-                _scan(attempt, root, options)
+            with _root(base, options, book) as root:
+                found = _scan(attempt, root, options)
+                since = database_layers(book, dict(DATABASES))
         except (DataError, ImageError, DatabaseError) as exc:
             attempt.error(str(exc))
             return attempt
@@ -94,12 +101,12 @@ class LibrariesProvider(Provider):
                 raise
             attempt.error(f"reading {place}: {describe(exc)}")
             return attempt
-        _finish(attempt, data, known, options)
+        _finish(attempt, found, (data, known, options), book, since)
         return attempt
 
 
 @contextlib.contextmanager
-def _root(base: Path, options: LibrariesOptions) -> Iterator[Path]:
+def _root(base: Path, options: LibrariesOptions, book: LayerBook) -> Iterator[Path]:
     if options.root is not None:
         root = base / options.root
         if not root.is_dir():
@@ -109,11 +116,12 @@ def _root(base: Path, options: LibrariesOptions) -> Iterator[Path]:
         image = base / (options.image or "")
         if not image.exists():
             raise ImageError(f"image {options.image}: no such file or folder")
-        with unpacked(image, tuple(options.binaries)) as root:
+        with unpacked(image, tuple(options.binaries), book) as root:
             yield root
 
 
-def _scan(attempt: Discovery, root: Path, options: LibrariesOptions) -> None:
+def _scan(attempt: Discovery, root: Path, options: LibrariesOptions) -> list[dict[str, Any]]:
+    """Every library entry of the root (one per binary package), and the host's facts."""
     found: list[dict[str, Any]] = []
     release = os_release(root)
     distribution = (f"{release.get('ID', '')} {release.get('VERSION_ID', '')}".strip()
@@ -130,9 +138,10 @@ def _scan(attempt: Discovery, root: Path, options: LibrariesOptions) -> None:
         except ArtifactError as exc:
             attempt.error(str(exc), key_uid=f"libraries:{attempt.system.name}:{python}")
     found += _binaries(attempt, root, options.binaries)
-    attempt.system = _with(attempt, libraries=_merged(found), distribution=release and {
+    attempt.system = _with(attempt, distribution=release and {
         k: release[k] for k in ("ID", "VERSION_ID", "PRETTY_NAME") if k in release},
         fips=fips_state(root))
+    return found
 
 
 def _binaries(attempt: Discovery, root: Path, patterns: list[str]) -> list[dict[str, Any]]:
@@ -169,13 +178,19 @@ def _with(attempt: Discovery, **attributes: Any) -> Any:
     return dataclasses.replace(record, attributes={**record.attributes, **attributes})
 
 
-def _finish(attempt: Discovery, data: dict[str, Any], known: list[dict[str, Any]] | None,
-            options: LibrariesOptions) -> None:
-    libraries = [dict(entry) for entry in attempt.system.attributes.get("libraries", ())]
-    extra: dict[str, Any] = {"lifecycles": data}
+def _finish(attempt: Discovery, found: list[dict[str, Any]],
+            sources: tuple[dict[str, Any], list[dict[str, Any]] | None, LibrariesOptions],
+            book: LayerBook, since: dict[tuple[str, ...], int]) -> None:
+    """One record per library, and the system's list of them (what the host runs)."""
+    data, known, options = sources
+    listed = []
+    for entry in _merged(found):
+        uid = library_uid(attempt.system.uid, entry)
+        layer = layer_of(entry, book, since) if options.image else None
+        record = attempt.add_library(uid, **record_fields(entry, data, known, layer))
+        listed.append({"uid": uid, "name": record.name, "version": record.version,
+                       "source": record.source, "path": record.path, "layer": record.layer})
+    extra: dict[str, Any] = {"libraries": listed}
     if known is not None:
-        for entry in libraries:
-            entry["advisories"] = matching(entry, known)
         extra["advisory_source"] = options.advisories
-    extra["libraries"] = libraries
     attempt.system = _with(attempt, **extra)

@@ -1,0 +1,131 @@
+"""Managed HSM pools as the dedicated key stores of their keys: the pool state ARM reports
+(provisioningState, security domain activationStatus) fills the key-store facts, so the
+generic kms-key-store-connected finds every key of a pool that is not active, a pool that
+cannot serve is an error naming its state, and the system lists the keys of each pool."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pytest_cryptoaudit.config import parse_config
+from pytest_cryptoaudit.facts import KeyStoreState
+from pytest_cryptoaudit.lab import estate_hsm
+from pytest_cryptoaudit.lab.keyvault_standin import TOKEN, managed_hsm_resource
+from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
+from pytest_cryptoaudit.providers import DiscoveryContext, ProviderRegistry
+from pytest_cryptoaudit.providers.azure_keyvault import AzureKeyVaultProvider
+from pytest_cryptoaudit.providers.azure_keyvault.arm import vault_properties
+from pytest_cryptoaudit.providers.azure_keyvault.hsm import pool_facts
+from tests.estates import mismatches, results_by_uid
+
+from .conftest import TOKEN_ENV
+
+pytestmark = pytest.mark.usefixtures("azure_token")
+
+
+@pytest.fixture(scope="module")
+def pools(tmp_path_factory):
+    standins = estate_hsm.start(tmp_path_factory.mktemp("mhsm"))
+    yield standins
+    for standin in standins.values():
+        standin.close()
+
+
+def _discover(system, controls=None):
+    registry = ProviderRegistry()
+    registry.register(AzureKeyVaultProvider)
+    config = parse_config({"systems": [system]}, registry,
+                          [*BUILTIN_SETTINGS, *AzureKeyVaultProvider.policy_settings])
+    context = DiscoveryContext(policy=config.policy, now=datetime.now(UTC),
+                               selected_controls=frozenset(controls) if controls else None)
+    return AzureKeyVaultProvider().discover(config.systems[0], context)
+
+
+@pytest.mark.parametrize(("provisioning", "activation", "state"), [
+    ("Succeeded", "Active", KeyStoreState.CONNECTED),
+    ("Activated", "Active", KeyStoreState.CONNECTED),
+    ("Succeeded", "NotActivated", KeyStoreState.DISCONNECTED),
+    ("Succeeded", "Failed", KeyStoreState.FAILED),
+    ("Failed", "Active", KeyStoreState.FAILED),
+    ("SecurityDomainRestore", "Active", KeyStoreState.CONNECTING),
+    ("Deleting", "Active", KeyStoreState.DISCONNECTING),
+])
+def test_pool_states(provisioning, activation, state):
+    resource = managed_hsm_resource("p", "https://p.managedhsm.azure.net", "s",
+                                    provisioning_state=provisioning,
+                                    activation_status=activation)
+    facts, why = pool_facts(vault_properties(resource, managed_hsm=True))
+    assert (facts["key_store_state"], why) == (state, None)
+    assert f"provisioningState {provisioning}" in facts["key_store_detail"]
+
+
+@pytest.mark.parametrize(("provisioning", "activation", "reason"), [
+    ("Succeeded", "Unknown", "activation cannot be told"),
+    ("Succeeded", "", "activation cannot be told"),
+    ("Migrating", "Active", "unknown provisioning state"),
+])
+def test_a_pool_state_not_known_is_unreadable_never_connected(provisioning, activation, reason):
+    resource = managed_hsm_resource("p", "https://p.managedhsm.azure.net", "s",
+                                    provisioning_state=provisioning,
+                                    activation_status=activation)
+    facts, why = pool_facts(vault_properties(resource, managed_hsm=True))
+    assert facts == {} and reason in (why or "")
+
+
+def test_pools_fill_the_key_store_facts_and_list_their_keys(pools):
+    attempt = _discover(estate_hsm.system(pools, TOKEN_ENV), controls={"CEK-17"})
+    uids = estate_hsm.uids(pools)
+    keys = {key.uid: key for key in attempt.keys}
+    assert set(keys) == set(uids.values())
+    healthy, failed = keys[uids["payments-rsa"]].managed, keys[uids["branch-rsa"]].managed
+    assert healthy.key_store_state is KeyStoreState.CONNECTED
+    assert (healthy.protection.value, healthy.origin.value) == ("hsm", "hsm")
+    assert failed.key_store_state is KeyStoreState.FAILED
+    assert "did not come up" in failed.key_store_detail
+    (error,) = attempt.errors
+    assert "hsm-new" in error.reason and "NotActivated" in error.reason
+    assert "cannot list keys: 403" in error.reason
+    stores = {s["detail"].split(":")[0]: s for s in attempt.system.attributes["key_stores"]}
+    assert stores["Managed HSM hsm-payments"]["keys"] == sorted(
+        [uids["payments-rsa"], uids["payments-ec"]])
+    assert stores["Managed HSM hsm-new"] == {**stores["Managed HSM hsm-new"],
+                                             "state": "disconnected", "keys": []}
+    assert pools["hsm-new"].calls["Refused"] >= 1
+    assert pools["hsm-payments"].calls["GetCertificates"] == 0  # an HSM has none
+
+
+def test_a_pool_named_without_its_subscription_cannot_be_judged():
+    from pytest_cryptoaudit.providers.azure_keyvault.discovery import VaultDiscovery
+    from pytest_cryptoaudit.providers.azure_keyvault.options import AzureKeyVaultOptions
+
+    url = "https://payments.managedhsm.azure.net"
+    context = DiscoveryContext(policy=None, now=datetime.now(UTC))  # type: ignore[arg-type]
+    run = VaultDiscovery(AzureKeyVaultOptions(vault_urls=[url]), context)
+    facts, why = run.pool(url)
+    assert run.is_hsm(url) and facts == {}
+    assert "payments.managedhsm.azure.net" in why and "name its subscription" in why
+    listed = VaultDiscovery(AzureKeyVaultOptions(vault_urls=[url], subscriptions=[
+        estate_hsm.SUBSCRIPTION]), context)
+    assert "not found in the listed subscriptions" in listed.pool(url)[1]
+
+
+def test_the_audit_finds_every_key_of_a_failed_pool(audit, pools):
+    import tomli_w
+
+    run = audit(tomli_w.dumps({"systems": [estate_hsm.system(pools, TOKEN_ENV)]}),
+                "--cryptoaudit-control", "CEK-17", "--cryptoaudit-control", "CEK-21")
+    by_uid = results_by_uid(run.evidence)
+    problems = []
+    for label, uid in estate_hsm.uids(pools).items():
+        outcome = next(o for pool in estate_hsm.POOLS for k, o in pool.keys.items() if k == label)
+        expect = {"kms-key-store-connected": outcome} if outcome != "passed" else {}
+        problems += mismatches(label, {check: result for check, result in by_uid[uid].items()
+                                       if check == "kms-key-store-connected"}, expect)
+    assert not problems, "\n".join(problems)
+    branch = by_uid[estate_hsm.uids(pools)["branch-rsa"]]["kms-key-store-connected"]
+    assert "hsm-branch" in branch["message"] and "failed" in branch["message"]
+    errors = [r for r in run.evidence["results"] if r["check"] == "discovery-complete"]
+    assert any("hsm-new" in r["message"] and r["outcome"] == "error" for r in errors)
+    assert TOKEN not in run.output
