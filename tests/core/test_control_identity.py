@@ -16,10 +16,10 @@ from pytest_cryptoaudit.references import ccm
 
 #: Every built-in (control, check). Change it only with a migration of the ledger's findings.
 IDENTITIES = {
-    "CEK-03": {"certificate-chain-validates", "iac-secrets-encrypted-at-rest",
-               "library-fips-mode", "library-one-version", "library-version-advisories",
-               "library-version-supported", "tls-cipher-suites",
-               "tls-forward-secrecy", "tls-mozilla-profile", "tls-protocol-versions"},
+    "CEK-03": {"certificate-chain-validates", "iac-secrets-encrypted-at-rest", "library-fips-mode",
+               "library-one-version", "library-version-advisories", "library-version-supported",
+               "tls-cipher-suites", "tls-forward-secrecy", "tls-mozilla-profile",
+               "tls-protocol-versions"},
     "CEK-04": {"algorithm-allowed", "certificate-signature-hash", "iac-encryption-provider",
                "key-strength", "kms-key-spec", "pki-role-key-size", "pq-key-exchange",
                "pq-readiness", "tls-key-exchange-strength", "transit-key-type"},
