@@ -41,7 +41,9 @@ CREATE_ONLY = ("exportable", "allow_plaintext_backup", "key_size", "derived",
 #: A read-only policy that lets an audit token read everything the vault provider reads.
 #: ``sys/audit`` needs ``sudo`` even to list devices (no write exists on that exact path).
 #: LIST asks for ``MOUNT/keys/``, which ``+/keys/*`` matches: a rule for ``+/keys`` alone
-#: would lose to the more specific glob.
+#: would lose to the more specific glob. The holders of the policies are read through the
+#: identity lists and the auth methods' role and user lists (LIST on ``.../``, GET on ``+``:
+#: no list below a role, so no AppRole secret-id accessors).
 AUDITOR_POLICY = """\
 path "auth/token/lookup-self" { capabilities = ["read"] }
 path "sys/mounts" { capabilities = ["read"] }
@@ -53,6 +55,19 @@ path "+/keys/*" { capabilities = ["read", "list"] }
 path "+/issuers/*" { capabilities = ["list"] }
 path "+/issuer/*" { capabilities = ["read"] }
 path "+/roles/*" { capabilities = ["read", "list"] }
+path "identity/entity/id/" { capabilities = ["list"] }
+path "identity/entity/id/+" { capabilities = ["read"] }
+path "identity/group/id/" { capabilities = ["list"] }
+path "identity/group/id/+" { capabilities = ["read"] }
+path "sys/auth" { capabilities = ["read"] }
+path "auth/+/role/" { capabilities = ["list"] }
+path "auth/+/role/+" { capabilities = ["read"] }
+path "auth/+/users/" { capabilities = ["list"] }
+path "auth/+/users/+" { capabilities = ["read"] }
+path "auth/+/certs/" { capabilities = ["list"] }
+path "auth/+/certs/+" { capabilities = ["read"] }
+path "auth/+/groups/" { capabilities = ["list"] }
+path "auth/+/groups/+" { capabilities = ["read"] }
 """
 
 
