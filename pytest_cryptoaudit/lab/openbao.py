@@ -16,7 +16,7 @@ import shutil
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -226,6 +226,29 @@ def create_pki_role(client: hvac.Client, mount: str, name: str, **settings: Any)
 
 def write_policy(client: hvac.Client, name: str, rules: str) -> None:
     client.sys.create_or_update_policy(name=name, policy=rules)
+
+
+def create_entity(client: hvac.Client, name: str, policies: list[str]) -> str:
+    """An identity entity holding ``policies``; returns its id."""
+    response = client.write_data("identity/entity", data={"name": name, "policies": policies})
+    return str(response["data"]["id"])
+
+
+def create_group(client: hvac.Client, name: str, policies: list[str],
+                 members: Sequence[str] = ()) -> str:
+    """An internal identity group holding ``policies``, with member entity ids."""
+    response = client.write_data("identity/group", data={
+        "name": name, "policies": policies, "member_entity_ids": list(members)})
+    return str(response["data"]["id"])
+
+
+def enable_auth(client: hvac.Client, method: str, mount: str) -> None:
+    client.sys.enable_auth_method(method, path=mount)
+
+
+def write_auth_entry(client: hvac.Client, path: str, **settings: Any) -> None:
+    """An auth method's role or user (``auth/approle/role/web``) with its settings."""
+    client.write_data(path, data=settings)
 
 
 def create_token(client: hvac.Client, policies: list[str], display_name: str,
