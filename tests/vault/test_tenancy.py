@@ -46,6 +46,8 @@ POLICIES = {
     "globex-app": _use("globex-data") + _use("shared-derived"),
     # named as acme's, held by globex's analyst: only the holders show it
     "acme-reports": 'path "transit/decrypt/acme-data" { capabilities = ["update"] }',
+    # administers acme's key; held with acme-app by one entity, that entity has both duties
+    "acme-keyadmin": 'path "transit/keys/acme-data/rotate" { capabilities = ["update"] }',
 }
 #: A root-namespace policy that reaches into the namespace, held by a root entity.
 ROOT_POLICY = f'path "{NAMESPACE}/transit/decrypt/acme-data" {{ {USE} }}'
@@ -78,7 +80,7 @@ def saas_server(seeded_vault):
                                    auto_rotate_period="720h", **settings)
     for name, rules in POLICIES.items():
         openbao.write_policy(client, name, rules)
-    openbao.create_entity(client, "acme-svc", ["acme-app"])
+    openbao.create_entity(client, "acme-svc", ["acme-app", "acme-keyadmin"])
     analyst = openbao.create_entity(client, "globex-analyst", ["acme-reports"])
     openbao.create_group(client, "globex-ops", ["globex-app"], [analyst])
     openbao.enable_auth(client, "approle", "approle")
@@ -146,6 +148,17 @@ def test_a_root_policy_reaching_into_the_namespace_names_its_holder(audit):
     message = audit.message("tenant-key-isolation", PREFIX + "acme-data")
     assert ('entity:globex-root-bot (vault-acl policy saas-reach: path '
             f'"{NAMESPACE}/transit/decrypt/acme-data"; use) of tenant globex') in message
+
+
+def test_an_entity_holding_an_admin_and_a_use_policy_is_a_separation_finding(audit):
+    uid = PREFIX + "acme-data"
+    assert audit.outcome("kms-separation-of-duties", uid) == "failed"
+    message = audit.message("kms-separation-of-duties", uid)
+    assert ('entity:saas/acme-svc (vault-acl policy acme-app: path "transit/decrypt/acme-data", '
+            '"transit/encrypt/acme-data"; vault-acl policy acme-keyadmin: path ') in message
+    assert "policy:saas/acme-keyadmin" not in message  # each policy alone has one duty
+    assert "entity:saas/acme-svc" not in audit.message("kms-separation-of-duties",
+                                                       PREFIX + "globex-data")
 
 
 def test_a_derived_shared_key_passes(audit):

@@ -169,9 +169,13 @@ def key_access(policies: Mapping[str, Mapping[str, list[str]]], mount: str, name
         if holders is None:
             found.append(grant)
             continue
-        held = holders.of(policy)
-        if not held:
-            grant = dataclasses.replace(grant, ref=grant.ref.replace(
-                f"policy {policy}:", f"policy {policy} (no holder found):", 1))
-        found += [grant, *held_grants(grant, policy, held)]
+        found += holders.grants(grant, policy, _held_by)
     return tuple(found)
+
+
+def _held_by(grant: Grant, policy: str, held: tuple[Holder, ...]) -> tuple[Grant, ...]:
+    """The policy's grant (noting when no one is seen to hold it) and its holders' grants."""
+    if not held:
+        return (dataclasses.replace(grant, ref=grant.ref.replace(
+            f"policy {policy}:", f"policy {policy} (no holder found):", 1)),)
+    return (grant, *held_grants(grant, policy, held))

@@ -171,13 +171,12 @@ class VaultDiscovery:
         for index, record in enumerate(self.attempt.keys):
             if record.managed is None or "transit_type" not in record.attributes:
                 continue
-            why = reason if policies is None else self.parent_reason
-            if why is not None:
-                self.attempt.keys[index] = dataclasses.replace(
-                    record, unreadable={**record.unreadable, ACCESS: why, HOLDERS: why})
+            if policies is not None and self.parent_reason is None:
+                self.attempt.keys[index] = self._with_access(record, policies)
                 continue
-            assert policies is not None
-            self.attempt.keys[index] = self._with_access(record, policies)
+            why = reason if policies is None else str(self.parent_reason)
+            self.attempt.keys[index] = dataclasses.replace(
+                record, unreadable={**record.unreadable, ACCESS: why, HOLDERS: why})
 
     def _with_access(self, record: Any, policies: dict[str, dict[str, list[str]]]) -> Any:
         mount, name = record.attributes["mount"], record.attributes["name"]

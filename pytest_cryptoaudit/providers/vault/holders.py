@@ -18,9 +18,9 @@ mistaken for an unused one. Tokens created directly with a policy cannot be list
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, TypeVar
 
 from ...facts import PrincipalKind
 from .client import VaultReader, VaultReadError, path_of
@@ -43,6 +43,7 @@ MACHINE_AUTH = frozenset({"approle", "kubernetes", "cert", "aws", "gcp", "azure"
 #: (``allowed_policies``) hand out nothing by themselves.
 NOT_HOLDERS = frozenset({"token"})
 POLICY_FIELDS = ("token_policies", "policies")
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -66,9 +67,22 @@ class PolicyHolders:
         for policy in sorted({str(p) for p in policies}):
             self.by_policy.setdefault(policy, []).append(holder)
 
+    #: (policy, its grant on a key) -> the grants of it and its holders: a policy's grant is
+    #: the same on every key its globs reach, so thousands of keys share one tuple.
+    _expanded: dict[tuple[str, Any], tuple[Any, ...]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False)
+
     def of(self, policy: str) -> tuple[Holder, ...]:
         return tuple(sorted(set(self.by_policy.get(policy, ())),
                             key=lambda h: (h.principal, h.via)))
+
+    def grants(self, grant: T, policy: str,
+               expand: Callable[[T, str, tuple[Holder, ...]], tuple[T, ...]]) -> tuple[T, ...]:
+        """``expand(grant, policy, holders)``, computed once per distinct grant."""
+        key = (policy, grant)
+        if key not in self._expanded:
+            self._expanded[key] = expand(grant, policy, self.of(policy))
+        return self._expanded[key]
 
 
 def read_holders(reader: VaultReader, pool: Executor,
