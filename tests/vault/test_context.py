@@ -8,7 +8,7 @@ import pytest
 from pytest_cryptoaudit.facts import Action, PrincipalKind
 from pytest_cryptoaudit.providers.vault.access import key_access, policy_grant
 from pytest_cryptoaudit.providers.vault.context import KeyContext, use_context
-from pytest_cryptoaudit.providers.vault.holders import Holder, PolicyHolders, _entity
+from pytest_cryptoaudit.providers.vault.holders import Holder, PolicyHolders, add_entity
 from pytest_cryptoaudit.providers.vault.policies import (
     PolicyParseError,
     parse_conditions,
@@ -131,9 +131,9 @@ def test_key_context_from_the_key_attributes():
 def _holders() -> PolicyHolders:
     holders = PolicyHolders()
     groups = {"g1": {"name": "ops", "policies": ["p"]}}
-    _entity(holders, {"name": "bot", "policies": [], "group_ids": ["g1", "elsewhere"],
+    add_entity(holders, {"name": "bot", "policies": [], "group_ids": ["g1", "elsewhere"],
                       "aliases": [{"mount_type": "approle"}]}, groups, "saas/")
-    _entity(holders, {"name": "ann", "policies": ["p"], "aliases": [{"mount_type": "userpass"},
+    add_entity(holders, {"name": "ann", "policies": ["p"], "aliases": [{"mount_type": "userpass"},
                                                                      {"mount_type": "approle"}]},
             groups, "saas/")
     holders.add(["p"], Holder("auth:saas/auth/approle/role/web", PrincipalKind.ROLE))

@@ -95,14 +95,16 @@ def read_holders(reader: VaultReader, pool: Executor,
         holders.add(group.get("policies") or (),
                     Holder(f"group:{prefix}{group.get('name')}", PrincipalKind.GROUP))
     for entity in _read_all(reader, pool, "identity/entity/id").values():
-        _entity(holders, entity, groups, prefix)
+        add_entity(holders, entity, groups, prefix)
     holders.read += ["identity/group/id", "identity/entity/id"]
     _auth_methods(reader, pool, holders, prefix)
     return holders
 
 
-def _entity(holders: PolicyHolders, entity: Mapping[str, Any],
-            groups: Mapping[str, Mapping[str, Any]], prefix: str) -> None:
+def add_entity(holders: PolicyHolders, entity: Mapping[str, Any],
+               groups: Mapping[str, Mapping[str, Any]], prefix: str) -> None:
+    """The entity (an ``identity/entity/id/ID`` answer) as holder of its own policies and of
+    those of every group it belongs to (``group_ids``: direct and inherited)."""
     types = {str(a.get("mount_type")) for a in entity.get("aliases") or () if isinstance(a, dict)}
     kind = PrincipalKind.SERVICE if types and types <= MACHINE_AUTH else PrincipalKind.USER
     principal = f"entity:{prefix}{entity.get('name')}"
