@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.facts import (
     ADMIN_ACTIONS,
     Action,
@@ -37,6 +38,8 @@ IDENTITIES = frozenset({PrincipalKind.USER, PrincipalKind.ROLE, PrincipalKind.GR
                         PrincipalKind.UNKNOWN})
 #: The source of entries that delegate access case by case; every other source is a policy.
 DELEGATED = "grant"
+#: Who holds the entries that name an intermediary (see ManagedKeyFacts.access_holders).
+HOLDERS = "managed.access_holders"
 
 
 def _with_access(key: KeyRecord) -> bool:
@@ -102,7 +105,12 @@ def test_kms_grantees(crypto_key: KeyRecord) -> None:
 
 
 def _admins_who_use(key: KeyRecord) -> list[str]:
-    """``principal (refs)`` of identities that both administer and use the key."""
+    """``principal (refs)`` of identities that both administer and use the key. Where the
+    provider resolves who holds an entry (a Vault policy's entities, groups and auth roles)
+    and could not, an error: a holder of two policies is one identity with both duties."""
+    unread = key.unreadable.get(HOLDERS)
+    if unread is not None:
+        raise CryptoAuditError(f"cannot audit {key.uid}: {HOLDERS}: {unread}")
     actions: dict[str, set[Action]] = {}
     refs: dict[str, set[str]] = {}
     for grant in _access(key):
@@ -119,7 +127,7 @@ def _admins_who_use(key: KeyRecord) -> list[str]:
     remediation="Give key administration and key use to different principals (for Cloud KMS: "
                 "no member holds roles/cloudkms.admin and an encrypter, decrypter or signer "
                 "role).",
-    applies_to=_with_access, requires=["managed.access"],
+    applies_to=_with_access, requires=["managed.access"], reads=[HOLDERS],
 )
 def test_kms_separation_of_duties(
     crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_cryptoaudit.errors import CryptoAuditError
 from pytest_cryptoaudit.facts import Action, Grant, managed, reported, required
 from pytest_cryptoaudit.references import ISO27001_A824, ccm
 
@@ -57,9 +58,19 @@ def _shared_key(key: KeyRecord) -> bool:
             and managed(key) is not None and reported(key, "managed.access"))
 
 
+HOLDERS = "managed.access_holders"
+
+
 def _access(key: KeyRecord) -> tuple[Grant, ...]:
+    """The key's access entries; where the provider resolves who holds an entry (a Vault
+    policy's entities, groups and auth roles) and could not, an error naming why: the
+    entries alone would hide the principals that hold them."""
     facts = required(key.uid, "managed", managed(key))
-    return required(key.uid, "managed.access", facts.access)
+    grants = required(key.uid, "managed.access", facts.access)
+    unread = key.unreadable.get(HOLDERS)
+    if unread is not None:
+        raise CryptoAuditError(f"cannot audit {key.uid}: {HOLDERS}: {unread}")
+    return grants
 
 
 def _entry(grant: Grant) -> str:
@@ -105,7 +116,7 @@ def _foreign_entries(key: KeyRecord, tenancy: TenancyTable, owner: str) -> list[
     references=REFERENCES,
     remediation="Remove the other tenant's principal from the key policy, grant, binding or "
                 "ACL; give each tenant a key of its own.",
-    applies_to=_own_key, requires=["tenancy", "managed.access"],
+    applies_to=_own_key, requires=["tenancy", "managed.access"], reads=[HOLDERS],
 )
 def test_tenant_key_isolation(crypto_key: KeyRecord, crypto_audit_config: AuditConfig) -> None:
     """No principal of another tenant may use or administer a tenant's key through any
@@ -118,11 +129,14 @@ def test_tenant_key_isolation(crypto_key: KeyRecord, crypto_audit_config: AuditC
 
 @pytest.mark.control(
     "CEK-08", check="tenant-shared-key-context",
-    references=[*REFERENCES, "AWS KMS kms:EncryptionContext: condition keys"],
+    references=[*REFERENCES, "AWS KMS kms:EncryptionContext: condition keys",
+                "OpenBao transit: derived keys (context); ACL required_parameters"],
     remediation="Add a condition that binds the encryption context to the caller's tenant "
                 "(e.g. StringEquals kms:EncryptionContext:tenant = ${aws:PrincipalTag/tenant}) "
-                "to every statement or grant that gives a tenant use of the key.",
-    applies_to=_shared_key, requires=["tenancy", "managed.access"],
+                "to every statement or grant that gives a tenant use of the key; in Vault, "
+                "use a transit key created with derived=true (every use then needs a "
+                "context) and pin each tenant policy's context with allowed_parameters.",
+    applies_to=_shared_key, requires=["tenancy", "managed.access"], reads=[HOLDERS],
 )
 def test_tenant_shared_key_context(
     crypto_key: KeyRecord, crypto_audit_config: AuditConfig, crypto_note: Callable[[str], None],

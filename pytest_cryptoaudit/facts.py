@@ -108,8 +108,9 @@ class Grant:
     ``restricted`` is true when conditions narrow who may use the entry. ``ref`` names the
     entry in its source (a policy statement's Sid, a grant id) for findings.
     ``context_keys`` are the encryption-context keys every use under the entry must carry
-    (``kms:EncryptionContext:tenant``, a grant's context constraint): on a key that serves
-    several tenants they keep each tenant's data apart.
+    (``kms:EncryptionContext:tenant``, a grant's context constraint; for Vault transit
+    ``context``, the derivation context of a derived key, or ``associated_data`` an ACL
+    requires): on a key that serves several tenants they keep each tenant's data apart.
     """
 
     principal: str
@@ -173,6 +174,10 @@ class ManagedKeyFacts:
     operator recognises. ``key_store`` names a dedicated or external key store holding the
     key (None: the service's own store). ``rotation`` is read only where ``can_rotate``;
     ``access`` is None where the provider does not report access at all.
+    ``access_holders`` names the lists read to resolve who holds an entry that names an
+    intermediary (a Vault policy: the identity entities and groups and the auth roles that
+    hold it), whose holders then stand in ``access`` as principals of their own; None where
+    the provider resolves no holders (its principals are the callers themselves).
     """
 
     manager: KeyManager
@@ -199,6 +204,7 @@ class ManagedKeyFacts:
     multi_region: bool = False
     replicas: tuple[str, ...] = ()
     access: tuple[Grant, ...] | None = None
+    access_holders: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for name, kind in (("manager", KeyManager), ("origin", KeyOrigin),
@@ -209,6 +215,8 @@ class ManagedKeyFacts:
             object.__setattr__(self, "key_store_state", KeyStoreState(self.key_store_state))
         if self.access is not None:
             object.__setattr__(self, "access", tuple(self.access))
+        if self.access_holders is not None:
+            object.__setattr__(self, "access_holders", tuple(self.access_holders))
 
 
 def fact(record: Any, name: str) -> Any:

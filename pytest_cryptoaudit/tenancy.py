@@ -54,8 +54,10 @@ class TenancyTable(pydantic.BaseModel):
     systems: list[Text] = pydantic.Field(
         default=[], description="Multi-tenant systems: their keys must each have a tenant.")
     context_keys: list[Text] = pydantic.Field(
-        default=["tenant"], description="Encryption-context keys that separate tenants on a "
-                                        "shared key.")
+        default=["tenant", "context", "associated_data"],
+        description="Encryption-context keys that separate tenants on a shared key: AWS "
+                    "kms:EncryptionContext: keys, and Vault transit's derivation context "
+                    "(context) and associated data (associated_data).")
     tenants: list[Tenant] = []
 
     @pydantic.model_validator(mode="after")

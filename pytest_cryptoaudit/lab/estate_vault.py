@@ -2,7 +2,8 @@
 
 About one key in seven carries a realistic weakness (exportable, deletable, an RSA-2048 or
 AES-128 key at a high tier, no automatic rotation); the PKI mount has one over-broad role.
-The audit reads it with a least-privilege token (:data:`openbao.AUDITOR_POLICY`).
+The audit reads it with a least-privilege token (:data:`openbao.AUDITOR_POLICY`, also over
+the multi-tenant namespace of :mod:`.estate_vault_tenants`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import openbao
+from .estate_vault_tenants import namespaced_auditor_policy, seed_tenants, tenant_system
 
 TOKEN_ENV = "CRYPTOAUDIT_LAB_VAULT_TOKEN"
 ROTATE: dict[str, Any] = {"auto_rotate_period": "720h"}
@@ -62,7 +64,8 @@ def start_vault_estate(services_dir: Path,
     client = server.client()
     _seed_transit(client)
     _seed_pki(client)
-    for name, rules in (("cryptoaudit", openbao.AUDITOR_POLICY), ("lab-admin", ADMIN_POLICY),
+    seed_tenants(server)
+    for name, rules in (("cryptoaudit", namespaced_auditor_policy()), ("lab-admin", ADMIN_POLICY),
                         ("payments-app", APP_POLICY)):
         openbao.write_policy(client, name, rules)
     token = openbao.create_token(client, ["cryptoaudit"], "cryptoaudit-lab", ttl="24h")
@@ -70,4 +73,4 @@ def start_vault_estate(services_dir: Path,
               "ssrm_owner": "CSC", "accountable_owner": "payments-platform",
               "url": server.url, "token_env": TOKEN_ENV,
               "admin_policies": ["lab-admin"]}
-    return [system], {TOKEN_ENV: token}
+    return [system, tenant_system(server.url, TOKEN_ENV)], {TOKEN_ENV: token}

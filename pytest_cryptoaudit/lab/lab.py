@@ -141,6 +141,7 @@ def _start_hsm(state: LabState, say: Say) -> None:
 
 def _start_vault(state: LabState, say: Say) -> None:
     from .estate_vault import start_vault_estate
+    from .estate_vault_tenants import merge_tenancy, tenancy
     from .openbao import bao_binary
 
     try:
@@ -151,7 +152,9 @@ def _start_vault(state: LabState, say: Say) -> None:
     systems, env = start_vault_estate(state.directory / "services", state.add_pid)
     state.systems.extend(systems)
     state.env.update(env)
-    say(f"lab: OpenBao dev server at {systems[0]['url']} with transit keys, a CA and roles")
+    state.tenancy = merge_tenancy(state.tenancy, tenancy())
+    say(f"lab: OpenBao dev server at {systems[0]['url']} with transit keys, a CA and roles, "
+        "and a multi-tenant namespace")
 
 
 def _start_kms(state: LabState, say: Say) -> None:
@@ -160,12 +163,14 @@ def _start_kms(state: LabState, say: Say) -> None:
             "this lab")
         return
     from .estate_kms import LAB_POLICY, start_kms_estate, tenant_config
+    from .estate_vault_tenants import merge_tenancy
 
     systems, env = start_kms_estate(state.directory / "services", state.add_pid)
     state.systems.extend(systems)
     state.env.update(env)
     state.policy.update(LAB_POLICY)
-    state.tenancy = tenant_config(systems[0]["endpoint_url"])["tenancy"]
+    state.tenancy = merge_tenancy(state.tenancy,
+                                  tenant_config(systems[0]["endpoint_url"])["tenancy"])
     say(f"lab: moto KMS API at {systems[0]['endpoint_url']}: two accounts, planted keys and "
         "trails, and a multi-tenant system")
 

@@ -16,7 +16,7 @@ import shutil
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,9 @@ CREATE_ONLY = ("exportable", "allow_plaintext_backup", "key_size", "derived",
 #: A read-only policy that lets an audit token read everything the vault provider reads.
 #: ``sys/audit`` needs ``sudo`` even to list devices (no write exists on that exact path).
 #: LIST asks for ``MOUNT/keys/``, which ``+/keys/*`` matches: a rule for ``+/keys`` alone
-#: would lose to the more specific glob.
+#: would lose to the more specific glob. The holders of the policies are read through the
+#: identity lists and the auth methods' role and user lists (LIST on ``.../``, GET on ``+``:
+#: no list below a role, so no AppRole secret-id accessors).
 AUDITOR_POLICY = """\
 path "auth/token/lookup-self" { capabilities = ["read"] }
 path "sys/mounts" { capabilities = ["read"] }
@@ -53,6 +55,19 @@ path "+/keys/*" { capabilities = ["read", "list"] }
 path "+/issuers/*" { capabilities = ["list"] }
 path "+/issuer/*" { capabilities = ["read"] }
 path "+/roles/*" { capabilities = ["read", "list"] }
+path "identity/entity/id/" { capabilities = ["list"] }
+path "identity/entity/id/+" { capabilities = ["read"] }
+path "identity/group/id/" { capabilities = ["list"] }
+path "identity/group/id/+" { capabilities = ["read"] }
+path "sys/auth" { capabilities = ["read"] }
+path "auth/+/role/" { capabilities = ["list"] }
+path "auth/+/role/+" { capabilities = ["read"] }
+path "auth/+/users/" { capabilities = ["list"] }
+path "auth/+/users/+" { capabilities = ["read"] }
+path "auth/+/certs/" { capabilities = ["list"] }
+path "auth/+/certs/+" { capabilities = ["read"] }
+path "auth/+/groups/" { capabilities = ["list"] }
+path "auth/+/groups/+" { capabilities = ["read"] }
 """
 
 
@@ -211,6 +226,29 @@ def create_pki_role(client: hvac.Client, mount: str, name: str, **settings: Any)
 
 def write_policy(client: hvac.Client, name: str, rules: str) -> None:
     client.sys.create_or_update_policy(name=name, policy=rules)
+
+
+def create_entity(client: hvac.Client, name: str, policies: list[str]) -> str:
+    """An identity entity holding ``policies``; returns its id."""
+    response = client.write_data("identity/entity", data={"name": name, "policies": policies})
+    return str(response["data"]["id"])
+
+
+def create_group(client: hvac.Client, name: str, policies: list[str],
+                 members: Sequence[str] = ()) -> str:
+    """An internal identity group holding ``policies``, with member entity ids."""
+    response = client.write_data("identity/group", data={
+        "name": name, "policies": policies, "member_entity_ids": list(members)})
+    return str(response["data"]["id"])
+
+
+def enable_auth(client: hvac.Client, method: str, mount: str) -> None:
+    client.sys.enable_auth_method(method, path=mount)
+
+
+def write_auth_entry(client: hvac.Client, path: str, **settings: Any) -> None:
+    """An auth method's role or user (``auth/approle/role/web``) with its settings."""
+    client.write_data(path, data=settings)
 
 
 def create_token(client: hvac.Client, policies: list[str], display_name: str,

@@ -82,7 +82,15 @@ def test_the_estate_is_realistic_and_its_weaknesses_are_found(lab_run):
     assert {("tenant-key-isolation", "failed"), ("tenant-shared-key-context", "failed"),
             ("tenant-key-assigned", "failed"), ("tenant-key-isolation", "passed")
             } <= tenant_checks
-    assert evidence["scope"]["items"]["tenant-isolation"] == ["kms-tenants"]
+    assert evidence["scope"]["items"]["tenant-isolation"] == ["kms-tenants", "vault-tenants"]
+    vault_tenants = {(r["key_uid"].rsplit("/", 1)[1], r["check"]): r["outcome"]
+                     for r in evidence["results"] if r["system"] == "vault-tenants"
+                     and r["check"].startswith("tenant-")}
+    expected = {("acme-records", "tenant-key-isolation"): "failed",
+                ("globex-records", "tenant-key-isolation"): "passed",
+                ("shared-derived", "tenant-shared-key-context"): "passed",
+                ("shared-plain", "tenant-shared-key-context"): "failed"}
+    assert expected.items() <= vault_tenants.items()
     failed = {(r["system"], r["check"]) for r in evidence["results"] if r["outcome"] == "failed"}
     assert ("internal-tools-keys", "key-strength") in failed
     assert ("web-legacy", "tls-protocol-versions") in failed

@@ -3,6 +3,7 @@ or named, nothing hangs (each test bounded by ``bounded``), one clear reason per
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,10 @@ from .helpers import system
 TOKEN_ENV = "TEST_FAULTS_VAULT_TOKEN"
 #: System-level reads whose failure leaves keys unlisted (and says so).
 LISTING_READS = ("transit/keys:", "sys/seal-status", "the token", "sys/mounts", "discovery")
+#: System-level reads every key's access facts depend on: their failure makes those facts
+#: unreadable on every key (and says so once), the rest of each key stays as it was.
+ACCESS_READS = ("sys/policies/acl", "holders of the ACL policies")
+ACCESS_FACTS = ("managed.access", "managed.access_holders")
 
 
 @pytest.fixture
@@ -89,12 +94,26 @@ def assert_audited_or_named(clean: Inventory, faulty: Inventory) -> None:
     assert clean.keys and not clean.errors
     listing_lost = any(e.key_uid is None and e.reason.startswith(LISTING_READS)
                        for e in faulty.errors)
+    access_lost = any(e.key_uid is None and e.reason.startswith(ACCESS_READS)
+                      for e in faulty.errors)
     named = {e.key_uid for e in faulty.errors}
     found = {key.uid: key for key in faulty.keys}
     for key in clean.keys:
         if key.uid in named or listing_lost:
             continue  # named: the key, or the read that lists it
-        assert found.get(key.uid) == key, f"{key.uid} neither audited as before nor named"
+        seen = found.get(key.uid)
+        if access_lost and seen is not None:
+            assert set(ACCESS_FACTS) & set(seen.unreadable), f"{key.uid}: access not marked"
+            seen, key = _without_access(seen), _without_access(key)
+        assert seen == key, f"{key.uid} neither audited as before nor named"
+
+
+def _without_access(key):
+    """The key without its access facts (named unreadable by a system error)."""
+    managed = key.managed and dataclasses.replace(key.managed, access=None,
+                                                  access_holders=None)
+    unreadable = {k: v for k, v in key.unreadable.items() if k not in ACCESS_FACTS}
+    return dataclasses.replace(key, managed=managed, unreadable=unreadable)
 
 
 

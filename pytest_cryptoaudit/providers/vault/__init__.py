@@ -32,6 +32,11 @@ FETCHES = {
     "acl_policies": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
     "auditor_admin_rights": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
     "managed.access": ("LIST sys/policies/acl", "GET sys/policies/acl/NAME"),
+    "managed.access_holders": (
+        "LIST sys/policies/acl", "GET sys/policies/acl/NAME", "LIST identity/entity/id",
+        "GET identity/entity/id/ID", "LIST identity/group/id", "GET identity/group/id/ID",
+        "GET sys/auth", "LIST auth/MOUNT/{role,users,certs,groups}",
+        "GET auth/MOUNT/{role,users,certs,groups}/NAME"),
     "pki_roles": ("GET sys/mounts/MOUNT/tune", "LIST MOUNT/roles", "GET MOUNT/roles/NAME"),
 }
 

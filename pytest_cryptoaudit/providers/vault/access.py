@@ -23,13 +23,23 @@ grant     writing ACL policies: ``sys/policies/acl/*`` or ``sys/policy/*`` (crea
 Each policy is judged alone: a ``deny`` in another policy held by the same token can narrow
 what that token may do, so the grants may name more access than a given token has, never
 less. The ``root`` policy is implicit and not listed (root tokens hold it).
+
+Where the holders of the policies were read (``holders.py``), each holder of a policy gets
+the policy's grant under its own name (``entity:``, ``group:``, ``auth:`` principals), and
+the policy's own grant stays for the tokens created with it directly. Each grant carries the
+context its encryption paths require (``context.py``): ``context`` on a derived key,
+``associated_data`` an ACL requires, ``restricted`` where ``allowed_parameters`` pin them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ...facts import Action, Grant, PrincipalKind
+from .context import ENCRYPTION_OPERATIONS, KeyContext, UseContext, use_context
+from .holders import Holder, PolicyHolders
 from .policies import globs_overlap
 
 SOURCE = "vault-acl"
@@ -91,15 +101,22 @@ def _allowed(rules: Mapping[str, list[str]], path: str,
 
 
 def policy_grant(policy: str, rules: Mapping[str, list[str]], mount: str, name: str,
-                 namespace: str | None = None) -> Grant | None:
-    """The grant the policy gives on key ``mount/name``, or None if it gives nothing."""
+                 namespace: str | None = None, *,
+                 conditions: Mapping[str, Mapping[str, Any]] | None = None,
+                 key: KeyContext | None = None) -> Grant | None:
+    """The grant the policy gives on key ``mount/name``, or None if it gives nothing;
+    ``conditions`` are the policy's parameter conditions by glob, ``key`` what the key
+    itself demands of every use."""
     actions: set[Action] = set()
     globs: set[str] = set()
+    encrypting: list[str] = []
     for path, capabilities, action in key_operations(mount, name):
         glob = _allowed(rules, path, capabilities)
         if glob is not None:
             actions.add(action)
             globs.add(glob)
+            if _encrypts(path, mount, name):
+                encrypting.append(glob)
     for stand_in in _POLICY_PATHS:
         for glob, granted in rules.items():
             if ("deny" not in granted and WRITE & set(granted)
@@ -108,16 +125,57 @@ def policy_grant(policy: str, rules: Mapping[str, list[str]], mount: str, name: 
                 globs.add(glob)
     if not actions:
         return None
+    key = key or KeyContext()
+    context = (use_context(((conditions or {}).get(g) for g in encrypting), key)
+               if encrypting else UseContext())
     principal = f"policy:{namespace.strip('/')}/{policy}" if namespace else f"policy:{policy}"
     paths = ", ".join(f'"{g}"' for g in sorted(globs))
+    clause = context.describe(key)
     return Grant(principal, PrincipalKind.ROLE, tuple(actions), SOURCE,
-                 ref=f"{SOURCE} policy {policy}: path {paths}")
+                 restricted=context.pinned, context_keys=context.keys,
+                 ref=f"{SOURCE} policy {policy}: path {paths}" + (f"; {clause}" if clause
+                                                                    else ""))
+
+
+def _encrypts(path: str, mount: str, name: str) -> bool:
+    base = mount.strip("/")
+    return any(path == f"{base}/{operation}/{name}" for operation in ENCRYPTION_OPERATIONS)
+
+
+def held_grants(grant: Grant, policy: str, holders: Iterable[Holder]) -> list[Grant]:
+    """The policy's grant under the name of each of its holders."""
+    found = []
+    for holder in holders:
+        how = f"{policy} via {holder.via}" if holder.via else policy
+        found.append(dataclasses.replace(
+            grant, principal=holder.principal, kind=holder.kind,
+            ref=grant.ref.replace(f"policy {policy}:", f"policy {how}:", 1)))
+    return found
 
 
 def key_access(policies: Mapping[str, Mapping[str, list[str]]], mount: str, name: str,
-               namespace: str | None = None) -> tuple[Grant, ...]:
-    """Every policy's grant on the key, in policy-name order."""
-    grants: Iterable[Grant | None] = (
-        policy_grant(policy, rules, mount, name, namespace)
-        for policy, rules in sorted(policies.items()))
-    return tuple(g for g in grants if g is not None)
+               namespace: str | None = None, *,
+               conditions: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+               key: KeyContext | None = None,
+               holders: PolicyHolders | None = None) -> tuple[Grant, ...]:
+    """Every policy's grant on the key, in policy-name order, each followed by the same
+    grant under the name of every holder of the policy (where ``holders`` were read)."""
+    found: list[Grant] = []
+    for policy, rules in sorted(policies.items()):
+        grant = policy_grant(policy, rules, mount, name, namespace,
+                             conditions=(conditions or {}).get(policy), key=key)
+        if grant is None:
+            continue
+        if holders is None:
+            found.append(grant)
+            continue
+        found += holders.grants(grant, policy, _held_by)
+    return tuple(found)
+
+
+def _held_by(grant: Grant, policy: str, held: tuple[Holder, ...]) -> tuple[Grant, ...]:
+    """The policy's grant (noting when no one is seen to hold it) and its holders' grants."""
+    if not held:
+        return (dataclasses.replace(grant, ref=grant.ref.replace(
+            f"policy {policy}:", f"policy {policy} (no holder found):", 1)),)
+    return (grant, *held_grants(grant, policy, held))

@@ -10,6 +10,7 @@ depends on it, so no check can pass on data that was never seen.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ...transport import Limits
 from .access import key_access
 from .client import VaultReader, VaultReadError, load_token, path_of
+from .context import KeyContext
+from .holders import PolicyHolders, read_holders
 from .independence import admin_rights
 from .pki import (
     issuer_uid,
@@ -42,11 +45,12 @@ if TYPE_CHECKING:
     from ...config import SystemConfig
     from .. import Discovery, DiscoveryContext
 
-#: The transit keys' access fact, filled from the ACL policies.
+#: The transit keys' access fact, filled from the ACL policies, and who holds the policies.
 ACCESS = "managed.access"
+HOLDERS = "managed.access_holders"
 #: Optional reads -> the facts that need them; a fact maps to the calls of FETCHES.
 FACTS_FROM = {"audit_devices": ("audit_devices",),
-              "acl_policies": ("acl_policies", "auditor_admin_rights", ACCESS)}
+              "acl_policies": ("acl_policies", "auditor_admin_rights", ACCESS, HOLDERS)}
 #: System attributes the Vault controls read; all unreadable when the server cannot be read.
 SYSTEM_FACTS = ("seal_type", "auditor_identity", "mounts", "transit_mounts", "audit_devices",
                 "acl_policies", "pki_roles")
@@ -67,6 +71,13 @@ class VaultDiscovery:
         #: The root namespace's ACL policies when a namespace is audited (or why not read).
         self.parent_policies: dict[str, dict[str, list[str]]] = {}
         self.parent_reason: str | None = None
+        #: The parameter conditions of the policies (and of the root namespace's).
+        self.conditions: dict[str, dict[str, Any]] = {}
+        self.parent_conditions: dict[str, dict[str, Any]] = {}
+        #: Who holds the policies here and in the root namespace, or why it is not known.
+        self.holders: PolicyHolders | None = None
+        self.parent_holders: PolicyHolders | None = None
+        self.holders_reason = NOT_FETCHED
 
     def run(self) -> Discovery:
         try:
@@ -97,16 +108,20 @@ class VaultDiscovery:
         audited = self._audited_mounts(reader)
         with ThreadPoolExecutor(self.options.max_workers, thread_name_prefix="vault") as pool:
             # Server-wide reads overlap with the key reads (parsing policies takes a while).
+            policies = functools.partial(acl_policies, conditions=self.conditions)
             facts = {name: pool.submit(read, reader) for name, read
-                     in (("audit_devices", audit_devices), ("acl_policies", acl_policies))
+                     in (("audit_devices", audit_devices), ("acl_policies", policies))
                      if self.context.needs(*FACTS_FROM[name])}
-            parent = (pool.submit(acl_policies, reader.root_namespace())
-                      if self.options.namespace and self.context.needs(ACCESS) else None)
+            parent = (pool.submit(acl_policies, reader.root_namespace(), self.parent_conditions)
+                      if self.options.namespace and self.context.needs(ACCESS, HOLDERS)
+                      else None)
             roles = self._keys(reader, pool, audited)
             if parent is not None:
                 self._parent_policies(parent)
             for name, future in facts.items():
                 self._fact(name, future.result)
+            if self.context.needs(HOLDERS):
+                self._holders(reader, pool)
         self._transit_access()
         if self._wants_roles():
             self.attributes["pki_roles"] = sorted(roles, key=lambda r: (r["mount"], r["name"]))
@@ -122,11 +137,33 @@ class VaultDiscovery:
             self.parent_reason = f"root namespace: {exc}"
             self.attempt.error(self.parent_reason)
 
+    def _holders(self, reader: VaultReader, pool: ThreadPoolExecutor) -> None:
+        """Who holds each policy, here and (for a namespace) in the root namespace; a list
+        that cannot be read leaves the holders unknown, with the path as the reason."""
+        namespace = self.options.namespace
+        try:
+            holders = read_holders(reader, pool, namespace)
+            parent = read_holders(reader.root_namespace(), pool) if namespace else None
+        except VaultReadError as exc:
+            self.holders_reason = f"holders of the ACL policies: {exc}"
+            self.attempt.error(self.holders_reason)
+            return
+        self.holders, self.parent_holders = holders, parent
+        found = {policy: [h.principal for h in holders.of(policy)]
+                 for policy in sorted(self.attributes.get("acl_policies") or {})}
+        self.attributes["policy_holders"] = found
+        self.attributes["policy_holder_lists"] = sorted({*holders.read,
+                                                          *(parent.read if parent else ())})
+        self.attributes["unread_auth_methods"] = sorted(
+            {*holders.unread_methods, *(parent.unread_methods if parent else ())})
+
     def _transit_access(self) -> None:
         """``managed.access`` of every transit key from the ACL policies, or the reason it
         cannot be told (a policy that could not be read or parsed fails every key: the
-        grants of the others would be half a picture)."""
-        if self.context.needs(ACCESS):
+        grants of the others would be half a picture). Where the holders were read each
+        grant is repeated under the name of every holder; where they could not be,
+        ``managed.access_holders`` is unreadable with the reason."""
+        if self.context.needs(ACCESS, HOLDERS):
             policies = self.attributes.get("acl_policies")
             reason = self.unreadable.get("acl_policies", "ACL policies were not read")
         else:
@@ -134,21 +171,30 @@ class VaultDiscovery:
         for index, record in enumerate(self.attempt.keys):
             if record.managed is None or "transit_type" not in record.attributes:
                 continue
-            if policies is None:
-                self.attempt.keys[index] = dataclasses.replace(
-                    record, unreadable={**record.unreadable, ACCESS: reason})
+            if policies is not None and self.parent_reason is None:
+                self.attempt.keys[index] = self._with_access(record, policies)
                 continue
-            mount, name = record.attributes["mount"], record.attributes["name"]
-            if self.parent_reason is not None:
-                self.attempt.keys[index] = dataclasses.replace(
-                    record, unreadable={**record.unreadable, ACCESS: self.parent_reason})
-                continue
-            grants = key_access(policies, mount, name, self.options.namespace)
-            if self.options.namespace:
-                namespace = self.options.namespace.strip("/")
-                grants += key_access(self.parent_policies, f"{namespace}/{mount}", name)
+            why = reason if policies is None else str(self.parent_reason)
             self.attempt.keys[index] = dataclasses.replace(
-                record, managed=dataclasses.replace(record.managed, access=grants))
+                record, unreadable={**record.unreadable, ACCESS: why, HOLDERS: why})
+
+    def _with_access(self, record: Any, policies: dict[str, dict[str, list[str]]]) -> Any:
+        mount, name = record.attributes["mount"], record.attributes["name"]
+        key = KeyContext.of(record.attributes)
+        grants = key_access(policies, mount, name, self.options.namespace,
+                            conditions=self.conditions, key=key, holders=self.holders)
+        if self.options.namespace:
+            namespace = self.options.namespace.strip("/")
+            grants += key_access(self.parent_policies, f"{namespace}/{mount}", name,
+                                 conditions=self.parent_conditions, key=key,
+                                 holders=self.parent_holders)
+        if self.holders is None:
+            return dataclasses.replace(
+                record, managed=dataclasses.replace(record.managed, access=grants),
+                unreadable={**record.unreadable, HOLDERS: self.holders_reason})
+        lists = tuple(self.attributes["policy_holder_lists"])
+        return dataclasses.replace(record, managed=dataclasses.replace(
+            record.managed, access=grants, access_holders=lists))
 
     def _token_accepted(self, reader: VaultReader) -> bool:
         """Read who the token is; a token refused there is refused everywhere, so say so

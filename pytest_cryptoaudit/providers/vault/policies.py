@@ -1,9 +1,12 @@
 """Vault ACL policies: parse the rules into path → capabilities, and compare path globs.
 
 Policies are HCL (or JSON) documents of ``path "GLOB" { capabilities = [...] }`` blocks; the
-legacy ``policy = "write"`` form is expanded to the capabilities it stands for. HCL is read by
-python-hcl2 (the ``vault`` extra). A policy that cannot be parsed is an error, never an
-empty rule set, so a least-privilege check cannot pass on a document it did not read.
+legacy ``policy = "write"`` form is expanded to the capabilities it stands for. The
+parameter conditions of a block (``required_parameters``, ``allowed_parameters``,
+``denied_parameters``) are read beside them, for the context a transit grant requires. HCL
+is read by python-hcl2 (the ``vault`` extra). A policy that cannot be parsed is an error,
+never an empty rule set, so a least-privilege check cannot pass on a document it did not
+read.
 """
 
 from __future__ import annotations
@@ -27,17 +30,86 @@ class PolicyParseError(ValueError):
 
 def parse_policy(text: str) -> dict[str, list[str]]:
     """Map each path glob of an ACL policy to its (sorted, merged) capabilities."""
+    return parse_document(text)[0]
+
+
+def parse_document(text: str) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
+    """The capabilities (see :func:`parse_policy`) and the parameter conditions (see
+    :func:`parse_conditions`) of an ACL policy, parsed once."""
     if not text.strip():
-        return {}
-    document = _load(text)
-    blocks = document.get("path", [])
+        return {}, {}
+    blocks = _blocks(_load(text))
     rules: dict[str, set[str]] = {}
+    for path, body in blocks:
+        rules.setdefault(path, set()).update(_capabilities(path, body))
+    return ({path: sorted(capabilities) for path, capabilities in sorted(rules.items())},
+            _merged_conditions(blocks))
+
+
+def _blocks(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    blocks = document.get("path", [])
+    found: list[tuple[str, Any]] = []
     for block in blocks if isinstance(blocks, list) else [blocks]:
         if not isinstance(block, dict):
             raise PolicyParseError("a path block is not a table")
-        for path, body in block.items():
-            rules.setdefault(str(path), set()).update(_capabilities(str(path), body))
-    return {path: sorted(capabilities) for path, capabilities in sorted(rules.items())}
+        found.extend((str(path), body) for path, body in block.items())
+    return found
+
+
+#: The request-parameter conditions of a path block, as Vault names them.
+PARAMETER_FIELDS = ("required_parameters", "allowed_parameters", "denied_parameters")
+
+
+def parse_conditions(text: str) -> dict[str, dict[str, Any]]:
+    """Map each path glob that carries parameter conditions to them: ``required_parameters``
+    (sorted names), ``allowed_parameters`` and ``denied_parameters`` (name → values; an
+    empty list stands for any value). Paths without conditions are left out."""
+    return parse_document(text)[1]
+
+
+def _merged_conditions(blocks: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for path, body in blocks:
+        conditions = _conditions(path, body)
+        if conditions:
+            merged = found.setdefault(path, {})
+            for field, value in conditions.items():
+                merged[field] = _merge(merged.get(field), value)
+    return dict(sorted(found.items()))
+
+
+def _conditions(path: str, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise PolicyParseError(f"path {path!r}: expected a block")
+    found: dict[str, Any] = {}
+    required = body.get("required_parameters")
+    if required is not None:
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            raise PolicyParseError(f"path {path!r}: required_parameters must be a list of "
+                                   "strings")
+        found["required_parameters"] = sorted(set(required))
+    for field in PARAMETER_FIELDS[1:]:
+        table = body.get(field)
+        if table is None:
+            continue
+        tables = table if isinstance(table, list) else [table]  # HCL may repeat a block
+        values: dict[str, list[str]] = {}
+        for entry in tables:
+            if not isinstance(entry, dict) or not all(isinstance(v, list)
+                                                      for v in entry.values()):
+                raise PolicyParseError(f"path {path!r}: {field} must map names to lists")
+            for name, listed in entry.items():
+                values.setdefault(str(name), []).extend(str(v) for v in listed)
+        found[field] = values
+    return found
+
+
+def _merge(old: Any, new: Any) -> Any:
+    if old is None:
+        return new
+    if isinstance(new, list):
+        return sorted({*old, *new})
+    return {name: [*old.get(name, []), *new.get(name, [])] for name in {*old, *new}}
 
 
 def _load(text: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .client import VaultReader, VaultReadError, path_of
-from .policies import PolicyParseError, parse_policy
+from .policies import PolicyParseError, parse_document
 
 AUDITED_ENGINES = ("transit", "pki")
 #: Policies that are administrative by construction, whatever the configuration says.
@@ -76,8 +76,10 @@ def audit_devices(reader: VaultReader) -> list[dict[str, Any]]:
     ]
 
 
-def acl_policies(reader: VaultReader) -> dict[str, dict[str, list[str]]]:
-    """Each ACL policy's rules as path → capabilities; ``root`` is implicit and skipped."""
+def acl_policies(reader: VaultReader, conditions: dict[str, dict[str, Any]] | None = None,
+                 ) -> dict[str, dict[str, list[str]]]:
+    """Each ACL policy's rules as path → capabilities; ``root`` is implicit and skipped.
+    ``conditions``, where given, receives each policy's parameter conditions by path."""
     rules = {}
     for name in reader.names("sys/policies/acl"):
         if name in BUILTIN_ADMIN_POLICIES:
@@ -87,7 +89,9 @@ def acl_policies(reader: VaultReader) -> dict[str, dict[str, list[str]]]:
         if not isinstance(text, str):
             raise VaultReadError(path, "response carries no policy text")
         try:
-            rules[name] = parse_policy(text)
+            rules[name], parameters = parse_document(text)
         except PolicyParseError as exc:
             raise VaultReadError(path, str(exc)) from None
+        if conditions is not None and parameters:
+            conditions[name] = parameters
     return rules
