@@ -79,6 +79,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cryptoaudit-audit-id", metavar="ID",
                     help="The id the shards of one audit share (default: "
                          "$CRYPTOAUDIT_AUDIT_ID, else the CI run's id).")
+    group.addoption("--cryptoaudit-group-by", metavar="system", choices=["system"],
+                    help="Run each key or endpoint control as one test per system, each "
+                         "key a subtest (for estates of tens of thousands of keys); "
+                         "results and reports stay per key.")
     group.addoption("--cryptoaudit-waivers", metavar="FILE",
                     help="Waivers (TOML or YAML): accepted findings with justification, "
                          "approver and expiry date.")
@@ -124,6 +128,10 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
+        if config.getoption("cryptoaudit_group_by"):
+            from .grouped import GROUPED_PLUGIN, GroupedRun
+
+            config.pluginmanager.register(GroupedRun(config, audit), GROUPED_PLUGIN)
         register_reporters(config, audit)
         if audit.is_controller:
             from .notify.plugin import NotifyPlugin

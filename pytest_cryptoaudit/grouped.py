@@ -1,0 +1,216 @@
+"""``--cryptoaudit-group-by system``: one test per (check, system), one subtest per subject.
+
+pytest's own cost per test item (collection, fixtures set up and torn down, three reports per
+item, each held by the terminal) sets a floor that an estate of 100,000 keys times a dozen
+checks cannot pass. In grouped mode a key or endpoint control is parametrized once per
+system with a :class:`SubjectGroup`; its test's call phase runs the unchanged control function
+once per subject, each as a pytest subtest (a ``SubtestReport`` of pytest's built-in
+``subtests`` plugin) whose node id is the one the subject's own test would have had
+(``controls/x.py::test_y[check-uid]``). Every other part of the audit (results, waivers,
+notes, evidence, JUnit, the ledger, fail-on) sees one report per (check, subject), exactly as
+in the ungrouped mode: an assertion is a finding, any other exception an error of that
+subject alone, and the loop goes on.
+
+Only controls whose fixtures are the plugin's own are grouped (the subject, the policy, the
+clock, notes, the inventory ...): a control asking for a fixture of its own or of a conftest
+keeps one test per subject, since that fixture might depend on the subject. System-level
+controls and discovery errors are never grouped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from _pytest._code import ExceptionInfo
+from _pytest.outcomes import Exit
+from _pytest.subtests import SubtestContext, SubtestReport
+
+from .catalog import ControlSpec
+from .errors import CryptoAuditError
+from .results import METADATA, NOTES, junit_properties, subject_metadata
+
+if TYPE_CHECKING:
+    from .session import AuditSession
+
+GROUPED_PLUGIN = "cryptoaudit-grouped"
+#: ``--cryptoaudit-group-by`` values.
+GROUP_BY = ("system",)
+#: The subject fixtures whose tests may be grouped.
+GROUPABLE = ("crypto_key", "crypto_endpoint")
+#: Fixtures a grouped control may take: none of them depends on the subject, except the
+#: subject itself and ``crypto_note``, which the loop gives each subject afresh.
+GROUP_SAFE = frozenset({"crypto_key", "crypto_endpoint", "crypto_policy", "crypto_note",
+                        "crypto_now", "crypto_inventory", "crypto_events", "crypto_ledger",
+                        "crypto_audit_config", "request"})
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SubjectGroup:
+    """The subjects of one control in one system, the parameter of a grouped test."""
+
+    system: str
+    fixture: str
+    subjects: tuple[Any, ...]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.subjects)
+
+    def __len__(self) -> int:
+        return len(self.subjects)
+
+    def __repr__(self) -> str:  # pytest shows it in tracebacks: never the records
+        return f"SubjectGroup({self.system!r}, {len(self.subjects)} subjects)"
+
+
+def group_of(item: Any) -> SubjectGroup | None:
+    """The group a grouped test runs over (None for any other item)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    group = next((callspec.params[f] for f in GROUPABLE if f in callspec.params), None)
+    return group if isinstance(group, SubjectGroup) else None
+
+
+def groups(fixture: str, subjects: list[Any]) -> list[SubjectGroup]:
+    """The subjects of one control split by system, in order of first appearance (the
+    inventory is sorted by uid, so every xdist worker gets the same groups)."""
+    by_system: dict[str, list[Any]] = {}
+    for subject in subjects:
+        by_system.setdefault(subject.system, []).append(subject)
+    return [SubjectGroup(system, fixture, tuple(members))
+            for system, members in by_system.items()]
+
+
+def groupable(fixturenames: Any) -> bool:
+    """Whether a control with these fixtures can run its subjects in one test."""
+    return GROUP_SAFE.issuperset(fixturenames)
+
+
+class GroupedRun:
+    """Runs each grouped test's subjects as subtests; registered under the option."""
+
+    def __init__(self, config: pytest.Config, audit: AuditSession) -> None:
+        if config.pluginmanager.is_blocked("subtests"):
+            raise pytest.UsageError(
+                "--cryptoaudit-group-by reports each key as a pytest subtest, and the "
+                "subtests plugin is disabled: drop -p no:subtests")
+        self.config = config
+        self.audit = audit
+        self.junit = bool(config.getoption("xmlpath", None))
+
+    def describe(self, item: pytest.Item, spec: ControlSpec, group: SubjectGroup) -> None:
+        """Keywords of a grouped test: its check, system, and its subjects' tiers and owners
+        (``-k``/``-m`` select whole (check, system) tests in grouped mode)."""
+        keywords = {spec.id, group.system}
+        for subject in group.subjects:
+            keywords.add(str(getattr(subject, "risk_tier", "")))
+            keywords.add(str(getattr(subject, "owner", "")))
+        item.extra_keyword_matches.update(k for k in keywords if k)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        group = group_of(pyfuncitem)
+        if group is None:
+            return None
+        spec = self.audit.spec_of(pyfuncitem)
+        assert spec is not None, "only control tests are grouped"
+        base = {name: pyfuncitem.funcargs[name]
+                for name in pyfuncitem._fixtureinfo.argnames}
+        prefix = f"{pyfuncitem.nodeid.rsplit('[', 1)[0]}[{spec.check}-"
+        properties = list(pyfuncitem.user_properties)
+        try:
+            for subject in group.subjects:
+                if pyfuncitem.session.shouldfail or pyfuncitem.session.shouldstop:
+                    break
+                self._subtest(pyfuncitem, spec, group.fixture, subject, base, prefix,
+                              properties)
+        finally:
+            # the grouped test's own reports are no result: its subjects' subtests are
+            if METADATA in pyfuncitem.stash:
+                del pyfuncitem.stash[METADATA]
+            pyfuncitem.user_properties[:] = properties
+        return True
+
+    def _subtest(self, item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
+                 base: dict[str, Any], prefix: str, properties: list[Any]) -> None:
+        """Run the control on one subject and report it as that subject's own test would."""
+        metadata = subject_metadata(spec, subject)
+        metadata["inputs_sha256"] = self.audit.hasher.inputs(item, metadata, subject)
+        notes: list[str] = []
+        item.stash[METADATA] = metadata
+        item.stash[NOTES] = notes
+        item.user_properties[:] = properties
+        if self.junit:
+            item.user_properties.extend(junit_properties(metadata))
+        call = _call(item, spec, fixture, subject, base, notes)
+        report = item.ihook.pytest_runtest_makereport(item=item, call=call)
+        sub = _subtest_report(report, f"{prefix}{metadata['key_uid']}]", metadata)
+        item.ihook.pytest_runtest_logreport(report=sub)
+        if call.excinfo is not None and isinstance(call.excinfo.value, Exit | KeyboardInterrupt):
+            raise call.excinfo.value
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        """Once every plugin has read a subtest's report: its metadata is in the results,
+        so the report that pytest's terminal keeps drops it (memory, per subject)."""
+        try:
+            return (yield)
+        finally:
+            data = getattr(report, "cryptoaudit", None)
+            if isinstance(report, SubtestReport) and data and "metadata" in data:
+                report.cryptoaudit = {k: v for k, v in data.items()  # type: ignore[attr-defined]
+                                      if k != "metadata"}
+                if self.junit:
+                    _junit_properties(self.config, report)
+
+
+def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
+          base: dict[str, Any], notes: list[str]) -> pytest.CallInfo[None]:
+    """Call the control function on one subject, as pytest's call phase would."""
+    kwargs = dict(base)
+    kwargs[fixture] = subject
+    if "crypto_note" in kwargs:
+        kwargs["crypto_note"] = notes.append
+    start, begun = time.time(), time.perf_counter()
+    excinfo: ExceptionInfo[BaseException] | None = None
+    try:
+        missing = spec.missing(subject)
+        if missing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
+            raise CryptoAuditError(f"cannot audit {subject.uid}: {reasons}")
+        item.obj(**kwargs)
+    except BaseException as exc:  # classified by the report, as pytest does
+        excinfo = ExceptionInfo.from_exception(exc)
+    duration = time.perf_counter() - begun
+    return pytest.CallInfo(None, excinfo, start=start, stop=start + duration,
+                           duration=duration, when="call", _ispytest=True)
+
+
+def _subtest_report(report: pytest.TestReport, nodeid: str,
+                    metadata: dict[str, Any]) -> SubtestReport:
+    """The call report as pytest's ``SubtestReport``, named as the subject's own test."""
+    sub = SubtestReport.__new__(SubtestReport)
+    sub.__dict__.update(report.__dict__)
+    sub.nodeid = nodeid
+    sub.context = SubtestContext(msg=metadata["key_uid"], kwargs={})
+    data = getattr(report, "cryptoaudit", None)
+    if data is not None:  # the metadata travels on the subject's only report
+        sub.cryptoaudit = {**data, "metadata": metadata}  # type: ignore[attr-defined]
+    return sub
+
+
+def _junit_properties(config: pytest.Config, report: pytest.TestReport) -> None:
+    """JUnit XML writes a test's properties from its teardown report, which a subtest has
+    not: give its test case the properties now."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    reporter = xml.node_reporter(report)
+    for name, value in report.user_properties:
+        reporter.add_property(name, str(value))
