@@ -30,8 +30,9 @@ from _pytest.outcomes import Exit
 from _pytest.subtests import SubtestContext, SubtestReport
 
 from .catalog import ControlSpec
+from .compact import compact_text
 from .errors import CryptoAuditError
-from .results import METADATA, NOTES, junit_properties, subject_metadata
+from .results import _PASSED, METADATA, NOTES, junit_properties, subject_metadata
 
 if TYPE_CHECKING:
     from .session import AuditSession
@@ -46,6 +47,9 @@ GROUPABLE = ("crypto_key", "crypto_endpoint")
 GROUP_SAFE = frozenset({"crypto_key", "crypto_endpoint", "crypto_policy", "crypto_note",
                         "crypto_now", "crypto_inventory", "crypto_events", "crypto_ledger",
                         "crypto_audit_config", "request"})
+
+#: A subtest's context names its subject in ``msg``; no subtest has keyword arguments.
+_NO_KWARGS: dict[str, Any] = {}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -101,6 +105,8 @@ class GroupedRun:
         self.config = config
         self.audit = audit
         self.junit = bool(config.getoption("xmlpath", None))
+        #: The grouped test running now, and the keywords its subtests' reports share.
+        self._running: tuple[pytest.Item, dict[str, int]] | None = None
 
     def describe(self, item: pytest.Item, spec: ControlSpec, group: SubjectGroup) -> None:
         """Keywords of a grouped test: its check, system, and its subjects' tiers and owners
@@ -122,6 +128,7 @@ class GroupedRun:
                 for name in pyfuncitem._fixtureinfo.argnames}
         prefix = f"{pyfuncitem.nodeid.rsplit('[', 1)[0]}[{spec.check}-"
         properties = list(pyfuncitem.user_properties)
+        self._running = (pyfuncitem, {name: 1 for name in pyfuncitem.keywords})
         try:
             for subject in group.subjects:
                 if pyfuncitem.session.shouldfail or pyfuncitem.session.shouldstop:
@@ -129,6 +136,7 @@ class GroupedRun:
                 self._subtest(pyfuncitem, spec, group.fixture, subject, base, prefix,
                               properties)
         finally:
+            self._running = None
             # the grouped test's own reports are no result: its subjects' subtests are
             if METADATA in pyfuncitem.stash:
                 del pyfuncitem.stash[METADATA]
@@ -153,6 +161,26 @@ class GroupedRun:
         if call.excinfo is not None and isinstance(call.excinfo.value, Exit | KeyboardInterrupt):
             raise call.excinfo.value
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+        """A subtest's report, passed or a finding, built with the keywords its grouped test's
+        subtests share (a copy per report is most of a report's memory); an error or a skip
+        gets pytest's own report, with its traceback."""
+        if self._running is None or self._running[0] is not item or call.when != "call":
+            return None
+        if call.excinfo is None:
+            outcome, longrepr = "passed", None
+        else:
+            longrepr = compact_text(call)
+            if longrepr is None:
+                return None
+            outcome = "failed"
+        report = SubtestReport(item.nodeid, item.location, self._running[1], outcome, longrepr,
+                               "call", [], call.duration, call.start, call.stop,
+                               user_properties=item.user_properties)
+        return report
+
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         """Once every plugin has read a subtest's report: its metadata is in the results,
@@ -162,10 +190,20 @@ class GroupedRun:
         finally:
             data = getattr(report, "cryptoaudit", None)
             if isinstance(report, SubtestReport) and data and "metadata" in data:
-                report.cryptoaudit = {k: v for k, v in data.items()  # type: ignore[attr-defined]
-                                      if k != "metadata"}
+                phase = {k: v for k, v in data.items() if k != "metadata"}
+                report.cryptoaudit = _PASSED if phase == _PASSED else phase  # type: ignore[attr-defined]
                 if self.junit:
                     _junit_properties(self.config, report)
+                self._forget_if_uncounted(report)
+
+    def _forget_if_uncounted(self, report: pytest.TestReport) -> None:
+        """pytest's terminal keeps every report, even those of the category it neither
+        shows nor counts (a passed subtest's, unless ``-v``): a million of them are most
+        of a grouped run's memory, so the last one is dropped from there."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        uncounted = getattr(reporter, "stats", {}).get("")
+        if uncounted and uncounted[-1] is report:
+            uncounted.pop()
 
 
 def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
@@ -193,10 +231,13 @@ def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
 def _subtest_report(report: pytest.TestReport, nodeid: str,
                     metadata: dict[str, Any]) -> SubtestReport:
     """The call report as pytest's ``SubtestReport``, named as the subject's own test."""
-    sub = SubtestReport.__new__(SubtestReport)
-    sub.__dict__.update(report.__dict__)
+    if isinstance(report, SubtestReport):
+        sub = report
+    else:
+        sub = SubtestReport.__new__(SubtestReport)
+        sub.__dict__.update(report.__dict__)
     sub.nodeid = nodeid
-    sub.context = SubtestContext(msg=metadata["key_uid"], kwargs={})
+    sub.context = SubtestContext(msg=metadata["key_uid"], kwargs=_NO_KWARGS)
     data = getattr(report, "cryptoaudit", None)
     if data is not None:  # the metadata travels on the subject's only report
         sub.cryptoaudit = {**data, "metadata": metadata}  # type: ignore[attr-defined]
