@@ -157,6 +157,8 @@ class GroupedRun:
         call = _call(item, spec, fixture, subject, base, notes)
         report = item.ihook.pytest_runtest_makereport(item=item, call=call)
         sub = _subtest_report(report, f"{prefix}{metadata['key_uid']}]", metadata)
+        if len(sub.user_properties) != len(item.user_properties):  # a waiver, added late
+            sub.user_properties = list(item.user_properties)
         item.ihook.pytest_runtest_logreport(report=sub)
         if call.excinfo is not None and isinstance(call.excinfo.value, Exit | KeyboardInterrupt):
             raise call.excinfo.value
