@@ -48,6 +48,8 @@ GROUP_SAFE = frozenset({"crypto_key", "crypto_endpoint", "crypto_policy", "crypt
                         "crypto_now", "crypto_inventory", "crypto_events", "crypto_ledger",
                         "crypto_audit_config", "request"})
 
+#: Where an xdist worker's subtest report carries the node id of its subject's own test.
+SUBJECT_NODEID = "cryptoaudit_nodeid"
 #: A subtest's context names its subject in ``msg``; no subtest has keyword arguments.
 _NO_KWARGS: dict[str, Any] = {}
 
@@ -105,6 +107,7 @@ class GroupedRun:
         self.config = config
         self.audit = audit
         self.junit = bool(config.getoption("xmlpath", None))
+        self.on_worker = hasattr(config, "workerinput")
         #: The grouped test running now, and the keywords its subtests' reports share.
         self._running: tuple[pytest.Item, dict[str, int]] | None = None
 
@@ -156,7 +159,8 @@ class GroupedRun:
             item.user_properties.extend(junit_properties(metadata))
         call = _call(item, spec, fixture, subject, base, notes)
         report = item.ihook.pytest_runtest_makereport(item=item, call=call)
-        sub = _subtest_report(report, f"{prefix}{metadata['key_uid']}]", metadata)
+        sub = _subtest_report(report, f"{prefix}{metadata['key_uid']}]", metadata,
+                              on_worker=self.on_worker)
         if len(sub.user_properties) != len(item.user_properties):  # a waiver, added late
             sub.user_properties = list(item.user_properties)
         item.ihook.pytest_runtest_logreport(report=sub)
@@ -181,6 +185,17 @@ class GroupedRun:
         report = SubtestReport(item.nodeid, item.location, self._running[1], outcome, longrepr,
                                "call", [], call.duration, call.start, call.stop,
                                user_properties=item.user_properties)
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_from_serializable(self, data: dict[str, Any]) -> SubtestReport | None:
+        """On the xdist controller: a subject's report, named as its own test again."""
+        nodeid = data.get(SUBJECT_NODEID)
+        if data.get("_report_type") != "SubTestReport" or nodeid is None:
+            return None
+        report = SubtestReport._from_json(data)
+        report.nodeid = nodeid
+        del report.__dict__[SUBJECT_NODEID]
         return report
 
     @pytest.hookimpl(wrapper=True, trylast=True)
@@ -230,15 +245,22 @@ def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
                            duration=duration, when="call", _ispytest=True)
 
 
-def _subtest_report(report: pytest.TestReport, nodeid: str,
-                    metadata: dict[str, Any]) -> SubtestReport:
-    """The call report as pytest's ``SubtestReport``, named as the subject's own test."""
+def _subtest_report(report: pytest.TestReport, nodeid: str, metadata: dict[str, Any], *,
+                    on_worker: bool) -> SubtestReport:
+    """The call report as pytest's ``SubtestReport``, named as the subject's own test.
+
+    An xdist worker sends the reports of the test it runs under that test's node id (it
+    checks), so there the subject's node id travels beside it, for the controller to
+    restore (see :meth:`GroupedRun.pytest_report_from_serializable`)."""
     if isinstance(report, SubtestReport):
         sub = report
     else:
         sub = SubtestReport.__new__(SubtestReport)
         sub.__dict__.update(report.__dict__)
-    sub.nodeid = nodeid
+    if on_worker:
+        setattr(sub, SUBJECT_NODEID, nodeid)
+    else:
+        sub.nodeid = nodeid
     sub.context = SubtestContext(msg=metadata["key_uid"], kwargs=_NO_KWARGS)
     data = getattr(report, "cryptoaudit", None)
     if data is not None:  # the metadata travels on the subject's only report

@@ -192,3 +192,30 @@ def test_grouped_mode_needs_the_subtests_plugin(pytester: pytest.Pytester) -> No
     with pytest.raises(AssertionError, match=refused):
         audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
                        "-p", "no:subtests", *GROUPED, inventory=_estate(pytester))
+
+
+def test_grouped_under_xdist_gives_the_same_evidence_and_junit(
+        planted: tuple[Path, list[Any]], ungrouped: AuditRun) -> None:
+    run = _audit(planted, "xdist", "-n", "2", *GROUPED)
+    assert "2 workers" in run.output
+    assert not _differences(_comparable(run), _comparable(ungrouped))
+    folder, _ = planted
+    expected = _junit(folder / "ungrouped.xml")
+    found = _junit(folder / "xdist.xml")
+    assert {name: case for name, case in found.items() if name in expected} == expected
+
+
+def test_an_incremental_grouped_run_carries_what_it_may(pytester: pytest.Pytester) -> None:
+    estate = _estate(pytester)
+    args = ("--cryptoaudit-incremental", *GROUPED)
+    full = audit_pytester(pytester, *args, inventory=estate)
+    again = audit_pytester(pytester, *args, inventory=estate)
+    assert again.outcomes == full.outcomes
+    carried = {pair for pair in again.outcomes if again.result(*pair)["carried"]}
+    # an error is looked at again; a control with a fixture of its own is never carried
+    mine = {pair for pair in carried if pair[0] in ("lookup", "own-fixture")}
+    assert mine == {("lookup", f"memory:{n}") for n in ("1", "3", "weak", "5")}
+    assert carried - mine, "built-in checks are carried too"
+    assert again.result("lookup", "memory:weak")["carried"]["run"] == full.evidence["run"]["id"]
+    assert again.message("lookup", "memory:weak") == "named weak"
+    assert not full.result("lookup", "memory:weak")["carried"]
