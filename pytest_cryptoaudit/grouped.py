@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 GROUPED_PLUGIN = "cryptoaudit-grouped"
 #: ``--cryptoaudit-group-by`` values.
 GROUP_BY = ("system",)
+#: Where the plugin's fixtures are defined.
+PLUGIN_MODULE = "pytest_cryptoaudit.plugin"
 #: The subject fixtures whose tests may be grouped.
 GROUPABLE = ("crypto_key", "crypto_endpoint")
 #: Fixtures a grouped control may take: none of them depends on the subject, except the
@@ -91,9 +93,17 @@ def groups(fixture: str, subjects: list[Any]) -> list[SubjectGroup]:
             for system, members in by_system.items()]
 
 
-def groupable(fixturenames: Any) -> bool:
-    """Whether a control with these fixtures can run its subjects in one test."""
-    return GROUP_SAFE.issuperset(fixturenames)
+def groupable(metafunc: pytest.Metafunc) -> bool:
+    """Whether a control can run its subjects in one test: every fixture it takes is one
+    of :data:`GROUP_SAFE`, as the plugin defines it (a conftest may override one)."""
+    definitions = getattr(metafunc, "_arg2fixturedefs", None)
+    if definitions is None or not GROUP_SAFE.issuperset(metafunc.fixturenames):
+        return False
+    for name in metafunc.fixturenames:
+        chain = definitions.get(name, ()) if name != "request" else (None,)
+        if name != "request" and (not chain or chain[-1].func.__module__ != PLUGIN_MODULE):
+            return False
+    return True
 
 
 class GroupedRun:
@@ -110,6 +120,7 @@ class GroupedRun:
         self.on_worker = hasattr(config, "workerinput")
         #: The grouped test running now, and the keywords its subtests' reports share.
         self._running: tuple[pytest.Item, dict[str, int]] | None = None
+        self._fanning = False  # reporting a grouped test's failed setup per subject
 
     def describe(self, item: pytest.Item, spec: ControlSpec, group: SubjectGroup) -> None:
         """Keywords of a grouped test: its check, system, and its subjects' tiers and owners
@@ -149,23 +160,52 @@ class GroupedRun:
     def _subtest(self, item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
                  base: dict[str, Any], prefix: str, properties: list[Any]) -> None:
         """Run the control on one subject and report it as that subject's own test would."""
+        notes: list[str] = []
+        self._before(item, spec, subject, notes, properties)
+        call = _call(item, spec, fixture, subject, base, notes)
+        self._report(item, call, prefix)
+        if call.excinfo is not None and isinstance(call.excinfo.value, Exit | KeyboardInterrupt):
+            raise call.excinfo.value
+
+    def _before(self, item: pytest.Item, spec: ControlSpec, subject: Any, notes: list[str],
+                properties: list[Any]) -> None:
+        """What the audit's hooks read of the subject's test: its metadata, notes, and the
+        properties JUnit XML shows."""
         metadata = subject_metadata(spec, subject)
         metadata["inputs_sha256"] = self.audit.hasher.inputs(item, metadata, subject)
-        notes: list[str] = []
         item.stash[METADATA] = metadata
         item.stash[NOTES] = notes
         item.user_properties[:] = properties
         if self.junit:
             item.user_properties.extend(junit_properties(metadata))
-        call = _call(item, spec, fixture, subject, base, notes)
+
+    def _report(self, item: pytest.Item, call: pytest.CallInfo[None], prefix: str) -> None:
+        metadata = item.stash[METADATA]
         report = item.ihook.pytest_runtest_makereport(item=item, call=call)
         sub = _subtest_report(report, f"{prefix}{metadata['key_uid']}]", metadata,
                               on_worker=self.on_worker)
         if len(sub.user_properties) != len(item.user_properties):  # a waiver, added late
             sub.user_properties = list(item.user_properties)
         item.ihook.pytest_runtest_logreport(report=sub)
-        if call.excinfo is not None and isinstance(call.excinfo.value, Exit | KeyboardInterrupt):
-            raise call.excinfo.value
+
+    def _setup_failed(self, item: pytest.Item, group: SubjectGroup,
+                      call: pytest.CallInfo[None]) -> None:
+        """A fixture of a grouped test errored or skipped: so does each of its subjects,
+        as each subject's own test would have (a failure to look is never a missing
+        result)."""
+        spec = self.audit.spec_of(item)
+        assert spec is not None, "only control tests are grouped"
+        prefix = f"{item.nodeid.rsplit('[', 1)[0]}[{spec.check}-"
+        properties = list(item.user_properties)
+        self._fanning = True
+        try:
+            for subject in group.subjects:
+                self._before(item, spec, subject, [], properties)
+                self._report(item, call, prefix)
+        finally:
+            self._fanning = False
+            del item.stash[METADATA]
+            item.user_properties[:] = properties
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item,
@@ -173,6 +213,11 @@ class GroupedRun:
         """A subtest's report, passed or a finding, built with the keywords its grouped test's
         subtests share (a copy per report is most of a report's memory); an error or a skip
         gets pytest's own report, with its traceback."""
+        if call.when == "setup" and call.excinfo is not None and not self._fanning:
+            group = group_of(item)
+            if group is not None:
+                self._setup_failed(item, group, call)
+            return None
         if self._running is None or self._running[0] is not item or call.when != "call":
             return None
         if call.excinfo is None:

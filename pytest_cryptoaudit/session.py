@@ -288,7 +288,7 @@ class AuditSession:
                     getattr(option, "dist", None) == "loadgroup"
                 grouped = self.config.pluginmanager.get_plugin(GROUPED_PLUGIN)
                 if grouped is not None and spec is not None and fixture in GROUPABLE \
-                        and groupable(metafunc.fixturenames):
+                        and groupable(metafunc):
                     cases = [_group_case(spec, g, group) for g in groups(fixture, subjects)]
                 else:
                     cases = [_case(spec, s, group) for s in subjects]

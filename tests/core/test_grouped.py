@@ -159,6 +159,58 @@ def test_own_fixture(crypto_key, own_fixture):
 """
 
 
+LEDGER_CONTROL = """
+import pytest
+
+
+@pytest.mark.control("ORG-03", "Ledger", check="ledger-read")
+@pytest.mark.ssrm("CSC")
+def test_ledger_read(crypto_key, crypto_ledger):
+    assert crypto_ledger is not None
+"""
+
+
+@pytest.mark.parametrize("grouping", [(), GROUPED], ids=["ungrouped", "grouped"])
+def test_a_failed_fixture_is_a_result_of_every_key(pytester: pytest.Pytester,
+                                                   grouping: tuple[str, ...]) -> None:
+    # without the ledger, crypto_ledger skips: the grouped test's setup, so each of its keys
+    pytester.makepyfile(test_ledger=textwrap.dedent(LEDGER_CONTROL))
+    estate = [key_record(f"memory:{n}", system=s) for s, n in (("a", 1), ("a", 2), ("b", 3))]
+    run = audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                         *grouping, inventory=estate)
+    assert run.outcomes == {("ledger-read", f"memory:{n}"): "skipped" for n in (1, 2, 3)}
+    assert "the ledger is disabled" in run.message("ledger-read", "memory:2")
+
+
+def test_a_conftest_overriding_a_plugin_fixture_keeps_one_test_per_key(
+        pytester: pytest.Pytester) -> None:
+    # this crypto_policy depends on the key: given a group, it would fail otherwise
+    pytester.makeconftest("""
+import pytest
+
+@pytest.fixture
+def crypto_policy(crypto_key):
+    raise RuntimeError(f"no policy for {crypto_key.uid}")
+""")
+    pytester.makepyfile(test_policy="""
+import pytest
+
+@pytest.mark.control("ORG-04", "Policy", check="with-policy")
+@pytest.mark.ssrm("CSC")
+def test_with_policy(crypto_key, crypto_policy):
+    pass
+""")
+    estate = [key_record(f"memory:{n}", system="a") for n in (1, 2)]
+    run = audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                         *GROUPED, inventory=estate)
+    for n in (1, 2):
+        assert run.outcome("with-policy", f"memory:{n}") == "error"
+        assert run.message("with-policy", f"memory:{n}") == f"RuntimeError: no policy for " \
+                                                          f"memory:{n}"
+    assert run.run_result is not None
+    assert run.run_result.parseoutcomes()["errors"] == 2
+
+
 def _estate(pytester: pytest.Pytester) -> list[Any]:
     pytester.makepyfile(test_org=textwrap.dedent(CONTROLS))
     return [key_record(f"memory:{name}", system=system)
