@@ -342,7 +342,7 @@ class Evidence(_Closed):
         # Results and keys one at a time, each sharing the set of its field names with
         # those given the same fields: validated all at once, a run of a million results
         # would hold a set per model at its peak.
-        lists = {"results": Result, "inventory": Key}
+        lists: dict[str, type[BaseModel]] = {"results": Result, "inventory": Key}
         evidence = cls.model_validate({**document, **{name: [] for name in lists
                                                       if isinstance(document.get(name), list)}})
         shared: dict[frozenset[str], set[str]] = {}

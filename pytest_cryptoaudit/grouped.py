@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 from _pytest._code import ExceptionInfo
@@ -99,9 +99,9 @@ def groupable(metafunc: pytest.Metafunc) -> bool:
     definitions = getattr(metafunc, "_arg2fixturedefs", None)
     if definitions is None or not GROUP_SAFE.issuperset(metafunc.fixturenames):
         return False
-    for name in metafunc.fixturenames:
-        chain = definitions.get(name, ()) if name != "request" else (None,)
-        if name != "request" and (not chain or chain[-1].func.__module__ != PLUGIN_MODULE):
+    for name in set(metafunc.fixturenames) - {"request"}:
+        chain = definitions.get(name) or ()
+        if not chain or getattr(chain[-1].func, "__module__", None) != PLUGIN_MODULE:
             return False
     return True
 
@@ -220,6 +220,7 @@ class GroupedRun:
             return None
         if self._running is None or self._running[0] is not item or call.when != "call":
             return None
+        outcome: Literal["passed", "failed"]
         if call.excinfo is None:
             outcome, longrepr = "passed", None
         else:
