@@ -114,6 +114,12 @@ class GroupedRun:
             raise pytest.UsageError(
                 "--cryptoaudit-group-by reports each key as a pytest subtest, and the "
                 "subtests plugin is disabled: drop -p no:subtests")
+        if config.getoption("allure_report_dir", None):
+            raise pytest.UsageError(
+                "--cryptoaudit-group-by cannot be combined with --alluredir: allure-pytest "
+                "writes one result per pytest test, not per subtest, so it would show one "
+                "result per (check, system); drop one of them (the evidence, JUnit XML and "
+                "pytest-html stay per key)")
         self.config = config
         self.audit = audit
         self.junit = bool(config.getoption("xmlpath", None))
@@ -213,12 +219,12 @@ class GroupedRun:
         """A subtest's report, passed or a finding, built with the keywords its grouped test's
         subtests share (a copy per report is most of a report's memory); an error or a skip
         gets pytest's own report, with its traceback."""
-        if call.when == "setup" and call.excinfo is not None and not self._fanning:
-            group = group_of(item)
-            if group is not None:
+        if self._running is None or self._running[0] is not item:
+            group = group_of(item) if call.when == "setup" and call.excinfo else None
+            if group is not None and not self._fanning:
                 self._setup_failed(item, group, call)
             return None
-        if self._running is None or self._running[0] is not item or call.when != "call":
+        if call.when != "call":  # a required fact unreadable: as the subject fixture's error
             return None
         outcome: Literal["passed", "failed"]
         if call.excinfo is None:
@@ -257,6 +263,7 @@ class GroupedRun:
                 report.cryptoaudit = _PASSED if phase == _PASSED else phase  # type: ignore[attr-defined]
                 if self.junit:
                     _junit_properties(self.config, report)
+                _close_html_row(self.config, report)
                 self._forget_if_uncounted(report)
 
     def _forget_if_uncounted(self, report: pytest.TestReport) -> None:
@@ -278,17 +285,20 @@ def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
         kwargs["crypto_note"] = notes.append
     start, begun = time.time(), time.perf_counter()
     excinfo: ExceptionInfo[BaseException] | None = None
+    # A required fact unreadable fails the subject's setup, as the subject fixture does.
+    when: Literal["setup", "call"] = "setup"
     try:
         missing = spec.missing(subject)
         if missing:
             reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
             raise CryptoAuditError(f"cannot audit {subject.uid}: {reasons}")
+        when = "call"
         item.obj(**kwargs)
     except BaseException as exc:  # classified by the report, as pytest does
         excinfo = ExceptionInfo.from_exception(exc)
     duration = time.perf_counter() - begun
     return pytest.CallInfo(None, excinfo, start=start, stop=start + duration,
-                           duration=duration, when="call", _ispytest=True)
+                           duration=duration, when=when, _ispytest=True)
 
 
 def _subtest_report(report: pytest.TestReport, nodeid: str, metadata: dict[str, Any], *,
@@ -312,6 +322,22 @@ def _subtest_report(report: pytest.TestReport, nodeid: str, metadata: dict[str, 
     if data is not None:  # the metadata travels on the subject's only report
         sub.cryptoaudit = {**data, "metadata": metadata}  # type: ignore[attr-defined]
     return sub
+
+
+def _close_html_row(config: pytest.Config, report: pytest.TestReport) -> None:
+    """pytest-html writes a test's row once its teardown report arrives, which a subtest
+    has not: give it one, passed and empty, as the subject's own test would have had."""
+    from importlib.util import find_spec
+
+    if find_spec("pytest_html") is None:
+        return
+    from pytest_html.basereport import BaseReport
+
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, BaseReport):
+            plugin.pytest_runtest_logreport(pytest.TestReport(
+                report.nodeid, report.location, report.keywords, "passed", None, "teardown",
+                [], 0.0, report.stop, report.stop, user_properties=report.user_properties))
 
 
 def _junit_properties(config: pytest.Config, report: pytest.TestReport) -> None:

@@ -3,6 +3,9 @@ results, evidence and reports per (check, key) exactly as without it."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -65,7 +68,8 @@ def _audit(planted: tuple[Path, list[Any]], name: str, *args: str) -> AuditRun:
     result's inputs hash), writing ``name``.json and ``name``.xml."""
     folder, inventory = planted
     return audit_subprocess(folder, "--cryptoaudit-no-ledger", "--cryptoaudit-waivers",
-                            "waivers.toml", "--junitxml", f"{name}.xml", *args,
+                            "waivers.toml", "--junitxml", f"{name}.xml",
+                            "--html", f"{name}.html", *args,
                             inventory=inventory, config={"policy": POLICY},
                             evidence=f"{name}.json")
 
@@ -124,6 +128,33 @@ def test_junit_lists_one_case_per_check_and_key(planted: tuple[Path, list[Any]],
     # the grouped tests themselves are the only other cases, one per (check, system)
     others = set(found) - set(expected)
     assert others and all(name.endswith("]") and "memory:" not in name for name in others)
+
+
+def _html_rows(path: Path) -> dict[str, list[str]]:
+    """pytest-html's rows: test id -> results."""
+    found = re.search(r'data-jsonblob="([^"]*)"', path.read_text(encoding="utf-8"))
+    assert found is not None, f"{path} holds no report data"
+    tests = json.loads(html.unescape(found.group(1)))["tests"]
+    return {test_id: [row["result"] for row in rows] for test_id, rows in tests.items()}
+
+
+def test_pytest_html_shows_one_row_per_check_and_key(planted: tuple[Path, list[Any]],
+                                                     ungrouped: AuditRun,
+                                                     grouped: AuditRun) -> None:
+    folder, _ = planted
+    expected = _html_rows(folder / "ungrouped.html")
+    found = _html_rows(folder / "grouped.html")
+    assert {"Passed", "Failed", "Error", "Skipped"} <= {r for v in expected.values() for r in v}
+    assert {test_id: rows for test_id, rows in found.items() if test_id in expected} == expected
+
+
+def test_grouped_mode_refuses_allure(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("allure_pytest")
+    refused = r"(?s)wrote no evidence \(exit 4\).*--cryptoaudit-group-by cannot be combined " \
+              r"with --alluredir: allure-pytest writes one result per pytest test"
+    with pytest.raises(AssertionError, match=refused):
+        audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                       "--alluredir", "allure", *GROUPED, inventory=_estate(pytester))
 
 
 def test_fail_on_forgives_the_same_findings(planted: tuple[Path, list[Any]]) -> None:
