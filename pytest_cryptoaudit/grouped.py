@@ -127,6 +127,7 @@ class GroupedRun:
         #: The grouped test running now, and the keywords its subtests' reports share.
         self._running: tuple[pytest.Item, dict[str, int]] | None = None
         self._fanning = False  # reporting a grouped test's failed setup per subject
+        self._html: list[Any] | None = None  # pytest-html's report, once looked for
 
     def describe(self, item: pytest.Item, spec: ControlSpec, group: SubjectGroup) -> None:
         """Keywords of a grouped test: its check, system, and its subjects' tiers and owners
@@ -263,7 +264,10 @@ class GroupedRun:
                 report.cryptoaudit = _PASSED if phase == _PASSED else phase  # type: ignore[attr-defined]
                 if self.junit:
                     _junit_properties(self.config, report)
-                _close_html_row(self.config, report)
+                if self._html is None:
+                    self._html = _html_reports(self.config)
+                for html in self._html:
+                    _close_html_row(html, report)
                 self._forget_if_uncounted(report)
 
     def _forget_if_uncounted(self, report: pytest.TestReport) -> None:
@@ -324,20 +328,23 @@ def _subtest_report(report: pytest.TestReport, nodeid: str, metadata: dict[str, 
     return sub
 
 
-def _close_html_row(config: pytest.Config, report: pytest.TestReport) -> None:
-    """pytest-html writes a test's row once its teardown report arrives, which a subtest
-    has not: give it one, passed and empty, as the subject's own test would have had."""
+def _html_reports(config: pytest.Config) -> list[Any]:
+    """pytest-html's report of this run, if it writes one (``--html``)."""
     from importlib.util import find_spec
 
     if find_spec("pytest_html") is None:
-        return
+        return []
     from pytest_html.basereport import BaseReport
 
-    for plugin in config.pluginmanager.get_plugins():
-        if isinstance(plugin, BaseReport):
-            plugin.pytest_runtest_logreport(pytest.TestReport(
-                report.nodeid, report.location, report.keywords, "passed", None, "teardown",
-                [], 0.0, report.stop, report.stop, user_properties=report.user_properties))
+    return [p for p in config.pluginmanager.get_plugins() if isinstance(p, BaseReport)]
+
+
+def _close_html_row(html: Any, report: pytest.TestReport) -> None:
+    """pytest-html writes a test's row once its teardown report arrives, which a subtest
+    has not: give it one, passed and empty, as the subject's own test would have had."""
+    html.pytest_runtest_logreport(pytest.TestReport(
+        report.nodeid, report.location, report.keywords, "passed", None, "teardown", [], 0.0,
+        report.stop, report.stop, user_properties=report.user_properties))
 
 
 def _junit_properties(config: pytest.Config, report: pytest.TestReport) -> None:
