@@ -197,7 +197,8 @@ def compare(root: Path, keys: int, systems: int) -> None:
     print(f"grouped / ungrouped at {keys:,} keys: wall {grouped.seconds / ungrouped.seconds:.2f}x,"
           f" CPU {grouped.cpu / ungrouped.cpu:.2f}x, RSS {grouped.rss_kb / ungrouped.rss_kb:.2f}x")
     print(f"grouped / plain pytest with one trivial test per result: wall "
-          f"{grouped.seconds / plain.seconds:.2f}x, RSS {grouped.rss_kb / plain.rss_kb:.2f}x")
+          f"{grouped.seconds / plain.seconds:.2f}x, CPU {grouped.cpu / plain.cpu:.2f}x, "
+          f"RSS {grouped.rss_kb / plain.rss_kb:.2f}x")
 
 
 if __name__ == "__main__":

@@ -27,19 +27,24 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 from _pytest._code import ExceptionInfo
 from _pytest.outcomes import Exit
-from _pytest.subtests import SubtestContext, SubtestReport
+from _pytest.subtests import SubtestReport
 
 from .catalog import ControlSpec
 from .compact import compact_text
 from .errors import CryptoAuditError
 from .results import _PASSED, METADATA, NOTES, junit_properties, subject_metadata
+from .subtest_reports import (
+    SUBJECT_NODEID,
+    close_html_row,
+    html_reports,
+    junit_properties_now,
+    subtest_report,
+)
 
 if TYPE_CHECKING:
     from .session import AuditSession
 
 GROUPED_PLUGIN = "cryptoaudit-grouped"
-#: ``--cryptoaudit-group-by`` values.
-GROUP_BY = ("system",)
 #: Where the plugin's fixtures are defined.
 PLUGIN_MODULE = "pytest_cryptoaudit.plugin"
 #: The subject fixtures whose tests may be grouped.
@@ -49,11 +54,6 @@ GROUPABLE = ("crypto_key", "crypto_endpoint")
 GROUP_SAFE = frozenset({"crypto_key", "crypto_endpoint", "crypto_policy", "crypto_note",
                         "crypto_now", "crypto_inventory", "crypto_events", "crypto_ledger",
                         "crypto_audit_config", "request"})
-
-#: Where an xdist worker's subtest report carries the node id of its subject's own test.
-SUBJECT_NODEID = "cryptoaudit_nodeid"
-#: A subtest's context names its subject in ``msg``; no subtest has keyword arguments.
-_NO_KWARGS: dict[str, Any] = {}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -189,7 +189,7 @@ class GroupedRun:
     def _report(self, item: pytest.Item, call: pytest.CallInfo[None], prefix: str) -> None:
         metadata = item.stash[METADATA]
         report = item.ihook.pytest_runtest_makereport(item=item, call=call)
-        sub = _subtest_report(report, f"{prefix}{metadata['key_uid']}]", metadata,
+        sub = subtest_report(report, f"{prefix}{metadata['key_uid']}]", metadata,
                               on_worker=self.on_worker)
         if len(sub.user_properties) != len(item.user_properties):  # a waiver, added late
             sub.user_properties = list(item.user_properties)
@@ -263,11 +263,11 @@ class GroupedRun:
                 phase = {k: v for k, v in data.items() if k != "metadata"}
                 report.cryptoaudit = _PASSED if phase == _PASSED else phase  # type: ignore[attr-defined]
                 if self.junit:
-                    _junit_properties(self.config, report)
+                    junit_properties_now(self.config, report)
                 if self._html is None:
-                    self._html = _html_reports(self.config)
+                    self._html = html_reports(self.config)
                 for html in self._html:
-                    _close_html_row(html, report)
+                    close_html_row(html, report)
                 self._forget_if_uncounted(report)
 
     def _forget_if_uncounted(self, report: pytest.TestReport) -> None:
@@ -303,58 +303,3 @@ def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
     duration = time.perf_counter() - begun
     return pytest.CallInfo(None, excinfo, start=start, stop=start + duration,
                            duration=duration, when=when, _ispytest=True)
-
-
-def _subtest_report(report: pytest.TestReport, nodeid: str, metadata: dict[str, Any], *,
-                    on_worker: bool) -> SubtestReport:
-    """The call report as pytest's ``SubtestReport``, named as the subject's own test.
-
-    An xdist worker sends the reports of the test it runs under that test's node id (it
-    checks), so there the subject's node id travels beside it, for the controller to
-    restore (see :meth:`GroupedRun.pytest_report_from_serializable`)."""
-    if isinstance(report, SubtestReport):
-        sub = report
-    else:
-        sub = SubtestReport.__new__(SubtestReport)
-        sub.__dict__.update(report.__dict__)
-    if on_worker:
-        setattr(sub, SUBJECT_NODEID, nodeid)
-    else:
-        sub.nodeid = nodeid
-    sub.context = SubtestContext(msg=metadata["key_uid"], kwargs=_NO_KWARGS)
-    data = getattr(report, "cryptoaudit", None)
-    if data is not None:  # the metadata travels on the subject's only report
-        sub.cryptoaudit = {**data, "metadata": metadata}  # type: ignore[attr-defined]
-    return sub
-
-
-def _html_reports(config: pytest.Config) -> list[Any]:
-    """pytest-html's report of this run, if it writes one (``--html``)."""
-    from importlib.util import find_spec
-
-    if find_spec("pytest_html") is None:
-        return []
-    from pytest_html.basereport import BaseReport
-
-    return [p for p in config.pluginmanager.get_plugins() if isinstance(p, BaseReport)]
-
-
-def _close_html_row(html: Any, report: pytest.TestReport) -> None:
-    """pytest-html writes a test's row once its teardown report arrives, which a subtest
-    has not: give it one, passed and empty, as the subject's own test would have had."""
-    html.pytest_runtest_logreport(pytest.TestReport(
-        report.nodeid, report.location, report.keywords, "passed", None, "teardown", [], 0.0,
-        report.stop, report.stop, user_properties=report.user_properties))
-
-
-def _junit_properties(config: pytest.Config, report: pytest.TestReport) -> None:
-    """JUnit XML writes a test's properties from its teardown report, which a subtest has
-    not: give its test case the properties now."""
-    from _pytest.junitxml import xml_key
-
-    xml = config.stash.get(xml_key, None)
-    if xml is None:
-        return
-    reporter = xml.node_reporter(report)
-    for name, value in report.user_properties:
-        reporter.add_property(name, str(value))
