@@ -302,3 +302,14 @@ def test_an_incremental_grouped_run_carries_what_it_may(pytester: pytest.Pyteste
     assert again.result("lookup", "memory:weak")["carried"]["run"] == full.evidence["run"]["id"]
     assert again.message("lookup", "memory:weak") == "named weak"
     assert not full.result("lookup", "memory:weak")["carried"]
+
+
+def test_a_grouped_shard_audits_what_an_ungrouped_one_does(pytester: pytest.Pytester) -> None:
+    estate = _estate(pytester)
+    shard = ("--cryptoaudit-no-builtin", "--cryptoaudit-shard", "1/2",
+             "--cryptoaudit-audit-id", "audit-1")
+    plain = audit_pytester(pytester, *shard, inventory=estate)
+    grouped = audit_pytester(pytester, *shard, *GROUPED, inventory=estate)
+    assert grouped.outcomes == plain.outcomes
+    assert len({uid for _check, uid in plain.outcomes}) in (2, 3)  # one of the two systems
+    assert grouped.evidence["run"]["shard"] == plain.evidence["run"]["shard"]
