@@ -129,9 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
         if config.getoption("cryptoaudit_group_by"):
-            from .grouped import GROUPED_PLUGIN, GroupedRun
-
-            config.pluginmanager.register(GroupedRun(config, audit), GROUPED_PLUGIN)
+            _register_grouped_run(config, audit)
         register_reporters(config, audit)
         if audit.is_controller:
             from .notify.plugin import NotifyPlugin
@@ -147,6 +145,18 @@ def pytest_configure(config: pytest.Config) -> None:
             from .carry import CarryForward
 
             config.pluginmanager.register(CarryForward(config, audit), CARRY_PLUGIN)
+
+
+def _register_grouped_run(config: pytest.Config, audit: AuditSession) -> None:
+    from .grouped import GROUPED_PLUGIN
+
+    try:
+        from .grouped_run import GroupedRun
+    except ImportError:  # pytest 8: no built-in subtests
+        raise pytest.UsageError(f"--cryptoaudit-group-by reports each key as a subtest of "
+                                f"pytest 9's built-in subtests; this is pytest "
+                                f"{pytest.__version__}: upgrade it") from None
+    config.pluginmanager.register(GroupedRun(config, audit), GROUPED_PLUGIN)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
