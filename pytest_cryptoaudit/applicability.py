@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from .catalog import ControlSpec, spec_from_node
+from .grouped import SubjectGroup
 from .model import (
     EndpointRecord,
     Inventory,
@@ -109,6 +110,8 @@ def _subject(item: pytest.Item, fixture: str) -> Any:
     """The record an item was parametrized with (an empty parameter set has none)."""
     callspec = getattr(item, "callspec", None)
     subject = callspec.params.get(fixture) if callspec else None
+    if isinstance(subject, SubjectGroup):  # grouped mode: the subjects of one system
+        subject = subject.subjects[0]
     return subject if isinstance(subject, _RECORDS) else None
 
 

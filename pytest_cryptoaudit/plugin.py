@@ -87,6 +87,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--cryptoaudit-audit-id", metavar="ID",
                     help="The id the shards of one audit share (default: "
                          "$CRYPTOAUDIT_AUDIT_ID, else the CI run's id).")
+    group.addoption("--cryptoaudit-group-by", metavar="system", choices=["system"],
+                    help="Run each key or endpoint control as one test per system, each "
+                         "key a subtest (for estates of tens of thousands of keys); "
+                         "results and reports stay per key.")
     group.addoption("--cryptoaudit-waivers", metavar="FILE",
                     help="Waivers (TOML or YAML): accepted findings with justification, "
                          "approver and expiry date.")
@@ -132,6 +136,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
+        if config.getoption("cryptoaudit_group_by"):
+            _register_grouped_run(config, audit)
         register_reporters(config, audit)
         if audit.is_controller:
             from .notify.plugin import NotifyPlugin
@@ -147,6 +153,18 @@ def pytest_configure(config: pytest.Config) -> None:
             from .carry import CarryForward
 
             config.pluginmanager.register(CarryForward(config, audit), CARRY_PLUGIN)
+
+
+def _register_grouped_run(config: pytest.Config, audit: AuditSession) -> None:
+    from .grouped import GROUPED_PLUGIN
+
+    try:
+        from .grouped_run import GroupedRun
+    except ImportError:  # pytest 8: no built-in subtests
+        raise pytest.UsageError(f"--cryptoaudit-group-by reports each key as a subtest of "
+                                f"pytest 9's built-in subtests; this is pytest "
+                                f"{pytest.__version__}: upgrade it") from None
+    config.pluginmanager.register(GroupedRun(config, audit), GROUPED_PLUGIN)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

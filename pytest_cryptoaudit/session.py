@@ -27,6 +27,7 @@ from .context import RunContext, policy_sha256
 from .discovery import DEFAULT_PARALLEL, discover_all
 from .errors import CryptoAuditError
 from .evidence_model import Evidence
+from .grouped import GROUPABLE, GROUPED_PLUGIN, SubjectGroup, group_of, groupable, groups
 from .incremental import InputHasher
 from .model import (
     Event,
@@ -285,8 +286,13 @@ class AuditSession:
                 option = self.config.option
                 group = getattr(option, "loadgroup", False) or \
                     getattr(option, "dist", None) == "loadgroup"
-                metafunc.parametrize(fixture, [_case(spec, s, group) for s in subjects],
-                                     indirect=True)
+                grouped = self.config.pluginmanager.get_plugin(GROUPED_PLUGIN)
+                if grouped is not None and spec is not None and fixture in GROUPABLE \
+                        and groupable(metafunc):
+                    cases = [_group_case(spec, g, group) for g in groups(fixture, subjects)]
+                else:
+                    cases = [_case(spec, s, group) for s in subjects]
+                metafunc.parametrize(fixture, cases, indirect=True)
                 return
 
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
@@ -307,14 +313,20 @@ class AuditSession:
             entry for entry in not_applicable(items, self.inventory, selected)
             if carry is None or (entry["check"], entry["system"]) not in carry.covered]
         hand_to_controller(config, self.not_applicable)
+        grouped = config.pluginmanager.get_plugin(GROUPED_PLUGIN)
         keep, drop = [], []
         for item in items:
             spec = self.spec_of(item)
             subject = subject_of(item)
+            if subject is None and grouped is not None:
+                subject = group_of(item)
             if spec is None or subject is None or not selects(selected, spec.id):
                 drop.append(item)
                 continue
-            self._describe(item, spec, subject)
+            if isinstance(subject, SubjectGroup) and grouped is not None:
+                grouped.describe(item, spec, subject)
+            else:
+                self._describe(item, spec, subject)
             keep.append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
@@ -350,6 +362,8 @@ class AuditSession:
         subject = getattr(request, "param", None)
         if subject is None:
             raise CryptoAuditError("control collected without a subject")
+        if isinstance(subject, SubjectGroup):  # each subject is checked in its subtest
+            return subject
         spec = self.spec_of(request.node)
         missing = spec.missing(subject) if spec else {}
         if missing:
@@ -512,6 +526,18 @@ def _case(spec: ControlSpec | None, subject: Any, group: bool = False) -> Any:
     if group:
         marks.append(_mark("xdist_group", "name", metadata["system"]))
     return pytest.param(subject, id=f"{spec.check}-{_subject_id(subject)}", marks=marks)
+
+
+def _group_case(spec: ControlSpec, group: SubjectGroup, loadgroup: bool) -> Any:
+    """One grouped case: all subjects of a control in one system; its id names the check
+    and the system, its marks the tiers and owners of its subjects."""
+    tiers = sorted({RiskTier(s.risk_tier) for s in group.subjects})
+    owners = sorted({s.owner for s in group.subjects if s.owner})
+    marks = [*(_mark("risk_tier", "tier", tier.value) for tier in tiers),
+             *(_mark("ssrm", "owner", owner) for owner in owners)]
+    if loadgroup:
+        marks.append(_mark("xdist_group", "name", group.system))
+    return pytest.param(group, id=f"{spec.check}-{group.system}", marks=marks)
 
 
 @functools.cache

@@ -201,7 +201,10 @@ def _waivers(session: AuditSession) -> dict[str, Any]:
 def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
     data = evidence.as_json() if isinstance(evidence, Evidence) else evidence
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    # Streamed: the text of a million results is never held whole in memory.
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=False)
+        handle.write("\n")
 
 
 def evidence_schema() -> dict[str, Any]:

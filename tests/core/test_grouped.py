@@ -1,0 +1,315 @@
+"""``--cryptoaudit-group-by system``: one test per (check, system), one subtest per key, and
+results, evidence and reports per (check, key) exactly as without it."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_cryptoaudit.testing import AuditRun, audit_pytester, audit_subprocess, key_record
+from tests.core.test_managed_controls import POLICY, records
+
+GROUPED = ("--cryptoaudit-group-by", "system")
+#: A finding to waive (tier low allows waiving a pending deletion) and one left standing.
+WAIVERS = """
+[[waivers]]
+control = "CEK-14"
+check = "kms-not-pending-deletion"
+key = "memory:low-pending-deletion"
+justification = "approved decommissioning"
+approver = "ciso"
+expires = 2099-01-01
+"""
+#: Fields that differ between any two runs.
+RUN_BOUND = ("duration",)
+
+
+def _comparable(run: AuditRun) -> dict[str, Any]:
+    """What two runs of one estate must agree on: every result (outcome, message, waiver,
+    notes, inputs, node id) per (check, uid), the not-applicable entries, the summary and
+    the waivers' status."""
+    results = {(r["check"], r["key_uid"]): {k: v for k, v in r.items() if k not in RUN_BOUND}
+               for r in run.evidence["results"]}
+    assert len(results) == len(run.evidence["results"]), "one result per (check, uid)"
+    evidence = run.evidence
+    return {"results": results, "not_applicable": evidence["not_applicable"],
+            "summary": evidence["summary"], "waivers": evidence["waivers"], "ret": run.ret}
+
+
+def _differences(found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Per (check, uid) and field, what a run gave and what was expected."""
+    lines = [f"{part}: {found[part]} != {expected[part]}" for part in expected
+             if part != "results" and found[part] != expected[part]]
+    for pair, result in expected["results"].items():
+        other = found["results"].get(pair, {})
+        lines += [f"{pair} {field}: {other.get(field)!r} != {value!r}"
+                  for field, value in result.items() if other.get(field) != value]
+    return lines
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
+    """The managed-key estate of ``test_managed_controls`` (findings, an unreadable fact,
+    checks that apply nowhere), made once so that both modes audit the same records."""
+    folder = tmp_path_factory.mktemp("grouped")
+    (folder / "waivers.toml").write_text(WAIVERS)
+    return folder, records()
+
+
+def _audit(planted: tuple[Path, list[Any]], name: str, *args: str) -> AuditRun:
+    """An audit of the planted estate in its folder (the waivers' path is part of what a
+    result's inputs hash), writing ``name``.json and ``name``.xml."""
+    folder, inventory = planted
+    return audit_subprocess(folder, "--cryptoaudit-no-ledger", "--cryptoaudit-waivers",
+                            "waivers.toml", "--junitxml", f"{name}.xml",
+                            "--html", f"{name}.html", *args,
+                            inventory=inventory, config={"policy": POLICY},
+                            evidence=f"{name}.json")
+
+
+@pytest.fixture(scope="module")
+def ungrouped(planted: tuple[Path, list[Any]]) -> AuditRun:
+    return _audit(planted, "ungrouped")
+
+
+@pytest.fixture(scope="module")
+def grouped(planted: tuple[Path, list[Any]]) -> AuditRun:
+    return _audit(planted, "grouped", *GROUPED)
+
+
+def test_grouped_evidence_equals_ungrouped(ungrouped: AuditRun, grouped: AuditRun) -> None:
+    expected = _comparable(ungrouped)
+    # the estate exercises what must survive grouping
+    outcomes = {r["outcome"] for r in expected["results"].values()}
+    assert {"passed", "failed", "error", "waived"} <= outcomes
+    assert expected["not_applicable"]
+    assert any(r["notes"] for r in expected["results"].values())
+    assert _comparable(grouped).keys() == expected.keys()
+    assert not _differences(_comparable(grouped), expected)
+    assert grouped.evidence["results"] == sorted(grouped.evidence["results"],
+                                                 key=lambda r: r["nodeid"])
+
+
+def test_grouped_runs_one_test_per_check_and_system(ungrouped: AuditRun,
+                                                    grouped: AuditRun) -> None:
+    assert "deselected" in grouped.output
+    count = len(ungrouped.evidence["results"])
+    assert f"{count - 23} passed" not in grouped.output  # the subtests are not tests
+    line = next(x for x in grouped.output.splitlines() if " failed," in x and " in " in x)
+    passed = int(line.split(" passed")[0].rsplit(" ", 1)[-1])
+    assert passed < count / 5, line
+
+
+def _junit(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
+    """Test case name -> (failure / error / skipped / passed, properties)."""
+    cases = {}
+    for case in ET.parse(path).iter("testcase"):
+        tags = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        properties = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+        cases[f"{case.get('classname')}::{case.get('name')}"] = (
+            tags[0] if tags else "passed", properties)
+    return cases
+
+
+def test_junit_lists_one_case_per_check_and_key(planted: tuple[Path, list[Any]],
+                                               ungrouped: AuditRun, grouped: AuditRun) -> None:
+    folder, _ = planted
+    expected = _junit(folder / "ungrouped.xml")
+    found = _junit(folder / "grouped.xml")
+    per_key = {name: case for name, case in found.items() if name in expected}
+    assert per_key == expected
+    # the grouped tests themselves are the only other cases, one per (check, system)
+    others = set(found) - set(expected)
+    assert others and all(name.endswith("]") and "memory:" not in name for name in others)
+
+
+def _html_rows(path: Path) -> dict[str, list[str]]:
+    """pytest-html's rows: test id -> results."""
+    found = re.search(r'data-jsonblob="([^"]*)"', path.read_text(encoding="utf-8"))
+    assert found is not None, f"{path} holds no report data"
+    tests = json.loads(html.unescape(found.group(1)))["tests"]
+    return {test_id: [row["result"] for row in rows] for test_id, rows in tests.items()}
+
+
+def test_pytest_html_shows_one_row_per_check_and_key(planted: tuple[Path, list[Any]],
+                                                     ungrouped: AuditRun,
+                                                     grouped: AuditRun) -> None:
+    folder, _ = planted
+    expected = _html_rows(folder / "ungrouped.html")
+    found = _html_rows(folder / "grouped.html")
+    assert {"Passed", "Failed", "Error", "Skipped"} <= {r for v in expected.values() for r in v}
+    assert {test_id: rows for test_id, rows in found.items() if test_id in expected} == expected
+
+
+def test_grouped_mode_refuses_allure(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("allure_pytest")
+    refused = r"(?s)wrote no evidence \(exit 4\).*--cryptoaudit-group-by cannot be combined " \
+              r"with --alluredir: allure-pytest writes one result per pytest test"
+    with pytest.raises(AssertionError, match=refused):
+        audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                       "--alluredir", "allure", *GROUPED, inventory=_estate(pytester))
+
+
+def test_fail_on_forgives_the_same_findings(planted: tuple[Path, list[Any]]) -> None:
+    # every finding is below critical but one: the crit-imported key fails kms-key-origin
+    plain = _audit(planted, "failon-plain", "--cryptoaudit-fail-on", "critical")
+    grouped = _audit(planted, "failon-grouped", "--cryptoaudit-fail-on", "critical", *GROUPED)
+    assert plain.ret == grouped.ret == 1  # the error of rotation-unreadable always fails
+    assert not _differences(_comparable(grouped), _comparable(plain))
+
+
+CONTROLS = """
+import pytest
+
+
+@pytest.mark.control("ORG-01", "Lookups", check="lookup")
+@pytest.mark.ssrm("CSC")
+def test_lookup(crypto_key, crypto_note):
+    crypto_note(f"looked at {crypto_key.uid}")
+    if crypto_key.uid.endswith("broken"):
+        raise ConnectionError("lookup endpoint unreachable")
+    assert not crypto_key.uid.endswith("weak"), "named weak"
+
+
+@pytest.fixture
+def own_fixture(crypto_key):
+    return crypto_key.uid
+
+
+@pytest.mark.control("ORG-02", "Own fixture", check="own-fixture")
+@pytest.mark.ssrm("CSC")
+def test_own_fixture(crypto_key, own_fixture):
+    assert own_fixture == crypto_key.uid
+"""
+
+
+LEDGER_CONTROL = """
+import pytest
+
+
+@pytest.mark.control("ORG-03", "Ledger", check="ledger-read")
+@pytest.mark.ssrm("CSC")
+def test_ledger_read(crypto_key, crypto_ledger):
+    assert crypto_ledger is not None
+"""
+
+
+@pytest.mark.parametrize("grouping", [(), GROUPED], ids=["ungrouped", "grouped"])
+def test_a_failed_fixture_is_a_result_of_every_key(pytester: pytest.Pytester,
+                                                   grouping: tuple[str, ...]) -> None:
+    # without the ledger, crypto_ledger skips: the grouped test's setup, so each of its keys
+    pytester.makepyfile(test_ledger=textwrap.dedent(LEDGER_CONTROL))
+    estate = [key_record(f"memory:{n}", system=s) for s, n in (("a", 1), ("a", 2), ("b", 3))]
+    run = audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                         *grouping, inventory=estate)
+    assert run.outcomes == {("ledger-read", f"memory:{n}"): "skipped" for n in (1, 2, 3)}
+    assert "the ledger is disabled" in run.message("ledger-read", "memory:2")
+
+
+def test_a_conftest_overriding_a_plugin_fixture_keeps_one_test_per_key(
+        pytester: pytest.Pytester) -> None:
+    # this crypto_policy depends on the key: given a group, it would fail otherwise
+    pytester.makeconftest("""
+import pytest
+
+@pytest.fixture
+def crypto_policy(crypto_key):
+    raise RuntimeError(f"no policy for {crypto_key.uid}")
+""")
+    pytester.makepyfile(test_policy="""
+import pytest
+
+@pytest.mark.control("ORG-04", "Policy", check="with-policy")
+@pytest.mark.ssrm("CSC")
+def test_with_policy(crypto_key, crypto_policy):
+    pass
+""")
+    estate = [key_record(f"memory:{n}", system="a") for n in (1, 2)]
+    run = audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                         *GROUPED, inventory=estate)
+    for n in (1, 2):
+        assert run.outcome("with-policy", f"memory:{n}") == "error"
+        assert run.message("with-policy", f"memory:{n}") == f"RuntimeError: no policy for " \
+                                                          f"memory:{n}"
+    assert run.run_result is not None
+    assert run.run_result.parseoutcomes()["errors"] == 2
+
+
+def _estate(pytester: pytest.Pytester) -> list[Any]:
+    pytester.makepyfile(test_org=textwrap.dedent(CONTROLS))
+    return [key_record(f"memory:{name}", system=system)
+            for system, names in (("a", ("1", "broken", "3")), ("b", ("weak", "5")))
+            for name in names]
+
+
+def test_an_error_in_control_code_errors_that_key_only(pytester: pytest.Pytester) -> None:
+    run = audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                         "--tb=short", "-rE", *GROUPED, inventory=_estate(pytester))
+    assert run.outcomes == {
+        ("lookup", "memory:1"): "passed", ("lookup", "memory:broken"): "error",
+        ("lookup", "memory:3"): "passed", ("lookup", "memory:weak"): "failed",
+        ("lookup", "memory:5"): "passed",
+        **{("own-fixture", f"memory:{n}"): "passed" for n in ("1", "broken", "3", "weak", "5")},
+    }
+    assert "ConnectionError: lookup endpoint unreachable" in run.message("lookup",
+                                                                          "memory:broken")
+    assert run.result("lookup", "memory:3")["notes"] == ["looked at memory:3"]
+    assert run.message("lookup", "memory:weak") == "named weak"
+    assert run.run_result is not None
+    # lookup: one test per system; own-fixture (a fixture of its own) one test per key
+    run.run_result.assert_outcomes(passed=7, failed=1, errors=1, deselected=run.run_result
+                                   .parseoutcomes().get("deselected", 0))
+    assert 'raise ConnectionError("lookup endpoint unreachable")' in run.output
+
+
+def test_grouped_mode_needs_the_subtests_plugin(pytester: pytest.Pytester) -> None:
+    refused = r"(?s)wrote no evidence \(exit 4\).*--cryptoaudit-group-by reports each key as " \
+              r"a pytest subtest, and the subtests plugin is disabled: drop -p no:subtests"
+    with pytest.raises(AssertionError, match=refused):
+        audit_pytester(pytester, "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                       "-p", "no:subtests", *GROUPED, inventory=_estate(pytester))
+
+
+def test_grouped_under_xdist_gives_the_same_evidence_and_junit(
+        planted: tuple[Path, list[Any]], ungrouped: AuditRun) -> None:
+    run = _audit(planted, "xdist", "-n", "2", *GROUPED)
+    assert "2 workers" in run.output
+    assert not _differences(_comparable(run), _comparable(ungrouped))
+    folder, _ = planted
+    expected = _junit(folder / "ungrouped.xml")
+    found = _junit(folder / "xdist.xml")
+    assert {name: case for name, case in found.items() if name in expected} == expected
+
+
+def test_an_incremental_grouped_run_carries_what_it_may(pytester: pytest.Pytester) -> None:
+    estate = _estate(pytester)
+    args = ("--cryptoaudit-incremental", *GROUPED)
+    full = audit_pytester(pytester, *args, inventory=estate)
+    again = audit_pytester(pytester, *args, inventory=estate)
+    assert again.outcomes == full.outcomes
+    carried = {pair for pair in again.outcomes if again.result(*pair)["carried"]}
+    # an error is looked at again; a control with a fixture of its own is never carried
+    mine = {pair for pair in carried if pair[0] in ("lookup", "own-fixture")}
+    assert mine == {("lookup", f"memory:{n}") for n in ("1", "3", "weak", "5")}
+    assert carried - mine, "built-in checks are carried too"
+    assert again.result("lookup", "memory:weak")["carried"]["run"] == full.evidence["run"]["id"]
+    assert again.message("lookup", "memory:weak") == "named weak"
+    assert not full.result("lookup", "memory:weak")["carried"]
+
+
+def test_a_grouped_shard_audits_what_an_ungrouped_one_does(pytester: pytest.Pytester) -> None:
+    estate = _estate(pytester)
+    shard = ("--cryptoaudit-no-builtin", "--cryptoaudit-shard", "1/2",
+             "--cryptoaudit-audit-id", "audit-1")
+    plain = audit_pytester(pytester, *shard, inventory=estate)
+    grouped = audit_pytester(pytester, *shard, *GROUPED, inventory=estate)
+    assert grouped.outcomes == plain.outcomes
+    assert len({uid for _check, uid in plain.outcomes}) in (2, 3)  # one of the two systems
+    assert grouped.evidence["run"]["shard"] == plain.evidence["run"]["shard"]
