@@ -120,12 +120,12 @@ class CarryForward:
         return stored
 
     def _result(self, nodeid: str, metadata: dict[str, Any], stored: list[Any]) -> Result:
-        outcome, _inputs, run_id, at, message, notes = stored
+        outcome, _inputs, run_id, at, message, notes, valid_until = stored
         waiver = None
         if outcome == Outcome.WAIVED.value:
             waiver = decide(self.audit.waivers, metadata, self.audit.now.date())
         return fold(None, metadata, nodeid, Outcome(outcome), message, 0.0, notes, waiver,
-                    {"run": run_id, "at": at})
+                    {"run": run_id, "at": at}, valid_until)
 
     def _carry(self, result: Result) -> None:
         self.covered.add((result.check, result.system))

@@ -22,6 +22,7 @@ import pytest
 
 from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
+from .clock import valid_until_of
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .context import RunContext, policy_sha256
 from .discovery import DEFAULT_PARALLEL, discover_all
@@ -377,7 +378,8 @@ class AuditSession:
             if waiver and waiver["status"] == "applied":
                 result_outcome = Outcome.WAIVED
                 show_as_waived(item, report, waiver)
-        data = phase_data(result_outcome, message, notes, waiver)
+        data = phase_data(result_outcome, message, notes, waiver,
+                          valid_until=valid_until_of(item))
         if report.when == "setup":
             # The metadata travels once per test (to an xdist controller, which collects no
             # items), shared with the item rather than copied.
@@ -410,7 +412,8 @@ class AuditSession:
         self.results[report.nodeid] = fold(
             self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
             Outcome(data["outcome"]), data["message"], report.duration,
-            data.get("notes", []), data.get("waiver"), data.get("carried"))
+            data.get("notes", []), data.get("waiver"), data.get("carried"),
+            data.get("valid_until"))
 
     def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
         """A report's audit data joined with its test's control metadata (on the controller,

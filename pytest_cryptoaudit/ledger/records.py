@@ -164,7 +164,8 @@ def _audit_draft(run: Run, system: System, keys: list[dict[str, Any]], results: 
     incremental = bool(_part(run.selection, "incremental"))
     rows = [{"check": r.check, "key_uid": r.key_uid, "outcome": _text(r.outcome),
              "inputs_sha256": r.inputs_sha256, "carried": _mapping(r.carried),
-             "message": r.message, "notes": list(r.notes or ())} for r in results]
+             "message": r.message, "notes": list(r.notes or ()),
+             "valid_until": getattr(r, "valid_until", None)} for r in results]
     carried = (results_detail(rows, {"id": run.id, "started": run.started})
                if incremental else {"pairs": {}})
     carried_from = [row["carried"] for row in rows if row["carried"]]
