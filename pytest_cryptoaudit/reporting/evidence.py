@@ -199,7 +199,29 @@ def _waivers(session: AuditSession) -> dict[str, Any]:
 def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
     data = evidence.as_json() if isinstance(evidence, Evidence) else evidence
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(readable_json(data) + "\n", encoding="utf-8")
+
+
+#: How deep ``readable_json`` indents; below, each value takes one line.
+INDENTED_LEVELS = 2
+
+
+def readable_json(value: Any, depth: int = 0) -> str:
+    """JSON indented down to one line per result, key and system.
+
+    ``json.dumps(indent=...)`` runs the encoder in Python, many times slower than the
+    compact one in C that encodes each line here; a large audit's evidence (ten thousand
+    keys, tens of thousands of results) was the biggest part of writing its reports.
+    """
+    if depth >= INDENTED_LEVELS or not isinstance(value, dict | list) or not value:
+        return json.dumps(value, separators=(", ", ": "))
+    pad = "  " * (depth + 1)
+    if isinstance(value, dict):
+        lines = [f"{pad}{json.dumps(str(key))}: {readable_json(item, depth + 1)}"
+                 for key, item in value.items()]
+        return "{\n" + ",\n".join(lines) + "\n" + "  " * depth + "}"
+    lines = [pad + readable_json(item, depth + 1) for item in value]
+    return "[\n" + ",\n".join(lines) + "\n" + "  " * depth + "]"
 
 
 def evidence_schema() -> dict[str, Any]:
