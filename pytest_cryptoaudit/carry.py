@@ -13,6 +13,7 @@ HTML, OSCAL, CBOM, the ledger) show it; JUnit XML lists the tests that ran.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -95,11 +96,17 @@ class CarryForward:
               subjects: list[Any]) -> list[Any]:
         """The subjects to test; each other one's stored result is carried instead, so a
         carried pair costs no test item at all."""
+        if not self.stored:  # every system is audited in full: nothing to hash twice
+            return subjects
         keep = []
+        cadence = self.audit.audit_config.cadence
         for subject in subjects:
+            if subject.system in self.full:
+                keep.append(subject)
+                continue
             metadata = subject_metadata(spec, subject)
             metadata["inputs_sha256"] = self.audit.hasher.inputs(metafunc, metadata, subject)
-            stored = self._stored_for(metadata)
+            stored = self._stored_for(metadata, cadence)
             if stored is None:
                 keep.append(subject)
                 continue
@@ -107,15 +114,15 @@ class CarryForward:
             self._carry(self._result(nodeid, metadata, stored))
         return keep
 
-    def _stored_for(self, metadata: dict[str, Any]) -> list[Any] | None:
+    def _stored_for(self, metadata: dict[str, Any],
+                    cadence: Mapping[RiskTier, int]) -> list[Any] | None:
         if not metadata.get("inputs_sha256"):
             return None
         stored = self.stored.get(pair_key(metadata["check"], metadata["key_uid"]))
         if stored is None or stored[0] not in CARRIED_OUTCOMES \
                 or stored[1] != metadata["inputs_sha256"]:
             return None
-        tier = RiskTier(metadata["risk_tier"])
-        if not still_fresh(stored, tier, self.audit.audit_config.cadence, self.audit.now):
+        if not still_fresh(stored, RiskTier(metadata["risk_tier"]), cadence, self.audit.now):
             return None
         return stored
 
