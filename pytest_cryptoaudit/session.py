@@ -303,9 +303,9 @@ class AuditSession:
         if selected and self._refuse_unknown(selected, items):
             return
         carry = config.pluginmanager.get_plugin("cryptoaudit-carry")
-        self.not_applicable = [  # a check whose results were all carried still applied
-            entry for entry in not_applicable(items, self.inventory, selected)
-            if carry is None or (entry["check"], entry["system"]) not in carry.covered]
+        # a check whose results were all carried still applied
+        self.not_applicable = not_applicable(items, self.inventory, selected,
+                                             carry.covered if carry is not None else ())
         hand_to_controller(config, self.not_applicable)
         keep, drop = [], []
         for item in items:
