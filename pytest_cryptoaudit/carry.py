@@ -100,12 +100,14 @@ class CarryForward:
             return subjects
         keep = []
         cadence = self.audit.audit_config.cadence
+        hasher = self.audit.hasher
+        code = hasher.code(metafunc)
         for subject in subjects:
-            if subject.system in self.full:
+            if code is None or subject.system in self.full:
                 keep.append(subject)
                 continue
             metadata = subject_metadata(spec, subject)
-            metadata["inputs_sha256"] = self.audit.hasher.inputs(metafunc, metadata, subject)
+            metadata["inputs_sha256"] = hasher.subject_inputs(code, metadata, subject)
             stored = self._stored_for(metadata, cadence)
             if stored is None:
                 keep.append(subject)

@@ -72,17 +72,24 @@ class InputHasher:
         self.waivers = tuple(waivers)
         self.today = today
         self._facts: dict[tuple[str, str], str] = {}
-        self._code: dict[Any, str] = {}
+        self._code: dict[Any, str | None] = {}
 
     def inputs(self, item: Any, metadata: Mapping[str, Any], subject: Any) -> str | None:
         """The hash of everything the test reads, or None when something it reads is not
         hashed (then it always runs)."""
-        if not isinstance(subject, KeyRecord | EndpointRecord):
-            return None
+        return self.subject_inputs(self.code(item), metadata, subject)
+
+    def code(self, item: Any) -> str | None:
+        """What every subject of a test function shares in its hash: the control's code, or
+        None when the function reads something no hash captures."""
         if not HASHED_FIXTURES.issuperset(getattr(item, "fixturenames", ("?",))):
             return None
-        code = self._code_of(getattr(item, "function", None))
-        if code is None:
+        return self._code_of(getattr(item, "function", None))
+
+    def subject_inputs(self, code: str | None, metadata: Mapping[str, Any],
+                       subject: Any) -> str | None:
+        """:meth:`inputs` of one subject, given its function's :meth:`code`."""
+        if code is None or not isinstance(subject, KeyRecord | EndpointRecord):
             return None
         parts = (self._facts_of(subject), self.policy_sha256, self._waivers_of(metadata), code)
         return _sha256(":".join(parts))
@@ -98,10 +105,12 @@ class InputHasher:
             try:
                 self._code[function] = _sha256(inspect.getsource(function))
             except (OSError, TypeError):
-                return None
+                self._code[function] = None
         return self._code[function]
 
     def _waivers_of(self, metadata: Mapping[str, Any]) -> str:
+        if not self.waivers:
+            return ""
         matching = [[waiver.as_dict(), waiver.expired(self.today)] for waiver in self.waivers
                     if waiver.matches(metadata["control"], metadata["check"],
                                       metadata["key_uid"], metadata["system"])]

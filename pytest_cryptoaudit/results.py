@@ -191,11 +191,11 @@ def summarize(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     """Counts per control id, with the title and the worst tier that failed."""
     summary: dict[str, dict[str, Any]] = {}
     for result in sorted(results, key=lambda r: r.control):
-        entry = summary.setdefault(
-            result.control,
-            {"title": result.title, "total": 0, "worst_failing_tier": None,
-             **{o.value: 0 for o in Outcome}},
-        )
+        entry = summary.get(result.control)
+        if entry is None:  # not setdefault: its default was built for every result
+            entry = summary[result.control] = {
+                "title": result.title, "total": 0, "worst_failing_tier": None,
+                **{o.value: 0 for o in Outcome}}
         entry["total"] += 1
         entry[result.outcome.value] += 1
         if result.outcome in (Outcome.FAILED, Outcome.ERROR):
