@@ -89,3 +89,17 @@ def test_a_policy_change_checks_the_clock_reading_results_again(
     assert carried(again) == set()
     assert again.outcome("key-age", OLD) == "passed"
     assert "audited in full: the policy changed" in again.output
+
+
+def test_a_waiver_re_runs_only_the_clock_reading_finding_it_matches(
+        pytester: pytest.Pytester) -> None:
+    full = audit(pytester, T0)
+    pytester.path.joinpath("waivers.toml").write_text(
+        '[[waivers]]\nid = "W-7"\ncontrol = "CEK-12"\ncheck = "key-age"\n'
+        f'key = "{OLD}"\njustification = "Archive key, read-only."\n'
+        'approver = "J. Doe"\nexpires = 2099-12-31\n')
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        again = audit_pytester(pytester, "--cryptoaudit-incremental", "--cryptoaudit-waivers",
+                               "waivers.toml", inventory=estate())
+    assert carried(again) == keyed(full) - {("key-age", OLD)}
+    assert again.outcome("key-age", OLD) == "waived"
