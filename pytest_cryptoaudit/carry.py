@@ -161,6 +161,11 @@ class CarryForward:
             result = result_from_dict(data)
             self.audit.results.setdefault(result.nodeid, result)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Let go of the stored results (see ``AuditSession.pytest_unconfigure``)."""
+        self.stored, self.carried_results = {}, []
+
     # -- the terminal ---------------------------------------------------------------------
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
