@@ -204,6 +204,8 @@ def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
 
 #: How deep ``readable_json`` indents; below, each value takes one line.
 INDENTED_LEVELS = 2
+#: One encoder for every line (``json.dumps`` with separators builds one per call).
+_LINE = json.JSONEncoder(separators=(", ", ": "))
 
 
 def readable_json(value: Any, depth: int = 0) -> str:
@@ -214,10 +216,10 @@ def readable_json(value: Any, depth: int = 0) -> str:
     keys, tens of thousands of results) was the biggest part of writing its reports.
     """
     if depth >= INDENTED_LEVELS or not isinstance(value, dict | list) or not value:
-        return json.dumps(value, separators=(", ", ": "))
+        return _LINE.encode(value)
     pad = "  " * (depth + 1)
     if isinstance(value, dict):
-        lines = [f"{pad}{json.dumps(str(key))}: {readable_json(item, depth + 1)}"
+        lines = [f"{pad}{_LINE.encode(str(key))}: {readable_json(item, depth + 1)}"
                  for key, item in value.items()]
         return "{\n" + ",\n".join(lines) + "\n" + "  " * depth + "}"
     lines = [pad + readable_json(item, depth + 1) for item in value]
