@@ -45,8 +45,9 @@ RSA = {"kind": "private-key", "algorithm": "RSA", "size": 3072}
 PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "aes-young": ("high", {"created": ago(365) + HALF}, set()),
     "aes-old": ("high", {"created": ago(365) - HALF}, {"key-age"}),
-    # minutes short of the cryptoperiod when the audit starts: a day is 86400 seconds
-    "aes-at-period": ("high", {"created": ago(365) + timedelta(minutes=4)}, set()),
+    # hours short of the cryptoperiod when the audit starts (a day is 86400 seconds), with
+    # room for a loaded machine to start the audit minutes after this module was imported
+    "aes-at-period": ("high", {"created": ago(365) + timedelta(hours=2)}, set()),
     "aes-low": ("low", {"created": ago(730) + HALF}, set()),
     "aes-low-old": ("low", {"created": ago(730) - HALF}, {"key-age"}),
     # the latest rotation counts, not the creation
