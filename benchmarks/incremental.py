@@ -8,9 +8,10 @@ baseline, itself run with ``--cryptoaudit-incremental``, which has nothing to ca
 records what the next runs carry), ``--cryptoaudit-incremental`` with nothing changed, and
 ``--cryptoaudit-incremental`` after the given share of keys changed. Each run writes its
 evidence, as a real audit does. The figure is the check phase (the run's wall and CPU time
-minus discovery: collection, the tests, reports, evidence, ledger) of each incremental run
-as a share of the full run's; target: at most 15% after 1% changed. Checks that read the
-clock (key age, post-quantum dates) run every time, by design.
+minus discovery's: collection, the tests, reports, evidence, ledger) of each incremental run
+as a share of the full run's; target: at most 15% after 1% changed. The checks that read
+the clock (key age, post-quantum dates) compare it only with thresholds, so they are carried
+too while no threshold has come.
 """
 
 from __future__ import annotations
@@ -27,8 +28,13 @@ from typing import Any
 
 PROVIDER = '''
 import os
+from datetime import UTC, datetime, timedelta
 
 from pytest_cryptoaudit import Provider, ProviderOptions
+
+#: Fixed creation dates (a key's facts must not change between runs): one key in ten long
+#: past its cryptoperiod, the others created every half hour from here.
+CREATED = datetime(2025, 12, 10, tzinfo=UTC)
 
 
 class ChangingOptions(ProviderOptions):
@@ -37,7 +43,8 @@ class ChangingOptions(ProviderOptions):
 
 class Changing(Provider):
     """``keys`` AES keys in memory; the first $BENCH_CHANGED carry a changed tag (outside
-    the configuration, whose change would make the system's audit a full one)."""
+    the configuration, whose change would make the system's audit a full one). One in ten
+    is past its cryptoperiod: a finding."""
 
     name = "changing"
     component = "kms"
@@ -48,8 +55,10 @@ class Changing(Provider):
         changed = int(os.environ.get("BENCH_CHANGED", "0"))
         for n in range(system.options.keys):
             revision = "2" if n < changed else "1"
+            created = CREATED + timedelta(minutes=30 * n) if n % 10 \
+                else CREATED - timedelta(days=900)
             attempt.add_key(f"changing:{system.name}/key-{n:06d}", "secret-key",
-                            algorithm="AES", size=256,
+                            algorithm="AES", size=256, created=created,
                             tags={"classification": "internal", "revision": revision})
         return attempt
 
@@ -68,25 +77,49 @@ accountable_owner = "app-team"
 keys = {keys}
 '''
 
-#: Runs pytest in a fresh interpreter; writes its wall and CPU time and peak RSS as JSON.
+#: Runs pytest in a fresh interpreter; writes its wall and CPU time, the CPU time of
+#: discovery (from the start of the session to the inventory) and peak RSS as JSON.
 RUNNER = '''
 import json, resource, sys, time
 import pytest
+
+
+class Discovery:
+    marks = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        self.marks["begun"] = time.process_time()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_cryptoaudit_inventory_ready(self):
+        self.marks["ready"] = time.process_time()
+
+
 begun, cpu = time.perf_counter(), time.process_time()
-code = pytest.main(sys.argv[2:])
+code = pytest.main(sys.argv[2:], plugins=[Discovery()])
 usage = resource.getrusage(resource.RUSAGE_SELF)
 with open(sys.argv[1], "w") as handle:
     json.dump({"seconds": time.perf_counter() - begun, "cpu": time.process_time() - cpu,
+               "discovery_cpu": Discovery.marks["ready"] - Discovery.marks["begun"],
                "rss_kb": usage.ru_maxrss, "exit": int(code)}, handle)
 '''
+
+
+#: The check phase of an incremental run after 1% changed, as a share of a full run's.
+TARGET = 0.15
 
 
 def run(folder: Path, *args: str, changed: int = 0) -> dict[str, Any]:
     runner, figures, evidence = folder / "_runner.py", folder / "_figures.json", \
         folder / "evidence.json"
     runner.write_text(RUNNER)
+    # hypothesis' pytest plugin, when installed (a development dependency), imports
+    # hypothesis at the end of every run: a fixed cost no audit needs, left out as the
+    # project's own test helper leaves it out.
     command = [sys.executable, str(runner), str(figures), "-q", "-p", "no:cacheprovider",
-               "--cryptoaudit", f"--cryptoaudit-json={evidence}", *args]
+               "-p", "no:hypothesispytest", "--cryptoaudit", f"--cryptoaudit-json={evidence}",
+               *args]
     with (folder / "_output.txt").open("w") as output:
         subprocess.run(command, cwd=folder, stdout=output, stderr=subprocess.STDOUT, check=False,
                        timeout=3600, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
@@ -97,7 +130,7 @@ def run(folder: Path, *args: str, changed: int = 0) -> dict[str, Any]:
     data.update(discovery=document["run"]["discovery_seconds"], results=len(results),
                 carried=sum(1 for r in results if r.get("carried")))
     data["check"] = data["seconds"] - data["discovery"]
-    data["check_cpu"] = data["cpu"] - data["discovery"]  # discovery is in-memory: CPU-bound
+    data["check_cpu"] = data["cpu"] - data["discovery_cpu"]
     return data
 
 
@@ -128,6 +161,10 @@ def main() -> None:
         print(f"{what:<34} {m['seconds']:7.1f}s {m['cpu']:7.1f}s {m['check']:10.1f}s "
               f"{m['check_cpu']:9.1f}s {m['carried']:>8,} {share:>25} "
               f"{m['rss_kb'] / 1024:7.0f}MB")
+    changed_run = runs[f"incremental, {changed:,} keys changed"]
+    ratio = changed_run["check_cpu"] / full["check_cpu"]
+    print(f"check phase after {arguments.changed_percent:g}% changed: {ratio:.1%} of the full "
+          f"run's CPU time (target {TARGET:.0%}): {'met' if ratio <= TARGET else 'NOT met'}")
 
 
 if __name__ == "__main__":

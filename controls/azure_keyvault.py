@@ -16,8 +16,8 @@ from pytest_cryptoaudit.references import ISO27001_A824, SP800_57
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
+    from pytest_cryptoaudit.clock import Clock
     from pytest_cryptoaudit.model import KeyRecord, SystemRecord
     from pytest_cryptoaudit.policy import Policy
 
@@ -104,11 +104,11 @@ def test_keyvault_key_expiry_set(crypto_key: KeyRecord, crypto_policy: Policy) -
     applies_to=lambda key: _live_key(key) and key.expires is not None,
     requires=["expires"],
 )
-def test_keyvault_key_not_expired(crypto_key: KeyRecord, crypto_now: datetime) -> None:
+def test_keyvault_key_not_expired(crypto_key: KeyRecord, crypto_clock: Clock) -> None:
     """An enabled key is not past its expiry (Key Vault then refuses to use it)."""
     facts = required(crypto_key.uid, "managed", managed(crypto_key))
     expires = required(crypto_key.uid, "expires", crypto_key.expires)
-    assert facts.state is not KeyState.ENABLED or expires > crypto_now, (
+    assert facts.state is not KeyState.ENABLED or not crypto_clock.reached(expires), (
         f"expired on {expires:%Y-%m-%d} and still enabled")
 
 

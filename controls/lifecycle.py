@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,8 +11,7 @@ from pytest_cryptoaudit.facts import required
 from pytest_cryptoaudit.references import CAB_BR, ISO27001_A824, SP800_57_CRYPTOPERIODS
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
+    from pytest_cryptoaudit.clock import Clock
     from pytest_cryptoaudit.model import KeyRecord
     from pytest_cryptoaudit.policy import Policy
 
@@ -51,16 +50,20 @@ def test_certificate_lifetime(crypto_key: KeyRecord, crypto_policy: Policy) -> N
     applies_to=lambda key: key.kind in KEY_CLASS,
     requires=["created"], reads=["rotated"],
 )
-def test_key_age(crypto_key: KeyRecord, crypto_policy: Policy, crypto_now: datetime) -> None:
+def test_key_age(crypto_key: KeyRecord, crypto_policy: Policy, crypto_clock: Clock) -> None:
     """The key (or its latest rotation) is younger than its cryptoperiod."""
     key_class = KEY_CLASS[crypto_key.kind.value]
     period = crypto_policy.for_tier("cryptoperiod_days", crypto_key.risk_tier, key_class)
     since = crypto_key.rotated or required(crypto_key.uid, "created", crypto_key.created)
-    age_days = (crypto_now - since).total_seconds() / 86400
-    assert age_days <= period, (
-        f"{key_class} key last (re)keyed {age_days:.0f} days ago ({since:%Y-%m-%d}); "
-        f"cryptoperiod for tier {crypto_key.risk_tier.value} is {period} days"
+    assert not crypto_clock.passed(since + timedelta(days=period)), (
+        f"{key_class} key last (re)keyed {_days_since(since, crypto_clock):.0f} days ago "
+        f"({since:%Y-%m-%d}); cryptoperiod for tier {crypto_key.risk_tier.value} is "
+        f"{period} days"
     )
+
+
+def _days_since(since: datetime, clock: Clock) -> float:
+    return (clock.now - since).total_seconds() / 86400
 
 
 @pytest.mark.control(
@@ -71,14 +74,14 @@ def test_key_age(crypto_key: KeyRecord, crypto_policy: Policy, crypto_now: datet
     applies_to=lambda key: key.kind == "certificate" or key.expires is not None,
     requires=["expires"],
 )
-def test_expiry_window(crypto_key: KeyRecord, crypto_policy: Policy, crypto_now: datetime) -> None:
+def test_expiry_window(crypto_key: KeyRecord, crypto_policy: Policy, crypto_clock: Clock) -> None:
     """The key or certificate does not expire within the tier's warning window."""
     expires = required(crypto_key.uid, "expires", crypto_key.expires)
-    if expires <= crypto_now:
+    if crypto_clock.reached(expires):
         pytest.skip("already expired: reported by CEK-17 not-expired")
     window = crypto_policy.for_tier("expiry_warning_days", crypto_key.risk_tier)
-    remaining = expires - crypto_now
-    assert remaining > timedelta(days=window), (
+    remaining = expires - crypto_clock.now
+    assert not crypto_clock.reached(expires - timedelta(days=window)), (
         f"expires {crypto_key.expires:%Y-%m-%d} (in {remaining.days} days), inside the "
         f"{window}-day window for tier {crypto_key.risk_tier.value}"
     )
@@ -92,9 +95,9 @@ def test_expiry_window(crypto_key: KeyRecord, crypto_policy: Policy, crypto_now:
     applies_to={"kind": "certificate"},
     requires=["expires"],
 )
-def test_not_expired(crypto_key: KeyRecord, crypto_now: datetime) -> None:
+def test_not_expired(crypto_key: KeyRecord, crypto_clock: Clock) -> None:
     """The certificate has not expired (an expired one still deployed is not deactivated)."""
-    assert required(crypto_key.uid, "expires", crypto_key.expires) > crypto_now, (
+    assert not crypto_clock.reached(required(crypto_key.uid, "expires", crypto_key.expires)), (
         f"expired on {crypto_key.expires:%Y-%m-%d %H:%M} UTC"
     )
 
@@ -107,7 +110,7 @@ def test_not_expired(crypto_key: KeyRecord, crypto_now: datetime) -> None:
     applies_to={"kind": "certificate"},
     requires=["certificate"],
 )
-def test_already_valid(crypto_key: KeyRecord, crypto_now: datetime) -> None:
+def test_already_valid(crypto_key: KeyRecord, crypto_clock: Clock) -> None:
     """The certificate's validity has begun (deployed before activation otherwise)."""
     not_before = required(crypto_key.uid, "certificate", crypto_key.certificate).not_before
-    assert not_before <= crypto_now, f"not valid before {not_before:%Y-%m-%d %H:%M} UTC"
+    assert crypto_clock.reached(not_before), f"not valid before {not_before:%Y-%m-%d %H:%M} UTC"

@@ -5,6 +5,7 @@ gets these checks; the ``kms-`` check ids are kept, as the ledger knows findings
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,8 +35,8 @@ from pytest_cryptoaudit.references import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
+    from pytest_cryptoaudit.clock import Clock
     from pytest_cryptoaudit.model import KeyRecord
     from pytest_cryptoaudit.policy import Policy
 
@@ -272,20 +273,20 @@ def test_kms_key_origin(crypto_key: KeyRecord, crypto_policy: Policy) -> None:
 )
 def test_kms_imported_material_expiry(
     crypto_key: KeyRecord, crypto_policy: Policy, crypto_note: Callable[[str], None],
-    crypto_now: datetime,
+    crypto_clock: Clock,
 ) -> None:
     """Imported key material carries an expiry where the tier requires one, is not past it,
     and expires within the tier's cryptoperiod (where the service reports the date)."""
     tier = crypto_key.risk_tier.value
     if _facts(crypto_key).material_expires:
-        _judge_material_expiry(crypto_key, crypto_policy, crypto_now, crypto_note)
+        _judge_material_expiry(crypto_key, crypto_policy, crypto_clock, crypto_note)
         return
     required = crypto_policy.for_tier("managed_key_imported_material_must_expire", tier)
     assert not required, f"imported key material never expires; tier {tier} requires it"
     crypto_note(f"imported key material never expires; accepted at tier {tier}")
 
 
-def _judge_material_expiry(key: KeyRecord, policy: Policy, now: datetime,
+def _judge_material_expiry(key: KeyRecord, policy: Policy, clock: Clock,
                            note: Callable[[str], None]) -> None:
     if key.expires is None:
         note("imported key material expires; the service does not report when")
@@ -293,9 +294,11 @@ def _judge_material_expiry(key: KeyRecord, policy: Policy, now: datetime,
     tier = key.risk_tier.value
     kind = "symmetric" if key.kind is KeyKind.SECRET_KEY else "private"
     period = policy.for_tier("cryptoperiod_days", tier, kind)
-    left = (key.expires - now).days
-    assert key.expires > now, f"imported key material expired on {key.expires:%Y-%m-%d}"
-    assert left <= period, (
+    left = (key.expires - clock.now).days
+    assert not clock.reached(key.expires), \
+        f"imported key material expired on {key.expires:%Y-%m-%d}"
+    # whole days left (rounded down) <= period: once less than period + 1 days remain
+    assert clock.passed(key.expires - timedelta(days=period + 1)), (
         f"imported key material expires on {key.expires:%Y-%m-%d}, in {left} days; the "
         f"{kind} cryptoperiod for tier {tier} is {period} days")
     note(f"imported key material expires on {key.expires:%Y-%m-%d} ({left} days)")

@@ -27,8 +27,8 @@ from pytest_cryptoaudit.references import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
+    from pytest_cryptoaudit.clock import Clock
     from pytest_cryptoaudit.model import KeyRecord
     from pytest_cryptoaudit.policy import Policy
 
@@ -206,11 +206,11 @@ def test_single_purpose_usage(
                 "(CKA_ENCRYPT, CKA_SIGN, CKA_WRAP ...) or destroy it once it is past its end date.",
     applies_to=_with_end_date,
 )
-def test_unusable_after_end_date(crypto_key: KeyRecord, crypto_now: datetime) -> None:
+def test_unusable_after_end_date(crypto_key: KeyRecord, crypto_clock: Clock) -> None:
     """A token key past its end date (CKA_END_DATE) can no longer be used for anything."""
     if crypto_key.expires is None:
         pytest.skip(f"end date unknown: {crypto_key.unreadable['expires']}")
-    if crypto_key.expires > crypto_now:
+    if not crypto_clock.reached(crypto_key.expires):
         return
     assert not crypto_key.usage, (
         f"past its end date {crypto_key.attributes.get('end_date')} but still usable for "

@@ -9,7 +9,7 @@ horizon instead (Mosca's inequality: harvest now, decrypt later).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -34,6 +34,7 @@ from pytest_cryptoaudit.text import plural
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pytest_cryptoaudit.clock import Clock
     from pytest_cryptoaudit.model import EndpointRecord, KeyRecord
     from pytest_cryptoaudit.policy import Policy
 
@@ -62,11 +63,11 @@ def _days(left: int) -> str:
 
 
 def _judge_horizon(crypto_key: KeyRecord, verdict: PqVerdict, policy: Policy,
-                   today: date) -> None:
+                   clock: Clock) -> None:
     last_safe = last_safe_date(verdict, crypto_key.risk_tier, policy, _valid_until(crypto_key))
-    assert last_safe is None or today <= last_safe, (
-        f"{_dated(verdict, today)}; the protection horizon (migration and data shelf life "
-        f"at tier {crypto_key.risk_tier.value}) ended on {last_safe}")
+    assert last_safe is None or not clock.reached_on(last_safe + timedelta(days=1)), (
+        f"{_dated(verdict, clock.today)}; the protection horizon (migration and data shelf "
+        f"life at tier {crypto_key.risk_tier.value}) ended on {last_safe}")
 
 
 @pytest.mark.control(
@@ -79,7 +80,7 @@ def _judge_horizon(crypto_key: KeyRecord, verdict: PqVerdict, policy: Policy,
     requires=["algorithm"],
 )
 def test_pq_readiness(crypto_key: KeyRecord, crypto_policy: Policy,
-                      crypto_note: Callable[[str], None], crypto_now: datetime) -> None:
+                      crypto_note: Callable[[str], None], crypto_clock: Clock) -> None:
     """The key is quantum-resistant, or its roadmap's disallowed date has not passed
     (or, where the policy opts in for the tier, its protection horizon has not)."""
     try:
@@ -87,17 +88,17 @@ def test_pq_readiness(crypto_key: KeyRecord, crypto_policy: Policy,
     except ValueError as exc:
         raise CryptoAuditError(f"cannot judge {crypto_key.uid} (system {crypto_key.system}) "
                                f"for post-quantum readiness: {exc}") from None
-    today = crypto_now.date()
     if verdict.status is not PqStatus.VULNERABLE:
         crypto_note(f"{verdict.algorithm} is {verdict.status.value}"
                     + (f" ({verdict.note})" if verdict.note else ""))
         return
     if crypto_policy.for_tier("pq_judge_horizon", crypto_key.risk_tier):
-        _judge_horizon(crypto_key, verdict, crypto_policy, today)
+        _judge_horizon(crypto_key, verdict, crypto_policy, crypto_clock)
     else:
-        assert verdict.disallowed is not None and today < verdict.disallowed, (
-            f"{_dated(verdict, today)}")
-    crypto_note(_dated(verdict, today))
+        assert verdict.disallowed is not None \
+            and not crypto_clock.reached_on(verdict.disallowed), (
+                f"{_dated(verdict, crypto_clock.today)}")
+    crypto_note(_dated(verdict, crypto_clock.today))
 
 
 @pytest.mark.control(
@@ -113,7 +114,7 @@ def test_pq_readiness(crypto_key: KeyRecord, crypto_policy: Policy,
     requires=["pq_key_exchange"],
 )
 def test_pq_key_exchange(crypto_endpoint: EndpointRecord, crypto_policy: Policy,
-                         crypto_note: Callable[[str], None], crypto_now: datetime) -> None:
+                         crypto_note: Callable[[str], None], crypto_clock: Clock) -> None:
     """The endpoint negotiates a hybrid or post-quantum key exchange (a TLS group, an SSH
     kex method) with a client that offers one, or the roadmap's disallowed date for
     classical key exchange has not passed."""
@@ -129,8 +130,8 @@ def test_pq_key_exchange(crypto_endpoint: EndpointRecord, crypto_policy: Policy,
         crypto_note(f"negotiates {group} ({verdict.status.value}); post-quantum groups "
                     f"accepted: {accepted}")
         return
-    today = crypto_now.date()
     chosen = group or "no TLS 1.3 group"
-    message = f"classical-only key exchange ({chosen}): {_dated(verdict, today)}"
-    assert verdict.disallowed is not None and today < verdict.disallowed, message
+    message = f"classical-only key exchange ({chosen}): {_dated(verdict, crypto_clock.today)}"
+    assert verdict.disallowed is not None \
+        and not crypto_clock.reached_on(verdict.disallowed), message
     crypto_note(message)

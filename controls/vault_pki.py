@@ -22,8 +22,8 @@ from pytest_cryptoaudit.references import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from datetime import datetime
 
+    from pytest_cryptoaudit.clock import Clock
     from pytest_cryptoaudit.model import KeyRecord, RiskTier, SystemRecord
     from pytest_cryptoaudit.policy import Policy
 
@@ -125,11 +125,12 @@ def test_pki_role_names(crypto_system: SystemRecord, crypto_policy: Policy) -> N
                 "remaining validity is shorter than the longest role max_ttl.",
     applies_to=_vault_issuer, requires=["expires"],
 )
-def test_pki_ca_outlives_roles(crypto_key: KeyRecord, crypto_now: datetime) -> None:
+def test_pki_ca_outlives_roles(crypto_key: KeyRecord, crypto_clock: Clock) -> None:
     """The CA stays valid for at least the longest certificate its mount's roles may issue."""
     longest = timedelta(seconds=crypto_key.attributes["longest_role_max_ttl_seconds"])
-    remaining = required(crypto_key.uid, "expires", crypto_key.expires) - crypto_now
-    assert remaining >= longest, (
+    expires = required(crypto_key.uid, "expires", crypto_key.expires)
+    remaining = expires - crypto_clock.now
+    assert not crypto_clock.passed(expires - longest), (
         f"CA expires {crypto_key.expires:%Y-%m-%d} (in {remaining.days} days) but roles of "
         f"{crypto_key.attributes['mount']} may issue certificates for {longest.days} days"
     )

@@ -61,10 +61,18 @@ class ControlFunction:
 
 
 def not_applicable(items: Iterable[pytest.Item], inventory: Inventory,
-                   selected: frozenset[str] | None) -> list[dict[str, Any]]:
+                   selected: frozenset[str] | None,
+                   carried: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
     """One ``not-applicable`` entry per (selected control check, clean system) with no
-    subject, sorted by control, check and system."""
-    return unmatched(control_functions(items), inventory, selected)
+    subject, sorted by control, check and system. ``carried`` names the (check, system)
+    pairs that an incremental run carried results of: they had subjects, though no item."""
+    functions = control_functions(items)
+    systems: dict[str, set[str]] = {}
+    for check, system in carried:
+        systems.setdefault(check, set()).add(system)
+    for function in functions:
+        function.covered |= systems.get(function.spec.check, set())
+    return unmatched(functions, inventory, selected)
 
 
 def unmatched(functions: Iterable[ControlFunction], inventory: Inventory,

@@ -13,6 +13,7 @@ HTML, OSCAL, CBOM, the ledger) show it; JUnit XML lists the tests that ran.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -95,11 +96,19 @@ class CarryForward:
               subjects: list[Any]) -> list[Any]:
         """The subjects to test; each other one's stored result is carried instead, so a
         carried pair costs no test item at all."""
+        if not self.stored:  # every system is audited in full: nothing to hash twice
+            return subjects
         keep = []
+        cadence = self.audit.audit_config.cadence
+        hasher = self.audit.hasher
+        code = hasher.code(metafunc)
         for subject in subjects:
+            if code is None or subject.system in self.full:
+                keep.append(subject)
+                continue
             metadata = subject_metadata(spec, subject)
-            metadata["inputs_sha256"] = self.audit.hasher.inputs(metafunc, metadata, subject)
-            stored = self._stored_for(metadata)
+            metadata["inputs_sha256"] = hasher.subject_inputs(code, metadata, subject)
+            stored = self._stored_for(metadata, cadence)
             if stored is None:
                 keep.append(subject)
                 continue
@@ -107,25 +116,25 @@ class CarryForward:
             self._carry(self._result(nodeid, metadata, stored))
         return keep
 
-    def _stored_for(self, metadata: dict[str, Any]) -> list[Any] | None:
+    def _stored_for(self, metadata: dict[str, Any],
+                    cadence: Mapping[RiskTier, int]) -> list[Any] | None:
         if not metadata.get("inputs_sha256"):
             return None
         stored = self.stored.get(pair_key(metadata["check"], metadata["key_uid"]))
         if stored is None or stored[0] not in CARRIED_OUTCOMES \
                 or stored[1] != metadata["inputs_sha256"]:
             return None
-        tier = RiskTier(metadata["risk_tier"])
-        if not still_fresh(stored, tier, self.audit.audit_config.cadence, self.audit.now):
+        if not still_fresh(stored, RiskTier(metadata["risk_tier"]), cadence, self.audit.now):
             return None
         return stored
 
     def _result(self, nodeid: str, metadata: dict[str, Any], stored: list[Any]) -> Result:
-        outcome, _inputs, run_id, at, message, notes = stored
+        outcome, _inputs, run_id, at, message, notes, valid_until = stored
         waiver = None
         if outcome == Outcome.WAIVED.value:
             waiver = decide(self.audit.waivers, metadata, self.audit.now.date())
         return fold(None, metadata, nodeid, Outcome(outcome), message, 0.0, notes, waiver,
-                    {"run": run_id, "at": at})
+                    {"run": run_id, "at": at}, valid_until)
 
     def _carry(self, result: Result) -> None:
         self.covered.add((result.check, result.system))
@@ -151,6 +160,11 @@ class CarryForward:
         for data in json.loads(payload):
             result = result_from_dict(data)
             self.audit.results.setdefault(result.nodeid, result)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Let go of the stored results (see ``AuditSession.pytest_unconfigure``)."""
+        self.stored, self.carried_results = {}, []
 
     # -- the terminal ---------------------------------------------------------------------
 

@@ -102,9 +102,13 @@ class ControlSpec:
         return self.id.split("-")[0]
 
     def applies_to(self, record: Any) -> bool:
+        # Asked for every (control, record) at collection, carried pairs included: the
+        # cheap tests first.
         tier = getattr(record, "risk_tier", RiskTier.CRITICAL)
-        return (RiskTier(tier) >= self.min_tier and self.applies(record)
-                and self.unstated(record) is None)
+        if not isinstance(tier, RiskTier):
+            tier = RiskTier(tier)
+        return (tier >= self.min_tier and self.applies(record)
+                and (not self.requires or self.unstated(record) is None))
 
     def unstated(self, record: Any) -> str | None:
         """Why ``record``'s source never states a fact this check requires, if it does not

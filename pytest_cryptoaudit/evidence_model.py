@@ -250,11 +250,18 @@ class Result(_Closed):
     notes: list[str] = Field(default_factory=list)
     inputs_sha256: Sha256 | None = Field(default=None, description=(
         "Hash of everything the check read: the subject's facts, the policy, the waivers "
-        "that match it and the control's code; null when it also read the clock or the "
-        "ledger, so the result is never carried."))
+        "that match it and the control's code; null when it also read something no hash "
+        "captures (the clock other than through thresholds, the ledger), so the result is "
+        "never carried."))
     carried: Carried | None = Field(default=None, description=(
         "Set when an incremental audit carried this result unchanged from an earlier "
         "complete audit: the run and time that established it; null for a fresh result."))
+    valid_until: str | None = Field(default=None, json_schema_extra={"format": "date-time"},
+                                    description=(
+        "For a check that compares the clock only with thresholds (key age, expiry, "
+        "post-quantum dates): the first instant at which its outcome could change; an "
+        "incremental audit carries the result only before it. Null when the outcome cannot "
+        "change with time alone."))
 
 
 class NotApplicable(_Closed):

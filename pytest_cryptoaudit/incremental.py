@@ -3,8 +3,11 @@
 Every result of a key or endpoint carries the hash of what its check read
 (``inputs_sha256``): the subject's facts, the effective policy, the waivers that match it
 (with whether each has expired) and the source of the control itself. A check that also
-takes the clock, the ledger, the events or the whole inventory has no such hash (its result
-could change with nothing in the hash changing), so it always runs.
+takes the ledger, the events, the whole inventory or the bare clock (``crypto_now``) has no
+such hash (its result could change with nothing in the hash changing), so it always runs.
+A check that compares the clock only with thresholds takes ``crypto_clock`` (see
+``clock.py``) instead: its result records the first instant at which its outcome could
+change (``valid_until``), and is carried only before then.
 
 An incremental run's ledger entries keep, per system, the outcome and inputs of each such
 result with the run and time that established it (other runs do not, so the ledger of a
@@ -17,7 +20,8 @@ carries that result forward, marked as carried with its original run and time, u
   has run out since the oldest result it holds, an event (security event, key compromise,
   material change) was recorded after it, or the system's configuration or the policy
   changed; or
-- the result itself is older than the interval of its tier, was an error or a skip.
+- the result itself is older than the interval of its tier, was an error or a skip, or
+  read the clock and its ``valid_until`` has come.
 
 A carried pair gets no test item; its result joins the run's results, so the evidence and
 every report derived from it show it, marked, and a carried finding is still a finding.
@@ -38,11 +42,12 @@ from .model import EndpointRecord, KeyRecord, Outcome, RiskTier
 from .serialize import to_jsonable
 from .waivers import Waiver
 
-#: Fixtures whose value the inputs hash captures; a check asking for any other one (the
-#: clock, the ledger, the events, the inventory, a fixture of its own) is never carried.
-#: (``request`` is there because the subject fixtures themselves take it.)
+#: Fixtures whose value the inputs hash captures (or, for ``crypto_clock``, the result's
+#: ``valid_until``); a check asking for any other one (the bare clock, the ledger, the
+#: events, the inventory, a fixture of its own) is never carried. (``request`` is there
+#: because the subject fixtures themselves take it.)
 HASHED_FIXTURES = frozenset({"crypto_key", "crypto_endpoint", "crypto_policy", "crypto_note",
-                             "request"})
+                             "crypto_clock", "request"})
 #: Outcomes that may be carried: an error or a skip is looked at again.
 CARRIED_OUTCOMES = frozenset({Outcome.PASSED.value, Outcome.FAILED.value,
                               Outcome.WAIVED.value})
@@ -67,17 +72,24 @@ class InputHasher:
         self.waivers = tuple(waivers)
         self.today = today
         self._facts: dict[tuple[str, str], str] = {}
-        self._code: dict[Any, str] = {}
+        self._code: dict[Any, str | None] = {}
 
     def inputs(self, item: Any, metadata: Mapping[str, Any], subject: Any) -> str | None:
         """The hash of everything the test reads, or None when something it reads is not
         hashed (then it always runs)."""
-        if not isinstance(subject, KeyRecord | EndpointRecord):
-            return None
+        return self.subject_inputs(self.code(item), metadata, subject)
+
+    def code(self, item: Any) -> str | None:
+        """What every subject of a test function shares in its hash: the control's code, or
+        None when the function reads something no hash captures."""
         if not HASHED_FIXTURES.issuperset(getattr(item, "fixturenames", ("?",))):
             return None
-        code = self._code_of(getattr(item, "function", None))
-        if code is None:
+        return self._code_of(getattr(item, "function", None))
+
+    def subject_inputs(self, code: str | None, metadata: Mapping[str, Any],
+                       subject: Any) -> str | None:
+        """:meth:`inputs` of one subject, given its function's :meth:`code`."""
+        if code is None or not isinstance(subject, KeyRecord | EndpointRecord):
             return None
         parts = (self._facts_of(subject), self.policy_sha256, self._waivers_of(metadata), code)
         return _sha256(":".join(parts))
@@ -93,10 +105,12 @@ class InputHasher:
             try:
                 self._code[function] = _sha256(inspect.getsource(function))
             except (OSError, TypeError):
-                return None
+                self._code[function] = None
         return self._code[function]
 
     def _waivers_of(self, metadata: Mapping[str, Any]) -> str:
+        if not self.waivers:
+            return ""
         matching = [[waiver.as_dict(), waiver.expired(self.today)] for waiver in self.waivers
                     if waiver.matches(metadata["control"], metadata["check"],
                                       metadata["key_uid"], metadata["system"])]
@@ -109,7 +123,7 @@ class InputHasher:
 def results_detail(results: Iterable[Mapping[str, Any]], run: Mapping[str, Any]
                    ) -> dict[str, Any]:
     """The carriable results of one system, compactly: the runs that established them once,
-    then per pair ``[outcome, inputs, run index, message, notes]``."""
+    then per pair ``[outcome, inputs, run index, message, notes, valid until]``."""
     runs: list[list[str]] = []
     index: dict[tuple[str, str], int] = {}
     pairs: dict[str, list[Any]] = {}
@@ -123,7 +137,8 @@ def results_detail(results: Iterable[Mapping[str, Any]], run: Mapping[str, Any]
             runs.append(list(origin))
         pairs[pair_key(result["check"], result["key_uid"])] = [
             result["outcome"], result["inputs_sha256"], index[origin],
-            result.get("message") or "", list(result.get("notes") or ())]
+            result.get("message") or "", list(result.get("notes") or ()),
+            result.get("valid_until")]
     return {"runs": runs, "pairs": pairs}
 
 
@@ -135,12 +150,13 @@ def audited_since(results: Iterable[Mapping[str, Any]], started: str) -> str:
 
 
 def carries_from(detail: str) -> dict[str, list[Any]]:
-    """Per pair ``[outcome, inputs, run, at, message, notes]`` from an audit's detail."""
+    """Per pair ``[outcome, inputs, run, at, message, notes, valid until]`` from an audit's
+    detail (ledgers written before ``valid until`` was kept hold no clock-reading result)."""
     data = json.loads(detail) if detail else {}
     stored = data.get("results") or {}
     runs = stored.get("runs", [])
-    return {pair: [outcome, inputs, *runs[origin], message, notes]
-            for pair, (outcome, inputs, origin, message, notes)
+    return {pair: [outcome, inputs, *runs[origin], message, notes, *(until or [None])]
+            for pair, (outcome, inputs, origin, message, notes, *until)
             in stored.get("pairs", {}).items()}
 
 
@@ -179,5 +195,9 @@ def full_audit_reason(tier: RiskTier, previous: Any, *, events: Iterable[Any],
 
 def still_fresh(carry: Sequence[Any], tier: RiskTier, cadence: Mapping[RiskTier, int],
                 now: datetime) -> bool:
-    """Whether a stored result is young enough to carry: never past its tier's interval."""
-    return datetime.fromisoformat(carry[3]) + interval(tier, cadence) > now
+    """Whether a stored result may still be carried: never past its tier's interval, and
+    for a check that read the clock, only before its outcome could change."""
+    if datetime.fromisoformat(carry[3]) + interval(tier, cadence) <= now:
+        return False
+    valid_until = carry[6] if len(carry) > 6 else None
+    return valid_until is None or now < datetime.fromisoformat(valid_until)

@@ -28,7 +28,7 @@ class RiskTier(enum.StrEnum):
 
     @property
     def rank(self) -> int:
-        return _TIER_ORDER.index(self)
+        return _TIER_RANK[self]
 
     def __ge__(self, other: object) -> bool:
         if not isinstance(other, RiskTier):
@@ -52,6 +52,8 @@ class RiskTier(enum.StrEnum):
 
 
 _TIER_ORDER = (RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL)
+#: Looked up for every (control, record) at collection: a dict, not a tuple's index.
+_TIER_RANK = {tier: rank for rank, tier in enumerate(_TIER_ORDER)}
 
 
 class KeyKind(enum.StrEnum):

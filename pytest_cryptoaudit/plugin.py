@@ -14,6 +14,7 @@ import pytest
 
 from . import hookspecs
 from .catalog import MARKERS
+from .clock import CLOCK, Clock
 from .errors import CryptoAuditError
 from .ledger import LEDGER_PLUGIN
 from .model import RiskTier
@@ -252,6 +253,16 @@ def crypto_events(request: pytest.FixtureRequest) -> tuple[Event, ...]:
 def crypto_now(request: pytest.FixtureRequest) -> datetime:
     """The instant the audit started (UTC); controls measure ages against it."""
     return _audit(request).now
+
+
+@pytest.fixture
+def crypto_clock(request: pytest.FixtureRequest) -> Clock:
+    """The audit's instant for a check that compares it only with thresholds
+    (``crypto_clock.reached(expires)``): the clock notes the next instant at which the
+    outcome could change, so an incremental audit may carry the result until then."""
+    clock = Clock(_audit(request).now)
+    request.node.stash[CLOCK] = clock
+    return clock
 
 
 @pytest.fixture(scope="session")

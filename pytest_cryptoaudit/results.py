@@ -60,6 +60,9 @@ class Result:
     inputs_sha256: str | None = None
     #: The run and time that established a result carried from an earlier audit.
     carried: dict[str, str] | None = None
+    #: For a check that read the clock through ``crypto_clock``: the first instant at which
+    #: its outcome could change (ISO 8601); a later run carries it only before then.
+    valid_until: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # Field by field rather than dataclasses.asdict, whose deep copy dominated the cost
@@ -115,9 +118,10 @@ _PASSED: dict[str, Any] = {"outcome": Outcome.PASSED.value, "message": ""}
 
 def phase_data(outcome: Outcome, message: str, notes: list[str],
                waiver: dict[str, Any] | None,
-               carried: dict[str, str] | None = None) -> dict[str, Any]:
+               carried: dict[str, str] | None = None,
+               valid_until: str | None = None) -> dict[str, Any]:
     """What a phase's report carries as ``report.cryptoaudit``: only what is not empty."""
-    if outcome is Outcome.PASSED and not notes and carried is None:
+    if outcome is Outcome.PASSED and not notes and carried is None and valid_until is None:
         return _PASSED
     data: dict[str, Any] = {"outcome": outcome.value, "message": message}
     if notes:
@@ -126,6 +130,8 @@ def phase_data(outcome: Outcome, message: str, notes: list[str],
         data["waiver"] = waiver
     if carried is not None:
         data["carried"] = carried
+    if valid_until is not None:
+        data["valid_until"] = valid_until
     return data
 
 
@@ -157,7 +163,7 @@ def assertion_message(error: BaseException) -> str:
 def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
          outcome: Outcome, message: str, duration: float, notes: list[str],
          waiver: dict[str, Any] | None = None,
-         carried: dict[str, str] | None = None) -> Result:
+         carried: dict[str, str] | None = None, valid_until: str | None = None) -> Result:
     """Combine a phase into the test's result, keeping the most severe outcome. The first
     phase (setup) carries the metadata; later phases only their outcome."""
     if previous is None:
@@ -170,6 +176,7 @@ def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
             notes=list(notes),
             waiver=waiver,
             carried=carried,
+            valid_until=valid_until,
             risk_tier=RiskTier(metadata["risk_tier"]),
             references=tuple(metadata["references"]),
             **{k: v for k, v in metadata.items() if k not in ("risk_tier", "references")},
@@ -179,6 +186,8 @@ def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
         previous.waiver = waiver
     if carried is not None:
         previous.carried = carried
+    if valid_until is not None:
+        previous.valid_until = valid_until
     previous.notes.extend(n for n in notes if n not in previous.notes)
     if _SEVERITY[outcome] > _SEVERITY[previous.outcome]:
         previous.outcome = outcome
@@ -190,11 +199,11 @@ def summarize(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     """Counts per control id, with the title and the worst tier that failed."""
     summary: dict[str, dict[str, Any]] = {}
     for result in sorted(results, key=lambda r: r.control):
-        entry = summary.setdefault(
-            result.control,
-            {"title": result.title, "total": 0, "worst_failing_tier": None,
-             **{o.value: 0 for o in Outcome}},
-        )
+        entry = summary.get(result.control)
+        if entry is None:  # not setdefault: its default was built for every result
+            entry = summary[result.control] = {
+                "title": result.title, "total": 0, "worst_failing_tier": None,
+                **{o.value: 0 for o in Outcome}}
         entry["total"] += 1
         entry[result.outcome.value] += 1
         if result.outcome in (Outcome.FAILED, Outcome.ERROR):

@@ -22,6 +22,7 @@ import pytest
 
 from .applicability import hand_to_controller, not_applicable, received_from
 from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_from_node
+from .clock import valid_until_of
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .context import RunContext, policy_sha256
 from .discovery import DEFAULT_PARALLEL, discover_all
@@ -309,9 +310,9 @@ class AuditSession:
         if selected and self._refuse_unknown(selected, items):
             return
         carry = config.pluginmanager.get_plugin("cryptoaudit-carry")
-        self.not_applicable = [  # a check whose results were all carried still applied
-            entry for entry in not_applicable(items, self.inventory, selected)
-            if carry is None or (entry["check"], entry["system"]) not in carry.covered]
+        # a check whose results were all carried still applied
+        self.not_applicable = not_applicable(items, self.inventory, selected,
+                                             carry.covered if carry is not None else ())
         hand_to_controller(config, self.not_applicable)
         grouped = config.pluginmanager.get_plugin(GROUPED_PLUGIN)
         keep, drop = [], []
@@ -392,7 +393,8 @@ class AuditSession:
             if waiver and waiver["status"] == "applied":
                 result_outcome = Outcome.WAIVED
                 show_as_waived(item, report, waiver)
-        data = phase_data(result_outcome, message, notes, waiver)
+        data = phase_data(result_outcome, message, notes, waiver,
+                          valid_until=valid_until_of(item))
         if report.when == "setup":
             # The metadata travels once per test (to an xdist controller, which collects no
             # items), shared with the item rather than copied.
@@ -425,7 +427,8 @@ class AuditSession:
         self.results[report.nodeid] = fold(
             self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
             Outcome(data["outcome"]), data["message"], report.duration,
-            data.get("notes", []), data.get("waiver"), data.get("carried"))
+            data.get("notes", []), data.get("waiver"), data.get("carried"),
+            data.get("valid_until"))
 
     def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
         """A report's audit data joined with its test's control metadata (on the controller,
@@ -479,6 +482,15 @@ class AuditSession:
         # An evidence consumer that failed (the ledger could not be written) may have raised
         # the session's exit status: start from it rather than from the status given here.
         session.exitstatus = self._exit_status(session.exitstatus)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Let go of the run's results and evidence once every report is written: pytest
+        collects garbage several times as it ends, at a cost that grows with every object
+        still held (a second per ten thousand keys)."""
+        self.results = {}
+        self._evidence = None
+        self.inventory = Inventory()
 
     def evidence(self) -> Evidence:
         """The typed evidence of the finished run, built once; every report derives from it."""

@@ -148,10 +148,12 @@ def _part(value: Any, name: str) -> Any:
     return value.get(name) if isinstance(value, Mapping) else getattr(value, name, None)
 
 
-def _mapping(value: Any) -> dict[str, Any] | None:
+def _carried(value: Any) -> dict[str, str] | None:
+    """A result's ``carried`` (a model, or the mapping of an unvalidated excerpt) as a dict;
+    read field by field, as ``model_dump`` was a cost per carried result."""
     if value is None:
         return None
-    return dict(value) if isinstance(value, Mapping) else dict(value.model_dump(mode="json"))
+    return {"run": str(_part(value, "run")), "at": str(_part(value, "at"))}
 
 
 def _audit_draft(run: Run, system: System, keys: list[dict[str, Any]], results: list[Result],
@@ -163,8 +165,9 @@ def _audit_draft(run: Run, system: System, keys: list[dict[str, Any]], results: 
     # Excerpts of evidence are read without validation: nested values may be plain mappings.
     incremental = bool(_part(run.selection, "incremental"))
     rows = [{"check": r.check, "key_uid": r.key_uid, "outcome": _text(r.outcome),
-             "inputs_sha256": r.inputs_sha256, "carried": _mapping(r.carried),
-             "message": r.message, "notes": list(r.notes or ())} for r in results]
+             "inputs_sha256": r.inputs_sha256, "carried": _carried(r.carried),
+             "message": r.message, "notes": list(r.notes or ()),
+             "valid_until": getattr(r, "valid_until", None)} for r in results]
     carried = (results_detail(rows, {"id": run.id, "started": run.started})
                if incremental else {"pairs": {}})
     carried_from = [row["carried"] for row in rows if row["carried"]]

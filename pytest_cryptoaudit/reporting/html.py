@@ -125,6 +125,8 @@ def _result_rows(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     carried = data.get("carried")
     if carried:
         yield "carried", escape(f"from run {carried['run']} at {carried['at']}")
+    if data.get("valid_until"):
+        yield "valid until", escape(f"{data['valid_until']} (checked again from then on)")
     if data.get("message"):
         yield "message", f"<pre>{escape(data['message'])}</pre>"
     for note in data.get("notes") or ():

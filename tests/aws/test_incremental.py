@@ -84,9 +84,11 @@ def test_nothing_changed_carries_every_hashed_pair_with_its_origin(
     assert "kms audited in full: no complete audit in the ledger to carry from" in full.output
     movable = hashed(full, keys.arns)
     origin = {"run": full.evidence["run"]["id"], "at": full.evidence["run"]["started"]}
-    # the checks that read the clock (key age, post-quantum dates) are never carried
-    assert {check for check, _uid in key_results(full, keys.arns).keys() - movable} >= {
-        "key-age"}
+    # the checks that compare the clock with thresholds (key age, post-quantum dates) are
+    # carried too, each with the instant its outcome could change
+    assert {check for check, _uid in movable} >= {"key-age", "pq-readiness"}
+    young = key_results(full, keys.arns)[("key-age", keys.arns[0])]
+    assert young["outcome"] == "passed" and young["valid_until"] > full.evidence["run"]["started"]
     assert carried(again) == movable and len(movable) >= 3 * 5
     before, after = key_results(full, keys.arns), key_results(again, keys.arns)
     assert {p: r["outcome"] for p, r in after.items()} == \

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import controls.lifecycle as lifecycle
+from pytest_cryptoaudit.clock import Clock
 from pytest_cryptoaudit.model import CertificateInfo, KeyRecord
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
 from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
@@ -44,8 +45,9 @@ RSA = {"kind": "private-key", "algorithm": "RSA", "size": 3072}
 PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "aes-young": ("high", {"created": ago(365) + HALF}, set()),
     "aes-old": ("high", {"created": ago(365) - HALF}, {"key-age"}),
-    # minutes short of the cryptoperiod when the audit starts: a day is 86400 seconds
-    "aes-at-period": ("high", {"created": ago(365) + timedelta(minutes=4)}, set()),
+    # hours short of the cryptoperiod when the audit starts (a day is 86400 seconds), with
+    # room for a loaded machine to start the audit minutes after this module was imported
+    "aes-at-period": ("high", {"created": ago(365) + timedelta(hours=2)}, set()),
     "aes-low": ("low", {"created": ago(730) + HALF}, set()),
     "aes-low-old": ("low", {"created": ago(730) - HALF}, {"key-age"}),
     # the latest rotation counts, not the creation
@@ -142,20 +144,51 @@ def at(expires: datetime, not_before: datetime | None = None) -> KeyRecord:
 
 def test_a_certificate_expiring_at_the_audit_instant_has_expired() -> None:
     with pytest.raises(AssertionError, match="expired on 2030-06-01 12:00 UTC"):
-        lifecycle.test_not_expired(at(AT), AT)
-    lifecycle.test_not_expired(at(AT + timedelta(microseconds=1)), AT)
+        lifecycle.test_not_expired(at(AT), Clock(AT))
+    lifecycle.test_not_expired(at(AT + timedelta(microseconds=1)), Clock(AT))
     with pytest.raises(pytest.skip.Exception, match="already expired"):
-        lifecycle.test_expiry_window(at(AT), POLICY, AT)
+        lifecycle.test_expiry_window(at(AT), POLICY, Clock(AT))
 
 
 def test_the_warning_window_includes_its_last_day() -> None:
     with pytest.raises(AssertionError, match="inside the 30-day window for tier high"):
-        lifecycle.test_expiry_window(at(AT + timedelta(days=30)), POLICY, AT)
-    lifecycle.test_expiry_window(at(AT + timedelta(days=30, microseconds=1)), POLICY, AT)
+        lifecycle.test_expiry_window(at(AT + timedelta(days=30)), POLICY, Clock(AT))
+    lifecycle.test_expiry_window(at(AT + timedelta(days=30, microseconds=1)), POLICY, Clock(AT))
 
 
 def test_a_certificate_is_valid_from_its_not_before_instant() -> None:
-    lifecycle.test_already_valid(at(AT + timedelta(days=90), not_before=AT), AT)
+    lifecycle.test_already_valid(at(AT + timedelta(days=90), not_before=AT), Clock(AT))
     with pytest.raises(AssertionError, match="not valid before 2030-06-01 12:00 UTC"):
         lifecycle.test_already_valid(
-            at(AT + timedelta(days=90), not_before=AT + timedelta(microseconds=1)), AT)
+            at(AT + timedelta(days=90), not_before=AT + timedelta(microseconds=1)), Clock(AT))
+
+
+def test_each_clock_threshold_ahead_bounds_how_long_the_result_holds() -> None:
+    """A threshold still ahead is when the outcome could change; one already behind is not."""
+    clock = Clock(AT)
+    lifecycle.test_not_expired(at(AT + timedelta(days=200)), clock)
+    assert clock.valid_until == AT + timedelta(days=200)
+    clock = Clock(AT)
+    lifecycle.test_expiry_window(at(AT + timedelta(days=200)), POLICY, clock)
+    assert clock.valid_until == AT + timedelta(days=170)  # the 30-day window opens
+    clock = Clock(AT)
+    lifecycle.test_already_valid(at(AT + timedelta(days=90), not_before=AT - HALF), clock)
+    assert clock.valid_until is None  # begun, and time only moves forward
+    clock = Clock(AT)
+    with pytest.raises(AssertionError, match="not valid before"):
+        lifecycle.test_already_valid(at(AT + timedelta(days=90), not_before=AT + HALF), clock)
+    assert clock.valid_until == AT + HALF  # the finding lasts until notBefore arrives
+
+
+def test_key_age_holds_until_the_cryptoperiod_runs_out() -> None:
+    created = AT - timedelta(days=100)
+    key = key_record("memory:aes", system="high", risk_tier="high", kind="secret-key",
+                     algorithm="AES", size=256, created=created)
+    period = POLICY.for_tier("cryptoperiod_days", key.risk_tier, "symmetric")
+    clock = Clock(AT)
+    lifecycle.test_key_age(key, POLICY, clock)
+    assert clock.valid_until == created + timedelta(days=period)
+    with pytest.raises(AssertionError, match=f"cryptoperiod for tier high is {period} days"):
+        lifecycle.test_key_age(key, POLICY,
+                               Clock(created + timedelta(days=period, microseconds=1)))
+    lifecycle.test_key_age(key, POLICY, Clock(created + timedelta(days=period)))

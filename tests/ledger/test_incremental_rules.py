@@ -26,15 +26,20 @@ RUN = {"id": "run-2", "started": T0.isoformat()}
 CARRIED = {"run": "run-1", "at": (T0 - timedelta(days=20)).isoformat()}
 
 
+UNTIL = (T0 + timedelta(days=3)).isoformat()
+
+
 def result(check: str, uid: str, outcome: str = "passed", inputs: str | None = "a" * 64,
-           carried: dict[str, str] | None = None) -> dict[str, Any]:
+           carried: dict[str, str] | None = None, valid_until: str | None = None
+           ) -> dict[str, Any]:
     return {"check": check, "key_uid": uid, "outcome": outcome, "inputs_sha256": inputs,
             "carried": carried, "message": "too weak" if outcome == "failed" else "",
-            "notes": []}
+            "notes": [], "valid_until": valid_until}
 
 
 RESULTS = [result("key-strength", "k1"), result("key-strength", "k2", "failed", carried=CARRIED),
-           result("key-age", "k1", inputs=None), result("key-usage", "k1", "error")]
+           result("key-age", "k1", valid_until=UNTIL), result("key-age", "k2", inputs=None),
+           result("key-usage", "k1", "error")]
 
 
 def audit_entry(started: datetime = T0, **data: Any) -> Any:
@@ -54,8 +59,9 @@ def reason(entry: Any, now: datetime, events: list[RecordedEvent] | None = None,
 def test_only_hashed_passed_failed_or_waived_results_are_kept_with_their_origin() -> None:
     stored = carries_from(json.dumps({"results": results_detail(RESULTS, RUN)}))
     assert stored == {
-        "key-strength\tk1": ["passed", "a" * 64, "run-2", RUN["started"], "", []],
-        "key-strength\tk2": ["failed", "a" * 64, "run-1", CARRIED["at"], "too weak", []]}
+        "key-strength\tk1": ["passed", "a" * 64, "run-2", RUN["started"], "", [], None],
+        "key-strength\tk2": ["failed", "a" * 64, "run-1", CARRIED["at"], "too weak", [], None],
+        "key-age\tk1": ["passed", "a" * 64, "run-2", RUN["started"], "", [], UNTIL]}
     assert audited_since(RESULTS, RUN["started"]) == CARRIED["at"]
 
 
@@ -101,3 +107,20 @@ def test_the_cadence_counts_from_the_oldest_carried_result() -> None:
                       "audited_since": (T0 - timedelta(days=20)).isoformat()})
     assert view.audited_since == T0 - timedelta(days=20)
     assert AuditView({"started": T0.isoformat()}).audited_since == T0
+
+
+def test_a_ledger_written_before_valid_until_was_kept_still_carries() -> None:
+    detail = {"results": {"runs": [["run-1", T0.isoformat()]],
+                          "pairs": {"key-strength\tk1": ["passed", "a" * 64, 0, "", []]}}}
+    assert carries_from(json.dumps(detail)) == {
+        "key-strength\tk1": ["passed", "a" * 64, "run-1", T0.isoformat(), "", [], None]}
+
+
+def test_a_clock_reading_result_is_carried_only_before_its_outcome_could_change() -> None:
+    stored = ["passed", "a" * 64, "run-1", T0.isoformat(), "", [], UNTIL]
+    just_before = T0 + timedelta(days=3) - timedelta(microseconds=1)
+    assert still_fresh(stored, RiskTier.LOW, DEFAULT_CADENCE_DAYS, just_before)
+    assert not still_fresh(stored, RiskTier.LOW, DEFAULT_CADENCE_DAYS, T0 + timedelta(days=3))
+    # and never past the tier's interval, however far away the threshold is
+    distant = [*stored[:6], (T0 + timedelta(days=3650)).isoformat()]
+    assert not still_fresh(distant, RiskTier.HIGH, DEFAULT_CADENCE_DAYS, T0 + timedelta(days=30))
