@@ -34,8 +34,10 @@ PLUGIN_MODULE = "pytest_cryptoaudit.plugin"
 #: The subject fixtures whose tests may be grouped.
 GROUPABLE = ("crypto_key", "crypto_endpoint")
 #: Fixtures a grouped control may take: none of them depends on the subject, except the
-#: subject itself and ``crypto_note``, which the loop gives each subject afresh.
+#: subject itself, ``crypto_note`` and ``crypto_clock``, which the loop gives each subject
+#: afresh.
 GROUP_SAFE = frozenset({"crypto_key", "crypto_endpoint", "crypto_policy", "crypto_note",
+                        "crypto_clock",
                         "crypto_now", "crypto_inventory", "crypto_events", "crypto_ledger",
                         "crypto_audit_config", "request"})
 

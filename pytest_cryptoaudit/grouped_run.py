@@ -14,6 +14,7 @@ from _pytest.outcomes import Exit
 from _pytest.subtests import SubtestReport
 
 from .catalog import ControlSpec
+from .clock import CLOCK, Clock
 from .compact import compact_text
 from .errors import CryptoAuditError
 from .grouped import SubjectGroup, group_of
@@ -211,6 +212,8 @@ def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
     kwargs[fixture] = subject
     if "crypto_note" in kwargs:
         kwargs["crypto_note"] = notes.append
+    if "crypto_clock" in kwargs:  # each subject's thresholds are its own (valid_until)
+        kwargs["crypto_clock"] = item.stash[CLOCK] = Clock(kwargs["crypto_clock"].now)
     start, begun = time.time(), time.perf_counter()
     excinfo: ExceptionInfo[BaseException] | None = None
     # A required fact unreadable fails the subject's setup, as the subject fixture does.
