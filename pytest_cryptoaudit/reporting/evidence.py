@@ -14,7 +14,7 @@ import platform
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..context import narrowing_filters, policy_sha256
 from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Evidence
@@ -196,10 +196,35 @@ def _waivers(session: AuditSession) -> dict[str, Any]:
     return {"file": str(option) if option else None, **session.waiver_status()}
 
 
+#: The lists that grow with the estate: written one entry per line.
+_RECORD_LISTS = frozenset({"inventory", "endpoints", "results", "not_applicable"})
+
+
 def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
+    """Write the evidence as indented JSON, each inventory entry and result on one line.
+
+    Written piece by piece with the C encoder: ``json.dumps(indent=2)`` of a whole large
+    run uses the pure-Python encoder and holds every fragment of the file in memory at once
+    (several times the file's size)."""
     data = evidence.as_json() if isinstance(evidence, Evidence) else evidence
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("{")
+        for n, (name, value) in enumerate(data.items()):
+            handle.write(f'{"," if n else ""}\n  {json.dumps(name)}: ')
+            if name in _RECORD_LISTS and isinstance(value, list) and value:
+                _write_records(handle, value)
+            else:
+                handle.write(json.dumps(value, indent=2).replace("\n", "\n  "))
+        handle.write("\n}\n")
+
+
+def _write_records(handle: IO[str], records: list[Any]) -> None:
+    encode = json.JSONEncoder(ensure_ascii=True, check_circular=False).encode
+    handle.write("[")
+    for n, record in enumerate(records):
+        handle.write(f'{"," if n else ""}\n    {encode(record)}')
+    handle.write("\n  ]")
 
 
 def evidence_schema() -> dict[str, Any]:
