@@ -341,7 +341,7 @@ class Evidence(_Closed):
         evidence is written as built, not serialized a second time (a cost per result)."""
         records = {name: _validated(model, document.get(name) or [])
                    for name, model in _RECORDS.items()}
-        evidence = cls.model_validate({**document, **dict.fromkeys(records, [])})
+        evidence = cls.model_validate({**document, **{name: [] for name in records}})
         evidence = evidence.model_copy(update=records)
         evidence._document = document
         return evidence

@@ -64,6 +64,8 @@ WORKERINPUT_KEY = "cryptoaudit"
 #: The subjects whose results an incremental run may carry (see ``carry.py``).
 CARRIABLE = ("crypto_key", "crypto_endpoint")
 PROGRESS_INTERVAL_SECONDS = 2.0
+#: Why a collected control test cannot audit its subject (a required attribute unreadable).
+UNAUDITABLE = pytest.StashKey[str]()
 
 
 class AuditSession:
@@ -285,8 +287,10 @@ class AuditSession:
                 option = self.config.option
                 group = getattr(option, "loadgroup", False) or \
                     getattr(option, "dist", None) == "loadgroup"
+                # The subject is the fixture's value itself (no fixture function runs per
+                # test); a discovery error goes through its fixture, which raises the reason.
                 metafunc.parametrize(fixture, [_case(spec, s, group) for s in subjects],
-                                     indirect=True)
+                                     indirect=fixture == "crypto_discovery_error")
                 return
 
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
@@ -338,11 +342,23 @@ class AuditSession:
         metadata = subject_metadata(spec, subject)
         metadata["inputs_sha256"] = self.hasher.inputs(item, metadata, subject)
         item.stash[METADATA] = metadata
+        missing = spec.missing(subject)
+        if missing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
+            item.stash[UNAUDITABLE] = f"cannot audit {_subject_id(subject)}: {reasons}"
         if self.config.getoption("xmlpath", None):  # only JUnit XML shows them
             item.user_properties.extend(junit_properties(metadata))
         for keyword in (spec.id, metadata["system"], metadata["risk_tier"], metadata["owner"]):
             if keyword:
                 item.extra_keyword_matches.add(keyword)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A subject that lacks an attribute its check requires makes the test error with
+        the reason, before the check runs (the subject is found lacking at collection)."""
+        reason = item.stash.get(UNAUDITABLE, None)
+        if reason is not None:
+            raise CryptoAuditError(reason)
 
     def subject(self, request: pytest.FixtureRequest) -> Any:
         """The parametrized subject of a control, checked for the attributes it requires."""
@@ -360,15 +376,19 @@ class AuditSession:
 
     # Innermost wrapper: the outcome (and a waiver) is settled before any reporting plugin's
     # wrapper (allure-pytest's, say) reads the report.
-    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, Any, None]:
-        outcome = yield
-        report: pytest.TestReport = outcome.get_result()
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
         metadata = item.stash.get(METADATA, None)
-        if metadata is None:
-            return
+        if metadata is not None:
+            self._settle(item, call, report, metadata)
+        return report
+
+    def _settle(self, item: pytest.Item, call: pytest.CallInfo[None],
+                report: pytest.TestReport, metadata: dict[str, Any]) -> None:
+        """Attach the phase's honest outcome (and a waiver) to its report."""
         result_outcome, message = phase_outcome(report, call)
         notes: list[str] = item.stash.get(NOTES, [])
         waiver = None
