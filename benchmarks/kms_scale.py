@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.kms_bench_roles import REGIONS, ROLES, config_text
 from pytest_cryptoaudit.lab.moto import environment
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
@@ -41,6 +43,9 @@ def child_env() -> dict[str, str]:
             env.pop(name, None)
         else:
             env[name] = value
+    # Measured as installed: pip compiles bytecode at install time, so no run here should
+    # compile the package from source (some shells set PYTHONDONTWRITEBYTECODE).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
                                                      env.get("PYTHONPATH")]))
     return env
@@ -171,6 +176,8 @@ def measure(n: int, workers: int, xdist: bool, prowler: bool) -> str:
     try:
         assert server.stdout is not None
         seed = json.loads(server.stdout.readline())
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "pytest_cryptoaudit"),
+                        str(ROOT / "controls")], env=child_env(), check=True)
         url = seed["url"]
         limit = run_role("throughput", "--url", url)
         discovery = run_role("discovery", "--url", url, "--workers", str(workers))
