@@ -490,6 +490,14 @@ class AuditSession:
         # the session's exit status: start from it rather than from the status given here.
         session.exitstatus = self._exit_status(session.exitstatus)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Let go of the results and the evidence once every report is written: pytest's
+        closing garbage collections (five, for unraisable exceptions) traverse every live
+        object, a cost per result."""
+        self._evidence = None
+        self.results = {}
+
     def evidence(self) -> Evidence:
         """The typed evidence of the finished run, built once; every report derives from it."""
         if self._evidence is None:
