@@ -17,8 +17,20 @@ import pytest
 from .catalog import SUBJECT_FIXTURES, ControlSpec, spec_from_node
 from .model import DiscoveryError, EndpointRecord, KeyRecord, Outcome, RiskTier, SystemRecord
 
-#: Notes a control adds to its result without failing it (see the ``crypto_note`` fixture).
-NOTES = pytest.StashKey[list[str]]()
+
+class Notes(list[str]):
+    """Notes a control adds to its result without failing it: the ``crypto_note`` fixture's
+    value, called with each note; read from the test's fixture values when it reports."""
+
+    def __call__(self, note: str) -> None:
+        self.append(note)
+
+
+def notes_of(item: pytest.Item) -> list[str]:
+    """The notes the test has added so far (none if it does not take ``crypto_note``)."""
+    funcargs: dict[str, Any] | None = getattr(item, "funcargs", None)
+    notes = funcargs.get("crypto_note") if funcargs else None
+    return notes if isinstance(notes, Notes) else []
 #: The control metadata of a collected audit test, set at collection.
 METADATA = pytest.StashKey[dict[str, Any]]()
 

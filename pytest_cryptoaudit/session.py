@@ -39,10 +39,10 @@ from .progress import ProgressBoard
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import (
     METADATA,
-    NOTES,
     Result,
     fold,
     junit_properties,
+    notes_of,
     phase_data,
     phase_outcome,
     subject_metadata,
@@ -391,7 +391,7 @@ class AuditSession:
                 report: pytest.TestReport, metadata: dict[str, Any]) -> None:
         """Attach the phase's honest outcome (and a waiver) to its report."""
         result_outcome, message = phase_outcome(report, call)
-        notes: list[str] = item.stash.get(NOTES, [])
+        notes = notes_of(item)
         waiver = None
         if result_outcome is Outcome.FAILED and self.waivers and self._waivable(item, metadata):
             waiver = decide(self.waivers, metadata, self.now.date())

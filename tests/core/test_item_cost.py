@@ -55,6 +55,15 @@ def test_size_stated(crypto_key):
 @pytest.mark.ssrm("CSC")
 def test_size_via_fixture(key_size):
     assert key_size, "no size"
+
+
+@pytest.mark.control("BENCH-03", "Noted", check="noted")
+@pytest.mark.risk_tier("low")
+@pytest.mark.ssrm("CSC")
+def test_noted(crypto_key, crypto_note):
+    crypto_note(f"seen {crypto_key.uid}")
+    crypto_note("twice")
+    assert crypto_key.size, "no size"
 '''
 
 
@@ -102,6 +111,16 @@ def test_a_fixture_built_on_the_subject_gets_the_parametrized_record(
     assert outcomes[("size-via-fixture", "planted:locked")]["message"] == "no size"
 
 
+def test_notes_reach_the_result_of_their_own_test_only(planted: pytest.Pytester) -> None:
+    planted.runpytest("--cryptoaudit", "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                      "--cryptoaudit-json=evidence.json")
+    outcomes = _outcomes(planted)
+    assert outcomes[("noted", "planted:ok")]["notes"] == ["seen planted:ok", "twice"]
+    assert outcomes[("noted", "planted:locked")]["notes"] == ["seen planted:locked", "twice"]
+    assert outcomes[("noted", "planted:locked")]["outcome"] == "failed"
+    assert outcomes[("size-stated", "planted:ok")]["notes"] == []
+
+
 def test_without_the_audit_a_control_is_skipped_not_run(planted: pytest.Pytester) -> None:
     result = planted.runpytest()
-    result.assert_outcomes(skipped=2)
+    result.assert_outcomes(skipped=3)
