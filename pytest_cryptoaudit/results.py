@@ -193,19 +193,19 @@ def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
 def summarize(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     """Counts per control id, with the title and the worst tier that failed."""
     summary: dict[str, dict[str, Any]] = {}
-    for result in sorted(results, key=lambda r: r.control):
-        entry = summary.setdefault(
-            result.control,
-            {"title": result.title, "total": 0, "worst_failing_tier": None,
-             **{o.value: 0 for o in Outcome}},
-        )
+    for result in results:  # one pass; the controls are sorted once at the end
+        entry = summary.get(result.control)
+        if entry is None:
+            entry = summary[result.control] = {
+                "title": result.title, "total": 0, "worst_failing_tier": None,
+                **{o.value: 0 for o in Outcome}}
         entry["total"] += 1
         entry[result.outcome.value] += 1
         if result.outcome in (Outcome.FAILED, Outcome.ERROR):
             worst = entry["worst_failing_tier"]
             if worst is None or result.risk_tier > RiskTier(worst):
                 entry["worst_failing_tier"] = result.risk_tier.value
-    return summary
+    return dict(sorted(summary.items()))
 
 
 def metadata_of(item: pytest.Item) -> dict[str, Any] | None:
