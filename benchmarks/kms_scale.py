@@ -1,11 +1,19 @@
 """AWS KMS at scale: seed N keys into moto, then measure discovery, the full audit run and a
 naive sequential boto3 loop against the same server, and the server's own limit.
 
-    python benchmarks/kms_scale.py --keys 1000 10000
+    python benchmarks/kms_scale.py --keys 1000 10000 [--xdist] [--prowler]
 
 Every measurement runs in its own process (so peak RSS is its own); the moto server runs
 in another, seeded by inserting keys into its backend (moto's CreateKey generates an RSA
 key each time, ~50 ms, which would make 10,000 keys take minutes).
+
+Each size ends with its figures against the targets of the scale issue: the full default
+audit at most 1.3x a sequential boto3 loop over the same calls (at 10,000 keys: that loop
+plus plain pytest running as many trivial tests), at most 150 MB peak RSS at 1,000 keys
+(at 10,000: 1.3x plain pytest's), at most 5.8 calls per key; ``--xdist`` also runs the audit
+with ``-n 2`` (target: faster than serial); ``--prowler`` runs Prowler's KMS scan of the
+same keys (installed into its own virtual environment, ``PROWLER_VERSION``; target: the
+audit at least 2.5x faster).
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.kms_bench_roles import REGIONS, ROLES, config_text
 from pytest_cryptoaudit.lab.moto import environment
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
@@ -33,6 +43,9 @@ def child_env() -> dict[str, str]:
             env.pop(name, None)
         else:
             env[name] = value
+    # Measured as installed: pip compiles bytecode at install time, so no run here should
+    # compile the package from source (some shells set PYTHONDONTWRITEBYTECODE).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
                                                      env.get("PYTHONPATH")]))
     return env
@@ -57,15 +70,18 @@ def timed_process(command: list[str], cwd: Path) -> tuple[float, int, int, float
             usage.ru_utime + usage.ru_stime)
 
 
-def full_run(url: str, workdir: Path) -> dict[str, Any]:
+FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+
+
+def full_run(url: str, workdir: Path, *extra: str) -> dict[str, Any]:
     """``pytest --cryptoaudit`` over the seeded estate, and plain pytest over as many
     trivial tests, to tell the plugin's per-item overhead from pytest's own."""
+    workdir.mkdir(exist_ok=True)
     (workdir / "cryptoaudit.toml").write_text(config_text(url))
     evidence = workdir / "evidence.json"
-    flags = ["-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
     wall, rss, status, cpu = timed_process(
         [sys.executable, "-m", "pytest", "--cryptoaudit", f"--cryptoaudit-json={evidence}",
-         *flags], workdir)
+         *FLAGS, *extra], workdir)
     data = json.loads(evidence.read_text())
     items = len(data["results"])
     plain = workdir / "plain"
@@ -74,10 +90,11 @@ def full_run(url: str, workdir: Path) -> dict[str, Any]:
         f"import pytest\n\n@pytest.mark.parametrize('i', range({items}))\n"
         "def test_item(i):\n    assert i >= 0\n")
     plain_wall, plain_rss, _, plain_cpu = timed_process(
-        [sys.executable, "-m", "pytest", *flags], plain)
+        [sys.executable, "-m", "pytest", *FLAGS, *extra], plain)
     discovery = data["run"]["discovery_seconds"]
+    findings = sum(r["outcome"] == "failed" for r in data["results"])
     return {"wall_s": wall, "cpu_s": cpu, "plain_cpu_s": plain_cpu,
-            "peak_rss_kib": rss, "exit": status, "items": items,
+            "peak_rss_kib": rss, "exit": status, "items": items, "findings": findings,
             "discovery_s": discovery, "keys": len(data["inventory"]),
             "plain_wall_s": plain_wall, "plain_peak_rss_kib": plain_rss,
             "ms_per_item": (wall - discovery) / items * 1000,
@@ -85,7 +102,7 @@ def full_run(url: str, workdir: Path) -> dict[str, Any]:
 
 
 def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[str, Any],
-           naive: dict[str, Any], full: dict[str, Any]) -> str:
+           naive: dict[str, Any], full: dict[str, Any]) -> list[str]:
     calls = discovery["calls"]
     ideal = calls / limit["calls_per_s"]
     lines = [
@@ -105,10 +122,11 @@ def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[
         f"naive sequential boto3 loop (same calls): {naive['wall_s']:.1f} s, "
         f"{naive['calls']:,} calls, peak RSS {naive['peak_rss_kib'] / 1024:.0f} MiB; "
         f"discovery is {naive['wall_s'] / discovery['wall_s']:.1f}x faster",
-        f"full pytest --cryptoaudit: {full['wall_s']:.1f} s for {full['items']:,} test items "
+        f"full pytest --cryptoaudit: {full['wall_s']:.1f} s ({full['cpu_s']:.1f} s CPU) for "
+        f"{full['items']:,} test items, {full['findings']:,} findings "
         f"(discovery {full['discovery_s']:.1f} s), peak RSS {full['peak_rss_kib'] / 1024:.0f} "
         f"MiB; {full['ms_per_item']:.2f} ms/item after discovery; plain pytest over as many "
-        f"trivial items {full['plain_wall_s']:.1f} s (peak RSS "
+        f"trivial items {full['plain_wall_s']:.1f} s ({full['plain_cpu_s']:.1f} s CPU, peak RSS "
         f"{full['plain_peak_rss_kib'] / 1024:.0f} MiB), so the plugin adds "
         f"{full['plugin_ms_per_item']:.2f} ms/item",
         f"full audit / naive boto3 loop: wall {full['wall_s'] / naive['wall_s']:.2f}x, CPU "
@@ -117,31 +135,104 @@ def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[
         f"pytest {(full['peak_rss_kib'] - full['plain_peak_rss_kib']) * 1024 / full['items']:,.0f}"
         f" B (peak RSS difference / items; includes the inventory)",
     ]
-    return "\n".join(lines)
+    return lines
 
 
-def measure(n: int, workers: int) -> str:
+def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict[str, Any],
+            parallel: dict[str, Any] | None, prowler: dict[str, Any] | None) -> list[str]:
+    """Each figure against its target (the scale issue's table)."""
+    rss_mb = full["peak_rss_kib"] * 1024 / 1e6
+    rows = [("calls per key", discovery["calls"] / n, "<=", 5.8, "")]
+    if n < 10_000:
+        rows += [("full audit / boto3 loop, wall", full["wall_s"] / naive["wall_s"], "<=", 1.3,
+                  f"CPU {full['cpu_s'] / naive['cpu_s']:.2f}x"),
+                 ("peak RSS (MB)", rss_mb, "<=", 150.0, "")]
+    else:
+        floor = naive["wall_s"] + full["plain_wall_s"]
+        rows += [("full audit / (loop + plain pytest), wall", full["wall_s"] / floor, "<=",
+                  1.3, f"CPU {full['cpu_s'] / (naive['cpu_s'] + full['plain_cpu_s']):.2f}x"),
+                 ("peak RSS / plain pytest's", full["peak_rss_kib"] / full["plain_peak_rss_kib"],
+                  "<=", 1.3, "")]
+    if parallel is not None:
+        rows.append(("-n 2 / serial, wall", parallel["wall_s"] / full["wall_s"], "<", 1.0,
+                     f"{parallel['wall_s']:.1f} s against {full['wall_s']:.1f} s, peak RSS "
+                     f"{parallel['peak_rss_kib'] / 1024:.0f} MiB (largest process)"))
+    if prowler is not None:
+        rows.append(("Prowler KMS scan / full audit, wall", prowler["wall_s"] / full["wall_s"],
+                     ">=", 2.5, f"Prowler {prowler['wall_s']:.1f} s ({prowler['cpu_s']:.1f} s "
+                     f"CPU), peak RSS {prowler['peak_rss_kib'] / 1024:.0f} MiB"))
+    lines = ["targets:"]
+    for what, value, sense, target, note in rows:
+        met = value <= target if sense == "<=" else value < target if sense == "<" else \
+            value >= target
+        lines.append(f"  {what:<42} {value:8.2f}  (target {sense} {target}: "
+                     f"{'met' if met else 'MISSED'}){'; ' + note if note else ''}")
+    return lines
+
+
+def measure(n: int, workers: int, xdist: bool, prowler: bool) -> str:
     server = subprocess.Popen([sys.executable, __file__, "--role", "serve", "--keys", str(n)],
-                              env=child_env(), stdout=subprocess.PIPE, text=True)
+                              env=child_env(), stdout=subprocess.PIPE, text=True,
+                              # moto logs every call it lacks (Prowler asks for CloudTrail's
+                              # LookupEvents) with a traceback
+                              stderr=subprocess.DEVNULL)
     try:
         assert server.stdout is not None
         seed = json.loads(server.stdout.readline())
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "pytest_cryptoaudit"),
+                        str(ROOT / "controls")], env=child_env(), check=True)
         url = seed["url"]
         limit = run_role("throughput", "--url", url)
         discovery = run_role("discovery", "--url", url, "--workers", str(workers))
         naive = run_role("naive", "--url", url)
         with tempfile.TemporaryDirectory() as folder:
-            full = full_run(url, Path(folder))
+            full = full_run(url, Path(folder, "serial"))
+            parallel = full_run(url, Path(folder, "xdist"), "-n", "2") if xdist else None
+            scan = prowler_scan(url, Path(folder, "prowler")) if prowler else None
     finally:
         server.terminate()
         server.wait()
-    return report(n, seed, limit, discovery, naive, full)
+    lines = report(n, seed, limit, discovery, naive, full)
+    if parallel is not None:
+        lines.append(f"full audit with -n 2: {parallel['wall_s']:.1f} s "
+                     f"({parallel['cpu_s']:.1f} s CPU, controller and workers), plain pytest -n 2 "
+                     f"{parallel['plain_wall_s']:.1f} s")
+    return "\n".join([*lines, *targets(n, discovery, naive, full, parallel, scan)])
+
+
+PROWLER_VERSION = "5.46.0"
+
+
+def prowler_scan(url: str, workdir: Path) -> dict[str, Any]:
+    """Prowler's KMS checks over the same server, in its own virtual environment (created
+    once, beside the user's cache), writing its default output formats."""
+    venv = Path.home() / ".cache" / "cryptoaudit-bench" / f"prowler-{PROWLER_VERSION}"
+    prowler = venv / "bin" / "prowler"
+    if not prowler.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q",
+                        f"prowler=={PROWLER_VERSION}"], check=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    command = [str(prowler), "aws", "--service", "kms", "--region", *REGIONS,
+               "--output-directory", str(workdir), "--no-banner"]
+    env = {**child_env(), "AWS_ENDPOINT_URL": url}
+    began = time.perf_counter()
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    return {"wall_s": time.perf_counter() - began, "peak_rss_kib": usage.ru_maxrss,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "exit": os.waitstatus_to_exitcode(status),
+            "outputs": sorted(p.name for p in workdir.rglob("*") if p.is_file())}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--xdist", action="store_true", help="also run the audit with -n 2")
+    parser.add_argument("--prowler", action="store_true",
+                        help=f"also run Prowler {PROWLER_VERSION}'s KMS scan (installs it "
+                             "into its own virtual environment on first use)")
     parser.add_argument("--role", choices=sorted(ROLES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -149,7 +240,7 @@ def main() -> None:
         print(json.dumps(ROLES[args.role](args)), flush=True)
         return
     for n in args.keys:
-        print(measure(n, args.workers), flush=True)
+        print(measure(n, args.workers, args.xdist, args.prowler), flush=True)
         print(flush=True)
 
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 PROVIDER = '''
 from pytest_cryptoaudit import Provider, ProviderOptions
@@ -84,19 +85,22 @@ import pytest
 begun = time.perf_counter()
 code = pytest.main(sys.argv[2:])
 seconds = time.perf_counter() - begun
-rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_SELF)
 with open(sys.argv[1], "w") as handle:
-    json.dump({"seconds": seconds, "rss_kb": rss_kb, "exit": int(code)}, handle)
+    json.dump({"seconds": seconds, "rss_kb": usage.ru_maxrss, "exit": int(code),
+               "cpu": usage.ru_utime + usage.ru_stime}, handle)
 '''
 
 
 @dataclasses.dataclass(frozen=True)
 class Measure:
-    """Wall time (s) and peak resident memory (KB) of one pytest run."""
+    """Wall time (s), peak resident memory (KB) and CPU time (s, user and system, the
+    steadier figure on a shared machine) of one pytest run."""
 
     seconds: float
     rss_kb: int
     exit_code: int
+    cpu: float = 0.0
 
 
 def audit_folder(folder: Path, keys: int, weak: int) -> Path:
@@ -128,9 +132,52 @@ def run_pytest(folder: Path, *args: str) -> Measure:
         subprocess.run(command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
                        check=False, timeout=3600)
     data = json.loads(figures.read_text())
-    return Measure(data["seconds"], data["rss_kb"], data["exit"])
+    return Measure(data["seconds"], data["rss_kb"], data["exit"], data.get("cpu", 0.0))
 
 
 def output_of(folder: Path) -> str:
     """What the last :func:`run_pytest` in ``folder`` printed."""
     return (folder / "_output.txt").read_text()
+
+
+def profile_difference(audit: Path, plain: Path, args: tuple[str, ...], top: int = 25) -> None:
+    """Profile the audit in ``audit`` and plain pytest in ``plain`` (cProfile, in this
+    process, one after the other) and print the functions whose own time grew most: where
+    the plugin's cost per item goes."""
+    import cProfile
+    import pstats
+
+    own = {}
+    for folder, extra in ((audit, args), (plain, ())):
+        profiler = cProfile.Profile()
+        _quietly(folder, profiler, extra)
+        own[folder] = {_where(place): (row[1], row[2])
+                       for place, row in pstats.Stats(profiler).stats.items()}
+    rows = sorted(((calls - own[plain].get(name, (0, 0.0))[0],
+                    seconds - own[plain].get(name, (0, 0.0))[1], name)
+                   for name, (calls, seconds) in own[audit].items()),
+                  key=lambda row: -row[1])
+    print(f"\ncProfile, audit minus plain pytest (own time; top {top}):")
+    print(f"{'calls':>10} {'seconds':>8}  function")
+    for calls, seconds, name in rows[:top]:
+        print(f"{calls:>10} {seconds:8.3f}  {name}")
+
+
+def _quietly(folder: Path, profiler: Any, args: tuple[str, ...]) -> None:
+    import contextlib
+
+    import pytest
+
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+            profiler.runcall(pytest.main, ["-q", "-p", "no:cacheprovider", *args])
+    finally:
+        os.chdir(here)
+
+
+def _where(place: tuple[str, int, str]) -> str:
+    filename, line, name = place
+    short = filename.split("site-packages/")[-1].split("pytest_cryptoaudit/")[-1]
+    return f"{short}:{line}({name})" if line else name

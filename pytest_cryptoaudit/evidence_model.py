@@ -359,17 +359,10 @@ class Evidence(_Closed):
     def from_document(cls, document: dict[str, Any]) -> Evidence:
         """Validate a JSON document and keep it as this evidence's JSON form: a run's
         evidence is written as built, not serialized a second time (a cost per result)."""
-        # Results and keys one at a time, each sharing the set of its field names with
-        # those given the same fields: validated all at once, a run of a million results
-        # would hold a set per model at its peak.
-        lists: dict[str, type[BaseModel]] = {"results": Result, "inventory": Key}
-        evidence = cls.model_validate({**document, **{name: [] for name in lists
-                                                      if isinstance(document.get(name), list)}})
-        shared: dict[frozenset[str], set[str]] = {}
-        for name, model in lists.items():
-            if evidence.__dict__[name] == [] and document.get(name):
-                evidence.__dict__[name] = [_sharing(model.model_validate(entry), shared)
-                                           for entry in document[name]]
+        records = {name: _validated(model, document.get(name) or [])
+                   for name, model in _RECORDS.items()}
+        evidence = cls.model_validate({**document, **{name: [] for name in records}})
+        evidence = evidence.model_copy(update=records)
         evidence._document = document
         return evidence
 
@@ -390,14 +383,25 @@ class Evidence(_Closed):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def _sharing(model: Any, shared: dict[frozenset[str], set[str]]) -> Any:
-    """The model, with the set of its given field names shared with every model given the
-    same fields: pydantic keeps one set per model, three quarters of a result's memory.
-    (The set is never changed: the models are frozen.)"""
-    names = model.__pydantic_fields_set__
-    object.__setattr__(model, "__pydantic_fields_set__",
-                       shared.setdefault(frozenset(names), names))
-    return model
+#: The lists of an evidence document that grow with the estate, and the model of an entry.
+_RECORDS: dict[str, type[BaseModel]] = {"inventory": Key, "endpoints": Endpoint,
+                                        "libraries": Library, "results": Result}
+
+
+def _validated(model: type[BaseModel], entries: list[Any]) -> list[Any]:
+    """Each entry validated as ``model``, one at a time. pydantic gives every instance its
+    own set of the names of the fields it was given (2 KB for a result, more than the
+    result's values); entries given the same fields share one set, which is never changed
+    (the models are frozen)."""
+    shared: dict[frozenset[str], set[str]] = {}
+    validated = []
+    for entry in entries:
+        instance = model.model_validate(entry)
+        given = instance.__pydantic_fields_set__
+        object.__setattr__(instance, "__pydantic_fields_set__",
+                           shared.setdefault(frozenset(given), given))
+        validated.append(instance)
+    return validated
 
 
 # Reading a JSON document (or an excerpt of one) as the model: reporters and the ledger.

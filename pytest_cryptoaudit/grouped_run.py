@@ -18,7 +18,7 @@ from .clock import CLOCK, Clock
 from .compact import compact_text
 from .errors import CryptoAuditError
 from .grouped import SubjectGroup, group_of
-from .results import _PASSED, METADATA, NOTES, junit_properties, subject_metadata
+from .results import _PASSED, METADATA, Notes, junit_properties, subject_metadata
 from .subtest_reports import (
     SUBJECT_NODEID,
     close_html_row,
@@ -92,21 +92,23 @@ class GroupedRun:
     def _subtest(self, item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
                  base: dict[str, Any], prefix: str, properties: list[Any]) -> None:
         """Run the control on one subject and report it as that subject's own test would."""
-        notes: list[str] = []
+        notes = Notes()
         self._before(item, spec, subject, notes, properties)
         call = _call(item, spec, fixture, subject, base, notes)
         self._report(item, call, prefix)
         if call.excinfo is not None and isinstance(call.excinfo.value, Exit | KeyboardInterrupt):
             raise call.excinfo.value
 
-    def _before(self, item: pytest.Item, spec: ControlSpec, subject: Any, notes: list[str],
+    def _before(self, item: pytest.Item, spec: ControlSpec, subject: Any, notes: Notes,
                 properties: list[Any]) -> None:
         """What the audit's hooks read of the subject's test: its metadata, notes, and the
         properties JUnit XML shows."""
         metadata = subject_metadata(spec, subject)
         metadata["inputs_sha256"] = self.audit.hasher.inputs(item, metadata, subject)
         item.stash[METADATA] = metadata
-        item.stash[NOTES] = notes
+        funcargs = getattr(item, "funcargs", None)
+        if funcargs and "crypto_note" in funcargs:  # what the report reads the notes from
+            funcargs["crypto_note"] = notes
         item.user_properties[:] = properties
         if self.junit:
             item.user_properties.extend(junit_properties(metadata))
@@ -132,7 +134,7 @@ class GroupedRun:
         self._fanning = True
         try:
             for subject in group.subjects:
-                self._before(item, spec, subject, [], properties)
+                self._before(item, spec, subject, Notes(), properties)
                 self._report(item, call, prefix)
         finally:
             self._fanning = False
@@ -206,12 +208,12 @@ class GroupedRun:
 
 
 def _call(item: pytest.Function, spec: ControlSpec, fixture: str, subject: Any,
-          base: dict[str, Any], notes: list[str]) -> pytest.CallInfo[None]:
+          base: dict[str, Any], notes: Notes) -> pytest.CallInfo[None]:
     """Call the control function on one subject, as pytest's call phase would."""
     kwargs = dict(base)
     kwargs[fixture] = subject
     if "crypto_note" in kwargs:
-        kwargs["crypto_note"] = notes.append
+        kwargs["crypto_note"] = notes
     if "crypto_clock" in kwargs:  # each subject's thresholds are its own (valid_until)
         kwargs["crypto_clock"] = item.stash[CLOCK] = Clock(kwargs["crypto_clock"].now)
     start, begun = time.time(), time.perf_counter()

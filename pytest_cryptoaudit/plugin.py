@@ -18,7 +18,7 @@ from .clock import CLOCK, Clock
 from .errors import CryptoAuditError
 from .ledger import LEDGER_PLUGIN
 from .model import RiskTier
-from .results import NOTES
+from .results import Notes
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -237,10 +237,10 @@ def crypto_inventory(request: pytest.FixtureRequest) -> Inventory:
 
 
 @pytest.fixture
-def crypto_note(request: pytest.FixtureRequest) -> Callable[[str], None]:
+def crypto_note() -> Callable[[str], None]:
     """Add a note to this result without failing it (e.g. a post-2030 transition warning)."""
-    notes: list[str] = request.node.stash.setdefault(NOTES, [])
-    return notes.append
+    # No ``request``: pytest builds a fixture definition for every test that asks for it.
+    return Notes()
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,20 @@ from .model import (
     SystemRecord,
 )
 
-#: Notes a control adds to its result without failing it (see the ``crypto_note`` fixture).
-NOTES = pytest.StashKey[list[str]]()
+
+class Notes(list[str]):
+    """Notes a control adds to its result without failing it: the ``crypto_note`` fixture's
+    value, called with each note; read from the test's fixture values when it reports."""
+
+    def __call__(self, note: str) -> None:
+        self.append(note)
+
+
+def notes_of(item: pytest.Item) -> list[str]:
+    """The notes the test has added so far (none if it does not take ``crypto_note``)."""
+    funcargs: dict[str, Any] | None = getattr(item, "funcargs", None)
+    notes = funcargs.get("crypto_note") if funcargs else None
+    return notes if isinstance(notes, Notes) else []
 #: The control metadata of a collected audit test, set at collection.
 METADATA = pytest.StashKey[dict[str, Any]]()
 
@@ -198,9 +210,9 @@ def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
 def summarize(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     """Counts per control id, with the title and the worst tier that failed."""
     summary: dict[str, dict[str, Any]] = {}
-    for result in sorted(results, key=lambda r: r.control):
+    for result in results:  # one pass; the controls are sorted once at the end
         entry = summary.get(result.control)
-        if entry is None:  # not setdefault: its default was built for every result
+        if entry is None:
             entry = summary[result.control] = {
                 "title": result.title, "total": 0, "worst_failing_tier": None,
                 **{o.value: 0 for o in Outcome}}
@@ -210,7 +222,7 @@ def summarize(results: Iterable[Result]) -> dict[str, dict[str, Any]]:
             worst = entry["worst_failing_tier"]
             if worst is None or result.risk_tier > RiskTier(worst):
                 entry["worst_failing_tier"] = result.risk_tier.value
-    return summary
+    return dict(sorted(summary.items()))
 
 
 def metadata_of(item: pytest.Item) -> dict[str, Any] | None:

@@ -41,10 +41,10 @@ from .progress import ProgressBoard
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import (
     METADATA,
-    NOTES,
     Result,
     fold,
     junit_properties,
+    notes_of,
     phase_data,
     phase_outcome,
     subject_metadata,
@@ -66,6 +66,9 @@ WORKERINPUT_KEY = "cryptoaudit"
 #: The subjects whose results an incremental run may carry (see ``carry.py``).
 CARRIABLE = ("crypto_key", "crypto_endpoint")
 PROGRESS_INTERVAL_SECONDS = 2.0
+#: Why a collected control test cannot audit its subject (a required attribute unreadable).
+UNAUDITABLE = pytest.StashKey[str]()
+_PASSED_VALUE = Outcome.PASSED.value
 
 
 class AuditSession:
@@ -291,9 +294,12 @@ class AuditSession:
                 if grouped is not None and spec is not None and fixture in GROUPABLE \
                         and groupable(metafunc):
                     cases = [_group_case(spec, g, group) for g in groups(fixture, subjects)]
-                else:
-                    cases = [_case(spec, s, group) for s in subjects]
-                metafunc.parametrize(fixture, cases, indirect=True)
+                    metafunc.parametrize(fixture, cases, indirect=True)
+                    return
+                # The subject is the fixture's value itself (no fixture function runs per
+                # test); a discovery error goes through its fixture, which raises the reason.
+                metafunc.parametrize(fixture, [_case(spec, s, group) for s in subjects],
+                                     indirect=fixture == "crypto_discovery_error")
                 return
 
     def _subjects(self, fixture: str, spec: ControlSpec | None) -> list[Any]:
@@ -352,11 +358,23 @@ class AuditSession:
         metadata = subject_metadata(spec, subject)
         metadata["inputs_sha256"] = self.hasher.inputs(item, metadata, subject)
         item.stash[METADATA] = metadata
+        missing = spec.missing(subject)
+        if missing:
+            reasons = "; ".join(f"{name}: {why}" for name, why in missing.items())
+            item.stash[UNAUDITABLE] = f"cannot audit {_subject_id(subject)}: {reasons}"
         if self.config.getoption("xmlpath", None):  # only JUnit XML shows them
             item.user_properties.extend(junit_properties(metadata))
         for keyword in (spec.id, metadata["system"], metadata["risk_tier"], metadata["owner"]):
             if keyword:
                 item.extra_keyword_matches.add(keyword)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A subject that lacks an attribute its check requires makes the test error with
+        the reason, before the check runs (the subject is found lacking at collection)."""
+        reason = item.stash.get(UNAUDITABLE, None)
+        if reason is not None:
+            raise CryptoAuditError(reason)
 
     def subject(self, request: pytest.FixtureRequest) -> Any:
         """The parametrized subject of a control, checked for the attributes it requires."""
@@ -376,17 +394,21 @@ class AuditSession:
 
     # Innermost wrapper: the outcome (and a waiver) is settled before any reporting plugin's
     # wrapper (allure-pytest's, say) reads the report.
-    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, Any, None]:
-        outcome = yield
-        report: pytest.TestReport = outcome.get_result()
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
         metadata = item.stash.get(METADATA, None)
-        if metadata is None:
-            return
+        if metadata is not None:
+            self._settle(item, call, report, metadata)
+        return report
+
+    def _settle(self, item: pytest.Item, call: pytest.CallInfo[None],
+                report: pytest.TestReport, metadata: dict[str, Any]) -> None:
+        """Attach the phase's honest outcome (and a waiver) to its report."""
         result_outcome, message = phase_outcome(report, call)
-        notes: list[str] = item.stash.get(NOTES, [])
+        notes = notes_of(item)
         waiver = None
         if result_outcome is Outcome.FAILED and self.waivers and self._waivable(item, metadata):
             waiver = decide(self.waivers, metadata, self.now.date())
@@ -424,8 +446,12 @@ class AuditSession:
             if report.failed:
                 self.other_failures += 1
             return
+        previous = self.results.get(report.nodeid)
+        if previous is not None and len(data) == 2 and data["outcome"] == _PASSED_VALUE:
+            previous.duration += report.duration  # a passed phase changes nothing else
+            return
         self.results[report.nodeid] = fold(
-            self.results.get(report.nodeid), data.get("metadata"), report.nodeid,
+            previous, data.get("metadata"), report.nodeid,
             Outcome(data["outcome"]), data["message"], report.duration,
             data.get("notes", []), data.get("waiver"), data.get("carried"),
             data.get("valid_until"))

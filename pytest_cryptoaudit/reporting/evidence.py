@@ -201,6 +201,11 @@ def _waivers(session: AuditSession) -> dict[str, Any]:
 
 
 def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
+    """Write the evidence as indented JSON, each inventory entry and result on one line.
+
+    Written piece by piece with the C encoder: ``json.dumps(indent=2)`` of a whole large
+    run uses the pure-Python encoder and holds every fragment of the file in memory at once
+    (several times the file's size)."""
     data = evidence.as_json() if isinstance(evidence, Evidence) else evidence
     path.parent.mkdir(parents=True, exist_ok=True)
     # Streamed, one line per result, key and system: the text of a million results is

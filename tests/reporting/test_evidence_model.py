@@ -3,12 +3,17 @@ evidence reads back into them unchanged."""
 
 from __future__ import annotations
 
+import copy
+import json
+from pathlib import Path
+
 import jsonschema
 import pytest
 from pydantic import ValidationError
 
 from pytest_cryptoaudit.evidence_model import SCHEMA_PATH, Evidence, generated_schema, schema_text
-from pytest_cryptoaudit.model import Outcome
+from pytest_cryptoaudit.model import Outcome, RiskTier
+from pytest_cryptoaudit.reporting.evidence import write_evidence
 from tests.reporting.conftest import FullRun
 
 
@@ -36,3 +41,33 @@ def test_a_field_the_models_do_not_know_is_refused(full_run: FullRun) -> None:
     broken = {**full_run.evidence, "sumary": {}}
     with pytest.raises(ValidationError, match="sumary"):
         Evidence.model_validate(broken)
+
+
+def test_a_run_read_entry_by_entry_is_the_same_evidence(full_run: FullRun) -> None:
+    """``from_document`` validates each inventory entry and result on its own, sharing
+    pydantic's set of given field names between entries given the same fields."""
+    typed = Evidence.from_document(copy.deepcopy(full_run.evidence))
+    assert typed.model_dump(mode="json", by_alias=True) == full_run.evidence
+    shared = {id(result.__pydantic_fields_set__) for result in typed.results}
+    assert len(typed.results) > 10 and len(shared) < len(typed.results) / 4
+    assert all(isinstance(key.risk_tier, RiskTier) for key in typed.inventory)
+
+
+def test_every_result_is_still_validated(full_run: FullRun) -> None:
+    broken = copy.deepcopy(full_run.evidence)
+    broken["results"][-1]["control"] = "not a control id"
+    with pytest.raises(ValidationError, match="control"):
+        Evidence.from_document(broken)
+
+
+def test_the_evidence_file_holds_one_line_per_entry(full_run: FullRun,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "evidence.json"
+    write_evidence(full_run.evidence, path)
+    text = path.read_text(encoding="utf-8")
+    assert json.loads(text) == full_run.evidence
+    lines = text.splitlines()
+    for name, first in (("results", '{"nodeid": '), ("inventory", '{"uid": ')):
+        listed = [line for line in lines if line.lstrip().startswith(first)]
+        assert len(listed) == len(full_run.evidence[name]) > 0
+    assert lines[1] == '  "schema_version": "1.0",' and lines[-1] == "}"
