@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -72,6 +73,18 @@ def missing_service(message: str) -> NoReturn:
 def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     """Audits inside the tests must not write to the CI run's own step summary."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _lean_inner_runs() -> Iterator[None]:
+    """pytest runs inside the tests (pytester, in-process or not, and ``python -m pytest``
+    children that inherit the environment) leave out hypothesis' plugin: it imports
+    hypothesis for its terminal summary, a second of CPU per run, and in-process it
+    re-imports its modules on every run, for nothing these runs use. Session-wide, so that
+    the runs of module and session fixtures are lean too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+        yield
 
 
 #: Hypothesis examples per property test: the full suite (the CI command) tries many, the fast

@@ -202,11 +202,3 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
     yield driver
     driver.quit()
 
-
-@pytest.fixture(autouse=True)
-def _lean_inner_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process audits skip hypothesis's pytest plugin when it is installed: pytester
-    re-imports (and re-rewrites) its modules on every run, for nothing these tests use."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
-    # An in-process audit must not append to the step summary of the CI job running us.
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
