@@ -19,14 +19,13 @@ from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
 from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
 
 CHECKS = {"certificate-lifetime", "key-age", "expiry-window", "not-expired", "already-valid"}
-#: When the records are made; the audit starts seconds later. Offsets of half a day keep
-#: every comparison clear of those seconds.
-NOW = datetime.now(UTC)
+#: Offsets of half a day keep every comparison clear of the seconds between the making of
+#: the records (in the fixture, from its own clock) and the start of the audit.
 HALF = timedelta(hours=12)
 
 
-def ago(days: int) -> datetime:
-    return NOW - timedelta(days=days)
+def ago(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)
 
 
 def cert(not_before: datetime, not_after: datetime, *, is_ca: bool = False) -> dict[str, Any]:
@@ -38,37 +37,52 @@ def cert(not_before: datetime, not_after: datetime, *, is_ca: bool = False) -> d
 
 
 RSA = {"kind": "private-key", "algorithm": "RSA", "size": 3072}
-#: uid -> (tier, key fields, the checks it must fail). Defaults: symmetric cryptoperiod 365
-#: days at high and 730 at low, private 730 at high; certificates at most 398 days at high;
-#: a warning window of 30 days at high.
-PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
-    "aes-young": ("high", {"created": ago(365) + HALF}, set()),
-    "aes-old": ("high", {"created": ago(365) - HALF}, {"key-age"}),
-    # minutes short of the cryptoperiod when the audit starts: a day is 86400 seconds
-    "aes-at-period": ("high", {"created": ago(365) + timedelta(minutes=4)}, set()),
-    "aes-low": ("low", {"created": ago(730) + HALF}, set()),
-    "aes-low-old": ("low", {"created": ago(730) - HALF}, {"key-age"}),
-    # the latest rotation counts, not the creation
-    "aes-rotated": ("high", {"created": ago(1000), "rotated": ago(10)}, set()),
-    "rsa-young": ("high", {**RSA, "created": ago(730) + HALF}, set()),
-    "rsa-old": ("high", {**RSA, "created": ago(730) - HALF}, {"key-age"}),
-    "cert-398": ("high", cert(ago(100), ago(100) + timedelta(days=398)), set()),
-    "cert-399": ("high", cert(ago(100), ago(100) + timedelta(days=399)),
-                 {"certificate-lifetime"}),
-    "cert-low-825": ("low", cert(ago(100), ago(100) + timedelta(days=825)), set()),
-    # a CA certificate is not a leaf: its lifetime is not judged
-    "ca-long": ("high", cert(ago(100), ago(100) + timedelta(days=3650), is_ca=True), set()),
-    "cert-expiring": ("high", cert(ago(300), NOW + timedelta(days=30) - HALF),
-                      {"expiry-window"}),
-    "cert-outside-window": ("high", cert(ago(300), NOW + timedelta(days=30) + HALF), set()),
-    "cert-expired": ("high", cert(ago(300), NOW - HALF), {"not-expired"}),
-    "cert-not-yet": ("high", cert(NOW + HALF, NOW + timedelta(days=200)), {"already-valid"}),
-    # a private key that carries its certificate is no certificate: no lifetime check
-    "rsa-with-cert": ("high", {**RSA, "created": ago(10), "certificate": cert(
-        ago(100), ago(100) + timedelta(days=500))["certificate"]}, set()),
-    "aes-expiring": ("high", {"created": ago(10), "expires": NOW + timedelta(days=5)},
-                     {"expiry-window"}),
-}
+
+
+def planted(now: datetime) -> dict[str, tuple[str, dict[str, Any], set[str]]]:
+    """uid -> (tier, key fields, the checks it must fail), dated from ``now``. Defaults:
+    symmetric cryptoperiod 365 days at high and 730 at low, private 730 at high;
+    certificates at most 398 days at high; a warning window of 30 days at high."""
+    def days_ago(days: int) -> datetime:
+        return ago(now, days)
+
+    return {
+        "aes-young": ("high", {"created": days_ago(365) + HALF}, set()),
+        "aes-old": ("high", {"created": days_ago(365) - HALF}, {"key-age"}),
+        # minutes short of the cryptoperiod when the audit starts: a day is 86400 seconds
+        "aes-at-period": ("high", {"created": days_ago(365) + timedelta(minutes=4)}, set()),
+        "aes-low": ("low", {"created": days_ago(730) + HALF}, set()),
+        "aes-low-old": ("low", {"created": days_ago(730) - HALF}, {"key-age"}),
+        # the latest rotation counts, not the creation
+        "aes-rotated": ("high", {"created": days_ago(1000), "rotated": days_ago(10)}, set()),
+        "rsa-young": ("high", {**RSA, "created": days_ago(730) + HALF}, set()),
+        "rsa-old": ("high", {**RSA, "created": days_ago(730) - HALF}, {"key-age"}),
+        "cert-398": ("high", cert(days_ago(100), days_ago(100) + timedelta(days=398)), set()),
+        "cert-399": ("high", cert(days_ago(100), days_ago(100) + timedelta(days=399)),
+                     {"certificate-lifetime"}),
+        "cert-low-825": ("low", cert(days_ago(100), days_ago(100) + timedelta(days=825)),
+                         set()),
+        # a CA certificate is not a leaf: its lifetime is not judged
+        "ca-long": ("high", cert(days_ago(100), days_ago(100) + timedelta(days=3650),
+                                 is_ca=True), set()),
+        "cert-expiring": ("high", cert(days_ago(300), now + timedelta(days=30) - HALF),
+                          {"expiry-window"}),
+        "cert-outside-window": ("high", cert(days_ago(300), now + timedelta(days=30) + HALF),
+                                set()),
+        "cert-expired": ("high", cert(days_ago(300), now - HALF), {"not-expired"}),
+        "cert-not-yet": ("high", cert(now + HALF, now + timedelta(days=200)),
+                         {"already-valid"}),
+        # a private key that carries its certificate is no certificate: no lifetime check
+        "rsa-with-cert": ("high", {**RSA, "created": days_ago(10), "certificate": cert(
+            days_ago(100), days_ago(100) + timedelta(days=500))["certificate"]}, set()),
+        "aes-expiring": ("high", {"created": days_ago(10), "expires": now + timedelta(days=5)},
+                         {"expiry-window"}),
+    }
+
+
+#: The table's names and expected failures (its dates are made again by the fixture: the
+#: audit may start minutes after collection on a busy machine).
+PLANTED = planted(datetime.now(UTC))
 #: Checks that must not run on a record.
 NOT_APPLICABLE = {
     "ca-long": {"certificate-lifetime"},
@@ -85,11 +99,18 @@ def uid(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
+def audited_at(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditRun, datetime]:
+    """The planted records, dated from the moment the audit starts, and that moment."""
+    now = datetime.now(UTC)
     records = [key_record(uid(name), system=tier, risk_tier=tier, **fields)
-               for name, (tier, fields, _fails) in PLANTED.items()]
+               for name, (tier, fields, _fails) in planted(now).items()]
     return audit_subprocess(tmp_path_factory.mktemp("lifecycle"), "--cryptoaudit-no-ledger",
-                            inventory=records)
+                            inventory=records), now
+
+
+@pytest.fixture(scope="module")
+def audited(audited_at: tuple[AuditRun, datetime]) -> AuditRun:
+    return audited_at[0]
 
 
 def outcomes(run: AuditRun, name: str) -> dict[str, str]:
@@ -108,25 +129,27 @@ def test_each_planted_record_fails_exactly_its_checks(audited: AuditRun) -> None
     assert outcomes(audited, "cert-398").keys() == CHECKS - {"key-age"}
 
 
-def test_findings_name_the_threshold(audited: AuditRun) -> None:
+def test_findings_name_the_threshold(audited_at: tuple[AuditRun, datetime]) -> None:
+    audited, now = audited_at
+
     def message(check: str, name: str) -> str:
         return audited.message(check, uid(name))
 
     assert message("key-age", "aes-old") == (
-        f"symmetric key last (re)keyed 366 days ago ({ago(365) - HALF:%Y-%m-%d}); "
+        f"symmetric key last (re)keyed 366 days ago ({ago(now, 365) - HALF:%Y-%m-%d}); "
         "cryptoperiod for tier high is 365 days")
     assert message("key-age", "rsa-old") == (
-        f"private key last (re)keyed 731 days ago ({ago(730) - HALF:%Y-%m-%d}); "
+        f"private key last (re)keyed 731 days ago ({ago(now, 730) - HALF:%Y-%m-%d}); "
         "cryptoperiod for tier high is 730 days")
     assert message("certificate-lifetime", "cert-399") == (
         "certificate valid for 399 days; tier high allows at most 398")
-    expiring = NOW + timedelta(days=30) - HALF
+    expiring = now + timedelta(days=30) - HALF
     assert message("expiry-window", "cert-expiring") == (
         f"expires {expiring:%Y-%m-%d} (in 29 days), inside the 30-day window for tier high")
     assert message("not-expired", "cert-expired") == (
-        f"expired on {NOW - HALF:%Y-%m-%d %H:%M} UTC")
+        f"expired on {now - HALF:%Y-%m-%d %H:%M} UTC")
     assert message("already-valid", "cert-not-yet") == (
-        f"not valid before {NOW + HALF:%Y-%m-%d %H:%M} UTC")
+        f"not valid before {now + HALF:%Y-%m-%d %H:%M} UTC")
 
 
 # The audit's clock cannot be planted, so the comparisons with the audit's start instant are
