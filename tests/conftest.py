@@ -4,8 +4,10 @@ Locally, a test whose service (say the softhsm2 Debian package) is not installed
 with the command that installs it. With ``CRYPTOAUDIT_REQUIRE_SERVICES=1`` (set by
 ``.ci/run``) the same situation fails, so CI can never pass by skipping.
 
-Every test that starts a service carries the ``service`` mark, so that
-``pytest -m "not service"`` is the fast lane; the full run stays the CI command.
+Every test that starts a service carries the ``service`` mark and every slow tooling check
+(mypy, the documentation build ...) the ``slow`` mark, so that
+``pytest -m "not service and not slow" -n 2`` is the fast lane; the full run stays the CI
+command.
 """
 
 from __future__ import annotations
@@ -102,6 +104,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "service: starts a service (KMS API server, OpenBao, SoftHSM2, TLS "
         "servers, PostgreSQL, Chromium, the lab) or builds wheels; deselect with "
         '-m "not service" for the fast lane')
+    config.addinivalue_line(
+        "markers", "slow: a tooling check that takes seconds of CPU and no service (mypy "
+        "--strict, the documentation build, CI schema validation, pre-commit try-repo); the "
+        'full run keeps it, the fast lane (-m "not service and not slow") leaves it out')
     from hypothesis import settings
 
     for name, examples in EXAMPLES.items():
