@@ -89,8 +89,9 @@ FAST_LANE = "not service and not slow"
 
 
 def test_fast_lane_leaves_out_service_and_slow_tests_and_keeps_pure_ones() -> None:
-    service = "tests/aws/test_estate.py"           # the KMS API server, through fixtures
-    lab = "tests/lab/test_lab.py"                  # the lab, started in the test body
+    # Modules that import little: the child collects them, its start-up is the cost.
+    service = "tests/aws/test_keyspec_missing.py"  # the KMS API server, through fixtures
+    lab = "tests/vault/test_lab.py"                # the lab, started in the test body
     postgres = "tests/ledger/test_chain.py"        # SQLite and PostgreSQL by parameter
     pure = "tests/core/test_model.py"
     tooling = "tests/core/test_typing.py"          # mypy --strict is slow, its config check not
