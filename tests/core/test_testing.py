@@ -69,6 +69,22 @@ def test_subprocess_run_of_planted_records(tmp_path: Path) -> None:
     assert run.outcome("algorithm-allowed", "memory:des") == "failed"
 
 
+def test_subprocess_audits_leave_out_hypothesis_plugin(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its terminal summary imports hypothesis: a second of CPU in every audit run.
+    argvs: list[list[str]] = []
+
+    def run(argv: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
+        argvs.append(argv)
+        return subprocess.CompletedProcess(argv, 4, "usage error", "")
+
+    monkeypatch.setattr("pytest_cryptoaudit.testing.subprocess.run", run)
+    with pytest.raises(AssertionError, match=r"wrote no evidence \(exit 4\)"):
+        audit_subprocess(tmp_path, inventory=[key_record("memory:aes")])
+    [argv] = argvs
+    assert argv[argv.index("no:hypothesispytest") - 1] == "-p", argv
+
+
 def _collect(*args: str) -> str:
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
