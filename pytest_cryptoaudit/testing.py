@@ -195,8 +195,11 @@ def audit_subprocess(folder: Path, *args: str,
     evidence_path = folder / evidence
     evidence_path.unlink(missing_ok=True)
     plugin = [] if records is None else ["-p", testing_provider.__name__]
+    # hypothesis' plugin imports hypothesis for its terminal summary (a second of CPU per
+    # run) even in a run with no hypothesis test: an audit never has one.
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", *plugin, *_audit_argv(evidence_path, args)],
+        [sys.executable, "-m", "pytest", "-p", "no:hypothesispytest", *plugin,
+         *_audit_argv(evidence_path, args)],
         cwd=folder, env=dict(env) if env is not None else audit_env(), capture_output=True,
         text=True, timeout=timeout, check=False)
     return _read(evidence_path, completed.returncode, completed.stdout + completed.stderr)

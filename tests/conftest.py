@@ -4,14 +4,17 @@ Locally, a test whose service (say the softhsm2 Debian package) is not installed
 with the command that installs it. With ``CRYPTOAUDIT_REQUIRE_SERVICES=1`` (set by
 ``.ci/run``) the same situation fails, so CI can never pass by skipping.
 
-Every test that starts a service carries the ``service`` mark, so that
-``pytest -m "not service"`` is the fast lane; the full run stays the CI command.
+Every test that starts a service carries the ``service`` mark and every slow tooling check
+(mypy, the documentation build ...) the ``slow`` mark, so that
+``pytest -m "not service and not slow" -n 2`` is the fast lane; the full run stays the CI
+command.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -74,6 +77,18 @@ def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _lean_inner_runs() -> Iterator[None]:
+    """pytest runs inside the tests (pytester, in-process or not, and ``python -m pytest``
+    children that inherit the environment) leave out hypothesis' plugin: it imports
+    hypothesis for its terminal summary, a second of CPU per run, and in-process it
+    re-imports its modules on every run, for nothing these runs use. Session-wide, so that
+    the runs of module and session fixtures are lean too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
+        yield
+
+
 #: Hypothesis examples per property test: the full suite (the CI command) tries many, the fast
 #: lane a deterministic sample of them (derandomized tests take the same first examples).
 EXAMPLES = {"cryptoaudit-full": 2500, "cryptoaudit-fast-lane": 400}
@@ -89,6 +104,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "service: starts a service (KMS API server, OpenBao, SoftHSM2, TLS "
         "servers, PostgreSQL, Chromium, the lab) or builds wheels; deselect with "
         '-m "not service" for the fast lane')
+    config.addinivalue_line(
+        "markers", "slow: a tooling check that takes seconds of CPU and no service (mypy "
+        "--strict, the documentation build, CI schema validation, pre-commit try-repo); the "
+        'full run keeps it, the fast lane (-m "not service and not slow") leaves it out')
     from hypothesis import settings
 
     for name, examples in EXAMPLES.items():

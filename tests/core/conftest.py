@@ -29,6 +29,7 @@ from tests.factories import (
     sha1_certificate,
     write,
 )
+from tests.shared import once_per_run
 
 PASSPHRASE_ENV = "CRYPTOAUDIT_TEST_KEY_PASSPHRASE"
 PASSPHRASE = "correct horse battery staple"
@@ -189,12 +190,25 @@ def run_audit(folder: Path, *args: str) -> AuditRun:
                                                            P12_ENV: P12_PASSWORD}))
 
 
-@pytest.fixture(scope="module")
-def audited(estate_template: Path, tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    """The estate audited once per test module."""
-    folder = tmp_path_factory.mktemp("audited")
-    shutil.copytree(estate_template, folder, symlinks=True, dirs_exist_ok=True)
-    return run_audit(folder)
+@pytest.fixture(scope="session")
+def shared_estate(estate_template: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, AuditRun]:
+    """A copy of the estate, untouched, and its audit: done once per test run and shared by
+    the workers of pytest-xdist (whose own templates hold other random keys)."""
+    def audit(folder: Path) -> dict[str, Any]:
+        shutil.copytree(estate_template, folder / "estate", symlinks=True)
+        shutil.copytree(folder / "estate", folder / "audited", symlinks=True)
+        run = run_audit(folder / "audited")
+        return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
+
+    folder, stored = once_per_run(tmp_path_factory, "files-estate", audit)
+    return folder / "estate", AuditRun(stored["ret"], stored["output"], stored["evidence"])
+
+
+@pytest.fixture(scope="session")
+def audited(shared_estate: tuple[Path, AuditRun]) -> AuditRun:
+    """The estate audited once per test run."""
+    return shared_estate[1]
 
 
 def read_evidence(path: Path) -> dict[str, Any]:

@@ -173,14 +173,15 @@ def test_strict_markers_clean(low_tier):
     result.stdout.no_fnmatch_line("*not found in `markers`*")
 
 
-def test_xdist_workers_collect_the_same_tests(estate_template, tmp_path):
+def test_xdist_workers_collect_the_same_tests(shared_estate, tmp_path):
     pytest.importorskip("xdist")
     import shutil
 
-    serial_dir, parallel_dir = tmp_path / "serial", tmp_path / "parallel"
-    for folder in (serial_dir, parallel_dir):
-        shutil.copytree(estate_template, folder, symlinks=True)
-    serial = run_audit(serial_dir)
+    # The serial run is the shared audit of the estate (tests/core/test_audit_files.py reads
+    # it too); the parallel one audits a copy of the same files.
+    estate, serial = shared_estate
+    parallel_dir = tmp_path / "parallel"
+    shutil.copytree(estate, parallel_dir, symlinks=True)
     parallel = run_audit(parallel_dir, "-n", "2")
     assert "2 workers" in parallel.output
     assert outcomes(parallel.evidence) == outcomes(serial.evidence)

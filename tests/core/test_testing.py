@@ -69,6 +69,22 @@ def test_subprocess_run_of_planted_records(tmp_path: Path) -> None:
     assert run.outcome("algorithm-allowed", "memory:des") == "failed"
 
 
+def test_subprocess_audits_leave_out_hypothesis_plugin(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its terminal summary imports hypothesis: a second of CPU in every audit run.
+    argvs: list[list[str]] = []
+
+    def run(argv: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
+        argvs.append(argv)
+        return subprocess.CompletedProcess(argv, 4, "usage error", "")
+
+    monkeypatch.setattr("pytest_cryptoaudit.testing.subprocess.run", run)
+    with pytest.raises(AssertionError, match=r"wrote no evidence \(exit 4\)"):
+        audit_subprocess(tmp_path, inventory=[key_record("memory:aes")])
+    [argv] = argvs
+    assert argv[argv.index("no:hypothesispytest") - 1] == "-p", argv
+
+
 def _collect(*args: str) -> str:
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
@@ -80,15 +96,32 @@ def test_service_marker_is_registered(pytestconfig: pytest.Config) -> None:
     assert any(line.startswith("service:") for line in pytestconfig.getini("markers"))
 
 
-def test_fast_lane_leaves_out_service_tests_and_keeps_pure_ones() -> None:
-    service = "tests/aws/test_estate.py"           # the KMS API server, through fixtures
-    lab = "tests/lab/test_lab.py"                  # the lab, started in the test body
+def test_slow_marker_is_registered(pytestconfig: pytest.Config) -> None:
+    assert any(line.startswith("slow:") for line in pytestconfig.getini("markers"))
+
+
+#: The fast lane's selection, as CONTRIBUTING.md documents it.
+FAST_LANE = "not service and not slow"
+
+
+def test_fast_lane_leaves_out_service_and_slow_tests_and_keeps_pure_ones() -> None:
+    # Modules that import little: the child collects them, its start-up is the cost.
+    service = "tests/aws/test_keyspec_missing.py"  # the KMS API server, through fixtures
+    lab = "tests/vault/test_lab.py"                # the lab, started in the test body
     postgres = "tests/ledger/test_chain.py"        # SQLite and PostgreSQL by parameter
     pure = "tests/core/test_model.py"
-    listed = _collect("--collect-only", "-m", "not service", service, lab, postgres, pure)
+    tooling = "tests/core/test_typing.py"          # mypy --strict is slow, its config check not
+    listed = _collect("--collect-only", "-m", FAST_LANE, service, lab, postgres, pure, tooling)
     assert f"{pure}::" in listed, listed
     assert f"{service}::" not in listed and f"{lab}::" not in listed, listed
     assert "[sqlite" in listed and "[postgresql" not in listed, listed
+    assert f"{tooling}::test_mypy_config_is_strict_over_package_and_controls" in listed, listed
+    assert "test_mypy_strict_reports_no_issues" not in listed, listed
+
+
+def test_contributing_documents_the_fast_lane_command() -> None:
+    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert f'python -m pytest -m "{FAST_LANE}" -n 2' in text
 
 
 def test_the_contributing_example_runs(pytester: pytest.Pytester) -> None:

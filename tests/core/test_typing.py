@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -16,6 +18,7 @@ def test_mypy_config_is_strict_over_package_and_controls() -> None:
     assert set(config["files"]) >= {"pytest_cryptoaudit", "controls"}
 
 
+@pytest.mark.slow
 def test_mypy_strict_reports_no_issues() -> None:
     # --strict on the command line too, so a loosened config cannot make this pass. The
     # cache is mypy's own incremental cache (the one ``mypy`` on the command line keeps):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from pytest_cryptoaudit.providers.iac.cloudformation import CloudFormationProvid
 from pytest_cryptoaudit.providers.iac.kubernetes import KubernetesProvider
 from pytest_cryptoaudit.providers.iac.terraform import TerraformProvider
 from pytest_cryptoaudit.testing import AuditRun, audit_subprocess
+from tests.shared import once_per_run
 
 #: Registers the providers where the installed metadata predates their entry points
 #: (an editable install of an older checkout); registering twice is harmless.
@@ -38,15 +40,28 @@ def audit_iac(folder: Path, systems: list[dict[str, object]], *args: str) -> Aud
 
 
 @pytest.fixture(scope="session")
-def iac_lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, object]]]:
-    folder = tmp_path_factory.mktemp("iac-lab")
-    return folder, seed_iac(folder / "iac")
+def _iac_lab_audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The seeded code and its audit, once per test run (shared by the xdist workers)."""
+    def build(folder: Path) -> dict[str, Any]:
+        systems = seed_iac(folder / "iac")
+        run = audit_iac(folder, systems)
+        return {"systems": systems, "ret": run.ret, "output": run.output,
+                "evidence": run.evidence}
+
+    return once_per_run(tmp_path_factory, "iac-lab", build)
 
 
 @pytest.fixture(scope="session")
-def iac_audit(iac_lab: tuple[Path, list[dict[str, object]]]) -> AuditRun:
-    folder, systems = iac_lab
-    return audit_iac(folder, systems)
+def iac_lab(_iac_lab_audited: tuple[Path, dict[str, Any]]
+            ) -> tuple[Path, list[dict[str, object]]]:
+    folder, stored = _iac_lab_audited
+    return folder, stored["systems"]
+
+
+@pytest.fixture(scope="session")
+def iac_audit(_iac_lab_audited: tuple[Path, dict[str, Any]]) -> AuditRun:
+    _, stored = _iac_lab_audited
+    return AuditRun(stored["ret"], stored["output"], stored["evidence"])
 
 
 def discover(provider: str, root: Path, **options: object) -> Discovery:

@@ -1,8 +1,9 @@
 """A small audited estate with planted weaknesses and secrets, and one full run over it.
 
-``full_run`` audits it once per session under pytest-xdist with every output format on, and
-with recognisable secrets in the files and the environment, so that each test of a format
-reads the same run and the secrets test can grep every output.
+``full_run`` audits it once per test run (once for all xdist workers), itself under
+pytest-xdist, with every output format on, and with recognisable secrets in the files and
+the environment, so that each test of a format reads the same run and the secrets test can
+grep every output.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from pytest_cryptoaudit.testing import AuditRun, audit_env, audit_subprocess
 from tests import factories
 from tests.ledger.conftest import postgres, postgres_url  # noqa: F401 - the ledger sweep's server
+from tests.shared import once_per_run
 
 KEY_PASSPHRASE = "kp-CANARY-4c1d9e-passphrase"
 P12_PASSWORD = "p12-CANARY-93b1f0-password"
@@ -150,9 +152,16 @@ class FullRun:
 
 @pytest.fixture(scope="session")
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
-    """The estate audited once, under xdist, with JSON, HTML, JUnit, Allure, OSCAL, CBOM,
-    Markdown, SARIF, post-quantum inventory and metrics output and a GitHub step summary."""
-    estate = build_estate(tmp_path_factory.mktemp("estate"))
+    """The estate audited once per test run (shared by the workers of pytest-xdist), itself
+    under xdist, with JSON, HTML, JUnit, Allure, OSCAL, CBOM, Markdown, SARIF, post-quantum
+    inventory and metrics output and a GitHub step summary."""
+    root, stored = once_per_run(tmp_path_factory, "reporting-estate", _audit_every_format)
+    run = AuditRun(stored["ret"], stored["output"], stored["evidence"])
+    return FullRun(Estate(root, stored["secrets"]), root / "out", run)
+
+
+def _audit_every_format(root: Path) -> dict[str, Any]:
+    estate = build_estate(root)
     out = estate.root / "out"
     out.mkdir()
     env = audit_env(**SECRET_ENV, GITHUB_STEP_SUMMARY=str(out / "step-summary.md"))
@@ -170,7 +179,8 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
         "--cryptoaudit-metrics", "out/metrics.prom",
         env=env, evidence="out/evidence.json",
     )
-    return FullRun(estate, out, run)
+    return {"secrets": estate.secrets, "ret": run.ret, "output": run.output,
+            "evidence": run.evidence}
 
 
 def chromium_arguments(user_data_dir: Path) -> list[str]:
@@ -202,11 +212,3 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Any:
     yield driver
     driver.quit()
 
-
-@pytest.fixture(autouse=True)
-def _lean_inner_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process audits skip hypothesis's pytest plugin when it is installed: pytester
-    re-imports (and re-rewrites) its modules on every run, for nothing these tests use."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest")
-    # An in-process audit must not append to the step summary of the CI job running us.
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)

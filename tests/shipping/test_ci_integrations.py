@@ -66,6 +66,7 @@ def action_env(**inputs: str) -> dict[str, str]:
             for variable, template in audit_step()["env"].items()}
 
 
+@pytest.mark.slow
 def test_action_matches_the_github_actions_schema():
     code, output = validate("vendor.github-actions", ROOT / "action.yml")
     assert code == 0, output
@@ -131,6 +132,7 @@ def test_action_rejects_an_unknown_report(key_folder):
     assert "unknown report 'pdf'" in result.stdout
 
 
+@pytest.mark.slow
 def test_component_matches_the_gitlab_schema(tmp_path):
     for name, document in (("spec.json", SPEC), ("job.json", JOB)):
         (tmp_path / name).write_text(json.dumps(document))

@@ -6,6 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pytest_cryptoaudit.catalog_cli import load_builtin_catalog
@@ -44,6 +45,7 @@ def nav_pages(entries: list) -> set[str]:
     return pages
 
 
+@pytest.mark.slow
 def test_site_builds_strictly_with_the_generated_catalog(tmp_path):
     code, output = build(ROOT, tmp_path / "site")
     assert code == 0, output
@@ -64,6 +66,7 @@ def test_site_has_the_pages_a_user_needs():
             "reliability.md", "architecture.md"} <= pages
 
 
+@pytest.mark.slow
 def test_strict_build_fails_on_a_broken_link_and_a_page_outside_the_navigation(tmp_path):
     project = copy_site_sources(tmp_path / "project")
     (project / "docs/orphan.md").write_text("# Not in the navigation\n")

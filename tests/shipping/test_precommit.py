@@ -80,6 +80,7 @@ def test_manifest_is_valid_for_pre_commit():
     assert {hook["files"] for hook in code_hooks} == {IAC_FILE.pattern}
 
 
+@pytest.mark.slow
 def test_try_repo_stops_a_commit_with_a_weak_key(hook_repository, tmp_path):
     project = tmp_path / "project"
     write(project / "deploy/weak.pem", private_pem(rsa_key(1024)))
@@ -92,6 +93,7 @@ def test_try_repo_stops_a_commit_with_a_weak_key(hook_repository, tmp_path):
     assert "README.md" not in output
 
 
+@pytest.mark.slow
 def test_try_repo_passes_a_commit_with_a_strong_key(hook_repository, tmp_path):
     project = tmp_path / "project"
     write(project / "deploy/strong.pem", private_pem(ec_key()))
@@ -138,6 +140,7 @@ def code_project(folder: Path, rotate: bool) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_iac_hook_stops_a_commit_that_plans_a_key_without_rotation(hook_repository, tmp_path):
     project = code_project(tmp_path / "project", rotate=False)
     code, output = try_repo(hook_repository, project, ".", hook="cryptoaudit-iac-system",
@@ -146,6 +149,7 @@ def test_iac_hook_stops_a_commit_that_plans_a_key_without_rotation(hook_reposito
     assert "kms-rotation-enabled" in output and "aws_kms_key.payments" in output
 
 
+@pytest.mark.slow
 def test_iac_hook_passes_a_module_whose_variables_rotate_the_key(hook_repository, tmp_path):
     project = code_project(tmp_path / "project", rotate=True)
     code, output = try_repo(hook_repository, project, ".", hook="cryptoaudit-iac-system",

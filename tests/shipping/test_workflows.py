@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -22,6 +23,7 @@ def validate(schema: str, *paths: Path) -> tuple[int, str]:
     return checked.exit_code, checked.output
 
 
+@pytest.mark.slow
 def test_every_workflow_matches_the_github_schema():
     # One call for all files (its output names the file that fails): each call costs a second.
     assert len(WORKFLOWS) >= 3, WORKFLOWS
@@ -29,6 +31,7 @@ def test_every_workflow_matches_the_github_schema():
     assert code == 0, output
 
 
+@pytest.mark.slow
 def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    stepz: []\n")

@@ -4,11 +4,14 @@ attributes a provider could not read."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from .auditrun import run_audit
+from tests.shared import once_per_run
+
+from .auditrun import AuditRun, run_audit
 
 FIXTURE_PROVIDER = '''
 import json
@@ -88,15 +91,21 @@ critical = "strict"
 
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory):
-    """Run the controls once over the recorded endpoints at tiers low, high and critical."""
-    folder = tmp_path_factory.mktemp("recorded-tls")
-    (folder / "conftest.py").write_text(FIXTURE_PROVIDER)
-    (folder / "endpoints.json").write_text(json.dumps(
-        [{"address": address, **facts} if "unreadable" in facts
-         else {"address": address, "attributes": facts} for address, facts in ENDPOINTS.items()]))
-    config = "".join(CONFIG.format(tier=t) for t in ("low", "high", "critical")) + POLICY
-    # Two xdist workers: the endpoints must reach them through the controller's workerinput.
-    return run_audit(folder, config, "-p", "xdist", "-n", "2")
+    """Run the controls once over the recorded endpoints at tiers low, high and critical
+    (once per test run: the xdist workers share it)."""
+    def build(folder):
+        (folder / "conftest.py").write_text(FIXTURE_PROVIDER)
+        (folder / "endpoints.json").write_text(json.dumps(
+            [{"address": address, **facts} if "unreadable" in facts
+             else {"address": address, "attributes": facts}
+             for address, facts in ENDPOINTS.items()]))
+        config = "".join(CONFIG.format(tier=t) for t in ("low", "high", "critical")) + POLICY
+        # Two xdist workers: the endpoints must reach them through the controller's
+        # workerinput.
+        return dataclasses.asdict(run_audit(folder, config, "-p", "xdist", "-n", "2"))
+
+    _, stored = once_per_run(tmp_path_factory, "recorded-tls", build)
+    return AuditRun(**stored)
 
 
 def outcome(audit, tier, address, check):
