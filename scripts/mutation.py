@@ -54,6 +54,7 @@ MODULES = {
         "tests/core/test_algorithm_controls.py", "tests/core/test_audit_files.py")),
     "controls-lifecycle": Module("controls/lifecycle.py", (
         "tests/core/test_lifecycle_controls.py", "tests/core/test_audit_files.py")),
+    "controls-cek09": Module("controls/cek09.py", ("tests/controls/test_cek09_logic.py",)),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
