@@ -35,7 +35,12 @@ def _settings() -> tuple[Any, ...]:
 
 def policy(**overrides: Any) -> Policy:
     """Built-in and every provider's defaults, with ``overrides`` as under ``[policy]``."""
-    return Policy(_settings(), overrides)
+    return Policy(_settings(), overrides) if overrides else _default_policy()
+
+
+@cache
+def _default_policy() -> Policy:
+    return Policy(_settings(), {})  # read-only, so one serves every test
 
 
 def spec_of(control: Callable[..., Any]) -> ControlSpec:
@@ -67,7 +72,7 @@ def judge(control: Callable[..., Any], subject: Any, **fixtures: Any) -> Verdict
     if missing:
         return Verdict("error", "; ".join(f"{k}: {v}" for k, v in missing.items()))
     notes: list[str] = []
-    available = {"crypto_policy": policy(), "crypto_now": NOW, "crypto_note": notes.append,
+    available = {"crypto_policy": _default_policy(), "crypto_now": NOW, "crypto_note": notes.append,
                  "crypto_inventory": inventory_of(subject), "crypto_events": (),
                  **{name: subject for name in SUBJECTS}, **fixtures}
     wanted = inspect.signature(control).parameters
@@ -77,7 +82,7 @@ def judge(control: Callable[..., Any], subject: Any, **fixtures: Any) -> Verdict
         return Verdict("failed", str(exc), tuple(notes))
     except pytest.skip.Exception as exc:
         return Verdict("skipped", str(exc.msg), tuple(notes))
-    except Exception as exc:  # any other exception is an error result
+    except (Exception, pytest.fail.Exception) as exc:  # any other exception: an error
         return Verdict("error", f"{type(exc).__name__}: {exc}", tuple(notes))
     return Verdict("passed", "", tuple(notes))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,13 @@ def store(tmp_path: Path) -> Iterator[LedgerStore]:
 
 
 def config(**sections: Any) -> AuditConfig:
-    return parse_config({"systems": [], **sections}, _registry(), _settings())
+    return parse_config({"systems": [], **sections}, _registry(), _settings()) if sections \
+        else _default_config()
+
+
+@cache
+def _default_config() -> AuditConfig:
+    return parse_config({"systems": []}, _registry(), _settings())
 
 
 def _registry() -> Any:
