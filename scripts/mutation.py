@@ -76,6 +76,8 @@ MODULES = {
                               "tests/controls/test_files_purpose_inventory_logic.py"),
     "controls-inventory": alone("controls/inventory.py",
                                 "tests/controls/test_files_purpose_inventory_logic.py"),
+    "controls-pq": alone("controls/pq.py", "tests/controls/test_pq_logic.py"),
+    "controls-vault-pki": alone("controls/vault_pki.py", "tests/controls/test_vault_pki_logic.py"),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
