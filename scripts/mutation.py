@@ -78,6 +78,7 @@ MODULES = {
                                 "tests/controls/test_files_purpose_inventory_logic.py"),
     "controls-pq": alone("controls/pq.py", "tests/controls/test_pq_logic.py"),
     "controls-vault-pki": alone("controls/vault_pki.py", "tests/controls/test_vault_pki_logic.py"),
+    "controls-vault": alone("controls/vault.py", "tests/controls/test_vault_logic.py"),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
