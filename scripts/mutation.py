@@ -80,6 +80,8 @@ MODULES = {
     "controls-vault-pki": alone("controls/vault_pki.py", "tests/controls/test_vault_pki_logic.py"),
     "controls-vault": alone("controls/vault.py", "tests/controls/test_vault_logic.py"),
     "controls-tls": alone("controls/tls.py", "tests/controls/test_tls_logic.py"),
+    "controls-azure-keyvault": alone("controls/azure_keyvault.py",
+                                     "tests/controls/test_azure_keyvault_logic.py"),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
