@@ -82,6 +82,7 @@ MODULES = {
     "controls-tls": alone("controls/tls.py", "tests/controls/test_tls_logic.py"),
     "controls-azure-keyvault": alone("controls/azure_keyvault.py",
                                      "tests/controls/test_azure_keyvault_logic.py"),
+    "controls-iac": alone("controls/iac.py", "tests/controls/test_iac_logic.py"),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
