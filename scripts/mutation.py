@@ -83,6 +83,7 @@ MODULES = {
     "controls-azure-keyvault": alone("controls/azure_keyvault.py",
                                      "tests/controls/test_azure_keyvault_logic.py"),
     "controls-iac": alone("controls/iac.py", "tests/controls/test_iac_logic.py"),
+    "controls-pkcs11": alone("controls/pkcs11.py", "tests/controls/test_pkcs11_logic.py"),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
