@@ -85,6 +85,8 @@ MODULES = {
     "controls-iac": alone("controls/iac.py", "tests/controls/test_iac_logic.py"),
     "controls-pkcs11": alone("controls/pkcs11.py", "tests/controls/test_pkcs11_logic.py"),
     "controls-tenancy": alone("controls/tenancy.py", "tests/controls/test_tenancy_logic.py"),
+    "controls-libraries": alone("controls/libraries.py",
+                                "tests/controls/test_libraries_logic.py"),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
