@@ -280,7 +280,7 @@ def test_no_open_findings_pass(store: LedgerStore) -> None:
     assert run(cek09.test_findings_followed_up, store) == Verdict("passed")
 
 
-@pytest.mark.parametrize(("days", "outcome"), [(6.9, "passed"), (7.1, "failed")])
+@pytest.mark.parametrize(("days", "outcome"), [(6.9, "passed"), (7, "passed"), (7.1, "failed")])
 def test_open_finding_without_action_after_triage_fails(store: LedgerStore, days: float,
                                                         outcome: str) -> None:
     finding_run(store, days, "k1")
@@ -292,6 +292,14 @@ def test_open_finding_without_action_after_triage_fails(store: LedgerStore, days
         assert verdict.message.endswith(", no corrective action")
     else:
         assert verdict.notes == ("1 open finding(s) still within the 7-day triage time",)
+
+
+def test_many_findings_are_counted_and_listed_ten(store: LedgerStore) -> None:
+    finding_run(store, 30, *(f"k{n:02}" for n in range(25)))
+    message = run(cek09.test_findings_followed_up, store).message
+    assert message.startswith("25 finding(s) not followed up: ")
+    assert message.count(", no corrective action") == 10
+    assert message.endswith("; and 15 more")
 
 
 def test_corrective_action_due_in_future_or_today_passes(store: LedgerStore) -> None:
