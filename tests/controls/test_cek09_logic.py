@@ -542,6 +542,19 @@ def test_review_still_open_is_awaited(store: LedgerStore) -> None:
     assert verdict.notes[0].startswith("awaiting sign-off: run ")
 
 
+def test_review_awaited_names_the_latest_audit(store: LedgerStore) -> None:
+    record_run(store, ago(10))
+    record_run(store, ago(3))
+    verdict = reviewed(store)
+    assert verdict.notes == (f"awaiting sign-off: run {_latest_run(store)[:8]} "
+                             f"({ago(3):%Y-%m-%d}): security, compliance missing, due "
+                             f"{ago(3) + timedelta(days=14):%Y-%m-%d}",)
+
+
+def _latest_run(store: LedgerStore) -> str:
+    return str(store.entries(types=["audit"], systems=[SYSTEM])[-1].run_id)
+
+
 def test_review_signed_early_is_not_awaited(store: LedgerStore) -> None:
     record_run(store, ago(3))
     sign(store, "security", 0.5)
