@@ -294,6 +294,15 @@ def test_open_finding_without_action_after_triage_fails(store: LedgerStore, days
         assert verdict.notes == ("1 open finding(s) still within the 7-day triage time",)
 
 
+def test_an_open_finding_after_a_resolved_one_is_judged(store: LedgerStore) -> None:
+    finding_run(store, 30, "k1")
+    finding_run(store, 20, "k2")  # resolves k1, which comes first in the log
+    verdict = run(cek09.test_findings_followed_up, store)
+    assert verdict.outcome == "failed"
+    assert "key-strength on k2" in verdict.message
+    assert "on k1" not in verdict.message
+
+
 def test_many_findings_are_counted_and_listed_ten(store: LedgerStore) -> None:
     finding_run(store, 30, *(f"k{n:02}" for n in range(25)))
     message = run(cek09.test_findings_followed_up, store).message
