@@ -94,16 +94,24 @@ def inventory_of(*records: Any, systems: Iterable[SystemRecord] = (),
     return Inventory.build(keys, found, errors)
 
 
+def fresh(text: str) -> str:
+    """An equal string that is not the interned literal: records reach xdist workers as JSON,
+    so a control comparing them with ``is`` instead of ``==`` would judge wrongly there."""
+    return (text + ".")[:-1]
+
+
 def system(name: str = "app", provider: str = "memory", tier: str = "high",
            attributes: Mapping[str, Any] | None = None, **fields: Any) -> SystemRecord:
-    return SystemRecord(name=name, provider=provider, risk_tier=tier, owner="CSC",  # type: ignore[arg-type]
+    return SystemRecord(name=fresh(name), provider=fresh(provider), risk_tier=tier,  # type: ignore[arg-type]
+                        owner="CSC",
                         attributes=dict(attributes or {}), **fields)
 
 
 def key(uid: str = "k", provider: str = "memory", tier: str = "high", kind: str = "secret-key",
         system_name: str = "app", **fields: Any) -> KeyRecord:
     fields.setdefault("created", NOW)
-    return KeyRecord(uid=uid, system=system_name, provider=provider, kind=kind,  # type: ignore[arg-type]
+    return KeyRecord(uid=fresh(uid), system=fresh(system_name), provider=fresh(provider),
+                     kind=kind,  # type: ignore[arg-type]
                      risk_tier=tier, owner="CSC", **fields)  # type: ignore[arg-type]
 
 

@@ -13,7 +13,7 @@ import pytest
 import controls.vault as vault
 from pytest_cryptoaudit.model import Event, EventKind
 
-from .judge import NOW, Verdict, controls_of, judge, key, policy, spec_of, system
+from .judge import NOW, Verdict, controls_of, fresh, judge, key, policy, spec_of, system
 
 UID = "vault:transit/keys/orders"
 
@@ -29,7 +29,7 @@ def transit(tier: str = "high", **attributes: Any) -> Any:
 def compromise(days_ago: float = 10, key_name: str | None = None,
                versions: tuple[int, ...] = (), system_name: str = "app",
                kind: EventKind = EventKind.KEY_COMPROMISE) -> Event:
-    return Event(system=system_name, kind=kind, at=NOW - timedelta(days=days_ago),
+    return Event(system=fresh(system_name), kind=kind, at=NOW - timedelta(days=days_ago),
                  key=key_name, versions=versions)
 
 
@@ -46,8 +46,9 @@ def test_transit_checks_apply_to_vault_transit_keys(control: Any) -> None:
     spec = spec_of(control)
     assert spec.applies_to(transit())
     assert not spec.applies_to(key("k", provider="vault", attributes={"name": "kv"}))
-    assert not spec.applies_to(key("k", provider="aws-kms",
-                                   attributes={"transit_type": "aes256-gcm96"}))
+    for other in ("aws-kms", "zz-third-party"):  # a name before "vault", one after it
+        assert not spec.applies_to(key("k", provider=other,
+                                       attributes={"transit_type": "aes256-gcm96"}))
 
 
 @pytest.mark.parametrize(("tier", "key_type", "outcome"), [
