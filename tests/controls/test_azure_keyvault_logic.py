@@ -45,8 +45,9 @@ def test_key_checks_apply_to_vault_keys() -> None:
         assert spec.applies_to(vault_key())
         assert spec.applies_to(vault_key(state="pending-deletion"))
         assert not spec.applies_to(key("k", provider=AZ, attributes={"recovery_level": "x"}))
-        assert not spec.applies_to(key("k", provider="gcp-kms", managed=facts(),
-                                       attributes={"recovery_level": "x"}))
+        for provider in ("aws-kms", "gcp-kms"):  # before and after "azure-keyvault"
+            assert not spec.applies_to(key("k", provider=provider, managed=facts(),
+                                           attributes={"recovery_level": "x"}))
     live = spec_of(keyvault.test_keyvault_key_expiry_set)
     assert live.applies_to(vault_key())
     assert not live.applies_to(vault_key(state="pending-deletion"))
@@ -125,7 +126,9 @@ def vault_certificate(**attributes: Any) -> Any:
 def test_certificate_auto_renew() -> None:
     spec = spec_of(keyvault.test_keyvault_certificate_auto_renew)
     assert not spec.applies_to(vault_key())
-    assert not spec.applies_to(key("c", provider="files", kind="certificate"))
+    for provider in ("aws-kms", "files"):
+        assert not spec.applies_to(key("c", provider=provider, kind="certificate",
+                                       attributes={"lifetime_actions": []}))
     renews = vault_certificate(lifetime_actions=["AutoRenew"], auto_renew=True)
     assert judge(keyvault.test_keyvault_certificate_auto_renew, renews) == Verdict("passed")
     emails = vault_certificate(lifetime_actions=["EmailContacts"], auto_renew=False)

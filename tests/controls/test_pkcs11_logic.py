@@ -37,20 +37,23 @@ def test_secret_checks_apply_to_secret_and_private_token_keys(control: Any) -> N
     assert spec.applies_to(token_key())
     assert spec.applies_to(token_key(kind="private-key"))
     assert not spec.applies_to(token_key(kind="public-key"))
-    assert not spec.applies_to(key("k", provider="files", kind="secret-key",
-                                   attributes={"sensitive": True, "extractable": False,
-                                               "local": True}))
+    for provider in ("files", "vault"):  # before and after "pkcs11"
+        assert not spec.applies_to(key("k", provider=provider, kind="secret-key",
+                                       attributes={"sensitive": True, "extractable": False,
+                                                   "local": True}))
 
 
 def test_usage_and_end_date_applicability() -> None:
     usage = spec_of(pkcs11.test_single_purpose_usage)
     assert usage.applies_to(token_key(kind="public-key"))
     assert not usage.applies_to(key("k", provider="vault"))
+    assert not usage.applies_to(key("k", provider="files"))
     end = spec_of(pkcs11.test_unusable_after_end_date)
     assert end.applies_to(token_key(expires=NOW))
     assert end.applies_to(token_key(unreadable={"expires": "bad date"}))
     assert not end.applies_to(token_key())
     assert not end.applies_to(key("k", provider="files", expires=NOW))
+    assert not end.applies_to(key("k", provider="vault", expires=NOW))
 
 
 # -- sensitive ---------------------------------------------------------------------------------

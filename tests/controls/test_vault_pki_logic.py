@@ -39,8 +39,9 @@ def test_role_checks_apply_to_vault_servers_with_roles(control: Any) -> None:
     assert spec.applies_to(server(role()))
     assert not spec.applies_to(server())
     assert not spec.applies_to(system("v", provider="vault"))
-    assert not spec.applies_to(system("k", provider="aws-kms",
-                                      attributes={"pki_roles": [role()]}))
+    for provider in ("aws-kms", "zz-third-party"):  # before and after "vault"
+        assert not spec.applies_to(system("k", provider=provider,
+                                          attributes={"pki_roles": [role()]}))
     unreadable = system("vault", provider="vault", unreadable={"pki_roles": "403"})
     assert spec.applies_to(unreadable)
     assert judge(control, unreadable) == Verdict("error", "pki_roles: 403")
@@ -127,8 +128,9 @@ def test_ca_check_applies_to_vault_issuers_with_roles() -> None:
     assert spec.applies_to(issuer(100))
     assert not spec.applies_to(issuer(100, longest_days=None))
     assert spec.applies_to(issuer(100, longest_days=0))
-    assert not spec.applies_to(key("x", provider="files", kind="certificate",
-                                   attributes={"longest_role_max_ttl_seconds": 1}))
+    for provider in ("files", "zz-third-party"):
+        assert not spec.applies_to(key("x", provider=provider, kind="certificate",
+                                       attributes={"longest_role_max_ttl_seconds": 1}))
     assert not spec.applies_to(key("x", provider="vault", kind="private-key",
                                    attributes={"longest_role_max_ttl_seconds": 1}))
 
