@@ -226,3 +226,9 @@ def test_acl_policies_unreadable_is_an_error() -> None:
                     unreadable={"acl_policies": "permission denied"})
     assert judge(vault.test_vault_least_privilege, record) == Verdict(
         "error", "acl_policies: permission denied")
+
+
+@pytest.mark.parametrize("control", COMPROMISE_CHECKS)
+def test_a_compromise_before_every_version_compromises_none(control: Any) -> None:
+    verdict = judge(control, transit(), crypto_events=(compromise(days_ago=40),))
+    assert verdict == Verdict("passed")
