@@ -11,7 +11,7 @@ import pytest
 
 import controls.iac as iac
 
-from .judge import Verdict, controls_of, judge, key, policy, spec_of
+from .judge import Verdict, controls_of, fresh, judge, key, policy, spec_of
 
 
 def declared(tier: str = "high", unreadable: dict[str, str] | None = None,
@@ -97,7 +97,7 @@ def test_single_key_accepted_where_rotation_is_not_required() -> None:
 
 def test_cert_manager_rotation_policy() -> None:
     assert judge(iac.test_cert_manager_rotation_policy, declared(
-        issuer_type="Issuer", rotation_policy="Always")) == Verdict("passed")
+        issuer_type="Issuer", rotation_policy=fresh("Always"))) == Verdict("passed")
     assert judge(iac.test_cert_manager_rotation_policy, declared(
         issuer_type="Issuer", rotation_policy="Never")) == Verdict(
         "failed", "rotationPolicy Never: the private key is kept across renewals")
@@ -124,16 +124,18 @@ def test_private_key_in_state_always_fails() -> None:
 def test_key_vault_purge_protection() -> None:
     on = declared(key_vault="kv1", key_vault_purge_protection=True)
     assert judge(iac.test_key_vault_purge_protection, on) == Verdict("passed")
-    off = declared(key_vault="kv1", key_vault_purge_protection=False)
-    assert judge(iac.test_key_vault_purge_protection, off) == Verdict(
-        "failed", "vault kv1: purge protection is off; a deleted key can be purged at once")
+    for value in (False, 1):  # only a boolean true is on
+        off = declared(key_vault="kv1", key_vault_purge_protection=value)
+        assert judge(iac.test_key_vault_purge_protection, off) == Verdict(
+            "failed", "vault kv1: purge protection is off; a deleted key can be purged at once")
 
 
 def test_key_vault_network() -> None:
     deny = declared(key_vault="kv1", key_vault_purge_protection=True,
-                    key_vault_network_default_action="Deny")
+                    key_vault_network_default_action=fresh("Deny"))
     assert judge(iac.test_key_vault_network, deny) == Verdict("passed")
-    allow = declared(key_vault="kv1", key_vault_purge_protection=True,
-                     key_vault_network_default_action="Allow")
-    assert judge(iac.test_key_vault_network, allow) == Verdict(
-        "failed", "vault kv1: network default action Allow")
+    for action in ("Allow", "Unknown"):  # sorting before and after Deny
+        allow = declared(key_vault="kv1", key_vault_purge_protection=True,
+                         key_vault_network_default_action=action)
+        assert judge(iac.test_key_vault_network, allow) == Verdict(
+            "failed", f"vault kv1: network default action {action}")
