@@ -78,6 +78,12 @@ def test_encryption_key_past_its_horizon_fails() -> None:
     assert verdict.message.startswith("RSA is quantum-vulnerable (encryption): ")
 
 
+def test_encryption_key_before_its_last_safe_day_passes() -> None:
+    verdict = judge(pq.test_pq_readiness, rsa(), crypto_now=at(2025, 6, 1),
+                    crypto_policy=HORIZON)
+    assert verdict.outcome == "passed"
+
+
 def test_encryption_key_on_its_last_safe_day_passes() -> None:
     verdict = judge(pq.test_pq_readiness, rsa(), crypto_now=at(2026), crypto_policy=HORIZON)
     assert verdict.outcome == "passed"
