@@ -67,6 +67,13 @@ def test_distribution_support_decides_over_upstream() -> None:
         "debian 12 patches it until 2028-06-30, which decides",))
 
 
+def test_upstream_end_is_noted_only_after_its_last_day() -> None:
+    assert supported(lib(), now=datetime(2026, 9, 7, tzinfo=UTC)) == Verdict("passed")
+    assert supported(lib(), now=datetime(2026, 9, 8, tzinfo=UTC)).notes == (
+        f"{LABEL.format(v='3.0.15')}: upstream support of openssl 3.0 ended 2026-09-07; "
+        "debian 12 patches it until 2028-06-30, which decides",)
+
+
 def test_distribution_support_on_its_last_day_passes() -> None:
     assert supported(lib(), now=datetime(2028, 6, 30, tzinfo=UTC)).outcome == "passed"
 
