@@ -86,6 +86,7 @@ def test_encryption_unreadable_is_an_error() -> None:
     ("601", False, "failed", "others"), ("610", False, "failed", "its group"),
     ("640", True, "passed", ""), ("620", True, "failed", "its group"),
     ("650", True, "failed", "its group"), ("644", True, "failed", "others"),
+    ("601", True, "failed", "others"),
 ])
 def test_key_file_permissions(mode: str, group_readable: bool, outcome: str, who: str) -> None:
     verdict = judge(storage.test_private_key_permissions, key_file(mode), crypto_policy=policy(
@@ -103,6 +104,8 @@ def test_single_purpose_applies_to_leaf_certificates() -> None:
     assert not spec.applies_to(certificate(is_ca=True))
     assert not spec.applies_to(key("k", kind="private-key"))
     assert not spec.applies_to(key("k", kind="certificate"))
+    assert not spec.applies_to(key("k", kind="secret-key", certificate=certificate()
+                                   .certificate))
     ca_spec = spec_of(purpose.test_ca_not_leaf)
     assert ca_spec.applies_to(certificate(is_ca=True))
     assert not ca_spec.applies_to(certificate())
