@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / ".mutation"
@@ -158,11 +159,18 @@ def initialise(work: Path, sample: int, seed: int) -> None:
     subprocess.run(["cosmic-ray", "init", str(work / "config.toml"), str(session)],
                    cwd=work / "tree", env=environment(work / "tree"), check=True)
     with use_db(str(session), WorkDB.Mode.open) as db:
-        jobs = sorted(item.job_id for item in db.work_items)
+        # Job ids are random: order the mutants by what they change, so that a seed draws
+        # the same sample in every fresh session of the same source.
+        jobs = [item.job_id for item in sorted(db.work_items, key=_identity)]
         if 0 < sample < len(jobs):
             kept = set(random.Random(seed).sample(jobs, sample))
             db.set_multiple_results([j for j in jobs if j not in kept],
                                     WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def _identity(item: Any) -> tuple[Any, ...]:
+    mutation = item.mutations[0]
+    return (tuple(mutation.start_pos), mutation.operator_name, mutation.occurrence)
 
 
 def retry_survivors(work: Path) -> None:
