@@ -11,7 +11,8 @@ source tree (``.mutation/<module>/``), never in the checkout, and tested by a se
 fast-lane tests that exercises it (``MODULES`` below) with the copy first on ``PYTHONPATH``.
 A session database per module makes a run resumable: run the command again and it goes on
 where it stopped. ``--sample N`` (default 60) keeps a random, seeded sample of N mutants per
-module and marks the rest skipped; ``--minutes`` bounds each module's run (default 60).
+module and marks the rest skipped (run again with a larger N, or 0, to widen the sample of an
+existing session); ``--minutes`` bounds each module's run (default 60).
 
 Prints, per module, the mutants killed, survived and not run, and the score (killed / run);
 mutants inside type annotations (never evaluated here) are equivalent and counted apart;
@@ -149,12 +150,14 @@ def baseline(module: Module, tree: Path) -> float:
 
 
 def initialise(work: Path, sample: int, seed: int) -> None:
-    """Create the session (once) and keep a seeded sample of its mutants."""
+    """Create the session (once) and keep a seeded sample of its mutants; on an existing
+    session, a larger ``sample`` (or 0, all) widens the sample with more of the skipped."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     session = work / "session.sqlite"
     if session.exists():
+        widen(session, sample, seed)
         return
     subprocess.run(["cosmic-ray", "init", str(work / "config.toml"), str(session)],
                    cwd=work / "tree", env=environment(work / "tree"), check=True)
@@ -166,6 +169,27 @@ def initialise(work: Path, sample: int, seed: int) -> None:
             kept = set(random.Random(seed).sample(jobs, sample))
             db.set_multiple_results([j for j in jobs if j not in kept],
                                     WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def widen(session: Path, sample: int, seed: int) -> None:
+    """Un-skip seeded mutants until ``sample`` of them are kept (0: all of them)."""
+    import sqlite3
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        order = {item.job_id: _identity(item) for item in db.work_items}
+        skipped = sorted((job for job, result in db.results
+                          if result.worker_outcome == WorkerOutcome.SKIPPED),
+                         key=order.__getitem__)
+    wanted = len(skipped) if sample == 0 else sample - (len(order) - len(skipped))
+    if wanted <= 0:
+        return
+    chosen = random.Random(seed).sample(skipped, min(wanted, len(skipped)))
+    with sqlite3.connect(session) as connection:
+        connection.executemany("DELETE FROM work_results WHERE job_id = ?",
+                               [(job,) for job in chosen])
 
 
 def _identity(item: Any) -> tuple[Any, ...]:
