@@ -68,6 +68,7 @@ def test_distribution_support_decides_over_upstream() -> None:
 
 
 def test_upstream_end_is_noted_only_after_its_last_day() -> None:
+    assert supported(lib(), now=datetime(2026, 6, 1, tzinfo=UTC)) == Verdict("passed")
     assert supported(lib(), now=datetime(2026, 9, 7, tzinfo=UTC)) == Verdict("passed")
     assert supported(lib(), now=datetime(2026, 9, 8, tzinfo=UTC)).notes == (
         f"{LABEL.format(v='3.0.15')}: upstream support of openssl 3.0 ended 2026-09-07; "

@@ -12,7 +12,7 @@ import pytest
 import controls.tls as tls
 from pytest_cryptoaudit.model import EndpointRecord
 
-from .judge import Verdict, controls_of, judge, key, policy, spec_of
+from .judge import Verdict, controls_of, fresh, judge, key, policy, spec_of
 
 GCM = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
 TLS13 = "TLS_AES_128_GCM_SHA256"
@@ -161,7 +161,7 @@ def test_long_deviation_text_is_shortened() -> None:
 
 
 def test_profile_none_skips_and_unknown_profile_errors() -> None:
-    none = policy(tls_mozilla_profile={"high": "none"})
+    none = policy(tls_mozilla_profile={"high": fresh("none")})  # as read from a file
     assert judge(tls.test_tls_mozilla_profile, endpoint(), crypto_policy=none) == Verdict(
         "skipped", "no Mozilla profile required by policy at tier high")
     verdict = judge(tls.test_tls_mozilla_profile, endpoint(
