@@ -243,13 +243,13 @@ def test_exactly_ten_missed_events_have_no_more(store: LedgerStore) -> None:
 
 
 def test_changes_detected_by_this_run_are_noted(store: LedgerStore) -> None:
-    changes = (Event(system=SYSTEM, kind=EventKind.CONFIG_CHANGE, at=NOW,
-                     source="change-detection"),
-               Event(system="other", kind=EventKind.CONFIG_CHANGE, at=NOW,
-                     source="change-detection"))
+    # two of this system's, and others' on either side of its name
+    changes = tuple(Event(system=name, kind=EventKind.CONFIG_CHANGE, at=NOW,
+                          source="change-detection")
+                    for name in (SYSTEM, SYSTEM, "aaa", "zzz", "zzz"))
     verdict = run(cek09.test_event_follow_up, store, changes=changes)
     assert verdict == Verdict("passed", notes=(
-        "1 material change event(s) detected and audited in this run",))
+        "2 material change event(s) detected and audited in this run",))
 
 
 def test_event_follow_up_of_an_unreached_system_is_an_error(store: LedgerStore) -> None:
@@ -562,6 +562,22 @@ def test_review_awaited_names_the_latest_audit(store: LedgerStore) -> None:
 
 def _latest_run(store: LedgerStore) -> str:
     return str(store.entries(types=["audit"], systems=[SYSTEM])[-1].run_id)
+
+
+def test_review_due_this_very_instant_is_still_awaited(store: LedgerStore) -> None:
+    record_run(store, ago(14))
+    verdict = reviewed(store)
+    assert verdict.outcome == "passed"
+    assert verdict.notes[0].startswith("awaiting sign-off: run ")
+
+
+def test_every_earlier_audit_not_signed_off_is_noted(store: LedgerStore) -> None:
+    for days in (60, 45, 30):
+        record_run(store, ago(days))
+    verdict = reviewed(store)
+    assert verdict.outcome == "failed"
+    assert [n.split(": run")[0] for n in verdict.notes] == [
+        "earlier audit not signed off in time"] * 2
 
 
 def test_review_signed_early_is_not_awaited(store: LedgerStore) -> None:
