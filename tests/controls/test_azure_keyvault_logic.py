@@ -13,7 +13,7 @@ import pytest
 import controls.azure_keyvault as keyvault
 from pytest_cryptoaudit.facts import ManagedKeyFacts
 
-from .judge import NOW, Verdict, controls_of, judge, key, spec_of, system
+from .judge import NOW, Verdict, controls_of, fresh, judge, key, spec_of, system
 
 AZ = "azure-keyvault"
 URL = "https://v1.vault.azure.net"
@@ -61,7 +61,8 @@ def test_key_checks_apply_to_vault_keys() -> None:
 # -- soft delete and purge protection ---------------------------------------------------------
 
 @pytest.mark.parametrize(("days", "tier", "outcome"), [
-    (30, "high", "passed"), (29, "high", "failed"), (89, "critical", "failed"),
+    (30, "high", "passed"), (31, "high", "passed"), (29, "high", "failed"),
+    (89, "critical", "failed"),
     (90, "critical", "passed"), (None, "critical", "passed"), (7, "low", "passed")])
 def test_soft_delete_retention(days: int | None, tier: str, outcome: str) -> None:
     verdict = judge(keyvault.test_keyvault_soft_delete, vault_key(tier, recoverable_days=days))
@@ -147,7 +148,9 @@ def vaults(tier: str = "high", **properties: dict[str, Any]) -> Any:
 
 def props(rbac: bool = True, public: str = "Disabled", action: str = "Allow",
           endpoints: int = 0) -> dict[str, Any]:
-    return {"rbac": rbac, "public_network_access": public, "network_default_action": action,
+    # fresh strings, as read from the service's JSON answers
+    return {"rbac": rbac, "public_network_access": fresh(public),
+            "network_default_action": fresh(action),
             "private_endpoints": endpoints}
 
 
@@ -177,13 +180,16 @@ def test_no_vault_audited_is_an_error() -> None:
 
 @pytest.mark.parametrize(("made", "open_"), [
     (props(), False), (props(public="Enabled", action="Deny"), False),
-    (props(public="Enabled", endpoints=1), False), (props(public="Enabled"), True)])
+    (props(public="Enabled", endpoints=1), False), (props(public="Enabled"), True),
+    (props(public="Enabled", action="Unknown"), True)])
 def test_network_restricted(made: dict[str, Any], open_: bool) -> None:
     verdict = judge(keyvault.test_keyvault_network_restricted, vaults(v=made))
     if open_:
+        action = made["network_default_action"]
         assert verdict == Verdict("failed", "reachable from any network: v (public network "
-                                            "access Enabled, default action Allow, 0 private "
-                                            "endpoints); tier high requires a private network")
+                                            f"access Enabled, default action {action}, 0 "
+                                            "private endpoints); tier high requires a private "
+                                            "network")
     else:
         assert verdict == Verdict("passed")
 

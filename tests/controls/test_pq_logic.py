@@ -42,7 +42,8 @@ def test_resistant_keys_pass_with_a_note() -> None:
 
 @pytest.mark.parametrize(("now", "outcome", "days"), [
     (at(2035, 12, 31), "passed", "1 day left"), (at(2036), "failed", "0 days left"),
-    (at(2036, 1, 3), "failed", "2 days past"), (at(2030), "passed", "2191 days left"),
+    (at(2036, 1, 2), "failed", "1 day past"), (at(2036, 1, 3), "failed", "2 days past"),
+    (at(2030), "passed", "2191 days left"),
 ])
 def test_vulnerable_key_fails_from_its_disallowed_date(now: datetime, outcome: str,
                                                        days: str) -> None:

@@ -81,6 +81,7 @@ def test_role_key_size_lists_every_bad_role() -> None:
 @pytest.mark.parametrize(("tier", "made", "outcome", "problem"), [
     ("high", role(max_ttl_days=398), "passed", ""), ("high", role(), "passed", ""),
     ("high", role(max_ttl_days=398.5), "failed", "pki/roles/web allows 398.5 days"),
+    ("high", role(max_ttl_days=398 + 1 / DAY), "failed", "pki/roles/web allows 398 days"),
     ("high", role(max_ttl_days=0, effective_days=3650), "failed",
      "pki/roles/web allows 3650 days (max_ttl unset: the mount maximum)"),
     ("low", role(max_ttl_days=825), "passed", ""),
