@@ -84,6 +84,8 @@ def test_encryption_provider() -> None:
         "2 keys listed: the first writes, the others read older data",))),
     (1, "high", Verdict("failed", "1 key listed: no sign the key was ever rotated; tier high "
                                   "requires rotation")),
+    (0, "high", Verdict("failed", "0 key listed: no sign the key was ever rotated; tier high "
+                                  "requires rotation")),
 ])
 def test_encryption_key_rotation(listed: int, tier: str, verdict: Verdict) -> None:
     assert judge(iac.test_encryption_key_rotation, declared(tier, keys_listed=listed)) == verdict

@@ -214,6 +214,11 @@ def test_deny_exempt_and_admin_policies_are_not_findings() -> None:
                            admin_policies=["root-ish"]) == Verdict("passed")
 
 
+def test_an_exempt_path_does_not_hide_the_paths_after_it() -> None:
+    verdict = least_privilege({"ops": {"sys/audit": ["sudo"], "sys/seal": ["sudo"]}})
+    assert verdict == Verdict("failed", "policy 'ops' grants sudo on 'sys/seal' (covers sys/*)")
+
+
 def test_one_policy_with_several_grants_lists_each() -> None:
     verdict = least_privilege({"ops": {"transit/backup/x": ["read"], "sys/seal": ["sudo"]}})
     assert verdict.message == ("policy 'ops' grants sudo on 'sys/seal' (covers sys/*); policy "
