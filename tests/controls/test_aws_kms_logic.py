@@ -91,6 +91,11 @@ def test_logging_trail_with_both_events_passes() -> None:
     assert cloudtrail({ACCOUNT: ["t1"]}, {"t1": trail()}) == Verdict("passed")
 
 
+def test_events_beyond_kms_management_do_not_count_as_gaps() -> None:
+    trails = {"t1": trail(("read", "write", "data"))}
+    assert cloudtrail({ACCOUNT: ["t1"]}, trails) == Verdict("passed")
+
+
 def test_two_trails_together_cover_a_region() -> None:
     trails = {"t1": trail(("read",)), "t2": trail(("write",))}
     assert cloudtrail({ACCOUNT: ["t1", "t2"]}, trails) == Verdict("passed")
