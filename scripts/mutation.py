@@ -11,7 +11,8 @@ source tree (``.mutation/<module>/``), never in the checkout, and tested by a se
 fast-lane tests that exercises it (``MODULES`` below) with the copy first on ``PYTHONPATH``.
 A session database per module makes a run resumable: run the command again and it goes on
 where it stopped. ``--sample N`` (default 60) keeps a random, seeded sample of N mutants per
-module and marks the rest skipped; ``--minutes`` bounds each module's run (default 60).
+module and marks the rest skipped (run again with a larger N, or 0, to widen the sample of an
+existing session); ``--minutes`` bounds each module's run (default 60).
 
 Prints, per module, the mutants killed, survived and not run, and the score (killed / run);
 mutants inside type annotations (never evaluated here) are equivalent and counted apart;
@@ -30,6 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / ".mutation"
@@ -43,6 +45,18 @@ class Module:
 
     path: str
     tests: tuple[str, ...]
+    #: Extra pytest options: the one-control-at-a-time selections under ``tests/controls``
+    #: need neither the suite's conftest nor hypothesis, and start in half the time.
+    options: tuple[str, ...] = ()
+
+
+#: Options of the selections that judge controls in-process (``tests/controls``).
+ALONE = ("--noconftest", "-p", "no:hypothesispytest")
+
+
+def alone(path: str, *tests: str) -> Module:
+    """A control module measured by its in-process selection under ``tests/controls``."""
+    return Module(path, tests, ALONE)
 
 
 MODULES = {
@@ -54,6 +68,27 @@ MODULES = {
         "tests/core/test_algorithm_controls.py", "tests/core/test_audit_files.py")),
     "controls-lifecycle": Module("controls/lifecycle.py", (
         "tests/core/test_lifecycle_controls.py", "tests/core/test_audit_files.py")),
+    "controls-cek09": alone("controls/cek09.py", "tests/controls/test_cek09_logic.py"),
+    "controls-aws-kms": alone("controls/aws_kms.py", "tests/controls/test_aws_kms_logic.py"),
+    "controls-aws-kms-access": alone("controls/aws_kms_access.py",
+                                     "tests/controls/test_aws_kms_logic.py"),
+    "controls-storage": alone("controls/storage.py",
+                              "tests/controls/test_files_purpose_inventory_logic.py"),
+    "controls-purpose": alone("controls/purpose.py",
+                              "tests/controls/test_files_purpose_inventory_logic.py"),
+    "controls-inventory": alone("controls/inventory.py",
+                                "tests/controls/test_files_purpose_inventory_logic.py"),
+    "controls-pq": alone("controls/pq.py", "tests/controls/test_pq_logic.py"),
+    "controls-vault-pki": alone("controls/vault_pki.py", "tests/controls/test_vault_pki_logic.py"),
+    "controls-vault": alone("controls/vault.py", "tests/controls/test_vault_logic.py"),
+    "controls-tls": alone("controls/tls.py", "tests/controls/test_tls_logic.py"),
+    "controls-azure-keyvault": alone("controls/azure_keyvault.py",
+                                     "tests/controls/test_azure_keyvault_logic.py"),
+    "controls-iac": alone("controls/iac.py", "tests/controls/test_iac_logic.py"),
+    "controls-pkcs11": alone("controls/pkcs11.py", "tests/controls/test_pkcs11_logic.py"),
+    "controls-tenancy": alone("controls/tenancy.py", "tests/controls/test_tenancy_logic.py"),
+    "controls-libraries": alone("controls/libraries.py",
+                                "tests/controls/test_libraries_logic.py"),
     "ledger-chain": Module("pytest_cryptoaudit/ledger/chain.py", (
         "tests/ledger/test_chain_unit.py", "tests/ledger/test_chain.py")),
     "cadence": Module("pytest_cryptoaudit/cadence.py", (
@@ -69,7 +104,7 @@ MODULES = {
 
 def test_command(module: Module) -> str:
     return " ".join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                     "-m", "'not service'", *module.tests])
+                     "-m", "'not service'", *module.options, *module.tests])
 
 
 def prepare(name: str, module: Module, timeout: float) -> Path:
@@ -115,21 +150,51 @@ def baseline(module: Module, tree: Path) -> float:
 
 
 def initialise(work: Path, sample: int, seed: int) -> None:
-    """Create the session (once) and keep a seeded sample of its mutants."""
+    """Create the session (once) and keep a seeded sample of its mutants; on an existing
+    session, a larger ``sample`` (or 0, all) widens the sample with more of the skipped."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     session = work / "session.sqlite"
     if session.exists():
+        widen(session, sample, seed)
         return
     subprocess.run(["cosmic-ray", "init", str(work / "config.toml"), str(session)],
                    cwd=work / "tree", env=environment(work / "tree"), check=True)
     with use_db(str(session), WorkDB.Mode.open) as db:
-        jobs = sorted(item.job_id for item in db.work_items)
+        # Job ids are random: order the mutants by what they change, so that a seed draws
+        # the same sample in every fresh session of the same source.
+        jobs = [item.job_id for item in sorted(db.work_items, key=_identity)]
         if 0 < sample < len(jobs):
             kept = set(random.Random(seed).sample(jobs, sample))
             db.set_multiple_results([j for j in jobs if j not in kept],
                                     WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def widen(session: Path, sample: int, seed: int) -> None:
+    """Un-skip seeded mutants until ``sample`` of them are kept (0: all of them)."""
+    import sqlite3
+
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        order = {item.job_id: _identity(item) for item in db.work_items}
+        skipped = sorted((job for job, result in db.results
+                          if result.worker_outcome == WorkerOutcome.SKIPPED),
+                         key=order.__getitem__)
+    wanted = len(skipped) if sample == 0 else sample - (len(order) - len(skipped))
+    if wanted <= 0:
+        return
+    chosen = random.Random(seed).sample(skipped, min(wanted, len(skipped)))
+    with sqlite3.connect(session) as connection:
+        connection.executemany("DELETE FROM work_results WHERE job_id = ?",
+                               [(job,) for job in chosen])
+
+
+def _identity(item: Any) -> tuple[Any, ...]:
+    mutation = item.mutations[0]
+    return (tuple(mutation.start_pos), mutation.operator_name, mutation.occurrence)
 
 
 def retry_survivors(work: Path) -> None:
