@@ -19,13 +19,15 @@ from typing import Any
 import pytest
 
 from pytest_cryptoaudit.catalog import ControlSpec, _build_spec
+from pytest_cryptoaudit.clock import Clock
 from pytest_cryptoaudit.model import Inventory, KeyRecord, SystemRecord
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
 from pytest_cryptoaudit.providers import ProviderRegistry
 
 NOW = datetime.now(UTC)
 #: Fixture names whose value is the record under audit.
-SUBJECTS = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_discovery_error")
+SUBJECTS = ("crypto_key", "crypto_system", "crypto_endpoint", "crypto_library",
+            "crypto_discovery_error")
 
 
 @cache
@@ -72,7 +74,9 @@ def judge(control: Callable[..., Any], subject: Any, **fixtures: Any) -> Verdict
     if missing:
         return Verdict("error", "; ".join(f"{k}: {v}" for k, v in missing.items()))
     notes: list[str] = []
-    available = {"crypto_policy": _default_policy(), "crypto_now": NOW, "crypto_note": notes.append,
+    now = fixtures.get("crypto_now", NOW)
+    available = {"crypto_policy": _default_policy(), "crypto_now": now,
+                 "crypto_clock": Clock(now), "crypto_note": notes.append,
                  "crypto_inventory": inventory_of(subject), "crypto_events": (),
                  **{name: subject for name in SUBJECTS}, **fixtures}
     wanted = inspect.signature(control).parameters

@@ -20,18 +20,18 @@ def token_key(tier: str = "high", kind: str = "secret-key", usage: tuple[str, ..
               unreadable: dict[str, str] | None = None, expires: Any = None,
               **flags: Any) -> Any:
     base = {"sensitive": True, "always_sensitive": True, "extractable": False,
-            "never_extractable": True, "local": True, "end_date": "2026-01-01"}
+            "never_extractable": True, "local": True, "private": True, "end_date": "2026-01-01"}
     return key(UID, provider="pkcs11", tier=tier, kind=kind, usage=usage, expires=expires,
                attributes={**base, **flags}, unreadable=unreadable or {})
 
 
 def test_the_pack_declares_its_checks() -> None:
     assert [spec_of(c).check for c in controls_of(pkcs11)] == [
-        "sensitive", "never-extractable", "generated-on-token", "single-purpose-usage",
-        "unusable-after-end-date"]
+        "sensitive", "never-extractable", "generated-on-token", "login-required",
+        "single-purpose-usage", "unusable-after-end-date"]
 
 
-@pytest.mark.parametrize("control", controls_of(pkcs11)[:3])
+@pytest.mark.parametrize("control", controls_of(pkcs11)[:4])
 def test_secret_checks_apply_to_secret_and_private_token_keys(control: Any) -> None:
     spec = spec_of(control)
     assert spec.applies_to(token_key())
@@ -40,7 +40,7 @@ def test_secret_checks_apply_to_secret_and_private_token_keys(control: Any) -> N
     for provider in ("files", "vault"):  # before and after "pkcs11"
         assert not spec.applies_to(key("k", provider=provider, kind="secret-key",
                                        attributes={"sensitive": True, "extractable": False,
-                                                   "local": True}))
+                                                   "local": True, "private": True}))
 
 
 def test_usage_and_end_date_applicability() -> None:
@@ -172,3 +172,40 @@ def test_unreadable_end_date_skips_with_the_reason() -> None:
     verdict = judge(pkcs11.test_unusable_after_end_date,
                     token_key(unreadable={"expires": "CKA_END_DATE malformed"}))
     assert verdict == Verdict("skipped", "end date unknown: CKA_END_DATE malformed")
+
+
+# -- login-required ----------------------------------------------------------------------------
+
+def test_a_private_object_passes() -> None:
+    assert judge(pkcs11.test_login_required, token_key()) == Verdict("passed")
+
+
+@pytest.mark.parametrize("tier", ["low", "medium", "high", "critical"])
+def test_a_usable_public_object_fails_at_every_tier(tier: str) -> None:
+    verdict = judge(pkcs11.test_login_required,
+                    token_key(tier=tier, private=False, usage=("encrypt", "decrypt")))
+    assert verdict == Verdict("failed", "CKA_PRIVATE is false: any session on the token can "
+                                        "use the key without the PIN (decrypt, encrypt)")
+
+
+def test_a_public_object_no_session_can_use_is_noted() -> None:
+    verdict = judge(pkcs11.test_login_required, token_key(private=False, usage=()))
+    assert verdict == Verdict("passed", notes=(
+        "CKA_PRIVATE is false, but no usage attribute is true: the key cannot be used",))
+
+
+def test_policy_may_allow_a_public_object() -> None:
+    verdict = judge(pkcs11.test_login_required, token_key(private=False, tier="low"),
+                    crypto_policy=policy(pkcs11_require_login={"low": False}))
+    assert verdict == Verdict("passed", notes=(
+        "CKA_PRIVATE is false (allowed by policy at tier low)",))
+    strict = judge(pkcs11.test_login_required, token_key(private=False, tier="medium"),
+                   crypto_policy=policy(pkcs11_require_login={"low": False}))
+    assert strict.outcome == "failed"
+
+
+def test_an_unreadable_private_flag_is_an_error() -> None:
+    unread = token_key(private=None, unreadable={"private": "CKR_ATTRIBUTE_SENSITIVE"})
+    verdict = judge(pkcs11.test_login_required, unread)
+    assert verdict.outcome == "error"
+    assert "CKR_ATTRIBUTE_SENSITIVE" in verdict.message

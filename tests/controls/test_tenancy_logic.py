@@ -148,8 +148,8 @@ def test_shared_key_used_without_context_fails() -> None:
     access = (role("111", context=("tenant",)), role("222", context=("purpose",)))
     verdict = run(tenancy.test_tenant_shared_key_context, tenant_key(shared=True, access=access))
     assert verdict == Verdict("failed", (
-        "shared key used without a per-tenant encryption context (tenant): "
-        "arn:aws:iam::222:role/app (key-policy Sid1; use) of tenant globex"),
+        "shared key used without a per-tenant encryption context (associated_data or context "
+        "or tenant): arn:aws:iam::222:role/app (key-policy Sid1; use) of tenant globex"),
         ("used by tenants: acme, globex",))
 
 
