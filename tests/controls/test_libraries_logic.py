@@ -114,6 +114,7 @@ def test_package_of_an_unknown_distribution_is_an_error() -> None:
 
 def test_vendored_library_judged_on_upstream() -> None:
     wheel = library(source="python", packages=["cryptography"])
+    assert supported(wheel, now=datetime(2026, 6, 1, tzinfo=UTC)) == Verdict("passed")
     assert supported(wheel, now=datetime(2026, 9, 7, tzinfo=UTC)) == Verdict("passed")
     verdict = supported(wheel, now=datetime(2026, 9, 8, tzinfo=UTC))
     assert verdict == Verdict("failed", (

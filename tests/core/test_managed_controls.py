@@ -92,6 +92,13 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
                                              state="unavailable")},
                    {"kms-key-store-connected"}),
     "store-up": ("high", {"managed": facts(origin="hsm", key_store="cks-1")}, set()),
+    # the store's own state, where the provider reads it: connected passes, failed does not
+    "store-connected": ("high", {"managed": facts(origin="external", key_store="xks-2",
+                                                  key_store_state="connected")}, set()),
+    "store-failed": ("high", {"managed": facts(origin="external", key_store="xks-3",
+                                               key_store_state="failed",
+                                               key_store_detail="XKS_PROXY_TIMED_OUT")},
+                     {"kms-key-store-connected"}),
     "public": ("high", {"managed": facts(access=grant("*", "anyone"))},
                {"kms-policy-not-public"}),
     "public-restricted": ("high", {"managed": facts(access=grant("*", "anyone",
@@ -166,6 +173,8 @@ PLANTED: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     # 2048, critical: 3072), HPKE with a post-quantum KEM; never PKCS #1 v1.5 or OAEP-SHA1
     "wrap-oaep": ("high", {"managed": imported("rsa-oaep", "sha256", 2048, "OAEP-2048")},
                   set()),
+    "wrap-oaep-4096": ("high", {"managed": imported("rsa-oaep", "sha384", 4096, "OAEP-4096")},
+                       set()),
     "wrap-sha1": ("high", {"managed": imported("rsa-oaep", "sha1", 4096, "OAEP-4096-SHA1")},
                   {"kms-import-wrapping"}),
     "wrap-pkcs1": ("high", {"managed": imported("rsa-pkcs1v15", None, 4096, "PKCS1")},
@@ -315,6 +324,9 @@ def test_findings_name_what_is_wrong(audited: AuditRun) -> None:
         "imported under OAEP: the wrapping key's size is not recorded; tier high requires at "
         "least 2048 bits")
     assert "job refused" in message("kms-import-wrapping", "wrap-unreadable")
+    assert message("kms-key-store-connected", "store-failed") == (
+        "key store xks-3 is failed (XKS_PROXY_TIMED_OUT): the key cannot be used until it is "
+        "connected")
 
 
 def test_what_policy_accepts_is_noted(audited: AuditRun) -> None:
