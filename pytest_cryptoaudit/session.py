@@ -40,6 +40,7 @@ from .policy import BUILTIN_SETTINGS
 from .progress import ProgressBoard
 from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import (
+    _PASSED,
     METADATA,
     Result,
     fold,
@@ -68,7 +69,6 @@ CARRIABLE = ("crypto_key", "crypto_endpoint")
 PROGRESS_INTERVAL_SECONDS = 2.0
 #: Why a collected control test cannot audit its subject (a required attribute unreadable).
 UNAUDITABLE = pytest.StashKey[str]()
-_PASSED_VALUE = Outcome.PASSED.value
 
 
 class AuditSession:
@@ -447,7 +447,7 @@ class AuditSession:
                 self.other_failures += 1
             return
         previous = self.results.get(report.nodeid)
-        if previous is not None and len(data) == 2 and data["outcome"] == _PASSED_VALUE:
+        if previous is not None and data == _PASSED:
             previous.duration += report.duration  # a passed phase changes nothing else
             return
         self.results[report.nodeid] = fold(
