@@ -208,31 +208,22 @@ def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
     (several times the file's size)."""
     data = evidence.as_json() if isinstance(evidence, Evidence) else evidence
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Streamed, one line per result, key and system: the text of a million results is
-    # never held whole in memory.
     with path.open("w", encoding="utf-8") as handle:
         handle.writelines(_readable_chunks(data))
         handle.write("\n")
 
 
-#: How deep ``readable_json`` indents; below, each value takes one line.
+#: How deep the evidence file is indented; below, each value takes one line.
 INDENTED_LEVELS = 2
 #: One encoder for every line (``json.dumps`` with separators builds one per call).
 _LINE = json.JSONEncoder(separators=(", ", ": "))
 
 
-def readable_json(value: Any) -> str:
-    """JSON indented down to one line per result, key and system.
-
-    ``json.dumps(indent=...)`` runs the encoder in Python, many times slower than the
-    compact one in C that encodes each line here; a large audit's evidence (ten thousand
-    keys, tens of thousands of results) was the biggest part of writing its reports.
-    """
-    return "".join(_readable_chunks(value))
-
-
 def _readable_chunks(value: Any, depth: int = 0) -> Iterator[str]:
-    """The text of :func:`readable_json` in pieces, for writing as it is made."""
+    """JSON indented down to one line per result, key and system, in pieces for writing as
+    it is made. Each line is encoded by the compact encoder in C: ``json.dumps(indent=...)``
+    runs in Python, many times slower, and a large audit's evidence was the biggest part of
+    writing its reports."""
     if depth >= INDENTED_LEVELS or not isinstance(value, dict | list) or not value:
         yield _LINE.encode(value)
         return
