@@ -375,14 +375,18 @@ class GcpDiscovery:
         return attempt
 
 
+def _created(version: Version) -> datetime:
+    """A version's creation time for ordering; unreported sorts first."""
+    return version.created or datetime.min.replace(tzinfo=UTC)
+
+
 def current_version(key: KeyAnswer) -> Version | None:
     """The version whose algorithm the key is judged by: the primary, else the newest
     enabled version, else none (the template then tells)."""
     if key.primary is not None:
         return key.primary
     enabled = [v for v in key.versions if v.state == "ENABLED"]
-    return max(enabled, key=lambda v: v.created or datetime.min.replace(tzinfo=UTC)) \
-        if enabled else None
+    return max(enabled, key=_created) if enabled else None
 
 
 def import_job_of(key: KeyAnswer) -> str:
@@ -391,9 +395,7 @@ def import_job_of(key: KeyAnswer) -> str:
     if version is not None and version.import_job:
         return version.import_job
     imported = [v for v in key.versions if v.import_job]
-    newest_first = sorted(imported, key=lambda v: v.created or datetime.min.replace(tzinfo=UTC),
-                          reverse=True)
-    return newest_first[0].import_job if newest_first else ""
+    return max(imported, key=_created).import_job if imported else ""
 
 
 def record_fields(key: KeyAnswer, facts: Any, unreadable: dict[str, str]) -> dict[str, Any]:
