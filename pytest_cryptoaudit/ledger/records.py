@@ -25,7 +25,12 @@ from ..findings import FINDING_OUTCOMES, finding_id
 from ..incremental import audited_since, results_detail
 from ..model import EventKind, Outcome, RiskTier
 from .chain import Draft, Entry
-from .fingerprint import inventory_changes, inventory_fingerprint, summarize_changes
+from .fingerprint import (
+    inventory_changes,
+    inventory_fingerprint,
+    material_facts,
+    summarize_changes,
+)
 
 MESSAGE_LIMIT = 500
 Changes = list[tuple[str, list[str]]]
@@ -96,7 +101,7 @@ def detect_changes(system: Mapping[str, Any], keys: Iterable[Mapping[str, Any]],
     detail = json.loads(previous.detail) if previous.detail else {}
     unreadable = [e["key_uid"] for e in system.get("discovery_errors", ()) if e.get("key_uid")]
     config += inventory_changes(detail.get("keys", {}),
-                                inventory_fingerprint(keys)["keys"], unreadable)
+                                {key["uid"]: material_facts(key) for key in keys}, unreadable)
     if config:
         found.append((EventKind.CONFIG_CHANGE.value, config))
     if old.get("policy_sha256") not in (None, policy_sha256):
