@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..evidence_model import Evidence, Result, Run, System, typed_evidence
+from ..evidence_model import Carried, Evidence, Result, Run, System, typed_evidence
 from ..findings import FINDING_OUTCOMES, finding_id
 from ..incremental import audited_since, results_detail
 from ..model import EventKind, Outcome, RiskTier
@@ -158,6 +158,8 @@ def _carried(value: Any) -> dict[str, str] | None:
     read field by field, as ``model_dump`` was a cost per carried result."""
     if value is None:
         return None
+    if type(value) is Carried:  # a validated result's: no mapping to tell apart
+        return {"run": value.run, "at": value.at}
     return {"run": str(_part(value, "run")), "at": str(_part(value, "at"))}
 
 
