@@ -1,6 +1,6 @@
 """An incremental re-audit after 1% of the keys changed, against the full audit it follows.
 
-    python benchmarks/incremental.py [--keys 10000] [--changed-percent 1]
+    python benchmarks/incremental.py [--keys 10000] [--changed-percent 1] [--profile N]
 
 A synthetic provider (records generated in memory, so discovery is not the bottleneck) and
 the built-in controls. Three runs in fresh interpreters, one ledger: a full audit (the
@@ -11,14 +11,19 @@ evidence, as a real audit does. The figure is the check phase (the run's wall an
 minus discovery's: collection, the tests, reports, evidence, ledger) of each incremental run
 as a share of the full run's; target: at most 15% after 1% changed. The checks that read
 the clock (key age, post-quantum dates) compare it only with thresholds, so they are carried
-too while no threshold has come.
+too while no threshold has come. ``--profile N`` runs the last incremental run under
+cProfile once more (a fourth run, after the measured ones, so the profiler's overhead
+stays out of the ratio) and prints its N most expensive functions by own and by cumulative
+time.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -80,7 +85,7 @@ keys = {keys}
 #: Runs pytest in a fresh interpreter; writes its wall and CPU time, the CPU time of
 #: discovery (from the start of the session to the inventory) and peak RSS as JSON.
 RUNNER = '''
-import json, resource, sys, time
+import cProfile, json, os, pstats, resource, sys, time
 import pytest
 
 
@@ -96,8 +101,15 @@ class Discovery:
         self.marks["ready"] = time.process_time()
 
 
+profile = os.environ.get("BENCH_PROFILE")
+profiler = cProfile.Profile() if profile else None
 begun, cpu = time.perf_counter(), time.process_time()
+if profiler is not None:
+    profiler.enable()
 code = pytest.main(sys.argv[2:], plugins=[Discovery()])
+if profiler is not None:
+    profiler.disable()
+    profiler.dump_stats(profile)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 with open(sys.argv[1], "w") as handle:
     json.dump({"seconds": time.perf_counter() - begun, "cpu": time.process_time() - cpu,
@@ -110,7 +122,8 @@ with open(sys.argv[1], "w") as handle:
 TARGET = 0.15
 
 
-def run(folder: Path, *args: str, changed: int = 0) -> dict[str, Any]:
+def run(folder: Path, *args: str, changed: int = 0, profile: Path | None = None
+        ) -> dict[str, Any]:
     runner, figures, evidence = folder / "_runner.py", folder / "_figures.json", \
         folder / "evidence.json"
     runner.write_text(RUNNER)
@@ -123,7 +136,8 @@ def run(folder: Path, *args: str, changed: int = 0) -> dict[str, Any]:
     with (folder / "_output.txt").open("w") as output:
         subprocess.run(command, cwd=folder, stdout=output, stderr=subprocess.STDOUT, check=False,
                        timeout=3600, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-                                            "BENCH_CHANGED": str(changed)})
+                                            "BENCH_CHANGED": str(changed),
+                                            "BENCH_PROFILE": str(profile or "")})
     data: dict[str, Any] = json.loads(figures.read_text())
     document = json.loads(evidence.read_text())
     results = document["results"]
@@ -138,6 +152,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10000)
     parser.add_argument("--changed-percent", type=float, default=1.0)
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile the last incremental run; print its N top functions")
     arguments = parser.parse_args()
     keys = arguments.keys
     changed = int(keys * arguments.changed_percent / 100)
@@ -151,6 +167,14 @@ def main() -> None:
                 "incremental, nothing changed": run(folder, "--cryptoaudit-incremental"),
                 f"incremental, {changed:,} keys changed": run(
                     folder, "--cryptoaudit-incremental", changed=changed)}
+        if arguments.profile:
+            stats = folder / "_profile.out"
+            profiled = run(folder, "--cryptoaudit-incremental", changed=changed, profile=stats)
+            report = io.StringIO()
+            loaded = pstats.Stats(str(stats), stream=report)
+            for order in ("tottime", "cumulative"):
+                loaded.sort_stats(order).print_stats(arguments.profile)
+            profile_text = report.getvalue()
     full = runs["full audit"]
     print(f"{keys:,} keys, {full['results']:,} results; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -165,6 +189,11 @@ def main() -> None:
     ratio = changed_run["check_cpu"] / full["check_cpu"]
     print(f"check phase after {arguments.changed_percent:g}% changed: {ratio:.1%} of the full "
           f"run's CPU time (target {TARGET:.0%}): {'met' if ratio <= TARGET else 'NOT met'}")
+    if arguments.profile:
+        print(f"\nprofile of the incremental run after {changed:,} keys changed, again "
+              f"(under cProfile: {profiled['cpu']:.1f}s CPU, discovery "
+              f"{profiled['discovery_cpu']:.1f}s of it)")
+        print(profile_text)
 
 
 if __name__ == "__main__":

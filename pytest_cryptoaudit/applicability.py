@@ -32,6 +32,7 @@ import pytest
 from .catalog import ControlSpec, spec_from_node
 from .grouped import SubjectGroup
 from .model import (
+    UNSTATED,
     EndpointRecord,
     Inventory,
     KeyRecord,
@@ -79,7 +80,8 @@ def unmatched(functions: Iterable[ControlFunction], inventory: Inventory,
               selected: frozenset[str] | None) -> list[dict[str, Any]]:
     """The entries of :func:`not_applicable`, from the control functions themselves."""
     judged = [s for s in inventory.systems if not inventory.errors_of(s.name)]
-    entries = [_entry(function, system, inventory) for function in functions
+    stating: dict[tuple[str, str], tuple[Any, ...]] = {}
+    entries = [_entry(function, system, inventory, stating) for function in functions
                if selects(selected, function.spec.id)
                for system in judged if system.name not in function.covered]
     return sorted(entries, key=lambda e: (e["control"], e["check"], e["system"]))
@@ -123,11 +125,11 @@ def _subject(item: pytest.Item, fixture: str) -> Any:
     return subject if isinstance(subject, _RECORDS) else None
 
 
-def _entry(function: ControlFunction, system: SystemRecord,
-           inventory: Inventory) -> dict[str, Any]:
+def _entry(function: ControlFunction, system: SystemRecord, inventory: Inventory,
+           stating: dict[tuple[str, str], tuple[Any, ...]]) -> dict[str, Any]:
     spec = function.spec
     reason = _reason(spec, function.fixture, function.applies_to, system.name)
-    unstated = _unstated(spec, function.fixture, system, inventory)
+    unstated = _unstated(spec, function.fixture, system, inventory, stating)
     if unstated:
         reason = (f"the source of system {system.name} does not state what the check needs "
                   f"({'; '.join(unstated)}); " + reason)
@@ -136,16 +138,23 @@ def _entry(function: ControlFunction, system: SystemRecord,
             "outcome": Outcome.NOT_APPLICABLE.value, "reason": reason}
 
 
-def _unstated(spec: ControlSpec, fixture: str, system: SystemRecord,
-              inventory: Inventory) -> list[str]:
+def _unstated(spec: ControlSpec, fixture: str, system: SystemRecord, inventory: Inventory,
+              stating: dict[tuple[str, str], tuple[Any, ...]]) -> list[str]:
     """The distinct reasons why the system's records never state a fact the check requires
-    (infrastructure code has no key age, for instance)."""
-    records: tuple[Any, ...] = {
-        "crypto_key": inventory.keys_of(system.name),
-        "crypto_endpoint": inventory.endpoints_of(system.name),
-        "crypto_library": inventory.libraries_of(system.name),
-    }.get(fixture, (system,))
-    reasons = (spec.unstated(record) for record in records)
+    (infrastructure code has no key age, for instance). ``stating`` keeps, per (fixture,
+    system), the records that declare some fact unstated: most declare none, and every
+    check not applicable in a system would otherwise look at each of its records again."""
+    if not spec.requires:
+        return []
+    key = (fixture, system.name)
+    if key not in stating:
+        records: tuple[Any, ...] = {
+            "crypto_key": inventory.keys_of(system.name),
+            "crypto_endpoint": inventory.endpoints_of(system.name),
+            "crypto_library": inventory.libraries_of(system.name),
+        }.get(fixture, (system,))
+        stating[key] = tuple(r for r in records if getattr(r, "attributes", {}).get(UNSTATED))
+    reasons = (spec.unstated(record) for record in stating[key])
     return sorted({reason for reason in reasons if reason})
 
 

@@ -13,7 +13,6 @@ HTML, OSCAL, CBOM, the ledger) show it; JUnit XML lists the tests that ran.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -22,7 +21,7 @@ from .context import RunContext, policy_sha256
 from .incremental import CARRIED_OUTCOMES, carries_from, full_audit_reason, pair_key, still_fresh
 from .ledger import LEDGER_PLUGIN
 from .model import Inventory, Outcome, RiskTier
-from .results import Result, fold, result_from_dict, subject_metadata
+from .results import Result, result_from_dict, subject_metadata
 from .text import plural
 from .waivers import decide
 
@@ -49,6 +48,9 @@ class CarryForward:
         self.carried_results: list[Result] = []  # on an xdist worker
         #: (check, system) pairs with a carried result: applicable, though no test ran.
         self.covered: set[tuple[str, str]] = set()
+        #: Whether stored results may still be carried, per (established at, valid until,
+        #: tier): see :meth:`_carriable`.
+        self._fresh: dict[tuple[str, str | None, str], bool] = {}
         self.received = False
         workerinput = getattr(config, "workerinput", None)
         if workerinput is not None and WORKERINPUT_KEY in workerinput:
@@ -98,43 +100,51 @@ class CarryForward:
         carried pair costs no test item at all."""
         if not self.stored:  # every system is audited in full: nothing to hash twice
             return subjects
-        keep = []
-        cadence = self.audit.audit_config.cadence
         hasher = self.audit.hasher
         code = hasher.code(metafunc)
+        if code is None:  # the check reads something no hash captures: it always runs
+            return subjects
+        keep = []
+        pair = pair_key(spec.check, "")
+        nodeid = f"{metafunc.definition.nodeid}[{spec.check}-"
         for subject in subjects:
-            if code is None or subject.system in self.full:
+            if subject.system in self.full:
                 keep.append(subject)
                 continue
             metadata = subject_metadata(spec, subject)
-            metadata["inputs_sha256"] = hasher.subject_inputs(code, metadata, subject)
-            stored = self._stored_for(metadata, cadence)
-            if stored is None:
+            inputs = hasher.subject_inputs(code, metadata, subject)
+            stored = self.stored.get(pair + metadata["key_uid"]) if inputs else None
+            if stored is None or not self._carriable(stored, inputs, metadata["risk_tier"]):
                 keep.append(subject)
                 continue
-            nodeid = f"{metafunc.definition.nodeid}[{spec.check}-{metadata['key_uid']}]"
-            self._carry(self._result(nodeid, metadata, stored))
+            metadata["inputs_sha256"] = inputs
+            self._carry(self._result(f"{nodeid}{metadata['key_uid']}]", metadata, stored))
         return keep
 
-    def _stored_for(self, metadata: dict[str, Any],
-                    cadence: Mapping[RiskTier, int]) -> list[Any] | None:
-        if not metadata.get("inputs_sha256"):
-            return None
-        stored = self.stored.get(pair_key(metadata["check"], metadata["key_uid"]))
-        if stored is None or stored[0] not in CARRIED_OUTCOMES \
-                or stored[1] != metadata["inputs_sha256"]:
-            return None
-        if not still_fresh(stored, RiskTier(metadata["risk_tier"]), cadence, self.audit.now):
-            return None
-        return stored
+    def _carriable(self, stored: list[Any], inputs: str | None, tier: str) -> bool:
+        """Whether a stored result of the same inputs may be carried: an outcome worth
+        carrying, still fresh (decided once per origin, deadline and tier: a stored audit's
+        results share their origin)."""
+        if stored[1] != inputs or stored[0] not in CARRIED_OUTCOMES:
+            return False
+        key = (stored[3], stored[6] if len(stored) > 6 else None, tier)
+        fresh = self._fresh.get(key)
+        if fresh is None:
+            fresh = self._fresh[key] = still_fresh(
+                stored, RiskTier(tier), self.audit.audit_config.cadence, self.audit.now)
+        return fresh
 
     def _result(self, nodeid: str, metadata: dict[str, Any], stored: list[Any]) -> Result:
+        """The carried result, built directly (this is once per carried pair)."""
         outcome, _inputs, run_id, at, message, notes, valid_until = stored
         waiver = None
         if outcome == Outcome.WAIVED.value:
             waiver = decide(self.audit.waivers, metadata, self.audit.now.date())
-        return fold(None, metadata, nodeid, Outcome(outcome), message, 0.0, notes, waiver,
-                    {"run": run_id, "at": at}, valid_until)
+        metadata["risk_tier"] = RiskTier(metadata["risk_tier"])
+        metadata["references"] = tuple(metadata["references"])
+        return Result(nodeid=nodeid, outcome=Outcome(outcome), message=message,
+                      notes=list(notes), waiver=waiver, carried={"run": run_id, "at": at},
+                      valid_until=valid_until, **metadata)
 
     def _carry(self, result: Result) -> None:
         self.covered.add((result.check, result.system))

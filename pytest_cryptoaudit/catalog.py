@@ -104,10 +104,13 @@ class ControlSpec:
     def applies_to(self, record: Any) -> bool:
         # Asked for every (control, record) at collection, carried pairs included: the
         # cheap tests first.
-        tier = getattr(record, "risk_tier", RiskTier.CRITICAL)
-        if not isinstance(tier, RiskTier):
-            tier = RiskTier(tier)
-        return (tier >= self.min_tier and self.applies(record)
+        if self.min_tier is not RiskTier.LOW:  # every tier is LOW or above
+            tier = getattr(record, "risk_tier", RiskTier.CRITICAL)
+            if not isinstance(tier, RiskTier):
+                tier = RiskTier(tier)
+            if not tier >= self.min_tier:
+                return False
+        return (self.applies(record)
                 and (not self.requires or self.unstated(record) is None))
 
     def unstated(self, record: Any) -> str | None:

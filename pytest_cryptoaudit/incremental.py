@@ -39,7 +39,7 @@ from typing import Any
 from .cadence import interval
 from .ledger.chain import canonical
 from .model import EndpointRecord, KeyRecord, Outcome, RiskTier
-from .serialize import to_jsonable
+from .serialize import record_json
 from .waivers import Waiver
 
 #: Fixtures whose value the inputs hash captures (or, for ``crypto_clock``, the result's
@@ -97,7 +97,7 @@ class InputHasher:
     def _facts_of(self, subject: KeyRecord | EndpointRecord) -> str:
         key = (type(subject).__name__, subject.uid)
         if key not in self._facts:
-            self._facts[key] = _sha256(canonical(to_jsonable(subject)))
+            self._facts[key] = _sha256(canonical(record_json(subject)))
         return self._facts[key]
 
     def _code_of(self, function: Any) -> str | None:

@@ -120,6 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("cryptoaudit"):
         from .compact import CompactReports
         from .config import ConfigError
+        from .gcpause import GC_PLUGIN, CollectorPause
         from .ledger.plugin import LedgerPlugin
         from .reporting import register_reporters
         from .session import AuditSession
@@ -137,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(audit, SESSION_PLUGIN)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
+        config.pluginmanager.register(CollectorPause(), GC_PLUGIN)
         if config.getoption("cryptoaudit_group_by"):
             _register_grouped_run(config, audit)
         register_reporters(config, audit)

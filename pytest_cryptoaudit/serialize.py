@@ -24,10 +24,12 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 def to_jsonable(value: Any) -> Any:
     """Turn model objects into JSON-ready values: enums by value, datetimes as ISO 8601."""
-    if type(value) in _PLAIN:  # most values: a fast path, as evidence holds one per attribute
+    kind = type(value)
+    if kind in _PLAIN:  # most values: a fast path, as evidence holds one per attribute
         return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _fields_of(kind)
+    if names is not None:
+        return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -39,6 +41,43 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     return value
+
+
+#: The field names of each dataclass met, None for any other type: asking
+#: ``dataclasses.fields`` again for every record was a good part of the cost of a large
+#: inventory's JSON.
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _fields_of(kind: type) -> tuple[str, ...] | None:
+    try:
+        return _FIELDS[kind]
+    except KeyError:
+        names = tuple(f.name for f in dataclasses.fields(kind)) \
+            if dataclasses.is_dataclass(kind) else None
+        _FIELDS[kind] = names
+        return names
+
+
+#: Where :func:`record_json` keeps a record's JSON form on the record itself.
+_JSON_ATTRIBUTE = "_cryptoaudit_json"
+
+
+def record_json(record: Any) -> dict[str, Any]:
+    """The JSON form of an inventory record (:func:`to_jsonable`), made once per record.
+
+    A run reads it several times (the ledger's change detection, the inputs hash of
+    incremental audits, the evidence); records are frozen, so the first form is kept on
+    the record itself and goes when the record goes. Callers must not change it: copy
+    before adding to it.
+    """
+    cached: dict[str, Any] | None = getattr(record, "__dict__", {}).get(_JSON_ATTRIBUTE)
+    if cached is None:
+        cached = to_jsonable(record)
+        if hasattr(record, "__dict__"):
+            object.__setattr__(record, _JSON_ATTRIBUTE, cached)
+    assert isinstance(cached, dict)
+    return cached
 
 
 def _parse_datetime(value: Any) -> Any:

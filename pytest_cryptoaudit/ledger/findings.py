@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from ..evidence_model import Evidence, typed_evidence
-from ..findings import FINDING_FIELDS, check_names, diff_findings, identity, is_finding
+from ..findings import (
+    FINDING_FIELDS,
+    RETIRED_CHECKS,
+    check_names,
+    diff_findings,
+    identity,
+    is_finding,
+)
 from . import LEDGER_PLUGIN
 from .history import Action, AuditView, LedgerHistory
 from .records import incomplete_reasons
@@ -62,6 +69,8 @@ def _predecessor(log: dict[str, FindingLog], system: str,
     check does now (see :data:`~pytest_cryptoaudit.findings.RETIRED_CHECKS`); a retired
     check that judged a whole system hands its finding on to its successor's first finding
     on a subject of that system (``provider:system/...``)."""
+    if (finding["control"], finding["check"]) not in _SUCCESSORS:
+        return None  # no retired check handed its job to this one: nothing to scan
     for entry in log.values():
         if (entry.system, entry.control) == (system, finding["control"]) \
                 and _same_subject(entry, finding["key_uid"]) \
@@ -69,6 +78,11 @@ def _predecessor(log: dict[str, FindingLog], system: str,
                 and finding["check"] in check_names(entry.control, entry.check):
             return entry
     return None
+
+
+#: The (control, check) pairs that took over the job of a retired check.
+_SUCCESSORS = frozenset((control, successor) for control, successors in RETIRED_CHECKS.values()
+                        for successor in successors)
 
 
 def _same_subject(entry: FindingLog, key_uid: str) -> bool:

@@ -37,7 +37,13 @@ def key_fingerprint(key: Mapping[str, Any]) -> dict[str, Any]:
     and ledgers written before records had a location keep their hashes.
     """
     facts = {name: value for name, value in key.items() if name != "location"}
-    summary: dict[str, Any] = {"hash": sha256(canonical(facts))}
+    return {"hash": sha256(canonical(facts)), **material_facts(key)}
+
+
+def material_facts(key: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of :func:`key_fingerprint` that change detection compares: the material
+    facts and the policy hash, without hashing everything else about the key."""
+    summary: dict[str, Any] = {}
     for label, fields in MATERIAL:
         values = [key.get(field) for field in fields]
         summary[label] = values[0] if len(values) == 1 else values

@@ -19,7 +19,7 @@ import pytest
 from ..context import NARROWING_OPTIONS, RunContext, policy_sha256
 from ..findings import PREVIOUS_FINDINGS
 from ..model import Event, Inventory
-from ..serialize import to_jsonable
+from ..serialize import record_json, to_jsonable
 from ..text import plural
 from .chain import Entry
 from .findings import previous_findings
@@ -144,7 +144,7 @@ class LedgerPlugin:
         policy = policy_sha256(audit_config)
         for system in inventory.systems:
             found = detect_changes(_system_json(inventory, audit_config, system.name),
-                                   [to_jsonable(k) for k in inventory.keys_of(system.name)],
+                                   [record_json(k) for k in inventory.keys_of(system.name)],
                                    policy, self.previous.get(system.name))
             if found:
                 self.changes[system.name] = found

@@ -20,12 +20,17 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..evidence_model import Evidence, Result, Run, System, typed_evidence
+from ..evidence_model import Carried, Evidence, Result, Run, System, typed_evidence
 from ..findings import FINDING_OUTCOMES, finding_id
 from ..incremental import audited_since, results_detail
 from ..model import EventKind, Outcome, RiskTier
 from .chain import Draft, Entry
-from .fingerprint import inventory_changes, inventory_fingerprint, summarize_changes
+from .fingerprint import (
+    inventory_changes,
+    inventory_fingerprint,
+    material_facts,
+    summarize_changes,
+)
 
 MESSAGE_LIMIT = 500
 Changes = list[tuple[str, list[str]]]
@@ -96,7 +101,7 @@ def detect_changes(system: Mapping[str, Any], keys: Iterable[Mapping[str, Any]],
     detail = json.loads(previous.detail) if previous.detail else {}
     unreadable = [e["key_uid"] for e in system.get("discovery_errors", ()) if e.get("key_uid")]
     config += inventory_changes(detail.get("keys", {}),
-                                inventory_fingerprint(keys)["keys"], unreadable)
+                                {key["uid"]: material_facts(key) for key in keys}, unreadable)
     if config:
         found.append((EventKind.CONFIG_CHANGE.value, config))
     if old.get("policy_sha256") not in (None, policy_sha256):
@@ -153,6 +158,8 @@ def _carried(value: Any) -> dict[str, str] | None:
     read field by field, as ``model_dump`` was a cost per carried result."""
     if value is None:
         return None
+    if type(value) is Carried:  # a validated result's: no mapping to tell apart
+        return {"run": value.run, "at": value.at}
     return {"run": str(_part(value, "run")), "at": str(_part(value, "at"))}
 
 

@@ -22,7 +22,7 @@ from ..model import DiscoveryError, Outcome
 from ..pqverdict import evidence_entry
 from ..results import summarize
 from ..scope_items import ITEMS, system_items
-from ..serialize import to_jsonable
+from ..serialize import record_json, to_jsonable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -164,7 +164,7 @@ def _evidence_data(session: AuditSession) -> dict[str, Any]:
             "merged_from": [],
         },
         "systems": _systems(session),
-        "inventory": [{**to_jsonable(key), "pq": evidence_entry(
+        "inventory": [{**record_json(key), "pq": evidence_entry(
             key, audit_config.policy, session.started.date())} for key in session.inventory.keys],
         "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
         "libraries": [to_jsonable(library) for library in session.inventory.libraries],

@@ -1,0 +1,103 @@
+"""The cyclic garbage collector is paused while an audit builds its data in bulk, and left
+as it was found once the run is over."""
+
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_cryptoaudit.gcpause import paused
+from tests.core.conftest import run_audit
+from tests.factories import ec_key, private_pem, write
+
+CONFIG = """
+[[systems]]
+name = "tools"
+provider = "files"
+risk_tier = "low"
+owner = "CSC"
+paths = ["keys"]
+"""
+
+#: Records the collector's state in each phase of the audit it is a conftest of.
+PROBE = '''
+import atexit, gc, json
+import pytest
+
+SEEN = {}
+
+
+def _save():
+    SEEN["at exit"] = [gc.isenabled(), gc.get_freeze_count()]
+    with open("gc-phases.json", "w") as handle:
+        json.dump(SEEN, handle)
+
+
+atexit.register(_save)
+
+
+def pytest_cryptoaudit_inventory_ready():
+    SEEN["inventory ready"] = [gc.isenabled(), gc.get_freeze_count()]
+
+
+def pytest_collection_modifyitems():
+    SEEN["collection"] = [gc.isenabled(), gc.get_freeze_count()]
+
+
+class Tests:
+    """A plugin rather than a conftest hook: those see only the tests under the conftest,
+    and the built-in controls live in the package."""
+
+    def pytest_runtest_call(self, item):
+        SEEN.setdefault("test", [gc.isenabled(), gc.get_freeze_count()])
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(Tests(), "gc-probe-tests")
+
+
+def pytest_sessionfinish():
+    SEEN["session finish"] = [gc.isenabled(), gc.get_freeze_count()]
+'''
+
+
+def test_paused_restores_the_state_it_found() -> None:
+    assert gc.isenabled()
+    with paused():
+        assert not gc.isenabled()
+        with paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # an inner pause does not switch it on early
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # left off, as it was found
+    finally:
+        gc.enable()
+
+
+def test_paused_switches_back_on_after_an_error() -> None:
+    with pytest.raises(RuntimeError, match="boom"), paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_audit_pauses_collector_in_bulk_phases(tmp_path: Path) -> None:
+    write(tmp_path / "keys/strong.pem", private_pem(ec_key()))
+    (tmp_path / "cryptoaudit.toml").write_text(CONFIG)
+    (tmp_path / "conftest.py").write_text(PROBE)
+    run = run_audit(tmp_path, "--cryptoaudit-no-ledger")
+    assert run.results(), run.output
+    seen = json.loads((tmp_path / "gc-phases.json").read_text())
+    assert seen["inventory ready"][0] is False
+    assert seen["collection"][0] is False
+    assert seen["session finish"][0] is False
+    enabled, frozen = seen["test"]
+    assert enabled is True  # the tests run with the collector on ...
+    assert frozen > 0  # ... which leaves out what collection built
+    assert seen["at exit"] == [True, 0]  # everything handed back once the run is over
