@@ -18,7 +18,7 @@ from .clock import CLOCK, Clock
 from .compact import compact_text
 from .errors import CryptoAuditError
 from .grouped import SubjectGroup, group_of
-from .results import _PASSED, METADATA, Notes, junit_properties, subject_metadata
+from .results import METADATA, Notes, junit_properties, subject_metadata, without_metadata
 from .subtest_reports import (
     SUBJECT_NODEID,
     close_html_row,
@@ -187,8 +187,7 @@ class GroupedRun:
         finally:
             data = getattr(report, "cryptoaudit", None)
             if isinstance(report, SubtestReport) and data and "metadata" in data:
-                phase = {k: v for k, v in data.items() if k != "metadata"}
-                report.cryptoaudit = _PASSED if phase == _PASSED else phase  # type: ignore[attr-defined]
+                report.cryptoaudit = without_metadata(data)  # type: ignore[attr-defined]
                 if self.junit:
                     junit_properties_now(self.config, report)
                 if self._html is None:

@@ -13,7 +13,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import (
     _PASSED,
     METADATA,
+    Metadata,
     Result,
     fold,
     junit_properties,
@@ -50,6 +51,7 @@ from .results import (
     phase_outcome,
     subject_metadata,
     subject_of,
+    without_metadata,
 )
 from .selection import (
     WORKEROUTPUT_KEY,
@@ -355,7 +357,7 @@ class AuditSession:
         self.not_applicable = self.not_applicable or received_from(node) or []
 
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
-        metadata = subject_metadata(spec, subject)
+        metadata = Metadata(spec, subject)
         metadata["inputs_sha256"] = self.hasher.inputs(item, metadata, subject)
         item.stash[METADATA] = metadata
         missing = spec.missing(subject)
@@ -405,7 +407,7 @@ class AuditSession:
         return report
 
     def _settle(self, item: pytest.Item, call: pytest.CallInfo[None],
-                report: pytest.TestReport, metadata: dict[str, Any]) -> None:
+                report: pytest.TestReport, metadata: Mapping[str, Any]) -> None:
         """Attach the phase's honest outcome (and a waiver) to its report."""
         result_outcome, message = phase_outcome(report, call)
         notes = notes_of(item)
@@ -419,11 +421,11 @@ class AuditSession:
                           valid_until=valid_until_of(item))
         if report.when == "setup":
             # The metadata travels once per test (to an xdist controller, which collects no
-            # items), shared with the item rather than copied.
-            data = {**data, "metadata": metadata}
+            # items, as a dict); in one process it is the item's own, let go once folded.
+            data = {**data, "metadata": metadata if self.is_controller else dict(metadata)}
         report.cryptoaudit = data  # type: ignore[attr-defined]
 
-    def _waivable(self, item: pytest.Item, metadata: dict[str, Any]) -> bool:
+    def _waivable(self, item: pytest.Item, metadata: Mapping[str, Any]) -> bool:
         """Whether a waiver may accept this finding (a control's ``waivable`` setting)."""
         spec = self.spec_of(item)
         if spec is None or spec.waivable is None:
@@ -455,6 +457,10 @@ class AuditSession:
             Outcome(data["outcome"]), data["message"], report.duration,
             data.get("notes", []), data.get("waiver"), data.get("carried"),
             data.get("valid_until"))
+        if report.when == "setup" and "metadata" in data:
+            # now in the result (``described`` reads it there): the report that pytest's
+            # terminal keeps to the end need not hold it
+            report.cryptoaudit = without_metadata(data)  # type: ignore[attr-defined]
 
     def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
         """A report's audit data joined with its test's control metadata (on the controller,
