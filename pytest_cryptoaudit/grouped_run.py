@@ -182,11 +182,14 @@ class GroupedRun:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         """Once every plugin has read a subtest's report: its metadata is in the results,
         so the report that pytest's terminal keeps drops it (memory, per subject)."""
+        data = getattr(report, "cryptoaudit", None)
+        # asked before the audit session folds it (and lets go of a setup phase's metadata)
+        subjects_only = isinstance(report, SubtestReport) and data and "metadata" in data
         try:
             return (yield)
         finally:
-            data = getattr(report, "cryptoaudit", None)
-            if isinstance(report, SubtestReport) and data and "metadata" in data:
+            if subjects_only:
+                data = report.cryptoaudit
                 report.cryptoaudit = without_metadata(data)  # type: ignore[attr-defined]
                 if self.junit:
                     junit_properties_now(self.config, report)
