@@ -137,9 +137,13 @@ def pytest_terminal_summary(terminalreporter):
 
     kept = [report for reports in terminalreporter.stats.values() for report in reports
             if getattr(report, "cryptoaudit", None) is not None]
+    keywords = {}
+    for report in kept:
+        keywords.setdefault(report.nodeid, {})[id(report.keywords)] = sorted(report.keywords)
     (terminalreporter.config.rootpath / "kept.json").write_text(json.dumps({
         "reports": len(kept),
-        "with_metadata": sum("metadata" in report.cryptoaudit for report in kept)}))
+        "with_metadata": sum("metadata" in report.cryptoaudit for report in kept),
+        "keywords": {nodeid: list(dicts.values()) for nodeid, dicts in keywords.items()}}))
 '''
 
 
@@ -151,6 +155,11 @@ def test_the_reports_kept_to_the_end_hold_no_metadata_the_results_have_it(
     kept = json.loads((planted.path / "kept.json").read_text())
     # 6 tests of 3 phases, less the locked key's call and the findings the terminal holds back
     assert kept["reports"] >= 12 and kept["with_metadata"] == 0
+    # the phases of a test share one dict of its keywords, which are all still there
+    passed = "test_planted.py::test_size_stated[size-stated-planted:ok]"
+    [shared] = kept["keywords"][passed]
+    assert {"test_size_stated[size-stated-planted:ok]", "test_planted.py", "control",
+            "risk_tier", "ssrm"} <= set(shared)
     noted = _outcomes(planted)[("noted", "planted:ok")]
     assert (noted["control"], noted["title"], noted["system"], noted["risk_tier"],
             noted["owner"]) == ("BENCH-03", "Noted", "vault", "high", "CSC")
