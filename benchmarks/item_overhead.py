@@ -10,7 +10,9 @@ items), minus plain pytest's; targets: at most 0.3 ms and 2 KB. Time is given as
 and as CPU time (user and system): on a shared machine the CPU time is the steadier one, and
 the run that counts is the one with the least CPU time. ``--json`` also writes the evidence,
 as an audit that keeps its results does; ``--profile`` prints where the 2N audit spends its
-time beyond plain pytest's (cProfile, own time per function, both runs in this process).
+time beyond plain pytest's (cProfile, own time per function, both runs in this process) and
+what it holds per item beyond plain pytest's at the end of the run, per source line
+(tracemalloc, marginal from N to 2N, each run in a fresh interpreter).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from synthetic_estate import (
     AUDIT_ARGS,
     Measure,
     audit_folder,
+    memory_difference,
     plain_folder,
     profile_difference,
     run_pytest,
@@ -81,6 +84,7 @@ def main() -> None:
             root = Path(folder)
             profile_difference(audit_folder(root / "audit", large, 0),
                                plain_folder(root / "plain", large, 0), (*AUDIT_ARGS, *extra))
+            memory_difference(root, small, large, (*AUDIT_ARGS, *extra))
 
 
 def _verdict(value: float, target: float) -> str:

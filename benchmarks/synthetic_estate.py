@@ -92,6 +92,30 @@ with open(sys.argv[1], "w") as handle:
 '''
 
 
+#: Runs pytest under tracemalloc in a fresh interpreter and writes the bytes still held, per
+#: source line, once the session has finished (results folded, evidence written, every
+#: report pytest keeps still kept): the memory a run holds at its end.
+TRACED = '''
+import json, sys, tracemalloc
+import pytest
+
+
+class Held:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self):
+        yield
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__)])
+        held = {str(s.traceback): s.size for s in snapshot.statistics("lineno")}
+        with open(sys.argv[1], "w") as handle:
+            json.dump(held, handle)
+
+
+tracemalloc.start()
+pytest.main(sys.argv[2:], plugins=[Held()])
+'''
+
+
 @dataclasses.dataclass(frozen=True)
 class Measure:
     """Wall time (s), peak resident memory (KB) and CPU time (s, user and system, the
@@ -133,6 +157,40 @@ def run_pytest(folder: Path, *args: str) -> Measure:
                        check=False, timeout=3600)
     data = json.loads(figures.read_text())
     return Measure(data["seconds"], data["rss_kb"], data["exit"], data.get("cpu", 0.0))
+
+
+def held_per_line(folder: Path, *args: str) -> dict[str, int]:
+    """Bytes held per source line at the end of a run in ``folder`` (see ``TRACED``)."""
+    runner, figures = folder / "_traced.py", folder / "_held.json"
+    runner.write_text(TRACED)
+    command = [sys.executable, str(runner), str(figures), "-q", "-p", "no:cacheprovider", *args]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    with (folder / "_output.txt").open("w") as output:
+        subprocess.run(command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
+                       check=False, timeout=3600)
+    held: dict[str, int] = json.loads(figures.read_text())
+    return held
+
+
+def memory_difference(root: Path, small: int, large: int, args: tuple[str, ...],
+                      top: int = 15) -> None:
+    """Print the bytes per item that the audit holds beyond plain pytest's at the end of a
+    run, per source line: marginal from ``small`` to ``large`` items (tracemalloc)."""
+    per_item: dict[str, dict[str, float]] = {}
+    for what, make, extra in (("audit", audit_folder, args), ("plain", plain_folder, ())):
+        held = {n: held_per_line(make(root / f"traced-{what}-{n}", n, 0), *extra)
+                for n in (small, large)}
+        lines = set(held[small]) | set(held[large])
+        per_item[what] = {line: (held[large].get(line, 0) - held[small].get(line, 0))
+                          / (large - small) for line in lines}
+    audit, plain = per_item["audit"], per_item["plain"]
+    rows = sorted(((audit.get(line, 0.0) - plain.get(line, 0.0), line)
+                   for line in set(audit) | set(plain)), reverse=True)
+    print(f"\ntracemalloc, held at the end of the run, audit minus plain pytest per item "
+          f"(marginal, {small} to {large} items): {sum(r[0] for r in rows):.0f} bytes; "
+          f"top {top} lines:")
+    for size, line in rows[:top]:
+        print(f"{size:8.0f} B  {line.split('site-packages/')[-1]}")
 
 
 def output_of(folder: Path) -> str:

@@ -9,9 +9,9 @@ that adds a fact does not break the schema; everything this project writes is de
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -27,6 +27,10 @@ Owner = Annotated[str, Field(description="SSRM party: CSP, CSC, MP, OSP, AP, AIC
 Accountable = Annotated[str, Field(description=(
     "The team or person that answers for the subject (its owner tag, else its system's "
     "accountable_owner); empty when neither is set"))]
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 
 class _Closed(BaseModel):
@@ -358,13 +362,27 @@ class Evidence(_Closed):
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Evidence:
         """Validate a JSON document and keep it as this evidence's JSON form: a run's
-        evidence is written as built, not serialized a second time (a cost per result)."""
-        records = {name: _validated(model, document.get(name) or [])
-                   for name, model in _RECORDS.items()}
-        evidence = cls.model_validate({**document, **{name: [] for name in records}})
-        evidence = evidence.model_copy(update=records)
+        evidence is written as built, not serialized a second time (a cost per result).
+        Each record (key, result) is validated here and read as its model again when a
+        reader reaches it, so the run never holds every record twice."""
+        typed = {name: _checked(model, document.get(name) or [])
+                 for name, model in _RECORDS.items()}
+        evidence = cls.model_validate({**document, **{name: [] for name in typed}})
+        evidence = evidence.model_copy(update=typed)
         evidence._document = document
         return evidence
+
+    def model_dump(self, **options: Any) -> dict[str, Any]:
+        """As pydantic's, with the records read as models first (see :class:`Derived`)."""
+        return super(Evidence, self._materialized()).model_dump(**options)
+
+    def model_dump_json(self, **options: Any) -> str:
+        return super(Evidence, self._materialized()).model_dump_json(**options)
+
+    def _materialized(self) -> Evidence:
+        lazy = {name: list(value) for name in _RECORDS
+                if isinstance(value := getattr(self, name), Derived)}
+        return self.model_copy(update=lazy) if lazy else self
 
     def inventory_json(self) -> list[dict[str, Any]]:
         """The inventory in the spelling of its JSON document: the fields each key was
@@ -388,20 +406,71 @@ _RECORDS: dict[str, type[BaseModel]] = {"inventory": Key, "endpoints": Endpoint,
                                         "libraries": Library, "results": Result}
 
 
-def _validated(model: type[BaseModel], entries: list[Any]) -> list[Any]:
-    """Each entry validated as ``model``, one at a time. pydantic gives every instance its
-    own set of the names of the fields it was given (2 KB for a result, more than the
-    result's values); entries given the same fields share one set, which is never changed
-    (the models are frozen)."""
+def _checked(model: type[ModelT], entries: Sequence[Any]) -> Derived[ModelT]:
+    """``entries`` read as ``model``, each validated once here (and let go)."""
+    typed = records(model, entries)
+    for _ in typed:
+        pass
+    return typed
+
+
+class Derived(Sequence[T]):
+    """A sequence whose items are made from a source sequence when they are read, not held.
+
+    A large run's evidence has tens of thousands of keys and results; held as JSON entries
+    and again as models they took several times the memory of the run's own records. Each
+    read makes the item again, so a reader that goes over it more than once keeps its own
+    list. Equal to any sequence of equal items; the JSON document of a run holds its records
+    this way (``json.dump(evidence, ..., default=list)`` writes it)."""
+
+    __slots__ = ("_make", "_sources")
+
+    def __init__(self, sources: Sequence[Any], make: Callable[[Any], T]) -> None:
+        self._sources = sources
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self._make(source) for source in self._sources[index]]
+        return self._make(self._sources[index])
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._make, self._sources)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Derived({len(self)} items)"
+
+
+def records(model: type[ModelT], entries: Sequence[Any]) -> Derived[ModelT]:
+    """``entries`` read as ``model`` one at a time. Records given the same fields share one
+    set of their names (pydantic gives every instance its own, 2 KB for a result), which is
+    never changed (the models are frozen)."""
     shared: dict[frozenset[str], set[str]] = {}
-    validated = []
-    for entry in entries:
+
+    def read(entry: Any) -> ModelT:
         instance = model.model_validate(entry)
         given = instance.__pydantic_fields_set__
         object.__setattr__(instance, "__pydantic_fields_set__",
                            shared.setdefault(frozenset(given), given))
-        validated.append(instance)
-    return validated
+        return instance
+
+    return Derived(entries, read)
 
 
 # Reading a JSON document (or an excerpt of one) as the model: reporters and the ledger.

@@ -18,7 +18,7 @@ from .clock import CLOCK, Clock
 from .compact import compact_text
 from .errors import CryptoAuditError
 from .grouped import SubjectGroup, group_of
-from .results import _PASSED, METADATA, Notes, junit_properties, subject_metadata
+from .results import METADATA, Notes, junit_properties, subject_metadata, without_metadata
 from .subtest_reports import (
     SUBJECT_NODEID,
     close_html_row,
@@ -182,13 +182,15 @@ class GroupedRun:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         """Once every plugin has read a subtest's report: its metadata is in the results,
         so the report that pytest's terminal keeps drops it (memory, per subject)."""
+        data = getattr(report, "cryptoaudit", None)
+        # asked before the audit session folds it (and lets go of a setup phase's metadata)
+        subjects_only = isinstance(report, SubtestReport) and data and "metadata" in data
         try:
             return (yield)
         finally:
-            data = getattr(report, "cryptoaudit", None)
-            if isinstance(report, SubtestReport) and data and "metadata" in data:
-                phase = {k: v for k, v in data.items() if k != "metadata"}
-                report.cryptoaudit = _PASSED if phase == _PASSED else phase  # type: ignore[attr-defined]
+            if subjects_only:
+                data = report.cryptoaudit
+                report.cryptoaudit = without_metadata(data)  # type: ignore[attr-defined]
                 if self.junit:
                     junit_properties_now(self.config, report)
                 if self._html is None:

@@ -60,4 +60,8 @@ def pytest_cryptoaudit_evidence(evidence: dict[str, Any], evidence_model: Eviden
     """Called on the controller with the finished evidence; reporters and the ledger derive
     their output from it. ``evidence_model`` is the typed evidence (read it rather than
     ``evidence``, its JSON document, kept for existing implementations); ``audit_config``
-    is the run's configuration, so no implementation needs to reach into the session."""
+    is the run's configuration, so no implementation needs to reach into the session.
+    The records that grow with the estate (``inventory`` and ``results``, in both) are
+    sequences made entry by entry as they are read, not held: a reader that goes over them
+    more than once keeps its own list, and ``json.dump(evidence, f, default=list)`` writes
+    the document."""

@@ -9,7 +9,7 @@ folds the phases of each test into one :class:`Result`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -40,7 +40,7 @@ def notes_of(item: pytest.Item) -> list[str]:
     notes = funcargs.get("crypto_note") if funcargs else None
     return notes if isinstance(notes, Notes) else []
 #: The control metadata of a collected audit test, set at collection.
-METADATA = pytest.StashKey[dict[str, Any]]()
+METADATA = pytest.StashKey[Mapping[str, Any]]()
 
 _SEVERITY = {Outcome.PASSED: 0, Outcome.SKIPPED: 1, Outcome.WAIVED: 2, Outcome.FAILED: 3,
              Outcome.ERROR: 4}
@@ -100,25 +100,63 @@ def result_from_dict(data: dict[str, Any]) -> Result:
 
 
 def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
-    """The static part of a result, computed once per item at collection time."""
-    system = getattr(subject, "system", None) or getattr(subject, "name", "")
-    return {
-        "control": spec.id,
-        "title": spec.title,
-        "check": spec.check,
-        "system": system,
-        "key_uid": getattr(subject, "uid", system),
-        "risk_tier": RiskTier(getattr(subject, "risk_tier", RiskTier.LOW)).value,
-        "owner": getattr(subject, "owner", ""),
-        "accountable_owner": getattr(subject, "accountable_owner", ""),
-        "references": spec.references,  # shared by every test of the check
-        "remediation": spec.remediation,
-        "ssrm": spec.ssrm,
-        "inputs_sha256": None,
-    }
+    """The static part of a result: the control's id, title, check, references, remediation
+    and SSRM, and the subject's system, uid, tier and owners (see :class:`Metadata`)."""
+    return dict(Metadata(spec, subject))
 
 
-def junit_properties(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+def _system_of(subject: Any) -> str:
+    return str(getattr(subject, "system", None) or getattr(subject, "name", ""))
+
+
+#: How :class:`Metadata` reads each field of :func:`subject_metadata`.
+_READ: dict[str, Any] = {
+    "control": lambda m: m.spec.id,
+    "title": lambda m: m.spec.title,
+    "check": lambda m: m.spec.check,
+    "system": lambda m: _system_of(m.subject),
+    "key_uid": lambda m: getattr(m.subject, "uid", _system_of(m.subject)),
+    "risk_tier": lambda m: RiskTier(getattr(m.subject, "risk_tier", RiskTier.LOW)).value,
+    "owner": lambda m: getattr(m.subject, "owner", ""),
+    "accountable_owner": lambda m: getattr(m.subject, "accountable_owner", ""),
+    "references": lambda m: m.spec.references,
+    "remediation": lambda m: m.spec.remediation,
+    "ssrm": lambda m: m.spec.ssrm,
+    "inputs_sha256": lambda m: m.inputs_sha256,
+}
+
+
+class Metadata(Mapping[str, Any]):
+    """:func:`subject_metadata` of a collected test, read from its control's spec and its
+    subject when asked rather than copied: a dict of a dozen fields for every test of a
+    large estate was most of the plugin's memory per test. Only the inputs hash is its own."""
+
+    __slots__ = ("inputs_sha256", "spec", "subject")
+
+    def __init__(self, spec: ControlSpec, subject: Any, inputs_sha256: str | None = None) -> None:
+        self.spec = spec
+        self.subject = subject
+        self.inputs_sha256 = inputs_sha256
+
+    def __getitem__(self, name: str) -> Any:
+        return _READ[name](self)
+
+    def __setitem__(self, name: str, value: str | None) -> None:
+        if name != "inputs_sha256":
+            raise KeyError(f"{name}: read from the control and its subject")
+        self.inputs_sha256 = value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_READ)
+
+    def __len__(self) -> int:
+        return len(_READ)
+
+    def __repr__(self) -> str:
+        return f"Metadata({dict(self)!r})"
+
+
+def junit_properties(metadata: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The properties that JUnit XML shows for a control test."""
     names = ("control", "check", "system", "key_uid", "risk_tier", "owner", "accountable_owner")
     return [(name, str(metadata[name])) for name in names]
@@ -147,6 +185,13 @@ def phase_data(outcome: Outcome, message: str, notes: list[str],
     return data
 
 
+def without_metadata(data: dict[str, Any]) -> dict[str, Any]:
+    """A phase's data once its metadata is folded into the result: the report that pytest's
+    terminal keeps to the end of the run need not hold it."""
+    phase = {name: value for name, value in data.items() if name != "metadata"}
+    return _PASSED if phase == _PASSED else phase
+
+
 def phase_outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Outcome, str]:
     """Classify one phase honestly: an assertion is a finding, any other exception an error."""
     if report.passed:
@@ -172,7 +217,7 @@ def assertion_message(error: BaseException) -> str:
     return text.split("\nassert ")[0].strip() or "assertion failed"
 
 
-def fold(previous: Result | None, metadata: dict[str, Any] | None, nodeid: str,
+def fold(previous: Result | None, metadata: Mapping[str, Any] | None, nodeid: str,
          outcome: Outcome, message: str, duration: float, notes: list[str],
          waiver: dict[str, Any] | None = None,
          carried: dict[str, str] | None = None, valid_until: str | None = None) -> Result:

@@ -13,7 +13,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from .providers import Discovery, DiscoveryContext, ProviderRegistry
 from .results import (
     _PASSED,
     METADATA,
+    Metadata,
     Result,
     fold,
     junit_properties,
@@ -50,6 +51,7 @@ from .results import (
     phase_outcome,
     subject_metadata,
     subject_of,
+    without_metadata,
 )
 from .selection import (
     WORKEROUTPUT_KEY,
@@ -85,6 +87,8 @@ class AuditSession:
         self.inventory = Inventory()
         self.results: dict[str, Result] = {}
         self._specs: dict[tuple[str, str], ControlSpec | None] = {}
+        #: The last test's keywords, which its next phase's report shares.
+        self._keywords: tuple[pytest.Item, Mapping[str, Any]] | None = None
         self.waivers: tuple[Waiver, ...] = ()
         self._evidence: Evidence | None = None
         self._selected: frozenset[str] | None = None
@@ -355,7 +359,7 @@ class AuditSession:
         self.not_applicable = self.not_applicable or received_from(node) or []
 
     def _describe(self, item: pytest.Item, spec: ControlSpec, subject: Any) -> None:
-        metadata = subject_metadata(spec, subject)
+        metadata = Metadata(spec, subject)
         metadata["inputs_sha256"] = self.hasher.inputs(item, metadata, subject)
         item.stash[METADATA] = metadata
         missing = spec.missing(subject)
@@ -402,10 +406,22 @@ class AuditSession:
         metadata = item.stash.get(METADATA, None)
         if metadata is not None:
             self._settle(item, call, report, metadata)
+            self._share_keywords(item, report)
         return report
 
+    def _share_keywords(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """The phases of one test share one dict of its keywords when they hold the same:
+        pytest gives each report its own copy, kept to the end of the run, and a control
+        test's keywords (its marks, check, system, tier and owner) made them the largest
+        part of its reports."""
+        last = self._keywords
+        if last is not None and last[0] is item and last[1] == report.keywords:
+            report.keywords = last[1]
+        else:
+            self._keywords = (item, report.keywords)
+
     def _settle(self, item: pytest.Item, call: pytest.CallInfo[None],
-                report: pytest.TestReport, metadata: dict[str, Any]) -> None:
+                report: pytest.TestReport, metadata: Mapping[str, Any]) -> None:
         """Attach the phase's honest outcome (and a waiver) to its report."""
         result_outcome, message = phase_outcome(report, call)
         notes = notes_of(item)
@@ -419,11 +435,11 @@ class AuditSession:
                           valid_until=valid_until_of(item))
         if report.when == "setup":
             # The metadata travels once per test (to an xdist controller, which collects no
-            # items), shared with the item rather than copied.
-            data = {**data, "metadata": metadata}
+            # items, as a dict); in one process it is the item's own, let go once folded.
+            data = {**data, "metadata": metadata if self.is_controller else dict(metadata)}
         report.cryptoaudit = data  # type: ignore[attr-defined]
 
-    def _waivable(self, item: pytest.Item, metadata: dict[str, Any]) -> bool:
+    def _waivable(self, item: pytest.Item, metadata: Mapping[str, Any]) -> bool:
         """Whether a waiver may accept this finding (a control's ``waivable`` setting)."""
         spec = self.spec_of(item)
         if spec is None or spec.waivable is None:
@@ -455,6 +471,10 @@ class AuditSession:
             Outcome(data["outcome"]), data["message"], report.duration,
             data.get("notes", []), data.get("waiver"), data.get("carried"),
             data.get("valid_until"))
+        if report.when == "setup" and "metadata" in data:
+            # now in the result (``described`` reads it there): the report that pytest's
+            # terminal keeps to the end need not hold it
+            report.cryptoaudit = without_metadata(data)  # type: ignore[attr-defined]
 
     def described(self, report: pytest.TestReport) -> dict[str, Any] | None:
         """A report's audit data joined with its test's control metadata (on the controller,
@@ -516,6 +536,7 @@ class AuditSession:
         still held (a second per ten thousand keys)."""
         self.results = {}
         self._evidence = None
+        self._keywords = None
         self.inventory = Inventory()
 
     def evidence(self) -> Evidence:

@@ -7,6 +7,7 @@ what it needs here (see ``grouped.py``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ SUBJECT_NODEID = "cryptoaudit_nodeid"
 _NO_KWARGS: dict[str, Any] = {}
 
 
-def subtest_report(report: pytest.TestReport, nodeid: str, metadata: dict[str, Any], *,
+def subtest_report(report: pytest.TestReport, nodeid: str, metadata: Mapping[str, Any], *,
                     on_worker: bool) -> SubtestReport:
     """The call report as pytest's ``SubtestReport``, named as the subject's own test.
 

@@ -93,7 +93,7 @@ class AllureReporter:
         if data is None or commons is None:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            metadata: dict[str, Any] = item.stash[METADATA]
+            metadata = item.stash[METADATA]
             result = {**metadata, **data}
             result.pop("metadata", None)
             body = json.dumps({"result": result, "subject": self._subject(result)}, indent=2)

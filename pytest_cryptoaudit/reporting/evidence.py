@@ -7,26 +7,28 @@ with any incompatible change.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import os
 import platform
-from datetime import timedelta
+from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..context import narrowing_filters, policy_sha256
-from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Evidence
-from ..model import DiscoveryError, Outcome
+from ..evidence_model import SCHEMA_PATH, SCHEMA_VERSION, Derived, Evidence
+from ..model import DiscoveryError, KeyRecord, Outcome
 from ..pqverdict import evidence_entry
-from ..results import summarize
+from ..results import Result, summarize
 from ..scope_items import ITEMS, system_items
 from ..serialize import record_json, to_jsonable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from ..policy import Policy
     from ..session import AuditSession
 
 #: How far back the evidence lists events (the annual audit period of CEK-09).
@@ -164,17 +166,23 @@ def _evidence_data(session: AuditSession) -> dict[str, Any]:
             "merged_from": [],
         },
         "systems": _systems(session),
-        "inventory": [{**record_json(key), "pq": evidence_entry(
-            key, audit_config.policy, session.started.date())} for key in session.inventory.keys],
+        # The two lists that grow with the estate are made entry by entry as they are read
+        # (written, or read by the ledger), from the session's own records.
+        "inventory": Derived(session.inventory.keys, functools.partial(
+            _inventory_entry, policy=audit_config.policy, today=session.started.date())),
         "endpoints": [to_jsonable(endpoint) for endpoint in session.inventory.endpoints],
         "libraries": [to_jsonable(library) for library in session.inventory.libraries],
-        "results": [result.as_dict() for result in results],
+        "results": Derived(results, Result.as_dict),
         "not_applicable": session.not_applicable,
         "summary": _with_not_applicable(summarize(results), session.not_applicable),
         "events": events(session),
         "scope": scope(session),
         "waivers": _waivers(session),
     }
+
+
+def _inventory_entry(key: KeyRecord, policy: Policy, today: date) -> dict[str, Any]:
+    return {**record_json(key), "pq": evidence_entry(key, policy, today)}
 
 
 def _shard(session: AuditSession) -> dict[str, Any] | None:
@@ -215,8 +223,14 @@ def write_evidence(evidence: Evidence | dict[str, Any], path: Path) -> None:
 
 #: How deep the evidence file is indented; below, each value takes one line.
 INDENTED_LEVELS = 2
+def _listed(value: Any) -> list[Any]:
+    if isinstance(value, Derived):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 #: One encoder for every line (``json.dumps`` with separators builds one per call).
-_LINE = json.JSONEncoder(separators=(", ", ": "))
+_LINE = json.JSONEncoder(separators=(", ", ": "), default=_listed)
 
 
 def _readable_chunks(value: Any, depth: int = 0) -> Iterator[str]:
@@ -224,7 +238,7 @@ def _readable_chunks(value: Any, depth: int = 0) -> Iterator[str]:
     it is made. Each line is encoded by the compact encoder in C: ``json.dumps(indent=...)``
     runs in Python, many times slower, and a large audit's evidence was the biggest part of
     writing its reports."""
-    if depth >= INDENTED_LEVELS or not isinstance(value, dict | list) or not value:
+    if depth >= INDENTED_LEVELS or not isinstance(value, dict | list | Derived) or not value:
         yield _LINE.encode(value)
         return
     pad = "  " * (depth + 1)

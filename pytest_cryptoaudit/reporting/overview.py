@@ -38,7 +38,7 @@ def _last_complete(name: str, started: datetime, complete: set[str],
 
 def _rows(evidence: Evidence, history: LedgerHistory | None,
           pending: Mapping[str, str]) -> list[list[str]]:
-    document = evidence.model_dump(mode="json", by_alias=True)
+    document = evidence.as_json()
     complete = _this_run_complete(document)
     started = parse_time(evidence.run.started)
     cadence = {getattr(k, "value", k): v for k, v in evidence.run.cadence_days.items()}

@@ -9,6 +9,10 @@ import textwrap
 
 import pytest
 
+from pytest_cryptoaudit.catalog import ControlSpec
+from pytest_cryptoaudit.model import KeyKind, KeyRecord, RiskTier, SystemRecord
+from pytest_cryptoaudit.results import Metadata, subject_metadata
+
 PROVIDER = '''
 from pytest_cryptoaudit import Provider, ProviderOptions
 
@@ -124,3 +128,66 @@ def test_notes_reach_the_result_of_their_own_test_only(planted: pytest.Pytester)
 def test_without_the_audit_a_control_is_skipped_not_run(planted: pytest.Pytester) -> None:
     result = planted.runpytest()
     result.assert_outcomes(skipped=3)
+
+
+KEPT_REPORTS = '''
+
+def pytest_terminal_summary(terminalreporter):
+    import json
+
+    kept = [report for reports in terminalreporter.stats.values() for report in reports
+            if getattr(report, "cryptoaudit", None) is not None]
+    keywords = {}
+    for report in kept:
+        keywords.setdefault(report.nodeid, {})[id(report.keywords)] = sorted(report.keywords)
+    (terminalreporter.config.rootpath / "kept.json").write_text(json.dumps({
+        "reports": len(kept),
+        "with_metadata": sum("metadata" in report.cryptoaudit for report in kept),
+        "keywords": {nodeid: list(dicts.values()) for nodeid, dicts in keywords.items()}}))
+'''
+
+
+def test_the_reports_kept_to_the_end_hold_no_metadata_the_results_have_it(
+        planted: pytest.Pytester) -> None:
+    planted.makeconftest("import pytest\n" + textwrap.dedent(PROVIDER) + KEPT_REPORTS)
+    planted.runpytest("--cryptoaudit", "--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+                      "--cryptoaudit-json=evidence.json")
+    kept = json.loads((planted.path / "kept.json").read_text())
+    # 6 tests of 3 phases, less the locked key's call and the findings the terminal holds back
+    assert kept["reports"] >= 12 and kept["with_metadata"] == 0
+    # the phases of a test share one dict of its keywords, which are all still there
+    passed = "test_planted.py::test_size_stated[size-stated-planted:ok]"
+    [shared] = kept["keywords"][passed]
+    assert {"test_size_stated[size-stated-planted:ok]", "test_planted.py", "control",
+            "risk_tier", "ssrm"} <= set(shared)
+    noted = _outcomes(planted)[("noted", "planted:ok")]
+    assert (noted["control"], noted["title"], noted["system"], noted["risk_tier"],
+            noted["owner"]) == ("BENCH-03", "Noted", "vault", "high", "CSC")
+
+
+def _spec() -> ControlSpec:
+    return ControlSpec("CEK-04", "Key strength", "key-strength", references=("ISO 27001",),
+                       remediation="rotate", ssrm="CSC")
+
+
+def test_metadata_reads_the_spec_and_the_subject_as_the_dict_holds_them() -> None:
+    key = KeyRecord(uid="files:a.pem", system="web", provider="files", kind=KeyKind.PRIVATE_KEY,
+                    risk_tier=RiskTier.HIGH, owner="CSP", accountable_owner="payments")
+    metadata = Metadata(_spec(), key)
+    metadata["inputs_sha256"] = "ab" * 32
+    assert dict(metadata) == {
+        "control": "CEK-04", "title": "Key strength", "check": "key-strength",
+        "system": "web", "key_uid": "files:a.pem", "risk_tier": "high", "owner": "CSP",
+        "accountable_owner": "payments", "references": ("ISO 27001",),
+        "remediation": "rotate", "ssrm": "CSC", "inputs_sha256": "ab" * 32}
+    assert subject_metadata(_spec(), key) == {**metadata, "inputs_sha256": None}
+    with pytest.raises(KeyError, match="system: read from the control and its subject"):
+        metadata["system"] = "other"
+
+
+def test_metadata_of_a_system_names_the_system_as_its_subject() -> None:
+    system = SystemRecord(name="vault", provider="vault", risk_tier=RiskTier.CRITICAL,
+                          owner="CSC")
+    metadata = Metadata(_spec(), system)
+    assert (metadata["system"], metadata["key_uid"], metadata["risk_tier"]) == (
+        "vault", system.uid, "critical")

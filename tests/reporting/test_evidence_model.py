@@ -11,7 +11,13 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from pytest_cryptoaudit.evidence_model import SCHEMA_PATH, Evidence, generated_schema, schema_text
+from pytest_cryptoaudit.evidence_model import (
+    SCHEMA_PATH,
+    Derived,
+    Evidence,
+    generated_schema,
+    schema_text,
+)
 from pytest_cryptoaudit.model import Outcome, RiskTier
 from pytest_cryptoaudit.reporting.evidence import write_evidence
 from tests.reporting.conftest import FullRun
@@ -71,3 +77,30 @@ def test_the_evidence_file_holds_one_line_per_entry(full_run: FullRun,
         listed = [line for line in lines if line.lstrip().startswith(first)]
         assert len(listed) == len(full_run.evidence[name]) > 0
     assert lines[1] == '  "schema_version": "1.0",' and lines[-1] == "}"
+
+
+def test_a_run_s_records_are_read_as_models_when_reached_not_held(full_run: FullRun) -> None:
+    typed = Evidence.from_document(copy.deepcopy(full_run.evidence))
+    first, again = typed.results[0], typed.results[0]
+    assert first == again and first is not again
+    assert [r.nodeid for r in typed.results[-2:]] == [
+        r["nodeid"] for r in full_run.evidence["results"][-2:]]
+    assert typed.results == Evidence.model_validate(full_run.evidence).results
+    assert len(typed.inventory) == len(full_run.evidence["inventory"]) > 0
+
+
+def test_records_made_as_they_are_written_reach_the_file(tmp_path: Path) -> None:
+    made: list[int] = []
+
+    def entry(n: int) -> dict[str, int]:
+        made.append(n)
+        return {"n": n}
+
+    document = {"results": Derived(range(3), entry), "empty": Derived((), entry)}
+    assert not made
+    write_evidence(document, tmp_path / "evidence.json")
+    assert json.loads((tmp_path / "evidence.json").read_text()) == {
+        "results": [{"n": 0}, {"n": 1}, {"n": 2}], "empty": []}
+    assert made == [0, 1, 2]
+    with pytest.raises(TypeError, match="object is not JSON serializable"):
+        write_evidence({"results": [object()]}, tmp_path / "broken.json")
