@@ -12,6 +12,7 @@ command.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import shutil
@@ -140,6 +141,13 @@ def starts_service(item: pytest.Item) -> bool:
     where = item.path.relative_to(HERE).as_posix() if item.path.is_relative_to(HERE) else ""
     name = getattr(item, "originalname", item.name)
     return where in SERVICE_MODULES or f"{where}::{name}" in SERVICE_MODULES
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (every test module, its parameters, the SDKs and schemas they
+    import) lives until the run ends: keep it out of every later garbage collection, about
+    3% of a worker's CPU time in the fast lane."""
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
