@@ -196,9 +196,13 @@ def audit_subprocess(folder: Path, *args: str,
     evidence_path.unlink(missing_ok=True)
     plugin = [] if records is None else ["-p", testing_provider.__name__]
     # hypothesis' plugin imports hypothesis for its terminal summary (a second of CPU per
-    # run) even in a run with no hypothesis test: an audit never has one.
+    # run) even in a run with no hypothesis test: an audit never has one. pytest's
+    # unraisable-exception plugin collects garbage five times as the run ends, a quarter
+    # second of CPU after a thousand tests, only to turn an exception raised in ``__del__``
+    # into a warning (pytester's in-process runs skip that collection too).
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:hypothesispytest", *plugin,
+        [sys.executable, "-m", "pytest", "-p", "no:hypothesispytest",
+         "-p", "no:unraisableexception", *plugin,
          *_audit_argv(evidence_path, args)],
         cwd=folder, env=dict(env) if env is not None else audit_env(), capture_output=True,
         text=True, timeout=timeout, check=False)

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from pytest_cryptoaudit.testing import AuditRun, audit_subprocess
+
 
 def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This test run's temporary folder: the parent of the workers' own under xdist."""
@@ -42,3 +44,20 @@ def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str,
         value = build(folder)
         stored.write_text(json.dumps(value), encoding="utf-8")
         return folder, value
+
+
+def shared_audit(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str,
+                 records: Callable[[], list[Any]] | None = None,
+                 **options: Any) -> tuple[Path, AuditRun]:
+    """``audit_subprocess(folder, *args, **options)`` once per test run, and its folder.
+
+    A module fixture runs once per xdist worker that runs one of the module's tests; this
+    runs once for all of them. ``records`` makes the inventory inside the build, so that
+    every reader sees the records (and their creation times) of the one audit."""
+    def build(folder: Path) -> dict[str, Any]:
+        inventory = None if records is None else records()
+        run = audit_subprocess(folder, *args, inventory=inventory, **options)
+        return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
+
+    folder, stored = once_per_run(tmp_path_factory, name, build)
+    return folder, AuditRun(stored["ret"], stored["output"], stored["evidence"])

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from pytest_cryptoaudit.model import CertificateInfo
-from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
+from pytest_cryptoaudit.testing import AuditRun, key_record
+from tests.shared import shared_audit
 
 CHECKS = {"key-strength", "algorithm-allowed", "certificate-signature-hash"}
 NOW = datetime.now(UTC)
@@ -79,12 +80,16 @@ def uid(name: str) -> str:
     return f"memory:{name}"
 
 
-@pytest.fixture(scope="module")
+def records() -> list[Any]:
+    return [key_record(uid(name), system=tier, risk_tier=tier, **fields)
+            for name, (tier, fields, _fails) in PLANTED.items()]
+
+
+@pytest.fixture(scope="session")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    records = [key_record(uid(name), system=tier, risk_tier=tier, **fields)
-               for name, (tier, fields, _fails) in PLANTED.items()]
-    return audit_subprocess(tmp_path_factory.mktemp("algorithms"), "--cryptoaudit-no-ledger",
-                            inventory=records)
+    """One audit of every planted record, once per run (the xdist workers share it)."""
+    return shared_audit(tmp_path_factory, "algorithm-controls", "--cryptoaudit-no-ledger",
+                        records=records)[1]
 
 
 def outcomes(run: AuditRun, name: str) -> dict[str, str]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tests.factories import ec_key, private_pem, rsa_key, write
+from tests.shared import once_per_run
 
 CONFIG = """
 [[systems]]
@@ -23,15 +27,19 @@ paths = ["payments"]
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def collected(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], list[str]]:
     """The node ids that each filter selects: every filter is a real ``pytest --co`` run,
-    all of them in one fresh interpreter (one start-up instead of one per filter)."""
-    folder = tmp_path_factory.mktemp("filters")
-    write(folder / "tools/tool.pem", private_pem(rsa_key(1024)))
-    write(folder / "payments/pay.pem", private_pem(ec_key()))
-    (folder / "cryptoaudit.toml").write_text(CONFIG)
-    return _collect(folder, FILTERS)
+    all of them in one fresh interpreter (one start-up instead of one per filter), once per
+    test run (the xdist workers share it)."""
+    def build(folder: Path) -> list[list[Any]]:
+        write(folder / "tools/tool.pem", private_pem(rsa_key(1024)))
+        write(folder / "payments/pay.pem", private_pem(ec_key()))
+        (folder / "cryptoaudit.toml").write_text(CONFIG)
+        return [[list(args), nodeids] for args, nodeids in _collect(folder, FILTERS).items()]
+
+    _folder, stored = once_per_run(tmp_path_factory, "filters-collected", build)
+    return {tuple(args): nodeids for args, nodeids in stored}
 
 
 FILTERS = [

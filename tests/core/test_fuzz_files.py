@@ -4,6 +4,7 @@ naming the file, and nothing escapes (a bounded, reproducible run of mutated rea
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,10 @@ PEM_BODY = re.compile(rb"(-----BEGIN [A-Z0-9 ]+-----\r?\n(?:[A-Za-z-]+: [^\n]*\n
 DEK_INFO = re.compile(rb"(DEK-Info: [A-Z0-9-]+,)([0-9A-Fa-f]*)")
 
 
-def _seeds() -> dict[str, bytes]:
+@functools.cache
+def seeds() -> dict[str, bytes]:
+    """The seed files, made on first use: not while every xdist worker collects (the
+    encrypted OpenSSH key alone costs a bcrypt key derivation)."""
     key, password = ec_key(), PASSWORD.encode()
     encrypted = serialization.BestAvailableEncryption(password)
     cert = certificate(key)
@@ -57,9 +61,6 @@ def _seeds() -> dict[str, bytes]:
     }
 
 
-SEEDS = _seeds()
-
-
 def _mutate_bytes(draw: st.DrawFn, data: bytes) -> bytes:
     buffer = bytearray(data)
     for _ in range(draw(st.integers(1, 4))):
@@ -84,8 +85,8 @@ def _mutate_bytes(draw: st.DrawFn, data: bytes) -> bytes:
 def mutated_files(draw: st.DrawFn) -> tuple[str, bytes]:
     """A seed file with its bytes changed: raw, inside the PEM base64 (so the DER parsers
     see it), or in the legacy DEK-Info IV (the length that once made cryptography panic)."""
-    name = draw(st.sampled_from(sorted(SEEDS)))
-    data = SEEDS[name]
+    name = draw(st.sampled_from(sorted(seeds())))
+    data = seeds()[name]
     where = draw(st.sampled_from(["raw", "inside", "iv"]))
     body = PEM_BODY.search(data)
     if where == "inside" and body:
@@ -117,7 +118,7 @@ def password(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_seed_is_read_whole(setting) -> None:
     """Guard the property below: unmutated, every seed yields keys and no error."""
     root, system, context = setting
-    for name, data in SEEDS.items():
+    for name, data in seeds().items():
         if name == "short-iv.pem":
             continue
         attempt = FilesProvider.new_discovery(system)

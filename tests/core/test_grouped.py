@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -13,8 +14,16 @@ from typing import Any
 
 import pytest
 
-from pytest_cryptoaudit.testing import AuditRun, audit_pytester, audit_subprocess, key_record
+from pytest_cryptoaudit import testing_provider
+from pytest_cryptoaudit.testing import (
+    AuditRun,
+    audit_pytester,
+    audit_subprocess,
+    key_record,
+    prepare,
+)
 from tests.core.test_managed_controls import POLICY, records
+from tests.shared import once_per_run
 
 GROUPED = ("--cryptoaudit-group-by", "system")
 #: A finding to waive (tier low allows waiving a pending deletion) and one left standing.
@@ -54,34 +63,63 @@ def _differences(found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     return lines
 
 
-@pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Any]]:
-    """The managed-key estate of ``test_managed_controls`` (findings, an unreadable fact,
-    checks that apply nowhere), made once so that both modes audit the same records."""
-    folder = tmp_path_factory.mktemp("grouped")
+def _plant(folder: Path) -> None:
     (folder / "waivers.toml").write_text(WAIVERS)
-    return folder, records()
+    prepare(folder, {"policy": POLICY}, records())
 
 
-def _audit(planted: tuple[Path, list[Any]], name: str, *args: str) -> AuditRun:
-    """An audit of the planted estate in its folder (the waivers' path is part of what a
-    result's inputs hash), writing ``name``.json and ``name``.xml."""
-    folder, inventory = planted
-    return audit_subprocess(folder, "--cryptoaudit-no-ledger", "--cryptoaudit-waivers",
-                            "waivers.toml", "--junitxml", f"{name}.xml",
-                            "--html", f"{name}.html", *args,
-                            inventory=inventory, config={"policy": POLICY},
+@pytest.fixture(scope="session")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The managed-key estate of ``test_managed_controls`` (findings, an unreadable fact,
+    checks that apply nowhere) with its configuration and waivers, written once per test
+    run so that every audit below, on any xdist worker, reads the same records."""
+    folder, _ = once_per_run(tmp_path_factory, "grouped-estate", _plant)
+    return folder
+
+
+def _audit(planted: Path, folder: Path, name: str, *args: str) -> AuditRun:
+    """An audit of a copy of the planted estate in ``folder``, writing ``name``.json, .xml
+    and .html. Every audit reads the one waivers file: its path is part of what a result's
+    inputs hash and of the waivers' status."""
+    shutil.copytree(planted, folder, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("waivers.toml"))
+    return audit_subprocess(folder, "-p", testing_provider.__name__, "--cryptoaudit-no-ledger",
+                            "--cryptoaudit-waivers", str(planted / "waivers.toml"),
+                            "--junitxml", f"{name}.xml", "--html", f"{name}.html", *args,
                             evidence=f"{name}.json")
 
 
-@pytest.fixture(scope="module")
-def ungrouped(planted: tuple[Path, list[Any]]) -> AuditRun:
-    return _audit(planted, "ungrouped")
+def _shared_audit(tmp_path_factory: pytest.TempPathFactory, planted: Path, name: str,
+                  *args: str) -> tuple[Path, AuditRun]:
+    """:func:`_audit` run once per test run (the xdist workers share it) and its folder."""
+    def build(folder: Path) -> dict[str, Any]:
+        run = _audit(planted, folder, name, *args)
+        return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
+
+    folder, stored = once_per_run(tmp_path_factory, f"grouped-{name}", build)
+    return folder, AuditRun(stored["ret"], stored["output"], stored["evidence"])
 
 
-@pytest.fixture(scope="module")
-def grouped(planted: tuple[Path, list[Any]]) -> AuditRun:
-    return _audit(planted, "grouped", *GROUPED)
+@pytest.fixture(scope="session")
+def ungrouped_run(tmp_path_factory: pytest.TempPathFactory,
+                  planted: Path) -> tuple[Path, AuditRun]:
+    return _shared_audit(tmp_path_factory, planted, "ungrouped")
+
+
+@pytest.fixture(scope="session")
+def grouped_run(tmp_path_factory: pytest.TempPathFactory,
+                planted: Path) -> tuple[Path, AuditRun]:
+    return _shared_audit(tmp_path_factory, planted, "grouped", *GROUPED)
+
+
+@pytest.fixture(scope="session")
+def ungrouped(ungrouped_run: tuple[Path, AuditRun]) -> AuditRun:
+    return ungrouped_run[1]
+
+
+@pytest.fixture(scope="session")
+def grouped(grouped_run: tuple[Path, AuditRun]) -> AuditRun:
+    return grouped_run[1]
 
 
 def test_grouped_evidence_equals_ungrouped(ungrouped: AuditRun, grouped: AuditRun) -> None:
@@ -118,11 +156,10 @@ def _junit(path: Path) -> dict[str, tuple[str, dict[str, str]]]:
     return cases
 
 
-def test_junit_lists_one_case_per_check_and_key(planted: tuple[Path, list[Any]],
-                                               ungrouped: AuditRun, grouped: AuditRun) -> None:
-    folder, _ = planted
-    expected = _junit(folder / "ungrouped.xml")
-    found = _junit(folder / "grouped.xml")
+def test_junit_lists_one_case_per_check_and_key(
+        ungrouped_run: tuple[Path, AuditRun], grouped_run: tuple[Path, AuditRun]) -> None:
+    expected = _junit(ungrouped_run[0] / "ungrouped.xml")
+    found = _junit(grouped_run[0] / "grouped.xml")
     per_key = {name: case for name, case in found.items() if name in expected}
     assert per_key == expected
     # the grouped tests themselves are the only other cases, one per (check, system)
@@ -138,12 +175,10 @@ def _html_rows(path: Path) -> dict[str, list[str]]:
     return {test_id: [row["result"] for row in rows] for test_id, rows in tests.items()}
 
 
-def test_pytest_html_shows_one_row_per_check_and_key(planted: tuple[Path, list[Any]],
-                                                     ungrouped: AuditRun,
-                                                     grouped: AuditRun) -> None:
-    folder, _ = planted
-    expected = _html_rows(folder / "ungrouped.html")
-    found = _html_rows(folder / "grouped.html")
+def test_pytest_html_shows_one_row_per_check_and_key(
+        ungrouped_run: tuple[Path, AuditRun], grouped_run: tuple[Path, AuditRun]) -> None:
+    expected = _html_rows(ungrouped_run[0] / "ungrouped.html")
+    found = _html_rows(grouped_run[0] / "grouped.html")
     assert {"Passed", "Failed", "Error", "Skipped"} <= {r for v in expected.values() for r in v}
     assert {test_id: rows for test_id, rows in found.items() if test_id in expected} == expected
 
@@ -157,12 +192,25 @@ def test_grouped_mode_refuses_allure(pytester: pytest.Pytester) -> None:
                        "--alluredir", "allure", *GROUPED, inventory=_estate(pytester))
 
 
-def test_fail_on_forgives_the_same_findings(planted: tuple[Path, list[Any]]) -> None:
-    # every finding is below critical but one: the crit-imported key fails kms-key-origin
-    plain = _audit(planted, "failon-plain", "--cryptoaudit-fail-on", "critical")
-    grouped = _audit(planted, "failon-grouped", "--cryptoaudit-fail-on", "critical", *GROUPED)
-    assert plain.ret == grouped.ret == 1  # the error of rotation-unreadable always fails
+@pytest.mark.parametrize(("uids", "fail_on", "ret"), [
+    (("1", "weak", "3"), "critical", 0),  # a medium finding, forgiven
+    (("1", "weak", "3"), "medium", 1),    # the same finding at the threshold
+    (("1", "broken", "weak"), "critical", 1),  # an error is never forgiven
+], ids=["finding-forgiven", "finding-at-threshold", "error-never-forgiven"])
+def test_fail_on_forgives_the_same_findings(pytester: pytest.Pytester, uids: tuple[str, ...],
+                                            fail_on: str, ret: int) -> None:
+    pytester.makepyfile(test_org=textwrap.dedent(CONTROLS))
+    estate = [key_record(f"memory:{uid}", system=system)
+              for system, uid in zip(("a", "a", "b"), uids, strict=True)]
+    args = ("--cryptoaudit-no-builtin", "--cryptoaudit-no-ledger",
+            "--cryptoaudit-fail-on", fail_on)
+    plain = audit_pytester(pytester, *args, inventory=estate)
+    grouped = audit_pytester(pytester, *args, *GROUPED, inventory=estate)
+    assert plain.outcome("lookup", "memory:weak") == "failed"
+    assert plain.ret == grouped.ret == ret
     assert not _differences(_comparable(grouped), _comparable(plain))
+    forgiven = "cryptoaudit: 1 finding below the threshold critical"
+    assert (forgiven in grouped.output) == (forgiven in plain.output) == (ret == 0)
 
 
 CONTROLS = """
@@ -278,13 +326,13 @@ def test_grouped_mode_needs_the_subtests_plugin(pytester: pytest.Pytester) -> No
 
 
 def test_grouped_under_xdist_gives_the_same_evidence_and_junit(
-        planted: tuple[Path, list[Any]], ungrouped: AuditRun) -> None:
-    run = _audit(planted, "xdist", "-n", "2", *GROUPED)
+        planted: Path, ungrouped_run: tuple[Path, AuditRun], tmp_path: Path) -> None:
+    folder, ungrouped = ungrouped_run
+    run = _audit(planted, tmp_path, "xdist", "-n", "2", *GROUPED)
     assert "2 workers" in run.output
     assert not _differences(_comparable(run), _comparable(ungrouped))
-    folder, _ = planted
     expected = _junit(folder / "ungrouped.xml")
-    found = _junit(folder / "xdist.xml")
+    found = _junit(tmp_path / "xdist.xml")
     assert {name: case for name, case in found.items() if name in expected} == expected
 
 

@@ -17,7 +17,8 @@ import controls.lifecycle as lifecycle
 from pytest_cryptoaudit.clock import Clock
 from pytest_cryptoaudit.model import CertificateInfo, KeyRecord
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS, Policy
-from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
+from pytest_cryptoaudit.testing import AuditRun, key_record
+from tests.shared import shared_audit
 
 CHECKS = {"certificate-lifetime", "key-age", "expiry-window", "not-expired", "already-valid"}
 #: When the records are made; the audit starts seconds later. Offsets of half a day keep
@@ -86,12 +87,16 @@ def uid(name: str) -> str:
     return f"memory:{name}"
 
 
-@pytest.fixture(scope="module")
+def records() -> list[Any]:
+    return [key_record(uid(name), system=tier, risk_tier=tier, **fields)
+            for name, (tier, fields, _fails) in PLANTED.items()]
+
+
+@pytest.fixture(scope="session")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    records = [key_record(uid(name), system=tier, risk_tier=tier, **fields)
-               for name, (tier, fields, _fails) in PLANTED.items()]
-    return audit_subprocess(tmp_path_factory.mktemp("lifecycle"), "--cryptoaudit-no-ledger",
-                            inventory=records)
+    """One audit of every planted record, once per run (the xdist workers share it)."""
+    return shared_audit(tmp_path_factory, "lifecycle-controls", "--cryptoaudit-no-ledger",
+                        records=records)[1]
 
 
 def outcomes(run: AuditRun, name: str) -> dict[str, str]:

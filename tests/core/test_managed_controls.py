@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from pytest_cryptoaudit.facts import Deletion, Grant, ImportWrapping, ManagedKeyFacts, Rotation
-from pytest_cryptoaudit.testing import AuditRun, audit_subprocess, key_record
+from pytest_cryptoaudit.testing import AuditRun, key_record
+from tests.shared import shared_audit
 
 ROOT = Grant("arn:aws:iam::111:root", "account", ("use", "manage"), "key-policy", ref="root")
 MANAGED_CHECKS = {
@@ -226,11 +227,12 @@ def records() -> list[Any]:
             for name, (tier, fields, _fails) in PLANTED.items()]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    """One audit of every planted record, shared by the tests of this module."""
-    return audit_subprocess(tmp_path_factory.mktemp("managed"), "--cryptoaudit-no-ledger",
-                            inventory=records(), config={"policy": POLICY})
+    """One audit of every planted record, shared by the tests of this module (once per
+    run, whichever xdist workers run them)."""
+    return shared_audit(tmp_path_factory, "managed-controls", "--cryptoaudit-no-ledger",
+                        records=records, config={"policy": POLICY})[1]
 
 
 def managed_outcomes(run: AuditRun) -> dict[tuple[str, str], str]:

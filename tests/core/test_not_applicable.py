@@ -15,6 +15,7 @@ from pytest_cryptoaudit.reporting.html import summary_html
 from pytest_cryptoaudit.reporting.oscal import build_oscal
 from tests.core.conftest import AuditRun, run_audit
 from tests.factories import ec_key, private_pem, write
+from tests.shared import once_per_run
 
 #: A clean key-file system, and one whose discovery fails (never judged not applicable).
 CONFIG = """
@@ -41,17 +42,27 @@ def _audit(folder: Path, *args: str) -> AuditRun:
     return run_audit(folder, "--cryptoaudit-no-ledger", *args)
 
 
-@pytest.fixture(scope="module")
+def _shared(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str) -> AuditRun:
+    """:func:`_audit` once per test run, whichever xdist workers read it."""
+    def build(folder: Path) -> dict:
+        run = _audit(folder, *args)
+        return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
+
+    _folder, stored = once_per_run(tmp_path_factory, name, build)
+    return AuditRun(stored["ret"], stored["output"], stored["evidence"])
+
+
+@pytest.fixture(scope="session")
 def full(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    return _audit(tmp_path_factory.mktemp("full"))
+    return _shared(tmp_path_factory, "not-applicable-full")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def narrowed(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
     """One system and two controls, on two xdist workers (the controller collects nothing)."""
-    return _audit(tmp_path_factory.mktemp("narrowed"), "--cryptoaudit-system", "tools",
-                  "--cryptoaudit-control", "CEK-08", "--cryptoaudit-control", "cek-04",
-                  "-p", "xdist", "-n", "2")
+    return _shared(tmp_path_factory, "not-applicable-narrowed", "--cryptoaudit-system",
+                   "tools", "--cryptoaudit-control", "CEK-08", "--cryptoaudit-control",
+                   "cek-04", "-p", "xdist", "-n", "2")
 
 
 def _pairs(entries: list[dict]) -> dict[tuple[str, str, str], str]:

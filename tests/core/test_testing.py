@@ -69,9 +69,10 @@ def test_subprocess_run_of_planted_records(tmp_path: Path) -> None:
     assert run.outcome("algorithm-allowed", "memory:des") == "failed"
 
 
-def test_subprocess_audits_leave_out_hypothesis_plugin(
+def test_subprocess_audits_leave_out_hypothesis_and_unraisable_plugins(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Its terminal summary imports hypothesis: a second of CPU in every audit run.
+    # hypothesis' terminal summary imports hypothesis: a second of CPU in every audit run;
+    # the unraisable-exception plugin's garbage collections at the end, a quarter second.
     argvs: list[list[str]] = []
 
     def run(argv: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -83,6 +84,7 @@ def test_subprocess_audits_leave_out_hypothesis_plugin(
         audit_subprocess(tmp_path, inventory=[key_record("memory:aes")])
     [argv] = argvs
     assert argv[argv.index("no:hypothesispytest") - 1] == "-p", argv
+    assert argv[argv.index("no:unraisableexception") - 1] == "-p", argv
 
 
 def _collect(*args: str) -> str:

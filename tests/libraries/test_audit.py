@@ -14,6 +14,7 @@ import pytest
 
 from pytest_cryptoaudit.findings import finding_id
 from pytest_cryptoaudit.providers.libraries.packages import os_release
+from pytest_cryptoaudit.testing import AuditRun
 from tests.libraries.conftest import (
     BOOKWORM_RELEASE,
     BOOKWORM_STATUS,
@@ -25,15 +26,14 @@ from tests.libraries.conftest import (
     oci_layout,
     plant_root,
 )
+from tests.shared import once_per_run
 
 TESTOS_RELEASE = b"ID=testos\nVERSION_ID=99\n"
 TODAY = date.today()
 
 
-@pytest.fixture(scope="module")
-def estate(tmp_path_factory):
+def plant_estate(folder: Path) -> Path:
     """Planted roots and an image; the lifecycles override dates test data around today."""
-    folder = tmp_path_factory.mktemp("estate")
     plant_root(folder / "bookworm", BOOKWORM_STATUS.read_text(), BOOKWORM_RELEASE.read_text())
     plant_root(folder / "buster", buster_status(),
                BOOKWORM_RELEASE.read_text().replace('VERSION_ID="12"', 'VERSION_ID="10"'))
@@ -66,8 +66,8 @@ def estate(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def audited(estate):
+def audit_estate(folder: Path) -> dict:
+    estate = plant_estate(folder)
     common = {"lifecycles": "lifecycles.json"}
     systems = [
         {"name": "bookworm", "risk_tier": "high", "root": "bookworm", "advisories": "osv",
@@ -79,7 +79,15 @@ def audited(estate):
         {"name": "image", "risk_tier": "medium", "image": "image", **common},
         {"name": "missing", "risk_tier": "low", "image": "nowhere.tar", **common},
     ]
-    return audit(estate, systems, policy={"library_fips_required": {"critical": True}})
+    run = audit(estate, systems, policy={"library_fips_required": {"critical": True}})
+    return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
+
+
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
+    """The planted estate audited once per run (the xdist workers share it)."""
+    _folder, stored = once_per_run(tmp_path_factory, "libraries-estate", audit_estate)
+    return AuditRun(stored["ret"], stored["output"], stored["evidence"])
 
 
 def outcome(run, check, system):
