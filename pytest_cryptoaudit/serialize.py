@@ -63,18 +63,21 @@ def _fields_of(kind: type) -> tuple[str, ...] | None:
 _JSON_ATTRIBUTE = "_cryptoaudit_json"
 
 
-def record_json(record: Any) -> dict[str, Any]:
-    """The JSON form of an inventory record (:func:`to_jsonable`), made once per record.
+def record_json(record: Any, *, keep: bool = False) -> dict[str, Any]:
+    """The JSON form of an inventory record (:func:`to_jsonable`), made once per record
+    where it is kept.
 
-    A run reads it several times (the ledger's change detection, the inputs hash of
-    incremental audits, the evidence); records are frozen, so the first form is kept on
-    the record itself and goes when the record goes. Callers must not change it: copy
-    before adding to it.
+    An incremental run reads every record's form several times (the ledger's change
+    detection, the inputs hash of the pairs it re-runs, the evidence), so it asks to
+    ``keep`` the first form on the record itself (records are frozen; the form goes when
+    the record goes). A full run does not: kept to the end of the run, the forms of its
+    records would cost more memory per test than making them again costs time. Callers
+    must not change the form: copy before adding to it.
     """
     cached: dict[str, Any] | None = getattr(record, "__dict__", {}).get(_JSON_ATTRIBUTE)
     if cached is None:
         cached = to_jsonable(record)
-        if hasattr(record, "__dict__"):
+        if keep and hasattr(record, "__dict__"):
             object.__setattr__(record, _JSON_ATTRIBUTE, cached)
     assert isinstance(cached, dict)
     return cached

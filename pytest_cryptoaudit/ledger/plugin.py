@@ -142,9 +142,11 @@ class LedgerPlugin:
             self.error = str(exc)
             return
         policy = policy_sha256(audit_config)
+        keep = bool(self.config.getoption("cryptoaudit_incremental", False))
         for system in inventory.systems:
             found = detect_changes(_system_json(inventory, audit_config, system.name),
-                                   [record_json(k) for k in inventory.keys_of(system.name)],
+                                   [record_json(k, keep=keep)
+                                    for k in inventory.keys_of(system.name)],
                                    policy, self.previous.get(system.name))
             if found:
                 self.changes[system.name] = found

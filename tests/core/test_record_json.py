@@ -1,4 +1,5 @@
-"""A record's JSON form is made once per record and is exactly :func:`to_jsonable`'s."""
+"""A record's JSON form is exactly :func:`to_jsonable`'s, and made once per record where an
+incremental run asks to keep it."""
 
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ def key(**fields: object) -> KeyRecord:
     return KeyRecord(**{**base, **fields})  # type: ignore[arg-type]
 
 
-def test_record_json_is_made_once_and_equals_to_jsonable() -> None:
+def test_record_json_is_made_once_where_kept_and_equals_to_jsonable() -> None:
     record = key()
-    first = record_json(record)
+    first = record_json(record, keep=True)
     assert first == to_jsonable(record)
     assert first["created"] == NOW.isoformat()
     assert first["location"] == {"path": "infra/kms.tf", "line": 3, "end_line": None,
@@ -39,7 +40,7 @@ def test_record_json_is_made_once_and_equals_to_jsonable() -> None:
 
 def test_a_changed_record_gets_its_own_json() -> None:
     record = key()
-    record_json(record)
+    record_json(record, keep=True)
     resized = dataclasses.replace(record, size=4096)
     assert record_json(resized)["size"] == 4096
     assert record_json(record)["size"] == 3072
@@ -47,13 +48,21 @@ def test_a_changed_record_gets_its_own_json() -> None:
 
 def test_kept_json_does_not_travel_with_the_inventory() -> None:
     record = key()
-    record_json(record)
+    record_json(record, keep=True)
     inventory = Inventory.build(
         [record], [SystemRecord(name="web", provider="files", risk_tier="medium",
                                 owner="CSC")], [])
     data = inventory_to_dict(inventory)
     assert "_cryptoaudit_json" not in data["keys"][0]
     assert inventory_from_dict(data) == inventory
+
+
+def test_a_full_run_keeps_no_form_on_the_record() -> None:
+    record = key()
+    first = record_json(record)
+    assert first == to_jsonable(record)
+    assert record_json(record) is not first  # made again: nothing held per record
+    assert "_cryptoaudit_json" not in getattr(record, "__dict__", {})
 
 
 def test_material_facts_are_the_fingerprint_without_its_hash() -> None:
