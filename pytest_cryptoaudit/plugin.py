@@ -125,6 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from .session import AuditSession
         from .waivers import WaiverError
 
+        _await_handoff(config)
         # The ledger first: the session asks it which systems are due while it loads.
         config.pluginmanager.register(LedgerPlugin(config), LEDGER_PLUGIN)
         if config.getoption("cryptoaudit_shard"):
@@ -154,6 +155,19 @@ def pytest_configure(config: pytest.Config) -> None:
             from .carry import CarryForward
 
             config.pluginmanager.register(CarryForward(config, audit), CARRY_PLUGIN)
+
+
+def _await_handoff(config: pytest.Config) -> None:
+    """On an xdist worker started while the controller was discovering: wait for the
+    inventory (and the other entries the plugin hands to workers) before configuring."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    from .handoff import HANDOFF_KEY, receive
+
+    path = workerinput.pop(HANDOFF_KEY, None)
+    if path is not None:
+        workerinput.update(receive(path))
 
 
 def _register_grouped_run(config: pytest.Config, audit: AuditSession) -> None:
