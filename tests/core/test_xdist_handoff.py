@@ -41,6 +41,13 @@ class WaitingProvider(MemoryProvider):
         return super().discover(system, context)
 
 
+def pytest_runtest_logreport(report):
+    if not WORKER and report.when == "call" and "memory:k" in report.nodeid:
+        with open(HERE / "keywords.txt", "a") as out:
+            run = "parallel" if (HERE / "expect-workers").exists() else "serial"
+            out.write(f"{run} {report.outcome} {len(report.keywords)}\\n")
+
+
 def pytest_cryptoaudit_add_providers(registry):
     registry.register(WaitingProvider)
 '''
@@ -67,6 +74,12 @@ def test_workers_start_during_discovery_and_get_the_same_inventory(
     assert parallel.outcomes == serial.outcomes
     assert len(parallel.evidence["results"]) == len(serial.evidence["results"]) > 24
     assert "failed" in parallel.outcomes.values()  # the old keys are findings
+    # Passed phases reach the controller without keywords; findings keep theirs.
+    seen = [line.split() for line in (pytester.path / "keywords.txt").read_text().splitlines()]
+    assert {outcome for _, outcome, _ in seen} == {"passed", "failed"}
+    for run, outcome, keywords in seen:
+        slim = run == "parallel" and outcome == "passed"
+        assert (int(keywords) == 0) == slim, seen
     # One system: the default scheduler still spreads its key tests over both workers.
     workers = set(re.findall(r"\[(gw\d)\] \[\s*\d+%\] \w+ \S+memory:k\d+", parallel.output))
     assert workers == {"gw0", "gw1"}, parallel.output
