@@ -451,11 +451,6 @@ class AuditSession:
             # The metadata travels once per test (to an xdist controller, which collects no
             # items), shared with the item rather than copied.
             data = {**data, "metadata": metadata}
-        elif self.workerinput is not None and report.passed:
-            # A passed phase crosses to the controller without the item's keywords (a dozen
-            # names, among them the path's folders and the subject's id twice): nothing
-            # there reads them, and they were a third of the bytes of each report.
-            report.keywords = {}
         report.cryptoaudit = data  # type: ignore[attr-defined]
 
     def _waivable(self, item: pytest.Item, metadata: dict[str, Any]) -> bool:
