@@ -4,6 +4,7 @@ large system's tests are spread over the workers by the default scheduler."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -38,6 +39,8 @@ class WaitingProvider(MemoryProvider):
             if time.monotonic() > deadline:
                 raise RuntimeError("no xdist worker started while discovery ran")
             time.sleep(0.05)
+        with open(HERE / "discoveries.txt", "a") as out:
+            out.write(f"{os.getpid()}\\n")
         return super().discover(system, context)
 
 
@@ -73,11 +76,14 @@ def test_workers_start_during_discovery_and_get_the_same_inventory(
     prepare(pytester.path, None, _keys())
     serial = audit_pytester(pytester, "-p", "no:xdist")
     assert not list(pytester.path.glob("started-gw*"))
+    (pytester.path / "discoveries.txt").unlink()
     (pytester.path / "expect-workers").touch()
     parallel = audit_pytester(pytester, "-p", "xdist", "-n", "2", "-v")
     assert sorted(p.name for p in pytester.path.glob("started-gw*")) == [
         "started-gw0", "started-gw1"]
     assert len(parallel.evidence["inventory"]) == 24, parallel.output
+    # Discovered once, by the controller (this process, pytester running in-process).
+    assert (pytester.path / "discoveries.txt").read_text().split() == [str(os.getpid())]
     assert parallel.outcomes == serial.outcomes
     assert len(parallel.evidence["results"]) == len(serial.evidence["results"]) > 24
     assert "failed" in parallel.outcomes.values()  # the old keys are findings
