@@ -182,13 +182,16 @@ def measure(n: int, workers: int, xdist: bool, prowler: bool) -> str:
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "pytest_cryptoaudit"),
                         str(ROOT / "controls")], env=child_env(), check=True)
         url = seed["url"]
-        limit = run_role("throughput", "--url", url)
-        discovery = run_role("discovery", "--url", url, "--workers", str(workers))
-        naive = run_role("naive", "--url", url)
+        limit = step("server limit", run_role("throughput", "--url", url))
+        discovery = step("discovery", run_role("discovery", "--url", url,
+                                               "--workers", str(workers)))
+        naive = step("naive loop", run_role("naive", "--url", url))
         with tempfile.TemporaryDirectory() as folder:
-            full = full_run(url, Path(folder, "serial"))
-            parallel = full_run(url, Path(folder, "xdist"), "-n", "2") if xdist else None
-            scan = prowler_scan(url, Path(folder, "prowler")) if prowler else None
+            full = step("full audit", full_run(url, Path(folder, "serial")))
+            parallel = step("full audit -n 2", full_run(url, Path(folder, "xdist"), "-n", "2")
+                            ) if xdist else None
+            scan = step("prowler", prowler_scan(url, Path(folder, "prowler"))
+                        ) if prowler else None
     finally:
         server.terminate()
         server.wait()
@@ -198,6 +201,14 @@ def measure(n: int, workers: int, xdist: bool, prowler: bool) -> str:
                      f"({parallel['cpu_s']:.1f} s CPU, controller and workers), plain pytest -n 2 "
                      f"{parallel['plain_wall_s']:.1f} s")
     return "\n".join([*lines, *targets(n, discovery, naive, full, parallel, scan)])
+
+
+def step(name: str, figures: dict[str, Any]) -> dict[str, Any]:
+    """Each measurement's raw figures on stderr as it ends: at 10,000 keys a size takes
+    most of an hour, and a run cut short still shows what it measured."""
+    print(f"[{time.strftime('%H:%M:%S')}] {name}: {json.dumps(figures)}", file=sys.stderr,
+          flush=True)
+    return figures
 
 
 PROWLER_VERSION = "5.46.0"

@@ -33,11 +33,14 @@ class CompactReports:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item,
                                   call: pytest.CallInfo[None]) -> pytest.TestReport | None:
-        """The report of a finding or plugin error, built without formatting a traceback."""
-        text = compact_text(call)
-        if text is None or METADATA not in item.stash:
+        """The report of a finding or plugin error, built without formatting a traceback;
+        of a passed phase, built without the item's keywords."""
+        if METADATA not in item.stash:
             return None
-        return _report(item, call, text)
+        if call.excinfo is None:
+            return _report(item, call, None)
+        text = compact_text(call)
+        return None if text is None else _report(item, call, text)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
@@ -79,12 +82,18 @@ def compact_text(call: pytest.CallInfo[None]) -> str | None:
     return None
 
 
-def _report(item: pytest.Item, call: pytest.CallInfo[None], text: str) -> pytest.TestReport:
-    """What ``TestReport.from_item_and_call`` makes, with ``text`` as the long representation."""
+def _report(item: pytest.Item, call: pytest.CallInfo[None],
+            text: str | None) -> pytest.TestReport:
+    """What ``TestReport.from_item_and_call`` makes, with ``text`` as the long representation
+    of a failure; a passed phase (``text`` None) gets no keywords. pytest copies the item's
+    dozen keywords (the path's folders, the subject's id twice) into every report, where
+    nothing reads those of a passed phase, yet the terminal keeps every report to the end:
+    a third of a report's memory, and of its bytes to an xdist controller."""
     sections = [(f"Captured {key} {when}", content)
                 for when, key, content in item._report_sections]
+    keywords = {} if text is None else {name: 1 for name in item.keywords}
     return pytest.TestReport(
-        item.nodeid, item.location, {name: 1 for name in item.keywords}, "failed", text,
+        item.nodeid, item.location, keywords, "failed" if text else "passed", text,
         call.when, sections, call.duration, call.start, call.stop,  # type: ignore[arg-type]
         user_properties=item.user_properties,
     )

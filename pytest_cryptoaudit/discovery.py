@@ -123,32 +123,52 @@ def discover_all(
     tick: Callable[[], None] = lambda: None,
 ) -> Inventory:
     """Discover every system (``parallel`` at a time); ``tick`` runs on every poll."""
-    finished = threading.Event()
-    runs = [SystemRun(system, registry, context, finished) for system in audit_config.systems]
-    attempts = _watch(runs, max(parallel, 1), finished, on_system_done, tick)
-    return _gather(attempts, audit_config, registry)
+    return Discovering(audit_config, registry, context, parallel).finish(on_system_done, tick)
 
 
-def _watch(runs: list[SystemRun], parallel: int, finished: threading.Event,
-           on_system_done: Callable[[Discovery], None],
-           tick: Callable[[], None]) -> list[Discovery]:
-    waiting, started, reported = list(runs), 0, 0
-    while reported < len(runs):
-        while waiting and started - _count_done(runs[:started]) < parallel:
-            waiting.pop(0).start()
-            started += 1
-        for run in runs[:started]:
-            if run.stopped is not None:
-                raise run.stopped
-            run.check_deadlines()
-        while reported < started and runs[reported].result is not None:
-            on_system_done(runs[reported].result)  # type: ignore[arg-type]
-            reported += 1
-        tick()
-        if reported < len(runs):
-            finished.wait(POLL_SECONDS)
-            finished.clear()
-    return [run.result for run in runs if run.result is not None]
+class Discovering:
+    """A discovery begun now and finished later: the first ``parallel`` systems start on
+    their threads at once, so the caller can go on with other work (pytest starting its
+    xdist workers, say) while the providers wait on their servers; :meth:`finish` watches
+    the runs to the end on the calling thread, where progress and results are reported."""
+
+    def __init__(self, audit_config: AuditConfig, registry: ProviderRegistry,
+                 context: DiscoveryContext, parallel: int = DEFAULT_PARALLEL) -> None:
+        self.audit_config = audit_config
+        self.registry = registry
+        self.parallel = max(parallel, 1)
+        self._finished = threading.Event()
+        self._runs = [SystemRun(system, registry, context, self._finished)
+                      for system in audit_config.systems]
+        self._waiting = list(self._runs)
+        self._started = 0
+        self._start_more()
+
+    def _start_more(self) -> None:
+        runs = self._runs
+        while self._waiting and self._started - _count_done(runs[:self._started]) < self.parallel:
+            self._waiting.pop(0).start()
+            self._started += 1
+
+    def finish(self, on_system_done: Callable[[Discovery], None] = lambda attempt: None,
+               tick: Callable[[], None] = lambda: None) -> Inventory:
+        """Watch every system to its end (or cut-off) and gather one inventory."""
+        runs, reported = self._runs, 0
+        while reported < len(runs):
+            self._start_more()
+            for run in runs[:self._started]:
+                if run.stopped is not None:
+                    raise run.stopped
+                run.check_deadlines()
+            while reported < self._started and runs[reported].result is not None:
+                on_system_done(runs[reported].result)  # type: ignore[arg-type]
+                reported += 1
+            tick()
+            if reported < len(runs):
+                self._finished.wait(POLL_SECONDS)
+                self._finished.clear()
+        attempts = [run.result for run in runs if run.result is not None]
+        return _gather(attempts, self.audit_config, self.registry)
 
 
 def _count_done(runs: list[SystemRun]) -> int:

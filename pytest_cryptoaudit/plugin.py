@@ -126,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from .session import AuditSession
         from .waivers import WaiverError
 
+        _await_handoff(config)
         # The ledger first: the session asks it which systems are due while it loads.
         config.pluginmanager.register(LedgerPlugin(config), LEDGER_PLUGIN)
         if config.getoption("cryptoaudit_shard"):
@@ -137,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except (ConfigError, WaiverError) as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(audit, SESSION_PLUGIN)
+        _SESSIONS.append(audit)
         config.pluginmanager.register(CompactReports(config), COMPACT_PLUGIN)
         config.pluginmanager.register(CollectorPause(), GC_PLUGIN)
         if config.getoption("cryptoaudit_group_by"):
@@ -158,6 +160,19 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(CarryForward(config, audit), CARRY_PLUGIN)
 
 
+def _await_handoff(config: pytest.Config) -> None:
+    """On an xdist worker started while the controller was discovering: wait for the
+    inventory (and the other entries the plugin hands to workers) before configuring."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:
+        return
+    from .handoff import HANDOFF_KEY, receive
+
+    path = workerinput.pop(HANDOFF_KEY, None)
+    if path is not None:
+        workerinput.update(receive(path))
+
+
 def _register_grouped_run(config: pytest.Config, audit: AuditSession) -> None:
     from .grouped import GROUPED_PLUGIN
 
@@ -177,6 +192,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("control"):
             item.add_marker(skip)
+
+
+#: The audit sessions configured in this process, the running one last (an in-process
+#: pytest run inside a test, as pytester makes, configures and unconfigures its own).
+_SESSIONS: list[AuditSession] = []
+
+
+def _running() -> AuditSession:
+    """The running audit session, for the session-scoped fixtures. They take no
+    ``request``: pytest resolves a fixture's arguments each time a test uses it, even a
+    cached one, and building the ``request`` argument costs more than the rest of it."""
+    if not _SESSIONS:
+        pytest.skip("cryptographic control: run with --cryptoaudit")
+    return _SESSIONS[-1]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.pluginmanager.get_plugin(SESSION_PLUGIN)
+    if session is not None and session in _SESSIONS:
+        _SESSIONS.remove(session)
 
 
 def _audit(request: pytest.FixtureRequest) -> AuditSession:
@@ -227,15 +262,15 @@ def crypto_discovery_error(request: pytest.FixtureRequest) -> DiscoveryError:
 
 
 @pytest.fixture(scope="session")
-def crypto_policy(request: pytest.FixtureRequest) -> Policy:
+def crypto_policy() -> Policy:
     """The effective policy thresholds of this run (defaults merged with ``[policy]``)."""
-    return _audit(request).audit_config.policy
+    return _running().audit_config.policy
 
 
 @pytest.fixture(scope="session")
-def crypto_inventory(request: pytest.FixtureRequest) -> Inventory:
+def crypto_inventory() -> Inventory:
     """Everything discovered in this run: keys, systems and discovery errors."""
-    return _audit(request).inventory
+    return _running().inventory
 
 
 @pytest.fixture
@@ -246,15 +281,15 @@ def crypto_note() -> Callable[[str], None]:
 
 
 @pytest.fixture(scope="session")
-def crypto_events(request: pytest.FixtureRequest) -> tuple[Event, ...]:
+def crypto_events() -> tuple[Event, ...]:
     """Security events and material changes recorded for the audited systems."""
-    return _audit(request).events()
+    return _running().events()
 
 
 @pytest.fixture(scope="session")
-def crypto_now(request: pytest.FixtureRequest) -> datetime:
+def crypto_now() -> datetime:
     """The instant the audit started (UTC); controls measure ages against it."""
-    return _audit(request).now
+    return _running().now
 
 
 @pytest.fixture
@@ -268,16 +303,16 @@ def crypto_clock(request: pytest.FixtureRequest) -> Clock:
 
 
 @pytest.fixture(scope="session")
-def crypto_ledger(request: pytest.FixtureRequest) -> AuditTrail:
+def crypto_ledger() -> AuditTrail:
     """The audit ledger as it stood before this run (audits, events, corrective actions),
     with the cadence and policy that judge it; for the CEK-09 controls."""
-    audit = _audit(request)
-    ledger: LedgerPlugin | None = request.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
+    audit = _running()
+    ledger: LedgerPlugin | None = audit.config.pluginmanager.get_plugin(LEDGER_PLUGIN)
     assert ledger is not None, "registered with the audit session"
     return ledger.trail(audit.context())
 
 
 @pytest.fixture(scope="session")
-def crypto_audit_config(request: pytest.FixtureRequest) -> AuditConfig:
+def crypto_audit_config() -> AuditConfig:
     """The validated configuration of this run (systems, ``[auditor]``, policy document)."""
-    return _audit(request).audit_config
+    return _running().audit_config

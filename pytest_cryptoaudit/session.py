@@ -25,10 +25,11 @@ from .catalog import SUBJECT_FIXTURES, ControlSpec, builtin_controls_dir, spec_f
 from .clock import valid_until_of
 from .config import AuditConfig, ConfigError, find_config_file, load_config, parse_config
 from .context import RunContext, policy_sha256
-from .discovery import DEFAULT_PARALLEL, discover_all
+from .discovery import DEFAULT_PARALLEL, Discovering
 from .errors import CryptoAuditError
 from .evidence_model import Evidence
 from .grouped import GROUPABLE, GROUPED_PLUGIN, SubjectGroup, group_of, groupable, groups
+from .handoff import HANDOFF_KEY, Handoff
 from .incremental import InputHasher
 from .model import (
     Event,
@@ -99,6 +100,9 @@ class AuditSession:
         self.forgiven = 0
         self.interrupted = False
         self.discovery_seconds = 0.0
+        self._discovering: Discovering | None = None
+        self._discovery_began = 0.0
+        self._handoff: Handoff | None = None
         self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if self.workerinput is not None:
             self._receive_from_controller(self.workerinput[WORKERINPUT_KEY])
@@ -205,7 +209,10 @@ class AuditSession:
 
     # -- discovery (controller only) ------------------------------------------------------
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Begin discovery; pytest goes on starting (its xdist workers too) while the
+        providers wait on their servers. Collection waits for the inventory."""
         if not self.is_controller:
             return
         self.board = self._progress_board()
@@ -216,15 +223,33 @@ class AuditSession:
             selected_controls=self.selected_controls(),
             progress=self.board.update,
         )
-        begun = time.perf_counter()
+        self._discovery_began = time.perf_counter()
         parallel = self.config.getoption("cryptoaudit_parallel", DEFAULT_PARALLEL)
-        self.inventory = discover_all(self.audit_config, self.registry, context,
-                                      on_system_done=self._system_done, parallel=parallel,
-                                      tick=self.board.tick)
-        self.board.clear()
-        self.discovery_seconds = time.perf_counter() - begun
+        self._discovering = Discovering(self.audit_config, self.registry, context, parallel)
+        if self.config.pluginmanager.has_plugin("dsession"):
+            self._handoff = Handoff()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        self.finish_discovery()
+
+    def finish_discovery(self) -> None:
+        """Wait for the discovery begun at session start (progress and each system's line
+        are written here, on the main thread), then announce the inventory and hand it to
+        the xdist workers waiting for it. Does nothing once done."""
+        discovering, self._discovering = self._discovering, None
+        if discovering is None:
+            return
+        try:
+            self.inventory = discovering.finish(on_system_done=self._system_done,
+                                                tick=self.board.tick)
+        finally:
+            self.board.clear()
+            self.discovery_seconds = time.perf_counter() - self._discovery_began
         self.config.hook.pytest_cryptoaudit_inventory_ready(
             inventory=self.inventory, audit_config=self.audit_config, run=self.context())
+        if self._handoff is not None:
+            self._handoff.write(self.config)
 
     def _write(self, line: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -253,6 +278,11 @@ class AuditSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
+        if self._discovering is not None and self._handoff is not None:
+            # A worker started during discovery: it waits for the handoff file, which
+            # holds this entry (and the other plugins') once the inventory is ready.
+            node.workerinput[HANDOFF_KEY] = str(self._handoff.path)
+            return
         node.workerinput[WORKERINPUT_KEY] = json.dumps({
             "run_id": self.run_id,
             "started": self.started.isoformat(),
@@ -508,6 +538,7 @@ class AuditSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.is_controller:
             return
+        self.finish_discovery()  # collection never ran (an error before it)
         if self.refusal:  # a run refused as misused leaves no evidence, nor a ledger entry
             if exitstatus != pytest.ExitCode.USAGE_ERROR:  # refused by an xdist worker
                 sys.stderr.write(f"ERROR: {self.refusal}\n")
@@ -538,6 +569,8 @@ class AuditSession:
         self._evidence = None
         self._keywords = None
         self.inventory = Inventory()
+        if self._handoff is not None:
+            self._handoff.remove()
 
     def evidence(self) -> Evidence:
         """The typed evidence of the finished run, built once; every report derives from it."""

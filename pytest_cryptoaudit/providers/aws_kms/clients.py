@@ -96,6 +96,9 @@ class Clients:
             connect_timeout=options.timeout,
             read_timeout=options.timeout,
             max_pool_connections=options.max_workers,
+            # The arguments are the provider's own, never a user's: botocore's check of
+            # each call's parameters against the service model is pure overhead here.
+            parameter_validation=False,
         )
         self._local = threading.local()
         # Session.client() is not thread-safe; making a client is rare, so one lock is enough.
