@@ -70,8 +70,11 @@ def _keys() -> list[object]:
 
 
 def test_workers_start_during_discovery_and_get_the_same_inventory(
-        pytester: pytest.Pytester) -> None:
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("xdist")
+    # pytester runs the audit in this process: under an outer xdist run this process is
+    # itself a worker, which the audit's own controller must not take itself for
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     pytester.makeconftest(CONFTEST)
     prepare(pytester.path, None, _keys())
     serial = audit_pytester(pytester, "-p", "no:xdist")
