@@ -1,7 +1,7 @@
 """AWS KMS at scale: seed N keys into moto, then measure discovery, the full audit run and a
 naive sequential boto3 loop against the same server, and the server's own limit.
 
-    python benchmarks/kms_scale.py --keys 1000 10000 [--xdist] [--prowler]
+    python benchmarks/kms_scale.py --keys 1000 10000 [--xdist] [--prowler] [--grouped]
 
 Every measurement runs in its own process (so peak RSS is its own); the moto server runs
 in another, seeded by inserting keys into its backend (moto's CreateKey generates an RSA
@@ -13,7 +13,9 @@ plus plain pytest running as many trivial tests), at most 150 MB peak RSS at 1,0
 (at 10,000: 1.3x plain pytest's), at most 5.8 calls per key; ``--xdist`` also runs the audit
 with ``-n 2`` (target: faster than serial); ``--prowler`` runs Prowler's KMS scan of the
 same keys (installed into its own virtual environment, ``PROWLER_VERSION``; target: the
-audit at least 2.5x faster).
+audit at least 2.5x faster); ``--grouped`` also runs it with ``--cryptoaudit-group-by
+system`` (one test per check and system, each key a subtest), shown beside the default
+audit's ratio, not instead of it.
 """
 
 from __future__ import annotations
@@ -73,9 +75,9 @@ def timed_process(command: list[str], cwd: Path) -> tuple[float, int, int, float
 FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 
 
-def full_run(url: str, workdir: Path, *extra: str) -> dict[str, Any]:
-    """``pytest --cryptoaudit`` over the seeded estate, and plain pytest over as many
-    trivial tests, to tell the plugin's per-item overhead from pytest's own."""
+def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> dict[str, Any]:
+    """``pytest --cryptoaudit`` over the seeded estate, and (``plain_too``) plain pytest
+    over as many trivial tests, to tell the plugin's per-item overhead from pytest's own."""
     workdir.mkdir(exist_ok=True)
     (workdir / "cryptoaudit.toml").write_text(config_text(url))
     evidence = workdir / "evidence.json"
@@ -84,6 +86,12 @@ def full_run(url: str, workdir: Path, *extra: str) -> dict[str, Any]:
          *FLAGS, *extra], workdir)
     data = json.loads(evidence.read_text())
     items = len(data["results"])
+    discovery = data["run"]["discovery_seconds"]
+    findings = sum(r["outcome"] == "failed" for r in data["results"])
+    audit = {"wall_s": wall, "cpu_s": cpu, "peak_rss_kib": rss, "exit": status, "items": items,
+             "findings": findings, "discovery_s": discovery, "keys": len(data["inventory"])}
+    if not plain_too:
+        return audit
     plain = workdir / "plain"
     plain.mkdir()
     (plain / "test_plain.py").write_text(
@@ -91,11 +99,7 @@ def full_run(url: str, workdir: Path, *extra: str) -> dict[str, Any]:
         "def test_item(i):\n    assert i >= 0\n")
     plain_wall, plain_rss, _, plain_cpu = timed_process(
         [sys.executable, "-m", "pytest", *FLAGS, *extra], plain)
-    discovery = data["run"]["discovery_seconds"]
-    findings = sum(r["outcome"] == "failed" for r in data["results"])
-    return {"wall_s": wall, "cpu_s": cpu, "plain_cpu_s": plain_cpu,
-            "peak_rss_kib": rss, "exit": status, "items": items, "findings": findings,
-            "discovery_s": discovery, "keys": len(data["inventory"]),
+    return {**audit, "plain_cpu_s": plain_cpu,
             "plain_wall_s": plain_wall, "plain_peak_rss_kib": plain_rss,
             "ms_per_item": (wall - discovery) / items * 1000,
             "plugin_ms_per_item": (wall - discovery - plain_wall) / items * 1000}
@@ -139,7 +143,8 @@ def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[
 
 
 def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict[str, Any],
-            parallel: dict[str, Any] | None, prowler: dict[str, Any] | None) -> list[str]:
+            parallel: dict[str, Any] | None, prowler: dict[str, Any] | None,
+            grouped: dict[str, Any] | None = None) -> list[str]:
     """Each figure against its target (the scale issue's table)."""
     rss_mb = full["peak_rss_kib"] * 1024 / 1e6
     rows = [("calls per key", discovery["calls"] / n, "<=", 5.8, "")]
@@ -161,6 +166,12 @@ def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict
         rows.append(("Prowler KMS scan / full audit, wall", prowler["wall_s"] / full["wall_s"],
                      ">=", 2.5, f"Prowler {prowler['wall_s']:.1f} s ({prowler['cpu_s']:.1f} s "
                      f"CPU), peak RSS {prowler['peak_rss_kib'] / 1024:.0f} MiB"))
+    if grouped is not None:  # not the default audit the target names: shown beside it
+        rows.append(("grouped audit / boto3 loop, wall", grouped["wall_s"] / naive["wall_s"],
+                     "<=", 1.3, f"--cryptoaudit-group-by system, {grouped['wall_s']:.1f} s "
+                     f"({grouped['cpu_s']:.1f} s CPU), peak RSS "
+                     f"{grouped['peak_rss_kib'] / 1024:.0f} MiB, the same "
+                     f"{grouped['items']:,} results and {grouped['findings']:,} findings"))
     lines = ["targets:"]
     for what, value, sense, target, note in rows:
         met = value <= target if sense == "<=" else value < target if sense == "<" else \
@@ -170,7 +181,7 @@ def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict
     return lines
 
 
-def measure(n: int, workers: int, xdist: bool, prowler: bool) -> str:
+def measure(n: int, workers: int, xdist: bool, prowler: bool, grouped: bool = False) -> str:
     server = subprocess.Popen([sys.executable, __file__, "--role", "serve", "--keys", str(n)],
                               env=child_env(), stdout=subprocess.PIPE, text=True,
                               # moto logs every call it lacks (Prowler asks for CloudTrail's
@@ -192,6 +203,9 @@ def measure(n: int, workers: int, xdist: bool, prowler: bool) -> str:
                             ) if xdist else None
             scan = step("prowler", prowler_scan(url, Path(folder, "prowler"))
                         ) if prowler else None
+            by_system = step("grouped audit", full_run(
+                url, Path(folder, "grouped"), "--cryptoaudit-group-by", "system",
+                plain_too=False)) if grouped else None
     finally:
         server.terminate()
         server.wait()
@@ -200,7 +214,7 @@ def measure(n: int, workers: int, xdist: bool, prowler: bool) -> str:
         lines.append(f"full audit with -n 2: {parallel['wall_s']:.1f} s "
                      f"({parallel['cpu_s']:.1f} s CPU, controller and workers), plain pytest -n 2 "
                      f"{parallel['plain_wall_s']:.1f} s")
-    return "\n".join([*lines, *targets(n, discovery, naive, full, parallel, scan)])
+    return "\n".join([*lines, *targets(n, discovery, naive, full, parallel, scan, by_system)])
 
 
 def step(name: str, figures: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +258,8 @@ def main() -> None:
     parser.add_argument("--prowler", action="store_true",
                         help=f"also run Prowler {PROWLER_VERSION}'s KMS scan (installs it "
                              "into its own virtual environment on first use)")
+    parser.add_argument("--grouped", action="store_true",
+                        help="also run the audit with --cryptoaudit-group-by system")
     parser.add_argument("--role", choices=sorted(ROLES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,7 +267,7 @@ def main() -> None:
         print(json.dumps(ROLES[args.role](args)), flush=True)
         return
     for n in args.keys:
-        print(measure(n, args.workers, args.xdist, args.prowler), flush=True)
+        print(measure(n, args.workers, args.xdist, args.prowler, args.grouped), flush=True)
         print(flush=True)
 
 
