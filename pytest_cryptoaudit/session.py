@@ -226,7 +226,7 @@ class AuditSession:
         self._discovery_began = time.perf_counter()
         parallel = self.config.getoption("cryptoaudit_parallel", DEFAULT_PARALLEL)
         self._discovering = Discovering(self.audit_config, self.registry, context, parallel)
-        if self.config.pluginmanager.has_plugin("dsession"):
+        if self.config.pluginmanager.has_plugin("dsession") and _local_workers(self.config):
             self._handoff = Handoff()
 
     @pytest.hookimpl(tryfirst=True)
@@ -644,3 +644,11 @@ def _subject_id(subject: Any) -> str:
 
 
 __all__ = ["AuditSession", "CryptoAuditError", "parse_config"]
+
+
+def _local_workers(config: pytest.Config) -> bool:
+    """Whether every xdist worker runs on this machine (``-n``, ``--tx popen``): only those
+    can read the handoff file; a worker on another host (``--tx ssh=...``, ``socket=``)
+    gets the inventory in its ``workerinput`` once discovery is done, as before."""
+    specs = config.getoption("tx", None) or ()
+    return all(str(spec).split("//")[0].split("*")[-1] == "popen" for spec in specs)

@@ -148,3 +148,26 @@ def test_the_handoff_holds_only_the_plugins_own_entries_and_is_removed() -> None
     assert receive(str(handoff.path)) == {"cryptoaudit": "inventory"}
     handoff.remove()
     assert not handoff.folder.exists()
+
+
+class _Options:
+    def __init__(self, tx: list[str]) -> None:
+        self.tx = tx
+
+    def getoption(self, name: str, default: object = None) -> object:
+        assert name == "tx"
+        return self.tx
+
+
+@pytest.mark.parametrize(("tx", "local"), [
+    ([], True),  # -n N: local processes
+    (["popen", "2*popen", "popen//chdir=/srv/audit"], True),
+    (["popen", "ssh=audit-host//python=python3"], False),
+    (["socket=192.0.2.7:8888"], False),
+    (["3*ssh=audit-host"], False),
+])
+def test_only_workers_on_this_machine_wait_for_the_handoff_file(tx: list[str],
+                                                                 local: bool) -> None:
+    from pytest_cryptoaudit.session import _local_workers
+
+    assert _local_workers(_Options(tx)) is local  # type: ignore[arg-type]
