@@ -27,7 +27,7 @@ from pytest_cryptoaudit.ledger.review import (
 )
 from pytest_cryptoaudit.ledger.store import open_ledger
 from pytest_cryptoaudit.model import RiskTier
-from tests.shared import once_per_run
+from tests.shared import once_per_run_in
 
 from .conftest import make_project
 from .helpers import RUNNER, record_run
@@ -62,15 +62,12 @@ def first(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
     """The evidence of a first audit at T0 of a project with the ``[review]`` table, whose
     folder (keys, configuration, ledger) this test's ``pytester`` holds as that audit left
     it: audited once per test run, copied for each test."""
-    def build(folder: Path) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
         make_project(pytester.path, weak=False, extra=REVIEW)
-        _result, evidence = audit(pytester, at=T0)
-        shutil.copytree(pytester.path, folder, dirs_exist_ok=True)
-        return evidence
+        return audit(pytester, at=T0)[1]
 
-    folder, evidence = once_per_run(tmp_path_factory, "review-first-audit", build)
-    if not (pytester.path / "cryptoaudit.toml").exists():
-        shutil.copytree(folder, pytester.path, dirs_exist_ok=True)
+    evidence: dict[str, Any] = once_per_run_in(pytester, tmp_path_factory,
+                                               "review-first-audit", build)
     return evidence
 
 
