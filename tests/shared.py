@@ -61,3 +61,19 @@ def shared_audit(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str
 
     folder, stored = once_per_run(tmp_path_factory, name, build)
     return folder, AuditRun(stored["ret"], stored["output"], stored["evidence"])
+
+
+def once_per_run_in(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory,
+                    name: str, build: Callable[[], Any]) -> Any:
+    """``build()``'s result, with ``pytester``'s folder as ``build`` left it (keys,
+    configuration, ledger): built in the first caller's folder once per test run, copied
+    into each later caller's. For tests that each start from the same first audit."""
+    def first(folder: Path) -> Any:
+        value = build()
+        shutil.copytree(pytester.path, folder, symlinks=True, dirs_exist_ok=True)
+        return value
+
+    folder, value = once_per_run(tmp_path_factory, name, first)
+    if not any(pytester.path.iterdir()):  # not the folder that built it
+        shutil.copytree(folder, pytester.path, symlinks=True, dirs_exist_ok=True)
+    return value

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from pytest_cryptoaudit.testing import AuditRun, audit_env, audit_subprocess
+from pytest_cryptoaudit import testing_provider
+from pytest_cryptoaudit.testing import AuditRun, audit_env, audit_subprocess, prepare
 from tests.factories import (
     NOW,
     ca_and_leaf,
@@ -209,6 +210,68 @@ def shared_estate(estate_template: Path,
 def audited(shared_estate: tuple[Path, AuditRun]) -> AuditRun:
     """The estate audited once per test run."""
     return shared_estate[1]
+
+
+#: A finding of the managed-key estate to waive (at tier low a pending deletion may be
+#: waived); every other finding stands.
+MANAGED_WAIVERS = """
+[[waivers]]
+control = "CEK-14"
+check = "kms-not-pending-deletion"
+key = "memory:low-pending-deletion"
+justification = "approved decommissioning"
+approver = "ciso"
+expires = 2099-01-01
+"""
+
+
+@pytest.fixture(scope="session")
+def managed_estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The managed-key estate of ``test_managed_controls`` (findings, an unreadable fact,
+    checks that apply nowhere) with its configuration and waivers, written once per test
+    run so that every audit of it, on any xdist worker, reads the same records (and their
+    creation times, part of what a result's inputs hash)."""
+    from tests.core.test_managed_controls import POLICY, records
+
+    def plant(folder: Path) -> None:
+        (folder / "waivers.toml").write_text(MANAGED_WAIVERS)
+        prepare(folder, {"policy": POLICY}, records())
+
+    folder, _ = once_per_run(tmp_path_factory, "managed-estate", plant)
+    return folder
+
+
+def audit_managed(estate: Path, folder: Path, name: str, *args: str) -> AuditRun:
+    """An audit of a copy of the managed-key estate in ``folder``, writing ``name``.json,
+    .xml and .html. Every audit reads the one waivers file: its path is part of what a
+    result's inputs hash and of the waivers' status."""
+    shutil.copytree(estate, folder, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("waivers.toml"))
+    return audit_subprocess(folder, "-p", testing_provider.__name__, "--cryptoaudit-no-ledger",
+                            "--cryptoaudit-waivers", str(estate / "waivers.toml"),
+                            "--junitxml", f"{name}.xml", "--html", f"{name}.html", *args,
+                            evidence=f"{name}.json")
+
+
+def shared_managed_audit(tmp_path_factory: pytest.TempPathFactory, estate: Path, name: str,
+                         *args: str) -> tuple[Path, AuditRun]:
+    """:func:`audit_managed` run once per test run (the xdist workers share it) and its
+    folder."""
+    def build(folder: Path) -> dict[str, Any]:
+        run = audit_managed(estate, folder, name, *args)
+        return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
+
+    folder, stored = once_per_run(tmp_path_factory, f"managed-{name}", build)
+    return folder, AuditRun(stored["ret"], stored["output"], stored["evidence"])
+
+
+@pytest.fixture(scope="session")
+def managed_run(tmp_path_factory: pytest.TempPathFactory,
+                managed_estate: Path) -> tuple[Path, AuditRun]:
+    """The managed-key estate's audit, one test per (check, key), with its reports: once per
+    test run for ``test_managed_controls`` (which judges its outcomes) and ``test_grouped``
+    (which compares the grouped runs with it)."""
+    return shared_managed_audit(tmp_path_factory, managed_estate, "ungrouped")
 
 
 def read_evidence(path: Path) -> dict[str, Any]:

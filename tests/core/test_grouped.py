@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,28 +13,14 @@ from typing import Any
 
 import pytest
 
-from pytest_cryptoaudit import testing_provider
 from pytest_cryptoaudit.testing import (
     AuditRun,
     audit_pytester,
-    audit_subprocess,
     key_record,
-    prepare,
 )
-from tests.core.test_managed_controls import POLICY, records
-from tests.shared import once_per_run
+from tests.core.conftest import audit_managed, shared_managed_audit
 
 GROUPED = ("--cryptoaudit-group-by", "system")
-#: A finding to waive (tier low allows waiving a pending deletion) and one left standing.
-WAIVERS = """
-[[waivers]]
-control = "CEK-14"
-check = "kms-not-pending-deletion"
-key = "memory:low-pending-deletion"
-justification = "approved decommissioning"
-approver = "ciso"
-expires = 2099-01-01
-"""
 #: Fields that differ between any two runs.
 RUN_BOUND = ("duration",)
 
@@ -63,53 +48,17 @@ def _differences(found: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _plant(folder: Path) -> None:
-    (folder / "waivers.toml").write_text(WAIVERS)
-    prepare(folder, {"policy": POLICY}, records())
-
-
 @pytest.fixture(scope="session")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The managed-key estate of ``test_managed_controls`` (findings, an unreadable fact,
-    checks that apply nowhere) with its configuration and waivers, written once per test
-    run so that every audit below, on any xdist worker, reads the same records."""
-    folder, _ = once_per_run(tmp_path_factory, "grouped-estate", _plant)
-    return folder
-
-
-def _audit(planted: Path, folder: Path, name: str, *args: str) -> AuditRun:
-    """An audit of a copy of the planted estate in ``folder``, writing ``name``.json, .xml
-    and .html. Every audit reads the one waivers file: its path is part of what a result's
-    inputs hash and of the waivers' status."""
-    shutil.copytree(planted, folder, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("waivers.toml"))
-    return audit_subprocess(folder, "-p", testing_provider.__name__, "--cryptoaudit-no-ledger",
-                            "--cryptoaudit-waivers", str(planted / "waivers.toml"),
-                            "--junitxml", f"{name}.xml", "--html", f"{name}.html", *args,
-                            evidence=f"{name}.json")
-
-
-def _shared_audit(tmp_path_factory: pytest.TempPathFactory, planted: Path, name: str,
-                  *args: str) -> tuple[Path, AuditRun]:
-    """:func:`_audit` run once per test run (the xdist workers share it) and its folder."""
-    def build(folder: Path) -> dict[str, Any]:
-        run = _audit(planted, folder, name, *args)
-        return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
-
-    folder, stored = once_per_run(tmp_path_factory, f"grouped-{name}", build)
-    return folder, AuditRun(stored["ret"], stored["output"], stored["evidence"])
-
-
-@pytest.fixture(scope="session")
-def ungrouped_run(tmp_path_factory: pytest.TempPathFactory,
-                  planted: Path) -> tuple[Path, AuditRun]:
-    return _shared_audit(tmp_path_factory, planted, "ungrouped")
+def ungrouped_run(managed_run: tuple[Path, AuditRun]) -> tuple[Path, AuditRun]:
+    """The managed-key estate's audit without grouping (``test_managed_controls`` judges
+    its outcomes): findings, a waived one, an unreadable fact, checks that apply nowhere."""
+    return managed_run
 
 
 @pytest.fixture(scope="session")
 def grouped_run(tmp_path_factory: pytest.TempPathFactory,
-                planted: Path) -> tuple[Path, AuditRun]:
-    return _shared_audit(tmp_path_factory, planted, "grouped", *GROUPED)
+                managed_estate: Path) -> tuple[Path, AuditRun]:
+    return shared_managed_audit(tmp_path_factory, managed_estate, "grouped", *GROUPED)
 
 
 @pytest.fixture(scope="session")
@@ -326,9 +275,9 @@ def test_grouped_mode_needs_the_subtests_plugin(pytester: pytest.Pytester) -> No
 
 
 def test_grouped_under_xdist_gives_the_same_evidence_and_junit(
-        planted: Path, ungrouped_run: tuple[Path, AuditRun], tmp_path: Path) -> None:
+        managed_estate: Path, ungrouped_run: tuple[Path, AuditRun], tmp_path: Path) -> None:
     folder, ungrouped = ungrouped_run
-    run = _audit(planted, tmp_path, "xdist", "-n", "2", *GROUPED)
+    run = audit_managed(managed_estate, tmp_path, "xdist", "-n", "2", *GROUPED)
     assert "2 workers" in run.output
     assert not _differences(_comparable(run), _comparable(ungrouped))
     expected = _junit(folder / "ungrouped.xml")

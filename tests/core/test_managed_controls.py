@@ -10,13 +10,13 @@ the selection ``scripts/mutation.py`` runs against ``controls/managed_keys.py`` 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_cryptoaudit.facts import Deletion, Grant, ImportWrapping, ManagedKeyFacts, Rotation
 from pytest_cryptoaudit.testing import AuditRun, key_record
-from tests.shared import shared_audit
 
 ROOT = Grant("arn:aws:iam::111:root", "account", ("use", "manage"), "key-policy", ref="root")
 MANAGED_CHECKS = {
@@ -228,16 +228,25 @@ def records() -> list[Any]:
 
 
 @pytest.fixture(scope="session")
-def audited(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
-    """One audit of every planted record, shared by the tests of this module (once per
-    run, whichever xdist workers run them)."""
-    return shared_audit(tmp_path_factory, "managed-controls", "--cryptoaudit-no-ledger",
-                        records=records, config={"policy": POLICY})[1]
+def audited(managed_run: tuple[Path, AuditRun]) -> AuditRun:
+    """One audit of every planted record (``tests/core/conftest.py``), shared by the tests of
+    this module and ``test_grouped`` (once per run, whichever xdist workers run them)."""
+    return managed_run[1]
+
+
+#: The finding the estate's waivers file waives (``MANAGED_WAIVERS``).
+WAIVED = ("kms-not-pending-deletion", "memory:low-pending-deletion")
 
 
 def managed_outcomes(run: AuditRun) -> dict[tuple[str, str], str]:
-    return {(check, key): outcome for (check, key), outcome in run.outcomes.items()
-            if check in MANAGED_CHECKS}
+    """Outcome per managed check and key; the waived finding counts as the failure it is
+    (only a failed check is ever waived: ``tests/reporting/test_waivers.py``)."""
+    found = {(check, key): outcome for (check, key), outcome in run.outcomes.items()
+             if check in MANAGED_CHECKS}
+    assert {pair for pair, outcome in found.items() if outcome == "waived"} == {WAIVED}
+    assert run.result(*WAIVED)["waiver"]["approver"] == "ciso"
+    return {pair: "failed" if outcome == "waived" else outcome
+            for pair, outcome in found.items()}
 
 
 def test_each_planted_weakness_fails_its_check_and_only_it(audited: AuditRun) -> None:

@@ -1,4 +1,5 @@
-"""Plugin behaviour through pytester: opt-in, selection, exit codes, extension, xdist."""
+"""Plugin behaviour through pytester: opt-in, selection, exit codes, extension (under xdist:
+``test_xdist_groups``, ``test_xdist_handoff``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import textwrap
 
 import pytest
 
-from tests.core.conftest import outcomes, read_evidence, run_audit
+from tests.core.conftest import outcomes, read_evidence
 from tests.factories import ec_key, private_pem, rsa_key, write
 
 LOW_TIER_CONFIG = """
@@ -171,21 +172,6 @@ def test_strict_markers_clean(low_tier):
     result = low_tier.runpytest("--cryptoaudit", "--strict-markers")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.no_fnmatch_line("*not found in `markers`*")
-
-
-def test_xdist_workers_collect_the_same_tests(shared_estate, tmp_path):
-    pytest.importorskip("xdist")
-    import shutil
-
-    # The serial run is the shared audit of the estate (tests/core/test_audit_files.py reads
-    # it too); the parallel one audits a copy of the same files.
-    estate, serial = shared_estate
-    parallel_dir = tmp_path / "parallel"
-    shutil.copytree(estate, parallel_dir, symlinks=True)
-    parallel = run_audit(parallel_dir, "-n", "2")
-    assert "2 workers" in parallel.output
-    assert outcomes(parallel.evidence) == outcomes(serial.evidence)
-    assert len(parallel.evidence["results"]) == len(serial.evidence["results"]) > 100
 
 
 def test_an_unrecognised_signature_algorithm_is_an_error_not_a_pass(low_tier):

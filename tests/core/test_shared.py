@@ -1,4 +1,4 @@
-"""``tests.shared.once_per_run``: a shared audit is built once and read back, never half."""
+"""``tests.shared``: a shared audit (or first folder) is built once and read back, never half."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.shared import once_per_run
+from tests.shared import once_per_run, once_per_run_in
 
 
 def _name(tag: str) -> str:
@@ -42,3 +42,30 @@ def test_a_failed_build_is_not_stored_and_leaves_nothing_behind(
     folder, value = once_per_run(tmp_path_factory, _name("fail"),
                                  lambda folder: sorted(p.name for p in folder.iterdir()))
     assert value == [] and folder.is_dir()
+
+
+def test_a_first_folder_is_built_in_the_first_callers_and_copied_into_the_next(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    class Folder:  # what ``once_per_run_in`` uses of a pytester: its folder
+        def __init__(self, path: Path) -> None:
+            path.mkdir()
+            self.path = path
+
+    base = tmp_path_factory.mktemp("callers")
+    first, later = Folder(base / "first"), Folder(base / "later")
+    builds: list[Path] = []
+
+    def build(caller: Folder) -> dict[str, int]:
+        builds.append(caller.path)
+        (caller.path / "ledger").mkdir()
+        (caller.path / "ledger" / "run.txt").write_text("run 1", encoding="utf-8")
+        return {"run": 1}
+
+    name = _name("in")
+    built = once_per_run_in(first, tmp_path_factory, name,  # type: ignore[arg-type]
+                            lambda: build(first))
+    copied = once_per_run_in(later, tmp_path_factory, name,  # type: ignore[arg-type]
+                             lambda: build(later))
+    assert built == copied == {"run": 1}
+    assert builds == [first.path]
+    assert (later.path / "ledger" / "run.txt").read_text(encoding="utf-8") == "run 1"

@@ -11,6 +11,7 @@ import pytest
 
 from pytest_cryptoaudit.ledger.chain import verify
 from pytest_cryptoaudit.ledger.store import LedgerError, LedgerStore, open_ledger
+from tests.shared import once_per_run_in
 
 from .conftest import make_project, raw_sql
 from .helpers import record_run
@@ -27,9 +28,20 @@ def _forge_started(location: str, when: str) -> None:
             "json_set(content, '$.started', ?) WHERE type = 'audit'", (when,))
 
 
+@pytest.fixture
+def audited(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A high-tier project (a complete audit every 30 days) audited at T0: its folder, with
+    the ledger of that one audit, in this test's ``pytester`` (audited once per test run,
+    copied for each test)."""
+    def build() -> None:
+        make_project(pytester.path, tier="high", weak=False)
+        audit(pytester, at=T0)
+
+    once_per_run_in(pytester, tmp_path_factory, "forged-history-first", build)
+
+
+@pytest.mark.usefixtures("audited")
 def test_a_forged_started_time_is_not_trusted(pytester: pytest.Pytester) -> None:
-    make_project(pytester.path, tier="high", weak=False)  # high: every 30 days
-    audit(pytester, at=T0)
     later = T0 + timedelta(days=40)
     _forge_started(_ledger(pytester), (later - timedelta(hours=1)).isoformat())
     result, evidence = audit(pytester, at=later)
@@ -61,10 +73,9 @@ def test_an_edited_at_column_is_named(store: LedgerStore, location: str) -> None
     assert problem.endswith("edited: column at differs from the hashed content")
 
 
+@pytest.mark.usefixtures("audited")
 def test_restart_records_the_break_and_starts_a_new_chain(
         pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(pytester.path, tier="high", weak=False)
-    audit(pytester, at=T0)
     later = T0 + timedelta(days=40)
     _forge_started(_ledger(pytester), later.isoformat())
     capsys.readouterr()
@@ -83,18 +94,16 @@ def test_restart_records_the_break_and_starts_a_new_chain(
         assert [e.type for e in store.entries()] == ["audit", "restart", "audit"]
 
 
+@pytest.mark.usefixtures("audited")
 def test_restart_is_refused_on_an_intact_ledger(
         pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(pytester.path, weak=False)
-    audit(pytester, at=T0)
     assert cli(pytester, "ledger", "restart", "--reason", "why not") == 2
     assert "intact: nothing to restart" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("audited")
 def test_status_refuses_a_damaged_ledger(pytester: pytest.Pytester,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(pytester.path, weak=False)
-    audit(pytester, at=T0)
     _forge_started(_ledger(pytester), T0.isoformat().replace("09:00", "10:00"))
     capsys.readouterr()
     assert cli(pytester, "status") == 2

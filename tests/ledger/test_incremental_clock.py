@@ -10,6 +10,7 @@ import pytest
 import time_machine
 
 from pytest_cryptoaudit.testing import AuditRun, audit_pytester, key_record
+from tests.shared import once_per_run_in
 
 T0 = datetime(2026, 7, 1, 9, tzinfo=UTC)
 #: The symmetric cryptoperiod of tier medium (the default policy): 730 days.
@@ -43,9 +44,20 @@ def keyed(run: AuditRun) -> set[tuple[str, str]]:
             if r["key_uid"] in (YOUNG, OLD, CERT)}
 
 
+@pytest.fixture
+def full(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
+    """The first incremental audit of the estate at T0, its folder (ledger included) in this
+    test's ``pytester``: audited once per test run, copied for each test."""
+    def build() -> dict[str, Any]:
+        run = audit(pytester, T0)
+        return {"ret": run.ret, "output": run.output, "evidence": run.evidence}
+
+    stored = once_per_run_in(pytester, tmp_path_factory, "incremental-clock-first", build)
+    return AuditRun(stored["ret"], stored["output"], stored["evidence"])
+
+
 def test_a_key_age_result_is_carried_until_its_threshold_then_checked_again(
-        pytester: pytest.Pytester) -> None:
-    full = audit(pytester, T0)
+        pytester: pytest.Pytester, full: AuditRun) -> None:
     assert full.outcome("key-age", YOUNG) == "passed"
     assert full.outcome("key-age", OLD) == "failed"
     assert full.result("key-age", YOUNG)["valid_until"] == (T0 + timedelta(days=5)).isoformat()
@@ -71,8 +83,8 @@ def test_a_key_age_result_is_carried_until_its_threshold_then_checked_again(
     assert window.outcome("expiry-window", CERT) == "failed"
 
 
-def test_a_rotated_key_re_runs_only_its_own_checks(pytester: pytest.Pytester) -> None:
-    full = audit(pytester, T0)
+def test_a_rotated_key_re_runs_only_its_own_checks(pytester: pytest.Pytester,
+                                                  full: AuditRun) -> None:
     rotated = estate(young_created=T0 - timedelta(days=1))
     again = audit(pytester, T0 + timedelta(days=1), rotated)
     assert carried(again) == {pair for pair in keyed(full) if pair[1] != YOUNG}
@@ -82,8 +94,7 @@ def test_a_rotated_key_re_runs_only_its_own_checks(pytester: pytest.Pytester) ->
 
 
 def test_a_policy_change_checks_the_clock_reading_results_again(
-        pytester: pytest.Pytester) -> None:
-    audit(pytester, T0)
+        pytester: pytest.Pytester, full: AuditRun) -> None:
     longer = {"policy": {"cryptoperiod_days": {"symmetric": {"medium": 3000}}}}
     again = audit(pytester, T0 + timedelta(days=1), config=longer)
     assert carried(again) == set()
@@ -92,8 +103,7 @@ def test_a_policy_change_checks_the_clock_reading_results_again(
 
 
 def test_a_waiver_re_runs_only_the_clock_reading_finding_it_matches(
-        pytester: pytest.Pytester) -> None:
-    full = audit(pytester, T0)
+        pytester: pytest.Pytester, full: AuditRun) -> None:
     pytester.path.joinpath("waivers.toml").write_text(
         '[[waivers]]\nid = "W-7"\ncontrol = "CEK-12"\ncheck = "key-age"\n'
         f'key = "{OLD}"\njustification = "Archive key, read-only."\n'

@@ -27,6 +27,7 @@ from pytest_cryptoaudit.ledger.review import (
 )
 from pytest_cryptoaudit.ledger.store import open_ledger
 from pytest_cryptoaudit.model import RiskTier
+from tests.shared import once_per_run_in
 
 from .conftest import make_project
 from .helpers import RUNNER, record_run
@@ -53,6 +54,21 @@ def _sign(pytester: pytest.Pytester, run_id: str, role: str, at: datetime,
     return cli(pytester, "review", "sign", run_id, "--by", by, "--role", role,
                "--decision", "accepted", "--note", "reviewed in the risk committee",
                *extra, at=at)
+
+
+@pytest.fixture
+def first(pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+          ) -> dict[str, Any]:
+    """The evidence of a first audit at T0 of a project with the ``[review]`` table, whose
+    folder (keys, configuration, ledger) this test's ``pytester`` holds as that audit left
+    it: audited once per test run, copied for each test."""
+    def build() -> dict[str, Any]:
+        make_project(pytester.path, weak=False, extra=REVIEW)
+        return audit(pytester, at=T0)[1]
+
+    evidence: dict[str, Any] = once_per_run_in(pytester, tmp_path_factory,
+                                               "review-first-audit", build)
+    return evidence
 
 
 # -- the requirement per tier, and the judgement of one audit ------------------------------
@@ -125,9 +141,8 @@ def test_without_a_review_table_the_check_is_not_applicable(pytester: pytest.Pyt
 
 
 def test_missing_sign_off_fails_once_the_deadline_passes(
-        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(pytester.path, weak=False, extra=REVIEW)
-    _result, first = audit(pytester, at=T0)
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str],
+        first: dict[str, Any]) -> None:
     assert outcome(first, "results-reviewed")["notes"] == [
         "no complete audit to sign off before this run"]
     run_id = first["run"]["id"]
@@ -150,9 +165,8 @@ def test_missing_sign_off_fails_once_the_deadline_passes(
 
 
 def test_signed_off_audits_pass_and_reports_cite_them(
-        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(pytester.path, weak=False, extra=REVIEW)
-    _result, first = audit(pytester, at=T0)
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str],
+        first: dict[str, Any]) -> None:
     run_id = first["run"]["id"]
     assert _sign(pytester, run_id[:8], "security", T0 + timedelta(days=1)) == 0
     assert _sign(pytester, run_id, "compliance", T0 + timedelta(days=2),
@@ -174,9 +188,8 @@ def test_signed_off_audits_pass_and_reports_cite_them(
 
 
 def test_sign_refuses_an_unknown_run_and_an_unconfigured_role(
-        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(pytester.path, weak=False, extra=REVIEW)
-    _result, first = audit(pytester, at=T0)
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str],
+        first: dict[str, Any]) -> None:
     capsys.readouterr()
     assert _sign(pytester, "deadbeef-0000", "security", T0) == 2
     assert "no audit of run 'deadbeef-0000'" in capsys.readouterr().err
@@ -285,9 +298,8 @@ def test_require_signature_counts_only_verified_sign_offs(
 
 
 def test_review_list_and_status_name_what_is_pending(
-        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    make_project(pytester.path, weak=False, extra=REVIEW)
-    _result, first = audit(pytester, at=T0)
+        pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str],
+        first: dict[str, Any]) -> None:
     run_id = first["run"]["id"]
     assert _sign(pytester, run_id, "security", T0 + timedelta(days=1)) == 0
     capsys.readouterr()
@@ -304,9 +316,8 @@ def test_review_list_and_status_name_what_is_pending(
     assert capsys.readouterr().out.rstrip().endswith("missing")
 
 
-def test_a_rejection_is_a_review_whose_follow_up_is_noted(pytester: pytest.Pytester) -> None:
-    make_project(pytester.path, weak=False, extra=REVIEW)
-    _result, first = audit(pytester, at=T0)
+def test_a_rejection_is_a_review_whose_follow_up_is_noted(pytester: pytest.Pytester,
+                                                          first: dict[str, Any]) -> None:
     run_id = first["run"]["id"]
     assert _sign(pytester, run_id, "security", T0 + timedelta(days=1)) == 0
     assert cli(pytester, "review", "sign", run_id, "--by", "bob@example.org", "--role",

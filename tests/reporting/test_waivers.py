@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import time_machine
 from pytest_cryptoaudit.model import Outcome, RiskTier
 from pytest_cryptoaudit.results import Result
 from pytest_cryptoaudit.testing import audit_pytester
-from pytest_cryptoaudit.waivers import Waiver, decide, status_report
+from pytest_cryptoaudit.waivers import Waiver, WaiverError, decide, load_waivers, status_report
 from tests import factories
 
 WEAK = "files:keys/weak.pem"
@@ -147,12 +148,22 @@ def test_yaml_waivers(legacy: pytest.Pytester) -> None:
     (waiver(id="W") + waiver(id="W"), "duplicate id 'W'"),
     ("[[waivers]\n", "not valid TOML"),
 ])
-def test_invalid_waivers_are_usage_errors(legacy: pytest.Pytester, waivers: str,
-                                          message: str) -> None:
-    (legacy.path / "waivers.toml").write_text(waivers)
+def test_invalid_waivers_are_refused_naming_file_and_entry(tmp_path: Path, waivers: str,
+                                                           message: str) -> None:
+    # the loader the plugin calls; the run's usage error is the next test's
+    path = tmp_path / "waivers.toml"
+    path.write_text(waivers)
+    with pytest.raises(WaiverError, match=re.escape(message)) as refused:
+        load_waivers(path)
+    assert str(refused.value).startswith(f"{path}: ")
+
+
+def test_an_invalid_waivers_file_is_a_usage_error(legacy: pytest.Pytester) -> None:
+    (legacy.path / "waivers.toml").write_text(waiver(approvr="x"))
     result = legacy.runpytest("--cryptoaudit", "--cryptoaudit-waivers", "waivers.toml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert message in result.stderr.str()
+    assert "waivers.toml: waivers[0].approvr: unknown key; did you mean `approver`?" \
+        in result.stderr.str()
 
 
 def test_missing_waivers_file_is_a_usage_error(legacy: pytest.Pytester) -> None:
