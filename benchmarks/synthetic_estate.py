@@ -148,28 +148,27 @@ AUDIT_ARGS = ("--cryptoaudit", "--cryptoaudit-no-builtin", "--cryptoaudit-no-led
 
 def run_pytest(folder: Path, *args: str) -> Measure:
     """Run pytest in ``folder`` in a fresh interpreter; the output goes to a file there."""
-    runner, figures = folder / "_runner.py", folder / "_figures.json"
-    runner.write_text(RUNNER)
-    command = [sys.executable, str(runner), str(figures), "-q", "-p", "no:cacheprovider", *args]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    with (folder / "_output.txt").open("w") as output:
-        subprocess.run(command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
-                       check=False, timeout=3600)
-    data = json.loads(figures.read_text())
+    data = _run_script(folder, "_runner", RUNNER, args)
     return Measure(data["seconds"], data["rss_kb"], data["exit"], data.get("cpu", 0.0))
 
 
 def held_per_line(folder: Path, *args: str) -> dict[str, int]:
     """Bytes held per source line at the end of a run in ``folder`` (see ``TRACED``)."""
-    runner, figures = folder / "_traced.py", folder / "_held.json"
-    runner.write_text(TRACED)
+    held: dict[str, int] = _run_script(folder, "_traced", TRACED, args)
+    return held
+
+
+def _run_script(folder: Path, name: str, script: str, args: tuple[str, ...]) -> Any:
+    """Run ``script`` (a pytest runner that writes its figures as JSON) over ``folder`` in a
+    fresh interpreter and return the figures; the output goes to a file there."""
+    runner, figures = folder / f"{name}.py", folder / f"{name}.json"
+    runner.write_text(script)
     command = [sys.executable, str(runner), str(figures), "-q", "-p", "no:cacheprovider", *args]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with (folder / "_output.txt").open("w") as output:
         subprocess.run(command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
                        check=False, timeout=3600)
-    held: dict[str, int] = json.loads(figures.read_text())
-    return held
+    return json.loads(figures.read_text())
 
 
 def memory_difference(root: Path, small: int, large: int, args: tuple[str, ...],
