@@ -82,6 +82,11 @@ def compact_text(call: pytest.CallInfo[None]) -> str | None:
     return None
 
 
+#: The keywords of every passed phase's report: one empty dict, as nothing adds to a
+#: report's keywords (under xdist each report crossing to the controller gets its own).
+NO_KEYWORDS: dict[str, Any] = {}
+
+
 def _report(item: pytest.Item, call: pytest.CallInfo[None],
             text: str | None) -> pytest.TestReport:
     """What ``TestReport.from_item_and_call`` makes, with ``text`` as the long representation
@@ -91,7 +96,7 @@ def _report(item: pytest.Item, call: pytest.CallInfo[None],
     a third of a report's memory, and of its bytes to an xdist controller."""
     sections = [(f"Captured {key} {when}", content)
                 for when, key, content in item._report_sections]
-    keywords = {} if text is None else {name: 1 for name in item.keywords}
+    keywords = NO_KEYWORDS if text is None else {name: 1 for name in item.keywords}
     return pytest.TestReport(
         item.nodeid, item.location, keywords, "failed" if text else "passed", text,
         call.when, sections, call.duration, call.start, call.stop,  # type: ignore[arg-type]

@@ -88,8 +88,6 @@ class AuditSession:
         self.inventory = Inventory()
         self.results: dict[str, Result] = {}
         self._specs: dict[tuple[str, str], ControlSpec | None] = {}
-        #: The last test's keywords, which its next phase's report shares.
-        self._keywords: tuple[pytest.Item, Mapping[str, Any]] | None = None
         self.waivers: tuple[Waiver, ...] = ()
         self._evidence: Evidence | None = None
         self._selected: frozenset[str] | None = None
@@ -436,19 +434,7 @@ class AuditSession:
         metadata = item.stash.get(METADATA, None)
         if metadata is not None:
             self._settle(item, call, report, metadata)
-            self._share_keywords(item, report)
         return report
-
-    def _share_keywords(self, item: pytest.Item, report: pytest.TestReport) -> None:
-        """The phases of one test share one dict of its keywords when they hold the same:
-        pytest gives each report its own copy, kept to the end of the run, and a control
-        test's keywords (its marks, check, system, tier and owner) made them the largest
-        part of its reports."""
-        last = self._keywords
-        if last is not None and last[0] is item and last[1] == report.keywords:
-            report.keywords = last[1]
-        else:
-            self._keywords = (item, report.keywords)
 
     def _settle(self, item: pytest.Item, call: pytest.CallInfo[None],
                 report: pytest.TestReport, metadata: Mapping[str, Any]) -> None:
@@ -567,7 +553,6 @@ class AuditSession:
         still held (a second per ten thousand keys)."""
         self.results = {}
         self._evidence = None
-        self._keywords = None
         self.inventory = Inventory()
         if self._handoff is not None:
             self._handoff.remove()

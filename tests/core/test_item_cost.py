@@ -155,7 +155,7 @@ def test_the_reports_kept_to_the_end_hold_no_metadata_the_results_have_it(
     kept = json.loads((planted.path / "kept.json").read_text())
     # 6 tests of 3 phases, less the locked key's call and the findings the terminal holds back
     assert kept["reports"] >= 12 and kept["with_metadata"] == 0
-    # the passed phases of a test share one dict of keywords, empty: nothing reads them
+    # the passed phases share one empty dict of keywords: nothing reads them
     passed = "test_planted.py::test_size_stated[size-stated-planted:ok]"
     assert kept["keywords"][passed] == [[]]
     # an error keeps its test's keywords, for -k in a rerun and for the reporters
