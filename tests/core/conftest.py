@@ -32,6 +32,16 @@ from tests.factories import (
 )
 from tests.shared import once_per_run
 
+#: One low-tier system of key files under ``keys/``, for the audits of several modules.
+TOOLS_CONFIG = """
+[[systems]]
+name = "tools"
+provider = "files"
+risk_tier = "low"
+owner = "CSC"
+paths = ["keys"]
+"""
+
 PASSPHRASE_ENV = "CRYPTOAUDIT_TEST_KEY_PASSPHRASE"
 PASSPHRASE = "correct horse battery staple"
 P12_ENV = "CRYPTOAUDIT_TEST_P12_PASSWORD"

@@ -7,17 +7,10 @@ import textwrap
 import pytest
 
 from pytest_cryptoaudit.selection import builtin_ids, canonical, check_known, selects
-from tests.core.conftest import read_evidence
+from tests.core.conftest import TOOLS_CONFIG, read_evidence
 from tests.factories import private_pem, rsa_key, write
 
-CONFIG = """
-[[systems]]
-name = "tools"
-provider = "files"
-risk_tier = "low"
-owner = "CSC"
-paths = ["keys"]
-"""
+CONFIG = TOOLS_CONFIG
 USER_CONTROL = """
 import pytest
 

@@ -7,17 +7,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.core.conftest import outcomes, read_evidence
+from tests.core.conftest import TOOLS_CONFIG, outcomes, read_evidence
 from tests.factories import ec_key, private_pem, rsa_key, write
 
-CONFIG = """
-[[systems]]
-name = "tools"
-provider = "files"
-risk_tier = "low"
-owner = "CSC"
-paths = ["keys"]
-"""
+CONFIG = TOOLS_CONFIG
 
 #: One finding (weak.pem fails pem-name) and one error (weak.pem cannot be looked up).
 CONTROLS = """

@@ -10,17 +10,10 @@ from pathlib import Path
 import pytest
 
 from pytest_cryptoaudit.gcpause import paused
-from tests.core.conftest import run_audit
+from tests.core.conftest import TOOLS_CONFIG, run_audit
 from tests.factories import ec_key, private_pem, write
 
-CONFIG = """
-[[systems]]
-name = "tools"
-provider = "files"
-risk_tier = "low"
-owner = "CSC"
-paths = ["keys"]
-"""
+CONFIG = TOOLS_CONFIG
 
 #: Records the collector's state in each phase of the audit it is a conftest of.
 PROBE = '''
