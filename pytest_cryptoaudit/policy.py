@@ -159,12 +159,23 @@ def value_type(default: Any, name: str) -> Any:
     return Any
 
 
+#: Models already built, by what their settings declare: building one costs tens of
+#: milliseconds of pydantic schema work, and a process (a test suite's in-process audits, the
+#: CLI after a run) asks for the same settings again and again.
+_MODELS: dict[tuple[tuple[str, str, str, str], ...], type[pydantic.BaseModel]] = {}
+
+
 def overrides_model(settings: Iterable[PolicySetting]) -> type[pydantic.BaseModel]:
     """The ``[policy]`` thresholds as a model: one optional field per setting."""
-    fields: Any = {s.name: (value_type(s.default, s.name) | None, pydantic.Field(
-        default=None, description=f"{s.description} ({s.source})" if s.source
-        else s.description, json_schema_extra={"default": s.default})) for s in settings}
-    return pydantic.create_model("policy", __config__=_STRICT, **fields)
+    settings = tuple(settings)
+    key = tuple((s.name, repr(s.default), s.description, s.source) for s in settings)
+    model = _MODELS.get(key)
+    if model is None:
+        fields: Any = {s.name: (value_type(s.default, s.name) | None, pydantic.Field(
+            default=None, description=f"{s.description} ({s.source})" if s.source
+            else s.description, json_schema_extra={"default": s.default})) for s in settings}
+        model = _MODELS[key] = pydantic.create_model("policy", __config__=_STRICT, **fields)
+    return model
 
 
 def _merge(default: Any, value: Any) -> Any:

@@ -9,9 +9,10 @@ imported only when a configured system uses it, so optional dependencies load la
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -183,12 +184,27 @@ class Provider:
         return Discovery(system=record)
 
 
+#: The providers' entry points by the import path they were read from: reading them opens
+#: every installed distribution's metadata (ten milliseconds here), and a process that makes
+#: several registries (a test suite, the CLI) sees the same ones unless ``sys.path`` changes.
+_ENTRY_POINTS: dict[tuple[str, ...], dict[str, EntryPoint]] = {}
+
+
+def _provider_entry_points() -> dict[str, EntryPoint]:
+    path = tuple(sys.path)
+    found = _ENTRY_POINTS.get(path)
+    if found is None:
+        found = _ENTRY_POINTS[path] = {
+            ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return found
+
+
 class ProviderRegistry:
     """Provider classes by name; entry points are loaded only when their name is asked for."""
 
     def __init__(self) -> None:
         self._classes: dict[str, type[Provider]] = {}
-        self._entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+        self._entry_points = _provider_entry_points()
 
     def register(self, provider: type[Provider]) -> None:
         self._classes[provider.name] = provider
