@@ -191,6 +191,12 @@ class Policy:
 
     def __init__(self, settings: Iterable[PolicySetting], overrides: Mapping[str, Any]) -> None:
         self.settings = {s.name: s for s in settings}
+        self._values = {name: s.default for name, s in self.settings.items()}
+        self.overrides = dict(overrides)
+        if overrides:  # with none there is nothing to check, and no model to build
+            self._override(overrides)
+
+    def _override(self, overrides: Mapping[str, Any]) -> None:
         model = overrides_model(self.settings.values())
         # A deprecated name is read as its replacement (the aliases of managed_policy); an
         # error still names what the user wrote.
@@ -205,11 +211,8 @@ class Policy:
             for new_name, name in written.items():
                 message = message.replace(f"policy.{new_name}", f"policy.{name}")
             raise PolicyError(message) from None
-        values = {name: s.default for name, s in self.settings.items()}
         for name in given.model_fields_set:
-            values[name] = _merge(values[name], getattr(given, name))
-        self._values = values
-        self.overrides = dict(overrides)
+            self._values[name] = _merge(self._values[name], getattr(given, name))
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
