@@ -158,6 +158,15 @@ def test_invalid_waivers_are_refused_naming_file_and_entry(tmp_path: Path, waive
     assert str(refused.value).startswith(f"{path}: ")
 
 
+def test_invalid_yaml_waivers_are_refused_naming_file_and_line(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    path = tmp_path / "waivers.yaml"
+    path.write_text("waivers:\n  - id: W-1\n    control: [CEK-04\n")
+    with pytest.raises(WaiverError, match=r"waivers\.yaml: not valid YAML: .*line 3") as refused:
+        load_waivers(path)
+    assert str(refused.value).startswith(f"{path}: ")
+
+
 def test_an_invalid_waivers_file_is_a_usage_error(legacy: pytest.Pytester) -> None:
     (legacy.path / "waivers.toml").write_text(waiver(approvr="x"))
     result = legacy.runpytest("--cryptoaudit", "--cryptoaudit-waivers", "waivers.toml")
