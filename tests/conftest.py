@@ -12,6 +12,7 @@ command.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib.util
 import os
@@ -21,6 +22,12 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
+
+# PyYAML imported before any in-process pytest run: such a run forgets the modules it
+# imported, and a PyYAML imported again would have new exception classes while its C parser
+# (an extension module, loaded once per process) still raises the first import's.
+with contextlib.suppress(ImportError):
+    import yaml  # noqa: F401
 
 #: Fixtures that start a service: a test that uses one (even through another fixture) is
 #: a service test.

@@ -162,7 +162,8 @@ def test_invalid_yaml_waivers_are_refused_naming_file_and_line(tmp_path: Path) -
     pytest.importorskip("yaml")
     path = tmp_path / "waivers.yaml"
     path.write_text("waivers:\n  - id: W-1\n    control: [CEK-04\n")
-    with pytest.raises(WaiverError, match=r"waivers\.yaml: not valid YAML: .*line 3") as refused:
+    refused_at = r"(?s)waivers\.yaml: not valid YAML: .*line 3"
+    with pytest.raises(WaiverError, match=refused_at) as refused:
         load_waivers(path)
     assert str(refused.value).startswith(f"{path}: ")
 
