@@ -3,7 +3,6 @@ results, evidence and reports per (check, key) exactly as without it."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import textwrap
@@ -116,11 +115,21 @@ def test_junit_lists_one_case_per_check_and_key(
     assert others and all(name.endswith("]") and "memory:" not in name for name in others)
 
 
+#: What an HTML attribute's escaping makes of a character, ``&amp;`` last so that an
+#: escaped entity stays one. A megabyte of report data is unescaped in a hundredth of the
+#: time ``html.unescape`` takes, which looks up every HTML entity name at each ``&``.
+_ATTRIBUTE_ESCAPES = (("&#34;", '"'), ("&quot;", '"'), ("&#39;", "'"), ("&#x27;", "'"),
+                      ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+
+
 def _html_rows(path: Path) -> dict[str, list[str]]:
     """pytest-html's rows: test id -> results."""
     found = re.search(r'data-jsonblob="([^"]*)"', path.read_text(encoding="utf-8"))
     assert found is not None, f"{path} holds no report data"
-    tests = json.loads(html.unescape(found.group(1)))["tests"]
+    blob = found.group(1)
+    for escaped, character in _ATTRIBUTE_ESCAPES:
+        blob = blob.replace(escaped, character)
+    tests = json.loads(blob)["tests"]
     return {test_id: [row["result"] for row in rows] for test_id, rows in tests.items()}
 
 
