@@ -147,8 +147,10 @@ def _write_config(target: Path, config: Mapping[str, Any] | str | Path) -> None:
 
 
 def _audit_argv(evidence: Path, args: tuple[str, ...]) -> list[str]:
-    return ["--cryptoaudit", "-p", "no:cacheprovider", "--cryptoaudit-json", str(evidence),
-            *args]
+    # No header: the platform and plugin versions it lists are read from every plugin's
+    # package metadata on each run, and no audit's outcome depends on them.
+    return ["--cryptoaudit", "-p", "no:cacheprovider", "--no-header",
+            "--cryptoaudit-json", str(evidence), *args]
 
 
 def _read(evidence: Path, ret: int, output: str,
