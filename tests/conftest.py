@@ -102,10 +102,12 @@ def _lean_inner_runs() -> Iterator[None]:
     hypothesis for its terminal summary, a second of CPU per run, and in-process it
     re-imports its modules on every run, for nothing these runs use. They leave out
     pytest's unraisable-exception plugin too, which collects garbage five times as each run
-    ends (pytester's in-process runs skip that as well). Session-wide, so that the runs of
-    module and session fixtures are lean too."""
+    ends (pytester's in-process runs skip that as well), and pytest-benchmark's, where it is
+    installed, whose options and session are set up on every run for no benchmark.
+    Session-wide, so that the runs of module and session fixtures are lean too."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:unraisableexception")
+        patch.setenv("PYTEST_ADDOPTS",
+                     "-p no:hypothesispytest -p no:unraisableexception -p no:benchmark")
         yield
 
 
