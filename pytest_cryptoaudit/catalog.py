@@ -19,6 +19,7 @@ from here::
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,7 @@ def _build_spec(
     )
 
 
+@functools.cache
 def builtin_controls_dir() -> Path:
     """Where the built-in control suites live: inside the installed wheel, or the
     repository's top-level ``controls/`` when the package runs from a source checkout."""
