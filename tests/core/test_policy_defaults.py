@@ -19,6 +19,7 @@ from pytest_cryptoaudit.policy import (
     Policy,
     PolicyError,
     PolicySetting,
+    overrides_model,
     tiered,
     value_type,
 )
@@ -165,3 +166,16 @@ def test_a_deprecated_name_is_read_as_its_replacement_and_named_in_errors() -> N
     with pytest.raises(PolicyError, match=r"^policy\.aws_kms_allow_disabled_keys\.low: input "
                                           "should be a valid boolean"):
         Policy(BUILTIN_SETTINGS, {"aws_kms_allow_disabled_keys": {"low": "no"}})
+
+
+def test_the_model_of_one_set_of_settings_is_built_once_and_checks_each_policy() -> None:
+    settings = (PolicySetting("ratio", 0.5, "a ratio"),)
+    assert overrides_model(settings) is overrides_model(list(settings))
+    # another default, or another setting, is another model
+    assert overrides_model((PolicySetting("ratio", 1.5, "a ratio"),)) \
+        is not overrides_model(settings)
+    assert Policy(settings, {"ratio": 1})["ratio"] == 1
+    with pytest.raises(PolicyError, match=r"policy\.ratio: input should be a valid number"):
+        Policy(settings, {"ratio": "1"})
+    with pytest.raises(PolicyError, match=r"policy\.ration: unknown key"):
+        Policy(settings, {"ration": 1})
