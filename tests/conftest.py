@@ -17,6 +17,8 @@ import gc
 import importlib.util
 import os
 import shutil
+import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -28,6 +30,31 @@ import pytest
 # (an extension module, loaded once per process) still raises the first import's.
 with contextlib.suppress(ImportError):
     import yaml  # noqa: F401
+
+
+def _rfc3987_syntax_on_first_use() -> None:
+    """jsonschema imports ``rfc3987_syntax`` (installed with ``jsonschema[format-nongpl]``,
+    which CycloneDX validation asks for) for its IRI format checks, and that module builds
+    its grammar's parser as it is imported: 1.3 s of CPU in every test process that imports
+    jsonschema, most of which never checks an IRI. It is imported on its first check instead,
+    so every check still runs with it."""
+    spec = importlib.util.find_spec("rfc3987_syntax")
+    if spec is None or spec.submodule_search_locations is None \
+            or "rfc3987_syntax" in sys.modules:
+        return
+    package = types.ModuleType("rfc3987_syntax")
+    package.__path__ = list(spec.submodule_search_locations)  # its modules load from there
+
+    def is_valid_syntax(term: str, value: str) -> bool:
+        from rfc3987_syntax.syntax_helpers import is_valid_syntax as check
+
+        return bool(check(term, value))
+
+    package.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
+    sys.modules["rfc3987_syntax"] = package
+
+
+_rfc3987_syntax_on_first_use()
 
 #: Fixtures that start a service: a test that uses one (even through another fixture) is
 #: a service test.
