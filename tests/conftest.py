@@ -25,11 +25,16 @@ from typing import NoReturn
 
 import pytest
 
-# PyYAML imported before any in-process pytest run: such a run forgets the modules it
-# imported, and a PyYAML imported again would have new exception classes while its C parser
-# (an extension module, loaded once per process) still raises the first import's.
+# Imported before any in-process pytest run: such a run forgets the modules it imported,
+# and one imported again has new classes while objects of the first import live on. PyYAML's
+# C parser (an extension module, loaded once per process) raises the first import's
+# exceptions; requests checks cookie jars against ``http.cookiejar``'s class, and the cloud
+# SDKs' sessions outlive a run. Then a loader misses an error, or an SDK call fails with
+# "You can only merge into CookieJar", depending on which test ran first.
 with contextlib.suppress(ImportError):
     import yaml  # noqa: F401
+with contextlib.suppress(ImportError):
+    import requests  # noqa: F401
 
 
 def _rfc3987_syntax_on_first_use() -> None:
