@@ -58,7 +58,11 @@ def material_facts(key: Mapping[str, Any]) -> dict[str, Any]:
 
 def inventory_fingerprint(keys: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Per-key summaries and one hash over them all."""
-    per_key = {key["uid"]: key_fingerprint(key) for key in keys}
+    return fingerprint_of({key["uid"]: key_fingerprint(key) for key in keys})
+
+
+def fingerprint_of(per_key: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The inventory fingerprint of keys already summarized by :func:`key_fingerprint`."""
     overall = sha256(canonical({uid: summary["hash"] for uid, summary in per_key.items()}))
     return {"sha256": overall, "keys": per_key}
 
