@@ -60,12 +60,13 @@ def run_role(role: str, *args: str) -> dict[str, Any]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def timed_process(command: list[str], cwd: Path) -> tuple[float, int, int, float]:
+def timed_process(command: list[str], cwd: Path,
+                  env: dict[str, str] | None = None) -> tuple[float, int, int, float]:
     """Wall seconds, peak RSS (KiB), exit status and CPU seconds (user + system) of a
     command, measured from outside (on a shared machine the CPU time is the steadier one)."""
     began = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, env=env or child_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return (time.perf_counter() - began, usage.ru_maxrss, process.returncode,
@@ -73,6 +74,16 @@ def timed_process(command: list[str], cwd: Path) -> tuple[float, int, int, float
 
 
 FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+#: The peak RSS by the end of each phase of a run (discovery, collection, tests, reports).
+PHASES = ("-p", "benchmarks.rss_phases")
+
+
+def phased_process(command: list[str], cwd: Path) -> tuple[float, int, int, float,
+                                                          dict[str, list[float]]]:
+    """:func:`timed_process`, with the peak RSS by the end of each phase (see rss_phases)."""
+    record = cwd / "rss-phases.json"
+    measured = timed_process([*command, *PHASES], cwd, {**child_env(), "RSS_PHASES": str(record)})
+    return (*measured, json.loads(record.read_text()) if record.exists() else {})
 
 
 def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> dict[str, Any]:
@@ -81,7 +92,7 @@ def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> di
     workdir.mkdir(exist_ok=True)
     (workdir / "cryptoaudit.toml").write_text(config_text(url))
     evidence = workdir / "evidence.json"
-    wall, rss, status, cpu = timed_process(
+    wall, rss, status, cpu, phases = phased_process(
         [sys.executable, "-m", "pytest", "--cryptoaudit", f"--cryptoaudit-json={evidence}",
          *FLAGS, *extra], workdir)
     data = json.loads(evidence.read_text())
@@ -89,7 +100,8 @@ def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> di
     discovery = data["run"]["discovery_seconds"]
     findings = sum(r["outcome"] == "failed" for r in data["results"])
     audit = {"wall_s": wall, "cpu_s": cpu, "peak_rss_kib": rss, "exit": status, "items": items,
-             "findings": findings, "discovery_s": discovery, "keys": len(data["inventory"])}
+             "findings": findings, "discovery_s": discovery, "keys": len(data["inventory"]),
+             "phases": phases}
     if not plain_too:
         return audit
     plain = workdir / "plain"
@@ -97,9 +109,9 @@ def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> di
     (plain / "test_plain.py").write_text(
         f"import pytest\n\n@pytest.mark.parametrize('i', range({items}))\n"
         "def test_item(i):\n    assert i >= 0\n")
-    plain_wall, plain_rss, _, plain_cpu = timed_process(
+    plain_wall, plain_rss, _, plain_cpu, plain_phases = phased_process(
         [sys.executable, "-m", "pytest", *FLAGS, *extra], plain)
-    return {**audit, "plain_cpu_s": plain_cpu,
+    return {**audit, "plain_cpu_s": plain_cpu, "plain_phases": plain_phases,
             "plain_wall_s": plain_wall, "plain_peak_rss_kib": plain_rss,
             "ms_per_item": (wall - discovery) / items * 1000,
             "plugin_ms_per_item": (wall - discovery - plain_wall) / items * 1000}
@@ -139,7 +151,14 @@ def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[
         f"pytest {(full['peak_rss_kib'] - full['plain_peak_rss_kib']) * 1024 / full['items']:,.0f}"
         f" B (peak RSS difference / items; includes the inventory)",
     ]
+    if full.get("phases") and full.get("plain_phases"):
+        lines.append(f"peak RSS by the end of each phase (MiB): audit {_phases(full['phases'])}; "
+                     f"plain pytest {_phases(full['plain_phases'])}")
     return lines
+
+
+def _phases(phases: dict[str, list[float]]) -> str:
+    return ", ".join(f"{name} {peak:,.0f}" for name, (peak, _current) in phases.items())
 
 
 def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict[str, Any],
