@@ -22,7 +22,7 @@ from typing import Any
 
 from ..evidence_model import Carried, Evidence, Result, Run, System, typed_evidence
 from ..findings import FINDING_OUTCOMES, finding_id
-from ..incremental import audited_since, results_detail
+from ..incremental import audited_since, carriable, results_detail
 from ..model import EventKind, Outcome, RiskTier
 from .chain import Draft, Entry
 from .fingerprint import (
@@ -69,8 +69,7 @@ def _text(value: Any) -> str:
     return value.value if isinstance(value, Outcome | RiskTier) else str(value)
 
 
-def _finding(result: Result) -> dict[str, Any]:
-    r = result
+def _finding(r: Result) -> dict[str, Any]:
     return {"id": finding_id(r.system, r.control, r.check, r.key_uid),
             "control": r.control, "check": r.check, "key_uid": r.key_uid,
             "outcome": _text(r.outcome), "risk_tier": _text(r.risk_tier),
@@ -156,7 +155,7 @@ class KeyTally:
 class ResultTally:
     """What one system's audit entry says of its results, counted one result at a time:
     outcomes per control and check, the findings and waived results, the carried ones, and
-    (in an incremental run only) each result's row for the next run to carry."""
+    (in an incremental run only) the row of each result the next run may carry."""
 
     __slots__ = ("carried_from", "controls", "findings", "incremental", "outcomes", "rows",
                  "waived")
@@ -182,11 +181,12 @@ class ResultTally:
         if carried:
             self.carried_from.append(carried)
         if self.incremental:
-            self.rows.append({
-                "check": result.check, "key_uid": result.key_uid, "outcome": outcome,
-                "inputs_sha256": result.inputs_sha256, "carried": carried,
-                "message": result.message, "notes": list(result.notes or ()),
-                "valid_until": getattr(result, "valid_until", None)})
+            row = {"check": result.check, "key_uid": result.key_uid, "outcome": outcome,
+                   "inputs_sha256": result.inputs_sha256, "carried": carried,
+                   "message": result.message, "notes": list(result.notes or ()),
+                   "valid_until": getattr(result, "valid_until", None)}
+            if carriable(row):
+                self.rows.append(row)
 
     def per_control(self) -> dict[str, dict[str, int]]:
         return {name: dict(sorted(counts.items()))
