@@ -16,6 +16,11 @@ same keys (installed into its own virtual environment, ``PROWLER_VERSION``; targ
 audit at least 2.5x faster); ``--grouped`` also runs it with ``--cryptoaudit-group-by
 system`` (one test per check and system, each key a subtest), shown beside the default
 audit's ratio, not instead of it.
+
+The full audit and plain pytest print their peak RSS by the end of each phase (discovery,
+collection, tests, reports; ``rss_phases.py``), and at 1,000 keys the memory target is shown
+against its floor: plain pytest over as many trivial tests with boto3, a KMS client and the
+plugin's modules imported, which no audit with one test per (check, key) can go below.
 """
 
 from __future__ import annotations
@@ -60,12 +65,13 @@ def run_role(role: str, *args: str) -> dict[str, Any]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def timed_process(command: list[str], cwd: Path) -> tuple[float, int, int, float]:
+def timed_process(command: list[str], cwd: Path,
+                  env: dict[str, str] | None = None) -> tuple[float, int, int, float]:
     """Wall seconds, peak RSS (KiB), exit status and CPU seconds (user + system) of a
     command, measured from outside (on a shared machine the CPU time is the steadier one)."""
     began = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, env=env or child_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     return (time.perf_counter() - began, usage.ru_maxrss, process.returncode,
@@ -73,6 +79,16 @@ def timed_process(command: list[str], cwd: Path) -> tuple[float, int, int, float
 
 
 FLAGS = ("-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+#: The peak RSS by the end of each phase of a run (discovery, collection, tests, reports).
+PHASES = ("-p", "benchmarks.rss_phases")
+
+
+def phased_process(command: list[str], cwd: Path) -> tuple[float, int, int, float,
+                                                          dict[str, list[float]]]:
+    """:func:`timed_process`, with the peak RSS by the end of each phase (see rss_phases)."""
+    record = cwd / "rss-phases.json"
+    measured = timed_process([*command, *PHASES], cwd, {**child_env(), "RSS_PHASES": str(record)})
+    return (*measured, json.loads(record.read_text()) if record.exists() else {})
 
 
 def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> dict[str, Any]:
@@ -81,7 +97,7 @@ def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> di
     workdir.mkdir(exist_ok=True)
     (workdir / "cryptoaudit.toml").write_text(config_text(url))
     evidence = workdir / "evidence.json"
-    wall, rss, status, cpu = timed_process(
+    wall, rss, status, cpu, phases = phased_process(
         [sys.executable, "-m", "pytest", "--cryptoaudit", f"--cryptoaudit-json={evidence}",
          *FLAGS, *extra], workdir)
     data = json.loads(evidence.read_text())
@@ -89,7 +105,8 @@ def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> di
     discovery = data["run"]["discovery_seconds"]
     findings = sum(r["outcome"] == "failed" for r in data["results"])
     audit = {"wall_s": wall, "cpu_s": cpu, "peak_rss_kib": rss, "exit": status, "items": items,
-             "findings": findings, "discovery_s": discovery, "keys": len(data["inventory"])}
+             "findings": findings, "discovery_s": discovery, "keys": len(data["inventory"]),
+             "phases": phases}
     if not plain_too:
         return audit
     plain = workdir / "plain"
@@ -97,12 +114,42 @@ def full_run(url: str, workdir: Path, *extra: str, plain_too: bool = True) -> di
     (plain / "test_plain.py").write_text(
         f"import pytest\n\n@pytest.mark.parametrize('i', range({items}))\n"
         "def test_item(i):\n    assert i >= 0\n")
-    plain_wall, plain_rss, _, plain_cpu = timed_process(
+    plain_wall, plain_rss, _, plain_cpu, plain_phases = phased_process(
         [sys.executable, "-m", "pytest", *FLAGS, *extra], plain)
-    return {**audit, "plain_cpu_s": plain_cpu,
+    if items < FLOOR_BELOW and not extra:  # not again for -n 2
+        audit["floor_peak_rss_kib"] = floor_rss(workdir / "floor", items, extra)
+    return {**audit, "plain_cpu_s": plain_cpu, "plain_phases": plain_phases,
             "plain_wall_s": plain_wall, "plain_peak_rss_kib": plain_rss,
             "ms_per_item": (wall - discovery) / items * 1000,
             "plugin_ms_per_item": (wall - discovery - plain_wall) / items * 1000}
+
+
+#: The memory floor is measured for runs below this many tests (its own run of plain
+#: pytest; at 10,000 keys the target is a ratio to plain pytest's peak instead).
+FLOOR_BELOW = 100_000
+#: What every audit of an AWS KMS system holds whatever the plugin does per key: boto3 and
+#: a KMS client, and the plugin's own modules (its configuration, evidence and ledger).
+FLOOR_CONFTEST = """
+import boto3
+import pytest_cryptoaudit.ledger.plugin
+import pytest_cryptoaudit.providers.aws_kms.discovery
+import pytest_cryptoaudit.reporting
+import pytest_cryptoaudit.session
+
+boto3.Session().client("kms", region_name="eu-west-1")
+"""
+
+
+def floor_rss(workdir: Path, items: int, extra: tuple[str, ...]) -> int:
+    """Peak RSS (KiB) of plain pytest over ``items`` trivial tests whose conftest imports
+    boto3 and the plugin's modules and makes a KMS client: the floor under the audit's peak
+    with one test per (check, key)."""
+    workdir.mkdir()
+    (workdir / "conftest.py").write_text(FLOOR_CONFTEST)
+    (workdir / "test_floor.py").write_text(
+        f"import pytest\n\n@pytest.mark.parametrize('i', range({items}))\n"
+        "def test_item(i):\n    assert i >= 0\n")
+    return timed_process([sys.executable, "-m", "pytest", *FLAGS, *extra], workdir)[1]
 
 
 def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[str, Any],
@@ -139,7 +186,14 @@ def report(n: int, seed: dict[str, Any], limit: dict[str, Any], discovery: dict[
         f"pytest {(full['peak_rss_kib'] - full['plain_peak_rss_kib']) * 1024 / full['items']:,.0f}"
         f" B (peak RSS difference / items; includes the inventory)",
     ]
+    if full.get("phases") and full.get("plain_phases"):
+        lines.append(f"peak RSS by the end of each phase (MiB): audit {_phases(full['phases'])}; "
+                     f"plain pytest {_phases(full['plain_phases'])}")
     return lines
+
+
+def _phases(phases: dict[str, list[float]]) -> str:
+    return ", ".join(f"{name} {peak:,.0f}" for name, (peak, _current) in phases.items())
 
 
 def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict[str, Any],
@@ -151,7 +205,7 @@ def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict
     if n < 10_000:
         rows += [("full audit / boto3 loop, wall", full["wall_s"] / naive["wall_s"], "<=", 1.3,
                   f"CPU {full['cpu_s'] / naive['cpu_s']:.2f}x"),
-                 ("peak RSS (MB)", rss_mb, "<=", 150.0, "")]
+                 ("peak RSS (MB)", rss_mb, "<=", 150.0, _floor(full))]
     else:
         floor = naive["wall_s"] + full["plain_wall_s"]
         rows += [("full audit / (loop + plain pytest), wall", full["wall_s"] / floor, "<=",
@@ -179,6 +233,15 @@ def targets(n: int, discovery: dict[str, Any], naive: dict[str, Any], full: dict
         lines.append(f"  {what:<42} {value:8.2f}  (target {sense} {target}: "
                      f"{'met' if met else 'MISSED'}){'; ' + note if note else ''}")
     return lines
+
+
+def _floor(full: dict[str, Any]) -> str:
+    floor = full.get("floor_peak_rss_kib")
+    if not floor:
+        return ""
+    return (f"floor {floor * 1024 / 1e6:.0f} MB (plain pytest over as many trivial tests, "
+            f"{full['plain_peak_rss_kib'] * 1024 / 1e6:.0f} MB, with boto3, a KMS client and "
+            f"the plugin's modules imported): the audit is {full['peak_rss_kib'] / floor:.2f}x it")
 
 
 def measure(n: int, workers: int, xdist: bool, prowler: bool, grouped: bool = False) -> str:

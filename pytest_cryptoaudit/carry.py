@@ -143,7 +143,7 @@ class CarryForward:
         metadata["risk_tier"] = RiskTier(metadata["risk_tier"])
         metadata["references"] = tuple(metadata["references"])
         return Result(nodeid=nodeid, outcome=Outcome(outcome), message=message,
-                      notes=list(notes), waiver=waiver, carried={"run": run_id, "at": at},
+                      notes=tuple(notes), waiver=waiver, carried={"run": run_id, "at": at},
                       valid_until=valid_until, **metadata)
 
     def _carry(self, result: Result) -> None:

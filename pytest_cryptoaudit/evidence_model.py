@@ -388,11 +388,16 @@ class Evidence(_Closed):
         """The inventory in the spelling of its JSON document: the fields each key was
         given and no default added, so a hash over it (the ledger's fingerprints) does not
         move when the model gains a field."""
+        return list(self.iter_inventory_json())
+
+    def iter_inventory_json(self) -> Iterator[dict[str, Any]]:
+        """:meth:`inventory_json` one key at a time: a run's own evidence makes each key's
+        JSON form as it is read, and a reader that needs one key at a time holds one."""
         if self._document is not None:
-            return list(self._document["inventory"])
+            return iter(self._document["inventory"])
         dumped = self.model_dump(mode="json", by_alias=True, include={"inventory"},
                                  exclude_unset=True, warnings=False)
-        return list(dumped.get("inventory", []))
+        return iter(dumped.get("inventory", []))
 
     def as_json(self) -> dict[str, Any]:
         """The JSON document, with the field names of the published schema."""

@@ -120,6 +120,11 @@ class InputHasher:
 # -- what the ledger keeps ----------------------------------------------------------------
 
 
+def carriable(result: Mapping[str, Any]) -> bool:
+    """Whether a later run may carry this result (one row of :func:`results_detail`)."""
+    return bool(result.get("inputs_sha256")) and result["outcome"] in CARRIED_OUTCOMES
+
+
 def results_detail(results: Iterable[Mapping[str, Any]], run: Mapping[str, Any]
                    ) -> dict[str, Any]:
     """The carriable results of one system, compactly: the runs that established them once,
@@ -128,7 +133,7 @@ def results_detail(results: Iterable[Mapping[str, Any]], run: Mapping[str, Any]
     index: dict[tuple[str, str], int] = {}
     pairs: dict[str, list[Any]] = {}
     for result in results:
-        if not result.get("inputs_sha256") or result["outcome"] not in CARRIED_OUTCOMES:
+        if not carriable(result):
             continue
         carried = result.get("carried") or {"run": run["id"], "at": run["started"]}
         origin = (carried["run"], carried["at"])

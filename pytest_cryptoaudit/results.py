@@ -66,7 +66,8 @@ class Result:
     ssrm: str = ""
     duration: float = 0.0
     waiver: dict[str, Any] | None = None
-    notes: list[str] = dataclasses.field(default_factory=list)
+    #: A tuple, most often the one empty tuple: a list per result cost 56 bytes per test.
+    notes: tuple[str, ...] = ()
     #: A hash of everything the check read (see ``incremental.py``); None when it read
     #: something no hash captures (the clock, the ledger), so it is never carried.
     inputs_sha256: str | None = None
@@ -96,7 +97,8 @@ def result_from_dict(data: dict[str, Any]) -> Result:
     """A result back from :meth:`Result.as_dict` (or from the evidence)."""
     return Result(**{**data, "outcome": Outcome(data["outcome"]),
                      "risk_tier": RiskTier(data["risk_tier"]),
-                     "references": tuple(data["references"])})
+                     "references": tuple(data["references"]),
+                     "notes": tuple(data.get("notes") or ())})
 
 
 def subject_metadata(spec: ControlSpec, subject: Any) -> dict[str, Any]:
@@ -230,7 +232,7 @@ def fold(previous: Result | None, metadata: Mapping[str, Any] | None, nodeid: st
             outcome=outcome,
             message=message,
             duration=duration,
-            notes=list(notes),
+            notes=tuple(notes),
             waiver=waiver,
             carried=carried,
             valid_until=valid_until,
@@ -245,7 +247,10 @@ def fold(previous: Result | None, metadata: Mapping[str, Any] | None, nodeid: st
         previous.carried = carried
     if valid_until is not None:
         previous.valid_until = valid_until
-    previous.notes.extend(n for n in notes if n not in previous.notes)
+    if notes:
+        merged = list(previous.notes)
+        merged.extend(n for n in notes if n not in merged)
+        previous.notes = tuple(merged)
     if _SEVERITY[outcome] > _SEVERITY[previous.outcome]:
         previous.outcome = outcome
         previous.message = message

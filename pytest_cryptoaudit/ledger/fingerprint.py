@@ -56,9 +56,9 @@ def material_facts(key: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def inventory_fingerprint(keys: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Per-key summaries and one hash over them all."""
-    per_key = {key["uid"]: key_fingerprint(key) for key in keys}
+def fingerprint_of(per_key: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """An inventory's fingerprint: the summaries of its keys by uid (each made by
+    :func:`key_fingerprint`, one key at a time) and one hash over them all."""
     overall = sha256(canonical({uid: summary["hash"] for uid, summary in per_key.items()}))
     return {"sha256": overall, "keys": per_key}
 

@@ -22,12 +22,13 @@ from typing import Any
 
 from ..evidence_model import Carried, Evidence, Result, Run, System, typed_evidence
 from ..findings import FINDING_OUTCOMES, finding_id
-from ..incremental import audited_since, results_detail
+from ..incremental import audited_since, carriable, results_detail
 from ..model import EventKind, Outcome, RiskTier
 from .chain import Draft, Entry
 from .fingerprint import (
+    fingerprint_of,
     inventory_changes,
-    inventory_fingerprint,
+    key_fingerprint,
     material_facts,
     summarize_changes,
 )
@@ -68,24 +69,12 @@ def _text(value: Any) -> str:
     return value.value if isinstance(value, Outcome | RiskTier) else str(value)
 
 
-def _findings(results: list[Result],
-              outcomes: frozenset[Outcome] = FINDING_OUTCOMES) -> list[dict[str, Any]]:
-    return [
-        {"id": finding_id(r.system, r.control, r.check, r.key_uid),
-         "control": r.control, "check": r.check, "key_uid": r.key_uid,
-         "outcome": _text(r.outcome), "risk_tier": _text(r.risk_tier),
-         "message": (r.message or "")[:MESSAGE_LIMIT],
-         **({"accountable_owner": r.accountable_owner} if r.accountable_owner else {})}
-        for r in results if r.outcome in outcomes
-    ]
-
-
-def _per_control(results: list[Result]) -> dict[str, dict[str, int]]:
-    table: dict[str, Counter[str]] = {}
-    for result in results:
-        table.setdefault(f"{result.control}/{result.check}", Counter())[
-            _text(result.outcome)] += 1
-    return {name: dict(sorted(counts.items())) for name, counts in sorted(table.items())}
+def _finding(r: Result) -> dict[str, Any]:
+    return {"id": finding_id(r.system, r.control, r.check, r.key_uid),
+            "control": r.control, "check": r.check, "key_uid": r.key_uid,
+            "outcome": _text(r.outcome), "risk_tier": _text(r.risk_tier),
+            "message": (r.message or "")[:MESSAGE_LIMIT],
+            **({"accountable_owner": r.accountable_owner} if r.accountable_owner else {})}
 
 
 def detect_changes(system: Mapping[str, Any], keys: Iterable[Mapping[str, Any]],
@@ -123,27 +112,85 @@ def audit_drafts(evidence: Evidence | Mapping[str, Any], changes: Mapping[str, C
 
     ``evidence`` is the typed evidence (a JSON document is read into it). ``previous``
     (each system's last complete audit) lets an unchanged inventory point to the entry that
-    already holds its per-key detail instead of storing it again.
+    already holds its per-key detail instead of storing it again. Keys and results are
+    tallied as they are read, one at a time: a large run's evidence makes them as it is
+    read, and holding every result as a model at once was the peak of the run's memory.
     """
     typed = typed_evidence(evidence)
     run = typed.run
     now = datetime.now(UTC).isoformat()
     previous = previous or {}
-    keys: dict[str, list[dict[str, Any]]] = {}
-    for key, spelt in zip(typed.inventory, typed.inventory_json(), strict=True):
-        keys.setdefault(key.system, []).append(spelt)
-    results: dict[str, list[Result]] = {}
+    keys: dict[str, KeyTally] = {}
+    for key, spelt in zip(typed.inventory, typed.iter_inventory_json(), strict=True):
+        keys.setdefault(key.system, KeyTally()).add(spelt)
+    incremental = bool(_part(run.selection, "incremental"))
+    results: dict[str, ResultTally] = {}
     for result in typed.results:
-        results.setdefault(result.system, []).append(result)
-    drafts = [_audit_draft(run, system, keys.get(system.name, []),
-                           results.get(system.name, []), changes.get(system.name, []), now,
-                           previous.get(system.name))
+        results.setdefault(result.system, ResultTally(incremental)).add(result)
+    drafts = [_audit_draft(run, system, keys.get(system.name, KeyTally()),
+                           results.get(system.name, ResultTally(incremental)),
+                           changes.get(system.name, []), now, previous.get(system.name))
               for system in typed.systems]
     for system_name, found in sorted(changes.items()):
         for kind, listed in found:
             event = change_event(system_name, kind, listed, run.id, run.started)
             drafts.append(event_draft(event, recorded_at=now, recorded_by=run.auditor))
     return drafts
+
+
+class KeyTally:
+    """One system's keys as the ledger keeps them: each key's fingerprint, not the key."""
+
+    __slots__ = ("count", "per_key")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.per_key: dict[str, dict[str, Any]] = {}
+
+    def add(self, spelt: Mapping[str, Any]) -> None:
+        self.count += 1
+        self.per_key[spelt["uid"]] = key_fingerprint(spelt)
+
+
+class ResultTally:
+    """What one system's audit entry says of its results, counted one result at a time:
+    outcomes per control and check, the findings and waived results, the carried ones, and
+    (in an incremental run only) the row of each result the next run may carry."""
+
+    __slots__ = ("carried_from", "controls", "findings", "incremental", "outcomes", "rows",
+                 "waived")
+
+    def __init__(self, incremental: bool) -> None:
+        self.incremental = incremental
+        self.outcomes: Counter[str] = Counter()
+        self.controls: dict[str, Counter[str]] = {}
+        self.findings: list[dict[str, Any]] = []
+        self.waived: list[dict[str, Any]] = []
+        self.rows: list[dict[str, Any]] = []
+        self.carried_from: list[dict[str, str]] = []
+
+    def add(self, result: Result) -> None:
+        outcome = _text(result.outcome)
+        self.outcomes[outcome] += 1
+        self.controls.setdefault(f"{result.control}/{result.check}", Counter())[outcome] += 1
+        if result.outcome in FINDING_OUTCOMES:
+            self.findings.append(_finding(result))
+        elif result.outcome == Outcome.WAIVED:
+            self.waived.append(_finding(result))
+        carried = _carried(result.carried)
+        if carried:
+            self.carried_from.append(carried)
+        if self.incremental:
+            row = {"check": result.check, "key_uid": result.key_uid, "outcome": outcome,
+                   "inputs_sha256": result.inputs_sha256, "carried": carried,
+                   "message": result.message, "notes": list(result.notes or ()),
+                   "valid_until": getattr(result, "valid_until", None)}
+            if carriable(row):
+                self.rows.append(row)
+
+    def per_control(self) -> dict[str, dict[str, int]]:
+        return {name: dict(sorted(counts.items()))
+                for name, counts in sorted(self.controls.items())}
 
 
 def _part(value: Any, name: str) -> Any:
@@ -163,21 +210,14 @@ def _carried(value: Any) -> dict[str, str] | None:
     return {"run": str(_part(value, "run")), "at": str(_part(value, "at"))}
 
 
-def _audit_draft(run: Run, system: System, keys: list[dict[str, Any]], results: list[Result],
+def _audit_draft(run: Run, system: System, keys: KeyTally, results: ResultTally,
                  changes: Changes, now: str, previous: Entry | None) -> Draft:
     name = system.name
-    fingerprint = inventory_fingerprint(keys)
+    fingerprint = fingerprint_of(keys.per_key)
     reasons = incomplete_reasons(run, system)
     # Only an incremental run keeps its results for the next one to carry.
-    # Excerpts of evidence are read without validation: nested values may be plain mappings.
-    incremental = bool(_part(run.selection, "incremental"))
-    rows = [{"check": r.check, "key_uid": r.key_uid, "outcome": _text(r.outcome),
-             "inputs_sha256": r.inputs_sha256, "carried": _carried(r.carried),
-             "message": r.message, "notes": list(r.notes or ()),
-             "valid_until": getattr(r, "valid_until", None)} for r in results]
-    carried = (results_detail(rows, {"id": run.id, "started": run.started})
-               if incremental else {"pairs": {}})
-    carried_from = [row["carried"] for row in rows if row["carried"]]
+    carried = (results_detail(results.rows, {"id": run.id, "started": run.started})
+               if results.incremental else {"pairs": {}})
     content = {
         "started": run.started, "finished": run.finished, "recorded_at": now,
         "provider": system.provider, "component": system.component,
@@ -189,15 +229,16 @@ def _audit_draft(run: Run, system: System, keys: list[dict[str, Any]], results: 
         "policy_document": run.policy_document or {},
         "complete": not reasons, "incomplete_reasons": reasons,
         "reachable": system_error(system) is None,
-        "keys": len(keys), "discovery_errors": len(system.discovery_errors),
+        "keys": keys.count, "discovery_errors": len(system.discovery_errors),
         "inventory_sha256": fingerprint["sha256"],
-        "summary": dict(sorted(Counter(_text(r.outcome) for r in results).items())),
-        "controls": _per_control(results),
-        "findings": _findings(results),
-        "waived": _findings(results, frozenset({Outcome.WAIVED})),
+        "summary": dict(sorted(results.outcomes.items())),
+        "controls": results.per_control(),
+        "findings": results.findings,
+        "waived": results.waived,
         "changes": [change for _kind, listed in changes for change in listed],
-        "carried": len(carried_from),
-        "audited_since": audited_since([{"carried": c} for c in carried_from], run.started),
+        "carried": len(results.carried_from),
+        "audited_since": audited_since([{"carried": c} for c in results.carried_from],
+                                       run.started),
     }
     detail: dict[str, Any] = {"results": carried} if carried["pairs"] else {}
     if previous is not None and previous.data.get("inventory_sha256") == fingerprint["sha256"]:

@@ -125,3 +125,22 @@ def test_a_control_alone_makes_the_calls_for_the_facts_it_names(api_calls, moto_
         assert (key.managed.access is not None) is access_read, key.uid
         if not access_read:
             assert key.unreadable["managed.access"].startswith("not fetched")
+
+
+def test_keys_share_what_is_the_same_across_them(moto_server, estate):
+    """Keys with the same key policy and no grants hold one tuple of normalised grants (the
+    policy parsed and normalised once), and equal tag names and values are one string: an
+    account of thousands of keys holds each once, not once per key."""
+    inventory = discover(system_toml(moto_server.url))
+    keys = {key.uid: key for key in inventory.keys}
+    plain = [keys[estate[label]] for label in ("clean-aes", "clean-critical", "team-owned")]
+    accesses = [key.managed.access for key in plain if key.managed is not None]
+    assert len(accesses) == 3 and accesses[0]  # the default policy names the account root
+    assert accesses[1] is accesses[0] and accesses[2] is accesses[0]
+    granted = keys[estate["clean-shared"]].managed
+    assert granted is not None and granted.access is not None
+    assert any(grant.source == "grant" for grant in granted.access)  # its own tuple
+    owners = [next(k for k in key.tags if k == "owner") for key in plain]
+    assert owners[0] is owners[1] is owners[2]
+    teams = [keys[estate[label]].tags["owner"] for label in ("clean-aes", "clean-critical")]
+    assert teams[0] == teams[1] and teams[0] is teams[1]

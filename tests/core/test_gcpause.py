@@ -94,3 +94,30 @@ def test_audit_pauses_collector_in_bulk_phases(tmp_path: Path) -> None:
     assert enabled is True  # the tests run with the collector on ...
     assert frozen > 0  # ... which leaves out what collection built
     assert seen["at exit"] == [True, 0]  # everything handed back once the run is over
+
+
+class _Cycle:
+    """An object in a reference cycle, as an SDK's calls leave behind."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_what_discovery_left_in_cycles_is_freed_when_the_inventory_is_ready() -> None:
+    """Discovery runs while collection has the collector paused: its garbage is freed
+    before the test items are built, not after them."""
+    import weakref
+
+    from pytest_cryptoaudit.gcpause import CollectorPause
+
+    with paused():
+        cycle = _Cycle()
+        left = weakref.ref(cycle)
+        del cycle
+        assert left() is not None  # the collector is off: nothing frees it yet
+        hook = CollectorPause().pytest_cryptoaudit_inventory_ready()
+        next(hook)
+        assert left() is None
+        assert not gc.isenabled()  # still paused for the hook's own work
+        with pytest.raises(StopIteration):
+            hook.send(None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,31 @@ def test_ledger_verify_command_accepts_the_old_ledger(tmp_path):
 
     shutil.copy(DATA / "ledger-1.0.db", tmp_path / "ledger.db")
     assert main(["ledger", "verify", "--ledger", str(tmp_path / "ledger.db")]) == 0
+
+
+def test_the_entries_hold_one_result_model_at_a_time():
+    """A large run's results are made as they are read: the ledger counts each one and lets
+    it go, so at most two result models are alive at once (the one counted and the next)
+    while it builds the entries. Holding them all was the peak of a large audit's memory."""
+    from pytest_cryptoaudit.evidence_model import Derived, Result
+
+    data = document()
+    data["results"] = data["results"] * 20  # 760 results
+    evidence = Evidence.from_document(data)
+    alive, most = [0], [0]
+
+    def made(entry: dict[str, Any]) -> Result:
+        result = Result.model_validate(entry)
+        alive[0] += 1
+        most[0] = max(most[0], alive[0])
+        weakref.finalize(result, lambda: alive.__setitem__(0, alive[0] - 1))
+        return result
+
+    evidence = evidence.model_copy(update={"results": Derived(data["results"], made)})
+    drafts = {d.system: d for d in audit_drafts(evidence, {}) if d.type == "audit"}
+    assert most[0] <= 2  # the one being counted, and the next being read
+    single = {d.system: d for d in audit_drafts(document(), {}) if d.type == "audit"}
+    for name, draft in drafts.items():
+        assert draft.content["summary"] == {
+            outcome: 20 * count for outcome, count in single[name].content["summary"].items()}
+        assert draft.content["findings"] == single[name].content["findings"] * 20

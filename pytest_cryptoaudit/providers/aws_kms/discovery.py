@@ -117,6 +117,7 @@ class KmsDiscovery:
         # and normalise it once per owning account (the grants are immutable, so shared).
         self._policies: dict[str, Any] = {}
         self._policy_grants: dict[tuple[str, str], tuple[Grant, ...]] = {}
+        self._texts: dict[str, str] = {}
 
     # -- accounts and regions (controller thread) ---------------------------------------
 
@@ -257,7 +258,8 @@ class KmsDiscovery:
                 fields["unreadable"]["managed.rotation"] = NOT_FETCHED
         except self.errors as exc:
             return KeyResult(arn, error=describe(exc))
-        fields["tags"] = {tag["TagKey"]: tag["TagValue"] for tag in tags}
+        fields["tags"] = {self._shared(tag["TagKey"]): self._shared(tag["TagValue"])
+                          for tag in tags}
         attributes = fields["attributes"]
         attributes["aliases"] = sorted(listing.aliases.get(key_id(arn), ()))
         access, policy = self._read_access(kms, arn, metadata, fields["unreadable"])
@@ -276,12 +278,13 @@ class KmsDiscovery:
             unreadable["managed.access"] = NOT_FETCHED
             return None, None
         trusted = {metadata.get("AWSAccountId", ""), *self.options.allowed_principal_accounts}
-        found: list[Grant] = []
+        by_policy: tuple[Grant, ...] = ()
         policy = None
         try:
             text = kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"]
             policy = self._parse_policy(text)
-            found += self._normalised(text, metadata.get("AWSAccountId", ""), policy, trusted)
+            by_policy = self._normalised(text, metadata.get("AWSAccountId", ""), policy,
+                                         trusted)
         except self.errors as exc:
             unreadable["managed.access"] = f"key policy: {describe(exc)}"
         except ValueError as exc:
@@ -289,13 +292,16 @@ class KmsDiscovery:
         if not self.plan.grants:
             unreadable.setdefault("managed.access", NOT_FETCHED)
             return None, policy
+        granted: list[Grant] = []
         try:
-            found += kms_grants(paginate(kms, "list_grants", "Grants", KeyId=arn), trusted)
+            granted = kms_grants(paginate(kms, "list_grants", "Grants", KeyId=arn), trusted)
         except self.errors as exc:
             unreadable.setdefault("managed.access", f"grants: {describe(exc)}")
         if "managed.access" in unreadable:
             return None, policy
-        return tuple(found), policy
+        # A key without grants holds its policy's grants as they are: one tuple for every
+        # key of the account that has that policy.
+        return (by_policy + tuple(granted) if granted else by_policy), policy
 
     def _normalised(self, text: str, account: str, policy: Any,
                     trusted: set[str]) -> tuple[Grant, ...]:
@@ -303,6 +309,11 @@ class KmsDiscovery:
         if cached is None:
             cached = self._policy_grants[(text, account)] = tuple(policy_grants(policy, trusted))
         return cached
+
+    def _shared(self, text: str) -> str:
+        """One copy of each tag name and value in the run: an account tags its keys with a
+        few owners, applications and environments, each answer a new copy of the string."""
+        return self._texts.setdefault(text, text)
 
     def _parse_policy(self, text: str) -> Any:
         parsed = self._policies.get(text)
