@@ -10,7 +10,7 @@ import pytest
 from pytest_cryptoaudit.config import ConfigError, parse_config
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import ProviderRegistry
-from tests.core.conftest import read_evidence
+from tests.core.conftest import TOOLS_CONFIG, read_evidence
 from tests.factories import ec_key, private_pem, write
 
 SYSTEM = {"name": "web", "provider": "files", "risk_tier": "high", "owner": "CSC"}
@@ -43,19 +43,12 @@ def test_a_system_with_no_subject_is_a_scope_finding(pytester: pytest.Pytester) 
     """))
     write(pytester.path / "keys/strong.pem", private_pem(ec_key()))
     pytester.makefile(".toml", cryptoaudit="""
-        [[systems]]
-        name = "nothing-here"
-        provider = "empty"
-        risk_tier = "low"
-        owner = "CSC"
-
-        [[systems]]
-        name = "tools"
-        provider = "files"
-        risk_tier = "low"
-        owner = "CSC"
-        paths = ["keys"]
-    """)
+[[systems]]
+name = "nothing-here"
+provider = "empty"
+risk_tier = "low"
+owner = "CSC"
+""" + TOOLS_CONFIG)
     pytester.runpytest_subprocess("--cryptoaudit", "--cryptoaudit-json=evidence.json",
                                   "-p", "no:cacheprovider")
     evidence = read_evidence(pytester.path / "evidence.json")

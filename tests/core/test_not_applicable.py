@@ -13,19 +13,12 @@ from pytest_cryptoaudit.model import Outcome
 from pytest_cryptoaudit.reporting.evidence import evidence_schema
 from pytest_cryptoaudit.reporting.html import summary_html
 from pytest_cryptoaudit.reporting.oscal import build_oscal
-from tests.core.conftest import AuditRun, run_audit
+from tests.core.conftest import TOOLS_CONFIG, AuditRun, run_audit
 from tests.factories import ec_key, private_pem, write
 from tests.shared import once_per_run
 
 #: A clean key-file system, and one whose discovery fails (never judged not applicable).
-CONFIG = """
-[[systems]]
-name = "tools"
-provider = "files"
-risk_tier = "low"
-owner = "CSC"
-paths = ["keys"]
-
+CONFIG = TOOLS_CONFIG + """
 [[systems]]
 name = "broken"
 provider = "files"
