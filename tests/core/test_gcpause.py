@@ -1,5 +1,5 @@
-"""The cyclic garbage collector is paused while an audit builds its data in bulk, and left
-as it was found once the run is over."""
+"""The cyclic garbage collector is paused while an audit builds its data in bulk; the heap
+is frozen once the run is over, and handed back by the next session in the process."""
 
 from __future__ import annotations
 
@@ -93,7 +93,9 @@ def test_audit_pauses_collector_in_bulk_phases(tmp_path: Path) -> None:
     enabled, frozen = seen["test"]
     assert enabled is True  # the tests run with the collector on ...
     assert frozen > 0  # ... which leaves out what collection built
-    assert seen["at exit"] == [True, 0]  # everything handed back once the run is over
+    enabled, frozen_at_exit = seen["at exit"]
+    assert enabled is True  # switched back on ...
+    assert frozen_at_exit > frozen  # ... and what the tests made is frozen too at the end
 
 
 class _Cycle:
@@ -121,3 +123,32 @@ def test_what_discovery_left_in_cycles_is_freed_when_the_inventory_is_ready() ->
         assert not gc.isenabled()  # still paused for the hook's own work
         with pytest.raises(StopIteration):
             hook.send(None)
+
+
+def test_run_end_collects_the_runs_garbage_then_freezes_until_the_next_session() -> None:
+    """pytest's clean-up and the interpreter's exit walk only what the run left unfrozen;
+    garbage the tests made is freed first, and the next audit session unfreezes it all."""
+    import weakref
+
+    from pytest_cryptoaudit import gcpause
+
+    suite_froze = gc.get_freeze_count() > 0  # this test suite's own freeze after collection
+    first = gcpause.CollectorPause()
+    cycle = _Cycle()
+    left = weakref.ref(cycle)
+    del cycle
+    gc.unfreeze()
+    try:
+        first.pytest_unconfigure(config=None)  # type: ignore[arg-type]
+        assert left() is None  # collected before the freeze, not frozen with the rest
+        assert gc.get_freeze_count() > 0  # pytest's clean-up passes walk none of it
+        gcpause.CollectorPause()  # the next session in this process
+        assert gc.get_freeze_count() == 0
+        assert not gcpause._left_frozen
+        gcpause.CollectorPause()  # and one that follows a session which froze nothing
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        gcpause._left_frozen = False
+        if suite_froze:
+            gc.freeze()
