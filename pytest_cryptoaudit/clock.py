@@ -19,10 +19,12 @@ the run that established it (its ``carried.at``).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import pytest
 
-#: The clock of a test that took ``crypto_clock``, so its report can say how long it holds.
+#: The clock of one subject's check in grouped mode, so its report can say how long it holds
+#: (a test of its own reads the clock from its ``crypto_clock`` argument).
 CLOCK = pytest.StashKey["Clock"]()
 
 
@@ -63,7 +65,12 @@ class Clock:
 
 
 def valid_until_of(item: pytest.Item) -> str | None:
-    """The ``valid_until`` of a test that took ``crypto_clock`` (ISO 8601), else None."""
+    """The ``valid_until`` of a test that took ``crypto_clock`` (ISO 8601), else None:
+    the subject's own clock in grouped mode, else the test's argument."""
     clock = item.stash.get(CLOCK, None)
+    if clock is None:
+        funcargs: dict[str, Any] | None = getattr(item, "funcargs", None)
+        argument = funcargs.get("crypto_clock") if funcargs else None
+        clock = argument if isinstance(argument, Clock) else None
     until = clock.valid_until if clock is not None else None
     return until.isoformat() if until is not None else None

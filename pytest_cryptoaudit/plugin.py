@@ -14,7 +14,7 @@ import pytest
 
 from . import hookspecs
 from .catalog import MARKERS
-from .clock import CLOCK, Clock
+from .clock import Clock
 from .errors import CryptoAuditError
 from .ledger import LEDGER_PLUGIN
 from .model import RiskTier
@@ -293,13 +293,13 @@ def crypto_now() -> datetime:
 
 
 @pytest.fixture
-def crypto_clock(request: pytest.FixtureRequest) -> Clock:
+def crypto_clock() -> Clock:
     """The audit's instant for a check that compares it only with thresholds
     (``crypto_clock.reached(expires)``): the clock notes the next instant at which the
     outcome could change, so an incremental audit may carry the result until then."""
-    clock = Clock(_audit(request).now)
-    request.node.stash[CLOCK] = clock
-    return clock
+    # No ``request`` (the result reads the clock from the test's arguments), as for
+    # crypto_note: pytest builds a fixture definition for every test that asks for it.
+    return Clock(_running().now)
 
 
 @pytest.fixture(scope="session")
