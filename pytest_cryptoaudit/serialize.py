@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -106,10 +107,18 @@ def _decode(hint: Any, value: Any) -> Any:
     return value
 
 
-def _from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+@functools.cache
+def _hinted_fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Each field of a record class with its resolved type hint. Resolving the hints
+    evaluates every annotation of the class: once per class, not once per record (an xdist
+    worker rebuilds every key of the inventory)."""
     hints = typing.get_type_hints(cls)
-    kwargs = {field.name: _decode(hints[field.name], data[field.name])
-              for field in dataclasses.fields(cls) if field.name in data}
+    return tuple((field.name, hints[field.name]) for field in dataclasses.fields(cls))
+
+
+def _from_dict(cls: type, data: Mapping[str, Any]) -> Any:
+    kwargs = {name: _decode(hint, data[name]) for name, hint in _hinted_fields(cls)
+              if name in data}
     return cls(**kwargs)
 
 
