@@ -1,0 +1,204 @@
+"""Namespaces above a nested audited namespace, on OpenBao: the audited namespace is
+``org/div/acme``; a policy of ``org`` held by an ``org`` entity of another tenant reaches
+into it (``div/acme/transit/...``), and an ``org/div`` approle role holds a policy that
+rotates and one that uses the same key (``acme/transit/...``). Two more tokens read
+everything but the policies of ``org`` or the entities of ``org/div``: the checks that need
+them error, naming the namespace."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pytest_cryptoaudit.lab import openbao
+from pytest_cryptoaudit.testing import audit_env, audit_subprocess
+
+from .helpers import Evidence, system, write_config
+
+NAMESPACE = "org/div/acme"
+USE = 'capabilities = ["update"]'
+#: Policy of ``org``: encrypts and decrypts with acme's key, two namespaces down.
+ORG_REACH = "".join(f'path "div/acme/transit/{op}/acme-data" {{ {USE} }}\n'
+                    for op in ("encrypt", "decrypt"))
+#: Policies of ``org/div``, one namespace down: one rotates acme's key, one uses it.
+DIV_POLICIES = {"div-keyadmin": f'path "acme/transit/keys/acme-data/rotate" {{ {USE} }}',
+                "div-user": f'path "acme/transit/encrypt/acme-data" {{ {USE} }}'}
+NAMESPACES = ("", "org/", "org/div/", f"{NAMESPACE}/")
+PREFIX = "vault:vault-nested/transit/"
+NO_POLICIES = "vault:vault-nested-nopolicies/transit/"
+NO_HOLDERS = "vault:vault-nested-noholders/transit/"
+
+
+def _auditor_rules(*, skip: tuple[str, str] = ("", "")) -> str:
+    """The auditor policy for every namespace on the way down, from a root token, without
+    the rules of ``skip``'s namespace whose path starts with ``skip``'s path."""
+    rules = []
+    for namespace in NAMESPACES:
+        for line in openbao.AUDITOR_POLICY.splitlines():
+            path = re.search(r'path "([^"]+)"', line)
+            if path and not (namespace == skip[0] and path[1].startswith(skip[1])):
+                rules.append(line.replace('path "', f'path "{namespace}', 1))
+    return "\n".join(rules) + "\n"
+
+
+@pytest.fixture(scope="module")
+def nested_server(seeded_vault):
+    """``org/div/acme`` with its keys, and the policies and holders above it."""
+    root = seeded_vault.server.client()
+    root.write_data("sys/namespaces/org", data={})
+    org = seeded_vault.server.client(namespace="org")
+    org.write_data("sys/namespaces/div", data={})
+    div = seeded_vault.server.client(namespace="org/div")
+    div.write_data("sys/namespaces/acme", data={})
+    acme = seeded_vault.server.client(namespace=NAMESPACE)
+    openbao.enable_engine(acme, "transit", "transit")
+    for name in ("acme-data", "acme-other"):
+        openbao.create_transit_key(acme, "transit", name, "aes256-gcm96",
+                                   auto_rotate_period="720h")
+    openbao.write_policy(org, "div-reach", ORG_REACH)
+    openbao.create_entity(org, "globex-bot", ["div-reach"])
+    for name, rules in DIV_POLICIES.items():
+        openbao.write_policy(div, name, rules)
+    openbao.enable_auth(div, "approle", "approle")
+    openbao.write_auth_entry(div, "auth/approle/role/ops-batch",
+                             token_policies=sorted(DIV_POLICIES))
+    tokens = {}
+    for name, skip in (("nopolicies", ("org/", "sys/policies/acl")),
+                       ("noholders", ("org/div/", "identity/entity"))):
+        openbao.write_policy(root, f"nested-{name}", _auditor_rules(skip=skip))
+        tokens[name] = openbao.create_token(root, [f"nested-{name}"], f"nested-{name}")
+    return seeded_vault, tokens
+
+
+TENANCY = """
+[tenancy]
+systems = ["vault-nested", "vault-nested-nopolicies", "vault-nested-noholders"]
+
+[[tenancy.tenants]]
+name = "acme"
+keys = ["vault:vault-nested*/transit/acme-*"]
+principals = ["*:org/div/acme/*"]
+
+[[tenancy.tenants]]
+name = "globex"
+keys = ["vault:vault-nested*/transit/globex-*"]
+principals = ["*:org/globex-*"]
+
+"""
+
+
+@pytest.fixture(scope="module")
+def audit(nested_server, tmp_path_factory) -> Evidence:
+    seeded, tokens = nested_server
+    folder = tmp_path_factory.mktemp("vault-nested")
+    url = seeded.server.url
+    write_config(folder, "".join([
+        TENANCY,
+        system("vault-nested", "high", url, token_env="TEST_VAULT_ROOT", namespace=NAMESPACE),
+        system("vault-nested-nopolicies", "high", url, token_env="TEST_VAULT_NOPOLICIES",
+               namespace=NAMESPACE),
+        system("vault-nested-noholders", "high", url, token_env="TEST_VAULT_NOHOLDERS",
+               namespace=f"/{NAMESPACE}/"),
+    ]))
+    env = audit_env(TEST_VAULT_ROOT=seeded.server.root_token,
+                    TEST_VAULT_NOPOLICIES=tokens["nopolicies"],
+                    TEST_VAULT_NOHOLDERS=tokens["noholders"])
+    run = audit_subprocess(folder, "-q", "--cryptoaudit-control", "CEK-08", env=env,
+                           timeout=120)
+    assert run.ret == 1, run.output
+    return Evidence(run.evidence, run.output)
+
+
+def test_the_server_lets_a_policy_two_namespaces_up_reach_the_key(nested_server):
+    seeded, _ = nested_server
+    org = seeded.server.client(namespace="org")
+    token = openbao.create_token(org, ["div-reach"], "div-reach")
+    reached = seeded.server.client(token=token, namespace=NAMESPACE)
+    answer = reached.secrets.transit.encrypt_data("acme-data", "aGVsbG8=", mount_point="transit")
+    assert answer["data"]["ciphertext"].startswith("vault:v1:")
+
+
+def test_an_intermediate_policy_holder_of_another_tenant_is_named(audit):
+    uid = PREFIX + "acme-data"
+    assert audit.outcome("tenant-key-isolation", uid) == "failed"
+    message = audit.message("tenant-key-isolation", uid)
+    assert ('entity:org/globex-bot (vault-acl policy div-reach: path '
+            '"div/acme/transit/decrypt/acme-data", "div/acme/transit/encrypt/acme-data"; use) '
+            'of tenant globex') in message
+    assert audit.outcome("tenant-key-isolation", PREFIX + "acme-other") == "passed"
+
+
+def test_grants_from_each_namespace_above_name_their_holders(audit):
+    grants = _grants(audit, PREFIX + "acme-data")
+    [reach] = grants["policy:org/div-reach"]
+    assert reach["actions"] == ["use"] and reach["ref"].startswith(
+        'vault-acl policy div-reach: path "div/acme/transit/decrypt/acme-data"')
+    [bot] = grants["entity:org/globex-bot"]
+    assert (bot["kind"], bot["actions"], bot["ref"]) == ("user", ["use"], reach["ref"])
+    role = grants["auth:org/div/auth/approle/role/ops-batch"]
+    assert [(g["kind"], g["actions"], g["ref"]) for g in role] == [
+        ("role", ["manage"], 'vault-acl policy div-keyadmin: path '
+                             '"acme/transit/keys/acme-data/rotate"'),
+        ("role", ["use"], 'vault-acl policy div-user: path "acme/transit/encrypt/acme-data"')]
+    assert {"policy:org/div/div-keyadmin", "policy:org/div/div-user"} <= set(grants)
+    assert "policy:div-reach" not in grants  # a policy of org, not of the root
+    # the root's "broad" (path "*") still reaches three namespaces down
+    assert grants["policy:broad"][0]["ref"].startswith("vault-acl policy broad (no holder")
+    assert not [p for p in _grants(audit, PREFIX + "acme-other") if p.startswith(
+        ("entity:org/", "auth:org/div/", "policy:org/"))]
+
+
+def test_a_role_above_that_administers_and_uses_the_key_is_a_separation_finding(audit):
+    uid = PREFIX + "acme-data"
+    assert audit.outcome("kms-separation-of-duties", uid) == "failed"
+    message = audit.message("kms-separation-of-duties", uid)
+    assert ('auth:org/div/auth/approle/role/ops-batch (vault-acl policy div-keyadmin: path '
+            '"acme/transit/keys/acme-data/rotate"; vault-acl policy div-user: path '
+            '"acme/transit/encrypt/acme-data")') in message
+    assert "ops-batch" not in audit.message("kms-separation-of-duties", PREFIX + "acme-other")
+
+
+def test_the_system_names_each_namespace_above(audit):
+    attributes = audit.system("vault-nested")["attributes"]
+    assert attributes["ancestor_namespaces"] == ["root", "org", "org/div"]
+    above = attributes["ancestor_policy_holders"]
+    assert above["org"]["div-reach"] == ["entity:org/globex-bot"]
+    assert above["org/div"]["div-user"] == ["auth:org/div/auth/approle/role/ops-batch"]
+    assert above["root"]["broad"] == []
+    assert {"identity/entity/id", "org/identity/entity/id", "org/div/auth/approle/role",
+            f"{NAMESPACE}/identity/group/id"} <= set(attributes["policy_holder_lists"])
+
+
+def test_unreadable_policies_above_fail_closed_naming_the_namespace(audit):
+    uid = NO_POLICIES + "acme-data"
+    for check in ("tenant-key-isolation", "kms-separation-of-duties", "kms-policy-not-public"):
+        assert audit.outcome(check, uid) == "error", check
+        message = audit.message(check, uid)
+        assert "namespace org: sys/policies/acl: permission denied (HTTP 403)" in message
+    errors = [e["reason"] for e in audit.discovery_errors("vault-nested-nopolicies")]
+    assert "namespace org: sys/policies/acl: permission denied (HTTP 403)" in errors
+
+
+def test_unreadable_holders_above_fail_closed_naming_the_namespace(audit):
+    uid = NO_HOLDERS + "acme-data"
+    reason = ("holders of the ACL policies of the namespace org/div: identity/entity/id: "
+              "permission denied (HTTP 403)")
+    for check in ("tenant-key-isolation", "kms-separation-of-duties"):
+        assert audit.outcome(check, uid) == "error", check
+        message = audit.message(check, uid)
+        assert "managed.access_holders" in message and reason in message
+    assert audit.outcome("tenant-key-isolation", NO_HOLDERS + "acme-other") == "error"
+    # the policies alone were read: the checks that judge them still run
+    assert audit.outcome("kms-policy-not-public", uid) == "passed"
+    assert reason in [e["reason"] for e in audit.discovery_errors("vault-nested-noholders")]
+    assert "policy_holders" not in audit.system("vault-nested-noholders")["attributes"]
+
+
+def _grants(audit: Evidence, uid: str) -> dict[str, list[dict]]:
+    """Principal -> its grants on the key (one per policy it holds), in evidence order."""
+    key = next(k for k in audit.data["inventory"] if k["uid"] == uid)
+    found: dict[str, list[dict]] = {}
+    for grant in key["managed"]["access"]:
+        found.setdefault(grant["principal"], []).append(grant)
+    return found
