@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_cryptoaudit.lab.estate_vault_tenants import namespaced_auditor_policy
 from pytest_cryptoaudit.providers.vault.ancestors import ancestors_of
 from pytest_cryptoaudit.providers.vault.client import VaultReader, namespace_ancestors
 from pytest_cryptoaudit.providers.vault.context import KeyContext
@@ -42,3 +43,11 @@ def test_a_reader_refuses_a_namespace_that_is_not_above_the_audited_one():
         reader.in_namespace("a/b")
     alone = VaultReader(object(), 1.0)  # type: ignore[arg-type]
     assert alone.root_namespace()._client is alone._client
+
+
+def test_the_lab_auditor_policy_reads_every_namespace_on_the_way_down():
+    rules = namespaced_auditor_policy("org/div/team")
+    for prefix in ("", "org/", "org/div/", "org/div/team/"):
+        assert f'path "{prefix}sys/policies/acl/*" {{ capabilities = ["read"] }}' in rules
+        assert f'path "{prefix}identity/entity/id/" {{ capabilities = ["list"] }}' in rules
+    assert 'path "div/' not in rules and 'path "org/team/' not in rules
