@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_cryptoaudit.lab.estate_vault_tenants import namespaced_auditor_policy
+from pytest_cryptoaudit.providers.vault.access import policy_write_paths
 from pytest_cryptoaudit.providers.vault.ancestors import ancestors_of
 from pytest_cryptoaudit.providers.vault.client import VaultReader, namespace_ancestors
 from pytest_cryptoaudit.providers.vault.context import KeyContext
@@ -51,3 +52,17 @@ def test_the_lab_auditor_policy_reads_every_namespace_on_the_way_down():
         assert f'path "{prefix}sys/policies/acl/*" {{ capabilities = ["read"] }}' in rules
         assert f'path "{prefix}identity/entity/id/" {{ capabilities = ["list"] }}' in rules
     assert 'path "div/' not in rules and 'path "org/team/' not in rules
+
+
+def test_writing_policies_on_the_way_down_is_the_grant_action():
+    assert policy_write_paths() == ("sys/policies/acl/+", "sys/policy/+")
+    assert policy_write_paths("b/c") == (
+        "sys/policies/acl/+", "sys/policy/+", "b/sys/policies/acl/+", "b/sys/policy/+",
+        "b/c/sys/policies/acl/+", "b/c/sys/policy/+")
+    middle = ancestors_of("a/b/c")[1]
+    middle.policies = {"writer": {"b/c/sys/policies/acl/*": ["create"]},
+                       "sibling": {"x/sys/policies/acl/*": ["create", "update"]},
+                       "denied": {"b/sys/policies/acl/*": ["deny"]}}
+    grants = middle.grants("transit", "k", KeyContext())
+    assert [(g.principal, [a.value for a in g.actions]) for g in grants] == [
+        ("policy:a/writer", ["grant"])]

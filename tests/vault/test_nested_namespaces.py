@@ -1,7 +1,8 @@
 """Namespaces above a nested audited namespace, on OpenBao: the audited namespace is
 ``org/div/acme``; a policy of ``org`` held by an ``org`` entity of another tenant reaches
 into it (``div/acme/transit/...``), and an ``org/div`` approle role holds a policy that
-rotates and one that uses the same key (``acme/transit/...``). Two more tokens read
+rotates and one that uses the same key (``acme/transit/...``), and an ``org/div`` entity of
+another tenant may write acme's policies (``acme/sys/policies/acl/*``). Two more tokens read
 everything but the policies of ``org`` or the entities of ``org/div``: the checks that need
 them error, naming the namespace."""
 
@@ -23,7 +24,9 @@ ORG_REACH = "".join(f'path "div/acme/transit/{op}/acme-data" {{ {USE} }}\n'
                     for op in ("encrypt", "decrypt"))
 #: Policies of ``org/div``, one namespace down: one rotates acme's key, one uses it.
 DIV_POLICIES = {"div-keyadmin": f'path "acme/transit/keys/acme-data/rotate" {{ {USE} }}',
-                "div-user": f'path "acme/transit/encrypt/acme-data" {{ {USE} }}'}
+                "div-user": f'path "acme/transit/encrypt/acme-data" {{ {USE} }}',
+                "div-policy-writer": 'path "acme/sys/policies/acl/*" '
+                                     '{ capabilities = ["create", "update"] }'}
 NAMESPACES = ("", "org/", "org/div/", f"{NAMESPACE}/")
 PREFIX = "vault:vault-nested/transit/"
 NO_POLICIES = "vault:vault-nested-nopolicies/transit/"
@@ -62,7 +65,8 @@ def nested_server(seeded_vault):
         openbao.write_policy(div, name, rules)
     openbao.enable_auth(div, "approle", "approle")
     openbao.write_auth_entry(div, "auth/approle/role/ops-batch",
-                             token_policies=sorted(DIV_POLICIES))
+                             token_policies=["div-keyadmin", "div-user"])
+    openbao.create_entity(div, "globex-writer", ["div-policy-writer"])
     tokens = {}
     for name, skip in (("nopolicies", ("org/", "sys/policies/acl")),
                        ("noholders", ("org/div/", "identity/entity"))):
@@ -83,7 +87,7 @@ principals = ["*:org/div/acme/*"]
 [[tenancy.tenants]]
 name = "globex"
 keys = ["vault:vault-nested*/transit/globex-*"]
-principals = ["*:org/globex-*"]
+principals = ["*:org/globex-*", "*:org/div/globex-*"]
 
 """
 
@@ -117,6 +121,14 @@ def test_the_server_lets_a_policy_two_namespaces_up_reach_the_key(nested_server)
     reached = seeded.server.client(token=token, namespace=NAMESPACE)
     answer = reached.secrets.transit.encrypt_data("acme-data", "aGVsbG8=", mount_point="transit")
     assert answer["data"]["ciphertext"].startswith("vault:v1:")
+    writer = seeded.server.client(
+        token=openbao.create_token(seeded.server.client(namespace="org/div"),
+                                   ["div-policy-writer"], "div-policy-writer"),
+        namespace=NAMESPACE)  # a token of org/div writes a policy of org/div/acme
+    writer.write_data("sys/policies/acl/written-from-above",
+                      data={"policy": 'path "transit/keys" { capabilities = ["list"] }'})
+    assert "written-from-above" in seeded.server.client(
+        namespace=NAMESPACE).sys.list_acl_policies()["data"]["keys"]
 
 
 def test_an_intermediate_policy_holder_of_another_tenant_is_named(audit):
@@ -126,7 +138,12 @@ def test_an_intermediate_policy_holder_of_another_tenant_is_named(audit):
     assert ('entity:org/globex-bot (vault-acl policy div-reach: path '
             '"div/acme/transit/decrypt/acme-data", "div/acme/transit/encrypt/acme-data"; use) '
             'of tenant globex') in message
-    assert audit.outcome("tenant-key-isolation", PREFIX + "acme-other") == "passed"
+    # writing acme's policies from org/div reaches every key of acme
+    writer = ('entity:org/div/globex-writer (vault-acl policy div-policy-writer: path '
+              '"acme/sys/policies/acl/*"; grant) of tenant globex')
+    assert writer in message
+    other = audit.message("tenant-key-isolation", PREFIX + "acme-other")
+    assert writer.replace("acme-data", "acme-other") in other and "globex-bot" not in other
 
 
 def test_grants_from_each_namespace_above_name_their_holders(audit):
@@ -145,8 +162,9 @@ def test_grants_from_each_namespace_above_name_their_holders(audit):
     assert "policy:div-reach" not in grants  # a policy of org, not of the root
     # the root's "broad" (path "*") still reaches three namespaces down
     assert grants["policy:broad"][0]["ref"].startswith("vault-acl policy broad (no holder")
-    assert not [p for p in _grants(audit, PREFIX + "acme-other") if p.startswith(
-        ("entity:org/", "auth:org/div/", "policy:org/"))]
+    assert [p for p in _grants(audit, PREFIX + "acme-other") if p.startswith(
+        ("entity:org/", "auth:org/div/", "policy:org/"))] == [
+        "policy:org/div/div-policy-writer", "entity:org/div/globex-writer"]
 
 
 def test_a_role_above_that_administers_and_uses_the_key_is_a_separation_finding(audit):

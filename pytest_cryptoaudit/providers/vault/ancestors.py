@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any
 
 from ...facts import Grant
-from .access import key_access
+from .access import key_access, policy_write_paths
 from .client import namespace_ancestors
 from .context import KeyContext
 from .holders import PolicyHolders
@@ -50,10 +50,11 @@ class Ancestor:
 
     def grants(self, mount: str, name: str, key: KeyContext) -> tuple[Grant, ...]:
         """The grants this namespace's policies give on key ``mount/name`` of the audited
-        namespace (with the holders' grants where they were read)."""
+        namespace (with the holders' grants where they were read). Writing policies here
+        or in a namespace on the way down is the grant action on it."""
         return key_access(self.policies, f"{self.below}/{mount.strip('/')}", name,
                           self.namespace or None, conditions=self.conditions, key=key,
-                          holders=self.holders)
+                          holders=self.holders, policy_paths=policy_write_paths(self.below))
 
     def holders_by_policy(self) -> dict[str, list[str]]:
         """Policy -> the principals holding it, for the system record."""
