@@ -13,6 +13,7 @@ reason naming that namespace, never judged on the others alone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from ...facts import Grant
@@ -48,13 +49,18 @@ class Ancestor:
         """The namespace in a reason: ``root namespace`` or ``namespace a/b``."""
         return f"namespace {self.namespace}" if self.namespace else "root namespace"
 
+    @functools.cached_property
+    def policy_paths(self) -> tuple[str, ...]:
+        """Paths whose write is the grant action on the audited namespace's keys."""
+        return policy_write_paths(self.below)
+
     def grants(self, mount: str, name: str, key: KeyContext) -> tuple[Grant, ...]:
         """The grants this namespace's policies give on key ``mount/name`` of the audited
         namespace (with the holders' grants where they were read). Writing policies here
         or in a namespace on the way down is the grant action on it."""
         return key_access(self.policies, f"{self.below}/{mount.strip('/')}", name,
                           self.namespace or None, conditions=self.conditions, key=key,
-                          holders=self.holders, policy_paths=policy_write_paths(self.below))
+                          holders=self.holders, policy_paths=self.policy_paths)
 
     def holders_by_policy(self) -> dict[str, list[str]]:
         """Policy -> the principals holding it, for the system record."""
