@@ -8,11 +8,18 @@ them error, naming the namespace."""
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
+from datetime import UTC, datetime
 
 import pytest
 
+from pytest_cryptoaudit.config import parse_config
+from pytest_cryptoaudit.discovery import discover_all
 from pytest_cryptoaudit.lab import openbao
+from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
+from pytest_cryptoaudit.providers import DiscoveryContext, ProviderRegistry
 from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
 from .helpers import Evidence, system, write_config
@@ -211,6 +218,33 @@ def test_unreadable_holders_above_fail_closed_naming_the_namespace(audit):
     assert audit.outcome("kms-policy-not-public", uid) == "passed"
     assert reason in [e["reason"] for e in audit.discovery_errors("vault-nested-noholders")]
     assert "policy_holders" not in audit.system("vault-nested-noholders")["attributes"]
+
+
+@pytest.mark.parametrize(("facts", "read"), [
+    (frozenset({"managed.rotation"}), set()),
+    (frozenset({"managed.access"}), {"", "org/", "org/div/", f"{NAMESPACE}/"}),
+])
+def test_namespaces_above_are_read_only_for_the_access_facts(nested_server, monkeypatch,
+                                                             facts, read):
+    seeded, _ = nested_server
+    monkeypatch.setenv("TEST_VAULT_ROOT", seeded.server.root_token)
+    log = seeded.server.audit_log
+    assert log is not None
+    start = len(log.read_text(encoding="utf-8").splitlines())
+    text = system("vault-nested", "high", seeded.server.url, token_env="TEST_VAULT_ROOT",
+                  namespace=NAMESPACE)
+    registry = ProviderRegistry()
+    config = parse_config(tomllib.loads(text), registry,
+                          [*BUILTIN_SETTINGS, *registry.policy_settings()])
+    context = DiscoveryContext(policy=config.policy, now=datetime.now(UTC), required_facts=facts)
+    inventory = discover_all(config, registry, context)
+    assert {k.uid for k in inventory.keys} == {PREFIX + "acme-data", PREFIX + "acme-other"}
+    entries = [json.loads(line) for line in
+               log.read_text(encoding="utf-8").splitlines()[start:]]
+    policy_reads = {e["request"].get("namespace", {}).get("path", "") for e in entries
+                    if e.get("type") == "request"
+                    and e["request"].get("path", "").startswith("sys/policies/acl")}
+    assert policy_reads == read
 
 
 def _grants(audit: Evidence, uid: str) -> dict[str, list[dict]]:
