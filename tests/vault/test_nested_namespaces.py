@@ -9,7 +9,6 @@ them error, naming the namespace."""
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ import pytest
 from pytest_cryptoaudit.config import parse_config
 from pytest_cryptoaudit.discovery import discover_all
 from pytest_cryptoaudit.lab import openbao
+from pytest_cryptoaudit.lab.estate_vault_tenants import namespaced_auditor_policy
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import DiscoveryContext, ProviderRegistry
 from pytest_cryptoaudit.testing import audit_env, audit_subprocess
@@ -34,22 +34,18 @@ DIV_POLICIES = {"div-keyadmin": f'path "acme/transit/keys/acme-data/rotate" {{ {
                 "div-user": f'path "acme/transit/encrypt/acme-data" {{ {USE} }}',
                 "div-policy-writer": 'path "acme/sys/policies/acl/*" '
                                      '{ capabilities = ["create", "update"] }'}
-NAMESPACES = ("", "org/", "org/div/", f"{NAMESPACE}/")
 PREFIX = "vault:vault-nested/transit/"
 NO_POLICIES = "vault:vault-nested-nopolicies/transit/"
 NO_HOLDERS = "vault:vault-nested-noholders/transit/"
 
 
-def _auditor_rules(*, skip: tuple[str, str] = ("", "")) -> str:
-    """The auditor policy for every namespace on the way down, from a root token, without
-    the rules of ``skip``'s namespace whose path starts with ``skip``'s path."""
-    rules = []
-    for namespace in NAMESPACES:
-        for line in openbao.AUDITOR_POLICY.splitlines():
-            path = re.search(r'path "([^"]+)"', line)
-            if path and not (namespace == skip[0] and path[1].startswith(skip[1])):
-                rules.append(line.replace('path "', f'path "{namespace}', 1))
-    return "\n".join(rules) + "\n"
+def _auditor_rules(without: str) -> str:
+    """The lab's auditor policy for every namespace on the way down (for a root token),
+    without the rules whose path starts with ``without``."""
+    rules = namespaced_auditor_policy(NAMESPACE).splitlines()
+    kept = [rule for rule in rules if not rule.startswith(f'path "{without}')]
+    assert len(kept) < len(rules)
+    return "\n".join(kept) + "\n"
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +71,9 @@ def nested_server(seeded_vault):
                              token_policies=["div-keyadmin", "div-user"])
     openbao.create_entity(div, "globex-writer", ["div-policy-writer"])
     tokens = {}
-    for name, skip in (("nopolicies", ("org/", "sys/policies/acl")),
-                       ("noholders", ("org/div/", "identity/entity"))):
-        openbao.write_policy(root, f"nested-{name}", _auditor_rules(skip=skip))
+    for name, without in (("nopolicies", "org/sys/policies/acl"),
+                          ("noholders", "org/div/identity/entity")):
+        openbao.write_policy(root, f"nested-{name}", _auditor_rules(without))
         tokens[name] = openbao.create_token(root, [f"nested-{name}"], f"nested-{name}")
     return seeded_vault, tokens
 
