@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..providers.vault.client import namespace_ancestors
 from . import openbao
 
 NAMESPACE = "tenants"
@@ -41,10 +42,14 @@ POLICIES = {
 
 
 def namespaced_auditor_policy(namespace: str = NAMESPACE) -> str:
-    """The read-only audit policy for the root namespace and, by path prefix, ``namespace``."""
+    """The read-only audit policy for the root namespace and, by path prefix, ``namespace``
+    and every namespace between them (``org/`` and ``org/div/`` for ``org/div/team``),
+    whose policies and holders the provider reads too."""
     lines = openbao.AUDITOR_POLICY.splitlines()
-    return "\n".join([*lines, *(line.replace('path "', f'path "{namespace}/', 1)
-                                for line in lines)]) + "\n"
+    prefixes = [f"{above}/" if above else "" for above in namespace_ancestors(namespace)]
+    return "\n".join(line.replace('path "', f'path "{prefix}', 1)
+                     for prefix in [*prefixes, f"{namespace.strip('/')}/"]
+                     for line in lines) + "\n"
 
 
 def seed_tenants(server: openbao.BaoServer) -> None:

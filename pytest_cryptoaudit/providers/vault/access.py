@@ -17,7 +17,9 @@ manage    ``MOUNT/keys/NAME`` (create, update), ``MOUNT/keys/NAME/{config,rotate
 delete    ``MOUNT/keys/NAME`` (delete), ``MOUNT/keys/NAME/trim`` (update)
 export    ``MOUNT/export/{encryption-key,signing-key,hmac-key}/NAME``, ``MOUNT/backup/NAME``
           (read)
-grant     writing ACL policies: ``sys/policies/acl/*`` or ``sys/policy/*`` (create, update)
+grant     writing ACL policies: ``sys/policies/acl/*`` or ``sys/policy/*`` (create, update),
+          for a policy of a namespace above also those paths in every namespace on the way
+          down (``b/c/sys/policies/acl/*`` from ``a`` for ``a/b/c``)
 ========  ==================================================================================
 
 Each policy is judged alone: a ``deny`` in another policy held by the same token can narrow
@@ -71,6 +73,15 @@ def key_operations(mount: str, name: str) -> list[tuple[str, frozenset[str], Act
     return found
 
 
+def policy_write_paths(below: str = "") -> tuple[str, ...]:
+    """Stand-ins for writing an ACL policy that reaches a key of namespace ``below`` (its
+    path as seen from the policy's own namespace, "" for the same): a policy written in the
+    policy's own namespace or in any namespace on the way down to ``below`` reaches it."""
+    parts = [part for part in below.split("/") if part]
+    prefixes = ["".join(f"{part}/" for part in parts[:depth]) for depth in range(len(parts) + 1)]
+    return tuple(f"{prefix}{path}" for prefix in prefixes for path in _POLICY_PATHS)
+
+
 def priority(glob: str) -> tuple[int, bool, int, int, str]:
     """Vault's order among globs matching one path (the highest wins): the later the first
     ``+`` or ``*``, not ending in ``*``, fewer ``+`` segments, longer, then lexically larger."""
@@ -103,10 +114,12 @@ def _allowed(rules: Mapping[str, list[str]], path: str,
 def policy_grant(policy: str, rules: Mapping[str, list[str]], mount: str, name: str,
                  namespace: str | None = None, *,
                  conditions: Mapping[str, Mapping[str, Any]] | None = None,
-                 key: KeyContext | None = None) -> Grant | None:
+                 key: KeyContext | None = None,
+                 policy_paths: tuple[str, ...] = _POLICY_PATHS) -> Grant | None:
     """The grant the policy gives on key ``mount/name``, or None if it gives nothing;
     ``conditions`` are the policy's parameter conditions by glob, ``key`` what the key
-    itself demands of every use."""
+    itself demands of every use, ``policy_paths`` the paths whose write is the grant action
+    (see :func:`policy_write_paths`)."""
     actions: set[Action] = set()
     globs: set[str] = set()
     encrypting: list[str] = []
@@ -117,7 +130,7 @@ def policy_grant(policy: str, rules: Mapping[str, list[str]], mount: str, name: 
             globs.add(glob)
             if _encrypts(path, mount, name):
                 encrypting.append(glob)
-    for stand_in in _POLICY_PATHS:
+    for stand_in in policy_paths:
         for glob, granted in rules.items():
             if ("deny" not in granted and WRITE & set(granted)
                     and globs_overlap(glob, stand_in)):
@@ -157,13 +170,15 @@ def key_access(policies: Mapping[str, Mapping[str, list[str]]], mount: str, name
                namespace: str | None = None, *,
                conditions: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
                key: KeyContext | None = None,
-               holders: PolicyHolders | None = None) -> tuple[Grant, ...]:
+               holders: PolicyHolders | None = None,
+               policy_paths: tuple[str, ...] = _POLICY_PATHS) -> tuple[Grant, ...]:
     """Every policy's grant on the key, in policy-name order, each followed by the same
     grant under the name of every holder of the policy (where ``holders`` were read)."""
     found: list[Grant] = []
     for policy, rules in sorted(policies.items()):
         grant = policy_grant(policy, rules, mount, name, namespace,
-                             conditions=(conditions or {}).get(policy), key=key)
+                             conditions=(conditions or {}).get(policy), key=key,
+                             policy_paths=policy_paths)
         if grant is None:
             continue
         if holders is None:

@@ -43,6 +43,15 @@ def path_of(*parts: str) -> str:
     return "/".join([mount.strip("/"), *(quote(n, safe="") for n in names)])
 
 
+def namespace_ancestors(namespace: str | None) -> list[str]:
+    """The namespaces above ``namespace``, outermost first, "" standing for the root:
+    ``a/b/c`` -> ``["", "a", "a/b"]``; none for the root namespace itself."""
+    if not namespace or not namespace.strip("/"):
+        return []
+    parts = namespace.strip("/").split("/")
+    return ["/".join(parts[:depth]) for depth in range(len(parts))]
+
+
 def load_token(token_env: str, token_file: str | None, base_dir: Path) -> str:
     """The token from ``token_file`` (if set) or the ``token_env`` environment variable."""
     if token_file:
@@ -67,9 +76,11 @@ class VaultReader:
     """GET and LIST on API paths of one server, with a timeout, retries and a shared pool."""
 
     def __init__(self, client: hvac.Client, timeout: float,
-                 root_client: hvac.Client | None = None) -> None:
+                 above: dict[str, hvac.Client] | None = None) -> None:
         self._client = client
-        self._root_client = root_client
+        #: Namespace ("" for the root) -> a client of the same connection in it: the
+        #: namespaces above the audited one, or only the root when none is audited.
+        self._above = above or {"": client}
         self.timeout = timeout
 
     @classmethod
@@ -91,12 +102,19 @@ class VaultReader:
         settings = {"url": url, "token": token, "verify": verify, "timeout": timeout,
                     "session": session}
         client = hvac.Client(namespace=namespace, **settings)
-        root_client = hvac.Client(**settings) if namespace else None
-        return cls(client, timeout, root_client)
+        above = {ancestor: hvac.Client(namespace=ancestor or None, **settings)
+                 for ancestor in namespace_ancestors(namespace)}
+        return cls(client, timeout, above)
 
     def root_namespace(self) -> VaultReader:
         """The same connection without a namespace, for server-wide paths (``sys/audit``)."""
-        return VaultReader(self._root_client or self._client, self.timeout)
+        return self.in_namespace("")
+
+    def in_namespace(self, namespace: str) -> VaultReader:
+        """The same connection in a namespace above the audited one ("" for the root)."""
+        if namespace not in self._above:
+            raise ValueError(f"namespace {namespace!r} is not above the audited one")
+        return VaultReader(self._above[namespace], self.timeout)
 
     def close(self) -> None:
         self._client.adapter.close()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...transport import Limits
 from .access import key_access
+from .ancestors import Ancestor, ancestors_of
 from .client import VaultReader, VaultReadError, load_token, path_of
 from .context import KeyContext
 from .holders import PolicyHolders, read_holders
@@ -63,20 +64,20 @@ class VaultDiscovery:
 
     def __init__(self, attempt: Discovery, system: SystemConfig,
                  context: DiscoveryContext) -> None:
+        options: Any = system.options
         self.attempt = attempt
-        self.options: Any = system.options
+        self.options = options
         self.context = context
         self.attributes: dict[str, Any] = {}
         self.unreadable: dict[str, str] = {}
-        #: The root namespace's ACL policies when a namespace is audited (or why not read).
-        self.parent_policies: dict[str, dict[str, list[str]]] = {}
-        self.parent_reason: str | None = None
-        #: The parameter conditions of the policies (and of the root namespace's).
+        #: The namespaces above the audited one (root first), whose policies reach into
+        #: it, and why their policies could not be read (every key's access is then unknown).
+        self.ancestors = ancestors_of(options.namespace)
+        self.ancestors_reason: str | None = None
+        #: The parameter conditions of the audited namespace's policies.
         self.conditions: dict[str, dict[str, Any]] = {}
-        self.parent_conditions: dict[str, dict[str, Any]] = {}
-        #: Who holds the policies here and in the root namespace, or why it is not known.
+        #: Who holds the policies here (and above: ``Ancestor.holders``), or why not known.
         self.holders: PolicyHolders | None = None
-        self.parent_holders: PolicyHolders | None = None
         self.holders_reason = NOT_FETCHED
 
     def run(self) -> Discovery:
@@ -112,12 +113,11 @@ class VaultDiscovery:
             facts = {name: pool.submit(read, reader) for name, read
                      in (("audit_devices", audit_devices), ("acl_policies", policies))
                      if self.context.needs(*FACTS_FROM[name])}
-            parent = (pool.submit(acl_policies, reader.root_namespace(), self.parent_conditions)
-                      if self.options.namespace and self.context.needs(ACCESS, HOLDERS)
-                      else None)
+            above = ({pool.submit(acl_policies, reader.in_namespace(a.namespace),
+                                  a.conditions): a for a in self.ancestors}
+                     if self.context.needs(ACCESS, HOLDERS) else {})
             roles = self._keys(reader, pool, audited)
-            if parent is not None:
-                self._parent_policies(parent)
+            self._ancestor_policies(above)
             for name, future in facts.items():
                 self._fact(name, future.result)
             if self.context.needs(HOLDERS):
@@ -128,34 +128,58 @@ class VaultDiscovery:
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
                               len(self.attempt.errors))
 
-    def _parent_policies(self, parent: Future[Any]) -> None:
-        """The root namespace's policies, which reach into the audited namespace through
-        paths that name it; unreadable, every key's access is (never half a picture)."""
-        try:
-            self.parent_policies = parent.result()
-        except VaultReadError as exc:
-            self.parent_reason = f"root namespace: {exc}"
-            self.attempt.error(self.parent_reason)
+    def _ancestor_policies(self, above: dict[Future[Any], Ancestor]) -> None:
+        """The policies of the namespaces above, which reach into the audited one through
+        paths that name it; one unreadable, every key's access is (never half a picture)."""
+        reasons = []
+        for future, ancestor in above.items():
+            try:
+                ancestor.policies = future.result()
+            except VaultReadError as exc:
+                reasons.append(f"{ancestor.described}: {exc}")
+                self.attempt.error(reasons[-1])
+        if reasons:
+            self.ancestors_reason = "; ".join(reasons)
+        if above:
+            self.attributes["ancestor_namespaces"] = [a.label for a in self.ancestors]
 
     def _holders(self, reader: VaultReader, pool: ThreadPoolExecutor) -> None:
-        """Who holds each policy, here and (for a namespace) in the root namespace; a list
-        that cannot be read leaves the holders unknown, with the path as the reason."""
-        namespace = self.options.namespace
-        try:
-            holders = read_holders(reader, pool, namespace)
-            parent = read_holders(reader.root_namespace(), pool) if namespace else None
-        except VaultReadError as exc:
-            self.holders_reason = f"holders of the ACL policies: {exc}"
-            self.attempt.error(self.holders_reason)
+        """Who holds each policy, here and in every namespace above; a list that cannot be
+        read leaves all holders unknown, with the namespace and path as the reason."""
+        audited = (self.options.namespace or "").strip("/")
+        places = [(audited, reader, ""), *((a.namespace, reader.in_namespace(a.namespace),
+                                            f" of the {a.described}") for a in self.ancestors)]
+        read: dict[str, PolicyHolders] = {}
+        reasons = []
+        for namespace, there, of_where in places:
+            try:
+                read[namespace] = read_holders(there, pool, namespace or None)
+            except VaultReadError as exc:
+                reasons.append(f"holders of the ACL policies{of_where}: {exc}")
+                self.attempt.error(reasons[-1])
+        if reasons:
+            self.holders_reason = "; ".join(reasons)
             return
-        self.holders, self.parent_holders = holders, parent
-        found = {policy: [h.principal for h in holders.of(policy)]
-                 for policy in sorted(self.attributes.get("acl_policies") or {})}
-        self.attributes["policy_holders"] = found
-        self.attributes["policy_holder_lists"] = sorted({*holders.read,
-                                                          *(parent.read if parent else ())})
+        self.holders = read[audited]
+        for ancestor in self.ancestors:
+            ancestor.holders = read[ancestor.namespace]
+        self._describe_holders(read)
+
+    def _describe_holders(self, read: dict[str, PolicyHolders]) -> None:
+        """Who holds each policy here and above, and what was read to tell (each list by
+        its path from the root namespace), on the system record."""
+        holders = self.holders or PolicyHolders()
+        self.attributes["policy_holders"] = {
+            policy: [h.principal for h in holders.of(policy)]
+            for policy in sorted(self.attributes.get("acl_policies") or {})}
+        if self.ancestors:
+            self.attributes["ancestor_policy_holders"] = {
+                a.label: a.holders_by_policy() for a in self.ancestors}
+        self.attributes["policy_holder_lists"] = sorted(
+            f"{namespace}/{path}" if namespace else path
+            for namespace, held in read.items() for path in held.read)
         self.attributes["unread_auth_methods"] = sorted(
-            {*holders.unread_methods, *(parent.unread_methods if parent else ())})
+            {method for held in read.values() for method in held.unread_methods})
 
     def _transit_access(self) -> None:
         """``managed.access`` of every transit key from the ACL policies, or the reason it
@@ -171,10 +195,10 @@ class VaultDiscovery:
         for index, record in enumerate(self.attempt.keys):
             if record.managed is None or "transit_type" not in record.attributes:
                 continue
-            if policies is not None and self.parent_reason is None:
+            if policies is not None and self.ancestors_reason is None:
                 self.attempt.keys[index] = self._with_access(record, policies)
                 continue
-            why = reason if policies is None else str(self.parent_reason)
+            why = reason if policies is None else str(self.ancestors_reason)
             self.attempt.keys[index] = dataclasses.replace(
                 record, unreadable={**record.unreadable, ACCESS: why, HOLDERS: why})
 
@@ -183,11 +207,8 @@ class VaultDiscovery:
         key = KeyContext.of(record.attributes)
         grants = key_access(policies, mount, name, self.options.namespace,
                             conditions=self.conditions, key=key, holders=self.holders)
-        if self.options.namespace:
-            namespace = self.options.namespace.strip("/")
-            grants += key_access(self.parent_policies, f"{namespace}/{mount}", name,
-                                 conditions=self.parent_conditions, key=key,
-                                 holders=self.parent_holders)
+        for ancestor in self.ancestors:
+            grants += ancestor.grants(mount, name, key)
         if self.holders is None:
             return dataclasses.replace(
                 record, managed=dataclasses.replace(record.managed, access=grants),
