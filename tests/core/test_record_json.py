@@ -72,3 +72,27 @@ def test_material_facts_are_the_fingerprint_without_its_hash() -> None:
     assert material_facts(record_json(key(size=4096)))["size"] == 4096
     assert material_facts(record_json(key(attributes={})))["policy"] is None
     assert summary["policy"] is not None
+
+
+def test_rebuilding_records_resolves_each_class_type_hints_once(monkeypatch) -> None:
+    """An xdist worker rebuilds the whole inventory from JSON: resolving a record class's
+    annotations for every record was most of that cost."""
+    import typing
+
+    from pytest_cryptoaudit import serialize
+
+    serialize._hinted_fields.cache_clear()
+    resolved: list[type] = []
+    real = typing.get_type_hints
+
+    def counting(cls: type, *args: object, **kwargs: object) -> dict[str, object]:
+        resolved.append(cls)
+        return real(cls, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(typing, "get_type_hints", counting)
+    inventory = Inventory(keys=tuple(key(uid=f"files:{n}.pem") for n in range(50)),
+                          systems=(), errors=())
+    rebuilt = inventory_from_dict(inventory_to_dict(inventory))
+    assert rebuilt.keys == inventory.keys
+    assert resolved.count(KeyRecord) == 1
+    assert resolved.count(SourceLocation) == 1
