@@ -15,7 +15,7 @@ JSON document, and the chain of an existing ledger goes on.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -120,13 +120,13 @@ def audit_drafts(evidence: Evidence | Mapping[str, Any], changes: Mapping[str, C
     run = typed.run
     now = datetime.now(UTC).isoformat()
     previous = previous or {}
-    keys: dict[str, KeyTally] = {}
+    keys: defaultdict[str, KeyTally] = defaultdict(KeyTally)
     for key, spelt in zip(typed.inventory, typed.iter_inventory_json(), strict=True):
-        keys.setdefault(key.system, KeyTally()).add(spelt)
+        keys[key.system].add(spelt)
     incremental = bool(_part(run.selection, "incremental"))
-    results: dict[str, ResultTally] = {}
+    results: defaultdict[str, ResultTally] = defaultdict(lambda: ResultTally(incremental))
     for result in typed.results:
-        results.setdefault(result.system, ResultTally(incremental)).add(result)
+        results[result.system].add(result)
     drafts = [_audit_draft(run, system, keys.get(system.name, KeyTally()),
                            results.get(system.name, ResultTally(incremental)),
                            changes.get(system.name, []), now, previous.get(system.name))
@@ -163,7 +163,7 @@ class ResultTally:
     def __init__(self, incremental: bool) -> None:
         self.incremental = incremental
         self.outcomes: Counter[str] = Counter()
-        self.controls: dict[str, Counter[str]] = {}
+        self.controls: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.findings: list[dict[str, Any]] = []
         self.waived: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
@@ -172,7 +172,7 @@ class ResultTally:
     def add(self, result: Result) -> None:
         outcome = _text(result.outcome)
         self.outcomes[outcome] += 1
-        self.controls.setdefault(f"{result.control}/{result.check}", Counter())[outcome] += 1
+        self.controls[f"{result.control}/{result.check}"][outcome] += 1
         if result.outcome in FINDING_OUTCOMES:
             self.findings.append(_finding(result))
         elif result.outcome == Outcome.WAIVED:
