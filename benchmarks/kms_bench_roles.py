@@ -1,5 +1,6 @@
 """The processes of the KMS benchmark (see kms_scale.py): the seeded moto server, the
-server-limit probe, the provider's discovery and a naive sequential boto3 loop."""
+server-limit probe, the provider's discovery, a naive sequential boto3 loop, and the
+overlapped floor (the tests running while another process fetches)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import json
 import random
 import resource
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -236,6 +239,88 @@ def naive_key(kms: Any, arn: str) -> None:
         kms.list_key_rotations(KeyId=arn)
 
 
+# -- the overlapped floor ------------------------------------------------------------------
+
+
+def overlapped(args: argparse.Namespace) -> dict[str, Any]:
+    """The least any design could take on this machine if the tests ran while discovery
+    still fetched: a first pass (ListKeys, DescribeKey, ListResourceTags: what collection
+    would need), then the per-key calls left (policy, grants, rotation) in another process
+    (no shared interpreter lock) while plain pytest runs ``args.items`` trivial tests here.
+    Wall time until both are done."""
+    import contextlib
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pytest
+
+    calls, began = count_calls(), time.perf_counter()
+    # Started first, so its imports overlap the first pass.
+    rest = subprocess.Popen([sys.executable, sys.argv[0], "--role", "rest", "--url", args.url],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    clients = _clients(args.url)
+    keys = [(region, key["KeyArn"]) for region in REGIONS
+            for page in clients[region].get_paginator("list_keys").paginate()
+            for key in page["Keys"]]
+
+    def first(key: tuple[str, str]) -> str:
+        region, arn = key
+        metadata = clients[region].describe_key(KeyId=arn)["KeyMetadata"]
+        clients[region].list_resource_tags(KeyId=arn)
+        return f"{region} {arn} {metadata['KeySpec']}\n"
+
+    with ThreadPoolExecutor(args.workers) as pool:
+        lines = list(pool.map(first, keys))
+    first_s = time.perf_counter() - began
+    assert rest.stdin is not None
+    rest.stdin.write("".join(lines))
+    rest.stdin.close()
+    with tempfile.TemporaryDirectory() as folder:
+        with open(f"{folder}/test_plain.py", "w") as file:
+            file.write(f"import pytest\n\n@pytest.mark.parametrize('i', range({args.items}))\n"
+                       "def test_item(i):\n    assert i >= 0\n")
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                  folder])
+    tests_done = time.perf_counter() - began
+    assert rest.stdout is not None
+    fetched = json.loads(rest.stdout.read())
+    assert rest.wait() == 0 and status == 0, (rest.returncode, status)
+    return {"wall_s": time.perf_counter() - began, "first_pass_s": first_s,
+            "tests_done_s": tests_done, "calls": calls.total() + fetched["calls"]}
+
+
+def fetch_rest(args: argparse.Namespace) -> dict[str, Any]:
+    """The other half of :func:`overlapped`: the calls left for the keys read on stdin."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls, clients = count_calls(), _clients(args.url)
+
+    def rest(line: str) -> None:
+        region, arn, spec = line.split()
+        kms = clients[region]
+        kms.get_key_policy(KeyId=arn, PolicyName="default")
+        kms.list_grants(KeyId=arn)
+        if spec == "SYMMETRIC_DEFAULT":
+            kms.get_key_rotation_status(KeyId=arn)
+            kms.list_key_rotations(KeyId=arn)
+
+    with ThreadPoolExecutor(args.workers) as pool:
+        list(pool.map(rest, sys.stdin.read().splitlines()))
+    return {"calls": calls.total()}
+
+
+def _clients(url: str) -> dict[str, Any]:
+    import boto3
+    import botocore.config
+
+    session = boto3.session.Session()
+    config = botocore.config.Config(max_pool_connections=16)
+    return {region: session.client("kms", region_name=region, endpoint_url=url, config=config)
+            for region in REGIONS}
+
+
 ROLES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "serve": serve, "throughput": throughput, "discovery": discovery, "naive": naive,
+    "overlapped": overlapped, "rest": fetch_rest,
 }
