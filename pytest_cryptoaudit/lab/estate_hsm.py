@@ -2,7 +2,9 @@
 still listed), and one never activated (its data plane refuses every read), each a stand-in
 data plane (see :mod:`.keyvault_standin`) listed by ARM as ``Microsoft.KeyVault/managedHSMs``
 in one subscription. Each planted key carries the outcome ``kms-key-store-connected`` must
-give it.
+give it. The pools' local RBAC: officers administer every key of the payments pool and a
+storage service only wraps with them (duties apart), while the branch pool's application
+holds Crypto User on its key, which both uses and administers it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .keyvault_standin import KeyVaultStandIn, StoredKey, managed_hsm_resource
+from .keyvault_standin import (
+    AUDITOR_OID,
+    KeyVaultStandIn,
+    StoredKey,
+    hsm_role_assignment,
+    managed_hsm_resource,
+)
 
 SUBSCRIPTION = "00000000-0000-4000-8000-0000000000a5"
 FAIL, PASS = "failed", "passed"
@@ -31,13 +39,29 @@ class PlantedPool:
     activation_message: str = ""
     refuse: bool = False
     keys: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Local RBAC: (scope, role GUID, principal object id).
+    roles: tuple[tuple[str, str, str], ...] = ()
 
+
+#: Built-in roles of a pool's local RBAC, by their fixed GUIDs.
+CRYPTO_OFFICER = "515eb02d-2335-4d2d-92f2-b1cbdf9c3778"
+CRYPTO_USER = "21dbd100-6940-42c2-9190-5d6cb909625b"
+CRYPTO_AUDITOR = "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3"
+SERVICE_ENCRYPTION_USER = "33413926-3206-4cdd-b39a-83574fe37a17"
+#: Principal object ids of the planted assignments.
+OFFICERS = "0ff1ce00-0000-4000-8000-000000000001"
+STORAGE_CMK = "5702a6e0-0000-4000-8000-000000000002"
+BRANCH_APP = "b7a2c400-0000-4000-8000-000000000003"
 
 POOLS: tuple[PlantedPool, ...] = (
-    PlantedPool("hsm-payments", keys={"payments-rsa": PASS, "payments-ec": PASS}),
+    PlantedPool("hsm-payments", keys={"payments-rsa": PASS, "payments-ec": PASS},
+                roles=(("/", CRYPTO_OFFICER, OFFICERS), ("/", CRYPTO_AUDITOR, AUDITOR_OID),
+                       ("/keys", SERVICE_ENCRYPTION_USER, STORAGE_CMK))),
     PlantedPool("hsm-branch", provisioning_state="Failed",
                 status_message="The pool's HSM partitions did not come up after an update.",
-                keys={"branch-rsa": FAIL}),
+                keys={"branch-rsa": FAIL},
+                roles=(("/", CRYPTO_OFFICER, OFFICERS),
+                       ("/keys/branch-rsa", CRYPTO_USER, BRANCH_APP))),
     PlantedPool("hsm-new", activation_status="NotActivated",
                 activation_message="Download the security domain to activate the pool.",
                 refuse=True),
@@ -68,6 +92,7 @@ def start(folder: Path) -> dict[str, KeyVaultStandIn]:
                 rotation_policy={"lifetimeActions": [{"trigger": {"timeAfterCreate": "P90D"},
                                                       "action": {"type": "Rotate"}}],
                                  "attributes": {"expiryTime": "P1Y"}}))
+        standin.hsm_role_assignments += [hsm_role_assignment(*role) for role in pool.roles]
         if pool.refuse:
             standin.data_plane_refusal = REFUSAL
     standins[POOLS[0].name].arm[SUBSCRIPTION] = resources

@@ -20,6 +20,9 @@ SDK (``azure-keyvault-keys``, ``azure-keyvault-certificates``) without patching 
   assignments at, above and below a scope and role definitions by id
   (``Microsoft.Authorization`` 2022-04-01); the diagnostic settings of a vault
   (``Microsoft.Insights`` 2021-05-01-preview);
+* a Managed HSM's local RBAC, on its data plane: list the role assignments for a scope (at,
+  above and below it) and the role definitions (the documented built-in roles of a pool and
+  any custom ones), as ``azure-keyvault-administration`` reads them;
 * throttling: past ``requests_per_window`` requests in ``window_seconds`` it answers ``429``
   with ``Retry-After``, as the service does past its per-vault request budget.
 
@@ -58,6 +61,42 @@ ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments"
 INSIGHTS_API_VERSIONS = ("2021-05-01-preview",)
 DIAGNOSTIC_SETTINGS = "/providers/microsoft.insights/diagnosticsettings"
 ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions/"
+#: A Managed HSM's own role assignments and definitions (its data plane; lower case).
+HSM_AUTHORIZATION = "/providers/microsoft.authorization/"
+HSM_ROLE_PREFIX = "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
+_HSM = "Microsoft.KeyVault/managedHsm/"
+_KEY_USE = [f"{_HSM}keys/{op}/action" for op in ("encrypt", "decrypt", "wrap", "unwrap", "sign",
+                                                  "verify")]
+#: The built-in roles of a pool's local RBAC (name, GUID, data actions), after Azure's
+#: published list of the roles and the operations each permits.
+HSM_BUILTIN_ROLES: tuple[tuple[str, str, list[str]], ...] = (
+    ("Managed HSM Administrator", "a290e904-7015-4bba-90c8-60543313cdb4",
+     [f"{_HSM}securitydomain/*", f"{_HSM}backup/*", f"{_HSM}restore/*",
+      f"{_HSM}roleAssignments/*", f"{_HSM}roleDefinitions/*"]),
+    ("Managed HSM Crypto Officer", "515eb02d-2335-4d2d-92f2-b1cbdf9c3778",
+     [f"{_HSM}roleAssignments/*", f"{_HSM}roleDefinitions/*", f"{_HSM}keys/read/action",
+      f"{_HSM}keys/deletedKeys/read/action", f"{_HSM}keys/deletedKeys/delete",
+      f"{_HSM}keys/deletedKeys/recover/action", f"{_HSM}keys/export/action"]),
+    ("Managed HSM Crypto User", "21dbd100-6940-42c2-9190-5d6cb909625b",
+     [*_KEY_USE, f"{_HSM}keys/read/action", f"{_HSM}keys/write/action", f"{_HSM}keys/create",
+      f"{_HSM}keys/delete", f"{_HSM}keys/import/action", f"{_HSM}keys/backup/action",
+      f"{_HSM}keys/restore/action", f"{_HSM}keys/release/action",
+      f"{_HSM}keys/deletedKeys/read/action", f"{_HSM}rng/action"]),
+    ("Managed HSM Policy Administrator", "4bd23610-cdcf-4971-bdee-bdc562cc28e4",
+     [f"{_HSM}roleAssignments/*", f"{_HSM}roleDefinitions/read/action"]),
+    ("Managed HSM Crypto Auditor", "2c18b078-7c48-4d3a-af88-5a3a1b3f82b3",
+     [f"{_HSM}keys/read/action", f"{_HSM}keys/deletedKeys/read/action"]),
+    ("Managed HSM Crypto Service Encryption User", "33413926-3206-4cdd-b39a-83574fe37a17",
+     [f"{_HSM}keys/read/action", f"{_HSM}keys/wrap/action", f"{_HSM}keys/unwrap/action"]),
+    ("Managed HSM Crypto Service Release User", "21dbd100-6940-42c2-9190-5d6cb909625c",
+     [f"{_HSM}keys/read/action", f"{_HSM}keys/release/action"]),
+    ("Managed HSM Backup", "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8",
+     [f"{_HSM}backup/start/action", f"{_HSM}backup/status/action",
+      f"{_HSM}keys/backup/action"]),
+    ("Managed HSM Restore", "6efe6056-5259-49d2-8b3d-d3d73544b20b",
+     [f"{_HSM}restore/start/action", f"{_HSM}restore/status/action",
+      f"{_HSM}keys/restore/action"]),
+)
 TENANT = "11111111-2222-3333-4444-555555555555"
 #: The object id of the identity the stand-in's token signs in as (the auditor).
 AUDITOR_OID = "a0d1a0d1-1111-2222-3333-444444444444"
@@ -260,6 +299,14 @@ class KeyVaultStandIn:
         #: (status, error code, message) answered to every data-plane read, for a Managed
         #: HSM pool that cannot serve (None: serve).
         self.data_plane_refusal: tuple[int, str, str] | None = None
+        #: A Managed HSM's local RBAC: its role assignments (listed for any scope they are
+        #: at, above or below) and role definitions by GUID (the built-in roles to begin
+        #: with); ``local_rbac_refusal`` is answered to their reads instead, when set.
+        self.hsm_role_assignments: list[dict[str, Any]] = []
+        self.hsm_role_definitions: dict[str, dict[str, Any]] = {
+            guid: hsm_role_definition(guid, name, actions)
+            for name, guid, actions in HSM_BUILTIN_ROLES}
+        self.local_rbac_refusal: tuple[int, str, str] | None = None
         self._lock = threading.Lock()
         context = self._tls_context(folder)
         self.server = ThreadingHTTPServer((LOOPBACK, 0), _handler(self))
@@ -328,6 +375,8 @@ class KeyVaultStandIn:
         if self.data_plane_refusal is not None:
             status, code, message = self.data_plane_refusal
             return status, _error(code, message), "Refused"
+        if HSM_AUTHORIZATION in path.lower():
+            return self._local_rbac(path, query)
         vault = self.vault
         live = [k for k in vault.keys.values() if k.deleted is None]
         deleted = [k for k in vault.keys.values() if k.deleted is not None]
@@ -409,6 +458,29 @@ class KeyVaultStandIn:
                 found.append(assignment)
         path = f"{scope}{ROLE_ASSIGNMENTS}"
         return 200, self.page(found, path, query), operation
+
+    def _local_rbac(self, path: str, query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
+        """``{scope}/providers/Microsoft.Authorization/roleAssignments`` and
+        ``.../roleDefinitions`` (or one of them, by name) of a Managed HSM's data plane."""
+        scope, _, rest = path.lower().partition(HSM_AUTHORIZATION)
+        scope = "/" + scope.strip("/")
+        kind, _, name = rest.strip("/").partition("/")
+        operation = {"roleassignments": "RoleAssignments_ListForScope",
+                     "roledefinitions": "RoleDefinitions_Get" if name
+                     else "RoleDefinitions_List"}.get(kind, "Unknown")
+        if self.local_rbac_refusal is not None:
+            status, code, message = self.local_rbac_refusal
+            return status, _error(code, message), operation
+        if kind == "roleassignments" and not name:
+            found = [a for a in self.hsm_role_assignments
+                     if _scope_related(a["properties"]["scope"], scope)]
+            return 200, self.page(found, path, query), operation
+        if kind == "roledefinitions" and not name:
+            definitions = list(self.hsm_role_definitions.values())
+            return 200, self.page(definitions, path, query), operation
+        if kind == "roledefinitions" and name in self.hsm_role_definitions:
+            return 200, self.hsm_role_definitions[name], operation
+        return 404, _error("NotFound", f"no operation at {path}"), operation
 
     def _key_route(self, parts: list[str], path: str,
                    query: Mapping[str, list[str]]) -> tuple[int, Any, str]:
@@ -570,6 +642,36 @@ def role_assignment(scope: str, role: str, principal_id: str, principal_type: st
     return {"id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
             "name": name, "type": "Microsoft.Authorization/roleAssignments",
             "properties": properties}
+
+
+def _scope_related(at: str, scope: str) -> bool:
+    """A local RBAC scope at, above or below another (``/``, ``/keys``, ``/keys/NAME``)."""
+    at, scope = at.rstrip("/").lower(), scope.rstrip("/").lower()
+    return at == scope or scope.startswith(at + "/") or at.startswith(scope + "/")
+
+
+def hsm_role_definition(guid: str, name: str, data_actions: list[str],
+                        not_data_actions: list[str] | None = None,
+                        custom: bool = False) -> dict[str, Any]:
+    """One role definition of a Managed HSM's local RBAC (data plane 7.4 shape)."""
+    return {"id": f"{HSM_ROLE_PREFIX}{guid}", "name": guid,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {"roleName": name, "description": "",
+                           "type": "CustomRole" if custom else "AKVBuiltInRole",
+                           "permissions": [{"actions": [], "notActions": [],
+                                            "dataActions": data_actions,
+                                            "notDataActions": not_data_actions or []}],
+                           "assignableScopes": ["/"]}}
+
+
+def hsm_role_assignment(scope: str, role: str, principal_id: str) -> dict[str, Any]:
+    """One role assignment of a Managed HSM's local RBAC: role GUID ``role`` at ``scope``
+    (``/``, ``/keys``, ``/keys/NAME``); it names no principal type."""
+    name = secrets.token_hex(16)
+    return {"id": f"{scope.rstrip('/')}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            "name": name, "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {"scope": scope, "roleDefinitionId": f"{HSM_ROLE_PREFIX}{role}",
+                           "principalId": principal_id}}
 
 
 def diagnostic_setting(resource_id: str, name: str, *, category: str | None = "AuditEvent",

@@ -129,3 +129,113 @@ def test_the_audit_finds_every_key_of_a_failed_pool(audit, pools):
     errors = [r for r in run.evidence["results"] if r["check"] == "discovery-complete"]
     assert any("hsm-new" in r["message"] and r["outcome"] == "error" for r in errors)
     assert TOKEN not in run.output
+
+
+# -- local RBAC -------------------------------------------------------------------------------
+
+#: What the planted roles allow on keys (from the pool's built-in role definitions).
+OFFICER = ("delete", "export", "grant", "manage")
+CRYPTO_USER = ("delete", "export", "manage", "use")
+
+
+def _grants(key):
+    return {(g.principal, tuple(a.value for a in g.actions), g.ref, g.source, g.kind.value,
+             g.outside) for g in key.managed.access}
+
+
+def test_the_local_rbac_of_each_pool_is_the_access_of_its_keys(pools):
+    before = {name: dict(standin.calls) for name, standin in pools.items()}
+    attempt = _discover(estate_hsm.system(pools, TOKEN_ENV), controls={"CEK-08"})
+    keys = {key.uid: key for key in attempt.keys}
+    uids = estate_hsm.uids(pools)
+    officers = (estate_hsm.OFFICERS, OFFICER, "Managed HSM Crypto Officer at /")
+    storage = (estate_hsm.STORAGE_CMK, ("use",),
+               "Managed HSM Crypto Service Encryption User at /keys")
+    for label in ("payments-rsa", "payments-ec"):
+        # The auditor's Crypto Auditor role reads attributes only: no grant.
+        assert _grants(keys[uids[label]]) == {
+            (*officers, "local-rbac", "unknown", False),
+            (*storage, "local-rbac", "unknown", False)}, label
+    assert _grants(keys[uids["branch-rsa"]]) == {
+        (*officers, "local-rbac", "unknown", False),
+        (estate_hsm.BRANCH_APP, CRYPTO_USER, "Managed HSM Crypto User at /keys/branch-rsa",
+         "local-rbac", "unknown", False)}
+    assert not any("managed.access" in key.unreadable for key in attempt.keys)
+    for name in ("hsm-payments", "hsm-branch"):  # once per pool, not per key
+        calls = pools[name].calls
+        assert calls["RoleAssignments_ListForScope"] - before[name].get(
+            "RoleAssignments_ListForScope", 0) == 1, name
+        assert calls["RoleDefinitions_List"] > before[name].get("RoleDefinitions_List", 0)
+
+
+def test_the_local_rbac_is_read_only_for_the_access_checks(pools):
+    before = pools["hsm-payments"].calls["RoleAssignments_ListForScope"]
+    attempt = _discover(estate_hsm.system(pools, TOKEN_ENV), controls={"CEK-17"})
+    assert pools["hsm-payments"].calls["RoleAssignments_ListForScope"] == before
+    assert all(key.unreadable["managed.access"].startswith("not fetched")
+               for key in attempt.keys)
+
+
+def test_a_refused_local_rbac_leaves_the_pool_keys_access_unreadable(pools):
+    branch = pools["hsm-branch"]
+    branch.local_rbac_refusal = (403, "Forbidden", "Caller is not authorized to perform "
+                                 "action on resource. Operation: RoleAssignments_ListForScope")
+    try:
+        attempt = _discover(estate_hsm.system(pools, TOKEN_ENV), controls={"CEK-08"})
+    finally:
+        branch.local_rbac_refusal = None
+    keys = {key.uid: key for key in attempt.keys}
+    uids = estate_hsm.uids(pools)
+    why = keys[uids["branch-rsa"]].unreadable["managed.access"]
+    assert why.startswith("local RBAC: 403") and "not authorized" in why
+    assert keys[uids["branch-rsa"]].managed.access is None
+    assert keys[uids["payments-rsa"]].managed.access  # the other pool is still read
+
+
+def test_custom_roles_and_roles_the_pool_does_not_list(pools):
+    from pytest_cryptoaudit.lab.keyvault_standin import hsm_role_assignment, hsm_role_definition
+
+    payments = pools["hsm-payments"]
+    custom, missing = "c0570000-0000-4000-8000-00000000c057", "00000000-dead-4000-8000-00000000dead"
+    hsm = "Microsoft.KeyVault/managedHsm/keys/"
+    # Every key operation but deletion and export: use and manage.
+    payments.hsm_role_definitions[custom] = hsm_role_definition(
+        custom, "Key Operators", [f"{hsm}*"],
+        [f"{hsm}delete", f"{hsm}deletedKeys/delete", f"{hsm}export/action",
+         f"{hsm}backup/action", f"{hsm}release/action"], custom=True)
+    added = [hsm_role_assignment("/keys/payments-rsa", custom, "operators"),
+             hsm_role_assignment("/keys/payments-ec", missing, "someone")]
+    payments.hsm_role_assignments += added
+    try:
+        attempt = _discover(estate_hsm.system(pools, TOKEN_ENV), controls={"CEK-08"})
+    finally:
+        del payments.hsm_role_definitions[custom]
+        del payments.hsm_role_assignments[-len(added):]
+    keys = {key.uid: key for key in attempt.keys}
+    uids = estate_hsm.uids(pools)
+    assert ("operators", ("manage", "use"), "Key Operators at /keys/payments-rsa", "local-rbac",
+            "unknown", False) in _grants(keys[uids["payments-rsa"]])
+    # What an unlisted role allows cannot be told: the key's access is unreadable, naming it.
+    ec = keys[uids["payments-ec"]]
+    assert ec.managed.access is None
+    assert missing in ec.unreadable["managed.access"]
+    assert "not listed by the pool" in ec.unreadable["managed.access"]
+
+
+def test_the_audit_judges_pool_keys_by_their_local_rbac(audit, pools):
+    import tomli_w
+
+    run = audit(tomli_w.dumps({"systems": [estate_hsm.system(pools, TOKEN_ENV)]}),
+                "--cryptoaudit-control", "CEK-08")
+    by_uid = results_by_uid(run.evidence)
+    uids = estate_hsm.uids(pools)
+    access_checks = ("kms-policy-not-public", "kms-policy-principals", "kms-grantees",
+                     "kms-separation-of-duties")
+    for label, uid in uids.items():
+        outcomes = {check: by_uid[uid][check]["outcome"] for check in access_checks}
+        expected = "failed" if label == "branch-rsa" else "passed"
+        assert outcomes == {**dict.fromkeys(access_checks, "passed"),
+                            "kms-separation-of-duties": expected}, label
+    sod = by_uid[uids["branch-rsa"]]["kms-separation-of-duties"]["message"]
+    assert estate_hsm.BRANCH_APP in sod and "Crypto User at /keys/branch-rsa" in sod
+    assert estate_hsm.OFFICERS not in sod  # administers, never uses

@@ -216,13 +216,17 @@ def _allowed(operations: Iterable[str], allowed: Iterable[str], denied: Iterable
                and not any(fnmatch.fnmatchcase(op, p) for p in deny) for op in operations)
 
 
-def definition_actions(definition: Mapping[str, Any]) -> tuple[Action, ...]:
+def definition_actions(definition: Mapping[str, Any],
+                       data: Mapping[Action, tuple[str, ...]] = DATA_OPERATIONS,
+                       control: Mapping[Action, tuple[str, ...]] = CONTROL_OPERATIONS,
+                       ) -> tuple[Action, ...]:
     """What a role definition (``Microsoft.Authorization/roleDefinitions``) allows on keys,
-    from the union of its permission blocks."""
+    from the union of its permission blocks; ``data`` and ``control``: the representative
+    operations of each action (a vault's by default; a Managed HSM's are data actions only)."""
     found: set[Action] = set()
     for block in (definition.get("properties") or {}).get("permissions") or ():
-        for table, allow, deny in ((DATA_OPERATIONS, "dataActions", "notDataActions"),
-                                   (CONTROL_OPERATIONS, "actions", "notActions")):
+        for table, allow, deny in ((data, "dataActions", "notDataActions"),
+                                   (control, "actions", "notActions")):
             found |= {action for action, operations in table.items()
                       if _allowed(operations, block.get(allow) or (), block.get(deny) or ())}
     return tuple(sorted(found))

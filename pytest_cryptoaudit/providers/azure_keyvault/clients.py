@@ -134,6 +134,14 @@ class Clients:
                                               **self._common(vault_url))
         return self._keys[vault_url]
 
+    def access_control(self, vault_url: str) -> Any:
+        """The role assignments and definitions of a Managed HSM (its local RBAC); made
+        once per pool, as each pool's RBAC is read once."""
+        from azure.keyvault.administration import KeyVaultAccessControlClient
+
+        return KeyVaultAccessControlClient(vault_url, self.credential,
+                                           **self._common(vault_url))
+
     def certificates(self, vault_url: str) -> Any:
         from azure.keyvault.certificates import CertificateClient
 

@@ -41,6 +41,7 @@ from .facts import (
     text,
 )
 from .hsm import key_stores, not_from_arm, pool_facts
+from .hsm_rbac import LocalRbac, local_grants, read_local_rbac
 from .independence import auditor_facts, auditor_of
 from .options import AzureKeyVaultOptions
 
@@ -54,10 +55,13 @@ ROTATION_FACTS = ("managed.rotation", "managed.rotation.period_days", "rotation_
 FETCHES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(ROTATION_FACTS, ("keys:GetKeyRotationPolicy",)),
     "rotated": ("keys:GetKeyVersions",),
-    # In a vault authorised by Azure RBAC; access policies come with the vault listing.
+    # In a vault authorised by Azure RBAC; access policies come with the vault listing. A
+    # Managed HSM's local RBAC is read from its data plane.
     **dict.fromkeys(("managed.access", "auditor_admin_rights"),
                     ("authorization:RoleAssignments_ListForScope",
-                     "authorization:RoleDefinitions_GetById")),
+                     "authorization:RoleDefinitions_GetById",
+                     "managedhsm:RoleAssignments_ListForScope",
+                     "managedhsm:RoleDefinitions_List")),
     "vault_logging": ("insights:DiagnosticSettings_List",),
 }
 
@@ -109,6 +113,8 @@ class VaultDiscovery:
         #: Role definition GUID -> (name, actions), the built-in roles and those read.
         self.roles: dict[str, tuple[str, tuple[Any, ...]]] = dict(BUILTIN_ROLES)
         self.role_errors: dict[str, str] = {}
+        #: The local RBAC of each audited Managed HSM (by URL), or why it is unreadable.
+        self.local_rbac: dict[str, LocalRbac | str] = {}
         #: Audit logging of each vault with ARM properties (by URL), or its "unreadable".
         self.diagnostics: dict[str, dict[str, Any]] = {}
         #: Who signed in (object id, tenant), the other names it goes by, or why unknown.
@@ -177,13 +183,16 @@ class VaultDiscovery:
 
     def _read_rbac(self, pool: ThreadPoolExecutor) -> None:
         """Read the role assignments of each audited RBAC vault, then the definitions of
-        the roles they name that are not built in (once each)."""
+        the roles they name that are not built in (once each); and the local RBAC of each
+        audited Managed HSM."""
+        if not self.access:
+            return
         rbac = [self.vaults[url] for url in self.audited
                 if url in self.vaults and self.vaults[url].rbac
                 and not self.vaults[url].managed_hsm]
-        if not self.access or not rbac:
-            return
-        listings = {pool.submit(self._assignments, vault): vault for vault in rbac}
+        listings = [pool.submit(self._assignments, vault) for vault in rbac]
+        listings += [pool.submit(self._local_rbac, url) for url in self.audited
+                     if self.is_hsm(url)]
         for done in as_completed(listings):
             done.result()
         unknown = {role_guid(str((a.get("properties") or {}).get("roleDefinitionId", ""))):
@@ -201,6 +210,16 @@ class VaultDiscovery:
             self.assignments[vault.url] = role_assignments(client, vault)
         except self.errors as exc:
             self.assignment_errors[vault.url] = f"role assignments: {describe(exc)}"
+
+    def _local_rbac(self, vault_url: str) -> None:
+        assert self.clients is not None
+        try:
+            self.local_rbac[vault_url] = read_local_rbac(self.clients.access_control(vault_url))
+        except ImportError:
+            self.local_rbac[vault_url] = ("local RBAC: azure-keyvault-administration is not "
+                                          "installed (pip install 'pytest-cryptoaudit[azure]')")
+        except self.errors as exc:
+            self.local_rbac[vault_url] = f"local RBAC: {describe(exc)}"
 
     def _diagnostics(self, vault: VaultProperties) -> None:
         assert self.clients is not None
@@ -247,14 +266,15 @@ class VaultDiscovery:
     def _access(self, vault_url: str, key_name: str) -> tuple[Any, str | None]:
         """(the key's access grants or None, why unreadable) from the vault's access
         policies, or the role assignments reaching the key in an RBAC vault."""
+        if self.is_hsm(vault_url):
+            rbac = self.local_rbac.get(vault_url, NOT_FETCHED)
+            return (None, rbac) if isinstance(rbac, str) else local_grants(rbac, key_name)
         vault = self.vaults.get(vault_url)
         if vault is None:
             return None, ("vault not found in the listed subscriptions"
                           if self.options.subscriptions else None)
         if not vault.rbac:
             return access_grants(vault, self.options.allowed_tenants), None
-        if vault.managed_hsm:
-            return None, "the local RBAC of a Managed HSM is not read"
         if not self.access:
             return None, NOT_FETCHED
         if vault_url in self.assignment_errors:
