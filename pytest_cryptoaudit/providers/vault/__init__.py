@@ -36,7 +36,9 @@ FETCHES = {
         "LIST sys/policies/acl", "GET sys/policies/acl/NAME", "LIST identity/entity/id",
         "GET identity/entity/id/ID", "LIST identity/group/id", "GET identity/group/id/ID",
         "GET sys/auth", "LIST auth/MOUNT/{role,users,certs,groups}",
-        "GET auth/MOUNT/{role,users,certs,groups}/NAME"),
+        "GET auth/MOUNT/{role,users,certs,groups}/NAME",
+        # only with token_holders = true (LIST needs sudo)
+        "LIST auth/token/accessors", "POST auth/token/lookup-accessor"),
     "pki_roles": ("GET sys/mounts/MOUNT/tune", "LIST MOUNT/roles", "GET MOUNT/roles/NAME"),
 }
 
@@ -55,6 +57,10 @@ class VaultOptions(ProviderOptions, LimitOptions):
     max_workers: int = pydantic.Field(default=8, ge=1, le=64)
     retries: int = pydantic.Field(default=2, ge=0, le=10)
     admin_policies: list[str] = ["root"]
+    #: Read the tokens created directly with policies (``auth/token/create``) as holders
+    #: of those policies: a LIST of ``auth/token/accessors`` (it needs ``sudo``) and one
+    #: lookup per live token, so opt-in.
+    token_holders: bool = False
 
     @pydantic.field_validator("url")
     @classmethod

@@ -141,6 +141,10 @@ class VaultReader:
             raise VaultReadError(path, "unexpected LIST response (no list of keys)")
         return [str(k) for k in keys], dict(data.get("key_info") or {})
 
+    def lookup(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The ``data`` of a POST that only reads (``auth/token/lookup-accessor``)."""
+        return self._data(path, self._request("post", path, body))
+
     def get_unauthenticated_status(self, path: str) -> dict[str, Any]:
         """A GET on an endpoint whose answer is the top-level object (``sys/seal-status``)."""
         response = self._request("get", path)
@@ -153,11 +157,13 @@ class VaultReader:
             raise VaultReadError(path, "unexpected response (no data object)")
         return dict(response["data"])
 
-    def _request(self, method: str, path: str) -> Any:
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         import hvac.exceptions
         import requests
 
         try:
+            if body is not None:
+                return getattr(self._client.adapter, method)(f"/v1/{path}", json=body)
             return getattr(self._client.adapter, method)(f"/v1/{path}")
         except hvac.exceptions.InvalidPath:
             if method == "list":

@@ -153,7 +153,8 @@ class VaultDiscovery:
         reasons = []
         for namespace, there, of_where in places:
             try:
-                read[namespace] = read_holders(there, pool, namespace or None)
+                read[namespace] = read_holders(there, pool, namespace or None,
+                                               tokens=self.options.token_holders)
             except VaultReadError as exc:
                 reasons.append(f"holders of the ACL policies{of_where}: {exc}")
                 self.attempt.error(reasons[-1])
@@ -180,6 +181,11 @@ class VaultDiscovery:
             for namespace, held in read.items() for path in held.read)
         self.attributes["unread_auth_methods"] = sorted(
             {method for held in read.values() for method in held.unread_methods})
+        if not self.options.token_holders:
+            self.attributes["unread_token_holders"] = (
+                "tokens created directly with policies are not read (token_holders = false; "
+                "reading them needs sudo on auth/token/accessors): each such policy stays "
+                "a principal of its own")
 
     def _transit_access(self) -> None:
         """``managed.access`` of every transit key from the ACL policies, or the reason it

@@ -11,13 +11,19 @@ id), ``sys/auth`` and, for the auth method types below, the LIST and GET of thei
 users. A list or read that fails raises :class:`VaultReadError` naming the path: the holders
 are then unknown, never "held by no one". Auth methods of other types are not read; they
 are named in :attr:`PolicyHolders.unread_methods` so a policy no one is seen to hold is not
-mistaken for an unused one. Tokens created directly with a policy cannot be listed without
-``sudo`` and are not read: the policy stays a principal of its own for them.
+mistaken for an unused one.
+
+Tokens created directly with policies (``auth/token/create``, not a login) hold them too.
+Listing them needs ``sudo`` on ``auth/token/accessors`` and one lookup per live token, so
+they are read only where the system asks (``token_holders = true``): each such token is a
+holder named by its display name and a digest of its accessor (never the accessor itself).
+Otherwise the policy stays a principal of its own for them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from typing import Any, TypeVar
@@ -43,6 +49,10 @@ MACHINE_AUTH = frozenset({"approle", "kubernetes", "cert", "aws", "gcp", "azure"
 #: (``allowed_policies``) hand out nothing by themselves.
 NOT_HOLDERS = frozenset({"token"})
 POLICY_FIELDS = ("token_policies", "policies")
+#: Where a token made directly says it came from (``create``, ``create-orphan``,
+#: ``create/ROLE``); a login's token names its auth method's login path instead.
+DIRECT_TOKENS = "auth/token/create"
+TOKEN_ACCESSORS = "auth/token/accessors"
 T = TypeVar("T")
 
 
@@ -85,9 +95,10 @@ class PolicyHolders:
         return self._expanded[key]
 
 
-def read_holders(reader: VaultReader, pool: Executor,
-                 namespace: str | None = None) -> PolicyHolders:
-    """Every holder of every policy in the reader's namespace; raises VaultReadError."""
+def read_holders(reader: VaultReader, pool: Executor, namespace: str | None = None,
+                 tokens: bool = False) -> PolicyHolders:
+    """Every holder of every policy in the reader's namespace, the tokens created directly
+    with policies too where ``tokens``; raises VaultReadError."""
     prefix = f"{namespace.strip('/')}/" if namespace else ""
     holders = PolicyHolders()
     groups = _read_all(reader, pool, "identity/group/id")
@@ -98,7 +109,33 @@ def read_holders(reader: VaultReader, pool: Executor,
         add_entity(holders, entity, groups, prefix)
     holders.read += ["identity/group/id", "identity/entity/id"]
     _auth_methods(reader, pool, holders, prefix)
+    if tokens:
+        _direct_tokens(reader, pool, holders, prefix)
     return holders
+
+
+def _direct_tokens(reader: VaultReader, pool: Executor, holders: PolicyHolders,
+                   prefix: str) -> None:
+    """Each live token created directly with policies, as a holder of them. A token revoked
+    between the listing and its lookup holds nothing any more."""
+    accessors = reader.names(TOKEN_ACCESSORS)
+
+    def lookup(accessor: str) -> dict[str, Any] | None:
+        try:
+            return reader.lookup("auth/token/lookup-accessor", {"accessor": accessor})
+        except VaultReadError as exc:
+            if "invalid accessor" in str(exc):
+                return None
+            raise
+
+    for accessor, token in zip(accessors, pool.map(lookup, accessors), strict=True):
+        if token is None or not str(token.get("path") or "").startswith(DIRECT_TOKENS):
+            continue  # gone, or a login's token: its role or user was read above
+        digest = hashlib.sha256(accessor.encode()).hexdigest()[:12]
+        name = token.get("display_name") or "token"
+        holders.add(token.get("policies") or (),
+                    Holder(f"token:{prefix}{name}#{digest}", PrincipalKind.UNKNOWN))
+    holders.read.append(TOKEN_ACCESSORS)
 
 
 def add_entity(holders: PolicyHolders, entity: Mapping[str, Any],
