@@ -239,3 +239,13 @@ def test_the_audit_judges_pool_keys_by_their_local_rbac(audit, pools):
     sod = by_uid[uids["branch-rsa"]]["kms-separation-of-duties"]["message"]
     assert estate_hsm.BRANCH_APP in sod and "Crypto User at /keys/branch-rsa" in sod
     assert estate_hsm.OFFICERS not in sod  # administers, never uses
+
+
+def test_without_the_administration_sdk_the_pool_keys_access_is_unreadable(pools, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "azure.keyvault.administration", None)  # not installed
+    attempt = _discover(estate_hsm.system(pools, TOKEN_ENV), controls={"CEK-08"})
+    whys = {key.unreadable.get("managed.access") for key in attempt.keys}
+    assert len(whys) == 1 and "azure-keyvault-administration is not installed" in whys.pop()
+    assert all(key.managed.access is None for key in attempt.keys)
