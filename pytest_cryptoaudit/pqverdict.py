@@ -35,8 +35,10 @@ PQ_PREFIXES = ("ML-KEM", "MLKEM", "ML-DSA", "MLDSA", "SLH-DSA", "SLHDSA", "LMS",
                "XMSS")
 #: Ciphers broken or disallowed without any quantum computer.
 LEGACY_CIPHERS = {"DES", "DES3", "RC2", "RC4", "BLOWFISH"}
-#: Symmetric families; Grover's algorithm halves their strength.
-SYMMETRIC = {"AES", "HMAC", "CHACHA20", "CAMELLIA", "SM4", "SHA", *LEGACY_CIPHERS}
+#: Symmetric families; Grover's algorithm halves their strength. The Salsa20 family
+#: (libsodium's and Kubernetes' secretbox, XSalsa20-Poly1305) and XChaCha20 take 256-bit keys.
+SYMMETRIC = {"AES", "HMAC", "CHACHA20", "XCHACHA20", "SALSA20", "XSALSA20", "CAMELLIA", "SM4",
+             "SHA", *LEGACY_CIPHERS}
 SIGNING_ONLY = {"DSA", "ECDSA", "EDDSA", "ED25519", "ED448"}
 AGREEMENT_ONLY = {"DH", "ECDH", "X25519", "X448", "FFDHE"}
 #: What to plan instead, per purpose (NIST FIPS 203/204; hybrids per draft-ietf-tls-ecdhe-mlkem).
