@@ -72,7 +72,7 @@ path "secret/data/*" { capabilities = ["create", "update"] }
 
 def test_vault_rules_granting_write_on_keys_or_sys() -> None:
     assert vault_admin_paths({"auditor": VAULT_AUDITOR}, ["transit/"]) == [
-        "auditor: sys/audit (sudo)", "auditor: transit/keys/payments (update)"]
+        "auditor: transit/keys/payments (update)"]
     assert vault_admin_paths({"ops": {"path": {"+/keys/*": {"capabilities": ["create"]}}}},
                              ["crypto/"]) == ["ops: +/keys/* (create)"]
     assert vault_admin_paths({"root": ""}, ["transit/"]) == ["root: every path (root policy)"]
@@ -83,8 +83,14 @@ def test_vault_read_only_default_and_denied_rules_are_independent() -> None:
               'path "sys/tools/hash/*" { capabilities = ["update"] }'
     denied = '{"path": {"sys/*": {"capabilities": ["update", "deny"]}}}'
     assert vault_admin_paths({"default": default, "deny": denied}, ["transit/"]) == []
-    assert vault_admin_paths({"other": VAULT_AUDITOR}, ["crypto/"]) == [
-        "other: sys/audit (sudo)"]
+    # listing audit devices needs sudo on exactly sys/audit: no device changes there
+    assert vault_admin_paths({"other": VAULT_AUDITOR}, ["crypto/"]) == []
+    assert vault_admin_paths({"other": 'path "sys/audit/*" { capabilities = ["sudo"] }'},
+                             ["crypto/"]) == ["other: sys/audit/* (sudo)"]
+    # seen from a namespace above: the audited namespace's own exact paths are exempt too
+    assert vault_admin_paths({"up": 'path "team/sys/audit" { capabilities = ["sudo"] }\n'
+                                    'path "team/sys/renew" { capabilities = ["update"] }'},
+                             ["transit/"], below="team") == []
 
 
 def test_configured_administrators_match_role_of_assumed_session() -> None:

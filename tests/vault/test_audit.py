@@ -177,7 +177,8 @@ def test_token_never_shown_identity_recorded(audit, seeded_vault):
     assert seeded_vault.limited_token not in text
     assert seeded_vault.server.root_token not in text
     identity = audit.data["run"]["auditor"]["systems"]["vault-high"]
-    assert set(identity) == {"display_name", "policies", "accessor"}
+    assert set(identity) == {"display_name", "policies", "accessor", "namespace"}
     assert identity["policies"] == ["auditor"]
+    assert identity["namespace"] == ""  # a token of the root namespace
     assert "cryptoaudit-auditor" in identity["display_name"]
 

@@ -74,6 +74,8 @@ class VaultDiscovery:
         #: it, and why their policies could not be read (every key's access is then unknown).
         self.ancestors = ancestors_of(options.namespace)
         self.ancestors_reason: str | None = None
+        #: The namespaces above whose policies were read.
+        self.policies_read: set[str] = set()
         #: The parameter conditions of the audited namespace's policies.
         self.conditions: dict[str, dict[str, Any]] = {}
         #: Who holds the policies here (and above: ``Ancestor.holders``), or why not known.
@@ -113,9 +115,8 @@ class VaultDiscovery:
             facts = {name: pool.submit(read, reader) for name, read
                      in (("audit_devices", audit_devices), ("acl_policies", policies))
                      if self.context.needs(*FACTS_FROM[name])}
-            above = ({pool.submit(acl_policies, reader.in_namespace(a.namespace),
-                                  a.conditions): a for a in self.ancestors}
-                     if self.context.needs(ACCESS, HOLDERS) else {})
+            above = {pool.submit(acl_policies, reader.in_namespace(a.namespace),
+                                 a.conditions): a for a in self._ancestors_to_read()}
             roles = self._keys(reader, pool, audited)
             self._ancestor_policies(above)
             for name, future in facts.items():
@@ -128,6 +129,17 @@ class VaultDiscovery:
         self.context.progress(self.attempt.system.name, len(self.attempt.keys),
                               len(self.attempt.errors))
 
+    def _ancestors_to_read(self) -> list[Ancestor]:
+        """The namespaces above whose policies are needed: all of them for the keys'
+        access, else the auditing token's own namespace when it is one of them (its
+        policies are that namespace's)."""
+        if self.context.needs(ACCESS, HOLDERS):
+            return self.ancestors
+        if not self.context.needs("auditor_admin_rights"):
+            return []
+        home = (self.attributes.get("auditor_identity") or {}).get("namespace")
+        return [a for a in self.ancestors if a.namespace == home]
+
     def _ancestor_policies(self, above: dict[Future[Any], Ancestor]) -> None:
         """The policies of the namespaces above, which reach into the audited one through
         paths that name it; one unreadable, every key's access is (never half a picture)."""
@@ -135,13 +147,16 @@ class VaultDiscovery:
         for future, ancestor in above.items():
             try:
                 ancestor.policies = future.result()
+                self.policies_read.add(ancestor.namespace)
             except VaultReadError as exc:
                 reasons.append(f"{ancestor.described}: {exc}")
                 self.attempt.error(reasons[-1])
         if reasons:
             self.ancestors_reason = "; ".join(reasons)
         if above:
-            self.attributes["ancestor_namespaces"] = [a.label for a in self.ancestors]
+            asked = list(above.values())
+            self.attributes["ancestor_namespaces"] = [a.label for a in self.ancestors
+                                                      if a in asked]
 
     def _holders(self, reader: VaultReader, pool: ThreadPoolExecutor) -> None:
         """Who holds each policy, here and in every namespace above; a list that cannot be
@@ -304,7 +319,10 @@ class VaultDiscovery:
         if not self.context.needs("auditor_admin_rights"):
             self.unreadable.setdefault("auditor_admin_rights", NOT_FETCHED)
             return
-        rights = admin_rights(self.attributes, self.unreadable)
+        rights = admin_rights(
+            self.attributes, self.unreadable, self.options.namespace,
+            {a.namespace: (a.below, a.policies if a.namespace in self.policies_read else None)
+             for a in self.ancestors})
         if "unreadable" in rights:
             self.unreadable.setdefault("auditor_admin_rights", rights["unreadable"])
         else:

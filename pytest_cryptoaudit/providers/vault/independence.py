@@ -4,6 +4,11 @@ The token's policies must not grant write (create, update, patch, delete, sudo) 
 ``<transit mount>/keys/*`` or ``sys/*``, apart from the self-service endpoints of Vault's
 default policy. The answer is the system fact ``auditor_admin_rights`` that the generic
 ``auditor-independent`` check judges.
+
+A token made in a namespace above the audited one (a root token auditing ``team``, the
+usual set-up) holds policies of that namespace: they are judged there, on the audited
+namespace's paths as seen from it (``team/transit/keys/*``), and on the ``sys/`` of every
+namespace from it down to the audited one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ VAULT_SELF_SERVICE = (
     "sys/renew/*", "sys/wrapping/wrap", "sys/wrapping/lookup", "sys/wrapping/unwrap",
     "sys/tools/hash", "sys/tools/hash/*", "sys/tools/random", "sys/tools/random/*",
     "sys/control-group/request",
+    # Listing audit devices needs sudo on this exact path; devices are enabled and disabled
+    # only at sys/audit/NAME (the least-privilege check exempts it too: vault_exempt_paths).
+    "sys/audit",
 )
 
 
@@ -64,10 +72,6 @@ def _overlaps(pattern: str, protected: str) -> bool:
     return literal.startswith(protected) or (has_glob and protected.startswith(literal))
 
 
-def _self_service(pattern: str) -> bool:
-    return pattern in VAULT_SELF_SERVICE
-
-
 def token_policies(identity: Mapping[str, Any], acl_policies: Mapping[str, Any],
                    admin_policies: Iterable[str] = ("root",)) -> tuple[dict[str, Any], list[str]]:
     """The rules of the auditing token's policies, and the names whose rules are missing.
@@ -88,9 +92,17 @@ def token_policies(identity: Mapping[str, Any], acl_policies: Mapping[str, Any],
     return rules, missing
 
 
-def vault_admin_paths(policies: Mapping[str, Any], transit_mounts: Iterable[str]) -> list[str]:
-    """``policy: path (capabilities)`` for every rule granting write on keys or ``sys/``."""
-    protected = [m.rstrip("/") + "/keys/" for m in transit_mounts] + ["sys/"]
+def vault_admin_paths(policies: Mapping[str, Any], transit_mounts: Iterable[str],
+                      below: str = "") -> list[str]:
+    """``policy: path (capabilities)`` for every rule granting write on keys or ``sys/``.
+    ``below``: the audited namespace as seen from the policies' own (``a/b``), "" when they
+    are its own."""
+    steps = [part for part in below.strip("/").split("/") if part]
+    within = [f"{'/'.join(steps[:depth])}/" for depth in range(1, len(steps) + 1)]
+    prefix = within[-1] if within else ""
+    protected = [prefix + m.strip("/") + "/keys/" for m in transit_mounts] + [
+        "sys/", *(f"{step}sys/" for step in within)]
+    exempt = {step + path for step in ("", *within) for path in VAULT_SELF_SERVICE}
     found = []
     for name, rules in sorted(policies.items()):
         if name == "root":
@@ -98,25 +110,43 @@ def vault_admin_paths(policies: Mapping[str, Any], transit_mounts: Iterable[str]
             continue
         for path, capabilities in sorted(vault_rules(rules).items()):
             write = capabilities & VAULT_WRITE
-            if "deny" in capabilities or not write or _self_service(path):
+            if "deny" in capabilities or not write or path in exempt:
                 continue
             if any(_overlaps(path, p) for p in protected):
                 found.append(f"{name}: {path} ({', '.join(sorted(write))})")
     return found
 
 
-def admin_rights(attributes: Mapping[str, Any], unreadable: Mapping[str, str]) -> dict[str, Any]:
+def admin_rights(attributes: Mapping[str, Any], unreadable: Mapping[str, str],
+                 audited: str | None = None,
+                 above: Mapping[str, tuple[str, Mapping[str, Any] | None]] | None = None,
+                 ) -> dict[str, Any]:
     """``auditor_admin_rights`` from the token's identity and the ACL policies read, or the
-    reason it cannot be told (as ``unreadable``)."""
+    reason it cannot be told (as ``unreadable``). ``audited``: the system's namespace;
+    ``above``: each namespace above it -> (the audited one as seen from there, its policies
+    or None where they were not read)."""
     for needed in ("auditor_identity", "acl_policies"):
         if attributes.get(needed) is None:
             why = unreadable.get(needed, "not reported by the provider")
             return {"unreadable": f"{needed}: {why}"}
-    policies, missing = token_policies(attributes["auditor_identity"],
-                                       attributes["acl_policies"],
+    identity = attributes["auditor_identity"]
+    home = str(identity.get("namespace") or "")
+    below, acl_policies = "", attributes["acl_policies"]
+    if home != (audited or "").strip("/"):
+        if home not in (above or {}):
+            return {"unreadable": f"the auditing token belongs to namespace {home or 'root'}, "
+                                  "neither the audited namespace nor one above it"}
+        below, policies_there = (above or {})[home]
+        if policies_there is None:
+            return {"unreadable": "the ACL policies of the auditing token's namespace "
+                                  f"({home or 'root'}) were not read"}
+        acl_policies = policies_there
+    policies, missing = token_policies(identity, acl_policies,
                                        attributes.get("admin_policies", ["root"]))
     if missing:
-        return {"unreadable": "rules of the auditing token's policies not read: "
+        where = f" (namespace {home or 'root'})" if below else ""
+        return {"unreadable": f"rules of the auditing token's policies{where} not read: "
                               + ", ".join(missing)}
     mounts = attributes.get("transit_mounts") or ["transit/"]
-    return {"auditor_admin_rights": vault_admin_paths(policies, mounts), "auditor_notes": []}
+    return {"auditor_admin_rights": vault_admin_paths(policies, mounts, below),
+            "auditor_notes": []}

@@ -32,12 +32,15 @@ def seal_status(reader: VaultReader) -> dict[str, Any]:
 
 
 def auditor_identity(reader: VaultReader) -> dict[str, Any]:
-    """Who the audit token belongs to: display name, policies and accessor, never the token."""
+    """Who the audit token belongs to: display name, policies, accessor and the namespace
+    it was made in ("" for the root; OpenBao and Vault name it ``namespace_path``), never
+    the token."""
     data = reader.get("auth/token/lookup-self")
     return {
         "display_name": data.get("display_name"),
         "policies": sorted(data.get("policies") or []),
         "accessor": data.get("accessor"),
+        "namespace": str(data.get("namespace_path") or "").strip("/"),
     }
 
 
