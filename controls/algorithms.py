@@ -25,7 +25,8 @@ FIXED_STRENGTH = {"Ed25519", "Ed448", "X25519", "X448"}
 #: Signature algorithms that hash internally and so name no separate hash.
 HASHLESS = {"ed25519", "ed448",
             *(name.lower() for family, _, name in PQ_OIDS.values() if family != "ML-KEM")}
-SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3"}
+SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3",
+             "XSalsa20-Poly1305"}  # secretbox (libsodium, Kubernetes)
 
 
 def _minimum_bits(algorithm: str, policy: Policy, tier: RiskTier) -> int | None:

@@ -95,6 +95,7 @@ EXPECTED = {
     (LEGACY_ENCRYPTION + "events", "iac-encryption-provider"): "passed",
     # secretbox is XSalsa20-Poly1305 with a 256-bit key
     (LEGACY_ENCRYPTION + "events", "pq-readiness"): "passed",
+    (LEGACY_ENCRYPTION + "events", "key-strength"): "passed",
     (CERTS + "2:Certificate/payments/api", "key-strength"): "passed",
     (CERTS + "2:Certificate/payments/api", "iac-cert-manager-rotation-policy"): "passed",
     (CERTS + "2:Certificate/payments/api", "iac-cert-manager-renewal"): "passed",
