@@ -79,3 +79,16 @@ def run_audit(pytester: Any, *args: str) -> Evidence:
     """Run ``pytest --cryptoaudit`` in-process on the config in ``pytester``'s folder."""
     done = audit_pytester(pytester, *args)
     return Evidence(done.evidence, done.output)
+
+
+def namespace_with_key(server: Any, namespace: str, key: str) -> tuple[Any, Any]:
+    """Namespace ``namespace`` (under the root) with transit mount ``transit`` holding one
+    AES-256 key rotated every 30 days: (a root client, a client in the namespace)."""
+    from pytest_cryptoaudit.lab import openbao
+
+    root = server.client()
+    root.write_data(f"sys/namespaces/{namespace}", data={})
+    space = server.client(namespace=namespace)
+    openbao.enable_engine(space, "transit", "transit")
+    openbao.create_transit_key(space, "transit", key, "aes256-gcm96", auto_rotate_period="720h")
+    return root, space

@@ -11,7 +11,7 @@ from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.lab.estate_vault_tenants import namespaced_auditor_policy
 from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
-from .helpers import Evidence, system, write_config
+from .helpers import Evidence, namespace_with_key, system, write_config
 
 NAMESPACE = "indep"
 CHECK = "auditor-independent"
@@ -29,12 +29,7 @@ EXTRA = {
 
 @pytest.fixture(scope="module")
 def audit(seeded_vault, tmp_path_factory) -> Evidence:
-    root = seeded_vault.server.client()
-    root.write_data(f"sys/namespaces/{NAMESPACE}", data={})
-    space = seeded_vault.server.client(namespace=NAMESPACE)
-    openbao.enable_engine(space, "transit", "transit")
-    openbao.create_transit_key(space, "transit", "payments", "aes256-gcm96",
-                               auto_rotate_period="720h")
+    root, space = namespace_with_key(seeded_vault.server, NAMESPACE, "payments")
     base = namespaced_auditor_policy(NAMESPACE)
     tokens = {}
     for name, rule in EXTRA.items():

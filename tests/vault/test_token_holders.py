@@ -15,7 +15,7 @@ import pytest
 from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
-from .helpers import Evidence, system, write_config
+from .helpers import Evidence, namespace_with_key, system, write_config
 
 NAMESPACE = "tokholders"
 POLICIES = {"ci-keyadmin": 'path "transit/keys/ci-data/rotate" { capabilities = ["update"] }',
@@ -28,12 +28,7 @@ SOD = "kms-separation-of-duties"
 
 @pytest.fixture(scope="module")
 def token_server(seeded_vault):
-    root = seeded_vault.server.client()
-    root.write_data(f"sys/namespaces/{NAMESPACE}", data={})
-    space = seeded_vault.server.client(namespace=NAMESPACE)
-    openbao.enable_engine(space, "transit", "transit")
-    openbao.create_transit_key(space, "transit", "ci-data", "aes256-gcm96",
-                               auto_rotate_period="720h")
+    root, space = namespace_with_key(seeded_vault.server, NAMESPACE, "ci-data")
     for name, rules in POLICIES.items():
         openbao.write_policy(space, name, rules)
     deployer = openbao.create_token(space, ["ci-keyadmin", "ci-user"], "ci-deployer")
