@@ -249,3 +249,21 @@ def test_without_the_administration_sdk_the_pool_keys_access_is_unreadable(pools
     whys = {key.unreadable.get("managed.access") for key in attempt.keys}
     assert len(whys) == 1 and "azure-keyvault-administration is not installed" in whys.pop()
     assert all(key.managed.access is None for key in attempt.keys)
+
+
+def test_an_auditor_holding_a_pool_role_is_not_independent(pools):
+    from pytest_cryptoaudit.lab.keyvault_standin import AUDITOR_OID, hsm_role_assignment
+
+    system = estate_hsm.system(pools, TOKEN_ENV)
+    clean = _discover(system, controls={"CEK-09"}).system.attributes
+    assert clean["auditor_admin_rights"] == []  # Crypto Auditor reads, holds no action
+    payments = pools["hsm-payments"]
+    payments.hsm_role_assignments.append(hsm_role_assignment(
+        "/keys/payments-ec", estate_hsm.CRYPTO_OFFICER, AUDITOR_OID))
+    try:
+        rights = _discover(system, controls={"CEK-09"}).system.attributes
+    finally:
+        payments.hsm_role_assignments.pop()
+    assert rights["auditor_admin_rights"] == [
+        "local-rbac Managed HSM Crypto Officer at /keys/payments-ec: "
+        "delete, export, grant, manage"]
