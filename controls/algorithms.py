@@ -27,6 +27,8 @@ HASHLESS = {"ed25519", "ed448",
             *(name.lower() for family, _, name in PQ_OIDS.values() if family != "ML-KEM")}
 SYMMETRIC = {"AES", "HMAC", "ChaCha20", "Camellia", "SM4", "DES", "DES3",
              "XSalsa20-Poly1305"}  # secretbox (libsodium, Kubernetes)
+#: Post-quantum families, whose size is the security strength of their parameter set.
+POST_QUANTUM = {"ML-KEM", "ML-DSA", "SLH-DSA", "LMS", "XMSS"}
 
 
 def _minimum_bits(algorithm: str, policy: Policy, tier: RiskTier) -> int | None:
@@ -36,6 +38,8 @@ def _minimum_bits(algorithm: str, policy: Policy, tier: RiskTier) -> int | None:
         setting = "min_ec_bits"
     elif algorithm in SYMMETRIC:
         setting = "min_symmetric_bits"
+    elif algorithm in POST_QUANTUM:
+        setting = "min_pq_strength_bits"
     else:
         return None
     minimum: int = policy.for_tier(setting, tier)  # overrides are checked against the int default
@@ -47,7 +51,8 @@ def _minimum_bits(algorithm: str, policy: Policy, tier: RiskTier) -> int | None:
     check="key-strength",
     references=[SP800_131A, SP800_57, ISO27001_A824],
     remediation="Replace the key with one of at least the policy's size for its tier "
-                "(RSA/DSA/DH >= 2048 bits, curves >= 224 bits, symmetric >= 128 bits).",
+                "(RSA/DSA/DH >= 2048 bits, curves >= 224 bits, symmetric >= 128 bits; "
+                "post-quantum: ML-KEM-768 or ML-DSA-65 and above at critical).",
     applies_to=lambda key: key.algorithm is None or key.algorithm not in FIXED_STRENGTH,
     requires=["algorithm", "size"],
 )
@@ -60,6 +65,12 @@ def test_key_strength(
     minimum = _minimum_bits(algorithm, crypto_policy, crypto_key.risk_tier)
     if minimum is None:
         pytest.skip(f"no strength rule for algorithm {crypto_key.algorithm}")
+    if algorithm in POST_QUANTUM:
+        named = crypto_key.attributes.get("parameter_set") or algorithm
+        assert size >= minimum, (
+            f"{named} gives {size}-bit security strength, below the {minimum}-bit minimum "
+            f"for tier {crypto_key.risk_tier.value}")
+        return
     assert size >= minimum, (
         f"{crypto_key.algorithm}-{crypto_key.size} is below the {minimum}-bit minimum "
         f"for tier {crypto_key.risk_tier.value}"

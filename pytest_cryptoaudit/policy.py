@@ -87,6 +87,13 @@ BUILTIN_SETTINGS: tuple[PolicySetting, ...] = (
         "min_symmetric_bits", tiered(128, 128, 128, 256),
         "Smallest symmetric key allowed.", SP800_131A),
     PolicySetting(
+        "min_pq_strength_bits", tiered(128, 128, 128, 192),
+        "Smallest security strength of a post-quantum key (ML-KEM, ML-DSA, SLH-DSA, LMS, "
+        "XMSS): 128 is NIST category 1 or 2 (ML-KEM-512, ML-DSA-44), 192 category 3 "
+        "(ML-KEM-768, the parameter set FIPS 203 recommends by default), 256 category 5 "
+        "(ML-KEM-1024, ML-DSA-87: what CNSA 2.0 requires).",
+        "NIST FIPS 203, 204, 205; NSA CNSA 2.0"),
+    PolicySetting(
         "disallowed_algorithms", ["DES", "DES3", "RC4", "RC2", "BLOWFISH"],
         "Algorithms not allowed at any tier (3-key TDEA disallowed after 2023).", SP800_131A),
     PolicySetting(

@@ -175,3 +175,37 @@ def test_unknown_group_is_an_error() -> None:
 def test_key_exchange_not_probed_is_an_error() -> None:
     verdict = judge(pq.test_pq_key_exchange, endpoint(None))
     assert verdict == Verdict("error", "pq_key_exchange: not reported by the provider")
+
+
+# -- key-strength of post-quantum keys (their size is the parameter set's security strength) --
+
+@pytest.mark.parametrize(("algorithm", "size", "parameter_set", "tier", "outcome"), [
+    ("ML-KEM", 128, "ML-KEM-512", "high", "passed"),
+    ("ML-KEM", 128, "ML-KEM-512", "critical", "failed"),
+    ("ML-KEM", 192, "ML-KEM-768", "critical", "passed"),
+    ("ML-DSA", 128, "ML-DSA-44", "critical", "failed"),
+    ("ML-DSA", 256, "ML-DSA-87", "critical", "passed"),
+    ("SLH-DSA", 128, "SLH-DSA-SHA2-128s", "low", "passed"),
+    ("LMS", 256, "HSS/LMS", "critical", "passed"),
+])
+def test_key_strength_of_post_quantum_keys(algorithm: str, size: int, parameter_set: str,
+                                           tier: str, outcome: str) -> None:
+    import controls.algorithms as algorithms
+
+    record = key(kind="public-key", tier=tier, algorithm=algorithm, size=size,
+                 attributes={"parameter_set": parameter_set})
+    verdict = judge(algorithms.test_key_strength, record)
+    assert verdict.outcome == outcome
+    if outcome == "failed":
+        assert verdict.message == (f"{parameter_set} gives {size}-bit security strength, below "
+                                   f"the 192-bit minimum for tier {tier}")
+
+
+def test_cnsa_2_0_asks_for_category_5() -> None:
+    import controls.algorithms as algorithms
+
+    record = key(kind="public-key", tier="high", algorithm="ML-KEM", size=192)
+    verdict = judge(algorithms.test_key_strength, record,
+                    crypto_policy=policy(min_pq_strength_bits={"high": 256}))
+    assert verdict == Verdict("failed", "ML-KEM gives 192-bit security strength, below the "
+                                        "256-bit minimum for tier high")

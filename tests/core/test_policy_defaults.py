@@ -29,6 +29,7 @@ TIERED = {
     "min_rsa_bits": (2048, 2048, 2048, 3072),
     "min_ec_bits": (224, 224, 256, 256),
     "min_symmetric_bits": (128, 128, 128, 256),
+    "min_pq_strength_bits": (128, 128, 128, 192),
     "max_certificate_lifetime_days": (825, 825, 398, 398),
     "expiry_warning_days": (14, 30, 30, 60),
     "allow_private_key_group_readable": (False, False, False, False),
