@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_cryptoaudit.errors import CryptoAuditError
-from pytest_cryptoaudit.model import UNSTATED
 from pytest_cryptoaudit.references import (
     ISO27001_A824,
     MOZILLA_TLS,
@@ -43,13 +42,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.ssrm("CSC")
 
 TLS = {"protocol": "tls"}
-
-
-def _profile_known(endpoint: EndpointRecord) -> bool:
-    """A TLS endpoint whose full handshake can be told (a live scan; infrastructure code
-    names a TLS policy, not the profile a handshake shows)."""
-    return (endpoint.protocol == "tls"
-            and "mozilla_profile_issues" not in (endpoint.attributes.get(UNSTATED) or {}))
 MOZILLA_PROFILES = ("modern", "intermediate", "old")
 SHOWN = 4
 
@@ -150,8 +142,8 @@ def test_tls_forward_secrecy(crypto_endpoint: EndpointRecord, crypto_policy: Pol
     references=[MOZILLA_TLS, SP800_52],
     remediation="Configure the endpoint from the Mozilla SSL configuration generator for "
                 "the profile the policy names (ssl-config.mozilla.org).",
-    # not requires: whether it needs the profile depends on the policy for the tier
-    applies_to=_profile_known,
+    applies_to=TLS,
+    # read, not required: whether it needs the profile depends on the policy for the tier
     reads=["mozilla_profile_issues"],
 )
 def test_tls_mozilla_profile(

@@ -141,10 +141,10 @@ def _entry(function: ControlFunction, system: SystemRecord, inventory: Inventory
 def _unstated(spec: ControlSpec, fixture: str, system: SystemRecord, inventory: Inventory,
               stating: dict[tuple[str, str], tuple[Any, ...]]) -> list[str]:
     """The distinct reasons why the system's records never state a fact the check requires
-    (infrastructure code has no key age, for instance). ``stating`` keeps, per (fixture,
+    or reads (infrastructure code has no key age, for instance). ``stating`` keeps, per (fixture,
     system), the records that declare some fact unstated: most declare none, and every
     check not applicable in a system would otherwise look at each of its records again."""
-    if not spec.requires:
+    if not spec.facts:
         return []
     key = (fixture, system.name)
     if key not in stating:

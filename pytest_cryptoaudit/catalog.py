@@ -112,13 +112,16 @@ class ControlSpec:
             if not tier >= self.min_tier:
                 return False
         return (self.applies(record)
-                and (not self.requires or self.unstated(record) is None))
+                and (not self.facts or self.unstated(record) is None))
 
     def unstated(self, record: Any) -> str | None:
-        """Why ``record``'s source never states a fact this check requires, if it does not
-        (see :data:`~pytest_cryptoaudit.model.UNSTATED`): the check has no subject there."""
+        """Why ``record``'s source never states a fact this check requires or reads, if it
+        does not (see :data:`~pytest_cryptoaudit.model.UNSTATED`): the check has no subject
+        there. A fact read only where the policy asks for it counts too (a Mozilla profile
+        at a tier that names one): where the source never states it, it is judged where it
+        lives."""
         unstated = getattr(record, "attributes", {}).get(UNSTATED) or {}
-        name = next((n for n in self.requires if n in unstated), None)
+        name = next((n for n in self.facts if n in unstated), None)
         return None if name is None else f"{name}: {unstated[name]}"
 
     @property

@@ -78,9 +78,9 @@ class Outcome(enum.StrEnum):
 
 #: The attribute in which a record lists the facts its source never states, each with why (a
 #: key's age is not in infrastructure code; a named TLS policy does not list its groups): a
-#: check that requires one of them has no subject in that record, and is judged where the fact
-#: lives (the live key, a scan of the endpoint). A fact the source should state but could not
-#: be read is ``unreadable`` instead, and its checks error.
+#: check that requires or reads one of them has no subject in that record, and is judged
+#: where the fact lives (the live key, a scan of the endpoint). A fact the source should
+#: state but could not be read is ``unreadable`` instead, and its checks error.
 UNSTATED = "unstated"
 
 
