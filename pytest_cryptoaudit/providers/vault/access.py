@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...facts import Action, Grant, PrincipalKind
+from .client import path_prefixes
 from .context import ENCRYPTION_OPERATIONS, KeyContext, UseContext, use_context
 from .holders import Holder, PolicyHolders
 from .policies import globs_overlap
@@ -77,9 +78,7 @@ def policy_write_paths(below: str = "") -> tuple[str, ...]:
     """Stand-ins for writing an ACL policy that reaches a key of namespace ``below`` (its
     path as seen from the policy's own namespace, "" for the same): a policy written in the
     policy's own namespace or in any namespace on the way down to ``below`` reaches it."""
-    parts = [part for part in below.split("/") if part]
-    prefixes = ["".join(f"{part}/" for part in parts[:depth]) for depth in range(len(parts) + 1)]
-    return tuple(f"{prefix}{path}" for prefix in prefixes for path in _POLICY_PATHS)
+    return tuple(f"{prefix}{path}" for prefix in path_prefixes(below) for path in _POLICY_PATHS)
 
 
 def priority(glob: str) -> tuple[int, bool, int, int, str]:

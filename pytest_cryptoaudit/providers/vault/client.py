@@ -52,6 +52,13 @@ def namespace_ancestors(namespace: str | None) -> list[str]:
     return ["/".join(parts[:depth]) for depth in range(len(parts))]
 
 
+def path_prefixes(below: str) -> list[str]:
+    """The path prefixes of every namespace from one down to ``below`` (a namespace's path
+    as seen from it): ``b/c`` -> ``["", "b/", "b/c/"]``."""
+    parts = [part for part in below.split("/") if part]
+    return ["".join(f"{part}/" for part in parts[:depth]) for depth in range(len(parts) + 1)]
+
+
 def load_token(token_env: str, token_file: str | None, base_dir: Path) -> str:
     """The token from ``token_file`` (if set) or the ``token_env`` environment variable."""
     if token_file:

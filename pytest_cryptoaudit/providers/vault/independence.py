@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .client import path_prefixes
+
 VAULT_WRITE = {"create", "update", "patch", "delete", "sudo"}
 #: Endpoints under sys/ that Vault's default policy lets every token update: not admin.
 VAULT_SELF_SERVICE = (
@@ -97,12 +99,10 @@ def vault_admin_paths(policies: Mapping[str, Any], transit_mounts: Iterable[str]
     """``policy: path (capabilities)`` for every rule granting write on keys or ``sys/``.
     ``below``: the audited namespace as seen from the policies' own (``a/b``), "" when they
     are its own."""
-    steps = [part for part in below.strip("/").split("/") if part]
-    within = [f"{'/'.join(steps[:depth])}/" for depth in range(1, len(steps) + 1)]
-    prefix = within[-1] if within else ""
-    protected = [prefix + m.strip("/") + "/keys/" for m in transit_mounts] + [
-        "sys/", *(f"{step}sys/" for step in within)]
-    exempt = {step + path for step in ("", *within) for path in VAULT_SELF_SERVICE}
+    steps = path_prefixes(below)
+    protected = [steps[-1] + m.strip("/") + "/keys/" for m in transit_mounts] + [
+        f"{step}sys/" for step in steps]
+    exempt = {step + path for step in steps for path in VAULT_SELF_SERVICE}
     found = []
     for name, rules in sorted(policies.items()):
         if name == "root":
