@@ -36,6 +36,8 @@ class Ancestor:
     #: The audited namespace's path as seen from this one (``b/c`` from ``a`` for ``a/b/c``).
     below: str
     policies: dict[str, dict[str, list[str]]] = dataclasses.field(default_factory=dict)
+    #: Whether ``policies`` were read (they are read only when something needs them).
+    policies_read: bool = False
     conditions: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     holders: PolicyHolders | None = None
 

@@ -74,8 +74,6 @@ class VaultDiscovery:
         #: it, and why their policies could not be read (every key's access is then unknown).
         self.ancestors = ancestors_of(options.namespace)
         self.ancestors_reason: str | None = None
-        #: The namespaces above whose policies were read.
-        self.policies_read: set[str] = set()
         #: The parameter conditions of the audited namespace's policies.
         self.conditions: dict[str, dict[str, Any]] = {}
         #: Who holds the policies here (and above: ``Ancestor.holders``), or why not known.
@@ -147,7 +145,7 @@ class VaultDiscovery:
         for future, ancestor in above.items():
             try:
                 ancestor.policies = future.result()
-                self.policies_read.add(ancestor.namespace)
+                ancestor.policies_read = True
             except VaultReadError as exc:
                 reasons.append(f"{ancestor.described}: {exc}")
                 self.attempt.error(reasons[-1])
@@ -321,7 +319,7 @@ class VaultDiscovery:
             return
         rights = admin_rights(
             self.attributes, self.unreadable, self.options.namespace,
-            {a.namespace: (a.below, a.policies if a.namespace in self.policies_read else None)
+            {a.namespace: (a.below, a.policies if a.policies_read else None)
              for a in self.ancestors})
         if "unreadable" in rights:
             self.unreadable.setdefault("auditor_admin_rights", rights["unreadable"])
