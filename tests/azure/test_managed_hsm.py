@@ -161,6 +161,8 @@ def test_the_local_rbac_of_each_pool_is_the_access_of_its_keys(pools):
         (estate_hsm.BRANCH_APP, CRYPTO_USER, "Managed HSM Crypto User at /keys/branch-rsa",
          "local-rbac", "unknown", False)}
     assert not any("managed.access" in key.unreadable for key in attempt.keys)
+    # the pool-wide grants are judged once: keys without assignments of their own share them
+    assert keys[uids["payments-rsa"]].managed.access is keys[uids["payments-ec"]].managed.access
     for name in ("hsm-payments", "hsm-branch"):  # once per pool, not per key
         calls = pools[name].calls
         assert calls["RoleAssignments_ListForScope"] - before[name].get(

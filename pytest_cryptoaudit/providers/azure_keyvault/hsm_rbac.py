@@ -19,7 +19,7 @@ allows cannot be told.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...facts import Action, Grant, PrincipalKind
@@ -48,11 +48,30 @@ GLOBAL, KEYS = "/", "/keys"
 
 @dataclasses.dataclass(frozen=True)
 class LocalRbac:
-    """One pool's role assignments (``scope``, ``roleDefinitionId``, ``principalId``,
-    ``name``) and its role definitions by GUID: (role name, actions on keys)."""
+    """One pool's role assignments, judged once: the grants of those at ``/`` and ``/keys``
+    (every key of the pool shares that one tuple), the assignments at each key by its name
+    in lower case, the role definitions by GUID (role name, actions on keys), and the GUIDs
+    of roles that assignments at ``/`` or ``/keys`` name but the pool does not list."""
 
-    assignments: tuple[Mapping[str, str], ...]
+    pool_wide: tuple[Grant, ...]
+    by_key: Mapping[str, tuple[Mapping[str, str], ...]]
     roles: Mapping[str, tuple[str, tuple[Action, ...]]]
+    unlisted: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, assignments: Iterable[Mapping[str, str]],
+           roles: Mapping[str, tuple[str, tuple[Action, ...]]]) -> LocalRbac:
+        pool_wide: list[Mapping[str, str]] = []
+        by_key: dict[str, list[Mapping[str, str]]] = {}
+        for assignment in assignments:
+            scope = "/" + assignment["scope"].strip("/").lower()
+            if scope in (GLOBAL, KEYS):
+                pool_wide.append(assignment)
+            elif scope.startswith(f"{KEYS}/"):
+                by_key.setdefault(scope.removeprefix(f"{KEYS}/"), []).append(assignment)
+        grants, unlisted = _grants(pool_wide, roles)
+        return cls(tuple(grants), {name: tuple(found) for name, found in by_key.items()},
+                   roles, frozenset(unlisted))
 
 
 def definition_of(definition: Any) -> tuple[str, str, tuple[Action, ...]]:
@@ -76,7 +95,7 @@ def read_local_rbac(client: Any) -> LocalRbac:
         for a in client.list_role_assignments(GLOBAL))
     roles = {guid: (name, actions) for guid, name, actions in
              map(definition_of, client.list_role_definitions(GLOBAL))}
-    return LocalRbac(assignments, roles)
+    return LocalRbac.of(assignments, roles)
 
 
 def _text(value: Any) -> str:
@@ -85,31 +104,31 @@ def _text(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def scope_covers(scope: str, key_name: str) -> bool:
-    """Whether an assignment at ``scope`` reaches the key: the pool, all its keys, or it."""
-    scope = "/" + scope.strip("/").lower()
-    return scope in (GLOBAL, KEYS, f"{KEYS}/{key_name.lower()}")
-
-
 def local_grants(rbac: LocalRbac, key_name: str) -> tuple[tuple[Grant, ...] | None, str | None]:
-    """(the grants reaching one key, None) or (None, why they cannot be told)."""
+    """(the grants reaching one key, None) or (None, why they cannot be told): those at the
+    pool or all its keys, and those at the key itself (``/keys/NAME``)."""
+    own, unlisted = _grants(rbac.by_key.get(key_name.lower(), ()), rbac.roles)
+    unlisted |= rbac.unlisted
+    if unlisted:
+        return None, (f"local RBAC: role definition {', '.join(sorted(unlisted))} of a role "
+                      "assignment reaching the key is not listed by the pool")
+    return (rbac.pool_wide + tuple(own) if own else rbac.pool_wide), None
+
+
+def _grants(assignments: Iterable[Mapping[str, str]],
+            roles: Mapping[str, tuple[str, tuple[Action, ...]]]) -> tuple[list[Grant], set[str]]:
+    """The assignments as grants (those of roles with no action on keys left out), and the
+    GUIDs of the roles they name that the pool does not list."""
     grants: list[Grant] = []
-    unknown: set[str] = set()
-    for assignment in rbac.assignments:
-        scope = assignment["scope"]
-        if not scope_covers(scope, key_name):
-            continue
+    unlisted: set[str] = set()
+    for assignment in assignments:
         guid = role_guid(assignment["roleDefinitionId"])
-        if guid not in rbac.roles:
-            unknown.add(guid or "(none named)")
+        if guid not in roles:
+            unlisted.add(guid or "(none named)")
             continue
-        name, actions = rbac.roles[guid]
+        name, actions = roles[guid]
         if actions:
             grants.append(Grant(principal=assignment["principalId"] or "?",
                                 kind=PrincipalKind.UNKNOWN, actions=actions,
-                                source="local-rbac", ref=f"{name} at {scope or '?'}"))
-    if unknown:
-        return None, (f"local RBAC: role definition {', '.join(sorted(unknown))} of a role "
-                      "assignment reaching the key is not listed by the pool")
-    return tuple(grants), None
-
+                                source="local-rbac", ref=f"{name} at {assignment['scope'] or '?'}"))
+    return grants, unlisted
