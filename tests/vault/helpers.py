@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pytest_cryptoaudit.testing import audit_pytester
+from pytest_cryptoaudit.testing import audit_env, audit_pytester, audit_subprocess
 
 
 @dataclasses.dataclass
@@ -73,6 +73,16 @@ def write_config(folder: Path, text: str) -> Path:
     path = folder / "cryptoaudit.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def audit_config(folder: Path, config: str, *args: str, ret: int = 1,
+                 **tokens: str) -> Evidence:
+    """Write ``config`` to ``folder`` and run ``pytest --cryptoaudit`` on it in a subprocess,
+    with ``tokens`` as environment variables; the run must end with exit status ``ret``."""
+    write_config(folder, config)
+    run = audit_subprocess(folder, "-q", *args, env=audit_env(**tokens), timeout=120)
+    assert run.ret == ret, run.output
+    return Evidence(run.evidence, run.output)
 
 
 def run_audit(pytester: Any, *args: str) -> Evidence:

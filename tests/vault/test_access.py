@@ -11,10 +11,9 @@ from pytest_cryptoaudit.facts import Action
 from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.providers.vault.access import key_access, policy_grant, priority, rule_for
 from pytest_cryptoaudit.providers.vault.policies import parse_policy
-from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
 from .conftest import POLICIES
-from .helpers import Evidence, system, write_config
+from .helpers import Evidence, audit_config, system
 
 NAMESPACE = "tenants"
 KEYS = ("acme-data", "globex-data", "shared-data")
@@ -141,16 +140,13 @@ def audit(tenant_server, tmp_path_factory) -> Evidence:
     seeded, blind_token = tenant_server
     folder = tmp_path_factory.mktemp("vault-tenants")
     url = seeded.server.url
-    write_config(folder, "".join([
+    config = "".join([
         TENANCY,
         system("vault-tenants", "high", url, token_env="TEST_VAULT_ROOT", namespace=NAMESPACE),
         system("vault-blind", "high", url, token_env="TEST_VAULT_BLIND", namespace=NAMESPACE),
-    ]))
-    env = audit_env(TEST_VAULT_ROOT=seeded.server.root_token, TEST_VAULT_BLIND=blind_token)
-    run = audit_subprocess(folder, "-q", "--cryptoaudit-control", "CEK-08", env=env,
-                           timeout=120)
-    assert run.ret == 1, run.output
-    return Evidence(run.evidence, run.output)
+    ])
+    return audit_config(folder, config, "--cryptoaudit-control", "CEK-08",
+                        TEST_VAULT_ROOT=seeded.server.root_token, TEST_VAULT_BLIND=blind_token)
 
 
 def test_cross_tenant_policy_is_found(audit):

@@ -9,9 +9,8 @@ import pytest
 
 from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.lab.estate_vault_tenants import namespaced_auditor_policy
-from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
-from .helpers import Evidence, namespace_with_key, system, write_config
+from .helpers import Evidence, audit_config, namespace_with_key, system
 
 NAMESPACE = "indep"
 CHECK = "auditor-independent"
@@ -40,13 +39,12 @@ def audit(seeded_vault, tmp_path_factory) -> Evidence:
     tokens["local"] = openbao.create_token(space, ["local-reader"], "local-reader")
     folder = tmp_path_factory.mktemp("vault-indep")
     url = seeded_vault.server.url
-    write_config(folder, "".join(
+    config = "".join(
         system(f"indep-{name}", "high", url, token_env=f"TEST_VAULT_{name.upper()}",
-               namespace=NAMESPACE) for name in tokens))
-    env = audit_env(**{f"TEST_VAULT_{name.upper()}": token for name, token in tokens.items()})
-    run = audit_subprocess(folder, "-q", "--cryptoaudit-control", "CEK-09", env=env,
-                           timeout=120)
-    return Evidence(run.evidence, run.output)
+               namespace=NAMESPACE) for name in tokens)
+    return audit_config(folder, config, "--cryptoaudit-control", "CEK-09",
+                        **{f"TEST_VAULT_{name.upper()}": token
+                           for name, token in tokens.items()})
 
 
 def _result(audit: Evidence, name: str) -> dict:

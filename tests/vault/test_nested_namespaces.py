@@ -20,9 +20,8 @@ from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.lab.estate_vault_tenants import namespaced_auditor_policy
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import DiscoveryContext, ProviderRegistry
-from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
-from .helpers import Evidence, system, write_config
+from .helpers import Evidence, audit_config, system
 
 NAMESPACE = "org/div/acme"
 USE = 'capabilities = ["update"]'
@@ -100,21 +99,18 @@ def audit(nested_server, tmp_path_factory) -> Evidence:
     seeded, tokens = nested_server
     folder = tmp_path_factory.mktemp("vault-nested")
     url = seeded.server.url
-    write_config(folder, "".join([
+    config = "".join([
         TENANCY,
         system("vault-nested", "high", url, token_env="TEST_VAULT_ROOT", namespace=NAMESPACE),
         system("vault-nested-nopolicies", "high", url, token_env="TEST_VAULT_NOPOLICIES",
                namespace=NAMESPACE),
         system("vault-nested-noholders", "high", url, token_env="TEST_VAULT_NOHOLDERS",
                namespace=f"/{NAMESPACE}/"),
-    ]))
-    env = audit_env(TEST_VAULT_ROOT=seeded.server.root_token,
-                    TEST_VAULT_NOPOLICIES=tokens["nopolicies"],
-                    TEST_VAULT_NOHOLDERS=tokens["noholders"])
-    run = audit_subprocess(folder, "-q", "--cryptoaudit-control", "CEK-08", env=env,
-                           timeout=120)
-    assert run.ret == 1, run.output
-    return Evidence(run.evidence, run.output)
+    ])
+    return audit_config(folder, config, "--cryptoaudit-control", "CEK-08",
+                        TEST_VAULT_ROOT=seeded.server.root_token,
+                        TEST_VAULT_NOPOLICIES=tokens["nopolicies"],
+                        TEST_VAULT_NOHOLDERS=tokens["noholders"])
 
 
 def test_the_server_lets_policies_above_reach_into_the_namespace(nested_server):

@@ -18,9 +18,8 @@ from pytest_cryptoaudit.discovery import discover_all
 from pytest_cryptoaudit.lab import openbao
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import DiscoveryContext, ProviderRegistry
-from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
-from .helpers import Evidence, system, write_config
+from .helpers import Evidence, audit_config, system
 
 NAMESPACE = "saas"
 ACME_CONTEXT = "YWNtZQ=="  # base64 "acme"
@@ -115,16 +114,14 @@ principals = ["*:saas/globex-*", "auth:saas/auth/*/globex-*", "entity:globex-*"]
 def _run(saas_server, folder, *args: str, ret: int = 1) -> Evidence:
     seeded, blind_token = saas_server
     url = seeded.server.url
-    write_config(folder, "".join([
+    config = "".join([
         TENANCY,
         system("vault-saas", "high", url, token_env="TEST_VAULT_ROOT", namespace=NAMESPACE),
         system("vault-saas-blind", "high", url, token_env="TEST_VAULT_BLIND",
                namespace=NAMESPACE),
-    ]))
-    env = audit_env(TEST_VAULT_ROOT=seeded.server.root_token, TEST_VAULT_BLIND=blind_token)
-    run = audit_subprocess(folder, "-q", *args, env=env, timeout=120)
-    assert run.ret == ret, run.output
-    return Evidence(run.evidence, run.output)
+    ])
+    return audit_config(folder, config, *args, ret=ret, TEST_VAULT_ROOT=seeded.server.root_token,
+                        TEST_VAULT_BLIND=blind_token)
 
 
 @pytest.fixture(scope="module")

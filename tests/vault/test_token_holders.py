@@ -13,9 +13,8 @@ import json
 import pytest
 
 from pytest_cryptoaudit.lab import openbao
-from pytest_cryptoaudit.testing import audit_env, audit_subprocess
 
-from .helpers import Evidence, namespace_with_key, system, write_config
+from .helpers import Evidence, audit_config, namespace_with_key, system
 
 NAMESPACE = "tokholders"
 POLICIES = {"ci-keyadmin": 'path "transit/keys/ci-data/rotate" { capabilities = ["update"] }',
@@ -55,19 +54,16 @@ def audit(token_server, tmp_path_factory) -> Evidence:
     seeded, _, reader, _ = token_server
     folder = tmp_path_factory.mktemp("vault-tokens")
     url = seeded.server.url
-    write_config(folder, "".join([
+    config = "".join([
         system("vault-tokens", "high", url, token_env="TEST_VAULT_ROOT", namespace=NAMESPACE,
                token_holders=True),
         system("vault-tokens-off", "high", url, token_env="TEST_VAULT_ROOT",
                namespace=NAMESPACE),
         system("vault-tokens-nosudo", "high", url, token_env="TEST_VAULT_READER",
                namespace=NAMESPACE, token_holders=True),
-    ]))
-    env = audit_env(TEST_VAULT_ROOT=seeded.server.root_token, TEST_VAULT_READER=reader)
-    run = audit_subprocess(folder, "-q", "--cryptoaudit-control", "CEK-08", env=env,
-                           timeout=120)
-    assert run.ret == 1, run.output
-    return Evidence(run.evidence, run.output)
+    ])
+    return audit_config(folder, config, "--cryptoaudit-control", "CEK-08",
+                        TEST_VAULT_ROOT=seeded.server.root_token, TEST_VAULT_READER=reader)
 
 
 def _principal(looked_up) -> str:
