@@ -177,12 +177,11 @@ class VaultDiscovery:
         self.holders = read[audited]
         for ancestor in self.ancestors:
             ancestor.holders = read[ancestor.namespace]
-        self._describe_holders(read)
+        self._describe_holders(read[audited], read)
 
-    def _describe_holders(self, read: dict[str, PolicyHolders]) -> None:
-        """Who holds each policy here and above, and what was read to tell (each list by
-        its path from the root namespace), on the system record."""
-        holders = self.holders or PolicyHolders()
+    def _describe_holders(self, holders: PolicyHolders, read: dict[str, PolicyHolders]) -> None:
+        """Who holds each policy here (``holders``) and above, and what was read to tell
+        (each list by its path from the root namespace), on the system record."""
         self.attributes["policy_holders"] = {
             policy: [h.principal for h in holders.of(policy)]
             for policy in sorted(self.attributes.get("acl_policies") or {})}
