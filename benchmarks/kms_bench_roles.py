@@ -35,6 +35,9 @@ def config_text(url: str, workers: int = 8) -> str:
     return (f'[[systems]]\nname = "bench"\nprovider = "aws-kms"\nrisk_tier = "high"\n'
             f'ssrm_owner = "CSC"\nregions = {json.dumps(list(REGIONS))}\nendpoint_url = "{url}"\n'
             f"max_workers = {workers}\n"
+            # The documented set-up: a read-only audit role, whose IAM policies are read
+            # because the keys' default policies delegate to the account.
+            f'role_arns = ["arn:aws:iam::{ACCOUNT}:role/cryptoaudit"]\n'
             # Budgets protect a production account's shared quotas; a local server has none.
             "request_budgets = false\n")
 
@@ -83,6 +86,9 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
     keys = args.keys[0]
     seed_backend(keys)
     seed_s = time.perf_counter() - began
+    from pytest_cryptoaudit.lab.estate_kms import create_audit_role, session
+
+    create_audit_role(session(server.url), server.url)
     print(json.dumps({"url": server.url, "seed_s": seed_s, "create_key_ms": create_key_ms,
                       "insert_us_per_key": seed_s / keys * 1e6}), flush=True)
     signal.pause()

@@ -24,6 +24,8 @@ PARTNER_ACCOUNT = "111111111111"
 SHARED_ACCOUNT = "222222222222"
 FOREIGN_ACCOUNT = "999999999999"
 PARTNER_ROLE = f"arn:aws:iam::{PARTNER_ACCOUNT}:role/cryptoaudit"
+#: The role the audit of the lab's own account assumes: read-only, as docs/aws-kms.md asks.
+AUDIT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cryptoaudit"
 #: An ``owner`` tag names a team, as in real estates; namespaced tags override tier and SSRM.
 OWNER = {"owner": "payments-team"}
 CRITICAL = {**OWNER, "cryptoaudit:risk-tier": "critical"}
@@ -225,7 +227,7 @@ def tenant_config(url: str) -> dict[str, Any]:
     """The multi-tenant system and its ``[tenancy]``: tenants by tag, callers by account."""
     common = {"provider": "aws-kms", "ssrm_owner": "CSC", "regions": [TENANT_REGION],
               "endpoint_url": url, "max_attempts": 2, "timeout": 5.0}
-    system = {"name": "kms-tenants", "risk_tier": "high", **common,
+    system = {"name": "kms-tenants", "risk_tier": "high", **common, "role_arns": [AUDIT_ROLE],
               "allowed_principal_accounts": sorted(TENANT_ACCOUNTS.values())}
     tenants = [{"name": name, "accounts": [account]}
                for name, account in sorted(TENANT_ACCOUNTS.items())]
@@ -242,7 +244,8 @@ def seed_tenants(url: str) -> dict[str, str]:
 #: Outcomes of the system-level checks (all others pass).
 SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
     "kms-prod": {"kms-cloudtrail": FAIL},
-    "kms-partner": {},
+    # The partner's audit role may also operate its keys through IAM.
+    "kms-partner": {"auditor-independent": FAIL},
 }
 
 
@@ -256,7 +259,7 @@ def systems(url: str) -> list[dict[str, Any]]:
               "endpoint_url": url, "max_attempts": 2, "timeout": 5.0}
     return [
         {"name": "kms-prod", "risk_tier": "high", **common, "include_aws_managed": True,
-         "allowed_principal_accounts": [SHARED_ACCOUNT]},
+         "allowed_principal_accounts": [SHARED_ACCOUNT], "role_arns": [AUDIT_ROLE]},
         {"name": "kms-partner", "risk_tier": "medium", **common,
          "accountable_owner": "partner-integrations", "role_arns": [PARTNER_ROLE]},
     ]
@@ -292,7 +295,46 @@ def seed(url: str, estate: tuple[PlantedKey, ...] = ESTATE) -> dict[str, str]:
     sessions = {ACCOUNT: session(url), PARTNER_ACCOUNT: session(url, PARTNER_ROLE)}
     arns = {key.label: create_key(sessions[key.account], url, key) for key in estate}
     seed_trails(sessions, url)
+    for account, aws in sessions.items():
+        create_audit_role(aws, url, KEY_OPERATIONS if account == PARTNER_ACCOUNT else None)
     return arns
+
+
+#: What the audit reads (docs/aws-kms.md, "Permissions").
+AUDIT_READS = (
+    "kms:ListKeys", "kms:ListAliases", "kms:DescribeKey", "kms:ListResourceTags",
+    "kms:GetKeyRotationStatus", "kms:ListKeyRotations", "kms:GetKeyPolicy", "kms:ListGrants",
+    "kms:DescribeCustomKeyStores", "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
+    "cloudtrail:GetEventSelectors", "sts:GetCallerIdentity", "ec2:DescribeRegions",
+    "iam:GetRole", "iam:GetUser", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:List*Policies",
+    "iam:Get*Policy", "iam:ListGroupsForUser")
+#: An audit role that was also given the key operations of its team: not independent.
+KEY_OPERATIONS = {"Version": "2012-10-17", "Statement": [{
+    "Sid": "KeyOperations", "Effect": "Allow", "Resource": "arn:aws:kms:*:*:key/*",
+    "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:Enable*", "kms:Disable*",
+               "kms:TagResource", "kms:UntagResource"]}]}
+
+
+def create_audit_role(aws: Any, url: str, extra: Mapping[str, Any] | None = None) -> None:
+    """The account's ``cryptoaudit`` role, with the read-only audit policy attached and,
+    when given, an ``extra`` inline policy; already there: left as it is."""
+    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
+    sts = aws.client("sts", region_name="us-east-1", endpoint_url=url)
+    account = sts.get_caller_identity()["Account"]
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}
+    try:
+        iam.create_role(RoleName="cryptoaudit", AssumeRolePolicyDocument=json.dumps(trust))
+    except iam.exceptions.EntityAlreadyExistsException:
+        return
+    reads = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AuditReads", "Effect": "Allow", "Action": list(AUDIT_READS), "Resource": "*"}]}
+    policy = iam.create_policy(PolicyName="CryptoAuditReadOnly", PolicyDocument=json.dumps(reads))
+    iam.attach_role_policy(RoleName="cryptoaudit", PolicyArn=policy["Policy"]["Arn"])
+    if extra is not None:
+        iam.put_role_policy(RoleName="cryptoaudit", PolicyName="KeyOperations",
+                            PolicyDocument=json.dumps(extra))
 
 
 def create_key(aws: Any, url: str, key: PlantedKey) -> str:

@@ -8,16 +8,18 @@ from typing import Any
 
 from pytest_cryptoaudit.config import parse_config
 from pytest_cryptoaudit.discovery import discover_all
+from pytest_cryptoaudit.lab.estate_kms import AUDIT_ROLE
 from pytest_cryptoaudit.model import Inventory
 from pytest_cryptoaudit.policy import BUILTIN_SETTINGS
 from pytest_cryptoaudit.providers import DiscoveryContext, ProviderRegistry
 
 
 def system_toml(url: str, name: str = "kms", **options: Any) -> str:
-    """One aws-kms system over eu-west-1 and us-east-1 of the default lab account."""
+    """One aws-kms system over eu-west-1 and us-east-1 of the default lab account, audited
+    through its read-only ``cryptoaudit`` role."""
     lines = [f'[[systems]]\nname = "{name}"\nprovider = "aws-kms"\nrisk_tier = "high"',
              'ssrm_owner = "CSC"', f'endpoint_url = "{url}"',
-             'regions = ["eu-west-1", "us-east-1"]']
+             'regions = ["eu-west-1", "us-east-1"]', f'role_arns = ["{AUDIT_ROLE}"]']
     values = {"max_attempts": 2, "timeout": 5.0, **options}
     for key, value in values.items():
         lines = [line for line in lines if not line.startswith(f"{key} =")]

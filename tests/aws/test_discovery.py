@@ -45,6 +45,10 @@ def test_follows_next_marker_through_every_page(one_item_pages, api_calls, moto_
     assert aliased.attributes["aliases"] == ["alias/clean-aes"]
 
 
+IAM_ROLE_READS = ("GetRole", "ListRolePolicies", "ListAttachedRolePolicies", "GetPolicy",
+                  "GetPolicyVersion")
+
+
 def test_calls_per_key_are_the_minimum_the_controls_need(api_calls, moto_server, estate):
     inventory = discover(system_toml(moto_server.url))
     found = len(inventory.keys)
@@ -61,15 +65,19 @@ def test_calls_per_key_are_the_minimum_the_controls_need(api_calls, moto_server,
     assert api_calls["kms.ListKeys"] == api_calls["kms.ListAliases"] == 2
     assert api_calls["cloudtrail.DescribeTrails"] == 2
     assert api_calls["cloudtrail.GetTrailStatus"] == api_calls["cloudtrail.GetEventSelectors"] == 2
-    assert api_calls["sts.GetCallerIdentity"] == 1
+    assert api_calls["sts.GetCallerIdentity"] == api_calls["sts.AssumeRole"] == 1
     assert api_calls["kms.DescribeCustomKeyStores"] == 2  # once per region
+    # the key policies delegate to the account, so the audit role's IAM policies are read,
+    # once for the whole account: the role, its one attached policy, and no inline one
+    assert all(api_calls[f"iam.{operation}"] == 1 for operation in IAM_ROLE_READS)
     # xdist workers get the inventory as JSON: it must come back the same
     assert inventory_from_dict(inventory_to_dict(inventory)) == inventory
     assert api_calls.total() == sum(api_calls[op] for op in (
         "kms.DescribeKey", "kms.ListResourceTags", "kms.GetKeyPolicy", "kms.ListGrants",
         "kms.GetKeyRotationStatus", "kms.ListKeyRotations", "kms.ListKeys", "kms.ListAliases",
         "cloudtrail.DescribeTrails", "cloudtrail.GetTrailStatus", "cloudtrail.GetEventSelectors",
-        "sts.GetCallerIdentity", "kms.DescribeCustomKeyStores"))
+        "sts.GetCallerIdentity", "sts.AssumeRole", "kms.DescribeCustomKeyStores",
+        *(f"iam.{operation}" for operation in IAM_ROLE_READS)))
 
 
 def test_aws_managed_keys_are_counted_not_audited_by_default(moto_server, estate):
@@ -99,12 +107,13 @@ def test_role_arns_audit_each_assumed_account_once(api_calls, moto_server, estat
 
 
 OPTIONAL_CALLS = ("kms.GetKeyPolicy", "kms.ListGrants", "kms.GetKeyRotationStatus",
-                  "kms.ListKeyRotations", "cloudtrail.DescribeTrails")
+                  "kms.ListKeyRotations", "cloudtrail.DescribeTrails", "iam.GetRole")
 
 
 @pytest.mark.parametrize(("control", "expected"), [
-    # auditor-independent judges the key policies: policies, but no grants or rotation
-    ("CEK-09", {"kms.GetKeyPolicy", "cloudtrail.DescribeTrails"}),
+    # auditor-independent judges the key policies and, as they delegate to the account, the
+    # audit role's IAM policies; no grants or rotation
+    ("CEK-09", {"kms.GetKeyPolicy", "cloudtrail.DescribeTrails", "iam.GetRole"}),
     ("CEK-08", {"kms.GetKeyPolicy", "kms.ListGrants"}),
     ("CEK-12", {"kms.GetKeyRotationStatus", "kms.ListKeyRotations"}),
     ("CEK-14", set()),

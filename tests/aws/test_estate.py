@@ -68,7 +68,8 @@ def test_inventory_fields_and_evidence_identity(audit, estate, moto_server):
     identities = evidence["run"]["auditor"]["systems"]
     assert identities["kms-partner"] == {
         "111111111111": "arn:aws:sts::111111111111:assumed-role/cryptoaudit/cryptoaudit"}
-    assert identities["kms-prod"] == {"123456789012": "arn:aws:sts::123456789012:user/moto"}
+    assert identities["kms-prod"] == {
+        "123456789012": "arn:aws:sts::123456789012:assumed-role/cryptoaudit/cryptoaudit"}
     for key in evidence["inventory"]:
         assert key["managed"]["access"] is None, "CEK-21 alone must not fetch key policies"
         assert key["unreadable"]["managed.access"].startswith("not fetched")

@@ -46,7 +46,8 @@ def test_throttling_past_the_retries_is_an_error_for_the_region(refusing, moto_s
 
 
 def test_unreachable_endpoint_fails_the_system_not_silently():
-    config = system_toml(f"http://127.0.0.1:{free_port()}", max_attempts=1, timeout=2.0)
+    config = system_toml(f"http://127.0.0.1:{free_port()}", max_attempts=1, timeout=2.0,
+                         role_arns=[])
     inventory = discover(config)
     assert not inventory.keys
     [error] = inventory.errors

@@ -9,7 +9,7 @@ import pytest
 from pytest_cryptoaudit.independence import configured_administrator
 from pytest_cryptoaudit.providers.aws_kms.independence import (
     aws_admin_actions,
-    delegates_to_account,
+    delegated_actions,
     principal_forms,
 )
 from pytest_cryptoaudit.providers.vault.independence import vault_admin_paths
@@ -42,7 +42,14 @@ def test_aws_read_only_and_other_principals_are_independent() -> None:
     admin = _allow({"AWS": f"arn:aws:iam::{ACCOUNT}:role/KeyAdmin"}, "kms:*")
     assert aws_admin_actions(AUDITOR, _policy(reader, admin)) == []
     assert aws_admin_actions(AUDITOR, ROOT_ONLY) == []
-    assert delegates_to_account(ROOT_ONLY) and not delegates_to_account(_policy(reader))
+    assert delegated_actions(AUDITOR, ROOT_ONLY)[:2] == ["kms:PutKeyPolicy",
+                                                         "kms:ScheduleKeyDeletion"]
+    assert delegated_actions(AUDITOR, _policy(reader)) == []
+    # a key policy's denial to the auditor also binds what IAM may grant it
+    deny = {"Effect": "Deny", "Principal": {"AWS": AUDITOR}, "Action": "kms:Put*",
+            "Resource": "*"}
+    assert "kms:PutKeyPolicy" not in delegated_actions(AUDITOR, _policy(*ROOT_ONLY["Statement"],
+                                                                        deny))
 
 
 def test_aws_wildcards_not_action_and_deny() -> None:
@@ -130,7 +137,7 @@ class FakeKms(Provider):
         policy = (None if options.policy == "unreadable" else
                   {"Statement": [statement] if options.policy == "admin" else []})
         rights = admin_rights({"1": options.identity}, [
-            (uid, "1", policy, "AccessDeniedException: kms:GetKeyPolicy")])
+            (uid, "1", policy, "AccessDeniedException: kms:GetKeyPolicy")], {})
         attempt = self.new_discovery(system, auditor_identity={"arn": options.identity},
                                      **{k: v for k, v in rights.items() if k != "unreadable"})
         if "unreadable" in rights:

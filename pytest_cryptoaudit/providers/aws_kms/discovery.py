@@ -27,7 +27,8 @@ from .facts import (
     rotation_fact,
     unreadable_facts,
 )
-from .independence import admin_rights
+from .iam import IamUnreadable, IdentityPolicies, read_identity
+from .independence import admin_rights, delegated_actions
 from .keyspec import kind_of, record_fields, spec_of
 from .options import AwsKmsOptions
 from .rotation import read_rotation
@@ -39,11 +40,17 @@ PROGRESS_EVERY = 50
 #: Fact -> the calls that fill it, for the calls made only when a selected control needs
 #: the fact. DescribeKey, ListResourceTags, ListKeys and ListAliases are always made.
 ROTATION_CALLS = ("kms:GetKeyRotationStatus", "kms:ListKeyRotations")
+#: The auditing identity's IAM policies, once per account whose key policies delegate to IAM.
+IAM_CALLS = ("iam:GetRole", "iam:GetUser", "iam:ListRolePolicies", "iam:GetRolePolicy",
+             "iam:ListAttachedRolePolicies", "iam:ListUserPolicies", "iam:GetUserPolicy",
+             "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser", "iam:ListGroupPolicies",
+             "iam:GetGroupPolicy", "iam:ListAttachedGroupPolicies", "iam:GetPolicy",
+             "iam:GetPolicyVersion")
 FETCHES: dict[str, tuple[str, ...]] = {
     # The record's rotation_enabled / rotation_period_days come from the same calls.
     **dict.fromkeys(("managed.rotation", "rotated"), ROTATION_CALLS),
     "managed.access": ("kms:GetKeyPolicy", "kms:ListGrants"),
-    "auditor_admin_rights": ("kms:GetKeyPolicy",),
+    "auditor_admin_rights": ("kms:GetKeyPolicy", *IAM_CALLS),
     "managed.key_store_state": ("kms:DescribeCustomKeyStores",),
     "cloudtrail_regions": ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
                            "cloudtrail:GetEventSelectors"),
@@ -59,6 +66,7 @@ class Plan:
     grants: bool
     trails: bool
     stores: bool = False
+    iam: bool = False
 
     @classmethod
     def of(cls, context: DiscoveryContext) -> Plan:
@@ -67,7 +75,7 @@ class Plan:
 
         return cls(rotation=needs("kms:GetKeyRotationStatus"), policy=needs("kms:GetKeyPolicy"),
                    grants=needs("kms:ListGrants"), trails=needs("cloudtrail:DescribeTrails"),
-                   stores=needs("kms:DescribeCustomKeyStores"))
+                   stores=needs("kms:DescribeCustomKeyStores"), iam=needs("iam:GetRole"))
 
 
 @dataclasses.dataclass
@@ -350,11 +358,23 @@ class KmsDiscovery:
                 for _, entry in sorted(stores.items())]
 
     def auditor_facts(self) -> dict[str, Any]:
-        """``auditor_admin_rights`` from the key policies read (or why it cannot be told)."""
-        if not self.plan.policy:
+        """``auditor_admin_rights`` from the key policies read and, in each account where
+        one delegates to IAM, the caller's IAM policies (or why it cannot be told)."""
+        if not self.plan.iam:
             return {"unreadable": NOT_FETCHED}
         callers = {account.account_id: account.caller_arn for account in self.audited}
         policies = [(r.arn, (r.fields or {}).get("attributes", {}).get("account", ""), r.policy,
                      (r.fields or {}).get("unreadable", {}).get("managed.access"))
                     for r in self.found]
-        return admin_rights(callers, policies)
+        delegating = {account for uid, account, policy, _ in policies if policy is not None
+                      and delegated_actions(callers.get(account, ""), policy)}
+        identities = {account.account_id: self._iam_identity(account)
+                      for account in self.audited if account.account_id in delegating}
+        return admin_rights(callers, policies, identities)
+
+    def _iam_identity(self, account: Account) -> IdentityPolicies | str:
+        iam = self.clients.client("iam", account, self.options.home_region)
+        try:
+            return read_identity(iam, account.caller_arn, self.errors)
+        except IamUnreadable as exc:
+            return str(exc)

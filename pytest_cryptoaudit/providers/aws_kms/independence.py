@@ -2,8 +2,8 @@
 
 The identity that ran the audit (the STS caller of each account) must not be granted key
 administration (``kms:Put*``, ``kms:Schedule*``, ``kms:Disable*``, ``kms:*`` ...) by the key
-policies audited. Only key policies are evaluated; a statement for the account root
-delegates to IAM, which is not read, and is reported as such. The answer is the system fact
+policies audited, nor, where a key policy delegates to the account (a statement for its
+root), by its own IAM policies (:mod:`.iam`). The answer is the system fact
 ``auditor_admin_rights`` that the generic ``auditor-independent`` check judges.
 """
 
@@ -13,9 +13,16 @@ import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...independence import identity_name
+
+if TYPE_CHECKING:
+    from .iam import IdentityPolicies
+
+IAM_NOTE = ("where a key policy delegates to IAM, the auditing identity's inline, attached and "
+            "group policies and permissions boundary were read; service control, resource "
+            "control and session policies were not (they can only narrow the rights found)")
 
 AWS_ADMIN_ACTIONS = (
     "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:DisableKey",
@@ -58,7 +65,7 @@ def _applies_to(statement: Mapping[str, Any], forms: set[str]) -> bool:
     return _names_identity(statement.get("Principal"), forms)
 
 
-def _covers(statement: Mapping[str, Any], action: str) -> bool:
+def covers(statement: Mapping[str, Any], action: str) -> bool:
     if "NotAction" in statement:
         return not any(fnmatch.fnmatch(action.lower(), p.lower())
                        for p in _listed(statement["NotAction"]))
@@ -74,44 +81,83 @@ def parse_policy(policy: Any) -> list[Mapping[str, Any]]:
     return [statements] if isinstance(statements, Mapping) else list(statements)
 
 
+def _statements_for(identity: Any, policy: Any) -> list[Mapping[str, Any]]:
+    forms = principal_forms(identity_name(identity))
+    return [s for s in parse_policy(policy) if _applies_to(s, forms)]
+
+
+def _denied(statements: Iterable[Mapping[str, Any]]) -> set[str]:
+    denied = [s for s in statements if s.get("Effect") == "Deny"]
+    return {a for a in AWS_ADMIN_ACTIONS if any(covers(s, a) for s in denied)}
+
+
 def aws_admin_actions(identity: Any, policy: Any) -> list[str]:
     """The administrative actions the key policy grants the identity (none: independent)."""
-    forms = principal_forms(identity_name(identity))
-    statements = [s for s in parse_policy(policy) if _applies_to(s, forms)]
+    statements = _statements_for(identity, policy)
     allowed = [s for s in statements if s.get("Effect") == "Allow"]
-    denied = [s for s in statements if s.get("Effect") == "Deny"]
+    denied = _denied(statements)
     return [a for a in AWS_ADMIN_ACTIONS
-            if any(_covers(s, a) for s in allowed) and not any(_covers(s, a) for s in denied)]
+            if any(covers(s, a) for s in allowed) and a not in denied]
 
 
-def delegates_to_account(policy: Any) -> bool:
-    """True if a statement allows the account root (IAM policies then decide)."""
-    for statement in parse_policy(policy):
-        principal = statement.get("Principal")
-        values = _listed(principal.get("AWS")) if isinstance(principal, Mapping) else []
-        if statement.get("Effect") == "Allow" and any(
-                v.endswith(":root") or v.isdigit() for v in values):
-            return True
-    return False
+def delegated_actions(identity: Any, policy: Any) -> list[str]:
+    """The administrative actions the key policy lets IAM policies grant the identity: those
+    of its Allow statements for the account root (or account id), less its own denials of
+    them to the identity."""
+    delegating = [s for s in parse_policy(policy) if s.get("Effect") == "Allow"
+                  and any(v.endswith(":root") or v.isdigit()
+                          for v in _listed((s.get("Principal") or {}).get("AWS")
+                                           if isinstance(s.get("Principal"), Mapping)
+                                           else None))]
+    denied = _denied(_statements_for(identity, policy)) if delegating else set()
+    return [a for a in AWS_ADMIN_ACTIONS
+            if a not in denied and any(covers(s, a) for s in delegating)]
+
+
+def _named(actions: Iterable[str]) -> str:
+    return ", ".join(a for a in AWS_ADMIN_ACTIONS if a in set(actions))
 
 
 def admin_rights(callers: Mapping[str, str],
-                 policies: Iterable[tuple[str, str, Any, str | None]]) -> dict[str, Any]:
-    """System facts from ``(key uid, account, parsed policy or None, why unreadable)``:
-    ``auditor_admin_rights`` (or its unreadable reason) and ``auditor_notes``."""
-    rights, unreadable, delegating = [], [], False
+                 policies: Iterable[tuple[str, str, Any, str | None]],
+                 identities: Mapping[str, IdentityPolicies | str]) -> dict[str, Any]:
+    """System facts from ``(key uid, account, parsed policy or None, why unreadable)`` and,
+    per account whose key policies delegate to IAM, the caller's IAM policies (or why they
+    could not be read): ``auditor_admin_rights`` (or its unreadable reason) and
+    ``auditor_notes``."""
+    rights, unreadable, iam_unread = [], [], {}
+    through_iam: dict[tuple[str, str], tuple[set[str], list[str]]] = {}
     for uid, account, policy, reason in policies:
         if policy is None:
             unreadable.append(f"{uid}: {reason or 'not reported by the provider'}")
             continue
-        actions = aws_admin_actions(callers.get(account, ""), policy)
+        caller = callers.get(account, "")
+        actions = aws_admin_actions(caller, policy)
         if actions:
             rights.append(f"key policy of {uid}: {', '.join(actions)}")
-        delegating = delegating or delegates_to_account(policy)
-    if unreadable:
-        return {"unreadable": "key policy unreadable: " + "; ".join(unreadable)}
-    notes = ["some key policies delegate to the account's IAM policies, which are not read"]
-    return {"auditor_admin_rights": rights, "auditor_notes": notes if delegating else []}
+        delegated = delegated_actions(caller, policy)
+        if not delegated:
+            continue
+        identity = identities.get(account, "IAM policies not read")
+        if isinstance(identity, str):
+            iam_unread[account] = identity
+            continue
+        if identity.root:  # a root statement may already name the root user's own ARN
+            delegated = [a for a in delegated if a not in actions]
+        for source, allowed in identity.admin_actions(uid, delegated).items():
+            granted, keys = through_iam.setdefault((account, source), (set(), []))
+            granted.update(allowed)
+            keys.append(uid)
+    for (account, source), (granted, keys) in sorted(through_iam.items()):
+        where = keys[0] if len(keys) == 1 else f"{len(keys)} keys of account {account}"
+        rights.append(f"{source}: {_named(granted)} on {where} (the key policy delegates "
+                      "to the account)")
+    reasons = ([f"key policy unreadable: {'; '.join(unreadable)}"] if unreadable else []) + [
+        f"account {account}: {why}" for account, why in sorted(iam_unread.items())]
+    if reasons:
+        return {"unreadable": "; ".join(reasons)}
+    delegating = any(not isinstance(i, str) for i in identities.values())
+    return {"auditor_admin_rights": rights, "auditor_notes": [IAM_NOTE] if delegating else []}
 
 
 def auditor_names(callers: Mapping[str, str]) -> list[str]:

@@ -1,0 +1,196 @@
+"""The auditing identity's IAM policies, for keys whose policy delegates to the account.
+
+A key policy statement for the account root (``arn:aws:iam::111111111111:root``, the
+default key policy) lets IAM policies grant the actions it allows. So whether the auditing
+identity may administer such a key depends on its identity-based policies: its inline and
+attached policies, those of its groups (a user), and its permissions boundary. They are read
+here (IAM is global: one read per account) and judged per key.
+
+Evaluation, as AWS evaluates within one account, erring towards reporting a right: an Allow
+counts whatever its condition; a Deny counts only without a condition; a permissions
+boundary caps what the identity policies allow. Service control policies, resource control
+policies and session policies are not read: they can only narrow the rights found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .clients import PaginationError
+from .independence import covers, parse_policy
+
+Statement = Mapping[str, Any]
+
+
+class IamUnreadable(Exception):
+    """The identity's IAM policies could not be read (the message says why)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IdentityPolicies:
+    """One identity's identity-based policies: (source, statements) pairs and its boundary."""
+
+    principal: str  # "role cryptoaudit", "user alice", "the account root user"
+    policies: tuple[tuple[str, tuple[Statement, ...]], ...] = ()
+    boundary: tuple[Statement, ...] | None = None
+    root: bool = False
+
+    def admin_actions(self, key_arn: str, delegated: Iterable[str]) -> dict[str, list[str]]:
+        """Source -> the administrative actions (of ``delegated``, those the key policy lets
+        IAM grant on ``key_arn``) this identity's policies allow there."""
+        delegated = list(delegated)
+        if self.root:  # IAM policies cannot restrict the account's root user
+            return {self.principal: delegated} if delegated else {}
+        # The statements whose resources reach the key, each judged once for this key.
+        policies = [(source, [s for s in policy if _on(s, key_arn)])
+                    for source, policy in self.policies]
+        denied = {a for a in delegated for _, policy in policies
+                  if any(_denies(s, a) for s in policy)}
+        if self.boundary is not None:
+            bound = [s for s in self.boundary if _on(s, key_arn)]
+            denied |= {a for a in delegated if any(_denies(s, a) for s in bound)
+                       or not any(_allows(s, a) for s in bound)}
+        rights = {}
+        for source, policy in policies:
+            actions = [a for a in delegated if a not in denied
+                       and any(_allows(s, a) for s in policy)]
+            if actions:
+                rights[source] = actions
+        return rights
+
+
+@functools.lru_cache(maxsize=4096)
+def _pattern(value: str) -> re.Pattern[str]:
+    """An IAM resource pattern: ``*`` and ``?`` are wildcards, and so is a policy variable
+    (``${aws:username}``), since it may stand for anything here."""
+    parts = re.split(r"(\$\{[^}]*\}|\*|\?)", value)
+    return re.compile("".join(".*" if p.startswith("${") or p == "*" else "." if p == "?"
+                              else re.escape(p) for p in parts), re.DOTALL)
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value or ()]
+
+
+def _on(statement: Statement, arn: str) -> bool:
+    """Does the statement's Resource (or NotResource) cover ``arn``? No Resource: anything."""
+    if "NotResource" in statement:
+        return not any(_pattern(p).fullmatch(arn) for p in _listed(statement["NotResource"]))
+    resources = _listed(statement.get("Resource", "*"))
+    return any(_pattern(p).fullmatch(arn) for p in resources)
+
+
+def _allows(statement: Statement, action: str) -> bool:
+    return statement.get("Effect") == "Allow" and covers(statement, action)
+
+
+def _denies(statement: Statement, action: str) -> bool:
+    """An unconditional Deny: a conditional one may not apply, so it does not remove a right."""
+    return (statement.get("Effect") == "Deny" and not statement.get("Condition")
+            and covers(statement, action))
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def identity_of(arn: str) -> tuple[str, str]:
+    """(kind, name) of a caller ARN: ``root``, ``role`` (an assumed-role session's role) or
+    ``user``; raises :class:`IamUnreadable` for anything else (a federated user's rights
+    depend on a session policy that cannot be read)."""
+    if re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:root", arn):
+        return "root", ""
+    match = (re.fullmatch(r"arn:aws[\w-]*:sts::\d{12}:assumed-role/([^/]+)/.+", arn)
+             or re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/(?:.*/)?([^/]+)", arn))
+    if match:
+        return "role", match[1]
+    match = re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:user/(?:.*/)?([^/]+)", arn)
+    if match:
+        return "user", match[1]
+    raise IamUnreadable(f"{arn} is not an IAM user, an assumed role or the account root "
+                        "user, so its IAM policies cannot be read")
+
+
+def _pages(call: Callable[..., Mapping[str, Any]], key: str, **arguments: Any) -> list[Any]:
+    """Every item of an IAM listing (IsTruncated / Marker); a repeated marker ends it."""
+    items: list[Any] = []
+    seen: set[str] = set()
+    marker: str | None = None
+    while True:
+        page = call(**arguments, **({"Marker": marker} if marker else {}))
+        items.extend(page.get(key, []))
+        marker = page.get("Marker") if page.get("IsTruncated") else None
+        if not marker:
+            return items
+        if marker in seen:
+            raise PaginationError("IAM listing repeated a pagination marker; abandoned")
+        seen.add(marker)
+
+
+def _document(value: Any) -> tuple[Statement, ...]:
+    """A policy document as botocore returns it (decoded) or as JSON text."""
+    from urllib.parse import unquote
+
+    if isinstance(value, str) and value.lstrip().startswith("%"):
+        value = unquote(value)
+    return tuple(parse_policy(value))
+
+
+class IamReader:
+    """Reads identities' policies through one IAM client; managed policies are read once."""
+
+    def __init__(self, iam: Any) -> None:
+        self.iam = iam
+        self._managed: dict[str, tuple[Statement, ...]] = {}
+
+    def managed(self, arn: str) -> tuple[Statement, ...]:
+        if arn not in self._managed:
+            version = self.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            document = self.iam.get_policy_version(PolicyArn=arn, VersionId=version)
+            self._managed[arn] = _document(document["PolicyVersion"]["Document"])
+        return self._managed[arn]
+
+    def _entity(self, kind: str, name: str) -> list[tuple[str, tuple[Statement, ...]]]:
+        """The inline and attached policies of a user, role or group."""
+        argument = {f"{kind.title()}Name": name}
+        inline = getattr(self.iam, f"get_{kind}_policy")
+        found = [(f"IAM inline policy {policy} of {kind} {name}",
+                  _document(inline(**argument, PolicyName=policy)["PolicyDocument"]))
+                 for policy in _pages(getattr(self.iam, f"list_{kind}_policies"),
+                                      "PolicyNames", **argument)]
+        attached = _pages(getattr(self.iam, f"list_attached_{kind}_policies"),
+                          "AttachedPolicies", **argument)
+        found += [(f"IAM policy {entry['PolicyArn']} attached to {kind} {name}",
+                   self.managed(entry["PolicyArn"])) for entry in attached]
+        return found
+
+    def identity(self, caller_arn: str) -> IdentityPolicies:
+        kind, name = identity_of(caller_arn)
+        if kind == "root":
+            return IdentityPolicies("the account root user", root=True)
+        entity = (self.iam.get_role(RoleName=name)["Role"] if kind == "role"
+                  else self.iam.get_user(UserName=name)["User"])
+        policies = self._entity(kind, name)
+        if kind == "user":
+            for group in _pages(self.iam.list_groups_for_user, "Groups", UserName=name):
+                policies += self._entity("group", group["GroupName"])
+        boundary_arn = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        boundary = self.managed(boundary_arn) if boundary_arn else None
+        return IdentityPolicies(f"{kind} {name}", tuple(policies), boundary)
+
+
+def read_identity(iam: Any, caller_arn: str, errors: tuple[type[Exception], ...]
+                  ) -> IdentityPolicies:
+    """The caller's IAM policies; any refusal or malformed document is :class:`IamUnreadable`
+    naming the identity and the reason."""
+    from .clients import describe
+
+    malformed: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError)
+    try:
+        return IamReader(iam).identity(caller_arn)
+    except IamUnreadable:
+        raise
+    except errors + malformed as exc:
+        raise IamUnreadable(f"IAM policies of {caller_arn} unreadable: {describe(exc)}") from exc
