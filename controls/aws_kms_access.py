@@ -1,5 +1,6 @@
-"""AWS KMS accountability: CloudTrail recording KMS use in every audited region (CEK-09). Who
-may use a key (policies, grants) is judged on the normalised access facts by
+"""AWS KMS accountability: CloudTrail recording KMS use in every audited region (CEK-09), and
+no IAM policy allowing decryption with every key of an account (CEK-08, Security Hub KMS.1
+and KMS.2). Who may use a key (policies, grants) is judged on the normalised access facts by
 ``managed_access.py``; who owns it by CEK-21 ``has-owner`` in ``inventory.py``."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pytest_cryptoaudit.providers.aws_kms.cloudtrail import region_coverage
 from pytest_cryptoaudit.references import ISO27001_A824
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from pytest_cryptoaudit.model import SystemRecord
 
@@ -57,3 +58,33 @@ def test_kms_cloudtrail(crypto_system: SystemRecord) -> None:
         raise CryptoAuditError(f"cannot tell whether KMS use is recorded in {unknown_text}")
     if not crypto_system.attributes["cloudtrail_regions"]:
         raise CryptoAuditError("no audited region: nothing shows that KMS use is recorded")
+
+
+def _decrypting(entry: Mapping[str, Any]) -> str:
+    """``account A: policy P (attachments), statement S: actions`` of one entry."""
+    attached = entry.get("attachments")
+    use = ("" if attached is None else " (attached to nothing)" if attached == 0
+           else f" (attached {attached} time{'s' if attached > 1 else ''})")
+    condition = " (under a condition)" if entry.get("conditional") else ""
+    return (f"account {entry['account']}: {entry['policy']}{use}, statement "
+            f"{entry['statement']}: {', '.join(entry['actions'])}{condition}")
+
+
+@pytest.mark.control(
+    "CEK-08", check="kms-iam-decrypt-all-keys",
+    references=["AWS FSBP KMS.1", "AWS FSBP KMS.2", "CSA CCM v4 / AICM IAM-05"],
+    remediation="Name the keys a principal may decrypt with (key ARNs, or a condition on "
+                "their aliases or tags) in the Resource of every IAM policy statement that "
+                "allows kms:Decrypt or kms:ReEncryptFrom, instead of every key.",
+    applies_to=KMS, requires=["iam_decrypt_all_keys"],
+)
+def test_kms_iam_decrypt_all_keys(crypto_system: SystemRecord,
+                                  crypto_note: Callable[[str], None]) -> None:
+    """No customer managed policy, and no inline policy of a user, group or role, in an
+    audited account allows decryption (kms:Decrypt, kms:ReEncryptFrom) with every KMS key of
+    the account (AWS Security Hub KMS.1 and KMS.2)."""
+    entries = crypto_system.attributes["iam_decrypt_all_keys"]
+    assert not entries, (f"{len(entries)} IAM policy statement(s) allow decryption with every "
+                         "key: " + "; ".join(_decrypting(e) for e in entries))
+    crypto_note("customer managed and inline policies judged; AWS managed policies are not, "
+                "as in Security Hub KMS.1")

@@ -244,8 +244,9 @@ def seed_tenants(url: str) -> dict[str, str]:
 #: Outcomes of the system-level checks (all others pass).
 SYSTEM_EXPECT: Mapping[str, Mapping[str, str]] = {
     "kms-prod": {"kms-cloudtrail": FAIL},
-    # The partner's audit role may also operate its keys through IAM.
-    "kms-partner": {"auditor-independent": FAIL},
+    # The partner's audit role may also operate its keys through IAM, and an application
+    # role of the partner may decrypt with every key of the account.
+    "kms-partner": {"auditor-independent": FAIL, "kms-iam-decrypt-all-keys": FAIL},
 }
 
 
@@ -297,6 +298,7 @@ def seed(url: str, estate: tuple[PlantedKey, ...] = ESTATE) -> dict[str, str]:
     seed_trails(sessions, url)
     for account, aws in sessions.items():
         create_audit_role(aws, url, KEY_OPERATIONS if account == PARTNER_ACCOUNT else None)
+    create_decrypt_all_role(sessions[PARTNER_ACCOUNT], url)
     return arns
 
 
@@ -313,6 +315,24 @@ KEY_OPERATIONS = {"Version": "2012-10-17", "Statement": [{
     "Sid": "KeyOperations", "Effect": "Allow", "Resource": "arn:aws:kms:*:*:key/*",
     "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:Enable*", "kms:Disable*",
                "kms:TagResource", "kms:UntagResource"]}]}
+
+
+def create_decrypt_all_role(aws: Any, url: str) -> None:
+    """An application role whose attached policy decrypts with every key ("Resource": "*"),
+    the everyday shortcut that AWS Security Hub KMS.1 flags."""
+    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    decrypt = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DecryptAnything", "Effect": "Allow", "Resource": "*",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"]}]}
+    try:
+        iam.create_role(RoleName="partner-app", AssumeRolePolicyDocument=json.dumps(trust))
+    except iam.exceptions.EntityAlreadyExistsException:
+        return
+    policy = iam.create_policy(PolicyName="PartnerAppKms", PolicyDocument=json.dumps(decrypt))
+    iam.attach_role_policy(RoleName="partner-app", PolicyArn=policy["Policy"]["Arn"])
 
 
 def create_audit_role(aws: Any, url: str, extra: Mapping[str, Any] | None = None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import json
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,8 +70,9 @@ def audit(pytester: pytest.Pytester, aws_env: None) -> Callable[..., tuple[Any, 
 
 
 class RefusingEndpoint:
-    """An AWS JSON endpoint that answers every call with one error code (AccessDenied,
-    throttling...) and counts the requests it received per operation."""
+    """An AWS endpoint that answers every call with one error code (AccessDenied,
+    throttling...), in JSON or, for the query protocol (IAM, STS), XML, and counts the
+    requests it received per operation."""
 
     def __init__(self, code: str) -> None:
         self.code = code
@@ -79,13 +81,22 @@ class RefusingEndpoint:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+                sent = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                query = "x-www-form-urlencoded" in self.headers.get("Content-Type", "")
+                operation = (urllib.parse.parse_qs(sent.decode())["Action"][0] if query else
+                             self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1])
                 endpoint.requests[operation] += 1
-                body = json.dumps({"__type": endpoint.code,
-                                   "message": f"refused by the test endpoint: {operation}"})
+                message = f"refused by the test endpoint: {operation}"
+                if query:  # IAM and STS speak the query protocol: an XML error
+                    body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{endpoint.code}"
+                            f"</Code><Message>{message}</Message></Error>"
+                            "<RequestId>0</RequestId></ErrorResponse>")
+                    content_type = "text/xml"
+                else:
+                    body = json.dumps({"__type": endpoint.code, "message": message})
+                    content_type = "application/x-amz-json-1.1"
                 self.send_response(400)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body.encode())

@@ -70,6 +70,8 @@ def test_calls_per_key_are_the_minimum_the_controls_need(api_calls, moto_server,
     # the key policies delegate to the account, so the audit role's IAM policies are read,
     # once for the whole account: the role, its one attached policy, and no inline one
     assert all(api_calls[f"iam.{operation}"] == 1 for operation in IAM_ROLE_READS)
+    # and its policies that decrypt with every key: one page of account details
+    assert api_calls["iam.GetAccountAuthorizationDetails"] == 1
     # xdist workers get the inventory as JSON: it must come back the same
     assert inventory_from_dict(inventory_to_dict(inventory)) == inventory
     assert api_calls.total() == sum(api_calls[op] for op in (
@@ -77,6 +79,7 @@ def test_calls_per_key_are_the_minimum_the_controls_need(api_calls, moto_server,
         "kms.GetKeyRotationStatus", "kms.ListKeyRotations", "kms.ListKeys", "kms.ListAliases",
         "cloudtrail.DescribeTrails", "cloudtrail.GetTrailStatus", "cloudtrail.GetEventSelectors",
         "sts.GetCallerIdentity", "sts.AssumeRole", "kms.DescribeCustomKeyStores",
+        "iam.GetAccountAuthorizationDetails",
         *(f"iam.{operation}" for operation in IAM_ROLE_READS)))
 
 
@@ -107,14 +110,15 @@ def test_role_arns_audit_each_assumed_account_once(api_calls, moto_server, estat
 
 
 OPTIONAL_CALLS = ("kms.GetKeyPolicy", "kms.ListGrants", "kms.GetKeyRotationStatus",
-                  "kms.ListKeyRotations", "cloudtrail.DescribeTrails", "iam.GetRole")
+                  "kms.ListKeyRotations", "cloudtrail.DescribeTrails", "iam.GetRole",
+                  "iam.GetAccountAuthorizationDetails")
 
 
 @pytest.mark.parametrize(("control", "expected"), [
     # auditor-independent judges the key policies and, as they delegate to the account, the
     # audit role's IAM policies; no grants or rotation
     ("CEK-09", {"kms.GetKeyPolicy", "cloudtrail.DescribeTrails", "iam.GetRole"}),
-    ("CEK-08", {"kms.GetKeyPolicy", "kms.ListGrants"}),
+    ("CEK-08", {"kms.GetKeyPolicy", "kms.ListGrants", "iam.GetAccountAuthorizationDetails"}),
     ("CEK-12", {"kms.GetKeyRotationStatus", "kms.ListKeyRotations"}),
     ("CEK-14", set()),
     ("CEK-21", set()),

@@ -22,7 +22,8 @@ def kms_key(spec: str = "SYMMETRIC_DEFAULT", usage: tuple[str, ...] = ("ENCRYPT_
 
 def test_the_packs_declare_their_checks() -> None:
     assert [spec_of(c).check for c in controls_of(aws_kms)] == ["kms-key-spec", "kms-key-usage"]
-    assert [spec_of(c).check for c in controls_of(aws_kms_access)] == ["kms-cloudtrail"]
+    assert [spec_of(c).check for c in controls_of(aws_kms_access)] == [
+        "kms-cloudtrail", "kms-iam-decrypt-all-keys"]
 
 
 @pytest.mark.parametrize("control", controls_of(aws_kms))
@@ -148,3 +149,57 @@ def test_regions_the_provider_could_not_list_are_an_error() -> None:
 def test_no_audited_region_is_an_error() -> None:
     assert cloudtrail({}, {}) == Verdict("error", "CryptoAuditError: no audited region: "
                                                   "nothing shows that KMS use is recorded")
+
+
+# -- kms-iam-decrypt-all-keys --------------------------------------------------------------
+
+NOT_JUDGED = ("customer managed and inline policies judged; AWS managed policies are not, as "
+              "in Security Hub KMS.1",)
+
+
+def decrypting(entries: list[dict[str, Any]] | None, **unreadable: str) -> Verdict:
+    attributes = {} if entries is None else {"iam_decrypt_all_keys": entries}
+    subject = system("kms", provider="aws-kms", attributes=attributes, unreadable=unreadable)
+    return judge(aws_kms_access.test_kms_iam_decrypt_all_keys, subject)
+
+
+def entry(policy: str, attachments: int | None = None, conditional: bool = False,
+          actions: tuple[str, ...] = ("kms:Decrypt",)) -> dict[str, Any]:
+    found = {"account": "111", "policy": policy, "statement": "#1", "actions": list(actions),
+             "conditional": conditional}
+    return found if attachments is None else {**found, "attachments": attachments}
+
+
+def test_decrypt_all_keys_applies_to_kms_systems_only() -> None:
+    spec = spec_of(aws_kms_access.test_kms_iam_decrypt_all_keys)
+    assert spec.applies_to(system("kms", provider="aws-kms"))
+    assert not spec.applies_to(system("gcp", provider="gcp-kms"))
+
+
+def test_no_policy_decrypting_everywhere_passes_with_what_was_judged() -> None:
+    assert decrypting([]) == Verdict("passed", notes=NOT_JUDGED)
+
+
+def test_each_policy_is_named_with_its_attachments_and_condition() -> None:
+    verdict = decrypting([
+        entry("customer managed policy arn:aws:iam::111:policy/a", 0),
+        entry("customer managed policy arn:aws:iam::111:policy/b", 1, conditional=True),
+        entry("customer managed policy arn:aws:iam::111:policy/c", 2,
+              actions=("kms:Decrypt", "kms:ReEncryptFrom")),
+        entry("inline policy p of role app")])
+    assert verdict.outcome == "failed"
+    assert verdict.message == (
+        "4 IAM policy statement(s) allow decryption with every key: "
+        "account 111: customer managed policy arn:aws:iam::111:policy/a (attached to nothing), "
+        "statement #1: kms:Decrypt; "
+        "account 111: customer managed policy arn:aws:iam::111:policy/b (attached 1 time), "
+        "statement #1: kms:Decrypt (under a condition); "
+        "account 111: customer managed policy arn:aws:iam::111:policy/c (attached 2 times), "
+        "statement #1: kms:Decrypt, kms:ReEncryptFrom; "
+        "account 111: inline policy p of role app, statement #1: kms:Decrypt")
+
+
+def test_unread_iam_is_an_error_naming_why() -> None:
+    why = "account 111: GetAccountAuthorizationDetails: AccessDenied"
+    assert decrypting(None, iam_decrypt_all_keys=why) == Verdict(
+        "error", f"iam_decrypt_all_keys: {why}")

@@ -24,6 +24,10 @@ KMS_QUOTAS = {"DescribeKey": 2000.0, "GetKeyPolicy": 1000.0, "GetKeyRotationStat
 MAX_PAGES = 10_000
 
 
+#: What reading an answer that is not the shape AWS documents raises.
+MALFORMED: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError)
+
+
 class PaginationError(Exception):
     """A listing that would never end: a repeated marker, or more pages than MAX_PAGES."""
 

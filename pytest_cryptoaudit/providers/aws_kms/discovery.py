@@ -16,7 +16,7 @@ from typing import Any
 
 from ...facts import Grant
 from .. import Discovery, DiscoveryContext
-from .clients import Account, Clients, api_errors, describe, paginate
+from .clients import MALFORMED, Account, Clients, api_errors, describe, paginate
 from .cloudtrail import TrailBook
 from .facts import (
     base_facts,
@@ -27,7 +27,13 @@ from .facts import (
     rotation_fact,
     unreadable_facts,
 )
-from .iam import IamUnreadable, IdentityPolicies, read_identity
+from .iam import (
+    IamUnreadable,
+    IdentityPolicies,
+    account_details,
+    decrypt_all_keys,
+    read_identity,
+)
 from .independence import admin_rights, delegated_actions
 from .keyspec import kind_of, record_fields, spec_of
 from .options import AwsKmsOptions
@@ -51,6 +57,7 @@ FETCHES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("managed.rotation", "rotated"), ROTATION_CALLS),
     "managed.access": ("kms:GetKeyPolicy", "kms:ListGrants"),
     "auditor_admin_rights": ("kms:GetKeyPolicy", *IAM_CALLS),
+    "iam_decrypt_all_keys": ("iam:GetAccountAuthorizationDetails",),
     "managed.key_store_state": ("kms:DescribeCustomKeyStores",),
     "cloudtrail_regions": ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
                            "cloudtrail:GetEventSelectors"),
@@ -67,6 +74,7 @@ class Plan:
     trails: bool
     stores: bool = False
     iam: bool = False
+    account_iam: bool = False
 
     @classmethod
     def of(cls, context: DiscoveryContext) -> Plan:
@@ -75,7 +83,8 @@ class Plan:
 
         return cls(rotation=needs("kms:GetKeyRotationStatus"), policy=needs("kms:GetKeyPolicy"),
                    grants=needs("kms:ListGrants"), trails=needs("cloudtrail:DescribeTrails"),
-                   stores=needs("kms:DescribeCustomKeyStores"), iam=needs("iam:GetRole"))
+                   stores=needs("kms:DescribeCustomKeyStores"), iam=needs("iam:GetRole"),
+                   account_iam=needs("iam:GetAccountAuthorizationDetails"))
 
 
 @dataclasses.dataclass
@@ -371,6 +380,30 @@ class KmsDiscovery:
         identities = {account.account_id: self._iam_identity(account)
                       for account in self.audited if account.account_id in delegating}
         return admin_rights(callers, policies, identities)
+
+    def decrypt_facts(self) -> dict[str, Any]:
+        """``iam_decrypt_all_keys``: the IAM policies of every audited account that allow
+        decryption with all its keys (or why an account's could not be read)."""
+        if not self.plan.account_iam:
+            return {"unreadable": NOT_FETCHED}
+        found, unread = [], []
+        with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
+            for account, outcome in zip(self.audited, pool.map(self._decrypt_all, self.audited),
+                                        strict=True):
+                if isinstance(outcome, str):
+                    unread.append(f"account {account.account_id}: {outcome}")
+                else:
+                    found.extend(outcome)
+        if unread:
+            return {"unreadable": "; ".join(unread)}
+        return {"iam_decrypt_all_keys": found}
+
+    def _decrypt_all(self, account: Account) -> list[dict[str, Any]] | str:
+        iam = self.clients.client("iam", account, self.options.home_region)
+        try:
+            return decrypt_all_keys(account_details(iam), account.account_id)
+        except self.errors + MALFORMED as exc:
+            return f"GetAccountAuthorizationDetails: {describe(exc)}"
 
     def _iam_identity(self, account: Account) -> IdentityPolicies | str:
         iam = self.clients.client("iam", account, self.options.home_region)

@@ -1,4 +1,6 @@
-"""The auditing identity's IAM policies, for keys whose policy delegates to the account.
+"""What IAM grants on KMS keys: the auditing identity's own policies, for keys whose policy
+delegates to the account (CEK-09 independence), and every account's policies that allow
+decryption with all its keys (CEK-08, AWS Security Hub KMS.1 and KMS.2).
 
 A key policy statement for the account root (``arn:aws:iam::111111111111:root``, the
 default key policy) lets IAM policies grant the actions it allows. So whether the auditing
@@ -20,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .clients import PaginationError
+from .clients import MALFORMED, PaginationError
 from .independence import covers, parse_policy
 
 Statement = Mapping[str, Any]
@@ -187,10 +189,93 @@ def read_identity(iam: Any, caller_arn: str, errors: tuple[type[Exception], ...]
     naming the identity and the reason."""
     from .clients import describe
 
-    malformed: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError)
     try:
         return IamReader(iam).identity(caller_arn)
     except IamUnreadable:
         raise
-    except errors + malformed as exc:
+    except errors + MALFORMED as exc:
         raise IamUnreadable(f"IAM policies of {caller_arn} unreadable: {describe(exc)}") from exc
+
+
+# -- IAM policies that allow decryption with every key (AWS FSBP KMS.1 and KMS.2) -----------
+
+#: The actions that reveal plaintext under a key (AWS Security Hub KMS.1 and KMS.2).
+DECRYPT_ACTIONS = ("kms:Decrypt", "kms:ReEncryptFrom")
+#: The lists of GetAccountAuthorizationDetails read; AWS managed policies are left out, as
+#: in KMS.1 (every account has them; AdministratorAccess is judged where it is attached, by
+#: the checks of who may use each key).
+DETAIL_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+
+
+def account_details(iam: Any) -> dict[str, list[Any]]:
+    """Every user, group and role with its inline policies, and every customer managed
+    policy with its versions: GetAccountAuthorizationDetails, every page."""
+    merged: dict[str, list[Any]] = {name: [] for name in DETAIL_LISTS}
+    seen: set[str] = set()
+    marker: str | None = None
+    while True:
+        page = iam.get_account_authorization_details(
+            Filter=["User", "Role", "Group", "LocalManagedPolicy"],
+            **({"Marker": marker} if marker else {}))
+        for name in DETAIL_LISTS:
+            merged[name].extend(page.get(name, []))
+        marker = page.get("Marker") if page.get("IsTruncated") else None
+        if not marker:
+            return merged
+        if marker in seen:
+            raise PaginationError("GetAccountAuthorizationDetails repeated a pagination "
+                                  "marker; abandoned")
+        seen.add(marker)
+
+
+def _all_keys_probe(account: str) -> str:
+    """A key ARN no policy names on its own: a resource pattern that covers it covers
+    every key of the account, in every region."""
+    return f"arn:aws:kms:no-such-region-0:{account}:key/00000000-0000-0000-0000-000000000000"
+
+
+def decrypting_statements(document: Any, account: str) -> list[tuple[str, list[str], bool]]:
+    """``(statement label, actions, conditional)`` of the Allow statements of an identity
+    policy that allow a decryption action on every key of ``account``, less the actions an
+    unconditional Deny of the same policy takes back."""
+    probe, statements = _all_keys_probe(account), _document(document)
+    denied = {a for a in DECRYPT_ACTIONS
+              if any(_denies(s, a) and _on(s, probe) for s in statements)}
+    found = []
+    for index, statement in enumerate(statements):
+        if statement.get("Effect") != "Allow" or not _on(statement, probe):
+            continue
+        actions = [a for a in DECRYPT_ACTIONS if a not in denied and covers(statement, a)]
+        if actions:
+            label = str(statement.get("Sid") or f"#{index + 1}")
+            found.append((label, actions, bool(statement.get("Condition"))))
+    return found
+
+
+def decrypt_all_keys(details: Mapping[str, list[Any]], account: str) -> list[dict[str, Any]]:
+    """The customer managed policies (default version) and inline policies of users, groups
+    and roles that allow decryption with every key of ``account``: one entry per statement."""
+    found: list[dict[str, Any]] = []
+
+    def judge(policy: str, document: Any, attached: int | None) -> None:
+        for label, actions, conditional in decrypting_statements(document, account):
+            found.append({"account": account, "policy": policy, "statement": label,
+                          "actions": actions, "conditional": conditional,
+                          **({"attachments": attached} if attached is not None else {})})
+
+    for policy in details.get("Policies", []):
+        [default] = [v for v in policy.get("PolicyVersionList", [])
+                     if v.get("IsDefaultVersion")] or [None]
+        if default is None:
+            raise ValueError(f"{policy.get('Arn')}: no default version listed")
+        judge(f"customer managed policy {policy['Arn']}", default["Document"],
+              int(policy.get("AttachmentCount", 0)))
+    for kind, entries, key in (("user", "UserDetailList", "UserPolicyList"),
+                               ("group", "GroupDetailList", "GroupPolicyList"),
+                               ("role", "RoleDetailList", "RolePolicyList")):
+        for entity in details.get(entries, []):
+            name = entity.get(f"{kind.title()}Name")
+            for inline in entity.get(key, []):
+                judge(f"inline policy {inline['PolicyName']} of {kind} {name}",
+                      inline["PolicyDocument"], None)
+    return found

@@ -41,6 +41,11 @@ class AwsKmsProvider(Provider):
             unreadable["auditor_admin_rights"] = rights["unreadable"]
         else:
             attributes.update(rights)
+        decrypting = run.decrypt_facts()
+        if "unreadable" in decrypting:
+            unreadable["iam_decrypt_all_keys"] = decrypting["unreadable"]
+        else:
+            attributes.update(decrypting)
         if run.plan.trails:
             attributes.update(run.trails.attributes())
         else:
