@@ -142,6 +142,8 @@ ESTATE: tuple[PlantedKey, ...] = (
         _allow({"AWS": f"arn:aws:iam::{FOREIGN_ACCOUNT}:root"}, "Vendor"))),
     PlantedKey("weak-foreign-grantee", {"kms-grantees": FAIL},
                grantee=f"arn:aws:iam::{FOREIGN_ACCOUNT}:role/etl"),
+    # A break-glass role's IAM policy administers and uses it (kms-prod reads IAM holders).
+    PlantedKey("weak-iam-admin", {"kms-separation-of-duties": FAIL}),
     PlantedKey("team-owned", tags={"owner": "checkout-team"}),
     PlantedKey("ssrm-override", tags={**OWNER, "cryptoaudit:ssrm-owner": "CSP-MP"}),
     PlantedKey("weak-no-owner", {"has-owner": FAIL}, tags={"team": "payments"}),
@@ -260,7 +262,8 @@ def systems(url: str) -> list[dict[str, Any]]:
               "endpoint_url": url, "max_attempts": 2, "timeout": 5.0}
     return [
         {"name": "kms-prod", "risk_tier": "high", **common, "include_aws_managed": True,
-         "allowed_principal_accounts": [SHARED_ACCOUNT], "role_arns": [AUDIT_ROLE]},
+         "allowed_principal_accounts": [SHARED_ACCOUNT], "role_arns": [AUDIT_ROLE],
+         "iam_holders": True},
         {"name": "kms-partner", "risk_tier": "medium", **common,
          "accountable_owner": "partner-integrations", "role_arns": [PARTNER_ROLE]},
     ]
@@ -299,6 +302,8 @@ def seed(url: str, estate: tuple[PlantedKey, ...] = ESTATE) -> dict[str, str]:
     for account, aws in sessions.items():
         create_audit_role(aws, url, KEY_OPERATIONS if account == PARTNER_ACCOUNT else None)
     create_decrypt_all_role(sessions[PARTNER_ACCOUNT], url)
+    if "weak-iam-admin" in arns:
+        create_break_glass_role(sessions[ACCOUNT], url, arns["weak-iam-admin"])
     return arns
 
 
@@ -315,6 +320,23 @@ KEY_OPERATIONS = {"Version": "2012-10-17", "Statement": [{
     "Sid": "KeyOperations", "Effect": "Allow", "Resource": "arn:aws:kms:*:*:key/*",
     "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:Enable*", "kms:Disable*",
                "kms:TagResource", "kms:UntagResource"]}]}
+
+
+def create_break_glass_role(aws: Any, url: str, key_arn: str) -> None:
+    """A role whose inline policy may do anything with one key: it both administers and
+    uses it, through IAM (the key's default policy delegates to the account)."""
+    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}
+    everything = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "BreakGlass", "Effect": "Allow", "Action": "kms:*", "Resource": key_arn}]}
+    try:
+        iam.create_role(RoleName="break-glass", AssumeRolePolicyDocument=json.dumps(trust))
+    except iam.exceptions.EntityAlreadyExistsException:
+        return
+    iam.put_role_policy(RoleName="break-glass", PolicyName="KeyRecovery",
+                        PolicyDocument=json.dumps(everything))
 
 
 def create_decrypt_all_role(aws: Any, url: str) -> None:

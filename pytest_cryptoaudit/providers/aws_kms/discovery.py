@@ -28,12 +28,14 @@ from .facts import (
     unreadable_facts,
 )
 from .iam import (
+    IamReader,
     IamUnreadable,
     IdentityPolicies,
     account_details,
     decrypt_all_keys,
     read_identity,
 )
+from .iam_holders import AccountIam, delegated_operations
 from .independence import admin_rights, delegated_actions
 from .keyspec import kind_of, record_fields, spec_of
 from .options import AwsKmsOptions
@@ -55,6 +57,7 @@ IAM_CALLS = ("iam:GetRole", "iam:GetUser", "iam:ListRolePolicies", "iam:GetRoleP
 FETCHES: dict[str, tuple[str, ...]] = {
     # The record's rotation_enabled / rotation_period_days come from the same calls.
     **dict.fromkeys(("managed.rotation", "rotated"), ROTATION_CALLS),
+    # With iam_holders, also iam:GetAccountAuthorizationDetails per account.
     "managed.access": ("kms:GetKeyPolicy", "kms:ListGrants"),
     "auditor_admin_rights": ("kms:GetKeyPolicy", *IAM_CALLS),
     "iam_decrypt_all_keys": ("iam:GetAccountAuthorizationDetails",),
@@ -115,6 +118,10 @@ def key_id(arn: str) -> str:
     return arn.rsplit("/", 1)[-1]
 
 
+def _account_of(result: KeyResult) -> str:
+    return str((result.fields or {}).get("attributes", {}).get("account", ""))
+
+
 class KmsDiscovery:
     """One discovery run; holds what was found until it becomes a :class:`Discovery`."""
 
@@ -135,6 +142,8 @@ class KmsDiscovery:
         self._policies: dict[str, Any] = {}
         self._policy_grants: dict[tuple[str, str], tuple[Grant, ...]] = {}
         self._texts: dict[str, str] = {}
+        self._delegations: dict[int, tuple[str, ...]] = {}
+        self._details: dict[str, dict[str, list[Any]] | str] = {}
 
     # -- accounts and regions (controller thread) ---------------------------------------
 
@@ -399,11 +408,69 @@ class KmsDiscovery:
         return {"iam_decrypt_all_keys": found}
 
     def _decrypt_all(self, account: Account) -> list[dict[str, Any]] | str:
+        details = self._account_details(account)
+        if isinstance(details, str):
+            return details
+        try:
+            return decrypt_all_keys(details, account.account_id)
+        except MALFORMED as exc:
+            return f"GetAccountAuthorizationDetails: {describe(exc)}"
+
+    def _account_details(self, account: Account) -> dict[str, list[Any]] | str:
+        """The account's IAM (GetAccountAuthorizationDetails), read once per run: with the
+        attached AWS managed policies when ``iam_holders`` needs them."""
+        if account.account_id not in self._details:
+            iam = self.clients.client("iam", account, self.options.home_region)
+            try:
+                found: dict[str, list[Any]] | str = account_details(
+                    iam, aws_managed=self.options.iam_holders)
+            except self.errors as exc:
+                found = f"GetAccountAuthorizationDetails: {describe(exc)}"
+            self._details[account.account_id] = found
+        return self._details[account.account_id]
+
+    def add_iam_holders(self) -> None:
+        """With ``iam_holders``: the users and roles of each account become access entries
+        of its keys whose policy delegates to the account; an account whose IAM could not
+        be read makes those keys' access unreadable, naming why."""
+        if not (self.options.iam_holders and self.plan.policy and self.plan.grants):
+            return
+        delegating = [(result, operations) for result in self.found
+                      if (operations := self._delegated(result))]
+        accounts = {_account_of(result) for result, _ in delegating}
+        read = {account.account_id: self._account_iam(account)
+                for account in self.audited if account.account_id in accounts}
+        for result, operations in delegating:
+            fields = result.fields or {}
+            iam = read[_account_of(result)]
+            if isinstance(iam, str):
+                fields["unreadable"]["managed.access"] = f"IAM holders: {iam}"
+                fields["managed"] = dataclasses.replace(fields["managed"], access=None)
+                continue
+            entries = iam.grants(result.arn, operations)
+            if entries:
+                managed = fields["managed"]
+                fields["managed"] = dataclasses.replace(managed,
+                                                        access=managed.access + entries)
+
+    def _delegated(self, result: KeyResult) -> tuple[str, ...]:
+        managed = (result.fields or {}).get("managed")
+        if result.policy is None or managed is None or managed.access is None:
+            return ()
+        key = id(result.policy)  # parsed once per policy text (see _parse_policy)
+        if key not in self._delegations:
+            self._delegations[key] = delegated_operations(result.policy)
+        return self._delegations[key]
+
+    def _account_iam(self, account: Account) -> AccountIam | str:
+        details = self._account_details(account)
+        if isinstance(details, str):
+            return f"account {account.account_id}: {details}"
         iam = self.clients.client("iam", account, self.options.home_region)
         try:
-            return decrypt_all_keys(account_details(iam), account.account_id)
+            return AccountIam.of(details, IamReader(iam))
         except self.errors + MALFORMED as exc:
-            return f"GetAccountAuthorizationDetails: {describe(exc)}"
+            return f"account {account.account_id}: {describe(exc)}"
 
     def _iam_identity(self, account: Account) -> IdentityPolicies | str:
         iam = self.clients.client("iam", account, self.options.home_region)

@@ -47,22 +47,34 @@ class IdentityPolicies:
         delegated = list(delegated)
         if self.root:  # IAM policies cannot restrict the account's root user
             return {self.principal: delegated} if delegated else {}
+        rights: dict[str, list[str]] = {}
+        for source, _, actions in self.allowing(key_arn, delegated):
+            rights.setdefault(source, [])
+            rights[source] += [a for a in actions if a not in rights[source]]
+        return {source: [a for a in delegated if a in actions]
+                for source, actions in rights.items()}
+
+    def allowing(self, key_arn: str, actions: Iterable[str]
+                 ) -> list[tuple[str, Statement, list[str]]]:
+        """``(source, statement, actions)`` of each Allow statement that gives this identity
+        some of ``actions`` on ``key_arn``, after its Denies and its permissions boundary."""
+        actions = list(actions)
         # The statements whose resources reach the key, each judged once for this key.
-        policies = [(source, [s for s in policy if _on(s, key_arn)])
+        policies = [(source, [s for s in policy if reaches(s, key_arn)])
                     for source, policy in self.policies]
-        denied = {a for a in delegated for _, policy in policies
+        denied = {a for a in actions for _, policy in policies
                   if any(_denies(s, a) for s in policy)}
         if self.boundary is not None:
-            bound = [s for s in self.boundary if _on(s, key_arn)]
-            denied |= {a for a in delegated if any(_denies(s, a) for s in bound)
+            bound = [s for s in self.boundary if reaches(s, key_arn)]
+            denied |= {a for a in actions if any(_denies(s, a) for s in bound)
                        or not any(_allows(s, a) for s in bound)}
-        rights = {}
+        found = []
         for source, policy in policies:
-            actions = [a for a in delegated if a not in denied
-                       and any(_allows(s, a) for s in policy)]
-            if actions:
-                rights[source] = actions
-        return rights
+            for statement in policy:
+                allowed = [a for a in actions if a not in denied and _allows(statement, a)]
+                if allowed:
+                    found.append((source, statement, allowed))
+        return found
 
 
 @functools.lru_cache(maxsize=4096)
@@ -78,7 +90,7 @@ def _listed(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value or ()]
 
 
-def _on(statement: Statement, arn: str) -> bool:
+def reaches(statement: Statement, arn: str) -> bool:
     """Does the statement's Resource (or NotResource) cover ``arn``? No Resource: anything."""
     if "NotResource" in statement:
         return not any(_pattern(p).fullmatch(arn) for p in _listed(statement["NotResource"]))
@@ -131,7 +143,7 @@ def _pages(call: Callable[..., Mapping[str, Any]], key: str, **arguments: Any) -
         seen.add(marker)
 
 
-def _document(value: Any) -> tuple[Statement, ...]:
+def policy_statements(value: Any) -> tuple[Statement, ...]:
     """A policy document as botocore returns it (decoded) or as JSON text."""
     from urllib.parse import unquote
 
@@ -147,11 +159,15 @@ class IamReader:
         self.iam = iam
         self._managed: dict[str, tuple[Statement, ...]] = {}
 
+    def known(self, arn: str, statements: tuple[Statement, ...]) -> None:
+        """A managed policy's default version, already read elsewhere."""
+        self._managed[arn] = statements
+
     def managed(self, arn: str) -> tuple[Statement, ...]:
         if arn not in self._managed:
             version = self.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
             document = self.iam.get_policy_version(PolicyArn=arn, VersionId=version)
-            self._managed[arn] = _document(document["PolicyVersion"]["Document"])
+            self._managed[arn] = policy_statements(document["PolicyVersion"]["Document"])
         return self._managed[arn]
 
     def _entity(self, kind: str, name: str) -> list[tuple[str, tuple[Statement, ...]]]:
@@ -159,7 +175,7 @@ class IamReader:
         argument = {f"{kind.title()}Name": name}
         inline = getattr(self.iam, f"get_{kind}_policy")
         found = [(f"IAM inline policy {policy} of {kind} {name}",
-                  _document(inline(**argument, PolicyName=policy)["PolicyDocument"]))
+                  policy_statements(inline(**argument, PolicyName=policy)["PolicyDocument"]))
                  for policy in _pages(getattr(self.iam, f"list_{kind}_policies"),
                                       "PolicyNames", **argument)]
         attached = _pages(getattr(self.iam, f"list_attached_{kind}_policies"),
@@ -207,15 +223,17 @@ DECRYPT_ACTIONS = ("kms:Decrypt", "kms:ReEncryptFrom")
 DETAIL_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
 
-def account_details(iam: Any) -> dict[str, list[Any]]:
+def account_details(iam: Any, aws_managed: bool = False) -> dict[str, list[Any]]:
     """Every user, group and role with its inline policies, and every customer managed
-    policy with its versions: GetAccountAuthorizationDetails, every page."""
+    policy (and AWS managed one, if asked) with its versions: GetAccountAuthorizationDetails,
+    every page."""
     merged: dict[str, list[Any]] = {name: [] for name in DETAIL_LISTS}
     seen: set[str] = set()
     marker: str | None = None
     while True:
         page = iam.get_account_authorization_details(
-            Filter=["User", "Role", "Group", "LocalManagedPolicy"],
+            Filter=["User", "Role", "Group", "LocalManagedPolicy",
+                    *(["AWSManagedPolicy"] if aws_managed else [])],
             **({"Marker": marker} if marker else {}))
         for name in DETAIL_LISTS:
             merged[name].extend(page.get(name, []))
@@ -238,12 +256,12 @@ def decrypting_statements(document: Any, account: str) -> list[tuple[str, list[s
     """``(statement label, actions, conditional)`` of the Allow statements of an identity
     policy that allow a decryption action on every key of ``account``, less the actions an
     unconditional Deny of the same policy takes back."""
-    probe, statements = _all_keys_probe(account), _document(document)
+    probe, statements = _all_keys_probe(account), policy_statements(document)
     denied = {a for a in DECRYPT_ACTIONS
-              if any(_denies(s, a) and _on(s, probe) for s in statements)}
+              if any(_denies(s, a) and reaches(s, probe) for s in statements)}
     found = []
     for index, statement in enumerate(statements):
-        if statement.get("Effect") != "Allow" or not _on(statement, probe):
+        if statement.get("Effect") != "Allow" or not reaches(statement, probe):
             continue
         actions = [a for a in DECRYPT_ACTIONS if a not in denied and covers(statement, a)]
         if actions:
@@ -264,6 +282,8 @@ def decrypt_all_keys(details: Mapping[str, list[Any]], account: str) -> list[dic
                           **({"attachments": attached} if attached is not None else {})})
 
     for policy in details.get("Policies", []):
+        if ":iam::aws:policy/" in policy["Arn"]:
+            continue  # AWS managed, read for iam_holders only
         [default] = [v for v in policy.get("PolicyVersionList", [])
                      if v.get("IsDefaultVersion")] or [None]
         if default is None:

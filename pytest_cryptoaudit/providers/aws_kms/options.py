@@ -44,6 +44,10 @@ class AwsKmsOptions(ProviderOptions, LimitOptions):
     request_budgets: bool = True
     #: Accounts whose principals may appear in key policies and grants, besides the key's own.
     allowed_principal_accounts: list[AccountId] = []
+    #: Read every user and role of each account (GetAccountAuthorizationDetails) and add
+    #: them to the access of each key whose policy delegates to the account, for what their
+    #: IAM policies allow on it (docs/aws-kms.md, "Access through IAM").
+    iam_holders: bool = False
 
 
 #: Settings only AWS KMS controls use; the managed-key settings (rotation, origins, state,

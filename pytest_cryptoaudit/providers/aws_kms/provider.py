@@ -25,6 +25,7 @@ class AwsKmsProvider(Provider):
         options: AwsKmsOptions = system.options
         run = KmsDiscovery(options, context)
         run.run(system.name)
+        run.add_iam_holders()
         accounts = sorted(run.audited, key=lambda account: account.account_id)
         attributes: dict[str, Any] = {
             "accounts": [account.account_id for account in accounts],

@@ -1,0 +1,139 @@
+"""Who may use and administer a key through IAM (opt-in: ``iam_holders = true``).
+
+A key policy statement for the account root lets the account's IAM policies grant the
+actions it allows. With ``iam_holders``, every user and role of the account is read once
+(GetAccountAuthorizationDetails: their inline policies, attached policies, groups and
+permissions boundaries) and becomes an access entry of each key whose policy delegates to
+the account, for the KMS actions its policies allow on that key's ARN: source ``iam``, the
+policy as the reference. The separation-of-duties and tenant checks then see the people
+and workloads that hold a key through IAM, not only those its key policy names.
+
+Evaluation is that of :mod:`.iam`: an Allow counts whatever its condition (a condition that
+narrows the caller makes the entry ``restricted``, and ``kms:EncryptionContext:`` keys it
+requires become the entry's context keys), an unconditional Deny removes an action, a
+boundary caps what the policies allow; service control, resource control and session
+policies are not read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ...facts import Action, Grant, PrincipalKind
+from .facts import ACTIONS
+from .iam import (
+    IamReader,
+    IdentityPolicies,
+    Statement,
+    policy_statements,
+    reaches,
+)
+from .independence import covers, parse_policy
+from .policydoc import context_keys, restricting_conditions
+
+#: Every KMS operation of the shared vocabulary, as IAM names it.
+KMS_OPERATIONS = tuple(f"kms:{operation}" for operation in ACTIONS)
+
+
+def delegated_operations(policy: Any) -> tuple[str, ...]:
+    """The KMS operations a key policy lets IAM policies grant: those of its Allow statements
+    for the account root (or account id)."""
+    delegating = [s for s in parse_policy(policy) if s.get("Effect") == "Allow"
+                  and _names_account(s.get("Principal"))]
+    return tuple(op for op in KMS_OPERATIONS if any(covers(s, op) for s in delegating))
+
+
+def _names_account(principal: Any) -> bool:
+    if not isinstance(principal, Mapping):
+        return False
+    values = principal.get("AWS")
+    values = [values] if isinstance(values, str) else list(values or ())
+    return any(str(v).endswith(":root") or str(v).isdigit() for v in values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    arn: str
+    kind: PrincipalKind
+    policies: IdentityPolicies
+
+
+class AccountIam:
+    """The users and roles of one account with their policies, judged per key."""
+
+    def __init__(self, identities: Iterable[Identity]) -> None:
+        self.identities = tuple(identities)
+        # A key's entries depend on which statements reach its ARN: most statements name
+        # every key ("*"), so keys share their answers.
+        self._cache: dict[tuple[Any, ...], tuple[Grant, ...]] = {}
+
+    @classmethod
+    def of(cls, details: Mapping[str, list[Any]], reader: IamReader) -> AccountIam:
+        """The account's users and roles from its authorization details; a managed policy
+        they list is read through ``reader`` (once) when the details do not hold it."""
+        for policy in details["Policies"]:
+            default = [v for v in policy.get("PolicyVersionList", [])
+                       if v.get("IsDefaultVersion")]
+            if default:
+                reader.known(policy["Arn"], policy_statements(default[0]["Document"]))
+        groups = {g["GroupName"]: _entity_policies("group", g["GroupName"], g,
+                                                   g.get("GroupPolicyList", []), reader)
+                  for g in details["GroupDetailList"]}
+        identities = []
+        for kind, entries, inline in ((PrincipalKind.USER, "UserDetailList", "UserPolicyList"),
+                                      (PrincipalKind.ROLE, "RoleDetailList", "RolePolicyList")):
+            for entity in details[entries]:
+                name = entity[f"{kind.value.title()}Name"]
+                policies = _entity_policies(kind.value, name, entity, entity.get(inline, []),
+                                            reader)
+                for group in entity.get("GroupList", []):
+                    policies += groups.get(group, [])
+                arn = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+                identities.append(Identity(entity["Arn"], kind, IdentityPolicies(
+                    f"{kind.value} {name}", tuple(policies),
+                    reader.managed(arn) if arn else None)))
+        return cls(identities)
+
+    def grants(self, key_arn: str, operations: tuple[str, ...]) -> tuple[Grant, ...]:
+        """One entry per (identity, policy) that gives some of ``operations`` on the key."""
+        if not operations:
+            return ()
+        reach = tuple(
+            tuple(reaches(s, key_arn) for _, policy in i.policies.policies for s in policy)
+            + tuple(reaches(s, key_arn) for s in i.policies.boundary or ())
+            for i in self.identities)
+        key = (operations, reach)
+        if key not in self._cache:
+            self._cache[key] = tuple(g for identity in self.identities
+                                     for g in _entries(identity, key_arn, operations))
+        return self._cache[key]
+
+
+def _entity_policies(kind: str, name: str, entity: Mapping[str, Any],
+                     inline: Iterable[Mapping[str, Any]], reader: IamReader
+                     ) -> list[tuple[str, tuple[Statement, ...]]]:
+    found = [(f"inline policy {p['PolicyName']} of {kind} {name}",
+              policy_statements(p["PolicyDocument"])) for p in inline]
+    found += [(f"policy {p['PolicyArn']} attached to {kind} {name}",
+               reader.managed(p["PolicyArn"])) for p in entity.get("AttachedManagedPolicies", [])]
+    return found
+
+
+def _entries(identity: Identity, key_arn: str, operations: tuple[str, ...]) -> list[Grant]:
+    by_source: dict[str, list[tuple[Statement, list[str]]]] = {}
+    for source, statement, allowed in identity.policies.allowing(key_arn, operations):
+        by_source.setdefault(source, []).append((statement, allowed))
+    entries = []
+    for source, found in by_source.items():
+        actions = {ACTIONS[op.split(":", 1)[1]] for _, allowed in found for op in allowed}
+        using = [statement for statement, allowed in found
+                 if any(ACTIONS[op.split(":", 1)[1]] is Action.USE for op in allowed)]
+        context = (set.intersection(*(set(context_keys(s)) for s in using)) if using
+                   else set())
+        entries.append(Grant(
+            identity.arn, identity.kind, tuple(actions), "iam",
+            restricted=all(restricting_conditions(s) for s, _ in found),
+            ref=source, context_keys=tuple(context)))
+    return entries
