@@ -65,8 +65,12 @@ class AccountIam:
 
     def __init__(self, identities: Iterable[Identity]) -> None:
         self.identities = tuple(identities)
-        # A key's entries depend on which statements reach its ARN: most statements name
-        # every key ("*"), so keys share their answers.
+        # A key's entries depend only on which resource patterns match its ARN: most
+        # statements name every key ("*"), so keys share their answers.
+        self._resources = tuple(sorted({
+            _resources(s) for i in self.identities
+            for s in (*(s for _, policy in i.policies.policies for s in policy),
+                      *(i.policies.boundary or ()))}))
         self._cache: dict[tuple[Any, ...], tuple[Grant, ...]] = {}
 
     @classmethod
@@ -100,15 +104,19 @@ class AccountIam:
         """One entry per (identity, policy) that gives some of ``operations`` on the key."""
         if not operations:
             return ()
-        reach = tuple(
-            tuple(reaches(s, key_arn) for _, policy in i.policies.policies for s in policy)
-            + tuple(reaches(s, key_arn) for s in i.policies.boundary or ())
-            for i in self.identities)
-        key = (operations, reach)
+        key = (operations, tuple(reaches({field: list(patterns)}, key_arn)
+                                 for field, patterns in self._resources))
         if key not in self._cache:
             self._cache[key] = tuple(g for identity in self.identities
                                      for g in _entries(identity, key_arn, operations))
         return self._cache[key]
+
+
+def _resources(statement: Statement) -> tuple[str, tuple[str, ...]]:
+    """The resource element of a statement, as a hashable pair."""
+    field = "NotResource" if "NotResource" in statement else "Resource"
+    value = statement.get(field, "*")
+    return field, tuple([value] if isinstance(value, str) else (str(v) for v in value))
 
 
 def _entity_policies(kind: str, name: str, entity: Mapping[str, Any],
