@@ -18,6 +18,16 @@ if not installed("google.cloud.kms_v1"):
     pytest.skip("the [gcp] extra is not installed", allow_module_level=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sdk_imported_once() -> None:
+    """Import the SDK before any in-process audit: pytester drops the modules a run imported
+    when it ends, and an SDK imported again beside parts of the old one no longer knows its
+    own transport ("'KeyManagementServiceRestTransport' object is not callable")."""
+    import google.cloud.kms_v1
+    import google.cloud.kms_v1.services.ekm_service.transports.rest
+    import google.cloud.kms_v1.services.key_management_service.transports.rest  # noqa: F401
+
+
 @pytest.fixture(scope="session")
 def gcp_standin() -> Iterator[CloudKmsStandIn]:
     """The stand-in with the planted estate, in pages of three items, for the session."""
