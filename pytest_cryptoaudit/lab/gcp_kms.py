@@ -17,7 +17,10 @@ to the official SDK).
 It also answers Cloud Resource Manager API v3 ``projects.list`` and ``folders.list``
 (``GET /v3/projects?parent=...``, ``GET /v3/folders?parent=...``: the direct children of an
 organization or folder, ``pageSize`` / ``pageToken`` paging, projects pending deletion left
-out), so an organization's projects can be discovered.
+out), so an organization's projects can be discovered; ``projects.get`` and ``folders.get``
+(``GET /v3/projects/ID_OR_NUMBER``, ``GET /v3/folders/N``, each naming its ``parent``; a
+project of the KMS estate that no organization holds is served without one); and
+``getIamPolicy`` on projects, folders and organizations (``POST /v3/NAME:getIamPolicy``).
 """
 
 from __future__ import annotations
@@ -91,6 +94,21 @@ class Estate:
     #: whose external key manager cannot be reached (absent: it succeeds).
     ekm_connections: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     ekm_unreachable: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: IAM policies of projects, folders and organizations by name (``projects/NUMBER``...);
+    #: absent: an empty policy.
+    hierarchy_policies: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def project(self, id_or_number: str) -> dict[str, Any] | None:
+        """The ``Project`` named by its id or number; a project the KMS estate has
+        locations in but no organization holds is one without a parent."""
+        for name, item in self.projects.items():
+            if id_or_number in (item["projectId"], name.split("/", 1)[1]):
+                return item
+        if id_or_number in self.locations:
+            number = 700000 + sorted(self.locations).index(id_or_number)
+            return {"name": f"projects/{number}", "projectId": id_or_number,
+                    "state": "ACTIVE", "displayName": id_or_number}
+        return None
 
     def add_project(self, project_id: str, parent: str, state: str = "ACTIVE") -> None:
         """A project under ``parent`` (``organizations/N`` or ``folders/N``)."""
@@ -199,6 +217,9 @@ class CloudKmsStandIn:
         """The HTTP status and JSON body for one GET."""
         if path in ("/v3/projects", "/v3/folders"):
             return self._resource_manager(path.rsplit("/", 1)[1], query)
+        match = re.match(r"^/v3/(projects|folders)/([^/:]+)$", path)
+        if match:
+            return self._get_hierarchy(match[1], match[2])
         for pattern, method, field in ROUTES:
             match = pattern.match(path)
             if match is None:
@@ -223,6 +244,38 @@ class CloudKmsStandIn:
             found = self.estate.resource(method, name)
             return (200, found) if found is not None else _error(404, f"{name} not found.")
         return _error(404, f"no route for {path}")
+
+    def _get_hierarchy(self, collection: str, key: str) -> tuple[int, dict[str, Any]]:
+        """``projects.get`` or ``folders.get``."""
+        method = "GetProject" if collection == "projects" else "GetFolder"
+        found = (self.estate.project(key) if collection == "projects"
+                 else self.estate.folders.get(f"folders/{key}"))
+        with self._lock:
+            self.requests[method] += 1
+        name = found["name"] if found else f"{collection}/{key}"
+        refused = self.estate.refusals.get((method, name))
+        if refused is not None or found is None:
+            return _error(refused or 403, f"The caller does not have permission on '{name}' "
+                          "(or it may not exist).")
+        return 200, found
+
+    def post(self, path: str) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and JSON body for one POST: ``getIamPolicy`` of Resource
+        Manager resources."""
+        match = re.match(r"^/v3/((?:projects|folders|organizations)/[^/:]+):getIamPolicy$", path)
+        if match is None:
+            return _error(404, f"no route for {path}")
+        name = match[1]
+        if name.startswith("projects/"):
+            project = self.estate.project(name.split("/", 1)[1])
+            name = project["name"] if project else name
+        with self._lock:
+            self.requests["GetResourceIamPolicy"] += 1
+        refused = self.estate.refusals.get(("GetResourceIamPolicy", name))
+        if refused is not None:
+            return _error(refused, f"The caller does not have permission "
+                          f"'resourcemanager.{name.split('/')[0]}.getIamPolicy' on '{name}'.")
+        return 200, self.estate.hierarchy_policies.get(name, {"version": 1, "etag": "BwX="})
 
     def _verify(self, name: str) -> tuple[int, dict[str, Any]]:
         """``verifyConnectivity``: an empty response, or FAILED_PRECONDITION (HTTP 400, as
@@ -278,7 +331,13 @@ def _handler(standin: CloudKmsStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
-            status, body = standin.answer(parts.path, parse_qs(parts.query))
+            self._send(*standin.answer(parts.path, parse_qs(parts.query)))
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._send(*standin.post(urlsplit(self.path).path))
+
+        def _send(self, status: int, body: dict[str, Any]) -> None:
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")

@@ -67,3 +67,82 @@ def test_an_unreadable_policy_makes_the_rights_unreadable(gcp_standins, monkeypa
     assert "auditor_admin_rights" not in system.attributes
     reason = system.unreadable["auditor_admin_rights"]
     assert KEYS[2].name in reason and "PERMISSION_DENIED" in reason, reason
+
+
+ORG = "organizations/4242"
+
+
+def hierarchy_estate():
+    """The keys' project two folders below the organization, with a binding at each level."""
+    estate = build(KEYS[1:])
+    production = estate.add_folder(ORG, "production")
+    payments = estate.add_folder(production, "payments")
+    estate.add_project("cryptoaudit-lab", payments)
+    project = next(name for name, p in estate.projects.items()
+                   if p["projectId"] == "cryptoaudit-lab")
+
+    def policy(*bindings):
+        return {"version": 3, "etag": "BwY=", "bindings": [
+            {"role": role, "members": list(members)} for role, members in bindings]}
+
+    estate.hierarchy_policies = {
+        ORG: policy(("roles/cloudkms.admin", (AUDITOR, "group:kms-admins@example.com"))),
+        production: policy(("roles/cloudkms.viewer", (AUDITOR,))),
+        payments: policy(("roles/owner", ("user:ops@example.com",))),
+        project: policy(("roles/editor", (AUDITOR,)),
+                        ("roles/iam.securityReviewer", (AUDITOR,))),
+    }
+    return estate, project, production, payments
+
+
+def test_bindings_on_the_project_folders_and_organization_are_judged(gcp_standins,
+                                                                     monkeypatch):
+    monkeypatch.setattr(discovery, "auditor_member", lambda *args: (AUDITOR, None))
+    estate, project, *_ = hierarchy_estate()
+    standin = gcp_standins(estate)
+    (system,) = discover(config_toml(standin.url, resource_manager_endpoint=standin.url)
+                         ).systems
+    assert system.attributes["auditor_admin_rights"] == [
+        f"organization binding roles/cloudkms.admin of {ORG}: delete, grant, manage",
+        f"project binding roles/editor of {project}: delete, manage"]
+    # each resource once: the two audited projects (the partner's is in no organization),
+    # the two folders above the first, and five policies
+    assert standin.requests["GetProject"] == 2 and standin.requests["GetFolder"] == 2
+    assert standin.requests["GetResourceIamPolicy"] == 5
+    assert "groups the auditing identity belongs to" in system.attributes["auditor_notes"][0]
+
+
+def test_a_refused_policy_above_makes_the_rights_unreadable_naming_it(gcp_standins,
+                                                                     monkeypatch):
+    monkeypatch.setattr(discovery, "auditor_member", lambda *args: (AUDITOR, None))
+    estate, _, production, _ = hierarchy_estate()
+    estate.refusals[("GetResourceIamPolicy", production)] = 403
+    standin = gcp_standins(estate)
+    (system,) = discover(config_toml(standin.url, resource_manager_endpoint=standin.url)
+                         ).systems
+    reason = system.unreadable["auditor_admin_rights"]
+    assert f"IAM policy of {production}" in reason and "PERMISSION_DENIED" in reason, reason
+    assert "auditor_admin_rights" not in system.attributes
+
+
+def test_a_project_outside_any_organization_has_its_own_policy_read(gcp_standins,
+                                                                   monkeypatch):
+    monkeypatch.setattr(discovery, "auditor_member", lambda *args: (AUDITOR, None))
+    estate = build(KEYS[1:])
+    standin = gcp_standins(estate)
+    [project] = [p for p in (estate.project(pid) for pid in estate.locations)
+                 if p["projectId"] == "cryptoaudit-lab"]
+    estate.hierarchy_policies[project["name"]] = {"bindings": [
+        {"role": "roles/owner", "members": [AUDITOR]}]}
+    (system,) = discover(config_toml(standin.url, resource_manager_endpoint=standin.url)
+                         ).systems
+    assert system.attributes["auditor_admin_rights"] == [
+        f"project binding roles/owner of {project['name']}: delete, grant, manage"]
+    assert standin.requests["GetFolder"] == 0
+
+
+def test_without_an_identity_to_judge_nothing_above_the_keys_is_read(gcp_standins):
+    estate, *_ = hierarchy_estate()
+    standin = gcp_standins(estate)
+    discover(config_toml(standin.url, resource_manager_endpoint=standin.url))
+    assert standin.requests["GetProject"] == standin.requests["GetResourceIamPolicy"] == 0

@@ -49,8 +49,10 @@ from .facts import (
 )
 from .independence import auditor_facts, auditor_member
 from .options import GcpKmsOptions
-from .resource_manager import DEFAULT_ENDPOINT, organization_projects, session
+from .resource_manager import DEFAULT_ENDPOINT, Hierarchy, organization_projects, session
 
+#: What reading an answer that is not the shape Google documents raises.
+MALFORMED: tuple[type[Exception], ...] = (ValueError, KeyError, TypeError, AttributeError)
 NOT_FETCHED = "not fetched: no selected control needs it"
 #: Reports are cheap (a lock and two numbers), and a stale count skews the ETA.
 PROGRESS_EVERY = 1
@@ -174,11 +176,54 @@ class GcpDiscovery:
             self.auditor, self.auditor_unknown = None, describe(exc)
 
     def auditor_facts(self) -> tuple[dict[str, Any], dict[str, str]]:
-        """``auditor_identity`` and ``auditor_admin_rights`` (CEK-09 independence)."""
+        """``auditor_identity`` and ``auditor_admin_rights`` (CEK-09 independence): the
+        bindings of the keys and key rings read, and of each audited project and the folders
+        and organization above it."""
         access = [(r.name, r.fields["managed"].access,
                    r.fields["unreadable"].get("managed.access"))
                   for r in self.found if r.fields and "managed" in r.fields]
+        if self.auditor is not None and self.context.needs("auditor_admin_rights"):
+            access += self._inherited()
         return auditor_facts(self.auditor, self.auditor_unknown, access)
+
+    def _inherited(self) -> list[tuple[str, tuple[Grant, ...] | None, str | None]]:
+        """``(resource, grants or None, why unreadable)`` of the IAM policy of each audited
+        project and of every folder and organization above one, each read once."""
+        from ...transport import Limits, limited_adapter
+        from .clients import credentials
+
+        found: dict[str, tuple[str, tuple[Grant, ...] | None, str | None]] = {}
+        try:
+            adapter = limited_adapter(Limits.of(self.options, self.context.watch))
+            hierarchy = Hierarchy(session(credentials(self.options), adapter),
+                                  self._resource_manager_endpoint(),
+                                  self.options.request_timeout, self.retry)
+        except self.errors as exc:
+            return [("the projects' hierarchy", None, describe(exc))]
+        for project in self.projects:
+            try:
+                names = hierarchy.ancestry(project)
+            except self.errors + MALFORMED as exc:
+                found[f"projects/{project}"] = (f"projects/{project}", None,
+                                                f"projects.get: {describe(exc)}")
+                continue
+            for name in names:
+                if name in found:
+                    continue
+                try:
+                    bindings = [Binding(str(b.get("role", "")), tuple(b.get("members") or ()),
+                                        bool((b.get("condition") or {}).get("expression")))
+                                for b in hierarchy.policy(name).get("bindings") or ()]
+                except self.errors + MALFORMED as exc:
+                    found[name] = (name, None, f"IAM policy of {name}: {describe(exc)}")
+                    continue
+                level = name.split("/", 1)[0].removesuffix("s")
+                found[name] = (name, tuple(grants(bindings, level, self.trust)), None)
+        return list(found.values())
+
+    def _resource_manager_endpoint(self) -> str:
+        return (self.options.resource_manager_endpoint or self.options.api_endpoint
+                or DEFAULT_ENDPOINT)
 
     def _organization(self, organization: str) -> None:
         """Add the organization's projects to the audited ones (and to the trusted ones:
@@ -187,12 +232,10 @@ class GcpDiscovery:
         from ...transport import Limits, limited_adapter
         from .clients import credentials
 
-        endpoint = (self.options.resource_manager_endpoint or self.options.api_endpoint
-                    or DEFAULT_ENDPOINT)
         try:
             adapter = limited_adapter(Limits.of(self.options, self.context.watch))
             http = session(credentials(self.options), adapter)
-            found = organization_projects(http, endpoint, organization,
+            found = organization_projects(http, self._resource_manager_endpoint(), organization,
                                           self.options.request_timeout, self.retry)
         except self.errors as exc:
             self.failures.append((f"organization {organization}: cannot list its projects: "

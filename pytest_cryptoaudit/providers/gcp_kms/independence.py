@@ -3,10 +3,11 @@ guideline 5)
 
 The identity is the IAM member the audit calls as: the impersonated service account, the
 service account of the key file, or the service account of Application Default
-Credentials where they name one. Its rights are the IAM bindings already read for each key
-(the key's and its key ring's policies) that name that member with an administrative
-action. Bindings to groups it belongs to and on the project, folder or organization are
-not read, which a note says.
+Credentials where they name one. Its rights are the IAM bindings that name that member with
+an administrative action: those already read for each key (the key's and its key ring's
+policies), and those of each audited project and of the folders and organization above it
+(Resource Manager, read once each). Bindings to groups it belongs to, and the permissions of
+custom roles, are not read, which a note says.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 from ...facts import ADMIN_ACTIONS, Grant
 from .options import GcpKmsOptions
 
-NOT_READ = ("bindings on the project, folders and organization, and to groups the auditing "
-            "identity belongs to, are not read: only key and key ring policies are judged")
+NOT_READ = ("bindings on the keys, key rings, projects, folders and organization are judged; "
+            "bindings to groups the auditing identity belongs to, and the permissions of "
+            "custom roles, are not read")
 
 
 def auditor_member(options: GcpKmsOptions, credentials: Any) -> tuple[str | None, str | None]:
@@ -53,7 +55,7 @@ def auditor_facts(member: str | None, why: str | None,
             held = sorted(a.value for a in grant.actions if a in ADMIN_ACTIONS)
             if grant.principal == member and held:
                 on = name.rsplit("/cryptoKeys/", 1)[0] if grant.ref.startswith("key ring") \
-                    else name
+                    else name  # a key, or a project, folder or organization
                 rights.add(f"{grant.ref} of {on}: {', '.join(held)}")
     attributes: dict[str, Any] = {"auditor_identity": member}
     if unreadable:

@@ -1,4 +1,5 @@
-"""The projects of an organization, from Cloud Resource Manager API v3 (REST).
+"""The projects of an organization, and the folders and organization above a project with
+their IAM policies, from Cloud Resource Manager API v3 (REST).
 
 ``projects.list`` and ``folders.list`` return only the direct children of a parent, so the
 organization is walked: its projects, its folders, their projects and folders, and so on.
@@ -27,9 +28,16 @@ def session(credentials: Any, adapter: Any) -> Any:
 
 
 def _get(http: Any, url: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    return _json(http.get(url, params=params, timeout=timeout))
+
+
+def _post(http: Any, url: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+    return _json(http.post(url, json=body, timeout=timeout))
+
+
+def _json(response: Any) -> dict[str, Any]:
     from google.api_core import exceptions
 
-    response = http.get(url, params=params, timeout=timeout)
     if response.status_code != 200:
         raise exceptions.from_http_response(response)  # type: ignore[no-untyped-call]
     body = response.json()
@@ -66,3 +74,41 @@ def organization_projects(http: Any, endpoint: str, organization: str, timeout: 
         parents += [str(item["name"]) for item in children(call, endpoint, "folders", parent)
                     if item.get("name") and item.get("state", "ACTIVE") == "ACTIVE"]
     return sorted(projects)
+
+
+class Hierarchy:
+    """The resources above audited projects (folders, the organization) and the IAM
+    policies of each, read once per resource: ``projects.get`` and ``folders.get`` for the
+    parents, ``getIamPolicy`` (policy version 3) on each."""
+
+    def __init__(self, http: Any, endpoint: str, timeout: float,
+                 retry: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._get: Callable[[str], dict[str, Any]] = lambda url: retry(_get)(
+            http, url, {}, timeout)
+        self._post: Callable[[str], dict[str, Any]] = lambda url: retry(_post)(
+            http, url, {"options": {"requestedPolicyVersion": 3}}, timeout)
+        self._parents: dict[str, str] = {}
+        self._policies: dict[str, dict[str, Any]] = {}
+
+    def ancestry(self, project: str) -> list[str]:
+        """``projects/N`` of the project, then each folder above it and its organization."""
+        found = self._get(f"{self.endpoint}/v3/projects/{project}")
+        names = [str(found["name"])]
+        parent = str(found.get("parent") or "")
+        while parent:
+            if parent in names:
+                raise ValueError(f"{parent} is its own ancestor")
+            names.append(parent)
+            if not parent.startswith("folders/"):
+                break  # an organization is the root
+            if parent not in self._parents:
+                above = self._get(f"{self.endpoint}/v3/{parent}")
+                self._parents[parent] = str(above.get("parent") or "")
+            parent = self._parents[parent]
+        return names
+
+    def policy(self, resource: str) -> dict[str, Any]:
+        if resource not in self._policies:
+            self._policies[resource] = self._post(f"{self.endpoint}/v3/{resource}:getIamPolicy")
+        return self._policies[resource]
