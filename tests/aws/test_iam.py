@@ -197,6 +197,51 @@ def test_auditor_independent_fails_through_iam_and_passes_read_only(audit, moto_
     assert any("service control" in note for note in passed["notes"])
 
 
+def test_an_identity_that_may_change_its_own_rights_is_not_independent(moto_server, own):
+    url = moto_server.url
+    own_role = {"Effect": "Allow", "Action": ["iam:PutRolePolicy", "iam:GetRole"],
+                "Resource": f"arn:aws:iam::{OWN}:role/*"}
+    role = make_role(own, attached=(READ,), inline=own_role)
+    name = role.rsplit("/", 1)[1]
+    assert rights(url, role)[0] == [
+        f"IAM inline policy inline of role {name}: iam:PutRolePolicy on its own IAM identity "
+        f"(it may grant itself what the key policies of account {OWN} delegate to the "
+        "account)"]
+    other_role = {**own_role, "Resource": f"arn:aws:iam::{OWN}:role/someone-else"}
+    assert rights(url, make_role(own, attached=(READ,), inline=other_role))[0] == []
+    # a new version of a customer managed policy attached to it rewrites its rights
+    version = {"Effect": "Allow", "Action": "iam:CreatePolicyVersion", "Resource": "*"}
+    role = make_role(own, attached=(READ, version))
+    [found] = rights(url, role)[0]
+    assert ": iam:CreatePolicyVersion on its own IAM identity" in found
+    # a boundary without IAM actions stops it
+    bounded = make_role(own, attached=(READ,), inline={**own_role, "Resource": "*"},
+                        boundary=READ)
+    assert rights(url, bounded)[0] == []
+
+
+def test_a_user_that_may_join_a_group_or_change_its_group_is_not_independent(
+        moto_server, own, monkeypatch):
+    iam, name = own["iam"], f"auditor-user-{next(_names)}"
+    iam.create_user(UserName=name)
+    iam.create_group(GroupName=f"{name}-readers")
+    iam.add_user_to_group(GroupName=f"{name}-readers", UserName=name)
+    iam.put_group_policy(GroupName=f"{name}-readers", PolicyName="read",
+                         PolicyDocument=_document(READ, {
+                             "Effect": "Allow", "Action": "iam:AttachGroupPolicy",
+                             "Resource": f"arn:aws:iam::{OWN}:group/{name}-readers"}))
+    iam.put_user_policy(UserName=name, PolicyName="join", PolicyDocument=_document(
+        {"Effect": "Allow", "Action": "iam:AddUserToGroup", "Resource": "*"}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    inventory = discover(system_toml(moto_server.url, role_arns=[]), controls={"CEK-09"})
+    found = inventory.systems[0].attributes["auditor_admin_rights"]
+    assert [line.split(" on its own")[0] for line in found] == [
+        f"IAM inline policy join of user {name}: iam:AddUserToGroup",
+        f"IAM inline policy read of group {name}-readers: iam:AttachGroupPolicy"]
+
+
 # -- IAM policies that allow decryption with every key -------------------------------------
 
 def decrypting(url: str, **options: Any) -> tuple[Any, Any]:

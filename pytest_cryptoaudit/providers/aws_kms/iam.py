@@ -28,6 +28,12 @@ from .independence import covers, parse_policy
 Statement = Mapping[str, Any]
 
 
+#: (verb, object) of the IAM actions on a user or role that change its own rights:
+#: ``iam:PutRolePolicy``, ``iam:AttachUserPolicy``, ``iam:DeleteRolePermissionsBoundary``...
+SELF_CHANGES = (("Put", "Policy"), ("Attach", "Policy"), ("Put", "PermissionsBoundary"),
+                ("Delete", "PermissionsBoundary"))
+
+
 class IamUnreadable(Exception):
     """The identity's IAM policies could not be read (the message says why)."""
 
@@ -40,6 +46,19 @@ class IdentityPolicies:
     policies: tuple[tuple[str, tuple[Statement, ...]], ...] = ()
     boundary: tuple[Statement, ...] | None = None
     root: bool = False
+    #: (resource ARN, IAM actions on it that would change this identity's own rights): its
+    #: own policies and boundary, its groups' policies, the managed policies attached to it.
+    changeable: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def self_grants(self) -> dict[str, list[str]]:
+        """Source -> the IAM actions this identity may take to change its own rights (and so
+        grant itself whatever a key policy delegates to the account)."""
+        found: dict[str, list[str]] = {}
+        for resource, actions in self.changeable:
+            for source, _, allowed in self.allowing(resource, actions):
+                found.setdefault(source, [])
+                found[source] += [a for a in allowed if a not in found[source]]
+        return found
 
     def admin_actions(self, key_arn: str, delegated: Iterable[str]) -> dict[str, list[str]]:
         """Source -> the administrative actions (of ``delegated``, those the key policy lets
@@ -170,19 +189,22 @@ class IamReader:
             self._managed[arn] = policy_statements(document["PolicyVersion"]["Document"])
         return self._managed[arn]
 
-    def _entity(self, kind: str, name: str) -> list[tuple[str, tuple[Statement, ...]]]:
-        """The inline and attached policies of a user, role or group."""
+    def _entity(self, kind: str, name: str
+                ) -> tuple[list[tuple[str, tuple[Statement, ...]]], list[str]]:
+        """The inline and attached policies of a user, role or group, and the ARNs of the
+        attached ones."""
         argument = {f"{kind.title()}Name": name}
         inline = getattr(self.iam, f"get_{kind}_policy")
         found = [(f"IAM inline policy {policy} of {kind} {name}",
                   policy_statements(inline(**argument, PolicyName=policy)["PolicyDocument"]))
                  for policy in _pages(getattr(self.iam, f"list_{kind}_policies"),
                                       "PolicyNames", **argument)]
-        attached = _pages(getattr(self.iam, f"list_attached_{kind}_policies"),
-                          "AttachedPolicies", **argument)
-        found += [(f"IAM policy {entry['PolicyArn']} attached to {kind} {name}",
-                   self.managed(entry["PolicyArn"])) for entry in attached]
-        return found
+        attached = [entry["PolicyArn"] for entry in _pages(
+            getattr(self.iam, f"list_attached_{kind}_policies"), "AttachedPolicies",
+            **argument)]
+        found += [(f"IAM policy {arn} attached to {kind} {name}", self.managed(arn))
+                  for arn in attached]
+        return found, attached
 
     def identity(self, caller_arn: str) -> IdentityPolicies:
         kind, name = identity_of(caller_arn)
@@ -190,13 +212,25 @@ class IamReader:
             return IdentityPolicies("the account root user", root=True)
         entity = (self.iam.get_role(RoleName=name)["Role"] if kind == "role"
                   else self.iam.get_user(UserName=name)["User"])
-        policies = self._entity(kind, name)
+        policies, attached = self._entity(kind, name)
+        title = kind.title()
+        changeable = [(str(entity["Arn"]), tuple(
+            f"iam:{verb}{title}{what}" for verb, what in SELF_CHANGES))]
         if kind == "user":
+            account = str(entity["Arn"]).split(":")[4]
+            changeable.append((f"arn:aws:iam::{account}:group/any-group", ("iam:AddUserToGroup",)))
             for group in _pages(self.iam.list_groups_for_user, "Groups", UserName=name):
-                policies += self._entity("group", group["GroupName"])
+                more, more_attached = self._entity("group", group["GroupName"])
+                policies += more
+                attached += more_attached
+                changeable.append((str(group["Arn"]), ("iam:PutGroupPolicy",
+                                                        "iam:AttachGroupPolicy")))
+        changeable += [(arn, ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"))
+                       for arn in dict.fromkeys(attached) if ":iam::aws:policy/" not in arn]
         boundary_arn = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
         boundary = self.managed(boundary_arn) if boundary_arn else None
-        return IdentityPolicies(f"{kind} {name}", tuple(policies), boundary)
+        return IdentityPolicies(f"{kind} {name}", tuple(policies), boundary,
+                                changeable=tuple(changeable))
 
 
 def read_identity(iam: Any, caller_arn: str, errors: tuple[type[Exception], ...]

@@ -127,6 +127,7 @@ def admin_rights(callers: Mapping[str, str],
     ``auditor_notes``."""
     rights, unreadable, iam_unread = [], [], {}
     through_iam: dict[tuple[str, str], tuple[set[str], list[str]]] = {}
+    delegating_accounts: set[str] = set()
     for uid, account, policy, reason in policies:
         if policy is None:
             unreadable.append(f"{uid}: {reason or 'not reported by the provider'}")
@@ -138,6 +139,7 @@ def admin_rights(callers: Mapping[str, str],
         delegated = delegated_actions(caller, policy)
         if not delegated:
             continue
+        delegating_accounts.add(account)
         identity = identities.get(account, "IAM policies not read")
         if isinstance(identity, str):
             iam_unread[account] = identity
@@ -148,6 +150,13 @@ def admin_rights(callers: Mapping[str, str],
             granted, keys = through_iam.setdefault((account, source), (set(), []))
             granted.update(allowed)
             keys.append(uid)
+    for account, identity in sorted(identities.items()):
+        if isinstance(identity, str) or account not in delegating_accounts:
+            continue
+        for source, actions in identity.self_grants().items():
+            rights.append(f"{source}: {', '.join(actions)} on its own IAM identity (it may "
+                          f"grant itself what the key policies of account {account} delegate "
+                          "to the account)")
     for (account, source), (granted, keys) in sorted(through_iam.items()):
         where = keys[0] if len(keys) == 1 else f"{len(keys)} keys of account {account}"
         rights.append(f"{source}: {_named(granted)} on {where} (the key policy delegates "
