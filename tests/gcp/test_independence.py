@@ -146,3 +146,63 @@ def test_without_an_identity_to_judge_nothing_above_the_keys_is_read(gcp_standin
     standin = gcp_standins(estate)
     discover(config_toml(standin.url, resource_manager_endpoint=standin.url))
     assert standin.requests["GetProject"] == standin.requests["GetResourceIamPolicy"] == 0
+
+
+# -- inherited_access: the bindings above the key ring as access of the keys -----------------
+
+def _inherited(inventory, project):
+    return {(g.principal, g.ref) for k in inventory.keys if f"projects/{project}/" in k.uid
+            for g in k.managed.access if g.ref.startswith(("project", "folder", "organ"))}
+
+
+def test_bindings_above_join_the_access_of_every_key_of_the_project(gcp_standins,
+                                                                   monkeypatch):
+    monkeypatch.setattr(discovery, "auditor_member", lambda *args: (AUDITOR, None))
+    estate, project, *_ = hierarchy_estate()
+    standin = gcp_standins(estate)
+    inventory = discover(config_toml(standin.url, resource_manager_endpoint=standin.url,
+                                     inherited_access=True))
+    assert _inherited(inventory, "cryptoaudit-lab") == {
+        (AUDITOR, "organization binding roles/cloudkms.admin"),
+        ("group:kms-admins@example.com", "organization binding roles/cloudkms.admin"),
+        (AUDITOR, "folder binding roles/cloudkms.viewer"),
+        ("user:ops@example.com", "folder binding roles/owner"),
+        (AUDITOR, "project binding roles/editor"),
+        (AUDITOR, "project binding roles/iam.securityReviewer")}
+    assert _inherited(inventory, "partner-estate") == set()  # in no organization, no bindings
+    # the auditor's rights are still named once per resource, not once per key
+    (system,) = inventory.systems
+    assert system.attributes["auditor_admin_rights"] == [
+        f"organization binding roles/cloudkms.admin of {ORG}: delete, grant, manage",
+        f"project binding roles/editor of {project}: delete, manage"]
+    # without the option the keys hold their own and their rings' bindings only
+    inventory = discover(config_toml(standin.url, resource_manager_endpoint=standin.url))
+    assert _inherited(inventory, "cryptoaudit-lab") == set()
+
+
+def test_an_owner_above_fails_separation_of_duties_on_the_keys(gcp_standins, gcp_audit):
+    estate, *_ = hierarchy_estate()
+    standin = gcp_standins(estate)
+    _, evidence = gcp_audit(config_toml(standin.url, resource_manager_endpoint=standin.url,
+                                        inherited_access=True),
+                            "--cryptoaudit-control", "CEK-08", "-k", "separation_of_duties")
+    results = [r for r in evidence["results"] if r["check"] == "kms-separation-of-duties"
+               and "/cryptoaudit-lab/" in r["key_uid"]]
+    assert results and all(r["outcome"] == "failed" for r in results)
+    assert all("user:ops@example.com (folder binding roles/owner)" in r["message"]
+               for r in results)
+
+
+def test_a_refused_policy_above_makes_the_keys_access_unreadable(gcp_standins):
+    estate, _, production, _ = hierarchy_estate()
+    estate.refusals[("GetResourceIamPolicy", production)] = 403
+    standin = gcp_standins(estate)
+    inventory = discover(config_toml(standin.url, resource_manager_endpoint=standin.url,
+                                     inherited_access=True))
+    for key in inventory.keys:
+        if "/cryptoaudit-lab/" in key.uid:
+            why = key.unreadable["managed.access"]
+            assert why.startswith(f"inherited IAM: IAM policy of {production}: "), why
+            assert "PERMISSION_DENIED" in why and key.managed.access is None
+        else:
+            assert key.managed.access is not None

@@ -68,6 +68,36 @@ FETCHES: dict[str, tuple[str, ...]] = {
 POLICY_VERSION = 3
 
 
+#: The ``ref`` of a grant from a binding above the key ring (see ``facts.grants``).
+INHERITED_LEVELS = ("project binding", "folder binding", "organization binding")
+
+
+def _inherited_of(names: list[str] | str | None,
+                  policies: dict[str, tuple[Grant, ...] | str]) -> tuple[Grant, ...] | str:
+    """The grants of every resource in ``names`` (a project and those above it), or why
+    some could not be read."""
+    if names is None:
+        return "not an audited project"
+    if isinstance(names, str):
+        return names
+    found: list[Grant] = []
+    reasons = []
+    for name in names:
+        read = policies[name]
+        if isinstance(read, str):
+            reasons.append(read)
+        else:
+            found.extend(read)
+    return "; ".join(reasons) if reasons else tuple(found)
+
+
+def _own(access: tuple[Grant, ...] | None) -> tuple[Grant, ...] | None:
+    """A key's grants from its own and its key ring's policies (those inherited from above
+    are judged once per resource)."""
+    return None if access is None else tuple(
+        g for g in access if not g.ref.startswith(INHERITED_LEVELS))
+
+
 @dataclasses.dataclass
 class KeyResult:
     name: str
@@ -128,6 +158,8 @@ class GcpDiscovery:
         #: The IAM member the audit calls as, or why it cannot be told.
         self.auditor: str | None = None
         self.auditor_unknown: str | None = "no client"
+        self._hierarchy_read: tuple[dict[str, list[str] | str],
+                                    dict[str, tuple[Grant, ...] | str]] | None = None
 
     # -- the run (controller thread) ---------------------------------------------------------
 
@@ -179,7 +211,7 @@ class GcpDiscovery:
         """``auditor_identity`` and ``auditor_admin_rights`` (CEK-09 independence): the
         bindings of the keys and key rings read, and of each audited project and the folders
         and organization above it."""
-        access = [(r.name, r.fields["managed"].access,
+        access = [(r.name, _own(r.fields["managed"].access),
                    r.fields["unreadable"].get("managed.access"))
                   for r in self.found if r.fields and "managed" in r.fields]
         if self.auditor is not None and self.context.needs("auditor_admin_rights"):
@@ -188,38 +220,77 @@ class GcpDiscovery:
 
     def _inherited(self) -> list[tuple[str, tuple[Grant, ...] | None, str | None]]:
         """``(resource, grants or None, why unreadable)`` of the IAM policy of each audited
-        project and of every folder and organization above one, each read once."""
+        project and of every folder and organization above one."""
+        ancestries, policies = self._hierarchy()
+        found = [(f"projects/{project}", None, why) for project, why in ancestries.items()
+                 if isinstance(why, str)]
+        return found + [(name, None, grants) if isinstance(grants, str) else
+                        (name, grants, None) for name, grants in policies.items()]
+
+    def _hierarchy(self) -> tuple[dict[str, list[str] | str],
+                                  dict[str, tuple[Grant, ...] | str]]:
+        """(audited project -> its resource names up to the organization, or why they could
+        not be read; resource -> the grants of its IAM policy, or why it could not be read),
+        each resource read once per run."""
+        if self._hierarchy_read is not None:
+            return self._hierarchy_read
         from ...transport import Limits, limited_adapter
         from .clients import credentials
 
-        found: dict[str, tuple[str, tuple[Grant, ...] | None, str | None]] = {}
+        ancestries: dict[str, list[str] | str] = {}
+        policies: dict[str, tuple[Grant, ...] | str] = {}
+        self._hierarchy_read = ancestries, policies
         try:
             adapter = limited_adapter(Limits.of(self.options, self.context.watch))
             hierarchy = Hierarchy(session(credentials(self.options), adapter),
                                   self._resource_manager_endpoint(),
                                   self.options.request_timeout, self.retry)
         except self.errors as exc:
-            return [("the projects' hierarchy", None, describe(exc))]
+            ancestries.update(dict.fromkeys(self.projects, f"Resource Manager: {describe(exc)}"))
+            return self._hierarchy_read
         for project in self.projects:
             try:
-                names = hierarchy.ancestry(project)
+                ancestries[project] = names = hierarchy.ancestry(project)
             except self.errors + MALFORMED as exc:
-                found[f"projects/{project}"] = (f"projects/{project}", None,
-                                                f"projects.get: {describe(exc)}")
+                ancestries[project] = f"projects.get of {project}: {describe(exc)}"
                 continue
             for name in names:
-                if name in found:
-                    continue
-                try:
-                    bindings = [Binding(str(b.get("role", "")), tuple(b.get("members") or ()),
-                                        bool((b.get("condition") or {}).get("expression")))
-                                for b in hierarchy.policy(name).get("bindings") or ()]
-                except self.errors + MALFORMED as exc:
-                    found[name] = (name, None, f"IAM policy of {name}: {describe(exc)}")
-                    continue
-                level = name.split("/", 1)[0].removesuffix("s")
-                found[name] = (name, tuple(grants(bindings, level, self.trust)), None)
-        return list(found.values())
+                if name not in policies:
+                    policies[name] = self._policy_grants(hierarchy, name)
+        return self._hierarchy_read
+
+    def _policy_grants(self, hierarchy: Hierarchy, name: str) -> tuple[Grant, ...] | str:
+        try:
+            bindings = [Binding(str(b.get("role", "")), tuple(b.get("members") or ()),
+                                bool((b.get("condition") or {}).get("expression")))
+                        for b in hierarchy.policy(name).get("bindings") or ()]
+        except self.errors + MALFORMED as exc:
+            return f"IAM policy of {name}: {describe(exc)}"
+        return tuple(grants(bindings, name.split("/", 1)[0].removesuffix("s"), self.trust))
+
+    def add_inherited_access(self) -> None:
+        """With ``inherited_access``: the bindings of each key's project and of the folders
+        and organization above it join the key's access; one that could not be read makes
+        the access unreadable, naming it."""
+        if not (self.options.inherited_access and self.fetch_access):
+            return
+        ancestries, policies = self._hierarchy()
+        shared: dict[str, tuple[Grant, ...] | str] = {}
+        for result in self.found:
+            fields = result.fields or {}
+            managed = fields.get("managed")
+            if managed is None or managed.access is None:
+                continue
+            project = result.name.split("/")[1]
+            if project not in shared:
+                shared[project] = _inherited_of(ancestries.get(project), policies)
+            inherited = shared[project]
+            if isinstance(inherited, str):
+                fields["unreadable"]["managed.access"] = f"inherited IAM: {inherited}"
+                fields["managed"] = dataclasses.replace(managed, access=None)
+            else:
+                fields["managed"] = dataclasses.replace(managed,
+                                                        access=(*managed.access, *inherited))
 
     def _resource_manager_endpoint(self) -> str:
         return (self.options.resource_manager_endpoint or self.options.api_endpoint

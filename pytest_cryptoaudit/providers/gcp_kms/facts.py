@@ -89,6 +89,9 @@ ROLES: Mapping[str, tuple[Action, ...]] = {
         "roles/cloudkms.cryptoKeyDecapsulator"), (USE,)),
     "roles/owner": (USE, MANAGE, DELETE, GRANT),
     "roles/editor": (USE, MANAGE, DELETE),
+    # Predefined roles that only read: no action on a key (and no "permissions not read").
+    **dict.fromkeys(("roles/cloudkms.viewer", "roles/cloudkms.publicKeyViewer",
+                     "roles/viewer", "roles/browser", "roles/iam.securityReviewer"), ()),
 }
 PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
 #: Google-managed service agents act for a Google service inside the customer's project.

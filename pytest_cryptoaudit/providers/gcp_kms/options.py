@@ -52,6 +52,9 @@ class GcpKmsOptions(ProviderOptions, LimitOptions):
     allowed_member_domains: list[Domain] = []
     #: Projects whose service accounts may appear in IAM policies, besides the audited ones.
     allowed_projects: list[ProjectId] = []
+    #: Add the IAM bindings of each key's project, and of the folders and organization above
+    #: it, to the key's access (docs/gcp-kms.md, "Inherited bindings").
+    inherited_access: bool = False
 
     @pydantic.model_validator(mode="after")
     def _credentials_complete(self) -> GcpKmsOptions:

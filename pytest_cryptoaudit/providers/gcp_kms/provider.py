@@ -28,6 +28,7 @@ class GcpKmsProvider(Provider):
         options: GcpKmsOptions = system.options
         run = GcpDiscovery(options, context)
         run.run(system.name)
+        run.add_inherited_access()
         auditor, unreadable = run.auditor_facts()
         attempt = self.new_discovery(
             system, projects=run.projects, organization=options.organization,
