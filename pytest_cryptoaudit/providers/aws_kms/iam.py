@@ -11,7 +11,10 @@ here (IAM is global: one read per account) and judged per key.
 Evaluation, as AWS evaluates within one account, erring towards reporting a right: an Allow
 counts whatever its condition; a Deny counts only without a condition; a permissions
 boundary caps what the identity policies allow. Service control policies, resource control
-policies and session policies are not read: they can only narrow the rights found.
+policies and session policies are not read: they can only narrow the rights found. IAM
+actions that would change the identity's own rights (its policies, groups, boundary, the
+versions of the policies attached to it) are rights too: with them it may grant itself the
+rest.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from .clients import MALFORMED, PaginationError
@@ -146,20 +149,27 @@ def identity_of(arn: str) -> tuple[str, str]:
                         "user, so its IAM policies cannot be read")
 
 
-def _pages(call: Callable[..., Mapping[str, Any]], key: str, **arguments: Any) -> list[Any]:
-    """Every item of an IAM listing (IsTruncated / Marker); a repeated marker ends it."""
-    items: list[Any] = []
+def _each_page(call: Callable[..., Mapping[str, Any]], what: str,
+               **arguments: Any) -> Iterator[Mapping[str, Any]]:
+    """Every page of an IAM listing (IsTruncated / Marker); a repeated marker ends it with
+    an error naming ``what``."""
     seen: set[str] = set()
     marker: str | None = None
     while True:
         page = call(**arguments, **({"Marker": marker} if marker else {}))
-        items.extend(page.get(key, []))
+        yield page
         marker = page.get("Marker") if page.get("IsTruncated") else None
         if not marker:
-            return items
+            return
         if marker in seen:
-            raise PaginationError("IAM listing repeated a pagination marker; abandoned")
+            raise PaginationError(f"{what} repeated a pagination marker; abandoned")
         seen.add(marker)
+
+
+def _pages(call: Callable[..., Mapping[str, Any]], key: str, **arguments: Any) -> list[Any]:
+    """Every item of an IAM listing."""
+    return [item for page in _each_page(call, "IAM listing", **arguments)
+            for item in page.get(key, [])]
 
 
 def policy_statements(value: Any) -> tuple[Statement, ...]:
@@ -217,8 +227,9 @@ class IamReader:
         changeable = [(str(entity["Arn"]), tuple(
             f"iam:{verb}{title}{what}" for verb, what in SELF_CHANGES))]
         if kind == "user":
-            account = str(entity["Arn"]).split(":")[4]
-            changeable.append((f"arn:aws:iam::{account}:group/any-group", ("iam:AddUserToGroup",)))
+            _, partition, _, _, account, _ = str(entity["Arn"]).split(":", 5)
+            changeable.append((f"arn:{partition}:iam::{account}:group/any-group",
+                               ("iam:AddUserToGroup",)))
             for group in _pages(self.iam.list_groups_for_user, "Groups", UserName=name):
                 more, more_attached = self._entity("group", group["GroupName"])
                 policies += more
@@ -262,22 +273,13 @@ def account_details(iam: Any, aws_managed: bool = False) -> dict[str, list[Any]]
     policy (and AWS managed one, if asked) with its versions: GetAccountAuthorizationDetails,
     every page."""
     merged: dict[str, list[Any]] = {name: [] for name in DETAIL_LISTS}
-    seen: set[str] = set()
-    marker: str | None = None
-    while True:
-        page = iam.get_account_authorization_details(
-            Filter=["User", "Role", "Group", "LocalManagedPolicy",
-                    *(["AWSManagedPolicy"] if aws_managed else [])],
-            **({"Marker": marker} if marker else {}))
+    filters = ["User", "Role", "Group", "LocalManagedPolicy",
+               *(["AWSManagedPolicy"] if aws_managed else [])]
+    for page in _each_page(iam.get_account_authorization_details,
+                           "GetAccountAuthorizationDetails", Filter=filters):
         for name in DETAIL_LISTS:
             merged[name].extend(page.get(name, []))
-        marker = page.get("Marker") if page.get("IsTruncated") else None
-        if not marker:
-            return merged
-        if marker in seen:
-            raise PaginationError("GetAccountAuthorizationDetails repeated a pagination "
-                                  "marker; abandoned")
-        seen.add(marker)
+    return merged
 
 
 def _all_keys_probe(account: str) -> str:
