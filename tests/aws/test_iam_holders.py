@@ -26,6 +26,10 @@ pytestmark = pytest.mark.usefixtures("aws_env")
 OWN = "444444444444"
 AUDIT_ROLE = f"arn:aws:iam::{OWN}:role/cryptoaudit"
 ALL_KMS = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+#: Every use of a key (not its reads: moto would apply a Deny of those to every caller).
+USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+               "kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac",
+               "kms:DeriveSharedSecret"]
 
 
 def _document(*statements: dict[str, Any]) -> str:
@@ -50,6 +54,10 @@ def holders_account(moto_server) -> dict[str, str]:
     keys["named"] = kms.create_key(Policy=_document(
         {**ALL_KMS, "Action": ["kms:Decrypt", "kms:Encrypt"],
          "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/ops"}}))["KeyMetadata"]["Arn"]
+    keys["denying"] = kms.create_key(Policy=_document(
+        {**ALL_KMS, "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"}},
+        {**ALL_KMS, "Effect": "Deny", "Action": USE_ACTIONS,
+         "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/app-admin"}}))["KeyMetadata"]["Arn"]
     keys["acme"] = kms.create_key(Tags=[{"TagKey": "tenant", "TagValue": "acme"}],
                                   Description="acme's key")["KeyMetadata"]["Arn"]
     iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
@@ -103,8 +111,13 @@ def test_identities_hold_what_their_policies_allow_on_each_key(moto_server, hold
     second = iam_entries(inventory, holders_account["second"])
     assert ("user/ops-user", "inline policy encrypt of user ops-user") not in second
     assert len(second) == len(first) - 1
-    # a key policy that names its principals lets IAM grant nothing
+    # a key policy that names its principals lets IAM grant nothing, and one that denies a
+    # role takes from it what IAM gives
     assert iam_entries(inventory, holders_account["named"]) == {}
+    denying = iam_entries(inventory, holders_account["denying"])
+    assert denying[("role/app-user", "inline policy use of role app-user")] == {Action.USE}
+    assert denying[("role/app-admin", f"{admin} app-admin")] == {
+        Action.MANAGE, Action.DELETE, Action.GRANT}
     # the account's IAM is read once for both the holders and kms-iam-decrypt-all-keys
     assert api_calls["iam.GetAccountAuthorizationDetails"] == 1
     [key] = [k for k in inventory.keys if k.uid == holders_account["first"]]

@@ -447,7 +447,7 @@ class KmsDiscovery:
                 fields["unreadable"]["managed.access"] = f"IAM holders: {iam}"
                 fields["managed"] = dataclasses.replace(fields["managed"], access=None)
                 continue
-            entries = iam.grants(result.arn, operations)
+            entries = iam.grants(result.arn, operations, result.policy)
             if entries:
                 managed = fields["managed"]
                 fields["managed"] = dataclasses.replace(managed,

@@ -30,7 +30,7 @@ from .iam import (
     policy_statements,
     reaches,
 )
-from .independence import covers, parse_policy
+from .independence import covers, delegating_statements, key_policy_denials
 from .policydoc import context_keys, restricting_conditions
 
 #: Every KMS operation of the shared vocabulary, as IAM names it.
@@ -40,17 +40,8 @@ KMS_OPERATIONS = tuple(f"kms:{operation}" for operation in ACTIONS)
 def delegated_operations(policy: Any) -> tuple[str, ...]:
     """The KMS operations a key policy lets IAM policies grant: those of its Allow statements
     for the account root (or account id)."""
-    delegating = [s for s in parse_policy(policy) if s.get("Effect") == "Allow"
-                  and _names_account(s.get("Principal"))]
+    delegating = delegating_statements(policy)
     return tuple(op for op in KMS_OPERATIONS if any(covers(s, op) for s in delegating))
-
-
-def _names_account(principal: Any) -> bool:
-    if not isinstance(principal, Mapping):
-        return False
-    values = principal.get("AWS")
-    values = [values] if isinstance(values, str) else list(values or ())
-    return any(str(v).endswith(":root") or str(v).isdigit() for v in values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,16 +91,26 @@ class AccountIam:
                     reader.managed(arn) if arn else None)))
         return cls(identities)
 
-    def grants(self, key_arn: str, operations: tuple[str, ...]) -> tuple[Grant, ...]:
-        """One entry per (identity, policy) that gives some of ``operations`` on the key."""
+    def grants(self, key_arn: str, operations: tuple[str, ...],
+               key_policy: Any = None) -> tuple[Grant, ...]:
+        """One entry per (identity, policy) that gives some of ``operations`` on the key,
+        less what a Deny of the ``key_policy`` takes from the identity."""
         if not operations:
             return ()
-        key = (operations, tuple(reaches({field: list(patterns)}, key_arn)
-                                 for field, patterns in self._resources))
+        key = (operations, id(key_policy), tuple(reaches({field: list(patterns)}, key_arn)
+                                                 for field, patterns in self._resources))
         if key not in self._cache:
-            self._cache[key] = tuple(g for identity in self.identities
-                                     for g in _entries(identity, key_arn, operations))
+            self._cache[key] = tuple(
+                g for identity in self.identities for g in _entries(
+                    identity, key_arn, _less_denied(identity.arn, operations, key_policy)))
         return self._cache[key]
+
+
+def _less_denied(arn: str, operations: tuple[str, ...], key_policy: Any) -> tuple[str, ...]:
+    if key_policy is None:
+        return operations
+    denied = key_policy_denials(arn, key_policy, operations)
+    return tuple(op for op in operations if op not in denied)
 
 
 def _resources(statement: Statement) -> tuple[str, tuple[str, ...]]:

@@ -86,32 +86,40 @@ def _statements_for(identity: Any, policy: Any) -> list[Mapping[str, Any]]:
     return [s for s in parse_policy(policy) if _applies_to(s, forms)]
 
 
-def _denied(statements: Iterable[Mapping[str, Any]]) -> set[str]:
-    denied = [s for s in statements if s.get("Effect") == "Deny"]
-    return {a for a in AWS_ADMIN_ACTIONS if any(covers(s, a) for s in denied)}
+def key_policy_denials(identity: Any, policy: Any,
+                       actions: Iterable[str] = AWS_ADMIN_ACTIONS) -> set[str]:
+    """The ``actions`` a Deny statement of the key policy takes from the identity."""
+    denied = [s for s in _statements_for(identity, policy) if s.get("Effect") == "Deny"]
+    return {a for a in actions if any(covers(s, a) for s in denied)}
 
 
 def aws_admin_actions(identity: Any, policy: Any) -> list[str]:
     """The administrative actions the key policy grants the identity (none: independent)."""
-    statements = _statements_for(identity, policy)
-    allowed = [s for s in statements if s.get("Effect") == "Allow"]
-    denied = _denied(statements)
+    allowed = [s for s in _statements_for(identity, policy) if s.get("Effect") == "Allow"]
+    denied = key_policy_denials(identity, policy)
     return [a for a in AWS_ADMIN_ACTIONS
             if any(covers(s, a) for s in allowed) and a not in denied]
 
 
-def delegated_actions(identity: Any, policy: Any) -> list[str]:
-    """The administrative actions the key policy lets IAM policies grant the identity: those
-    of its Allow statements for the account root (or account id), less its own denials of
-    them to the identity."""
-    delegating = [s for s in parse_policy(policy) if s.get("Effect") == "Allow"
-                  and any(v.endswith(":root") or v.isdigit()
-                          for v in _listed((s.get("Principal") or {}).get("AWS")
-                                           if isinstance(s.get("Principal"), Mapping)
-                                           else None))]
-    denied = _denied(_statements_for(identity, policy)) if delegating else set()
-    return [a for a in AWS_ADMIN_ACTIONS
-            if a not in denied and any(covers(s, a) for s in delegating)]
+def delegating_statements(policy: Any) -> list[Mapping[str, Any]]:
+    """The Allow statements of a key policy for the account root (or account id): what they
+    allow, IAM policies may grant."""
+    return [s for s in parse_policy(policy) if s.get("Effect") == "Allow"
+            and any(v.endswith(":root") or v.isdigit()
+                    for v in (_listed(s["Principal"].get("AWS"))
+                              if isinstance(s.get("Principal"), Mapping) else []))]
+
+
+def delegated_actions(identity: Any, policy: Any,
+                      actions: Iterable[str] = AWS_ADMIN_ACTIONS) -> list[str]:
+    """The ``actions`` the key policy lets IAM policies grant the identity: those of its
+    statements for the account, less its own denials of them to the identity."""
+    delegating = delegating_statements(policy)
+    if not delegating:
+        return []
+    actions = [a for a in actions if any(covers(s, a) for s in delegating)]
+    denied = key_policy_denials(identity, policy, actions)
+    return [a for a in actions if a not in denied]
 
 
 def _named(actions: Iterable[str]) -> str:
