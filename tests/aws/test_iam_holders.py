@@ -24,6 +24,8 @@ from .kms_helpers import discover, system_toml
 pytestmark = pytest.mark.usefixtures("aws_env")
 
 OWN = "444444444444"
+#: An account that uses a key of OWN's through its key policy.
+CONSUMER = "555555555555"
 AUDIT_ROLE = f"arn:aws:iam::{OWN}:role/cryptoaudit"
 ALL_KMS = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
 #: Every use of a key (not its reads: moto would apply a Deny of those to every caller).
@@ -58,6 +60,10 @@ def holders_account(moto_server) -> dict[str, str]:
         {**ALL_KMS, "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"}},
         {**ALL_KMS, "Effect": "Deny", "Action": USE_ACTIONS,
          "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/app-admin"}}))["KeyMetadata"]["Arn"]
+    keys["shared"] = kms.create_key(Policy=_document(
+        {**ALL_KMS, "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"}},
+        {**ALL_KMS, "Action": ["kms:Decrypt", "kms:Encrypt"],
+         "Principal": {"AWS": f"arn:aws:iam::{CONSUMER}:root"}}))["KeyMetadata"]["Arn"]
     keys["acme"] = kms.create_key(Tags=[{"TagKey": "tenant", "TagValue": "acme"}],
                                   Description="acme's key")["KeyMetadata"]["Arn"]
     iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
@@ -86,8 +92,8 @@ def holders_account(moto_server) -> dict[str, str]:
 
 
 def config(url: str, **options: Any) -> str:
-    return system_toml(url, name="holders", role_arns=[AUDIT_ROLE], regions=["eu-west-1"],
-                       **options)
+    return system_toml(url, **{"name": "holders", "role_arns": [AUDIT_ROLE],
+                               "regions": ["eu-west-1"], **options})
 
 
 def iam_entries(inventory: Any, uid: str) -> dict[tuple[str, str], set[Action]]:
@@ -163,6 +169,42 @@ def test_unread_iam_makes_the_delegating_keys_access_unreadable(moto_server, hol
     assert keys[holders_account["named"]].managed.access  # its policy decides alone
 
 
+@pytest.fixture(scope="module")
+def consumer_account(moto_server) -> None:
+    """The consumer's audit role, and a role whose policy decrypts with any key."""
+    url = moto_server.url
+    aws = session(url, f"arn:aws:iam::{CONSUMER}:role/setup")
+    estate_kms.create_audit_role(aws, url)
+    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
+    _role(iam, "reports")
+    iam.put_role_policy(RoleName="reports", PolicyName="decrypt", PolicyDocument=_document(
+        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:PutKeyPolicy"], "Resource": "*"}))
+
+
+def test_a_key_shared_with_an_audited_account_is_held_by_its_identities(
+        moto_server, holders_account, consumer_account):
+    both = [AUDIT_ROLE, f"arn:aws:iam::{CONSUMER}:role/cryptoaudit"]
+
+    def consumers(**options: Any) -> list[Any]:
+        inventory = discover(config(moto_server.url, iam_holders=True, role_arns=both,
+                                    **options), controls={"CEK-08"})
+        [key] = [k for k in inventory.keys if k.uid == holders_account["shared"]]
+        return [g for g in key.managed.access
+                if g.source == "iam" and f":{CONSUMER}:" in g.principal]
+
+    [entry] = consumers()
+    assert entry.principal == f"arn:aws:iam::{CONSUMER}:role/reports"
+    # only what the key policy gives the consumer account: use, not its policy
+    assert (entry.actions, entry.outside) == ((Action.USE,), True)
+    [entry] = consumers(allowed_principal_accounts=[CONSUMER])
+    assert not entry.outside
+    # an account the system does not audit is judged by its key policy entry alone
+    inventory = discover(config(moto_server.url, iam_holders=True), controls={"CEK-08"})
+    [key] = [k for k in inventory.keys if k.uid == holders_account["shared"]]
+    assert not [g for g in key.managed.access
+                if g.source == "iam" and f":{CONSUMER}:" in g.principal]
+
+
 TENANCY = """
 [tenancy]
 tag = "tenant"
@@ -195,11 +237,14 @@ def test_another_tenants_role_reaching_a_key_through_iam_breaks_isolation(
 def test_the_operations_a_key_policy_delegates():
     root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"},
             "Action": ["kms:Decrypt", "kms:Describe*", "kms:PutKeyPolicy"], "Resource": "*"}
-    assert delegated_operations({"Statement": [root]}) == ("kms:Decrypt", "kms:PutKeyPolicy")
-    by_id = {**root, "Principal": {"AWS": OWN}, "Action": "kms:Sign"}
-    assert delegated_operations({"Statement": [by_id]}) == ("kms:Sign",)
+    assert delegated_operations({"Statement": [root]}) == {
+        OWN: ("kms:Decrypt", "kms:PutKeyPolicy")}
+    by_id = {**root, "Principal": {"AWS": [OWN, "arn:aws:iam::555555555555:root"]},
+             "Action": "kms:Sign"}
+    assert delegated_operations({"Statement": [root, by_id]}) == {
+        OWN: ("kms:Decrypt", "kms:Sign", "kms:PutKeyPolicy"), "555555555555": ("kms:Sign",)}
     named = {**root, "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/ops"}}
-    assert delegated_operations({"Statement": [named]}) == ()
+    assert delegated_operations({"Statement": [named]}) == {}
 
 
 def test_conditions_make_entries_restricted_or_bound_to_a_context():

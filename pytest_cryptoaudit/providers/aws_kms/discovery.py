@@ -142,7 +142,7 @@ class KmsDiscovery:
         self._policies: dict[str, Any] = {}
         self._policy_grants: dict[tuple[str, str], tuple[Grant, ...]] = {}
         self._texts: dict[str, str] = {}
-        self._delegations: dict[int, tuple[str, ...]] = {}
+        self._delegations: dict[int, dict[str, tuple[str, ...]]] = {}
         self._details: dict[str, dict[str, list[Any]] | str] = {}
 
     # -- accounts and regions (controller thread) ---------------------------------------
@@ -430,33 +430,41 @@ class KmsDiscovery:
         return self._details[account.account_id]
 
     def add_iam_holders(self) -> None:
-        """With ``iam_holders``: the users and roles of each account become access entries
-        of its keys whose policy delegates to the account; an account whose IAM could not
-        be read makes those keys' access unreadable, naming why."""
+        """With ``iam_holders``: the users and roles of each audited account become access
+        entries of the keys whose policy delegates to that account (their own account's,
+        and another audited account's where a key is shared); an account whose IAM could
+        not be read makes those keys' access unreadable, naming why."""
         if not (self.options.iam_holders and self.plan.policy and self.plan.grants):
             return
-        delegating = [(result, operations) for result in self.found
-                      if (operations := self._delegated(result))]
-        accounts = {_account_of(result) for result, _ in delegating}
-        read = {account.account_id: self._account_iam(account)
-                for account in self.audited if account.account_id in accounts}
-        for result, operations in delegating:
+        delegating = [(result, by_account) for result in self.found
+                      if (by_account := self._delegated(result))]
+        audited = {account.account_id: account for account in self.audited}
+        wanted = {a for _, by_account in delegating for a in by_account if a in audited}
+        read = {a: self._account_iam(audited[a]) for a in sorted(wanted)}
+        trusted = set(self.options.allowed_principal_accounts)
+        for result, by_account in delegating:
             fields = result.fields or {}
-            iam = read[_account_of(result)]
-            if isinstance(iam, str):
-                fields["unreadable"]["managed.access"] = f"IAM holders: {iam}"
-                fields["managed"] = dataclasses.replace(fields["managed"], access=None)
-                continue
-            entries = iam.grants(result.arn, operations, result.policy)
-            if entries:
-                managed = fields["managed"]
-                fields["managed"] = dataclasses.replace(managed,
-                                                        access=managed.access + entries)
+            own = _account_of(result)
+            entries: list[Grant] = []
+            for account, operations in by_account.items():
+                iam = read.get(account)
+                if isinstance(iam, str):
+                    fields["unreadable"]["managed.access"] = f"IAM holders: {iam}"
+                    fields["managed"] = dataclasses.replace(fields["managed"], access=None)
+                    break
+                if iam is not None:  # an account outside the system: its key policy entry
+                    entries += iam.grants(result.arn, operations, result.policy,
+                                          outside=account not in {own, *trusted})
+            else:
+                if entries:
+                    managed = fields["managed"]
+                    fields["managed"] = dataclasses.replace(
+                        managed, access=managed.access + tuple(entries))
 
-    def _delegated(self, result: KeyResult) -> tuple[str, ...]:
+    def _delegated(self, result: KeyResult) -> dict[str, tuple[str, ...]]:
         managed = (result.fields or {}).get("managed")
         if result.policy is None or managed is None or managed.access is None:
-            return ()
+            return {}
         key = id(result.policy)  # parsed once per policy text (see _parse_policy)
         if key not in self._delegations:
             self._delegations[key] = delegated_operations(result.policy)

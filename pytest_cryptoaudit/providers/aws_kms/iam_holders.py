@@ -1,7 +1,9 @@
 """Who may use and administer a key through IAM (opt-in: ``iam_holders = true``).
 
 A key policy statement for the account root lets the account's IAM policies grant the
-actions it allows. With ``iam_holders``, every user and role of the account is read once
+actions it allows; a statement for another account's root does the same for that account,
+when the system audits it too. With ``iam_holders``, every user and role of an account is
+read once
 (GetAccountAuthorizationDetails: their inline policies, attached policies, groups and
 permissions boundaries) and becomes an access entry of each key whose policy delegates to
 the account, for the KMS actions its policies allow on that key's ARN: source ``iam``, the
@@ -30,18 +32,29 @@ from .iam import (
     policy_statements,
     reaches,
 )
-from .independence import covers, delegating_statements, key_policy_denials
+from .independence import (
+    covers,
+    delegated_accounts,
+    delegating_statements,
+    key_policy_denials,
+)
 from .policydoc import context_keys, restricting_conditions
 
 #: Every KMS operation of the shared vocabulary, as IAM names it.
 KMS_OPERATIONS = tuple(f"kms:{operation}" for operation in ACTIONS)
 
 
-def delegated_operations(policy: Any) -> tuple[str, ...]:
-    """The KMS operations a key policy lets IAM policies grant: those of its Allow statements
-    for the account root (or account id)."""
-    delegating = delegating_statements(policy)
-    return tuple(op for op in KMS_OPERATIONS if any(covers(s, op) for s in delegating))
+def delegated_operations(policy: Any) -> dict[str, tuple[str, ...]]:
+    """Account -> the KMS operations a key policy lets that account's IAM policies grant:
+    those of its Allow statements for the account's root (or its id). Usually the key's
+    own account; another one where the key is shared across accounts."""
+    by_account: dict[str, list[Statement]] = {}
+    for statement in delegating_statements(policy):
+        for account in delegated_accounts(statement):
+            by_account.setdefault(account, []).append(statement)
+    return {account: ops for account, statements in sorted(by_account.items())
+            if (ops := tuple(op for op in KMS_OPERATIONS
+                             if any(covers(s, op) for s in statements)))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,18 +104,21 @@ class AccountIam:
                     reader.managed(arn) if arn else None)))
         return cls(identities)
 
-    def grants(self, key_arn: str, operations: tuple[str, ...],
-               key_policy: Any = None) -> tuple[Grant, ...]:
+    def grants(self, key_arn: str, operations: tuple[str, ...], key_policy: Any = None,
+               outside: bool = False) -> tuple[Grant, ...]:
         """One entry per (identity, policy) that gives some of ``operations`` on the key,
-        less what a Deny of the ``key_policy`` takes from the identity."""
+        less what a Deny of the ``key_policy`` takes from the identity; ``outside``: this
+        account is outside the key's own and the trusted ones."""
         if not operations:
             return ()
-        key = (operations, id(key_policy), tuple(reaches({field: list(patterns)}, key_arn)
-                                                 for field, patterns in self._resources))
+        key = (operations, id(key_policy), outside,
+               tuple(reaches({field: list(patterns)}, key_arn)
+                     for field, patterns in self._resources))
         if key not in self._cache:
             self._cache[key] = tuple(
                 g for identity in self.identities for g in _entries(
-                    identity, key_arn, _less_denied(identity.arn, operations, key_policy)))
+                    identity, key_arn, _less_denied(identity.arn, operations, key_policy),
+                    outside))
         return self._cache[key]
 
 
@@ -130,7 +146,8 @@ def _entity_policies(kind: str, name: str, entity: Mapping[str, Any],
     return found
 
 
-def _entries(identity: Identity, key_arn: str, operations: tuple[str, ...]) -> list[Grant]:
+def _entries(identity: Identity, key_arn: str, operations: tuple[str, ...],
+             outside: bool) -> list[Grant]:
     by_source: dict[str, list[tuple[Statement, list[str]]]] = {}
     for source, statement, allowed in identity.policies.allowing(key_arn, operations):
         by_source.setdefault(source, []).append((statement, allowed))
@@ -142,7 +159,7 @@ def _entries(identity: Identity, key_arn: str, operations: tuple[str, ...]) -> l
         context = (set.intersection(*(set(context_keys(s)) for s in using)) if using
                    else set())
         entries.append(Grant(
-            identity.arn, identity.kind, tuple(actions), "iam",
+            identity.arn, identity.kind, tuple(actions), "iam", outside=outside,
             restricted=all(restricting_conditions(s) for s, _ in found),
             ref=source, context_keys=tuple(context)))
     return entries

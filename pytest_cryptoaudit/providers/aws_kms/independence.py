@@ -101,13 +101,24 @@ def aws_admin_actions(identity: Any, policy: Any) -> list[str]:
             if any(covers(s, a) for s in allowed) and a not in denied]
 
 
+def delegated_accounts(statement: Mapping[str, Any]) -> list[str]:
+    """The accounts whose root (``arn:aws:iam::111122223333:root`` or the bare id) the
+    statement names: their IAM policies decide what it allows."""
+    principal = statement.get("Principal")
+    values = _listed(principal.get("AWS")) if isinstance(principal, Mapping) else []
+    found = []
+    for value in values:
+        match = re.fullmatch(r"(?:arn:aws[\w-]*:iam::)?(\d{12})(?::root)?", value)
+        if match and (value.endswith(":root") or value.isdigit()):
+            found.append(match[1])
+    return found
+
+
 def delegating_statements(policy: Any) -> list[Mapping[str, Any]]:
-    """The Allow statements of a key policy for the account root (or account id): what they
-    allow, IAM policies may grant."""
-    return [s for s in parse_policy(policy) if s.get("Effect") == "Allow"
-            and any(v.endswith(":root") or v.isdigit()
-                    for v in (_listed(s["Principal"].get("AWS"))
-                              if isinstance(s.get("Principal"), Mapping) else []))]
+    """The Allow statements of a key policy for an account's root (or its id): what they
+    allow, that account's IAM policies may grant."""
+    return [s for s in parse_policy(policy)
+            if s.get("Effect") == "Allow" and delegated_accounts(s)]
 
 
 def delegated_actions(identity: Any, policy: Any,
