@@ -117,4 +117,5 @@ def system_at(arm_url: str, ca_file: Path, token_env: str, **options: Any) -> di
     return {"name": "mhsm", "provider": "azure-keyvault", "risk_tier": "high",
             "ssrm_owner": "CSC", "subscriptions": [SUBSCRIPTION], "arm_endpoint": arm_url,
             "credential": "access-token", "access_token_env": token_env,
-            "ca_file": str(ca_file), "verify_challenge_resource": False, **options}
+            "ca_file": str(ca_file), "verify_challenge_resource": False,
+            "graph_endpoint": arm_url, **options}

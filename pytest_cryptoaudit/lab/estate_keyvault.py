@@ -269,7 +269,7 @@ def system(vault: PlantedVault, url: str, ca_file: Path, token_env: str) -> dict
     found: dict[str, Any] = {
         "name": vault.system, "provider": "azure-keyvault", "risk_tier": vault.risk_tier,
         "ssrm_owner": "CSC", "credential": "access-token", "access_token_env": token_env,
-        "ca_file": str(ca_file), "verify_challenge_resource": False}
+        "ca_file": str(ca_file), "verify_challenge_resource": False, "graph_endpoint": url}
     if vault.subscription is not None:
         found.update(subscriptions=[vault.subscription], arm_endpoint=url)
     if vault.system != "akv-prod":

@@ -23,6 +23,8 @@ SDK (``azure-keyvault-keys``, ``azure-keyvault-certificates``) without patching 
 * a Managed HSM's local RBAC, on its data plane: list the role assignments for a scope (at,
   above and below it) and the role definitions (the documented built-in roles of a pool and
   any custom ones), as ``azure-keyvault-administration`` reads them;
+* Microsoft Graph ``getMemberObjects`` (``POST /v1.0/directoryObjects/{id}/
+  getMemberObjects``): the groups a directory object belongs to, as planted;
 * throttling: past ``requests_per_window`` requests in ``window_seconds`` it answers ``429``
   with ``Retry-After``, as the service does past its per-vault request budget.
 
@@ -36,6 +38,7 @@ import collections
 import dataclasses
 import json
 import os
+import re
 import secrets
 import ssl
 import threading
@@ -307,6 +310,10 @@ class KeyVaultStandIn:
             guid: hsm_role_definition(guid, name, actions)
             for name, guid, actions in HSM_BUILTIN_ROLES}
         self.local_rbac_refusal: tuple[int, str, str] | None = None
+        #: Microsoft Graph: the groups each directory object belongs to (transitively, as
+        #: ``getMemberObjects`` answers), and the refusal answered instead, when set.
+        self.member_objects: dict[str, list[str]] = {}
+        self.graph_refusal: tuple[int, str, str] | None = None
         self._lock = threading.Lock()
         context = self._tls_context(folder)
         self.server = ThreadingHTTPServer((LOOPBACK, 0), _handler(self))
@@ -542,6 +549,24 @@ def _handler(standin: KeyVaultStandIn) -> type[BaseHTTPRequestHandler]:
             status, body, operation = route(split.path, query)
             standin.count(operation)
             self._send(status, body)
+
+        def do_POST(self) -> None:
+            """Microsoft Graph ``POST /v1.0/directoryObjects/{id}/getMemberObjects``."""
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            match = re.fullmatch(r"/v1\.0/directoryObjects/([^/]+)/getMemberObjects",
+                                 urlsplit(self.path).path)
+            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                self._send(401, _error("InvalidAuthenticationToken",
+                                       "Access token is empty."))
+            elif match is None:
+                self._send(404, _error("Request_ResourceNotFound", "no such route"))
+            elif standin.graph_refusal is not None:
+                status, code, message = standin.graph_refusal
+                standin.count("GetMemberObjects")
+                self._send(status, _error(code, message))
+            else:
+                standin.count("GetMemberObjects")
+                self._send(200, {"value": standin.member_objects.get(match[1], [])})
 
         def _send(self, status: int, body: Any, headers: Mapping[str, str] = {}) -> None:
             data = json.dumps(body).encode()

@@ -18,7 +18,7 @@ def system(standin: KeyVaultStandIn, **options: Any) -> dict[str, Any]:
     return {"name": "vault", "provider": "azure-keyvault", "risk_tier": "high",
             "ssrm_owner": "CSC", "vault_urls": [standin.url], "credential": "access-token",
             "access_token_env": TOKEN_ENV, "ca_file": str(standin.ca_file),
-            "verify_challenge_resource": False, **options}
+            "verify_challenge_resource": False, "graph_endpoint": standin.url, **options}
 
 
 def discover(standin: KeyVaultStandIn, controls: set[str] | None = None,

@@ -329,3 +329,52 @@ def test_the_auditor_s_rights_are_unreadable_when_access_is(keyvault_standin):
     assert "auditor_admin_rights" not in attempt.system.attributes
     reason = attempt.system.unreadable["auditor_admin_rights"]
     assert "key-0000" in reason and "AuthorizationFailed" in reason, reason
+
+
+GROUP = "9a9a9a9a-0000-4000-8000-00000000abcd"
+
+
+def test_a_role_given_to_a_group_of_the_auditor_is_its_own(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 2)
+    standin.member_objects[AUDITOR_OID] = ["11111111-0000-4000-8000-000000000001", GROUP]
+    standin.role_assignments = [
+        role_assignment(vault_id, READER, AUDITOR_OID),
+        role_assignment(vault_id, CRYPTO_OFFICER, GROUP, "Group"),
+        role_assignment(vault_id, CRYPTO_OFFICER, "22222222-0000-4000-8000-000000000002",
+                        "Group")]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    (right,) = attempt.system.attributes["auditor_admin_rights"]
+    assert "Key Vault Crypto Officer" in right and f"(through group {GROUP})" in right, right
+    assert "count as its own" in attempt.system.attributes["auditor_notes"][0]
+    assert standin.calls["GetMemberObjects"] == 1
+
+
+def test_group_memberships_that_cannot_be_read_make_the_rights_unreadable(keyvault_standin):
+    standin = keyvault_standin()
+    rbac_vault(standin, 1)
+    standin.graph_refusal = (403, "Authorization_RequestDenied",
+                             "Insufficient privileges to complete the operation.")
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url)
+    assert "auditor_admin_rights" not in attempt.system.attributes
+    reason = attempt.system.unreadable["auditor_admin_rights"]
+    assert reason.startswith("group memberships unreadable: Microsoft Graph getMemberObjects: ")
+    assert "Authorization_RequestDenied" in reason, reason
+
+
+def test_without_auditor_groups_graph_is_not_asked_and_a_note_says_so(keyvault_standin):
+    standin = keyvault_standin()
+    vault_id = rbac_vault(standin, 1)
+    standin.member_objects[AUDITOR_OID] = [GROUP]
+    standin.role_assignments = [role_assignment(vault_id, CRYPTO_OFFICER, GROUP, "Group")]
+    attempt = discover(standin, vault_urls=[], subscriptions=[SUBSCRIPTION],
+                       arm_endpoint=standin.url, auditor_groups=False)
+    assert attempt.system.attributes["auditor_admin_rights"] == []
+    assert "auditor_groups = false" in attempt.system.attributes["auditor_notes"][0]
+    assert standin.calls["GetMemberObjects"] == 0
+    # and only when a selected control needs the rights
+    discover(standin, controls={"CEK-12"}, vault_urls=[], subscriptions=[SUBSCRIPTION],
+             arm_endpoint=standin.url)
+    assert standin.calls["GetMemberObjects"] == 0

@@ -151,6 +151,36 @@ class Clients:
         return self._certificates[vault_url]
 
 
+GRAPH = "https://graph.microsoft.com"
+
+
+def member_objects(clients: Clients, object_id: str) -> list[str]:
+    """The ids of every group, directory role and administrative unit the object belongs
+    to, directly or through other groups (Microsoft Graph ``getMemberObjects``)."""
+    from azure.core import PipelineClient
+    from azure.core.exceptions import DecodeError
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
+    from azure.core.rest import HttpRequest
+
+    graph = (clients.options.graph_endpoint or GRAPH).rstrip("/")
+    policies = [RetryPolicy(retry_total=clients.options.max_retries),
+                BearerTokenCredentialPolicy(clients.credential, f"{graph}/.default")]
+    client: PipelineClient[Any, Any] = PipelineClient(base_url=graph,
+                                                      transport=clients.transport,
+                                                      policies=policies)
+    request = HttpRequest("POST", f"{graph}/v1.0/directoryObjects/{object_id}/getMemberObjects",
+                          json={"securityEnabledOnly": False})
+    response = client.send_request(request)
+    response.raise_for_status()
+    try:
+        values = response.json().get("value")
+    except (ValueError, AttributeError) as exc:
+        raise DecodeError(f"getMemberObjects answered no JSON object: {exc}") from exc
+    if not isinstance(values, list):
+        raise DecodeError("getMemberObjects answered no value list")
+    return [str(value) for value in values]
+
+
 def api_errors() -> tuple[type[Exception], ...]:
     """The exceptions that mean "the vault did not answer" (denied, throttled past the
     retries, unreachable, too slow, cut off)."""

@@ -30,7 +30,7 @@ from .arm import (
     subscription_of,
     vault_key,
 )
-from .clients import Clients, CredentialError, api_errors, describe
+from .clients import Clients, CredentialError, api_errors, describe, member_objects
 from .facts import (
     base_fields,
     is_managed_hsm,
@@ -161,7 +161,15 @@ class VaultDiscovery:
         access = [(r.subject.uid, r.fields["managed"].access,
                    r.fields["unreadable"].get("managed.access"))
                   for r in self.found if r.fields and "managed" in r.fields]
-        return auditor_facts(self.auditor, self.auditor_names, self.auditor_unknown, access)
+        groups: list[str] | str | None = None
+        if (self.auditor and self.options.auditor_groups and self.clients is not None
+                and self.context.needs("auditor_admin_rights")):
+            try:
+                groups = member_objects(self.clients, self.auditor["id"])
+            except self.errors as exc:
+                groups = f"Microsoft Graph getMemberObjects: {describe(exc)}"
+        return auditor_facts(self.auditor, self.auditor_names, self.auditor_unknown, access,
+                             groups)
 
     def _vault_urls(self, pool: ThreadPoolExecutor) -> list[str]:
         """The listed vault URLs and every vault of the listed subscriptions, once each."""

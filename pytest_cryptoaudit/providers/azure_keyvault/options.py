@@ -34,6 +34,11 @@ class AzureKeyVaultOptions(ProviderOptions, LimitOptions):
     subscriptions: list[SubscriptionId] = []
     #: Azure Resource Manager, for sovereign clouds or a test server.
     arm_endpoint: VaultUrl = "https://management.azure.com"
+    #: Microsoft Graph, for sovereign clouds or a test server (None: graph.microsoft.com).
+    graph_endpoint: VaultUrl | None = None
+    #: Read the auditing identity's group memberships (Microsoft Graph getMemberObjects)
+    #: for CEK-09 ``auditor-independent``; off: roles given to its groups are not seen.
+    auditor_groups: bool = True
     #: Tenants whose principals may appear in access policies, besides the vault's own.
     allowed_tenants: list[str] = []
     #: How to sign in: DefaultAzureCredential, or one named credential type.
