@@ -115,9 +115,10 @@ OPTIONAL_CALLS = ("kms.GetKeyPolicy", "kms.ListGrants", "kms.GetKeyRotationStatu
 
 
 @pytest.mark.parametrize(("control", "expected"), [
-    # auditor-independent judges the key policies and, as they delegate to the account, the
-    # audit role's IAM policies; no grants or rotation
-    ("CEK-09", {"kms.GetKeyPolicy", "cloudtrail.DescribeTrails", "iam.GetRole"}),
+    # auditor-independent judges the key policies and grants and, as the policies delegate
+    # to the account, the audit role's IAM policies; no rotation
+    ("CEK-09", {"kms.GetKeyPolicy", "kms.ListGrants", "cloudtrail.DescribeTrails",
+                "iam.GetRole"}),
     ("CEK-08", {"kms.GetKeyPolicy", "kms.ListGrants", "iam.GetAccountAuthorizationDetails"}),
     ("CEK-12", {"kms.GetKeyRotationStatus", "kms.ListKeyRotations"}),
     ("CEK-14", set()),

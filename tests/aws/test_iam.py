@@ -197,6 +197,18 @@ def test_auditor_independent_fails_through_iam_and_passes_read_only(audit, moto_
     assert any("service control" in note for note in passed["notes"])
 
 
+def test_a_kms_grant_that_lets_the_auditor_grant_is_administration(moto_server, own):
+    url, key = moto_server.url, own["keys"]["eu-2"]
+    kms = own["session"].client("kms", region_name="eu-west-1", endpoint_url=url)
+    granting, using = make_role(own, attached=(READ,)), make_role(own, attached=(READ,))
+    grant = kms.create_grant(KeyId=key, GranteePrincipal=granting,
+                             Operations=["Decrypt", "CreateGrant"])["GrantId"]
+    kms.create_grant(KeyId=key, GranteePrincipal=using, Operations=["Decrypt"])
+    assert rights(url, granting)[0] == [
+        f"KMS grant {grant} of {key}: it may create, retire or revoke grants of the key"]
+    assert rights(url, using)[0] == []
+
+
 def test_an_identity_that_may_change_its_own_rights_is_not_independent(moto_server, own):
     url = moto_server.url
     own_role = {"Effect": "Allow", "Action": ["iam:PutRolePolicy", "iam:GetRole"],

@@ -212,7 +212,7 @@ def test_auditor_independent_control_per_system(pytester: pytest.Pytester) -> No
         "kms:DisableKeyRotation"))
     assert found["kms-unreadable"][0] == "error"
     assert found["kms-unreadable"][1].endswith(
-        "auditor_admin_rights: key policy unreadable: "
+        "auditor_admin_rights: key policy or grants unreadable: "
         "arn:aws:kms:eu-west-1:1:key/kms-unreadable: AccessDeniedException: kms:GetKeyPolicy")
     assert found["kms-listed-admin"] == ("failed", (
         f"auditing identity arn:aws:iam::{ACCOUNT}:role/KeyAdmin is a configured key "

@@ -59,7 +59,7 @@ FETCHES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("managed.rotation", "rotated"), ROTATION_CALLS),
     # With iam_holders, also iam:GetAccountAuthorizationDetails per account.
     "managed.access": ("kms:GetKeyPolicy", "kms:ListGrants"),
-    "auditor_admin_rights": ("kms:GetKeyPolicy", *IAM_CALLS),
+    "auditor_admin_rights": ("kms:GetKeyPolicy", "kms:ListGrants", *IAM_CALLS),
     "iam_decrypt_all_keys": ("iam:GetAccountAuthorizationDetails",),
     "managed.key_store_state": ("kms:DescribeCustomKeyStores",),
     "cloudtrail_regions": ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
@@ -388,7 +388,23 @@ class KmsDiscovery:
                       and delegated_actions(callers.get(account, ""), policy)}
         identities = {account.account_id: self._iam_identity(account)
                       for account in self.audited if account.account_id in delegating}
-        return admin_rights(callers, policies, identities)
+        return admin_rights(callers, policies, identities, self._kms_grants())
+
+    def _kms_grants(self) -> dict[str, tuple[Grant, ...] | str]:
+        """Each key's KMS grants (its access entries of source ``grant``), or why they
+        could not be read."""
+        found: dict[str, tuple[Grant, ...] | str] = {}
+        for result in self.found:
+            fields = result.fields or {}
+            managed = fields.get("managed")
+            if managed is None:
+                continue
+            if managed.access is None:
+                found[result.arn] = fields.get("unreadable", {}).get("managed.access",
+                                                                     "grants not read")
+                continue
+            found[result.arn] = tuple(g for g in managed.access if g.source == "grant")
+        return found
 
     def decrypt_facts(self) -> dict[str, Any]:
         """``iam_decrypt_all_keys``: the IAM policies of every audited account that allow

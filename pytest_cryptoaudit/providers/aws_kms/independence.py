@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ...facts import Action, Grant
 from ...independence import identity_name
 
 if TYPE_CHECKING:
@@ -139,12 +140,23 @@ def _named(actions: Iterable[str]) -> str:
 
 def admin_rights(callers: Mapping[str, str],
                  policies: Iterable[tuple[str, str, Any, str | None]],
-                 identities: Mapping[str, IdentityPolicies | str]) -> dict[str, Any]:
-    """System facts from ``(key uid, account, parsed policy or None, why unreadable)`` and,
-    per account whose key policies delegate to IAM, the caller's IAM policies (or why they
-    could not be read): ``auditor_admin_rights`` (or its unreadable reason) and
-    ``auditor_notes``."""
+                 identities: Mapping[str, IdentityPolicies | str],
+                 kms_grants: Mapping[str, tuple[Grant, ...] | str] | None = None
+                 ) -> dict[str, Any]:
+    """System facts from ``(key uid, account, parsed policy or None, why unreadable)``, per
+    account whose key policies delegate to IAM the caller's IAM policies (or why they could
+    not be read), and per key its KMS grants (or why they could not be read):
+    ``auditor_admin_rights`` (or its unreadable reason) and ``auditor_notes``."""
     rights, unreadable, iam_unread = [], [], {}
+    for uid, entries in sorted((kms_grants or {}).items()):
+        if isinstance(entries, str):
+            unreadable.append(f"{uid}: {entries}")
+            continue
+        forms = principal_forms(identity_name(callers.get(_account_in(uid), "")))
+        for grant in entries:
+            if _without_role_path(grant.principal) in forms and Action.GRANT in grant.actions:
+                rights.append(f"KMS {grant.ref} of {uid}: it may create, retire or revoke "
+                              "grants of the key")
     through_iam: dict[tuple[str, str], tuple[set[str], list[str]]] = {}
     delegating_accounts: set[str] = set()
     for uid, account, policy, reason in policies:
@@ -180,12 +192,18 @@ def admin_rights(callers: Mapping[str, str],
         where = keys[0] if len(keys) == 1 else f"{len(keys)} keys of account {account}"
         rights.append(f"{source}: {_named(granted)} on {where} (the key policy delegates "
                       "to the account)")
-    reasons = ([f"key policy unreadable: {'; '.join(unreadable)}"] if unreadable else []) + [
+    reasons = ([f"key policy or grants unreadable: {'; '.join(unreadable)}"]
+               if unreadable else []) + [
         f"account {account}: {why}" for account, why in sorted(iam_unread.items())]
     if reasons:
         return {"unreadable": "; ".join(reasons)}
     delegating = any(not isinstance(i, str) for i in identities.values())
     return {"auditor_admin_rights": rights, "auditor_notes": [IAM_NOTE] if delegating else []}
+
+
+def _account_in(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
 
 
 def auditor_names(callers: Mapping[str, str]) -> list[str]:
