@@ -68,10 +68,11 @@ def test_calls_per_key_are_the_minimum_the_controls_need(api_calls, moto_server,
     assert api_calls["sts.GetCallerIdentity"] == api_calls["sts.AssumeRole"] == 1
     assert api_calls["kms.DescribeCustomKeyStores"] == 2  # once per region
     # the key policies delegate to the account, so the audit role's IAM policies are read,
-    # once for the whole account: the role, its one attached policy, and no inline one
-    assert all(api_calls[f"iam.{operation}"] == 1 for operation in IAM_ROLE_READS)
-    # and its policies that decrypt with every key: one page of account details
+    # once for the whole account, from the one page of account details that also shows the
+    # policies decrypting with every key: no role read of its own
     assert api_calls["iam.GetAccountAuthorizationDetails"] == 1
+    assert not any(api_calls[f"iam.{operation}"] for operation in IAM_ROLE_READS)
+    assert inventory.systems[0].attributes["auditor_admin_rights"] == []
     # xdist workers get the inventory as JSON: it must come back the same
     assert inventory_from_dict(inventory_to_dict(inventory)) == inventory
     assert api_calls.total() == sum(api_calls[op] for op in (
@@ -134,6 +135,10 @@ def test_a_control_alone_makes_the_calls_for_the_facts_it_names(api_calls, moto_
         assert system.attributes["auditor_admin_rights"] == []
         assert "auditor_admin_rights" not in system.unreadable
         assert api_calls["kms.GetKeyPolicy"] == len(inventory.keys)
+        # without the account details, the role is read on its own: the role, its one
+        # attached policy and no inline one, once for the whole account
+        assert all(api_calls[f"iam.{operation}"] == 1 for operation in IAM_ROLE_READS)
+        assert api_calls["iam.GetAccountAuthorizationDetails"] == 0
     for key in inventory.keys:
         access_read = "kms.ListGrants" in expected
         assert (key.managed.access is not None) is access_read, key.uid

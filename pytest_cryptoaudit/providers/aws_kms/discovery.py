@@ -450,7 +450,7 @@ class KmsDiscovery:
         entries of the keys whose policy delegates to that account (their own account's,
         and another audited account's where a key is shared); an account whose IAM could
         not be read makes those keys' access unreadable, naming why."""
-        if not (self.options.iam_holders and self.plan.policy and self.plan.grants):
+        if not self._holders_wanted():
             return
         delegating = [(result, by_account) for result in self.found
                       if (by_account := self._delegated(result))]
@@ -497,8 +497,19 @@ class KmsDiscovery:
             return f"account {account.account_id}: {describe(exc)}"
 
     def _iam_identity(self, account: Account) -> IdentityPolicies | str:
+        """The caller's IAM policies: from the account's authorization details when a
+        selected control reads them anyway, else through its own few reads."""
+        details: dict[str, list[Any]] | None = None
+        if self.plan.account_iam or self._holders_wanted():
+            read = self._account_details(account)
+            if isinstance(read, str):
+                return f"IAM policies of {account.caller_arn} unreadable: {read}"
+            details = read
         iam = self.clients.client("iam", account, self.options.home_region)
         try:
-            return read_identity(iam, account.caller_arn, self.errors)
+            return read_identity(iam, account.caller_arn, self.errors, details)
         except IamUnreadable as exc:
             return str(exc)
+
+    def _holders_wanted(self) -> bool:
+        return self.options.iam_holders and self.plan.policy and self.plan.grants

@@ -181,6 +181,29 @@ def policy_statements(value: Any) -> tuple[Statement, ...]:
     return tuple(parse_policy(value))
 
 
+@dataclasses.dataclass(frozen=True)
+class Entity:
+    """What IAM says of one user, role or group: its inline policies (name, document), the
+    ARNs of its attached managed policies, and its permissions boundary's ARN."""
+
+    kind: str  # "user", "role" or "group"
+    name: str
+    arn: str
+    inline: tuple[tuple[str, Any], ...] = ()
+    attached: tuple[str, ...] = ()
+    boundary: str | None = None
+
+    @classmethod
+    def of_details(cls, kind: str, entry: Mapping[str, Any]) -> Entity:
+        """From an entry of GetAccountAuthorizationDetails (its ``...DetailList``)."""
+        title = kind.title()
+        return cls(kind, str(entry[f"{title}Name"]), str(entry["Arn"]),
+                   tuple((str(p["PolicyName"]), p["PolicyDocument"])
+                         for p in entry.get(f"{title}PolicyList", [])),
+                   tuple(str(p["PolicyArn"]) for p in entry.get("AttachedManagedPolicies", [])),
+                   (entry.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"))
+
+
 class IamReader:
     """Reads identities' policies through one IAM client; managed policies are read once."""
 
@@ -188,9 +211,14 @@ class IamReader:
         self.iam = iam
         self._managed: dict[str, tuple[Statement, ...]] = {}
 
-    def known(self, arn: str, statements: tuple[Statement, ...]) -> None:
-        """A managed policy's default version, already read elsewhere."""
-        self._managed[arn] = statements
+    def learn(self, details: Mapping[str, list[Any]]) -> None:
+        """Keep the default version of each managed policy the account details list, so
+        that none of them is read again."""
+        for policy in details["Policies"]:
+            default = [v for v in policy.get("PolicyVersionList", [])
+                       if v.get("IsDefaultVersion")]
+            if default:
+                self._managed[policy["Arn"]] = policy_statements(default[0]["Document"])
 
     def managed(self, arn: str) -> tuple[Statement, ...]:
         if arn not in self._managed:
@@ -199,59 +227,83 @@ class IamReader:
             self._managed[arn] = policy_statements(document["PolicyVersion"]["Document"])
         return self._managed[arn]
 
-    def _entity(self, kind: str, name: str
-                ) -> tuple[list[tuple[str, tuple[Statement, ...]]], list[str]]:
-        """The inline and attached policies of a user, role or group, and the ARNs of the
-        attached ones."""
+    def _entity(self, kind: str, name: str, arn: str, boundary: str | None = None) -> Entity:
+        """A user, role or group read through the API (its policy listings)."""
         argument = {f"{kind.title()}Name": name}
         inline = getattr(self.iam, f"get_{kind}_policy")
-        found = [(f"IAM inline policy {policy} of {kind} {name}",
-                  policy_statements(inline(**argument, PolicyName=policy)["PolicyDocument"]))
-                 for policy in _pages(getattr(self.iam, f"list_{kind}_policies"),
-                                      "PolicyNames", **argument)]
-        attached = [entry["PolicyArn"] for entry in _pages(
-            getattr(self.iam, f"list_attached_{kind}_policies"), "AttachedPolicies",
-            **argument)]
-        found += [(f"IAM policy {arn} attached to {kind} {name}", self.managed(arn))
-                  for arn in attached]
-        return found, attached
+        return Entity(
+            kind, name, arn,
+            tuple((policy, inline(**argument, PolicyName=policy)["PolicyDocument"])
+                  for policy in _pages(getattr(self.iam, f"list_{kind}_policies"),
+                                       "PolicyNames", **argument)),
+            tuple(entry["PolicyArn"] for entry in _pages(
+                getattr(self.iam, f"list_attached_{kind}_policies"), "AttachedPolicies",
+                **argument)),
+            boundary)
 
-    def identity(self, caller_arn: str) -> IdentityPolicies:
+    def identity(self, caller_arn: str,
+                 details: Mapping[str, list[Any]] | None = None) -> IdentityPolicies:
+        """The caller's policies: from the account's authorization details when they were
+        read anyway, else through the API (GetRole or GetUser and the policy listings)."""
         kind, name = identity_of(caller_arn)
         if kind == "root":
             return IdentityPolicies("the account root user", root=True)
-        entity = (self.iam.get_role(RoleName=name)["Role"] if kind == "role"
-                  else self.iam.get_user(UserName=name)["User"])
-        policies, attached = self._entity(kind, name)
-        title = kind.title()
-        changeable = [(str(entity["Arn"]), tuple(
-            f"iam:{verb}{title}{what}" for verb, what in SELF_CHANGES))]
-        if kind == "user":
-            _, partition, _, _, account, _ = str(entity["Arn"]).split(":", 5)
+        if details is not None:
+            return self._from_details(kind, name, details)
+        entry = (self.iam.get_role(RoleName=name)["Role"] if kind == "role"
+                 else self.iam.get_user(UserName=name)["User"])
+        boundary = (entry.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        entity = self._entity(kind, name, str(entry["Arn"]), boundary)
+        groups = [self._entity("group", g["GroupName"], str(g["Arn"]))
+                  for g in (_pages(self.iam.list_groups_for_user, "Groups", UserName=name)
+                            if kind == "user" else ())]
+        return self.policies_of(entity, groups)
+
+    def _from_details(self, kind: str, name: str,
+                      details: Mapping[str, list[Any]]) -> IdentityPolicies:
+        entries = [e for e in details[f"{kind.title()}DetailList"]
+                   if e.get(f"{kind.title()}Name") == name]
+        if not entries:
+            raise IamUnreadable(f"{kind} {name} is not in the account's authorization "
+                                "details (GetAccountAuthorizationDetails)")
+        self.learn(details)
+        groups = {g["GroupName"]: g for g in details["GroupDetailList"]}
+        return self.policies_of(Entity.of_details(kind, entries[0]), [
+            Entity.of_details("group", groups[group]) for group in entries[0].get("GroupList", [])])
+
+    def policies_of(self, entity: Entity, groups: Iterable[Entity] = ()) -> IdentityPolicies:
+        """A user's or role's policies, those of its groups, its boundary, and what it could
+        change to change its own rights."""
+        groups = list(groups)
+        title = entity.kind.title()
+        policies = [(f"inline policy {name} of {e.kind} {e.name}", policy_statements(document))
+                    for e in (entity, *groups) for name, document in e.inline]
+        policies += [(f"policy {arn} attached to {e.kind} {e.name}", self.managed(arn))
+                     for e in (entity, *groups) for arn in e.attached]
+        changeable = [(entity.arn, tuple(f"iam:{verb}{title}{what}"
+                                         for verb, what in SELF_CHANGES))]
+        if entity.kind == "user":
+            _, partition, _, _, account, _ = entity.arn.split(":", 5)
             changeable.append((f"arn:{partition}:iam::{account}:group/any-group",
                                ("iam:AddUserToGroup",)))
-            for group in _pages(self.iam.list_groups_for_user, "Groups", UserName=name):
-                more, more_attached = self._entity("group", group["GroupName"])
-                policies += more
-                attached += more_attached
-                changeable.append((str(group["Arn"]), ("iam:PutGroupPolicy",
-                                                        "iam:AttachGroupPolicy")))
+            changeable += [(g.arn, ("iam:PutGroupPolicy", "iam:AttachGroupPolicy"))
+                           for g in groups]
         changeable += [(arn, ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"))
-                       for arn in dict.fromkeys(attached) if ":iam::aws:policy/" not in arn]
-        boundary_arn = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-        boundary = self.managed(boundary_arn) if boundary_arn else None
-        return IdentityPolicies(f"{kind} {name}", tuple(policies), boundary,
+                       for arn in dict.fromkeys(a for e in (entity, *groups) for a in e.attached)
+                       if ":iam::aws:policy/" not in arn]
+        boundary = self.managed(entity.boundary) if entity.boundary else None
+        return IdentityPolicies(f"{entity.kind} {entity.name}", tuple(policies), boundary,
                                 changeable=tuple(changeable))
 
 
-def read_identity(iam: Any, caller_arn: str, errors: tuple[type[Exception], ...]
-                  ) -> IdentityPolicies:
-    """The caller's IAM policies; any refusal or malformed document is :class:`IamUnreadable`
-    naming the identity and the reason."""
+def read_identity(iam: Any, caller_arn: str, errors: tuple[type[Exception], ...],
+                  details: Mapping[str, list[Any]] | None = None) -> IdentityPolicies:
+    """The caller's IAM policies (from ``details`` when given); any refusal or malformed
+    document is :class:`IamUnreadable` naming the identity and the reason."""
     from .clients import describe
 
     try:
-        return IamReader(iam).identity(caller_arn)
+        return IamReader(iam).identity(caller_arn, details)
     except IamUnreadable:
         raise
     except errors + MALFORMED as exc:

@@ -26,10 +26,10 @@ from typing import Any
 from ...facts import Action, Grant, PrincipalKind
 from .facts import ACTIONS
 from .iam import (
+    Entity,
     IamReader,
     IdentityPolicies,
     Statement,
-    policy_statements,
     reaches,
 )
 from .independence import (
@@ -80,28 +80,18 @@ class AccountIam:
     @classmethod
     def of(cls, details: Mapping[str, list[Any]], reader: IamReader) -> AccountIam:
         """The account's users and roles from its authorization details; a managed policy
-        they list is read through ``reader`` (once) when the details do not hold it."""
-        for policy in details["Policies"]:
-            default = [v for v in policy.get("PolicyVersionList", [])
-                       if v.get("IsDefaultVersion")]
-            if default:
-                reader.known(policy["Arn"], policy_statements(default[0]["Document"]))
-        groups = {g["GroupName"]: _entity_policies("group", g["GroupName"], g,
-                                                   g.get("GroupPolicyList", []), reader)
+        they list is read through ``reader`` (once) when the details do not hold it. A
+        group a user lists but the details do not is malformed (KeyError)."""
+        reader.learn(details)
+        groups = {g["GroupName"]: Entity.of_details("group", g)
                   for g in details["GroupDetailList"]}
         identities = []
-        for kind, entries, inline in ((PrincipalKind.USER, "UserDetailList", "UserPolicyList"),
-                                      (PrincipalKind.ROLE, "RoleDetailList", "RolePolicyList")):
-            for entity in details[entries]:
-                name = entity[f"{kind.value.title()}Name"]
-                policies = _entity_policies(kind.value, name, entity, entity.get(inline, []),
-                                            reader)
-                for group in entity.get("GroupList", []):
-                    policies += groups.get(group, [])
-                arn = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-                identities.append(Identity(entity["Arn"], kind, IdentityPolicies(
-                    f"{kind.value} {name}", tuple(policies),
-                    reader.managed(arn) if arn else None)))
+        for kind, entries in ((PrincipalKind.USER, "UserDetailList"),
+                              (PrincipalKind.ROLE, "RoleDetailList")):
+            for entry in details[entries]:
+                entity = Entity.of_details(kind.value, entry)
+                identities.append(Identity(entity.arn, kind, reader.policies_of(
+                    entity, [groups[name] for name in entry.get("GroupList", [])])))
         return cls(identities)
 
     def grants(self, key_arn: str, operations: tuple[str, ...], key_policy: Any = None,
@@ -134,16 +124,6 @@ def _resources(statement: Statement) -> tuple[str, tuple[str, ...]]:
     field = "NotResource" if "NotResource" in statement else "Resource"
     value = statement.get(field, "*")
     return field, tuple([value] if isinstance(value, str) else (str(v) for v in value))
-
-
-def _entity_policies(kind: str, name: str, entity: Mapping[str, Any],
-                     inline: Iterable[Mapping[str, Any]], reader: IamReader
-                     ) -> list[tuple[str, tuple[Statement, ...]]]:
-    found = [(f"inline policy {p['PolicyName']} of {kind} {name}",
-              policy_statements(p["PolicyDocument"])) for p in inline]
-    found += [(f"policy {p['PolicyArn']} attached to {kind} {name}",
-               reader.managed(p["PolicyArn"])) for p in entity.get("AttachedManagedPolicies", [])]
-    return found
 
 
 def _entries(identity: Identity, key_arn: str, operations: tuple[str, ...],

@@ -178,6 +178,7 @@ def admin_rights(callers: Mapping[str, str],
         if identity.root:  # a root statement may already name the root user's own ARN
             delegated = [a for a in delegated if a not in actions]
         for source, allowed in identity.admin_actions(uid, delegated).items():
+            source = source if identity.root else f"IAM {source}"
             granted, keys = through_iam.setdefault((account, source), (set(), []))
             granted.update(allowed)
             keys.append(uid)
@@ -185,7 +186,7 @@ def admin_rights(callers: Mapping[str, str],
         if isinstance(identity, str) or account not in delegating_accounts:
             continue
         for source, actions in identity.self_grants().items():
-            rights.append(f"{source}: {', '.join(actions)} on its own IAM identity (it may "
+            rights.append(f"IAM {source}: {', '.join(actions)} on its own IAM identity (it may "
                           f"grant itself what the key policies of account {account} delegate "
                           "to the account)")
     for (account, source), (granted, keys) in sorted(through_iam.items()):
