@@ -53,3 +53,7 @@ def test_unreachable_endpoint_fails_the_system_not_silently():
     [error] = inventory.errors
     assert "cannot identify the audit account" in error.reason
     assert "Could not connect" in error.reason
+    # account-wide facts are unknown, not empty: their checks error instead of passing
+    unreadable = inventory.systems[0].unreadable
+    for fact in ("auditor_admin_rights", "iam_decrypt_all_keys"):
+        assert unreadable[fact].startswith("no account could be audited"), fact

@@ -42,6 +42,9 @@ from .options import AwsKmsOptions
 from .rotation import read_rotation
 
 NOT_FETCHED = "not fetched: no selected control needs it"
+#: Why account-wide facts are unknown when no account could be audited: nothing was
+#: looked at, which must not read as "nothing found".
+NO_ACCOUNT = "no account could be audited (see the system's discovery errors)"
 PROGRESS_EVERY = 50
 
 
@@ -380,6 +383,8 @@ class KmsDiscovery:
         one delegates to IAM, the caller's IAM policies (or why it cannot be told)."""
         if not self.plan.iam:
             return {"unreadable": NOT_FETCHED}
+        if not self.audited:
+            return {"unreadable": NO_ACCOUNT}
         callers = {account.account_id: account.caller_arn for account in self.audited}
         policies = [(r.arn, (r.fields or {}).get("attributes", {}).get("account", ""), r.policy,
                      (r.fields or {}).get("unreadable", {}).get("managed.access"))
@@ -411,6 +416,8 @@ class KmsDiscovery:
         decryption with all its keys (or why an account's could not be read)."""
         if not self.plan.account_iam:
             return {"unreadable": NOT_FETCHED}
+        if not self.audited:
+            return {"unreadable": NO_ACCOUNT}
         found, unread = [], []
         with ThreadPoolExecutor(max_workers=self.options.max_workers) as pool:
             for account, outcome in zip(self.audited, pool.map(self._decrypt_all, self.audited),
