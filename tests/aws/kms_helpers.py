@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,11 @@ def system_toml(url: str, name: str = "kms", **options: Any) -> str:
         lines = [line for line in lines if not line.startswith(f"{key} =")]
         lines.append(f"{key} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def policy_document(*statements: dict[str, Any]) -> str:
+    """An IAM or key policy of ``statements``, as the API takes it (JSON text)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def toml_value(value: Any) -> str:

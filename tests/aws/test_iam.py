@@ -25,7 +25,7 @@ from pytest_cryptoaudit.providers.aws_kms.iam import (
 )
 from pytest_cryptoaudit.providers.aws_kms.independence import AWS_ADMIN_ACTIONS, admin_rights
 
-from .kms_helpers import discover, system_toml
+from .kms_helpers import discover, policy_document, system_toml
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
@@ -36,9 +36,6 @@ READ = {"Effect": "Allow", "Action": ["kms:Describe*", "kms:Get*", "kms:List*"],
 OWN = "333333333333"
 _names = itertools.count()
 
-
-def _document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +59,21 @@ def make_role(own: dict[str, Any], *, attached: tuple[dict[str, Any], ...] = (),
               ) -> str:
     """A role of the account with the given policies; returns its ARN."""
     iam, name = own["iam"], f"auditor-{next(_names)}"
-    trust = _document({"Effect": "Allow", "Action": "sts:AssumeRole",
+    trust = policy_document({"Effect": "Allow", "Action": "sts:AssumeRole",
                        "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"}})
     extra = {}
     if boundary is not None:
         arn = iam.create_policy(PolicyName=f"{name}-boundary",
-                                PolicyDocument=_document(boundary))["Policy"]["Arn"]
+                                PolicyDocument=policy_document(boundary))["Policy"]["Arn"]
         extra["PermissionsBoundary"] = arn
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, **extra)
     for index, statement in enumerate(attached):
         arn = iam.create_policy(PolicyName=f"{name}-{index}",
-                                PolicyDocument=_document(statement))["Policy"]["Arn"]
+                                PolicyDocument=policy_document(statement))["Policy"]["Arn"]
         iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     if inline is not None:
-        iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=_document(inline))
+        iam.put_role_policy(RoleName=name, PolicyName="inline",
+                            PolicyDocument=policy_document(inline))
     return f"arn:aws:iam::{OWN}:role/{name}"
 
 
@@ -140,7 +138,7 @@ def test_keys_that_do_not_delegate_to_the_account_are_not_read_through_iam(
     url, region = moto_server.url, "ap-northeast-1"
     role = make_role(own, attached=(ADMIN,))
     kms = own["session"].client("kms", region_name=region, endpoint_url=url)
-    kms.create_key(Policy=_document({"Effect": "Allow", "Action": "kms:*", "Resource": "*",
+    kms.create_key(Policy=policy_document({"Effect": "Allow", "Action": "kms:*", "Resource": "*",
                                      "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/ops"}}))
     api_calls.clear()
     found, unreadable, keys = rights(url, role, regions=[region])
@@ -154,7 +152,7 @@ def test_a_group_policy_of_an_audit_user_is_read(moto_server, own, monkeypatch):
     iam.create_group(GroupName=f"{name}-ops")
     iam.add_user_to_group(GroupName=f"{name}-ops", UserName=name)
     iam.put_group_policy(GroupName=f"{name}-ops", PolicyName="ops",
-                         PolicyDocument=_document({**ADMIN, "Action": "kms:Put*"}))
+                         PolicyDocument=policy_document({**ADMIN, "Action": "kms:Put*"}))
     key = iam.create_access_key(UserName=name)["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
@@ -239,10 +237,10 @@ def test_a_user_that_may_join_a_group_or_change_its_group_is_not_independent(
     iam.create_group(GroupName=f"{name}-readers")
     iam.add_user_to_group(GroupName=f"{name}-readers", UserName=name)
     iam.put_group_policy(GroupName=f"{name}-readers", PolicyName="read",
-                         PolicyDocument=_document(READ, {
+                         PolicyDocument=policy_document(READ, {
                              "Effect": "Allow", "Action": "iam:AttachGroupPolicy",
                              "Resource": f"arn:aws:iam::{OWN}:group/{name}-readers"}))
-    iam.put_user_policy(UserName=name, PolicyName="join", PolicyDocument=_document(
+    iam.put_user_policy(UserName=name, PolicyName="join", PolicyDocument=policy_document(
         {"Effect": "Allow", "Action": "iam:AddUserToGroup", "Resource": "*"}))
     key = iam.create_access_key(UserName=name)["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
@@ -269,19 +267,19 @@ def test_policies_that_decrypt_with_every_key_are_found_in_every_form(moto_serve
     decrypt_all = {"Sid": "DecryptAll", "Effect": "Allow", "Action": "kms:Decrypt",
                    "Resource": "*"}
     attached = iam.create_policy(PolicyName=f"{tag}-all",
-                                 PolicyDocument=_document(decrypt_all))["Policy"]["Arn"]
-    iam.create_role(RoleName=f"{tag}-app", AssumeRolePolicyDocument=_document(
+                                 PolicyDocument=policy_document(decrypt_all))["Policy"]["Arn"]
+    iam.create_role(RoleName=f"{tag}-app", AssumeRolePolicyDocument=policy_document(
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2"}}))
     iam.attach_role_policy(RoleName=f"{tag}-app", PolicyArn=attached)
     spare = {"Effect": "Allow", "Action": "kms:ReEncrypt*",
              "Resource": f"arn:aws:kms:*:{OWN}:key/*",
              "Condition": {"StringEquals": {"aws:PrincipalTag/team": "ops"}}}
     unattached = iam.create_policy(PolicyName=f"{tag}-spare",
-                                   PolicyDocument=_document(spare))["Policy"]["Arn"]
+                                   PolicyDocument=policy_document(spare))["Policy"]["Arn"]
     one_region = {**decrypt_all, "Resource": f"arn:aws:kms:eu-west-1:{OWN}:key/*"}
-    iam.create_policy(PolicyName=f"{tag}-narrow", PolicyDocument=_document(one_region))
+    iam.create_policy(PolicyName=f"{tag}-narrow", PolicyDocument=policy_document(one_region))
     iam.create_group(GroupName=f"{tag}-ops")
-    iam.put_group_policy(GroupName=f"{tag}-ops", PolicyName="all", PolicyDocument=_document(
+    iam.put_group_policy(GroupName=f"{tag}-ops", PolicyName="all", PolicyDocument=policy_document(
         {"Effect": "Allow", "Action": "*", "Resource": "*"}))
     found, unreadable = decrypting(moto_server.url, role_arns=[f"arn:aws:iam::{OWN}:role/"
                                                                "cryptoaudit"])
@@ -303,7 +301,7 @@ def test_policies_that_decrypt_with_every_key_are_found_in_every_form(moto_serve
 
 def test_decrypting_everywhere_fails_the_check_naming_each_policy(audit, moto_server, own):
     tag = f"dec{next(_names)}"
-    own["iam"].create_policy(PolicyName=f"{tag}-all", PolicyDocument=_document(ADMIN))
+    own["iam"].create_policy(PolicyName=f"{tag}-all", PolicyDocument=policy_document(ADMIN))
     config = system_toml(moto_server.url, role_arns=[f"arn:aws:iam::{OWN}:role/cryptoaudit"])
     _, evidence = audit(config, "--cryptoaudit-control", "CEK-08", "-k", "iam_decrypt_all_keys")
     [result] = [r for r in evidence["results"] if r["check"] == "kms-iam-decrypt-all-keys"]

@@ -4,7 +4,6 @@ their own (their policies would change the planted estate's outcomes)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from pytest_cryptoaudit.providers.aws_kms.iam_holders import (
     delegated_operations,
 )
 
-from .kms_helpers import discover, system_toml
+from .kms_helpers import discover, policy_document, system_toml
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
@@ -34,12 +33,9 @@ USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateData
                "kms:DeriveSharedSecret"]
 
 
-def _document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
 
 def _role(iam: Any, name: str, **extra: Any) -> None:
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=_document(
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=policy_document(
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "ec2"}}),
         **extra)
 
@@ -53,14 +49,14 @@ def holders_account(moto_server) -> dict[str, str]:
     estate_kms.create_audit_role(aws, url)
     kms = aws.client("kms", region_name="eu-west-1", endpoint_url=url)
     keys = {label: kms.create_key()["KeyMetadata"]["Arn"] for label in ("first", "second")}
-    keys["named"] = kms.create_key(Policy=_document(
+    keys["named"] = kms.create_key(Policy=policy_document(
         {**ALL_KMS, "Action": ["kms:Decrypt", "kms:Encrypt"],
          "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/ops"}}))["KeyMetadata"]["Arn"]
-    keys["denying"] = kms.create_key(Policy=_document(
+    keys["denying"] = kms.create_key(Policy=policy_document(
         {**ALL_KMS, "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"}},
         {**ALL_KMS, "Effect": "Deny", "Action": USE_ACTIONS,
          "Principal": {"AWS": f"arn:aws:iam::{OWN}:role/app-admin"}}))["KeyMetadata"]["Arn"]
-    keys["shared"] = kms.create_key(Policy=_document(
+    keys["shared"] = kms.create_key(Policy=policy_document(
         {**ALL_KMS, "Principal": {"AWS": f"arn:aws:iam::{OWN}:root"}},
         {**ALL_KMS, "Action": ["kms:Decrypt", "kms:Encrypt"],
          "Principal": {"AWS": f"arn:aws:iam::{CONSUMER}:root"}}))["KeyMetadata"]["Arn"]
@@ -68,25 +64,26 @@ def holders_account(moto_server) -> dict[str, str]:
                                   Description="acme's key")["KeyMetadata"]["Arn"]
     iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
     _role(iam, "globex-app")
-    iam.put_role_policy(RoleName="globex-app", PolicyName="reports", PolicyDocument=_document(
+    iam.put_role_policy(RoleName="globex-app", PolicyName="reports", PolicyDocument=policy_document(
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": keys["acme"]}))
-    admin = iam.create_policy(PolicyName="KmsAll", PolicyDocument=_document(ALL_KMS))
+    admin = iam.create_policy(PolicyName="KmsAll", PolicyDocument=policy_document(ALL_KMS))
     _role(iam, "app-admin")
     iam.attach_role_policy(RoleName="app-admin", PolicyArn=admin["Policy"]["Arn"])
     _role(iam, "app-user")
-    iam.put_role_policy(RoleName="app-user", PolicyName="use", PolicyDocument=_document(
+    iam.put_role_policy(RoleName="app-user", PolicyName="use", PolicyDocument=policy_document(
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt"], "Resource": "*"}))
-    boundary = iam.create_policy(PolicyName="DecryptOnly", PolicyDocument=_document(
+    boundary = iam.create_policy(PolicyName="DecryptOnly", PolicyDocument=policy_document(
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}))
     _role(iam, "app-bounded", PermissionsBoundary=boundary["Policy"]["Arn"])
     iam.attach_role_policy(RoleName="app-bounded", PolicyArn=admin["Policy"]["Arn"])
     iam.create_user(UserName="ops-user")
     iam.create_group(GroupName="key-admins")
     iam.add_user_to_group(GroupName="key-admins", UserName="ops-user")
-    iam.put_group_policy(GroupName="key-admins", PolicyName="administer", PolicyDocument=_document(
-        {"Effect": "Allow", "Action": ["kms:Put*", "kms:ScheduleKeyDeletion"],
-         "Resource": f"arn:aws:kms:*:{OWN}:key/*"}))
-    iam.put_user_policy(UserName="ops-user", PolicyName="encrypt", PolicyDocument=_document(
+    administer = {"Effect": "Allow", "Action": ["kms:Put*", "kms:ScheduleKeyDeletion"],
+                  "Resource": f"arn:aws:kms:*:{OWN}:key/*"}
+    iam.put_group_policy(GroupName="key-admins", PolicyName="administer",
+                         PolicyDocument=policy_document(administer))
+    iam.put_user_policy(UserName="ops-user", PolicyName="encrypt", PolicyDocument=policy_document(
         {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": keys["first"]}))
     return keys
 
@@ -177,7 +174,7 @@ def consumer_account(moto_server) -> None:
     estate_kms.create_audit_role(aws, url)
     iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
     _role(iam, "reports")
-    iam.put_role_policy(RoleName="reports", PolicyName="decrypt", PolicyDocument=_document(
+    iam.put_role_policy(RoleName="reports", PolicyName="decrypt", PolicyDocument=policy_document(
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:PutKeyPolicy"], "Resource": "*"}))
 
 
