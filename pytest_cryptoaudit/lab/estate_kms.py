@@ -31,10 +31,16 @@ OWNER = {"owner": "payments-team"}
 CRITICAL = {**OWNER, "cryptoaudit:risk-tier": "critical"}
 
 
+def _document(*statements: Mapping[str, Any]) -> str:
+    """A policy of ``statements``, as the API takes it (JSON text)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
 def _policy(*statements: Mapping[str, Any]) -> str:
+    """A key policy: the account's own statement (delegating to IAM), then ``statements``."""
     own = {"Sid": "Owner", "Effect": "Allow", "Action": "kms:*", "Resource": "*",
            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [own, *statements]})
+    return _document(own, *statements)
 
 
 def _allow(principal: Any, sid: str, **condition: Any) -> dict[str, Any]:
@@ -322,58 +328,54 @@ KEY_OPERATIONS = {"Version": "2012-10-17", "Statement": [{
                "kms:TagResource", "kms:UntagResource"]}]}
 
 
+def _new_role(aws: Any, url: str, name: str, trusted: Mapping[str, str]) -> Any:
+    """The IAM client, once the role ``name`` assumable by ``trusted`` is made; None when
+    it exists already (a seeded server seeded again is left as it is)."""
+    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
+    trust = _document({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": trusted})
+    try:
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    except iam.exceptions.EntityAlreadyExistsException:
+        return None
+    return iam
+
+
+def _attach(iam: Any, role: str, policy: str, *statements: Mapping[str, Any]) -> None:
+    """A customer managed policy of ``statements``, attached to ``role``."""
+    arn = iam.create_policy(PolicyName=policy, PolicyDocument=_document(*statements))
+    iam.attach_role_policy(RoleName=role, PolicyArn=arn["Policy"]["Arn"])
+
+
 def create_break_glass_role(aws: Any, url: str, key_arn: str) -> None:
     """A role whose inline policy may do anything with one key: it both administers and
     uses it, through IAM (the key's default policy delegates to the account)."""
-    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}
-    everything = {"Version": "2012-10-17", "Statement": [{
-        "Sid": "BreakGlass", "Effect": "Allow", "Action": "kms:*", "Resource": key_arn}]}
-    try:
-        iam.create_role(RoleName="break-glass", AssumeRolePolicyDocument=json.dumps(trust))
-    except iam.exceptions.EntityAlreadyExistsException:
-        return
-    iam.put_role_policy(RoleName="break-glass", PolicyName="KeyRecovery",
-                        PolicyDocument=json.dumps(everything))
+    iam = _new_role(aws, url, "break-glass", {"AWS": f"arn:aws:iam::{ACCOUNT}:root"})
+    if iam is not None:
+        iam.put_role_policy(RoleName="break-glass", PolicyName="KeyRecovery",
+                            PolicyDocument=_document({"Sid": "BreakGlass", "Effect": "Allow",
+                                                      "Action": "kms:*", "Resource": key_arn}))
 
 
 def create_decrypt_all_role(aws: Any, url: str) -> None:
     """An application role whose attached policy decrypts with every key ("Resource": "*"),
     the everyday shortcut that AWS Security Hub KMS.1 flags."""
-    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "ec2.amazonaws.com"}}]}
-    decrypt = {"Version": "2012-10-17", "Statement": [{
-        "Sid": "DecryptAnything", "Effect": "Allow", "Resource": "*",
-        "Action": ["kms:Decrypt", "kms:GenerateDataKey"]}]}
-    try:
-        iam.create_role(RoleName="partner-app", AssumeRolePolicyDocument=json.dumps(trust))
-    except iam.exceptions.EntityAlreadyExistsException:
-        return
-    policy = iam.create_policy(PolicyName="PartnerAppKms", PolicyDocument=json.dumps(decrypt))
-    iam.attach_role_policy(RoleName="partner-app", PolicyArn=policy["Policy"]["Arn"])
+    iam = _new_role(aws, url, "partner-app", {"Service": "ec2.amazonaws.com"})
+    if iam is not None:
+        _attach(iam, "partner-app", "PartnerAppKms", {
+            "Sid": "DecryptAnything", "Effect": "Allow", "Resource": "*",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"]})
 
 
 def create_audit_role(aws: Any, url: str, extra: Mapping[str, Any] | None = None) -> None:
     """The account's ``cryptoaudit`` role, with the read-only audit policy attached and,
     when given, an ``extra`` inline policy; already there: left as it is."""
-    iam = aws.client("iam", region_name="us-east-1", endpoint_url=url)
     sts = aws.client("sts", region_name="us-east-1", endpoint_url=url)
     account = sts.get_caller_identity()["Account"]
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}
-    try:
-        iam.create_role(RoleName="cryptoaudit", AssumeRolePolicyDocument=json.dumps(trust))
-    except iam.exceptions.EntityAlreadyExistsException:
+    iam = _new_role(aws, url, "cryptoaudit", {"AWS": f"arn:aws:iam::{account}:root"})
+    if iam is None:
         return
-    reads = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "AuditReads", "Effect": "Allow", "Action": list(AUDIT_READS), "Resource": "*"}]}
-    policy = iam.create_policy(PolicyName="CryptoAuditReadOnly", PolicyDocument=json.dumps(reads))
-    iam.attach_role_policy(RoleName="cryptoaudit", PolicyArn=policy["Policy"]["Arn"])
+    _attach(iam, "cryptoaudit", "CryptoAuditReadOnly", {
+        "Sid": "AuditReads", "Effect": "Allow", "Action": list(AUDIT_READS), "Resource": "*"})
     if extra is not None:
         iam.put_role_policy(RoleName="cryptoaudit", PolicyName="KeyOperations",
                             PolicyDocument=json.dumps(extra))
